@@ -1,0 +1,18 @@
+import type { StrataConfig } from '@strata/core/config';
+import type { FeatureSink, ObjectStore, Warehouse } from '@strata/core/ports';
+
+/**
+ * The adapters a handler runs on: AWS in Lambda, the embedded runtime on a laptop.
+ *
+ * Handlers are built from a platform so the local runtime executes the very same handler code
+ * (input parsing, middleware, core call) with local stand-ins only where AWS has no emulator.
+ */
+export interface Platform {
+  store: ObjectStore;
+  warehouse(config: StrataConfig): Warehouse;
+  featureSink(): FeatureSink;
+  featureGroup(config: StrataConfig): string;
+}
+
+/** A platform built on first use, so importing a handler module has no side effects. */
+export type PlatformProvider = () => Platform;

@@ -1,0 +1,22 @@
+import { bronzeToSilverInputSchema, runBronzeToSilver } from '@strata/core/bronze-to-silver';
+import { loadConfig, parseOrThrow } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
+import { awsPlatform } from './_shared/aws.js';
+import { stageHandler } from './_shared/handler.js';
+import type { PlatformProvider } from './_shared/platform.js';
+
+/** BronzeToSilver: types, deduplicates and upserts this run's bronze into silver. */
+export const createHandler = (platform: PlatformProvider) =>
+  stageHandler('bronze-to-silver', async (event) => {
+    const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
+    const { store } = platform();
+    const config = await loadConfig(store);
+    const engine = await DuckDbEngine.create();
+    try {
+      return await runBronzeToSilver(input, { store, engine, config });
+    } finally {
+      engine.close();
+    }
+  });
+
+export const handler = createHandler(awsPlatform);

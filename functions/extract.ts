@@ -1,0 +1,24 @@
+import { loadConfig, parseOrThrow } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
+import { extractInputSchema, runExtract } from '@strata/core/extract';
+import { awsPlatform } from './_shared/aws.js';
+import { stageHandler } from './_shared/handler.js';
+import type { PlatformProvider } from './_shared/platform.js';
+
+/** ExtractEntity: one configured query from the warehouse to bronze Parquet. */
+export const createHandler = (platform: PlatformProvider) =>
+  stageHandler('extract', async (event) => {
+    const input = parseOrThrow(extractInputSchema, event, 'extract input');
+    const { store, warehouse: warehouseFor } = platform();
+    const config = await loadConfig(store);
+    const warehouse = warehouseFor(config);
+    const engine = await DuckDbEngine.create();
+    try {
+      return await runExtract(input, { store, warehouse, engine, config });
+    } finally {
+      engine.close();
+      await warehouse.close();
+    }
+  });
+
+export const handler = createHandler(awsPlatform);

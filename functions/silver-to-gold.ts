@@ -1,0 +1,21 @@
+import { parseOrThrow } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
+import { runSilverToGold, silverToGoldInputSchema } from '@strata/core/silver-to-gold';
+import { awsPlatform } from './_shared/aws.js';
+import { stageHandler } from './_shared/handler.js';
+import type { PlatformProvider } from './_shared/platform.js';
+
+/** SilverToGold: rebuilds every gold model from the current silver tables. */
+export const createHandler = (platform: PlatformProvider) =>
+  stageHandler('silver-to-gold', async (event) => {
+    const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
+    const { store } = platform();
+    const engine = await DuckDbEngine.create();
+    try {
+      return await runSilverToGold(input, { store, engine });
+    } finally {
+      engine.close();
+    }
+  });
+
+export const handler = createHandler(awsPlatform);

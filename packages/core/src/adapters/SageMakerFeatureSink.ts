@@ -1,0 +1,61 @@
+import {
+  PutRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+  SageMakerFeatureStoreRuntimeServiceException,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { TerminalError, TransientError } from '../errors/index.js';
+import type { FeatureRecord, FeatureSink } from '../ports/index.js';
+
+/** PutRecord calls in flight at once: well under the per-group write throughput limits. */
+const CONCURRENCY = 8;
+
+/**
+ * {@link FeatureSink} on SageMaker Feature Store: PutRecord to the online store, which the
+ * service replicates to the offline store on the lake.
+ */
+export class SageMakerFeatureSink implements FeatureSink {
+  readonly #client: SageMakerFeatureStoreRuntimeClient;
+
+  constructor(client?: SageMakerFeatureStoreRuntimeClient) {
+    this.#client = client ?? new SageMakerFeatureStoreRuntimeClient({});
+  }
+
+  async putRecords(
+    featureGroup: string,
+    records: readonly FeatureRecord[]
+  ): Promise<{ written: number }> {
+    let next = 0;
+    const worker = async () => {
+      while (next < records.length) {
+        const record = records[next++] as FeatureRecord;
+        await this.#put(featureGroup, record);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, records.length) }, worker));
+    return { written: records.length };
+  }
+
+  async #put(featureGroup: string, record: FeatureRecord): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutRecordCommand({
+          FeatureGroupName: featureGroup,
+          // The Feature Store takes every value as a string and omits missing features.
+          Record: Object.entries(record)
+            .filter(([, value]) => value !== null && value !== undefined)
+            .map(([FeatureName, value]) => ({ FeatureName, ValueAsString: String(value) })),
+        })
+      );
+    } catch (error) {
+      if (error instanceof SageMakerFeatureStoreRuntimeServiceException) {
+        const status = error.$metadata.httpStatusCode ?? 0;
+        const message = `feature store PutRecord ${featureGroup}: ${error.name}: ${error.message}`;
+        if (status >= 500 || status === 429 || error.name === 'ThrottlingException') {
+          throw new TransientError(message, { cause: error });
+        }
+        throw new TerminalError(message, { cause: error });
+      }
+      throw error;
+    }
+  }
+}

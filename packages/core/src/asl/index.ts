@@ -1,0 +1,1 @@
+export { placeholdersOf, renderAsl } from './render.js';

@@ -1,0 +1,8 @@
+export {
+  type BronzeToSilverDeps,
+  type BronzeToSilverInput,
+  type BronzeToSilverResult,
+  bronzeToSilverInputSchema,
+  runBronzeToSilver,
+  type SilverDataset,
+} from './runBronzeToSilver.js';

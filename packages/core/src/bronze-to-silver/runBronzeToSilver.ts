@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/index.js';
+import { type DuckDbEngine, Workspace } from '../engine/index.js';
+import { BadInputError, QualityFailedError } from '../errors/index.js';
+import type { BronzeManifest } from '../extract/index.js';
+import { assertRunId, Lake, writeParquetObject } from '../lake/index.js';
+import type { ObjectStore } from '../ports/index.js';
+
+export const bronzeToSilverInputSchema = z.object({
+  runId: z.string().min(1),
+  extracts: z.array(z.object({ entity: z.string().min(1), manifestKey: z.string().min(1) })),
+});
+
+export interface BronzeToSilverInput {
+  runId: string;
+  /** The Extract map's results: one manifest per entity. */
+  extracts: readonly { entity: string; manifestKey: string }[];
+}
+
+/** One silver dataset's reconciliation: rowsIn = rowsAccepted + rowsQuarantined. */
+export interface SilverDataset {
+  entity: string;
+  key: string;
+  rowsIn: number;
+  rowsAccepted: number;
+  rowsQuarantined: number;
+  /** Rows in the silver table after the upsert (previous state plus this run, deduplicated). */
+  rowsOut: number;
+}
+
+export interface BronzeToSilverResult {
+  datasets: SilverDataset[];
+}
+
+export interface BronzeToSilverDeps {
+  store: ObjectStore;
+  engine: DuckDbEngine;
+  config: StrataConfig;
+}
+
+const readManifest = async (store: ObjectStore, key: string): Promise<BronzeManifest> => {
+  const body = await store.get(key);
+  if (!body) throw new BadInputError(`bronze-to-silver: no bronze manifest at ${key}`);
+  return JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
+};
+
+/** Downloads `key` to `path`; false when there is no such object. */
+const downloadIfExists = async (
+  store: ObjectStore,
+  key: string,
+  path: string
+): Promise<boolean> => {
+  for await (const object of store.list(key)) {
+    if (object.key === key) {
+      await store.download(key, path);
+      return true;
+    }
+  }
+  return false;
+};
+
+const countSilver = async (
+  deps: BronzeToSilverDeps,
+  ws: Workspace,
+  key: string
+): Promise<number> => {
+  const local = ws.path('silver-count.parquet');
+  if (!(await downloadIfExists(deps.store, key, local))) return 0;
+  return deps.engine.scalarNumber(`select count(*) from read_parquet(${quoteLiteral(local)})`);
+};
+
+/**
+ * Upserts one entity's bronze parts from this run into its silver table.
+ *
+ * Column names become lower snake case; rows with a null primary key go to quarantine with the
+ * reason; the rest are merged with the existing silver table, keeping the latest extract per key.
+ * Rerunning the same run reproduces the same table, because the merge is keyed and deterministic.
+ */
+const upsertEntity = async (
+  deps: BronzeToSilverDeps,
+  ws: Workspace,
+  runId: string,
+  manifest: BronzeManifest
+): Promise<SilverDataset> => {
+  const { entity } = manifest;
+  const query = deps.config.queries.find((candidate) => candidate.name === entity);
+  if (!query) throw new BadInputError(`bronze-to-silver: entity "${entity}" is not configured`);
+  const io = { engine: deps.engine, ws, store: deps.store };
+  const table = (name: string) => quoteIdentifier(`${entity}__${name}`);
+
+  const rename = manifest.columns
+    .map(
+      (column) => `${quoteIdentifier(column.name)} as ${quoteIdentifier(column.name.toLowerCase())}`
+    )
+    .concat(['_source_system', '_source_query_sha256', '_extracted_at', '_execution_id', '_batch'])
+    .join(', ');
+  const primaryKey = query.primary_key.map((column) => quoteIdentifier(column.toLowerCase()));
+  const missingKey = primaryKey.map((column) => `${column} is null`).join(' or ');
+
+  const files: string[] = [];
+  for (const part of manifest.parts) {
+    const local = ws.path(`${entity}-${files.length}.parquet`);
+    await deps.store.download(part.key, local);
+    files.push(quoteLiteral(local));
+  }
+  const silverKey = Lake.silverTable(entity);
+  const quarantineKey = Lake.quarantine(entity, runId);
+  if (files.length === 0) {
+    // Nothing extracted this run: the silver table stays as it is.
+    await deps.store.delete([quarantineKey]);
+    const rowsOut = await countSilver(deps, ws, silverKey);
+    return { entity, key: silverKey, rowsIn: 0, rowsAccepted: 0, rowsQuarantined: 0, rowsOut };
+  }
+  await deps.engine.run(
+    `create or replace temp table ${table('incoming')} as select ${rename} from read_parquet([${files.join(', ')}])`
+  );
+  const rowsIn = await deps.engine.scalarNumber(`select count(*) from ${table('incoming')}`);
+
+  const rowsQuarantined = await deps.engine.scalarNumber(
+    `select count(*) from ${table('incoming')} where ${missingKey}`
+  );
+  if (rowsQuarantined > 0) {
+    const reason = quoteLiteral(`primary key (${query.primary_key.join(', ')}) is null`);
+    await writeParquetObject(
+      io,
+      `select *, ${reason} as _quarantine_reason from ${table('incoming')} where ${missingKey}`,
+      quarantineKey
+    );
+  } else {
+    // A retry that quarantines nothing must not leave an earlier attempt's rejects behind.
+    await deps.store.delete([quarantineKey]);
+  }
+
+  const previousLocal = ws.path(`${entity}-previous.parquet`);
+  const hasPrevious = await downloadIfExists(deps.store, silverKey, previousLocal);
+  const previous = hasPrevious
+    ? `select * from read_parquet(${quoteLiteral(previousLocal)}) union all by name `
+    : '';
+  const rowsOut = await writeParquetObject(
+    io,
+    `select * from (${previous}select * from ${table('incoming')} where not (${missingKey}))
+     qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc) = 1
+     order by ${primaryKey.join(', ')}`,
+    silverKey
+  );
+
+  const rowsAccepted = await deps.engine.scalarNumber(
+    `select count(*) from ${table('incoming')} where not (${missingKey})`
+  );
+  if (rowsIn !== rowsAccepted + rowsQuarantined || rowsIn !== manifest.rows) {
+    throw new QualityFailedError(
+      `bronze-to-silver ${entity}: counts do not reconcile (manifest ${manifest.rows}, read ${rowsIn}, accepted ${rowsAccepted}, quarantined ${rowsQuarantined})`
+    );
+  }
+  return { entity, key: silverKey, rowsIn, rowsAccepted, rowsQuarantined, rowsOut };
+};
+
+/**
+ * Types, deduplicates and upserts every extracted entity from bronze into silver.
+ *
+ * @param input - the run and the Extract map's per-entity results
+ * @param deps - lake, engine and config
+ */
+export const runBronzeToSilver = async (
+  input: BronzeToSilverInput,
+  deps: BronzeToSilverDeps
+): Promise<BronzeToSilverResult> => {
+  const runId = assertRunId(input.runId);
+  return Workspace.use('bronze-to-silver', async (ws) => {
+    const datasets: SilverDataset[] = [];
+    for (const extract of input.extracts) {
+      const manifest = await readManifest(deps.store, extract.manifestKey);
+      datasets.push(await upsertEntity(deps, ws, runId, manifest));
+    }
+    return { datasets };
+  });
+};

@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { ErrorName } from '../errors/index.js';
+import { configSchema } from './schema.js';
+import { parseOrThrow } from './validate.js';
+
+const defaultConfig = async () =>
+  JSON.parse(await readFile(new URL('../../../../config/strata.json', import.meta.url), 'utf8'));
+
+describe('Function: parseOrThrow', () => {
+  it('accepts the shipped default config and fills defaults', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    delete raw.batch_size;
+
+    // Act
+    const config = parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(config.batch_size).toBe(100_000);
+    expect(config.queries.map((query) => query.name)).toEqual([
+      'region',
+      'nation',
+      'customer',
+      'part',
+      'orders',
+      'lineitem',
+    ]);
+  });
+
+  it('names every bad field with its path', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.queries[2].name = 'Customer; drop table x';
+    raw.queries[4].primary_key = ['O_ORDERKEY"--'];
+    delete raw.warehouse.path;
+
+    // Act
+    const attempt = () => parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(attempt).toThrow(
+      expect.objectContaining({
+        name: ErrorName.BadInput,
+        message: expect.stringMatching(
+          /^config: .*warehouse\.path: .*queries\[2\]\.name: must be lower snake case.*queries\[4\]\.primary_key\[0\]: must be a plain SQL identifier/
+        ),
+      })
+    );
+  });
+
+  it('rejects two queries with the same name', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.queries.push({ ...raw.queries[0] });
+
+    // Act
+    const attempt = () => parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(attempt).toThrow(/queries\[6\]\.name: duplicates an earlier query named "region"/);
+  });
+});

@@ -1,0 +1,68 @@
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+/** JSON-safe row as DuckDB converts it (BIGINT and DECIMAL arrive as strings when unsafe). */
+export type JsonRow = Record<string, unknown>;
+
+export interface DuckDbEngineOptions {
+  /** Database file; in-memory when omitted. */
+  path?: string;
+  /** Lambda gives about one vCPU per 1,769 MB, so stages pass what their function has. */
+  threads?: number;
+  memoryLimit?: string;
+}
+
+/**
+ * The embedded columnar engine every stage computes with.
+ *
+ * A thin wrapper over one DuckDB connection: stages move objects between the lake and a local
+ * workspace and let DuckDB read and write Parquet there.
+ *
+ * @example
+ * const engine = await DuckDbEngine.create({ threads: 1 });
+ * const [row] = await engine.all('select 42 as answer');
+ */
+export class DuckDbEngine {
+  readonly #instance: DuckDBInstance;
+  readonly #connection: DuckDBConnection;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+    this.#instance = instance;
+    this.#connection = connection;
+  }
+
+  static async create(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
+      threads: String(options.threads ?? 1),
+      ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+    });
+    return new DuckDbEngine(instance, await instance.connect());
+  }
+
+  /** Runs statements for their effect. */
+  async run(sql: string): Promise<void> {
+    await this.#connection.run(sql);
+  }
+
+  /** Runs a query and returns every row as a JSON-safe object. */
+  async all(sql: string): Promise<JsonRow[]> {
+    const reader = await this.#connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as JsonRow[];
+  }
+
+  /** The single number a `select count(*)`-style query returns. */
+  async scalarNumber(sql: string): Promise<number> {
+    const [row] = await this.all(sql);
+    const value = row ? Object.values(row)[0] : undefined;
+    return Number(value ?? 0);
+  }
+
+  /** The underlying connection, for adapters that stream results. */
+  get connection(): DuckDBConnection {
+    return this.#connection;
+  }
+
+  close(): void {
+    this.#connection.closeSync();
+    this.#instance.closeSync();
+  }
+}

@@ -1,0 +1,2 @@
+export { assertRunId, datePartition, Lake } from './layout.js';
+export { writeParquetObject } from './parquet.js';

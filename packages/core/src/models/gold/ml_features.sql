@@ -1,0 +1,58 @@
+-- model:  gold.ml_features
+-- grain:  one row per customer
+-- inputs: silver.customer, silver.orders, silver.nation, silver.region
+-- tests:  unique(customer_id); not_null(customer_id, order_count, total_spent)
+-- note:   recency is measured from the latest order in the data, not from the wall clock, so a
+--         rerun over the same silver tables produces the same features.
+
+with
+
+customers as (select * from silver_customer),
+
+orders as (select * from silver_orders),
+
+nations as (select * from silver_nation),
+
+regions as (select * from silver_region),
+
+customer_orders as (
+  select
+    o.o_custkey as customer_id,
+    count(*) as order_count,
+    sum(o.o_totalprice) as total_spent,
+    max(o.o_orderdate) as last_order_date
+  from orders as o
+  group by o.o_custkey
+),
+
+as_of as (
+  select max(o.o_orderdate) as as_of_date from orders as o
+),
+
+ml_features as (
+  select
+    -- ids
+    cast(c.c_custkey as varchar) as customer_id,
+    -- numerics
+    coalesce(co.order_count, 0) as order_count,
+    cast(coalesce(co.total_spent, 0) as double) as total_spent,
+    cast(
+      case
+        when co.order_count > 0 then co.total_spent / co.order_count
+        else 0
+      end as double
+    ) as avg_order_value,
+    date_diff('day', co.last_order_date, ao.as_of_date) as days_since_last_order,
+    -- dimensions
+    n.n_name as nation,
+    r.r_name as region,
+    c.c_mktsegment as market_segment
+  from customers as c
+  inner join nations as n on c.c_nationkey = n.n_nationkey
+  inner join regions as r on n.n_regionkey = r.r_regionkey
+  left join customer_orders as co on c.c_custkey = co.customer_id
+  cross join as_of as ao
+)
+
+select * from ml_features
+order by customer_id

@@ -1,0 +1,7 @@
+export {
+  type PlanRunInput,
+  type PlanRunResult,
+  planRunInputSchema,
+  runPlanRun,
+  runRequestSchema,
+} from './runPlanRun.js';

@@ -1,0 +1,24 @@
+/** One listed object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * The lake's object storage (S3 in AWS and locally, through s3rver).
+ *
+ * Keys are relative to the lake bucket. Every write replaces the whole object atomically, which
+ * is what makes deterministic output names safe to retry.
+ */
+export interface ObjectStore {
+  /** The object's bytes, or `undefined` when there is no such key. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** Streams the object into `path`; throws when the key is missing. */
+  download(key: string, path: string): Promise<void>;
+  /** Streams the file at `path` into the object (multipart for large files). */
+  upload(key: string, path: string, contentType?: string): Promise<void>;
+  /** Every object under `prefix`, page by page, never the whole listing in memory. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(keys: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+
+/** A Lambda function's code as the local executor calls it: event in, result out. */
+export type LocalFunction = (event: unknown, functionName: string) => Promise<unknown>;
+
+/** The local stand-ins for the services the ASL files integrate with. */
+export interface LocalIntegrations {
+  /** Resolves a function name (the last part of its ARN) to its handler. */
+  lambda(functionName: string): LocalFunction;
+  sendMessage(queueUrl: string, body: string): Promise<void>;
+  publish(topicArn: string, subject: string | undefined, message: string): Promise<void>;
+}
+
+/** Step Functions caps a state's input and output at 256 KiB. */
+const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const named = (name: string, message: string): Error => {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+};
+
+/** Copies through JSON, as the service does, and enforces the payload limit. */
+const serialize = (value: unknown, what: string): unknown => {
+  const text = JSON.stringify(value ?? null);
+  if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+    throw named('States.DataLimitExceeded', `${what} is larger than 256 KiB`);
+  }
+  return JSON.parse(text);
+};
+
+const record = (value: unknown): Record<string, unknown> =>
+  (value ?? {}) as Record<string, unknown>;
+
+/**
+ * The handler for an optimized `lambda:invoke` Task, shaped as the service shapes it: the result
+ * is wrapped as `{ StatusCode, Payload, ExecutedVersion }`, and a function error surfaces with
+ * the function's error name and a JSON `Cause` of `{ errorType, errorMessage }`.
+ */
+const lambdaInvoke = (integrations: LocalIntegrations) => async (input: unknown) => {
+  const { FunctionName, Payload } = record(input);
+  const functionName = String(FunctionName).split(':').pop() ?? '';
+  const run = integrations.lambda(functionName);
+  let result: unknown;
+  try {
+    result = await run(serialize(Payload, `${functionName} payload`), functionName);
+  } catch (error) {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    throw named(
+      cause.name === 'Error' ? 'Lambda.Unknown' : cause.name,
+      JSON.stringify({ errorType: cause.name, errorMessage: cause.message })
+    );
+  }
+  return {
+    ExecutedVersion: '$LATEST',
+    StatusCode: 200,
+    Payload: serialize(result, `${functionName} result`),
+  };
+};
+
+const sqsSendMessage = (integrations: LocalIntegrations) => async (input: unknown) => {
+  const { QueueUrl, MessageBody } = record(input);
+  const body = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
+  await integrations.sendMessage(String(QueueUrl), body);
+  return { MessageId: randomUUID() };
+};
+
+const snsPublish = (integrations: LocalIntegrations) => async (input: unknown) => {
+  const { TopicArn, Subject, Message } = record(input);
+  const message = typeof Message === 'string' ? Message : JSON.stringify(Message);
+  await integrations.publish(String(TopicArn), Subject as string | undefined, message);
+  return { MessageId: randomUUID() };
+};
+
+/** Task resources the local executor understands, and how each is served. */
+export const INTEGRATIONS = {
+  'arn:aws:states:::lambda:invoke': lambdaInvoke,
+  'arn:aws:states:::sqs:sendMessage': sqsSendMessage,
+  'arn:aws:states:::sns:publish': snsPublish,
+} as const satisfies Record<
+  string,
+  (integrations: LocalIntegrations) => (input: unknown) => Promise<unknown>
+>;

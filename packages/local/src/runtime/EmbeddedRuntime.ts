@@ -1,0 +1,195 @@
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore, warehouseFor } from '@strata/core/adapters';
+import { placeholdersOf, renderAsl } from '@strata/core/asl';
+import { CONFIG_KEY } from '@strata/core/config';
+import type { Platform } from '../../../../functions/_shared/platform.js';
+import type { LocalFunction } from '../asl/LocalIntegrations.js';
+import {
+  type EventLog,
+  type LocalExecutionOutcome,
+  runLocalExecution,
+} from '../asl/runLocalExecution.js';
+import { LakeFeatureSink } from '../features/LakeFeatureSink.js';
+import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
+import { seedTpch } from '../warehouse/seedTpch.js';
+import { loadLocalFunction } from './localFunctions.js';
+
+const REPO = new URL('../../../../', import.meta.url);
+
+/** The state machines in statemachines/, by file name. */
+export type MachineName = 'pipeline';
+
+export interface EmbeddedRuntimeOptions {
+  /** Holds the local lake (s3rver's files), the warehouse database, the DLQ and alert logs. */
+  dir: string;
+  /** TPC-H scale of the seeded warehouse (0.01 ≈ 60k line items). */
+  scale?: number;
+  seed?: number;
+  /** Start from an empty lake instead of the one a previous run left in `dir`. */
+  fresh?: boolean;
+}
+
+export interface ExecuteOptions {
+  input?: unknown;
+  executionName?: string;
+  onEvent?: (event: EventLog) => void;
+  /** Replaces a function's code for this execution, e.g. to inject a fault in a test. */
+  functionOverrides?: Record<string, LocalFunction>;
+}
+
+export interface DeadLetter {
+  queueUrl: string;
+  body: string;
+}
+
+export interface LocalAlert {
+  topicArn: string;
+  subject: string | undefined;
+  message: string;
+}
+
+/** The lake bucket's name in the embedded runtime. */
+export const LOCAL_BUCKET = 'strata-lake';
+
+/**
+ * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
+ * and the real ASL files executed locally with the real handlers.
+ *
+ * @example
+ * const runtime = await EmbeddedRuntime.start({ dir: '.strata' });
+ * try { await runtime.execute('pipeline'); } finally { await runtime.stop(); }
+ */
+export class EmbeddedRuntime {
+  readonly dir: string;
+  readonly store: S3ObjectStore;
+  readonly s3: LocalS3;
+  readonly warehousePath: string;
+  readonly deadLetters: DeadLetter[] = [];
+  readonly alerts: LocalAlert[] = [];
+  readonly #platform: Platform;
+  readonly #functions = new Map<string, LocalFunction>();
+
+  private constructor(dir: string, s3: LocalS3, warehousePath: string) {
+    this.dir = dir;
+    this.s3 = s3;
+    this.warehousePath = warehousePath;
+    this.store = new S3ObjectStore({
+      bucket: LOCAL_BUCKET,
+      client: new S3Client({
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: LOCAL_S3_CREDENTIALS,
+      }),
+    });
+    this.#platform = {
+      store: this.store,
+      warehouse: warehouseFor,
+      featureSink: () => new LakeFeatureSink(this.store),
+      featureGroup: (config) => config.feature_group,
+    };
+  }
+
+  /**
+   * Starts local S3, seeds the warehouse and uploads the default config.
+   *
+   * @param options - where and how big
+   */
+  static async start(options: EmbeddedRuntimeOptions): Promise<EmbeddedRuntime> {
+    const dir = resolve(options.dir);
+    if (options.fresh) await rm(join(dir, 's3'), { recursive: true, force: true });
+    await mkdir(join(dir, 's3'), { recursive: true });
+    const s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });
+    try {
+      const warehousePath = join(dir, 'warehouse.duckdb');
+      await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
+      const runtime = new EmbeddedRuntime(dir, s3, warehousePath);
+      await runtime.putConfig(await runtime.defaultConfig());
+      return runtime;
+    } catch (error) {
+      await s3.stop();
+      throw error;
+    }
+  }
+
+  /** config/strata.json with the warehouse pointed at this runtime's database. */
+  async defaultConfig(): Promise<Record<string, unknown>> {
+    const raw = JSON.parse(await readFile(new URL('config/strata.json', REPO), 'utf8'));
+    return { ...raw, warehouse: { ...raw.warehouse, path: this.warehousePath } };
+  }
+
+  /** Writes a config document to the lake as is, valid or not: stages validate it. */
+  async putConfig(config: unknown): Promise<void> {
+    await this.store.put(CONFIG_KEY, JSON.stringify(config, null, 2), 'application/json');
+  }
+
+  /**
+   * Runs one execution of a state machine from statemachines/ to its end.
+   *
+   * @param machine - the state machine's file name
+   * @param options - input, execution name, event callback, function overrides
+   */
+  async execute(
+    machine: MachineName,
+    options: ExecuteOptions = {}
+  ): Promise<LocalExecutionOutcome> {
+    const template = await readFile(new URL(`statemachines/${machine}.asl.json`, REPO), 'utf8');
+    const definition = renderAsl(template, localBindings(placeholdersOf(template)));
+    return runLocalExecution({
+      definition,
+      input: options.input ?? {},
+      executionName:
+        options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      stateMachineName: `strata-local-${machine}`,
+      onEvent: options.onEvent,
+      integrations: {
+        lambda: (name) => {
+          const override = options.functionOverrides?.[name];
+          if (override) return override;
+          return async (event, functionName) => {
+            let run = this.#functions.get(functionName);
+            if (!run) {
+              run = await loadLocalFunction(functionName, this.#platform);
+              this.#functions.set(functionName, run);
+            }
+            return run(event, functionName);
+          };
+        },
+        sendMessage: async (queueUrl, body) => {
+          this.deadLetters.push({ queueUrl, body });
+          await appendFile(join(this.dir, 'dead-letter-queue.jsonl'), `${body}\n`);
+        },
+        publish: async (topicArn, subject, message) => {
+          this.alerts.push({ topicArn, subject, message });
+          await appendFile(
+            join(this.dir, 'alerts.log'),
+            `${new Date().toISOString()} ${subject ?? ''}: ${message}\n`
+          );
+        },
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.s3.stop();
+  }
+}
+
+/**
+ * Local values for an ASL file's placeholders: `<Name>FunctionArn` becomes a Lambda ARN whose
+ * function name is `<Name>`, queue URLs and topic ARNs point at the local sinks.
+ *
+ * @param placeholders - the names the ASL file uses
+ */
+export const localBindings = (placeholders: readonly string[]): Record<string, string> =>
+  Object.fromEntries(
+    placeholders.map((name) => {
+      const fn = /^(.+)FunctionArn$/.exec(name);
+      if (fn) return [name, `arn:aws:lambda:us-east-1:000000000000:function:${fn[1]}`];
+      if (name.endsWith('QueueUrl')) return [name, `http://127.0.0.1/000000000000/${name}`];
+      if (name.endsWith('TopicArn')) return [name, `arn:aws:sns:us-east-1:000000000000:${name}`];
+      throw new Error(`no local binding for placeholder ${name}`);
+    })
+  );

@@ -1,0 +1,18 @@
+/* SST regenerates this file on `sst dev` / `sst deploy`; it is committed so the handlers
+   type-check on machines where SST's platform cannot be installed. Keep it in step with the
+   `Lake` and `FeatureGroup` linkables in stacks/. */
+import 'sst';
+
+declare module 'sst' {
+  export interface Resource {
+    FeatureGroup: {
+      arn: string;
+      name: string;
+      type: 'sst.sst.Linkable';
+    };
+    Lake: {
+      name: string;
+      type: 'sst.sst.Linkable';
+    };
+  }
+}
