@@ -16,6 +16,8 @@ export interface LocalExecutionOptions {
   /** Becomes `$$.Execution.Name`, and so Strata's run id. */
   executionName: string;
   stateMachineName: string;
+  /** `$$.Execution.StartTime`; now when omitted. */
+  startTime?: string;
   integrations: LocalIntegrations;
   /** Called for every event of the execution's event log, in order. */
   onEvent?: (event: EventLog) => void;
@@ -47,6 +49,25 @@ const taskStates = (states: Record<string, State>, found = new Map<string, State
 };
 
 /**
+ * Binds every `"<field>.$": "$$.Execution.StartTime"` in the definition to a fixed time.
+ *
+ * aws-local-stepfunctions stamps `$$.Execution.StartTime` with the current time whatever context
+ * it is given, but a redrive in AWS keeps the execution's start time; replaying one locally
+ * needs the original, so the reference is turned into a literal.
+ */
+const pinStartTime = (node: unknown, startTime: string): unknown => {
+  if (Array.isArray(node)) return node.map((item) => pinStartTime(item, startTime));
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) =>
+      key.endsWith('.$') && value === '$$.Execution.StartTime'
+        ? [key.slice(0, -2), startTime]
+        : [key, pinStartTime(value, startTime)]
+    )
+  );
+};
+
+/**
  * Runs a real ASL definition with aws-local-stepfunctions, serving each Task's integration
  * locally (Lambda handlers, a dead-letter sink, an alert sink).
  *
@@ -55,7 +76,9 @@ const taskStates = (states: Record<string, State>, found = new Map<string, State
 export const runLocalExecution = async (
   options: LocalExecutionOptions
 ): Promise<LocalExecutionOutcome> => {
-  const definition = options.definition as Definition & { States: Record<string, State> };
+  const definition = (
+    options.startTime ? pinStartTime(options.definition, options.startTime) : options.definition
+  ) as Definition & { States: Record<string, State> };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [name, state] of taskStates(definition.States)) {
@@ -69,7 +92,7 @@ export const runLocalExecution = async (
     if (state.Retry) retryIntervalOverrides[name] = options.retryIntervalMs ?? 0;
   }
 
-  const startTime = new Date().toISOString();
+  const startTime = options.startTime ?? new Date().toISOString();
   const executionArn = `arn:aws:states:us-east-1:000000000000:execution:${options.stateMachineName}:${options.executionName}`;
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true } });
   const execution = machine.run(options.input as Json, {

@@ -34,6 +34,11 @@ export interface EmbeddedRuntimeOptions {
 export interface ExecuteOptions {
   input?: unknown;
   executionName?: string;
+  /**
+   * `$$.Execution.StartTime`; pass an earlier execution's to replay it as a redrive does (a
+   * redrive keeps the execution's name and start time).
+   */
+  startTime?: string;
   onEvent?: (event: EventLog) => void;
   /** Replaces a function's code for this execution, e.g. to inject a fault in a test. */
   functionOverrides?: Record<string, LocalFunction>;
@@ -143,6 +148,7 @@ export class EmbeddedRuntime {
       executionName:
         options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       stateMachineName: `strata-local-${machine}`,
+      startTime: options.startTime,
       onEvent: options.onEvent,
       integrations: {
         lambda: (name) => {

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { progressPrinter } from './cli/progress.js';
+import { summaryTable } from './cli/summaryTable.js';
+import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
+import { summarizeRun } from './runtime/summarizeRun.js';
+
+const USAGE = `Usage: strata <command> [options]
+
+Commands:
+  start               run the whole pipeline locally on generated TPC-H data
+
+Options:
+  --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
+  --scale <factor>    TPC-H scale factor of the generated warehouse (default 0.01)
+  --fresh             start from an empty lake instead of the previous run's
+  --entities <a,b>    extract only these configured entities
+  --verbose           print the handlers' structured logs too
+  --help              show this help`;
+
+/** The failure's own message, unwrapped from the Lambda error envelope when there is one. */
+const reason = (cause: string): string => {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+};
+
+const start = async (values: Record<string, string | boolean | undefined>): Promise<number> => {
+  const began = Date.now();
+  // The handlers' loggers read this when they are first imported, which is after this point.
+  process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !(scale > 0 && scale <= 10)) {
+    console.error(`--scale: "${values.scale}" must be a number in (0, 10]`);
+    return 2;
+  }
+  const dir = String(values.dir ?? '.strata');
+  console.log(`Strata — embedded runtime in ${dir}`);
+  const runtime = await EmbeddedRuntime.start({ dir, scale, fresh: Boolean(values.fresh) });
+  const stop = async (signal: string) => {
+    console.error(`\n${signal}: stopping local S3`);
+    await runtime.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}\n`);
+    const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
+    const outcome = await runtime.execute('pipeline', {
+      input: entities ? { entities } : {},
+      onEvent: progressPrinter((line) => console.log(line)),
+    });
+    const wall = ((Date.now() - began) / 1000).toFixed(1);
+    if (outcome.status === 'FAILED') {
+      console.error(`\nPipeline FAILED with ${outcome.error}: ${reason(outcome.cause)}`);
+      console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
+      console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
+      console.error(`wall time ${wall}s`);
+      return 1;
+    }
+    const run = (outcome.output as { run: { runId: string; runStartedAt: string } }).run;
+    const config = (await runtime.defaultConfig()) as { feature_group: string };
+    const rows = await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group });
+    console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${wall}s\n`);
+    console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
+    console.log(
+      `\nObjects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${join(runtime.dir, 's3', LOCAL_BUCKET)}`
+    );
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await runtime.stop();
+  }
+};
+
+const main = async (): Promise<number> => {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      dir: { type: 'string' },
+      scale: { type: 'string' },
+      fresh: { type: 'boolean' },
+      entities: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (command === 'start') return start(values);
+  console.error(`unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+};
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`strata: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+);

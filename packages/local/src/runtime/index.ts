@@ -1,0 +1,12 @@
+export {
+  type DeadLetter,
+  EmbeddedRuntime,
+  type EmbeddedRuntimeOptions,
+  type ExecuteOptions,
+  LOCAL_BUCKET,
+  type LocalAlert,
+  localBindings,
+  type MachineName,
+} from './EmbeddedRuntime.js';
+export { handlerFileOf, loadLocalFunction } from './localFunctions.js';
+export { type SummarizeOptions, type SummaryRow, summarizeRun } from './summarizeRun.js';

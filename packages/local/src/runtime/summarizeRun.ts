@@ -1,0 +1,112 @@
+import { quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import type { ObjectStore } from '@strata/core/ports';
+
+/** One line of the run summary, counted from the objects in the lake. */
+export interface SummaryRow {
+  layer: 'bronze' | 'silver' | 'gold' | 'features' | 'quarantine';
+  dataset: string;
+  rows: number;
+  /** The lake prefix holding the dataset. */
+  location: string;
+  /** Why rows were quarantined (quarantine rows only). */
+  reason?: string;
+}
+
+export interface SummarizeOptions {
+  runId: string;
+  /** The run's event time: features are counted for this run only. */
+  runStartedAt: string;
+  featureGroup: string;
+}
+
+const grouped = async (store: ObjectStore, prefix: string, match: (key: string) => boolean) => {
+  const byDataset = new Map<string, string[]>();
+  for await (const object of store.list(prefix)) {
+    if (!match(object.key)) continue;
+    const dataset = object.key.split('/')[1] ?? '';
+    byDataset.set(dataset, [...(byDataset.get(dataset) ?? []), object.key]);
+  }
+  return [...byDataset].sort(([a], [b]) => a.localeCompare(b));
+};
+
+/**
+ * Counts what a run left in the lake by reading the Parquet objects back, not by trusting the
+ * stages' own counts: bronze parts of this run, the silver and gold tables, this run's feature
+ * records, and this run's quarantined rows with their reasons.
+ *
+ * @param store - the lake
+ * @param options - the run's identity
+ */
+export const summarizeRun = async (
+  store: ObjectStore,
+  options: SummarizeOptions
+): Promise<SummaryRow[]> => {
+  const engine = await DuckDbEngine.create();
+  try {
+    return await Workspace.use('summary', async (ws) => {
+      let downloaded = 0;
+      const fetchAll = async (keys: readonly string[]) => {
+        const files: string[] = [];
+        for (const key of keys) {
+          const local = ws.path(`${downloaded++}.parquet`);
+          await store.download(key, local);
+          files.push(quoteLiteral(local));
+        }
+        return `read_parquet([${files.join(', ')}], union_by_name = true)`;
+      };
+      const count = async (keys: readonly string[], where = 'true') =>
+        engine.scalarNumber(`select count(*) from ${await fetchAll(keys)} where ${where}`);
+
+      const rows: SummaryRow[] = [];
+      const runPart = new RegExp(`/part-${options.runId.replace(/[.]/g, '\\.')}-\\d+\\.parquet$`);
+      for (const [dataset, keys] of await grouped(store, 'bronze/', (key) => runPart.test(key))) {
+        rows.push({
+          layer: 'bronze',
+          dataset,
+          rows: await count(keys),
+          location: `bronze/${dataset}/`,
+        });
+      }
+      for (const layer of ['silver', 'gold'] as const) {
+        for (const [dataset, keys] of await grouped(store, `${layer}/`, (k) =>
+          k.endsWith('.parquet')
+        )) {
+          rows.push({ layer, dataset, rows: await count(keys), location: `${layer}/${dataset}/` });
+        }
+      }
+      const featurePrefix = `feature-store/${options.featureGroup}/`;
+      const featureKeys: string[] = [];
+      for await (const object of store.list(featurePrefix)) featureKeys.push(object.key);
+      if (featureKeys.length > 0) {
+        const eventTime = new Date(options.runStartedAt).toISOString();
+        rows.push({
+          layer: 'features',
+          dataset: options.featureGroup,
+          rows: await count(featureKeys, `event_time = ${quoteLiteral(eventTime)}`),
+          location: featurePrefix,
+        });
+      }
+      const quarantined = await grouped(store, 'quarantine/', (key) =>
+        key.includes(`/run=${options.runId}/`)
+      );
+      for (const [dataset, keys] of quarantined) {
+        const reasons = await engine.all(
+          `select _quarantine_reason as reason, count(*) as n from ${await fetchAll(keys)} group by 1 order by 1`
+        );
+        for (const { reason, n } of reasons) {
+          rows.push({
+            layer: 'quarantine',
+            dataset,
+            rows: Number(n),
+            location: `quarantine/${dataset}/run=${options.runId}/`,
+            reason: String(reason),
+          });
+        }
+      }
+      return rows;
+    });
+  } finally {
+    engine.close();
+  }
+};

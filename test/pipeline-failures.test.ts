@@ -1,0 +1,143 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorName, TransientError } from '@strata/core/errors';
+import { EmbeddedRuntime } from '@strata/local/runtime';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keysUnder } from './support/lake.js';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+let dir: string;
+let runtime: EmbeddedRuntime;
+
+interface DeadLetterBody {
+  execution: string;
+  stateMachine: string;
+  error: string;
+  cause: string;
+  input: unknown;
+}
+
+/** The dead letters this execution sent, parsed. */
+const deadLettersOf = (executionName: string): DeadLetterBody[] =>
+  runtime.deadLetters
+    .map((letter) => JSON.parse(letter.body) as DeadLetterBody)
+    .filter((body) => body.execution.endsWith(`:${executionName}`));
+
+const errorMessageOf = (cause: string): string =>
+  (JSON.parse(cause) as { errorMessage: string }).errorMessage;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-failure-test-'));
+  runtime = await EmbeddedRuntime.start({ dir, scale: 0.002 });
+});
+
+afterEach(async () => {
+  await runtime.putConfig(await runtime.defaultConfig());
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('pipeline state machine failure branch', () => {
+  it('retries a transient stage failure, then sends it to the DLQ and alerts', async () => {
+    // Prepare
+    let attempts = 0;
+    const failingSilverToGold = async () => {
+      attempts += 1;
+      throw new TransientError('warehouse of gold is on fire');
+    };
+
+    // Act
+    const outcome = await runtime.execute('pipeline', {
+      executionName: 'forced-failure',
+      input: { entities: ['region', 'nation'] },
+      functionOverrides: { SilverToGold: failingSilverToGold },
+    });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.Transient });
+    expect(attempts).toBe(5);
+    const [letter, ...others] = deadLettersOf('forced-failure');
+    expect(others).toEqual([]);
+    expect(letter).toMatchObject({
+      stateMachine: 'strata-local-pipeline',
+      error: ErrorName.Transient,
+      input: { entities: ['region', 'nation'] },
+    });
+    expect(errorMessageOf(letter?.cause ?? '{}')).toBe('warehouse of gold is on fire');
+    const alert = runtime.alerts.find((a) => a.message.includes('forced-failure'));
+    expect(alert).toMatchObject({ subject: 'Strata pipeline failed' });
+    expect(alert?.message).toContain('Strata.Transient');
+    expect(alert?.message).toContain('warehouse of gold is on fire');
+    expect(await readFile(join(dir, 'dead-letter-queue.jsonl'), 'utf8')).toContain(
+      'forced-failure'
+    );
+    expect(await keysUnder(runtime.store, 'gold/')).toEqual([]);
+  });
+
+  it('names the query and the statement when extract SQL fails, and commits no manifest', async () => {
+    // Prepare
+    const config = await runtime.defaultConfig();
+    const queries = config.queries as { name: string; sql: string }[];
+    const orders = queries.find((query) => query.name === 'orders');
+    if (!orders) throw new Error('default config has no orders query');
+    orders.sql = 'select * from snowflake_sample_data.tpch_sf1.no_such_table';
+    await runtime.putConfig(config);
+
+    // Act
+    const outcome = await runtime.execute('pipeline', { executionName: 'bad-sql' });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
+    const [letter] = deadLettersOf('bad-sql');
+    const message = errorMessageOf(letter?.cause ?? '{}');
+    expect(message).toMatch(/^extract orders: warehouse query failed: .*no_such_table/);
+    expect(message).toContain(
+      '[statement: select * from snowflake_sample_data.tpch_sf1.no_such_table]'
+    );
+    expect(await keysUnder(runtime.store, 'bronze/orders/_manifests/bad-sql')).toEqual([]);
+  });
+
+  it('names the field when the config is invalid', async () => {
+    // Prepare
+    const config = await runtime.defaultConfig();
+    delete config.warehouse;
+    (config.queries as { primary_key: string[] }[])[1] = {
+      primary_key: [],
+    } as never;
+    await runtime.putConfig(config);
+
+    // Act
+    const outcome = await runtime.execute('pipeline', { executionName: 'bad-config' });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
+    const message = errorMessageOf(deadLettersOf('bad-config')[0]?.cause ?? '{}');
+    expect(message).toMatch(/^config: /);
+    expect(message).toContain('warehouse:');
+    expect(message).toContain('queries[1].name:');
+    expect(message).toContain('queries[1].primary_key: needs at least one column');
+  });
+
+  it('rejects an unknown entity in the execution input before extracting anything', async () => {
+    // Act
+    const outcome = await runtime.execute('pipeline', {
+      executionName: 'unknown-entity',
+      input: { entities: ['customers'] },
+    });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
+    const message = errorMessageOf(deadLettersOf('unknown-entity')[0]?.cause ?? '{}');
+    expect(message).toBe(
+      'execution input: entities: unknown "customers" (configured: region, nation, customer, part, orders, lineitem)'
+    );
+    expect(
+      (await keysUnder(runtime.store, 'bronze/')).filter((key) => key.includes('unknown-entity'))
+    ).toEqual([]);
+  });
+});
