@@ -102,8 +102,8 @@ describe('pipeline state machine (embedded runtime)', () => {
     customer.sql =
       'select * replace (case when C_CUSTKEY % 50 = 0 then null else C_CUSTKEY end as C_CUSTKEY) from snowflake_sample_data.tpch_sf1.customer';
     await runtime.putConfig(config);
-    const expected = await warehouseCounts();
-    const nullKeys = Math.floor(expected.customer / 50);
+    const customers = (await warehouseCounts()).customer ?? 0;
+    const nullKeys = Math.floor(customers / 50);
 
     // Act
     const outcome = await runtime.execute('pipeline', {
@@ -116,8 +116,8 @@ describe('pipeline state machine (embedded runtime)', () => {
     const silver = (outcome as { output: { silver: { datasets: Record<string, number>[] } } })
       .output.silver.datasets[0];
     expect(silver).toMatchObject({
-      rowsIn: expected.customer,
-      rowsAccepted: expected.customer - nullKeys,
+      rowsIn: customers,
+      rowsAccepted: customers - nullKeys,
       rowsQuarantined: nullKeys,
     });
     expect(await keysUnder(runtime.store, 'quarantine/customer/')).toEqual([
