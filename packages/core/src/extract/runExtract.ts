@@ -128,7 +128,8 @@ export const runExtract = async (
     for await (const object of deps.store.list(
       Lake.bronzeRunPrefix(input.entity, input.runDate, runId)
     )) {
-      if (!written.has(object.key)) stale.push(object.key);
+      const own = Lake.isBronzePartOf(object.key, input.entity, input.runDate, runId);
+      if (own && !written.has(object.key)) stale.push(object.key);
     }
     await deps.store.delete(stale);
 

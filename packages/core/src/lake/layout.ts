@@ -34,6 +34,11 @@ export const Lake = {
     `bronze/${entity}/${datePartition(runDate)}/part-${runId}-`,
   bronzePart: (entity: string, runDate: string, runId: string, n: number) =>
     `${Lake.bronzeRunPrefix(entity, runDate, runId)}${pad(n)}.parquet`,
+  /** True for this run's own parts only: another run's id may start with this one's. */
+  isBronzePartOf: (key: string, entity: string, runDate: string, runId: string) => {
+    const prefix = Lake.bronzeRunPrefix(entity, runDate, runId);
+    return key.startsWith(prefix) && /^\d{5}\.parquet$/.test(key.slice(prefix.length));
+  },
   bronzeManifest: (entity: string, runId: string) => `bronze/${entity}/_manifests/${runId}.json`,
   silverTable: (entity: string) => `silver/${entity}/current.parquet`,
   quarantine: (entity: string, runId: string) =>

@@ -1,0 +1,1 @@
+export { type SeedTpchOptions, type SeedTpchResult, seedTpch, TPCH_SCHEMA } from './seedTpch.js';
