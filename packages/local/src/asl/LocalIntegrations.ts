@@ -46,10 +46,7 @@ const lambdaInvoke = (integrations: LocalIntegrations) => async (input: unknown)
     result = await run(serialize(Payload, `${functionName} payload`), functionName);
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    throw named(
-      cause.name === 'Error' ? 'Lambda.Unknown' : cause.name,
-      JSON.stringify({ errorType: cause.name, errorMessage: cause.message })
-    );
+    throw named(cause.name, JSON.stringify({ errorType: cause.name, errorMessage: cause.message }));
   }
   return {
     ExecutedVersion: '$LATEST',
