@@ -94,6 +94,13 @@ const upsertEntity = async (
     )
     .concat(['_source_system', '_source_query_sha256', '_extracted_at', '_execution_id', '_batch'])
     .join(', ');
+  const extracted = new Set(manifest.columns.map((column) => column.name.toLowerCase()));
+  const absent = query.primary_key.filter((column) => !extracted.has(column.toLowerCase()));
+  if (absent.length > 0) {
+    throw new BadInputError(
+      `bronze-to-silver ${entity}: primary key column(s) ${absent.join(', ')} not among the extracted columns (${manifest.columns.map((column) => column.name).join(', ')})`
+    );
+  }
   const primaryKey = query.primary_key.map((column) => quoteIdentifier(column.toLowerCase()));
   const missingKey = primaryKey.map((column) => `${column} is null`).join(' or ');
 
