@@ -11,12 +11,7 @@ export const createHandler = (platform: PlatformProvider) =>
     const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
     const { store } = platform();
     const config = await loadConfig(store);
-    const engine = await DuckDbEngine.create();
-    try {
-      return await runBronzeToSilver(input, { store, engine, config });
-    } finally {
-      engine.close();
-    }
+    return DuckDbEngine.use({}, (engine) => runBronzeToSilver(input, { store, engine, config }));
   });
 
 export const handler = createHandler(awsPlatform);

@@ -12,11 +12,11 @@ export const createHandler = (platform: PlatformProvider) =>
     const { store, warehouse: warehouseFor } = platform();
     const config = await loadConfig(store);
     const warehouse = warehouseFor(config);
-    const engine = await DuckDbEngine.create();
     try {
-      return await runExtract(input, { store, warehouse, engine, config });
+      return await DuckDbEngine.use({}, (engine) =>
+        runExtract(input, { store, warehouse, engine, config })
+      );
     } finally {
-      engine.close();
       await warehouse.close();
     }
   });

@@ -11,17 +11,14 @@ export const createHandler = (platform: PlatformProvider) =>
     const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
     const { store, featureSink, featureGroup } = platform();
     const config = await loadConfig(store);
-    const engine = await DuckDbEngine.create();
-    try {
-      return await runFeatureIngest(input, {
+    return DuckDbEngine.use({}, (engine) =>
+      runFeatureIngest(input, {
         store,
         engine,
         sink: featureSink(),
         featureGroup: featureGroup(config),
-      });
-    } finally {
-      engine.close();
-    }
+      })
+    );
   });
 
 export const handler = createHandler(awsPlatform);

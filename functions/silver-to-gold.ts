@@ -10,12 +10,7 @@ export const createHandler = (platform: PlatformProvider) =>
   stageHandler('silver-to-gold', async (event) => {
     const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
     const { store } = platform();
-    const engine = await DuckDbEngine.create();
-    try {
-      return await runSilverToGold(input, { store, engine });
-    } finally {
-      engine.close();
-    }
+    return DuckDbEngine.use({}, (engine) => runSilverToGold(input, { store, engine }));
   });
 
 export const handler = createHandler(awsPlatform);

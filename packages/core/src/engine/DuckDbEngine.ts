@@ -38,6 +38,24 @@ export class DuckDbEngine {
     return new DuckDbEngine(instance, await instance.connect());
   }
 
+  /**
+   * Runs `work` with a fresh engine and closes it afterwards, also on error.
+   *
+   * @param options - threads, memory, database file
+   * @param work - what to compute
+   */
+  static async use<T>(
+    options: DuckDbEngineOptions,
+    work: (engine: DuckDbEngine) => Promise<T>
+  ): Promise<T> {
+    const engine = await DuckDbEngine.create(options);
+    try {
+      return await work(engine);
+    } finally {
+      engine.close();
+    }
+  }
+
   /** Runs statements for their effect. */
   async run(sql: string): Promise<void> {
     await this.#connection.run(sql);

@@ -32,9 +32,8 @@ export class LakeFeatureSink implements FeatureSink {
     const lines = records.map((record) => JSON.stringify(record)).join('\n');
     const name = createHash('sha256').update(lines).digest('hex').slice(0, 16);
     const key = Lake.featureOffline(featureGroup, eventTime, `part-${name}`);
-    const engine = await DuckDbEngine.create();
-    try {
-      return await Workspace.use('feature-sink', async (ws) => {
+    return DuckDbEngine.use({}, (engine) =>
+      Workspace.use('feature-sink', async (ws) => {
         const local = ws.path('records.jsonl');
         await writeFile(local, lines);
         const written = await writeParquetObject(
@@ -43,9 +42,7 @@ export class LakeFeatureSink implements FeatureSink {
           key
         );
         return { written };
-      });
-    } finally {
-      engine.close();
-    }
+      })
+    );
   }
 }

@@ -42,9 +42,8 @@ export const summarizeRun = async (
   store: ObjectStore,
   options: SummarizeOptions
 ): Promise<SummaryRow[]> => {
-  const engine = await DuckDbEngine.create();
-  try {
-    return await Workspace.use('summary', async (ws) => {
+  return DuckDbEngine.use({}, (engine) =>
+    Workspace.use('summary', async (ws) => {
       let downloaded = 0;
       const fetchAll = async (keys: readonly string[]) => {
         const files: string[] = [];
@@ -105,8 +104,6 @@ export const summarizeRun = async (
         }
       }
       return rows;
-    });
-  } finally {
-    engine.close();
-  }
+    })
+  );
 };
