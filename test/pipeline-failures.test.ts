@@ -1,15 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorName, TransientError } from '@strata/core/errors';
-import { EmbeddedRuntime } from '@strata/local/runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keysUnder } from './support/lake.js';
+import { useEmbeddedRuntime } from './support/runtime.js';
 
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-
-let dir: string;
-let runtime: EmbeddedRuntime;
+const suite = useEmbeddedRuntime(0.002);
 
 interface DeadLetterBody {
   execution: string;
@@ -21,26 +17,12 @@ interface DeadLetterBody {
 
 /** The dead letters this execution sent, parsed. */
 const deadLettersOf = (executionName: string): DeadLetterBody[] =>
-  runtime.deadLetters
+  suite.runtime.deadLetters
     .map((letter) => JSON.parse(letter.body) as DeadLetterBody)
     .filter((body) => body.execution.endsWith(`:${executionName}`));
 
 const errorMessageOf = (cause: string): string =>
   (JSON.parse(cause) as { errorMessage: string }).errorMessage;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'strata-failure-test-'));
-  runtime = await EmbeddedRuntime.start({ dir, scale: 0.002 });
-});
-
-afterEach(async () => {
-  await runtime.putConfig(await runtime.defaultConfig());
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
 
 describe('pipeline state machine failure branch', () => {
   it('retries a transient stage failure, then sends it to the DLQ and alerts', async () => {
@@ -52,7 +34,7 @@ describe('pipeline state machine failure branch', () => {
     };
 
     // Act
-    const outcome = await runtime.execute('pipeline', {
+    const outcome = await suite.runtime.execute('pipeline', {
       executionName: 'forced-failure',
       input: { entities: ['region', 'nation'] },
       functionOverrides: { SilverToGold: failingSilverToGold },
@@ -69,27 +51,27 @@ describe('pipeline state machine failure branch', () => {
       input: { entities: ['region', 'nation'] },
     });
     expect(errorMessageOf(letter?.cause ?? '{}')).toBe('warehouse of gold is on fire');
-    const alert = runtime.alerts.find((a) => a.message.includes('forced-failure'));
+    const alert = suite.runtime.alerts.find((a) => a.message.includes('forced-failure'));
     expect(alert).toMatchObject({ subject: 'Strata pipeline failed' });
     expect(alert?.message).toContain('Strata.Transient');
     expect(alert?.message).toContain('warehouse of gold is on fire');
-    expect(await readFile(join(dir, 'dead-letter-queue.jsonl'), 'utf8')).toContain(
+    expect(await readFile(join(suite.dir, 'dead-letter-queue.jsonl'), 'utf8')).toContain(
       'forced-failure'
     );
-    expect(await keysUnder(runtime.store, 'gold/')).toEqual([]);
+    expect(await keysUnder(suite.runtime.store, 'gold/')).toEqual([]);
   });
 
   it('names the query and the statement when extract SQL fails, and commits no manifest', async () => {
     // Prepare
-    const config = await runtime.defaultConfig();
+    const config = await suite.runtime.defaultConfig();
     const queries = config.queries as { name: string; sql: string }[];
     const orders = queries.find((query) => query.name === 'orders');
     if (!orders) throw new Error('default config has no orders query');
     orders.sql = 'select * from snowflake_sample_data.tpch_sf1.no_such_table';
-    await runtime.putConfig(config);
+    await suite.runtime.putConfig(config);
 
     // Act
-    const outcome = await runtime.execute('pipeline', { executionName: 'bad-sql' });
+    const outcome = await suite.runtime.execute('pipeline', { executionName: 'bad-sql' });
 
     // Assess
     expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
@@ -99,20 +81,20 @@ describe('pipeline state machine failure branch', () => {
     expect(message).toContain(
       '[statement: select * from snowflake_sample_data.tpch_sf1.no_such_table]'
     );
-    expect(await keysUnder(runtime.store, 'bronze/orders/_manifests/bad-sql')).toEqual([]);
+    expect(await keysUnder(suite.runtime.store, 'bronze/orders/_manifests/bad-sql')).toEqual([]);
   });
 
   it('names the field when the config is invalid', async () => {
     // Prepare
-    const config = await runtime.defaultConfig();
+    const config = await suite.runtime.defaultConfig();
     delete config.warehouse;
     (config.queries as { primary_key: string[] }[])[1] = {
       primary_key: [],
     } as never;
-    await runtime.putConfig(config);
+    await suite.runtime.putConfig(config);
 
     // Act
-    const outcome = await runtime.execute('pipeline', { executionName: 'bad-config' });
+    const outcome = await suite.runtime.execute('pipeline', { executionName: 'bad-config' });
 
     // Assess
     expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
@@ -125,7 +107,7 @@ describe('pipeline state machine failure branch', () => {
 
   it('rejects an unknown entity in the execution input before extracting anything', async () => {
     // Act
-    const outcome = await runtime.execute('pipeline', {
+    const outcome = await suite.runtime.execute('pipeline', {
       executionName: 'unknown-entity',
       input: { entities: ['customers'] },
     });
@@ -137,7 +119,9 @@ describe('pipeline state machine failure branch', () => {
       'execution input: entities: unknown "customers" (configured: region, nation, customer, part, orders, lineitem)'
     );
     expect(
-      (await keysUnder(runtime.store, 'bronze/')).filter((key) => key.includes('unknown-entity'))
+      (await keysUnder(suite.runtime.store, 'bronze/')).filter((key) =>
+        key.includes('unknown-entity')
+      )
     ).toEqual([]);
   });
 });
