@@ -50,6 +50,9 @@ describe('pipeline state machine (embedded runtime)', () => {
       'strata-customer-features': expected.customer,
     });
     expect(rowsBy(summary, 'quarantine')).toEqual({});
+    expect(await suite.runtime.featureStore.onlineCount('strata-customer-features')).toBe(
+      expected.customer
+    );
     expect(suite.runtime.deadLetters).toEqual([]);
   });
 

@@ -67,6 +67,10 @@ const start = async (values: Record<string, string | boolean | undefined>): Prom
     const rows = await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group });
     console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${wall}s\n`);
     console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
+    const online = await runtime.featureStore.onlineCount(config.feature_group);
+    console.log(
+      `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
+    );
     console.log(
       `\nObjects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${join(runtime.dir, 's3', LOCAL_BUCKET)}`
     );

@@ -11,7 +11,7 @@ import {
   type LocalExecutionOutcome,
   runLocalExecution,
 } from '../asl/runLocalExecution.js';
-import { LakeFeatureSink } from '../features/LakeFeatureSink.js';
+import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
 import { seedTpch } from '../warehouse/seedTpch.js';
 import { loadLocalFunction } from './localFunctions.js';
@@ -71,6 +71,8 @@ export class EmbeddedRuntime {
   readonly store: S3ObjectStore;
   readonly s3: LocalS3;
   readonly warehousePath: string;
+  /** The feature store stand-in: offline records in the lake, the online table on disk. */
+  readonly featureStore: LocalFeatureStore;
   readonly deadLetters: DeadLetter[] = [];
   readonly alerts: LocalAlert[] = [];
   readonly #platform: Platform;
@@ -89,10 +91,17 @@ export class EmbeddedRuntime {
         credentials: LOCAL_S3_CREDENTIALS,
       }),
     });
+    this.featureStore = new LocalFeatureStore({
+      store: this.store,
+      onlinePath: join(dir, 'online-store.duckdb'),
+      // The feature group's definition in stacks/features.ts.
+      recordIdentifier: 'customer_id',
+      eventTime: 'event_time',
+    });
     this.#platform = {
       store: this.store,
       warehouse: warehouseFor,
-      featureSink: () => new LakeFeatureSink(this.store),
+      featureSink: () => this.featureStore,
       featureGroup: (config) => config.feature_group,
     };
   }
@@ -179,6 +188,7 @@ export class EmbeddedRuntime {
   }
 
   async stop(): Promise<void> {
+    await this.featureStore.close();
     await this.s3.stop();
   }
 }
