@@ -15,7 +15,7 @@ export const GOLD_MODELS = ['sales_summary', 'ml_features'] as const;
 export type GoldModelName = (typeof GOLD_MODELS)[number];
 
 const header = (sql: string, field: string): string | undefined =>
-  new RegExp(`^--\\s*${field}:\\s*(.+)$`, 'm').exec(sql)?.[1]?.trim();
+  new RegExp(`^--[ \\t]*${field}:[ \\t]*(.+)$`, 'm').exec(sql)?.[1]?.trim();
 
 /**
  * Parses a model file: the header's `inputs:` line is the model's contract with silver.

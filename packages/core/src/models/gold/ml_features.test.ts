@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDbEngine, type JsonRow } from '../../engine/index.js';
+import { loadGoldModel, type SqlModel } from '../../silver-to-gold/models.js';
+
+/** The `-- tests:` header line: `unique(a); not_null(a, b, c)`. */
+const declaredTests = (sql: string): { unique: string[]; notNull: string[] } => {
+  const line = /^--\s*tests:[ \t]*(.+)$/m.exec(sql)?.[1] ?? '';
+  const columns = (test: string) =>
+    new RegExp(`${test}\\(([^)]*)\\)`)
+      .exec(line)?.[1]
+      ?.split(',')
+      .map((column) => column.trim()) ?? [];
+  return { unique: columns('unique'), notNull: columns('not_null') };
+};
+
+/** Given silver tables, typed like the real ones; tests add orders. */
+const givenDimensions = async (engine: DuckDbEngine): Promise<void> => {
+  await engine.run(`
+    create table silver_region (r_regionkey bigint, r_name varchar);
+    insert into silver_region values (0, 'AMERICA'), (1, 'EUROPE');
+
+    create table silver_nation (n_nationkey bigint, n_name varchar, n_regionkey bigint);
+    insert into silver_nation values (1, 'CANADA', 0), (2, 'UNITED STATES', 0), (3, 'FRANCE', 1);
+
+    create table silver_customer (c_custkey bigint, c_nationkey bigint, c_mktsegment varchar);
+    insert into silver_customer values
+      (10, 1, 'BUILDING'), (20, 2, 'MACHINERY'), (30, 3, 'AUTOMOBILE'), (40, 3, 'HOUSEHOLD');
+
+    create table silver_orders (
+      o_orderkey bigint, o_custkey bigint, o_totalprice decimal(12,2), o_orderdate date
+    );
+    create table silver_lineitem (
+      l_orderkey bigint, l_linenumber bigint, l_quantity decimal(12,2),
+      l_extendedprice decimal(12,2), l_discount decimal(12,2)
+    );
+  `);
+};
+
+let engine: DuckDbEngine;
+let model: SqlModel;
+
+beforeEach(async () => {
+  engine = await DuckDbEngine.create();
+  model = await loadGoldModel('ml_features');
+  await givenDimensions(engine);
+});
+
+afterEach(() => {
+  engine.close();
+});
+
+describe('Model: gold.ml_features', () => {
+  it('computes per-customer order features with recency from the latest order in the data', async () => {
+    // Prepare
+    await engine.run(`
+      insert into silver_orders values
+        (100, 10, 300.00, date '2026-01-01'),
+        (103, 10, 50.50, date '2026-01-11'),
+        (101, 20, 150.00, date '2026-01-01'),
+        (102, 30, 80.00, date '2026-01-04');
+    `);
+
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(rows).toEqual([
+      {
+        customer_id: '10',
+        order_count: '2',
+        total_spent: 350.5,
+        avg_order_value: 175.25,
+        days_since_last_order: '0',
+        nation: 'CANADA',
+        region: 'AMERICA',
+        market_segment: 'BUILDING',
+      },
+      {
+        customer_id: '20',
+        order_count: '1',
+        total_spent: 150,
+        avg_order_value: 150,
+        days_since_last_order: '10',
+        nation: 'UNITED STATES',
+        region: 'AMERICA',
+        market_segment: 'MACHINERY',
+      },
+      {
+        customer_id: '30',
+        order_count: '1',
+        total_spent: 80,
+        avg_order_value: 80,
+        days_since_last_order: '7',
+        nation: 'FRANCE',
+        region: 'EUROPE',
+        market_segment: 'AUTOMOBILE',
+      },
+      {
+        customer_id: '40',
+        order_count: '0',
+        total_spent: 0,
+        avg_order_value: 0,
+        days_since_last_order: null,
+        nation: 'FRANCE',
+        region: 'EUROPE',
+        market_segment: 'HOUSEHOLD',
+      },
+    ]);
+  });
+
+  it('gives every customer zero orders and no recency when there are no orders at all', async () => {
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(rows.map((row) => [row.customer_id, row.order_count, row.total_spent])).toEqual([
+      ['10', '0', 0],
+      ['20', '0', 0],
+      ['30', '0', 0],
+      ['40', '0', 0],
+    ]);
+    expect(rows.every((row) => row.days_since_last_order === null)).toBe(true);
+  });
+
+  it('leaves out customers whose nation or region is unknown, and orders of unknown customers', async () => {
+    // Prepare
+    await engine.run(`
+      insert into silver_customer values (50, 99, 'BUILDING');
+      insert into silver_orders values
+        (300, 50, 10.00, date '2026-03-01'),
+        (301, 77, 20.00, date '2026-03-05'),
+        (302, 10, 30.00, date '2026-03-02');
+    `);
+
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(rows.map((row) => row.customer_id)).toEqual(['10', '20', '30', '40']);
+    // The unknown customer's order still sets the as-of date: 2026-03-05 - 2026-03-02.
+    expect(rows[0]).toMatchObject({ order_count: '1', days_since_last_order: '3' });
+  });
+
+  it('yields one row per declared grain with no nulls in the declared columns', async () => {
+    // Prepare
+    const tests = declaredTests(model.sql);
+    await engine.run(`
+      insert into silver_orders
+        select
+          k as o_orderkey,
+          (k % 3 + 1) * 10 as o_custkey,
+          cast(k as decimal(12,2)) as o_totalprice,
+          date '2026-01-01' + cast(k as integer) as o_orderdate
+        from range(1, 31) as t(k);
+    `);
+
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(tests).toEqual({
+      unique: ['customer_id'],
+      notNull: ['customer_id', 'order_count', 'total_spent'],
+    });
+    const grain = (row: JsonRow) => JSON.stringify(tests.unique.map((column) => row[column]));
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows.map(grain)).size).toBe(rows.length);
+    for (const row of rows) {
+      for (const column of tests.notNull) expect(row[column], column).not.toBeNull();
+    }
+    expect(rows.reduce((sum, row) => sum + Number(row.order_count), 0)).toBe(30);
+  });
+});

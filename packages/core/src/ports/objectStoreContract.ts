@@ -1,0 +1,176 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorName } from '../errors/index.js';
+import type { ObjectStore } from './ObjectStore.js';
+
+/** Collects a whole listing (test support only; the port itself never does this). */
+const listAll = async (store: ObjectStore, prefix: string) => {
+  const objects = [];
+  for await (const object of store.list(prefix)) objects.push(object);
+  return objects;
+};
+
+const text = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+
+/**
+ * The behaviour every {@link ObjectStore} adapter must show, as a vitest suite.
+ *
+ * Each test works under its own random prefix, so the suite can share a bucket with other suites.
+ * The factory is called once, in the suite's `beforeAll`, after any outer `beforeAll` that starts
+ * the backing service.
+ *
+ * @param name - the adapter and backend, for the suite's title
+ * @param factory - returns the store under test
+ * @example
+ * describe.each([['S3ObjectStore on s3rver', () => store]])('%s', (name, factory) => {
+ *   objectStoreContract(name, factory);
+ * });
+ */
+export const objectStoreContract = (
+  name: string,
+  factory: () => ObjectStore | Promise<ObjectStore>
+): void => {
+  describe(`Contract: ObjectStore (${name})`, () => {
+    let store: ObjectStore;
+    let dir: string;
+    const root = `contract-${randomUUID()}`;
+
+    beforeAll(async () => {
+      store = await factory();
+      dir = await mkdtemp(join(tmpdir(), 'strata-object-store-contract-'));
+    });
+
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('returns undefined for a missing key', async () => {
+      // Act
+      const body = await store.get(`${root}/missing/nothing.json`);
+
+      // Assess
+      expect(body).toBeUndefined();
+    });
+
+    it('round-trips a string and arbitrary bytes through put and get', async () => {
+      // Prepare
+      const bytes = new Uint8Array([0, 255, 1, 128, 10, 13, 0]);
+
+      // Act
+      await store.put(`${root}/rt/text.json`, '{"a":"é"}', 'application/json');
+      await store.put(`${root}/rt/bytes.bin`, bytes);
+
+      // Assess
+      expect(text(await store.get(`${root}/rt/text.json`))).toBe('{"a":"é"}');
+      expect(await store.get(`${root}/rt/bytes.bin`)).toEqual(bytes);
+    });
+
+    it('round-trips an empty object', async () => {
+      // Act
+      await store.put(`${root}/rt/empty`, '');
+
+      // Assess
+      expect(await store.get(`${root}/rt/empty`)).toEqual(new Uint8Array());
+    });
+
+    it('replaces the whole object on a second put', async () => {
+      // Prepare
+      const key = `${root}/overwrite/o.txt`;
+      await store.put(key, 'a much longer first version');
+
+      // Act
+      await store.put(key, 'v2');
+
+      // Assess
+      expect(text(await store.get(key))).toBe('v2');
+    });
+
+    it('round-trips a multi-part-sized file byte for byte through upload and download', async () => {
+      // Prepare: over lib-storage's 5 MiB default part size, so the upload takes two parts.
+      const size = 6 * 1024 * 1024 + 123;
+      const original = randomBytes(size);
+      const source = join(dir, 'source.bin');
+      const target = join(dir, 'target.bin');
+      await writeFile(source, original);
+      const key = `${root}/files/big.bin`;
+
+      // Act
+      await store.upload(key, source, 'application/octet-stream');
+      await store.download(key, target);
+
+      // Assess
+      const copy = await readFile(target);
+      expect(copy.length).toBe(size);
+      expect(copy.equals(original)).toBe(true);
+      expect(await listAll(store, `${root}/files/`)).toEqual([{ key, size }]);
+    });
+
+    it('throws Strata.BadInput when downloading a missing key', async () => {
+      // Act
+      const act = store.download(`${root}/files/missing.bin`, join(dir, 'never.bin'));
+
+      // Assess
+      await expect(act).rejects.toMatchObject({ name: ErrorName.BadInput });
+    });
+
+    it('lists exactly the keys under a prefix, with their sizes', async () => {
+      // Prepare
+      const base = `${root}/list`;
+      await Promise.all([
+        store.put(`${base}/a/1.txt`, 'x'),
+        store.put(`${base}/a/deep/2.txt`, 'yy'),
+        store.put(`${base}/ab/3.txt`, 'zzz'),
+        store.put(`${base}/b/4.txt`, 'w'),
+      ]);
+
+      // Act
+      const listed = await listAll(store, `${base}/a/`);
+
+      // Assess
+      expect(listed.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+        { key: `${base}/a/1.txt`, size: 1 },
+        { key: `${base}/a/deep/2.txt`, size: 2 },
+      ]);
+      expect(await listAll(store, `${base}/none/`)).toEqual([]);
+    });
+
+    it('pages past 1,000 keys when listing and deletes more than 1,000 keys at once', async () => {
+      // Prepare
+      const base = `${root}/many`;
+      const keys = Array.from({ length: 1005 }, (_, i) => `${base}/${String(i).padStart(4, '0')}`);
+      for (let start = 0; start < keys.length; start += 100) {
+        await Promise.all(keys.slice(start, start + 100).map((key) => store.put(key, 'x')));
+      }
+
+      // Act
+      const listed = await listAll(store, `${base}/`);
+      await store.delete(keys);
+
+      // Assess
+      expect(listed.map((object) => object.key).sort()).toEqual(keys);
+      expect(await listAll(store, `${base}/`)).toEqual([]);
+    });
+
+    it('deletes the given keys only and accepts missing keys', async () => {
+      // Prepare
+      const base = `${root}/delete`;
+      await store.put(`${base}/gone`, 'x');
+      await store.put(`${base}/kept`, 'y');
+
+      // Act
+      await store.delete([`${base}/gone`, `${base}/never-existed`]);
+      await store.delete([]);
+
+      // Assess
+      expect(await store.get(`${base}/gone`)).toBeUndefined();
+      expect(text(await store.get(`${base}/kept`))).toBe('y');
+      expect((await listAll(store, `${base}/`)).map((object) => object.key)).toEqual([
+        `${base}/kept`,
+      ]);
+    });
+  });
+};
