@@ -11,32 +11,17 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BadInputError, TerminalError, TransientError } from '../errors/index.js';
+import { BadInputError, TerminalError } from '../errors/index.js';
 import type { ObjectInfo, ObjectStore } from '../ports/index.js';
+import { translateAwsError } from './translateAwsError.js';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
   client?: S3Client;
 }
 
-/**
- * Translates an S3 failure into Strata's error contract at the adapter boundary: throttling and
- * 5xx are worth a retry, everything else is terminal.
- */
-const translate = (error: unknown, action: string): Error => {
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata.httpStatusCode ?? 0;
-    const message = `s3 ${action}: ${error.name}: ${error.message}`;
-    if (status >= 500 || status === 429 || error.name === 'SlowDown') {
-      return new TransientError(message, { cause: error });
-    }
-    return new TerminalError(message, { cause: error });
-  }
-  if (error instanceof Error && /ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/.test(error.message)) {
-    return new TransientError(`s3 ${action}: ${error.message}`, { cause: error });
-  }
-  return error instanceof Error ? error : new Error(String(error));
-};
+const translate = (error: unknown, action: string): Error =>
+  translateAwsError(error, `s3 ${action}`);
 
 /**
  * {@link ObjectStore} on Amazon S3 (and on s3rver locally, via `AWS_ENDPOINT_URL_S3`).

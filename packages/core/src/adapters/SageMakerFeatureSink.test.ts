@@ -164,5 +164,22 @@ describe('Class: SageMakerFeatureSink', () => {
       // Assess
       await expect(act).rejects.toMatchObject({ name: ErrorName.Terminal });
     });
+
+    it.each([
+      ['a reset connection', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+      [
+        'an SDK request timeout',
+        Object.assign(new Error('request timed out'), { name: 'TimeoutError' }),
+      ],
+    ])('turns %s into Strata.Transient', async (_case, error) => {
+      // Prepare
+      mock.on(PutRecordCommand).rejects(error);
+
+      // Act
+      const attempt = newSink().putRecords('group', [{ customer_id: '1' }]);
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({ name: ErrorName.Transient });
+    });
   });
 });

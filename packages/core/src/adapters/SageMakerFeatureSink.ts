@@ -1,10 +1,9 @@
 import {
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
-  SageMakerFeatureStoreRuntimeServiceException,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
-import { TerminalError, TransientError } from '../errors/index.js';
 import type { FeatureRecord, FeatureSink } from '../ports/index.js';
+import { translateAwsError } from './translateAwsError.js';
 
 /** PutRecord calls in flight at once: well under the per-group write throughput limits. */
 const CONCURRENCY = 8;
@@ -47,15 +46,7 @@ export class SageMakerFeatureSink implements FeatureSink {
         })
       );
     } catch (error) {
-      if (error instanceof SageMakerFeatureStoreRuntimeServiceException) {
-        const status = error.$metadata.httpStatusCode ?? 0;
-        const message = `feature store PutRecord ${featureGroup}: ${error.name}: ${error.message}`;
-        if (status >= 500 || status === 429 || error.name === 'ThrottlingException') {
-          throw new TransientError(message, { cause: error });
-        }
-        throw new TerminalError(message, { cause: error });
-      }
-      throw error;
+      throw translateAwsError(error, `feature store PutRecord ${featureGroup}`);
     }
   }
 }

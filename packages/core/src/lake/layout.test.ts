@@ -50,7 +50,7 @@ describe('Function: datePartition', () => {
     expect(partition).toBe('year=2026/month=03/day=04');
   });
 
-  it.each(['2026-3-4', '2026-03-04T00:00:00Z', '20260304', ''])(
+  it.each(['2026-3-4', '2026-03-04T00:00:00Z', '20260304', '', '2026-13-45', '2026-02-30'])(
     'rejects "%s" with Strata.BadInput',
     (runDate) => {
       // Act
@@ -110,6 +110,17 @@ describe('Const: Lake', () => {
       // Assess
       expect(other.startsWith(Lake.bronzeRunPrefix('customer', '2026-03-04', 'run-a'))).toBe(true);
       expect(results).toEqual([true, false]);
+    });
+
+    it('recognises part numbers past the five padded digits', () => {
+      // Prepare
+      const key = Lake.bronzePart('customer', '2026-03-04', 'run-a', 123_456);
+
+      // Act
+      const own = Lake.isBronzePartOf(key, 'customer', '2026-03-04', 'run-a');
+
+      // Assess
+      expect(own).toBe(true);
     });
   });
 

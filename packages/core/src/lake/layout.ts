@@ -18,7 +18,10 @@ export const assertRunId = (runId: string): string => {
 /** `YYYY-MM-DD` → Hive partition path `year=YYYY/month=MM/day=DD`. */
 export const datePartition = (runDate: string): string => {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(runDate);
-  if (!match) throw new BadInputError(`runDate: "${runDate}" must be YYYY-MM-DD`);
+  // A real calendar day: Date rolls 2026-02-30 over to March, so the round trip differs.
+  const parsed = new Date(`${runDate}T00:00:00Z`);
+  const real = match && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(runDate);
+  if (!match || !real) throw new BadInputError(`runDate: "${runDate}" must be a YYYY-MM-DD date`);
   const [, year, month, day] = match;
   return `year=${year}/month=${month}/day=${day}`;
 };
@@ -37,7 +40,7 @@ export const Lake = {
   /** True for this run's own parts only: another run's id may start with this one's. */
   isBronzePartOf: (key: string, entity: string, runDate: string, runId: string) => {
     const prefix = Lake.bronzeRunPrefix(entity, runDate, runId);
-    return key.startsWith(prefix) && /^\d{5}\.parquet$/.test(key.slice(prefix.length));
+    return key.startsWith(prefix) && /^\d{5,}\.parquet$/.test(key.slice(prefix.length));
   },
   bronzeManifest: (entity: string, runId: string) => `bronze/${entity}/_manifests/${runId}.json`,
   silverTable: (entity: string) => `silver/${entity}/current.parquet`,
