@@ -1,6 +1,6 @@
 /* SST regenerates this file on `sst dev` / `sst deploy`; it is committed so the handlers
    type-check on machines where SST's platform cannot be installed. Keep it in step with the
-   `Lake` and `FeatureGroup` linkables in stacks/. */
+   `Lake`, `FeatureGroup` and `Watermarks` resources in stacks/. */
 import 'sst';
 
 declare module 'sst' {
@@ -13,6 +13,10 @@ declare module 'sst' {
     Lake: {
       name: string;
       type: 'sst.sst.Linkable';
+    };
+    Watermarks: {
+      name: string;
+      type: 'sst.aws.Dynamo';
     };
   }
 }

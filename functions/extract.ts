@@ -9,12 +9,12 @@ import type { PlatformProvider } from './_shared/platform.js';
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler('extract', async (event) => {
     const input = parseOrThrow(extractInputSchema, event, 'extract input');
-    const { store, warehouse: warehouseFor } = platform();
+    const { store, watermarks, warehouse: warehouseFor } = platform();
     const config = await loadConfig(store);
     const warehouse = warehouseFor(config);
     try {
       return await DuckDbEngine.use({}, (engine) =>
-        runExtract(input, { store, warehouse, engine, config })
+        runExtract(input, { store, warehouse, engine, config, watermarks })
       );
     } finally {
       await warehouse.close();

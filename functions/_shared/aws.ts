@@ -1,4 +1,9 @@
-import { S3ObjectStore, SageMakerFeatureSink, warehouseFor } from '@strata/core/adapters';
+import {
+  DynamoDbWatermarkStore,
+  S3ObjectStore,
+  SageMakerFeatureSink,
+  warehouseFor,
+} from '@strata/core/adapters';
 import { Resource } from 'sst';
 import type { Platform, PlatformProvider } from './platform.js';
 
@@ -10,6 +15,7 @@ let platform: Platform | undefined;
 export const awsPlatform: PlatformProvider = () => {
   platform ??= {
     store: new S3ObjectStore({ bucket: Resource.Lake.name }),
+    watermarks: new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name }),
     warehouse: warehouseFor,
     featureSink: () => new SageMakerFeatureSink(),
     featureGroup: () => Resource.FeatureGroup.name,

@@ -1,5 +1,5 @@
 import type { StrataConfig } from '@strata/core/config';
-import type { FeatureSink, ObjectStore, Warehouse } from '@strata/core/ports';
+import type { FeatureSink, ObjectStore, Warehouse, WatermarkStore } from '@strata/core/ports';
 
 /**
  * The adapters a handler runs on: AWS in Lambda, the embedded runtime on a laptop.
@@ -9,6 +9,7 @@ import type { FeatureSink, ObjectStore, Warehouse } from '@strata/core/ports';
  */
 export interface Platform {
   store: ObjectStore;
+  watermarks: WatermarkStore;
   warehouse(config: StrataConfig): Warehouse;
   featureSink(): FeatureSink;
   featureGroup(config: StrataConfig): string;

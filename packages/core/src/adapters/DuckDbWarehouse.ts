@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
-import type { ColumnSpec, RowBatch, Warehouse } from '../ports/index.js';
+import type { ColumnSpec, QueryOptions, RowBatch, Warehouse } from '../ports/index.js';
 
 export interface DuckDbWarehouseOptions {
   /** The database file holding the source tables. */
@@ -30,9 +30,13 @@ export class DuckDbWarehouse implements Warehouse {
     this.#options = options;
   }
 
-  async *query(sql: string, options: { batchSize: number }): AsyncIterable<RowBatch> {
+  async *query(sql: string, options: QueryOptions): AsyncIterable<RowBatch> {
     this.#instance ??= await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await this.#instance.connect();
+    // DuckDB has no statement timeout setting; interrupting the connection cancels the query.
+    const timer = options.timeoutSeconds
+      ? setTimeout(() => connection.interrupt(), options.timeoutSeconds * 1000)
+      : undefined;
     try {
       await connection.run(
         `attach if not exists ${quoteLiteral(this.#options.path)} as ${quoteIdentifier(this.#options.database)} (read_only)`
@@ -42,7 +46,8 @@ export class DuckDbWarehouse implements Warehouse {
           `warehouse query failed: ${(error as Error).message} [statement: ${describeStatement(sql)}]`,
           { cause: error }
         );
-      const result = await connection.stream(sql).catch((error: unknown) => {
+      const binds = options.binds ? [...options.binds] : undefined;
+      const result = await connection.stream(sql, binds).catch((error: unknown) => {
         throw failed(error);
       });
       const names = result.columnNames();
@@ -68,6 +73,7 @@ export class DuckDbWarehouse implements Warehouse {
       }
       if (rows.length > 0 || !yielded) yield { columns, rows };
     } finally {
+      clearTimeout(timer);
       connection.closeSync();
     }
   }

@@ -3,6 +3,11 @@ export {
   type DuckDbWarehouseOptions,
   describeStatement,
 } from './DuckDbWarehouse.js';
+export {
+  DynamoDbWatermarkStore,
+  type DynamoDbWatermarkStoreOptions,
+} from './DynamoDbWatermarkStore.js';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.js';
 export { SageMakerFeatureSink } from './SageMakerFeatureSink.js';
+export { translateAwsError } from './translateAwsError.js';
 export { warehouseFor } from './warehouseFor.js';

@@ -1,4 +1,5 @@
 import type { StrataConfig } from '../config/index.js';
+import { TerminalError } from '../errors/index.js';
 import type { Warehouse } from '../ports/index.js';
 import { DuckDbWarehouse } from './DuckDbWarehouse.js';
 
@@ -7,5 +8,12 @@ import { DuckDbWarehouse } from './DuckDbWarehouse.js';
  *
  * @param config - the validated config
  */
-export const warehouseFor = (config: StrataConfig): Warehouse =>
-  new DuckDbWarehouse({ path: config.warehouse.path, database: config.warehouse.database });
+export const warehouseFor = (config: StrataConfig): Warehouse => {
+  const warehouse = config.warehouse;
+  switch (warehouse.type) {
+    case 'duckdb':
+      return new DuckDbWarehouse({ path: warehouse.path, database: warehouse.database });
+    case 'snowflake':
+      throw new TerminalError('warehouse: the Snowflake adapter is not wired in yet');
+  }
+};

@@ -29,7 +29,7 @@ const extractAndUpsert = async (runId: string, startedAt: string, config: Strata
   try {
     const extract = await runExtract(
       { entity: 'items', runId, runDate: startedAt.slice(0, 10), runStartedAt: startedAt },
-      { store: lake.store, warehouse, engine, config }
+      { store: lake.store, warehouse, engine, config, watermarks: lake.watermarks }
     );
     return await runBronzeToSilver(
       { runId, extracts: [extract] },

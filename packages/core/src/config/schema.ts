@@ -18,19 +18,67 @@ const duckDbWarehouse = z.object({
   database: identifier.default('snowflake_sample_data'),
 });
 
-/** One extract query: its rows become the bronze entity of the same name. */
-export const querySchema = z.object({
-  name: entityName,
-  sql: z.string().trim().min(1, { message: 'must not be empty' }),
-  primary_key: z.array(identifier).min(1, { message: 'needs at least one column' }),
+/** Snowflake with key-pair authentication; the private key comes from Secrets Manager. */
+const snowflakeWarehouse = z.object({
+  type: z.literal('snowflake'),
+  account: z.string().min(1),
+  username: z.string().min(1),
+  role: z.string().min(1).optional(),
+  warehouse: z.string().min(1).optional(),
+  database: z.string().min(1).optional(),
+  schema: z.string().min(1).optional(),
+  /** Secrets Manager secret id (name or ARN) holding the PEM private key. */
+  private_key_secret_id: z.string().min(1),
 });
+
+/**
+ * One extract query: its rows become the bronze entity of the same name.
+ *
+ * `incremental` queries read only rows whose `watermark_column` moved past the stored
+ * watermark; `full_refresh` queries read everything every run.
+ */
+export const querySchema = z
+  .object({
+    name: entityName,
+    sql: z.string().trim().min(1, { message: 'must not be empty' }),
+    primary_key: z.array(identifier).min(1, { message: 'needs at least one column' }),
+    mode: z.enum(['incremental', 'full_refresh']).optional(),
+    watermark_column: identifier.optional(),
+    /** Re-read rows this far behind the watermark (seconds for times, units for numbers). */
+    lookback: z.number().positive().optional(),
+    /** A date or timestamp column that picks each row's bronze year/month/day partition. */
+    partition_by: identifier.optional(),
+    timeout_seconds: z.number().int().min(1).max(86_400).default(3_600),
+  })
+  .transform((query) => ({
+    ...query,
+    mode: query.mode ?? (query.watermark_column ? 'incremental' : 'full_refresh'),
+  }))
+  .superRefine((query, ctx) => {
+    if (query.mode === 'incremental' && !query.watermark_column) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['watermark_column'],
+        message: 'required when incremental',
+      });
+    }
+    if (query.lookback !== undefined && query.mode !== 'incremental') {
+      ctx.addIssue({ code: 'custom', path: ['lookback'], message: 'only applies to incremental' });
+    }
+  });
 
 /** The whole pipeline configuration, stored in the lake at `_config/strata.json`. */
 export const configSchema = z
   .object({
     source_system: z.string().min(1).default('snowflake'),
-    warehouse: z.discriminatedUnion('type', [duckDbWarehouse]),
+    warehouse: z.discriminatedUnion('type', [duckDbWarehouse, snowflakeWarehouse]),
+    /** Rows per bronze part. */
     batch_size: z.number().int().min(1).max(1_000_000).default(100_000),
+    /** A run stops after this many parts per query; incremental queries resume next run. */
+    max_batches: z.number().int().min(1).optional(),
+    /** Attempts the warehouse adapter makes on a transient failure before giving up. */
+    max_retries: z.number().int().min(0).max(10).default(3),
+    output_format: z.enum(['parquet', 'json']).default('parquet'),
     queries: z.array(querySchema).min(1, { message: 'needs at least one query' }),
     feature_group: z
       .string()

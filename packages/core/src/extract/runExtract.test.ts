@@ -39,7 +39,7 @@ const extract = async (runId: string, batchSize: number) => {
   try {
     return await runExtract(
       { entity: 'customer', runId, runDate: '2026-03-04', runStartedAt: '2026-03-04T05:06:07Z' },
-      { store: lake.store, warehouse, engine, config }
+      { store: lake.store, warehouse, engine, config, watermarks: lake.watermarks }
     );
   } finally {
     engine.close();
@@ -132,7 +132,7 @@ describe('Function: runExtract', () => {
         runDate: '2026-03-04',
         runStartedAt: '2026-03-04T05:06:07Z',
       },
-      { store: lake.store, warehouse, engine, config }
+      { store: lake.store, warehouse, engine, config, watermarks: lake.watermarks }
     );
 
     // Assess

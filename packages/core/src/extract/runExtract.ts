@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/index.js';
+import {
+  type QueryConfig,
+  quoteIdentifier,
+  quoteLiteral,
+  type StrataConfig,
+} from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
-import { BadInputError, isStrataError } from '../errors/index.js';
-import { assertRunId, Lake, writeParquetObject } from '../lake/index.js';
-import type { ColumnSpec, ObjectStore, Warehouse } from '../ports/index.js';
+import { BadInputError, isStrataError, QualityFailedError } from '../errors/index.js';
+import { assertRunId, type BronzeFormat, datePartition, Lake } from '../lake/index.js';
+import type { ColumnSpec, ObjectStore, Warehouse, WatermarkStore } from '../ports/index.js';
+import { extractStatement } from './incrementalSql.js';
+import { claimWatermark, commitWatermark, type WatermarkClaim } from './watermarks.js';
 
 /** The Extract map item, as Step Functions sends it. */
 export const extractInputSchema = z.object({
@@ -16,24 +24,31 @@ export const extractInputSchema = z.object({
 });
 
 /** What the Extract map sends for one entity. */
-export interface ExtractInput {
-  entity: string;
-  runId: string;
-  runDate: string;
-  /** The execution's start time: stamped on every row, so a retry writes identical parts. */
-  runStartedAt: string;
+export type ExtractInput = z.infer<typeof extractInputSchema>;
+
+/** One committed bronze object. */
+export interface BronzePart {
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
 }
 
 /** The per-run manifest bronze-to-silver reads: exactly the parts this run committed. */
 export interface BronzeManifest {
   entity: string;
   runId: string;
+  mode: QueryConfig['mode'];
+  format: BronzeFormat;
   sourceSystem: string;
   sourceQuerySha256: string;
   extractedAt: string;
   rows: number;
+  bytes: number;
   columns: ColumnSpec[];
-  parts: { key: string; rows: number }[];
+  /** The watermark range this run covered (incremental queries). */
+  watermark?: { column: string; from?: string; to?: string };
+  parts: BronzePart[];
 }
 
 export interface ExtractResult {
@@ -48,6 +63,9 @@ export interface ExtractDeps {
   warehouse: Warehouse;
   engine: DuckDbEngine;
   config: StrataConfig;
+  watermarks: WatermarkStore;
+  /** A claim older than this belongs to a run that died and may be taken over. */
+  leaseSeconds?: number;
 }
 
 /** DuckDB type names only: a warehouse adapter's type string must never carry SQL. */
@@ -64,87 +82,254 @@ const columnsStruct = (columns: readonly ColumnSpec[]): string => {
   return `{${fields.join(', ')}}`;
 };
 
+const sha256File = async (path: string): Promise<string> => {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+};
+
+/** Writes a query's result as one bronze object and describes it. */
+const writePart = async (
+  deps: ExtractDeps,
+  ws: Workspace,
+  select: string,
+  key: string,
+  format: BronzeFormat
+): Promise<BronzePart> => {
+  const local = ws.path(key.replaceAll('/', '_'));
+  const options = format === 'json' ? 'format json' : 'format parquet, compression zstd';
+  await deps.engine.run(`copy (\n${select}\n) to ${quoteLiteral(local)} (${options})`);
+  const reader = format === 'json' ? 'read_json_objects' : 'read_parquet';
+  const rows = await deps.engine.scalarNumber(
+    `select count(*) from ${reader}(${quoteLiteral(local)})`
+  );
+  const contentType = format === 'json' ? 'application/x-ndjson' : 'application/vnd.apache.parquet';
+  await deps.store.upload(key, local, contentType);
+  return { key, rows, bytes: (await stat(local)).size, sha256: await sha256File(local) };
+};
+
+const readManifest = async (store: ObjectStore, key: string): Promise<BronzeManifest> => {
+  const body = await store.get(key);
+  if (!body) throw new BadInputError(`extract: the committed manifest ${key} is missing`);
+  return JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
+};
+
+/** Deletes parts of `runId` under the entity that are not in `keep`. */
+const deleteRunParts = async (
+  store: ObjectStore,
+  entity: string,
+  runId: string,
+  keep: ReadonlySet<string> = new Set()
+): Promise<void> => {
+  // Listing the entity's prefix finds the run's parts in every date partition; it reads the
+  // entity's key list once per run, which S3 serves at 1,000 keys per request.
+  const stale: string[] = [];
+  for await (const object of store.list(Lake.bronzePrefix(entity))) {
+    if (Lake.isBronzePartOf(object.key, entity, runId) && !keep.has(object.key)) {
+      stale.push(object.key);
+    }
+  }
+  await store.delete(stale);
+};
+
 /**
- * Runs one configured query against the warehouse and writes its rows to bronze as Parquet.
+ * Runs one configured query against the warehouse and writes its rows to bronze.
  *
- * Each batch of `batch_size` rows becomes `part-<run>-<n>.parquet` with lineage columns; parts a
- * previous attempt of the same run left beyond the last one are removed, and the manifest is
- * written last, so downstream sees either the complete set of parts or none.
+ * Each batch of `batch_size` rows becomes `part-<run>-<n>` (Parquet or JSON lines) with lineage
+ * columns, in the run date's partition or, with `partition_by`, in each row's own date
+ * partition. The manifest is written after every part, and an incremental query's watermark
+ * moves only after the manifest, with a conditional write; a replay of a run that already
+ * committed returns its manifest instead of reading past its own watermark.
  *
  * @param input - entity and run identity
- * @param deps - lake, warehouse, engine and the validated config
+ * @param deps - lake, warehouse, engine, watermarks and the validated config
  */
 export const runExtract = async (
   input: ExtractInput,
   deps: ExtractDeps
 ): Promise<ExtractResult> => {
   const runId = assertRunId(input.runId);
+  datePartition(input.runDate);
   const query = deps.config.queries.find((candidate) => candidate.name === input.entity);
   if (!query) {
     const known = deps.config.queries.map((candidate) => candidate.name).join(', ');
     throw new BadInputError(`extract: unknown entity "${input.entity}" (configured: ${known})`);
   }
+  const entity = query.name;
+  const manifestKey = Lake.bronzeManifest(entity, runId);
+  const resultOf = (manifest: BronzeManifest): ExtractResult => ({
+    entity,
+    rows: manifest.rows,
+    parts: manifest.parts.length,
+    manifestKey,
+  });
+
+  let claim: WatermarkClaim | undefined;
+  if (query.mode === 'incremental') {
+    claim = await claimWatermark(deps.watermarks, entity, runId, {
+      hasManifest: (await deps.store.get(manifestKey)) !== undefined,
+      leaseSeconds: deps.leaseSeconds,
+    });
+    if (claim.alreadyCommitted) return resultOf(await readManifest(deps.store, manifestKey));
+    if (claim.orphanRunId) {
+      // A run that died after writing parts but before committing: its rows are re-read now.
+      await deleteRunParts(deps.store, entity, claim.orphanRunId);
+      await deps.store.delete([Lake.bronzeManifest(entity, claim.orphanRunId)]);
+    }
+  }
+
+  try {
+    const { manifest, high, ties } = await extractToBronze(input, deps, query, claim);
+    await deps.store.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
+    if (claim)
+      await commitWatermark(deps.watermarks, claim, { high, ties: [...ties] }, manifestKey);
+    return resultOf(manifest);
+  } catch (error) {
+    if (isStrataError(error)) {
+      error.message = `extract ${entity}: ${error.message}`;
+      throw error;
+    }
+    throw new BadInputError(`extract ${entity}: ${(error as Error).message}`, { cause: error });
+  }
+};
+
+/** Streams the query into bronze parts; returns their manifest and the new watermark. */
+const extractToBronze = async (
+  input: ExtractInput,
+  deps: ExtractDeps,
+  query: QueryConfig,
+  claim: WatermarkClaim | undefined
+): Promise<{ manifest: BronzeManifest; high?: string; ties: ReadonlySet<string> }> => {
+  const { config } = deps;
+  const runId = input.runId;
+  const format = config.output_format;
+  const statement = extractStatement(query, claim?.state);
   const sha = createHash('sha256').update(query.sql).digest('hex');
   const extractedAt = new Date(input.runStartedAt).toISOString();
   const lineage = [
-    `${quoteLiteral(deps.config.source_system)} as _source_system`,
+    `${quoteLiteral(config.source_system)} as _source_system`,
     `${quoteLiteral(sha)} as _source_query_sha256`,
     `timestamptz ${quoteLiteral(extractedAt)} as _extracted_at`,
     `${quoteLiteral(runId)} as _execution_id`,
-  ];
+  ].join(', ');
+  const watermarkColumn = query.watermark_column;
+  const keyOf = (row: Record<string, unknown>) =>
+    JSON.stringify(query.primary_key.map((column) => row[column] ?? null));
+  let high = statement.skipTies?.value;
+  let ties = new Set(statement.skipTies?.keys ?? []);
 
   return Workspace.use('extract', async (ws) => {
-    const parts: BronzeManifest['parts'] = [];
+    const parts: BronzePart[] = [];
     let columns: ColumnSpec[] = [];
-    try {
-      for await (const batch of deps.warehouse.query(query.sql, {
-        batchSize: deps.config.batch_size,
-      })) {
-        columns = [...batch.columns];
-        if (batch.rows.length === 0) continue;
-        const n = parts.length;
-        const local = ws.path(`batch-${n}.jsonl`);
-        await writeFile(local, `${batch.rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
-        const key = Lake.bronzePart(input.entity, input.runDate, runId, n);
-        const rows = await writeParquetObject(
-          { engine: deps.engine, ws, store: deps.store },
-          `select *, ${lineage.join(', ')}, ${n} as _batch from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${columnsStruct(columns)})`,
-          key
-        );
-        parts.push({ key, rows });
+    let batches = 0;
+    for await (const batch of deps.warehouse.query(statement.sql, {
+      batchSize: config.batch_size,
+      binds: statement.binds,
+      queryTag: `strata:${runId}:${query.name}`,
+      timeoutSeconds: query.timeout_seconds,
+    })) {
+      columns = [...batch.columns];
+      const skip = statement.skipTies;
+      const rows = skip
+        ? batch.rows.filter(
+            (row) =>
+              !(String(row[watermarkColumn ?? '']) === skip.value && skip.keys.has(keyOf(row)))
+          )
+        : batch.rows;
+      if (rows.length === 0) continue;
+      if (config.max_batches !== undefined && batches === config.max_batches) {
+        if (query.mode === 'full_refresh') {
+          throw new QualityFailedError(
+            `more rows than max_batches (${config.max_batches}) × batch_size (${config.batch_size}); a full refresh cut short is not a snapshot`
+          );
+        }
+        // Incremental: stop here; the watermark and tie set cover exactly what was written.
+        break;
       }
-    } catch (error) {
-      if (isStrataError(error)) {
-        error.message = `extract ${input.entity}: ${error.message}`;
-        throw error;
+      if (watermarkColumn) {
+        for (const row of rows) {
+          const value = row[watermarkColumn];
+          // Rows arrive ordered by the watermark; NULLs carry no position and move nothing.
+          if (value === null || value === undefined) continue;
+          if (String(value) === high) ties.add(keyOf(row));
+          else {
+            high = String(value);
+            ties = new Set([keyOf(row)]);
+          }
+        }
       }
-      throw new BadInputError(`extract ${input.entity}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const n = batches++;
+      const local = ws.path(`batch-${n}.jsonl`);
+      await writeFile(local, `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
+      const source = `select *, ${lineage}, ${n} as _batch from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${columnsStruct(columns)})`;
+      parts.push(...(await writeBatch(deps, ws, { input, query, source, n, format })));
     }
-
-    const written = new Set(parts.map((part) => part.key));
-    const stale: string[] = [];
-    for await (const object of deps.store.list(
-      Lake.bronzeRunPrefix(input.entity, input.runDate, runId)
-    )) {
-      const own = Lake.isBronzePartOf(object.key, input.entity, input.runDate, runId);
-      if (own && !written.has(object.key)) stale.push(object.key);
-    }
-    await deps.store.delete(stale);
-
+    await deleteRunParts(deps.store, query.name, runId, new Set(parts.map((part) => part.key)));
     const manifest: BronzeManifest = {
-      entity: input.entity,
+      entity: query.name,
       runId,
-      sourceSystem: deps.config.source_system,
+      mode: query.mode,
+      format,
+      sourceSystem: config.source_system,
       sourceQuerySha256: sha,
       extractedAt,
       rows: parts.reduce((sum, part) => sum + part.rows, 0),
+      bytes: parts.reduce((sum, part) => sum + part.bytes, 0),
       columns,
+      ...(watermarkColumn
+        ? { watermark: { column: watermarkColumn, from: statement.binds[0]?.toString(), to: high } }
+        : {}),
       parts,
     };
-    const manifestKey = Lake.bronzeManifest(input.entity, runId);
-    await deps.store.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
-    return { entity: input.entity, rows: manifest.rows, parts: parts.length, manifestKey };
+    return { manifest, high, ties };
   });
+};
+
+/** Writes one batch: one part in the run date's partition, or one per `partition_by` date. */
+const writeBatch = async (
+  deps: ExtractDeps,
+  ws: Workspace,
+  batch: {
+    input: ExtractInput;
+    query: QueryConfig;
+    source: string;
+    n: number;
+    format: BronzeFormat;
+  }
+): Promise<BronzePart[]> => {
+  const { input, query, n, format } = batch;
+  const name = Lake.bronzePartName(input.runId, n, format);
+  if (!query.partition_by) {
+    const key = Lake.bronzePart(query.name, input.runDate, input.runId, n, format);
+    return [await writePart(deps, ws, batch.source, key, format)];
+  }
+  const table = quoteIdentifier(`batch_${n}`);
+  const day = `cast(${quoteIdentifier(query.partition_by)} as date)`;
+  await deps.engine.run(
+    `create or replace temp table ${table} as select *, strftime(${day}, '%Y-%m-%d') as _partition_day from (${batch.source})`
+  );
+  const days = await deps.engine.all(
+    `select distinct _partition_day as day from ${table} order by 1 nulls last`
+  );
+  const parts: BronzePart[] = [];
+  for (const { day: value } of days) {
+    const partition =
+      value === null
+        ? 'year=__HIVE_DEFAULT_PARTITION__/month=__HIVE_DEFAULT_PARTITION__/day=__HIVE_DEFAULT_PARTITION__'
+        : datePartition(String(value));
+    const where =
+      value === null ? '_partition_day is null' : `_partition_day = ${quoteLiteral(String(value))}`;
+    const key = `${Lake.bronzePrefix(query.name)}${partition}/${name}`;
+    parts.push(
+      await writePart(
+        deps,
+        ws,
+        `select * exclude (_partition_day) from ${table} where ${where}`,
+        key,
+        format
+      )
+    );
+  }
+  await deps.engine.run(`drop table ${table}`);
+  return parts;
 };

@@ -1,2 +1,2 @@
-export { assertRunId, datePartition, Lake } from './layout.js';
+export { assertRunId, type BronzeFormat, datePartition, Lake } from './layout.js';
 export { writeParquetObject } from './parquet.js';

@@ -26,6 +26,9 @@ export const datePartition = (runDate: string): string => {
   return `year=${year}/month=${month}/day=${day}`;
 };
 
+/** How bronze parts are written: Parquet, or newline-delimited JSON. */
+export type BronzeFormat = 'parquet' | 'json';
+
 const pad = (n: number): string => String(n).padStart(5, '0');
 
 /**
@@ -33,14 +36,29 @@ const pad = (n: number): string => String(n).padStart(5, '0');
  * a retried or redriven stage overwrites its own output instead of adding to it.
  */
 export const Lake = {
-  bronzeRunPrefix: (entity: string, runDate: string, runId: string) =>
-    `bronze/${entity}/${datePartition(runDate)}/part-${runId}-`,
-  bronzePart: (entity: string, runDate: string, runId: string, n: number) =>
-    `${Lake.bronzeRunPrefix(entity, runDate, runId)}${pad(n)}.parquet`,
-  /** True for this run's own parts only: another run's id may start with this one's. */
-  isBronzePartOf: (key: string, entity: string, runDate: string, runId: string) => {
-    const prefix = Lake.bronzeRunPrefix(entity, runDate, runId);
-    return key.startsWith(prefix) && /^\d{5,}\.parquet$/.test(key.slice(prefix.length));
+  bronzePrefix: (entity: string) => `bronze/${entity}/`,
+  /** A part's file name: its run and its number in the run; the same in every partition. */
+  bronzePartName: (runId: string, n: number, format: BronzeFormat = 'parquet') =>
+    `part-${runId}-${pad(n)}.${format}`,
+  bronzePart: (
+    entity: string,
+    runDate: string,
+    runId: string,
+    n: number,
+    format: BronzeFormat = 'parquet'
+  ) => `bronze/${entity}/${datePartition(runDate)}/${Lake.bronzePartName(runId, n, format)}`,
+  /**
+   * True for a part of exactly this run, in any partition of the entity: another run's id may
+   * start with this one's (`run-a` and `run-a-2`).
+   */
+  isBronzePartOf: (key: string, entity: string, runId: string) => {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    const prefix = `part-${runId}-`;
+    return (
+      key.startsWith(Lake.bronzePrefix(entity)) &&
+      name.startsWith(prefix) &&
+      /^\d{5,}\.(parquet|json)$/.test(name.slice(prefix.length))
+    );
   },
   bronzeManifest: (entity: string, runId: string) => `bronze/${entity}/_manifests/${runId}.json`,
   silverTable: (entity: string) => `silver/${entity}/current.parquet`,

@@ -5,15 +5,38 @@ export interface ColumnSpec {
   type: string;
 }
 
-/** Up to `batchSize` rows of one result, as JSON-safe values keyed by column name. */
+/**
+ * Up to `batchSize` rows of one result, keyed by column name, as JSON-safe values that DuckDB
+ * reads back as the column's type: numbers or numeric strings, ISO-8601 strings for dates and
+ * times (UTC for instants), JSON text for semi-structured values, hex for binary.
+ */
 export interface RowBatch {
   columns: readonly ColumnSpec[];
   rows: readonly Record<string, unknown>[];
 }
 
+/** A bind value for a `?` placeholder. */
+export type BindValue = string | number | boolean | null;
+
+export interface QueryOptions {
+  /** Rows per yielded batch. */
+  batchSize: number;
+  /** Values for the statement's `?` placeholders, in order: never pasted into the SQL text. */
+  binds?: readonly BindValue[];
+  /** Shown in the warehouse's query history (Snowflake's QUERY_TAG), e.g. the execution id. */
+  queryTag?: string;
+  /** Cancel the statement after this long. */
+  timeoutSeconds?: number;
+}
+
 /** The source warehouse (Snowflake in AWS, embedded DuckDB locally). */
 export interface Warehouse {
-  /** Runs one statement and yields its rows in batches; errors name the statement. */
-  query(sql: string, options: { batchSize: number }): AsyncIterable<RowBatch>;
+  /**
+   * Runs one statement and yields its rows in batches, pulling the next rows only when the
+   * consumer asks (backpressure). Errors name the statement: `Strata.Transient` for what a
+   * retry may fix (network, throttling), `Strata.BadInput` for bad SQL, `Strata.Terminal` for
+   * authentication and access.
+   */
+  query(sql: string, options: QueryOptions): AsyncIterable<RowBatch>;
   close(): Promise<void>;
 }

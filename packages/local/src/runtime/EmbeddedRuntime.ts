@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore, warehouseFor } from '@strata/core/adapters';
+import { DynamoDbWatermarkStore, S3ObjectStore, warehouseFor } from '@strata/core/adapters';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import type { Platform } from '../../../../functions/_shared/platform.js';
@@ -11,6 +11,7 @@ import {
   type LocalExecutionOutcome,
   runLocalExecution,
 } from '../asl/runLocalExecution.js';
+import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
 import { seedTpch } from '../warehouse/seedTpch.js';
@@ -58,6 +59,9 @@ export interface LocalAlert {
 /** The lake bucket's name in the embedded runtime. */
 export const LOCAL_BUCKET = 'strata-lake';
 
+/** The watermark table's name in the embedded runtime. */
+export const WATERMARK_TABLE = 'strata-watermarks';
+
 /**
  * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
  * and the real ASL files executed locally with the real handlers.
@@ -70,6 +74,7 @@ export class EmbeddedRuntime {
   readonly dir: string;
   readonly store: S3ObjectStore;
   readonly s3: LocalS3;
+  readonly dynamo: LocalDynamoDb;
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
@@ -78,9 +83,10 @@ export class EmbeddedRuntime {
   readonly #platform: Platform;
   readonly #functions = new Map<string, LocalFunction>();
 
-  private constructor(dir: string, s3: LocalS3, warehousePath: string) {
+  private constructor(dir: string, s3: LocalS3, dynamo: LocalDynamoDb, warehousePath: string) {
     this.dir = dir;
     this.s3 = s3;
+    this.dynamo = dynamo;
     this.warehousePath = warehousePath;
     this.store = new S3ObjectStore({
       bucket: LOCAL_BUCKET,
@@ -100,6 +106,10 @@ export class EmbeddedRuntime {
     });
     this.#platform = {
       store: this.store,
+      watermarks: new DynamoDbWatermarkStore({
+        tableName: WATERMARK_TABLE,
+        client: dynamo.client,
+      }),
       warehouse: warehouseFor,
       featureSink: () => this.featureStore,
       featureGroup: (config) => config.feature_group,
@@ -113,16 +123,25 @@ export class EmbeddedRuntime {
    */
   static async start(options: EmbeddedRuntimeOptions): Promise<EmbeddedRuntime> {
     const dir = resolve(options.dir);
-    if (options.fresh) await rm(join(dir, 's3'), { recursive: true, force: true });
+    if (options.fresh) {
+      await rm(join(dir, 's3'), { recursive: true, force: true });
+      await rm(join(dir, 'dynamodb'), { recursive: true, force: true });
+    }
     await mkdir(join(dir, 's3'), { recursive: true });
     const s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });
+    let dynamo: LocalDynamoDb | undefined;
     try {
+      dynamo = await LocalDynamoDb.start({
+        path: join(dir, 'dynamodb'),
+        tables: [{ name: WATERMARK_TABLE, key: 'query' }],
+      });
       const warehousePath = join(dir, 'warehouse.duckdb');
       await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
-      const runtime = new EmbeddedRuntime(dir, s3, warehousePath);
+      const runtime = new EmbeddedRuntime(dir, s3, dynamo, warehousePath);
       await runtime.putConfig(await runtime.defaultConfig());
       return runtime;
     } catch (error) {
+      await dynamo?.stop();
       await s3.stop();
       throw error;
     }
@@ -189,6 +208,7 @@ export class EmbeddedRuntime {
 
   async stop(): Promise<void> {
     await this.featureStore.close();
+    await this.dynamo.stop();
     await this.s3.stop();
   }
 }

@@ -1,0 +1,1 @@
+export { LocalDynamoDb } from './LocalDynamoDb.js';
