@@ -60,4 +60,38 @@ describe('Function: parseOrThrow', () => {
     // Assess
     expect(attempt).toThrow(/queries\[6\]\.name: duplicates an earlier query named "region"/);
   });
+
+  it('requires a watermark column for an incremental query, and lookback only there', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.queries[2].mode = 'incremental';
+    raw.queries[3].lookback = 60;
+
+    // Act
+    const attempt = () => parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(attempt).toThrow(
+      'config: queries[2].watermark_column: required when incremental; queries[3].lookback: only applies to incremental'
+    );
+  });
+
+  it('makes a query with a watermark column incremental by default', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.queries[4].watermark_column = 'O_ORDERDATE';
+
+    // Act
+    const config = parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(config.queries.map((query) => query.mode)).toEqual([
+      'full_refresh',
+      'full_refresh',
+      'full_refresh',
+      'full_refresh',
+      'incremental',
+      'full_refresh',
+    ]);
+  });
 });

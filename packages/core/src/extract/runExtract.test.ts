@@ -14,7 +14,7 @@ let lake: LocalLake;
 let warehousePath: string;
 let customers: number;
 
-const configWith = (batchSize: number): StrataConfig =>
+const configWith = (batchSize: number, extra: Record<string, unknown> = {}): StrataConfig =>
   parseOrThrow(
     configSchema,
     {
@@ -27,18 +27,30 @@ const configWith = (batchSize: number): StrataConfig =>
           sql: 'select * from snowflake_sample_data.tpch_sf1.customer order by C_CUSTKEY',
           primary_key: ['C_CUSTKEY'],
         },
+        {
+          name: 'orders',
+          sql: "select * from snowflake_sample_data.tpch_sf1.orders where O_ORDERDATE < date '1992-03-01'",
+          primary_key: ['O_ORDERKEY'],
+          partition_by: 'O_ORDERDATE',
+        },
       ],
+      ...extra,
     },
     'config'
   );
 
-const extract = async (runId: string, batchSize: number) => {
-  const config = configWith(batchSize);
+const extract = async (
+  runId: string,
+  batchSize: number,
+  entity = 'customer',
+  extra: Record<string, unknown> = {}
+) => {
+  const config = configWith(batchSize, extra);
   const warehouse = new DuckDbWarehouse({ path: warehousePath, database: 'snowflake_sample_data' });
   const engine = await DuckDbEngine.create();
   try {
     return await runExtract(
-      { entity: 'customer', runId, runDate: '2026-03-04', runStartedAt: '2026-03-04T05:06:07Z' },
+      { entity, runId, runDate: '2026-03-04', runStartedAt: '2026-03-04T05:06:07Z' },
       { store: lake.store, warehouse, engine, config, watermarks: lake.watermarks }
     );
   } finally {
@@ -127,7 +139,7 @@ describe('Function: runExtract', () => {
     // Act
     const attempt = runExtract(
       {
-        entity: 'orders',
+        entity: 'lineitem',
         runId: 'run-c',
         runDate: '2026-03-04',
         runStartedAt: '2026-03-04T05:06:07Z',
@@ -138,8 +150,52 @@ describe('Function: runExtract', () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({
       name: ErrorName.BadInput,
-      message: 'extract: unknown entity "orders" (configured: customer)',
+      message: 'extract: unknown entity "lineitem" (configured: customer, orders)',
     });
     engine.close();
+  });
+
+  it('writes each row into its own date partition with partition_by', async () => {
+    // Act
+    const result = await extract('run-p', 10_000, 'orders');
+
+    // Assess
+    const body = await lake.store.get(result.manifestKey);
+    const manifest = JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
+    const days = await DuckDbEngine.use({}, async (engine) => {
+      await engine.run(`attach ${quoteLiteral(warehousePath)} as wh (read_only)`);
+      return engine.scalarNumber(
+        "select count(distinct O_ORDERDATE) from wh.tpch_sf1.orders where O_ORDERDATE < date '1992-03-01'"
+      );
+    });
+    expect(manifest.parts).toHaveLength(days);
+    expect(days).toBeGreaterThan(50);
+    expect(
+      manifest.parts.every((part) =>
+        /year=1992\/month=0[12]\/day=\d\d\/part-run-p-00000\.parquet$/.test(part.key)
+      )
+    ).toBe(true);
+    expect(manifest.parts.reduce((sum, part) => sum + part.rows, 0)).toBe(result.rows);
+    expect(
+      manifest.parts.every((part) => /^[0-9a-f]{64}$/.test(part.sha256) && part.bytes > 0)
+    ).toBe(true);
+  });
+
+  it('writes newline-delimited JSON parts when output_format is json', async () => {
+    // Act
+    const result = await extract('run-j', 1_000, 'customer', { output_format: 'json' });
+
+    // Assess
+    const keys = await keysUnder(lake.store, partition);
+    const jsonParts = keys.filter((key) => key.includes('part-run-j-'));
+    expect(jsonParts).toEqual([`${partition}part-run-j-00000.json`]);
+    const local = join(lake.dir, 'part-j.json');
+    await lake.store.download(jsonParts[0] ?? '', local);
+    const count = await DuckDbEngine.use({}, (engine) =>
+      engine.scalarNumber(
+        `select count(*) from read_json(${quoteLiteral(local)}, format = 'newline_delimited') where _execution_id = 'run-j'`
+      )
+    );
+    expect(count).toBe(result.rows);
   });
 });
