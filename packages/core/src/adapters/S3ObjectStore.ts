@@ -8,7 +8,6 @@ import {
   PutObjectCommand,
   paginateListObjectsV2,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BadInputError, TerminalError } from '../errors/index.js';
