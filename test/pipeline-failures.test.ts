@@ -61,7 +61,7 @@ describe('pipeline state machine failure branch', () => {
     expect(await keysUnder(suite.runtime.store, 'gold/')).toEqual([]);
   });
 
-  it('names the query and the statement when extract SQL fails, and commits no manifest', async () => {
+  it('keeps the other entities when one extract fails, and reports that one with its statement', async () => {
     // Prepare
     const config = await suite.runtime.defaultConfig();
     const queries = config.queries as { name: string; sql: string }[];
@@ -75,13 +75,29 @@ describe('pipeline state machine failure branch', () => {
 
     // Assess
     expect(outcome).toMatchObject({ status: 'FAILED', error: ErrorName.BadInput });
-    const [letter] = deadLettersOf('bad-sql');
-    const message = errorMessageOf(letter?.cause ?? '{}');
+    const [letter, ...others] = deadLettersOf('bad-sql');
+    expect(others).toEqual([]);
+    const skipped = JSON.parse(letter?.cause ?? '[]') as {
+      entity: string;
+      error: { Error: string; Cause: string };
+    }[];
+    expect(skipped.map((entry) => [entry.entity, entry.error.Error])).toEqual([
+      ['orders', ErrorName.BadInput],
+    ]);
+    const message = errorMessageOf(skipped[0]?.error.Cause ?? '{}');
     expect(message).toMatch(/^extract orders: warehouse query failed: .*no_such_table/);
     expect(message).toContain(
       '[statement: select * from snowflake_sample_data.tpch_sf1.no_such_table]'
     );
     expect(await keysUnder(suite.runtime.store, 'bronze/orders/_manifests/bad-sql')).toEqual([]);
+    const manifests = await keysUnder(suite.runtime.store, 'bronze/');
+    expect(manifests.filter((key) => key.endsWith('/_manifests/bad-sql.json'))).toHaveLength(5);
+    expect(await keysUnder(suite.runtime.store, 'silver/customer/')).toEqual([
+      'silver/customer/current.parquet',
+    ]);
+    expect(
+      suite.runtime.alerts.find((alert) => alert.message.includes('bad-sql'))?.message
+    ).toContain('no_such_table');
   });
 
   it('names the field when the config is invalid', async () => {

@@ -5,4 +5,5 @@ export {
   bronzeToSilverInputSchema,
   runBronzeToSilver,
   type SilverDataset,
+  type SkippedExtract,
 } from './runBronzeToSilver.js';

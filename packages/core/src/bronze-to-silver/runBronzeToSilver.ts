@@ -8,13 +8,26 @@ import type { ObjectStore } from '../ports/index.js';
 
 export const bronzeToSilverInputSchema = z.object({
   runId: z.string().min(1),
-  extracts: z.array(z.object({ entity: z.string().min(1), manifestKey: z.string().min(1) })),
+  /** The Extract map's items: a committed manifest, or an entity that failed (skipped here). */
+  extracts: z.array(
+    z.union([
+      z.object({ entity: z.string().min(1), manifestKey: z.string().min(1) }),
+      z.object({
+        entity: z.string().min(1),
+        failed: z.literal(true),
+        error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+      }),
+    ])
+  ),
 });
 
 export interface BronzeToSilverInput {
   runId: string;
   /** The Extract map's results: one manifest per entity. */
-  extracts: readonly { entity: string; manifestKey: string }[];
+  extracts: readonly (
+    | { entity: string; manifestKey: string }
+    | { entity: string; failed: true; error: SkippedExtract['error'] }
+  )[];
 }
 
 /** One silver dataset's reconciliation: rowsIn = rowsAccepted + rowsQuarantined. */
@@ -28,8 +41,20 @@ export interface SilverDataset {
   rowsOut: number;
 }
 
+/** An entity whose extract failed: skipped here, reported at the end of the run. */
+export interface SkippedExtract {
+  entity: string;
+  error: { Error: string; Cause?: string };
+}
+
 export interface BronzeToSilverResult {
   datasets: SilverDataset[];
+  skipped: SkippedExtract[];
+  /**
+   * What the failure branch reports when any extract was skipped: the first one's error name,
+   * and every skipped entity as JSON in the cause; null when none was.
+   */
+  extractFailure: { Error: string; Cause: string } | null;
 }
 
 export interface BronzeToSilverDeps {
@@ -175,10 +200,19 @@ export const runBronzeToSilver = async (
   const runId = assertRunId(input.runId);
   return Workspace.use('bronze-to-silver', async (ws) => {
     const datasets: SilverDataset[] = [];
+    const skipped: SkippedExtract[] = [];
     for (const extract of input.extracts) {
+      if (!('manifestKey' in extract)) {
+        skipped.push({ entity: extract.entity, error: extract.error });
+        continue;
+      }
       const manifest = await readManifest(deps.store, extract.manifestKey);
       datasets.push(await upsertEntity(deps, ws, runId, manifest));
     }
-    return { datasets };
+    const [first] = skipped;
+    const extractFailure = first
+      ? { Error: first.error.Error, Cause: JSON.stringify(skipped) }
+      : null;
+    return { datasets, skipped, extractFailure };
   });
 };
