@@ -49,6 +49,11 @@ export const querySchema = z
     /** A date or timestamp column that picks each row's bronze year/month/day partition. */
     partition_by: identifier.optional(),
     timeout_seconds: z.number().int().min(1).max(86_400).default(3_600),
+    /**
+     * Let the warehouse write Parquet itself (Snowflake `COPY INTO @stage`, DuckDB `COPY TO`)
+     * instead of streaming rows through the function: the fast path for large tables.
+     */
+    unload: z.boolean().default(false),
   })
   .transform((query) => ({
     ...query,

@@ -11,8 +11,15 @@ import {
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, isStrataError, QualityFailedError } from '../errors/index.js';
 import { assertRunId, type BronzeFormat, datePartition, Lake } from '../lake/index.js';
-import type { ColumnSpec, ObjectStore, Warehouse, WatermarkStore } from '../ports/index.js';
-import { extractStatement } from './incrementalSql.js';
+import type {
+  ColumnSpec,
+  LineageColumn,
+  ObjectStore,
+  QueryOptions,
+  Warehouse,
+  WatermarkStore,
+} from '../ports/index.js';
+import { type ExtractStatement, extractStatement } from './incrementalSql.js';
 import { claimWatermark, commitWatermark, type WatermarkClaim } from './watermarks.js';
 
 /** The Extract map item, as Step Functions sends it. */
@@ -108,6 +115,21 @@ const writePart = async (
   return { key, rows, bytes: (await stat(local)).size, sha256: await sha256File(local) };
 };
 
+/** Uploads a finished Parquet part as it is. */
+const uploadPart = async (
+  deps: ExtractDeps,
+  file: { path: string; rows: number },
+  key: string
+): Promise<BronzePart> => {
+  await deps.store.upload(key, file.path, 'application/vnd.apache.parquet');
+  return {
+    key,
+    rows: file.rows,
+    bytes: (await stat(file.path)).size,
+    sha256: await sha256File(file.path),
+  };
+};
+
 const readManifest = async (store: ObjectStore, key: string): Promise<BronzeManifest> => {
   const body = await store.get(key);
   if (!body) throw new BadInputError(`extract: the committed manifest ${key} is missing`);
@@ -193,7 +215,101 @@ export const runExtract = async (
   }
 };
 
-/** Streams the query into bronze parts; returns their manifest and the new watermark. */
+/** One batch on its way to bronze: a select over a local file, and the rows that move the watermark. */
+interface StagedBatch {
+  columns: ColumnSpec[];
+  /** Selects the batch's rows (already without skipped ties) from a local file. */
+  select: string;
+  /** A Parquet file that already is a finished part (lineage included, no rows to skip). */
+  readyPart?: { path: string; rows: number };
+  /** The batch's rows in watermark order, or only its last rows (those at its highest value). */
+  watermarkRows: readonly Record<string, unknown>[];
+}
+
+interface BatchSourceContext {
+  lineage: readonly LineageColumn[];
+  deps: ExtractDeps;
+  ws: Workspace;
+  query: QueryConfig;
+  statement: ExtractStatement;
+  options: QueryOptions;
+  keyOf: (row: Record<string, unknown>) => string;
+}
+
+/** Rows through JavaScript: each batch is written as JSON lines and read back with the column types. */
+async function* streamedBatches(context: BatchSourceContext): AsyncIterable<StagedBatch> {
+  const { deps, ws, query, statement, options, keyOf } = context;
+  const skip = statement.skipTies;
+  const watermark = query.watermark_column ?? '';
+  let n = 0;
+  for await (const batch of deps.warehouse.query(statement.sql, options)) {
+    const rows = skip
+      ? batch.rows.filter(
+          (row) => !(String(row[watermark]) === skip.value && skip.keys.has(keyOf(row)))
+        )
+      : batch.rows;
+    if (rows.length === 0) continue;
+    const local = ws.path(`batch-${n++}.jsonl`);
+    await writeFile(local, `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
+    yield {
+      columns: [...batch.columns],
+      select: `select * from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${columnsStruct(batch.columns)})`,
+      watermarkRows: rows,
+    };
+  }
+}
+
+/**
+ * The warehouse writes Parquet itself, lineage included, so most files are finished parts. Only
+ * a file holding rows at the stored watermark (the first: rows are in watermark order) is
+ * rewritten without the tie keys already extracted.
+ */
+async function* unloadedBatches(context: BatchSourceContext): AsyncIterable<StagedBatch> {
+  const { deps, ws, query, statement, options, lineage } = context;
+  if (!deps.warehouse.unload) {
+    throw new BadInputError(`unload: this warehouse adapter cannot unload; set unload to false`);
+  }
+  const dir = ws.path('unload');
+  const files = await deps.warehouse.unload(statement.sql, {
+    ...options,
+    dir,
+    lineage: [...lineage, { name: '_batch', value: 0, type: 'integer' }],
+  });
+  const watermark = query.watermark_column ? quoteIdentifier(query.watermark_column) : undefined;
+  // The same text as keyOf: a JSON array of the key values as strings.
+  const keyText = `to_json(list_value(${query.primary_key.map((c) => `cast(${quoteIdentifier(c)} as varchar)`).join(', ')}))`;
+  const skip = statement.skipTies;
+  const skipped =
+    skip && watermark && skip.keys.size > 0
+      ? `cast(${watermark} as varchar) = ${quoteLiteral(skip.value)} and ${keyText} in (${[...skip.keys].map(quoteLiteral).join(', ')})`
+      : undefined;
+  const lineageNames = new Set([...lineage.map((column) => column.name), '_batch']);
+  let columns: ColumnSpec[] | undefined;
+  for (const file of files) {
+    const all = `select * from read_parquet(${quoteLiteral(file.path)})`;
+    const dropped = skipped
+      ? await deps.engine.scalarNumber(`select count(*) from (${all}) where ${skipped}`)
+      : 0;
+    if (file.rows - dropped === 0) continue;
+    const select = dropped > 0 ? `${all} where not (${skipped})` : all;
+    columns ??= (await deps.engine.all(`describe ${all}`))
+      .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }))
+      .filter((column) => !lineageNames.has(column.name));
+    const watermarkRows = watermark
+      ? await deps.engine.all(
+          `select * from (${select}) where ${watermark} = (select max(${watermark}) from (${select}))`
+        )
+      : [];
+    yield {
+      columns,
+      select,
+      ...(dropped === 0 ? { readyPart: { path: file.path, rows: file.rows } } : {}),
+      watermarkRows,
+    };
+  }
+}
+
+/** Extracts the query into bronze parts; returns their manifest and the new watermark. */
 const extractToBronze = async (
   input: ExtractInput,
   deps: ExtractDeps,
@@ -206,15 +322,24 @@ const extractToBronze = async (
   const statement = extractStatement(query, claim?.state);
   const sha = createHash('sha256').update(query.sql).digest('hex');
   const extractedAt = new Date(input.runStartedAt).toISOString();
-  const lineage = [
+  const lineage: LineageColumn[] = [
+    { name: '_source_system', value: config.source_system, type: 'varchar' },
+    { name: '_source_query_sha256', value: sha, type: 'varchar' },
+    { name: '_extracted_at', value: extractedAt, type: 'timestamptz' },
+    { name: '_execution_id', value: runId, type: 'varchar' },
+  ];
+  const lineageSql = [
     `${quoteLiteral(config.source_system)} as _source_system`,
     `${quoteLiteral(sha)} as _source_query_sha256`,
     `timestamptz ${quoteLiteral(extractedAt)} as _extracted_at`,
     `${quoteLiteral(runId)} as _execution_id`,
   ].join(', ');
   const watermarkColumn = query.watermark_column;
+  // Key values as strings, so the streamed and the unloaded path spell a key the same way.
   const keyOf = (row: Record<string, unknown>) =>
-    JSON.stringify(query.primary_key.map((column) => row[column] ?? null));
+    JSON.stringify(
+      query.primary_key.map((column) => (row[column] == null ? null : String(row[column])))
+    );
   let high = statement.skipTies?.value;
   let ties = new Set(statement.skipTies?.keys ?? []);
 
@@ -222,21 +347,21 @@ const extractToBronze = async (
     const parts: BronzePart[] = [];
     let columns: ColumnSpec[] = [];
     let batches = 0;
-    for await (const batch of deps.warehouse.query(statement.sql, {
-      batchSize: config.batch_size,
-      binds: statement.binds,
-      queryTag: `strata:${runId}:${query.name}`,
-      timeoutSeconds: query.timeout_seconds,
-    })) {
-      columns = [...batch.columns];
-      const skip = statement.skipTies;
-      const rows = skip
-        ? batch.rows.filter(
-            (row) =>
-              !(String(row[watermarkColumn ?? '']) === skip.value && skip.keys.has(keyOf(row)))
-          )
-        : batch.rows;
-      if (rows.length === 0) continue;
+    const context: BatchSourceContext = {
+      lineage,
+      deps,
+      ws,
+      query,
+      statement,
+      keyOf,
+      options: {
+        batchSize: config.batch_size,
+        binds: statement.binds,
+        queryTag: `strata:${runId}:${query.name}`,
+        timeoutSeconds: query.timeout_seconds,
+      },
+    };
+    for await (const batch of (query.unload ? unloadedBatches : streamedBatches)(context)) {
       if (config.max_batches !== undefined && batches === config.max_batches) {
         if (query.mode === 'full_refresh') {
           throw new QualityFailedError(
@@ -246,8 +371,9 @@ const extractToBronze = async (
         // Incremental: stop here; the watermark and tie set cover exactly what was written.
         break;
       }
+      columns = batch.columns;
       if (watermarkColumn) {
-        for (const row of rows) {
+        for (const row of batch.watermarkRows) {
           const value = row[watermarkColumn];
           // Rows arrive ordered by the watermark; NULLs carry no position and move nothing.
           if (value === null || value === undefined) continue;
@@ -259,9 +385,14 @@ const extractToBronze = async (
         }
       }
       const n = batches++;
-      const local = ws.path(`batch-${n}.jsonl`);
-      await writeFile(local, `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
-      const source = `select *, ${lineage}, ${n} as _batch from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${columnsStruct(columns)})`;
+      if (batch.readyPart && !query.partition_by && format === 'parquet') {
+        const key = Lake.bronzePart(query.name, input.runDate, runId, n, format);
+        parts.push(await uploadPart(deps, batch.readyPart, key));
+        continue;
+      }
+      const source = batch.readyPart
+        ? batch.select
+        : `select *, ${lineageSql}, ${n} as _batch from (${batch.select})`;
       parts.push(...(await writeBatch(deps, ws, { input, query, source, n, format })));
     }
     await deleteRunParts(deps.store, query.name, runId, new Set(parts.map((part) => part.key)));

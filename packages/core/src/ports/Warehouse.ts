@@ -29,6 +29,19 @@ export interface QueryOptions {
   timeoutSeconds?: number;
 }
 
+/** A constant column an unload appends to every row (Strata's lineage columns). */
+export interface LineageColumn {
+  name: string;
+  value: string | number;
+  type: 'varchar' | 'timestamptz' | 'integer';
+}
+
+/** One Parquet file an unload wrote, in result order. */
+export interface UnloadedFile {
+  path: string;
+  rows: number;
+}
+
 /** The source warehouse (Snowflake in AWS, embedded DuckDB locally). */
 export interface Warehouse {
   /**
@@ -38,5 +51,15 @@ export interface Warehouse {
    * authentication and access.
    */
   query(sql: string, options: QueryOptions): AsyncIterable<RowBatch>;
+  /**
+   * Optional columnar path: the warehouse writes the result itself, with the `lineage` columns
+   * appended, as Parquet files of about `batchSize` rows into the local directory `dir`
+   * (DuckDB: `COPY ... TO`; Snowflake: `COPY INTO @stage`), so rows never pass through
+   * JavaScript and the files are bronze parts as they are.
+   */
+  unload?(
+    sql: string,
+    options: QueryOptions & { dir: string; lineage: readonly LineageColumn[] }
+  ): Promise<UnloadedFile[]>;
   close(): Promise<void>;
 }

@@ -1,4 +1,12 @@
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
 export type { ObjectInfo, ObjectStore } from './ObjectStore.js';
-export type { BindValue, ColumnSpec, QueryOptions, RowBatch, Warehouse } from './Warehouse.js';
+export type {
+  BindValue,
+  ColumnSpec,
+  LineageColumn,
+  QueryOptions,
+  RowBatch,
+  UnloadedFile,
+  Warehouse,
+} from './Warehouse.js';
 export type { PendingRun, WatermarkState, WatermarkStore } from './WatermarkStore.js';
