@@ -3,6 +3,7 @@ export {
   type DuckDbWarehouseOptions,
   describeStatement,
 } from './DuckDbWarehouse.js';
+export { DynamoDbLedger, type DynamoDbLedgerOptions } from './DynamoDbLedger.js';
 export {
   DynamoDbWatermarkStore,
   type DynamoDbWatermarkStoreOptions,

@@ -1,4 +1,5 @@
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
+export type { Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 export type {
   BindValue,

@@ -1,0 +1,164 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { TerminalError } from '../errors/index.js';
+import type { Ledger, LedgerEntry, LedgerStatus } from '../ports/index.js';
+import { translateAwsError } from './translateAwsError.js';
+
+export interface DynamoDbLedgerOptions {
+  tableName: string;
+  client?: DynamoDBClient;
+}
+
+/** BatchGetItem reads at most 100 keys per request. */
+const BATCH_GET_LIMIT = 100;
+
+const toEntry = (item: Record<string, AttributeValue>): LedgerEntry => ({
+  objectKey: item.object_key?.S ?? '',
+  status: (item.status?.S ?? 'PENDING') as LedgerStatus,
+  attempts: Number(item.attempts?.N ?? 0),
+  updatedAt: item.updated_at?.S ?? '',
+  ...(item.batch_id?.S ? { batchId: item.batch_id.S } : {}),
+  ...(item.rows_written?.N ? { rowsWritten: Number(item.rows_written.N) } : {}),
+  ...(item.rows_quarantined?.N ? { rowsQuarantined: Number(item.rows_quarantined.N) } : {}),
+  ...(item.error?.S ? { error: item.error.S } : {}),
+});
+
+/**
+ * {@link Ledger} on a DynamoDB table keyed by `object_key`, with every transition a single-item
+ * conditional update (the primitive DynamoDB and dynalite share).
+ *
+ * @example
+ * const ledger = new DynamoDbLedger({ tableName: Resource.Ledger.name });
+ */
+export class DynamoDbLedger implements Ledger {
+  readonly #table: string;
+  readonly #client: DynamoDBClient;
+
+  constructor(options: DynamoDbLedgerOptions) {
+    this.#table = options.tableName;
+    this.#client = options.client ?? new DynamoDBClient({});
+  }
+
+  async getMany(objectKeys: readonly string[]): Promise<Map<string, LedgerEntry>> {
+    const entries = new Map<string, LedgerEntry>();
+    for (let start = 0; start < objectKeys.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, AttributeValue>[] = [
+        ...new Set(objectKeys.slice(start, start + BATCH_GET_LIMIT)),
+      ].map((key) => ({ object_key: { S: key } }));
+      // DynamoDB may leave keys unprocessed under load; ask again for those until none is left.
+      for (let round = 0; keys.length > 0; round++) {
+        if (round === 10) throw new TerminalError('ledger: keys still unprocessed after 10 rounds');
+        try {
+          const out = await this.#client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
+            })
+          );
+          for (const item of out.Responses?.[this.#table] ?? []) {
+            const entry = toEntry(item);
+            entries.set(entry.objectKey, entry);
+          }
+          keys = out.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+        } catch (error) {
+          throw translateAwsError(error, 'ledger batch get');
+        }
+      }
+    }
+    return entries;
+  }
+
+  async claim(objectKey: string, batchId: string, now: Date): Promise<boolean> {
+    return this.#transition(objectKey, {
+      condition:
+        'attribute_not_exists(object_key) OR #status IN (:pending, :failed) OR (#status = :processing AND batch_id = :batch)',
+      update:
+        'SET #status = :processing, batch_id = :batch, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now REMOVE #error',
+      values: {
+        ':pending': { S: 'PENDING' },
+        ':failed': { S: 'FAILED' },
+        ':processing': { S: 'PROCESSING' },
+        ':batch': { S: batchId },
+        ':zero': { N: '0' },
+        ':one': { N: '1' },
+        ':now': { S: now.toISOString() },
+      },
+    });
+  }
+
+  async succeed(
+    objectKey: string,
+    batchId: string,
+    counts: { rowsWritten: number; rowsQuarantined: number },
+    now: Date
+  ): Promise<void> {
+    await this.#settle(objectKey, batchId, 'SUCCEEDED', {
+      update: 'rows_written = :written, rows_quarantined = :quarantined',
+      values: {
+        ':written': { N: String(counts.rowsWritten) },
+        ':quarantined': { N: String(counts.rowsQuarantined) },
+      },
+      now,
+    });
+  }
+
+  async fail(objectKey: string, batchId: string, error: string, now: Date): Promise<void> {
+    await this.#settle(objectKey, batchId, 'FAILED', {
+      update: '#error = :error',
+      values: { ':error': { S: error.slice(0, 1000) } },
+      now,
+    });
+  }
+
+  /** PROCESSING by `batchId` → `status`; anything else means the batch lost its claim. */
+  async #settle(
+    objectKey: string,
+    batchId: string,
+    status: 'SUCCEEDED' | 'FAILED',
+    change: { update: string; values: Record<string, AttributeValue>; now: Date }
+  ): Promise<void> {
+    const settled = await this.#transition(objectKey, {
+      condition: '#status = :processing AND batch_id = :batch',
+      update: `SET #status = :next, updated_at = :now, ${change.update}`,
+      values: {
+        ':processing': { S: 'PROCESSING' },
+        ':batch': { S: batchId },
+        ':next': { S: status },
+        ':now': { S: change.now.toISOString() },
+        ...change.values,
+      },
+    });
+    if (!settled) {
+      throw new TerminalError(`ledger: ${objectKey} is not PROCESSING by batch ${batchId}`);
+    }
+  }
+
+  /** One conditional update; false when the condition did not hold. */
+  async #transition(
+    objectKey: string,
+    expression: { condition: string; update: string; values: Record<string, AttributeValue> }
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    if (expression.update.includes('#error')) names['#error'] = 'error';
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { object_key: { S: objectKey } },
+          ConditionExpression: expression.condition,
+          UpdateExpression: expression.update,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: expression.values,
+        })
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw translateAwsError(error, `ledger update ${objectKey}`);
+    }
+  }
+}
