@@ -1,0 +1,76 @@
+/** One raw object, or a byte range of one, as a batch carries it. */
+export interface PlannedObject {
+  key: string;
+  size: number;
+  /** Inclusive start, exclusive end; a reader aligns both to line boundaries. */
+  range?: [number, number];
+}
+
+/** A batch of raw objects that one FlattenBatch invocation processes. */
+export interface PlannedBatch {
+  batchId: string;
+  bytes: number;
+  objects: PlannedObject[];
+}
+
+export interface BinPackOptions {
+  /** Close a batch before it would exceed this many bytes. */
+  targetBytes: number;
+  /** Close a batch at this many objects. */
+  maxFiles: number;
+  /** Batch ids are `<prefix>-<n>`, numbered in listing order, so a plan is reproducible. */
+  batchIdPrefix: string;
+}
+
+/** Line-delimited, uncompressed JSON can be cut at any line; gzip and JSON arrays cannot. */
+export const isSplittable = (key: string): boolean => /\.(jsonl|ndjson)$/i.test(key);
+
+/**
+ * Next-fit bin packing over a stream of objects: each batch is closed as soon as the next
+ * object would overflow it, so only one open batch is ever held in memory (first-fit-decreasing
+ * packs tighter but needs every object sorted in memory, which 2,000,000 keys rule out).
+ *
+ * An object larger than the target gets batches of its own: byte ranges of about the target
+ * size when its format can be cut at lines, else the whole object alone.
+ *
+ * @param objects - the listing, in order
+ * @param options - target size, file cap, id prefix
+ */
+export async function* binPack(
+  objects: AsyncIterable<{ key: string; size: number }>,
+  options: BinPackOptions
+): AsyncIterable<PlannedBatch> {
+  let n = 0;
+  const id = () => `${options.batchIdPrefix}-${String(n++).padStart(6, '0')}`;
+  let open: PlannedBatch | undefined;
+  for await (const object of objects) {
+    if (object.size > options.targetBytes) {
+      if (open) yield open;
+      open = undefined;
+      if (isSplittable(object.key)) {
+        for (let start = 0; start < object.size; start += options.targetBytes) {
+          const end = Math.min(object.size, start + options.targetBytes);
+          yield {
+            batchId: id(),
+            bytes: end - start,
+            objects: [{ key: object.key, size: object.size, range: [start, end] }],
+          };
+        }
+      } else {
+        yield { batchId: id(), bytes: object.size, objects: [{ ...object }] };
+      }
+      continue;
+    }
+    if (
+      open &&
+      (open.bytes + object.size > options.targetBytes || open.objects.length >= options.maxFiles)
+    ) {
+      yield open;
+      open = undefined;
+    }
+    open ??= { batchId: id(), bytes: 0, objects: [] };
+    open.objects.push({ key: object.key, size: object.size });
+    open.bytes += object.size;
+  }
+  if (open) yield open;
+}

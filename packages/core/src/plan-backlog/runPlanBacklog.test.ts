@@ -1,0 +1,164 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { ErrorName } from '../errors/index.js';
+import type { Ledger, LedgerEntry, ObjectInfo, ObjectStore } from '../ports/index.js';
+import type { PlannedBatch } from './binPack.js';
+import { runPlanBacklog } from './runPlanBacklog.js';
+
+let lake: LocalLake;
+
+beforeAll(async () => {
+  lake = await startLocalLake();
+});
+
+afterAll(async () => {
+  await lake?.stop();
+});
+
+const readPlan = async (store: ObjectStore, key: string): Promise<PlannedBatch[]> => {
+  const body = await store.get(key);
+  return new TextDecoder()
+    .decode(body)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as PlannedBatch);
+};
+
+/**
+ * A lake whose listing is generated, for planning at full scale without storing millions of
+ * objects; the uploaded manifest is read back line by line, never held whole.
+ */
+class GeneratedListing implements ObjectStore {
+  planned = { batches: 0, objects: 0, bytes: 0, maxObjects: 0, maxBytes: 0 };
+  readonly #count: number;
+
+  constructor(count: number) {
+    this.#count = count;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (let i = 0; i < this.#count; i++) {
+      yield { key: `${prefix}part-${i}.json.gz`, size: 1_000 + ((i * 7919) % 250_000) };
+    }
+  }
+
+  async upload(_key: string, path: string): Promise<void> {
+    for await (const line of createInterface({ input: createReadStream(path) })) {
+      const batch = JSON.parse(line) as PlannedBatch;
+      this.planned.batches++;
+      this.planned.objects += batch.objects.length;
+      this.planned.bytes += batch.bytes;
+      this.planned.maxObjects = Math.max(this.planned.maxObjects, batch.objects.length);
+      this.planned.maxBytes = Math.max(this.planned.maxBytes, batch.bytes);
+    }
+  }
+
+  get(): Promise<Uint8Array | undefined> {
+    throw new Error('not used by the planner');
+  }
+  put(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+  download(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+  delete(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+}
+
+/** A ledger that knows nothing yet: every object is pending. */
+const emptyLedger: Ledger = {
+  getMany: async () => new Map<string, LedgerEntry>(),
+  claim: async () => true,
+  succeed: async () => undefined,
+  fail: async () => undefined,
+};
+
+describe('Function: runPlanBacklog', () => {
+  it('plans the listed objects into a manifest and skips what the ledger marks SUCCEEDED', async () => {
+    // Prepare
+    const keys = Array.from(
+      { length: 12 },
+      (_, i) => `raw/clicks/all_historical_files/f-${i}.json`
+    );
+    for (const key of keys) await lake.store.put(key, 'x'.repeat(40));
+    await lake.store.put('raw/clicks/2026/week01/other.json', 'not in the prefix');
+    const succeeded = new Set(keys.slice(0, 2));
+    const partialLedger: Ledger = {
+      ...emptyLedger,
+      getMany: async (asked) =>
+        new Map(
+          asked
+            .filter((key) => succeeded.has(key))
+            .map((key) => [
+              key,
+              { objectKey: key, status: 'SUCCEEDED', attempts: 1, updatedAt: '' },
+            ])
+        ),
+    };
+
+    // Act
+    const result = await runPlanBacklog(
+      {
+        runId: 'plan-1',
+        feed: 'clicks',
+        prefix: 'raw/clicks/all_historical_files/',
+        targetBatchBytes: 100,
+        maxFilesPerBatch: 10,
+      },
+      { store: lake.store, ledger: partialLedger }
+    );
+
+    // Assess
+    expect(result).toEqual({
+      feed: 'clicks',
+      manifestKey: '_backfill/clicks/plan-1/plan.jsonl',
+      objects: 10,
+      bytes: 400,
+      batches: 5,
+      skipped: 2,
+    });
+    const plan = await readPlan(lake.store, result.manifestKey);
+    const planned = plan.flatMap((batch) => batch.objects.map((object) => object.key)).sort();
+    expect(planned).toEqual(keys.slice(2).sort());
+  });
+
+  it('refuses a prefix outside the feed', async () => {
+    // Act
+    const attempt = runPlanBacklog(
+      { runId: 'plan-2', feed: 'clicks', prefix: 'raw/orders/' },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ErrorName.BadInput });
+  });
+
+  it('plans 2,000,000 objects, each exactly once, within the batch limits', async () => {
+    // Prepare
+    const store = new GeneratedListing(2_000_000);
+
+    // Act
+    const result = await runPlanBacklog(
+      {
+        runId: 'plan-big',
+        feed: 'clicks',
+        prefix: 'raw/clicks/all_historical_files/',
+        targetBatchBytes: 64 * 1024 * 1024,
+        maxFilesPerBatch: 1_000,
+      },
+      { store, ledger: emptyLedger }
+    );
+
+    // Assess
+    expect(result.objects).toBe(2_000_000);
+    expect(store.planned.objects).toBe(2_000_000);
+    expect(store.planned.bytes).toBe(result.bytes);
+    expect(store.planned.batches).toBe(result.batches);
+    expect(store.planned.maxObjects).toBeLessThanOrEqual(1_000);
+    expect(store.planned.maxBytes).toBeLessThanOrEqual(64 * 1024 * 1024);
+  });
+});

@@ -1,0 +1,109 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { z } from 'zod';
+import { parseOrThrow } from '../config/index.js';
+import { Workspace } from '../engine/index.js';
+import { BadInputError } from '../errors/index.js';
+import { assertRunId } from '../lake/index.js';
+import type { Ledger, ObjectStore } from '../ports/index.js';
+import { binPack } from './binPack.js';
+
+export const planBacklogInputSchema = z.object({
+  runId: z.string().min(1),
+  feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'must be lower snake case' }),
+  /** The prefix to list, e.g. `raw/clickstream/all_historical_files/`. */
+  prefix: z.string().min(1),
+  targetBatchBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024 * 1024),
+  maxFilesPerBatch: z.number().int().min(1).max(10_000).default(1_000),
+});
+
+export type PlanBacklogInput = z.input<typeof planBacklogInputSchema>;
+
+export interface PlanBacklogResult {
+  feed: string;
+  /** The JSONL manifest the Distributed Map's ItemReader reads: one planned batch per line. */
+  manifestKey: string;
+  objects: number;
+  bytes: number;
+  batches: number;
+  /** Objects the ledger already marks SUCCEEDED. */
+  skipped: number;
+}
+
+export interface PlanBacklogDeps {
+  store: ObjectStore;
+  ledger: Ledger;
+}
+
+/** Ledger lookups go in chunks: one BatchGetItem reads 100 keys. */
+const LOOKUP_CHUNK = 100;
+
+/** Where a backfill run's plan lives. */
+export const planKey = (feed: string, runId: string) => `_backfill/${feed}/${runId}/plan.jsonl`;
+
+/**
+ * Plans a backfill: lists the prefix page by page, drops objects the ledger already marks
+ * SUCCEEDED, bin-packs the rest into batches and streams them as JSON lines to a local file,
+ * then uploads it as the manifest. Memory holds one listing chunk and one open batch, whatever
+ * the number of objects.
+ *
+ * @param raw - the execution input
+ * @param deps - lake and ledger
+ */
+export const runPlanBacklog = async (
+  raw: PlanBacklogInput,
+  deps: PlanBacklogDeps
+): Promise<PlanBacklogResult> => {
+  const input = parseOrThrow(planBacklogInputSchema, raw, 'plan-backlog input');
+  const runId = assertRunId(input.runId);
+  if (!input.prefix.startsWith(`raw/${input.feed}/`)) {
+    throw new BadInputError(`plan-backlog: prefix ${input.prefix} is not under raw/${input.feed}/`);
+  }
+  let skipped = 0;
+  let objects = 0;
+  let bytes = 0;
+  async function* pending(): AsyncIterable<{ key: string; size: number }> {
+    let chunk: { key: string; size: number }[] = [];
+    const flush = async function* () {
+      const entries = await deps.ledger.getMany(chunk.map((object) => object.key));
+      for (const object of chunk) {
+        if (entries.get(object.key)?.status === 'SUCCEEDED') skipped++;
+        else {
+          objects++;
+          bytes += object.size;
+          yield object;
+        }
+      }
+      chunk = [];
+    };
+    for await (const object of deps.store.list(input.prefix)) {
+      if (object.key.endsWith('/')) continue;
+      chunk.push(object);
+      if (chunk.length === LOOKUP_CHUNK) yield* flush();
+    }
+    yield* flush();
+  }
+
+  return Workspace.use('plan-backlog', async (ws) => {
+    const local = ws.path('plan.jsonl');
+    const out = createWriteStream(local);
+    let batches = 0;
+    for await (const batch of binPack(pending(), {
+      targetBytes: input.targetBatchBytes,
+      maxFiles: input.maxFilesPerBatch,
+      batchIdPrefix: `${runId}-${input.feed}`,
+    })) {
+      batches++;
+      if (!out.write(`${JSON.stringify(batch)}\n`)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    const manifestKey = planKey(input.feed, runId);
+    await deps.store.upload(manifestKey, local, 'application/x-ndjson');
+    return { feed: input.feed, manifestKey, objects, bytes, batches, skipped };
+  });
+};
