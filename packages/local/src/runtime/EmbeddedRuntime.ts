@@ -75,6 +75,8 @@ export class EmbeddedRuntime {
   readonly store: S3ObjectStore;
   readonly s3: LocalS3;
   readonly dynamo: LocalDynamoDb;
+  /** The extract watermarks, in the local DynamoDB. */
+  readonly watermarks: DynamoDbWatermarkStore;
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
@@ -104,12 +106,13 @@ export class EmbeddedRuntime {
       recordIdentifier: 'customer_id',
       eventTime: 'event_time',
     });
+    this.watermarks = new DynamoDbWatermarkStore({
+      tableName: WATERMARK_TABLE,
+      client: dynamo.client,
+    });
     this.#platform = {
       store: this.store,
-      watermarks: new DynamoDbWatermarkStore({
-        tableName: WATERMARK_TABLE,
-        client: dynamo.client,
-      }),
+      watermarks: this.watermarks,
       warehouse: warehouseFor,
       featureSink: () => this.featureStore,
       featureGroup: (config) => config.feature_group,
