@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { DuckDbWarehouse, DynamoDbWatermarkStore } from '@strata/core/adapters';
+import { DuckDbWarehouse } from '@strata/core/adapters';
 import { configSchema, parseOrThrow, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { runExtract } from '@strata/core/extract';
-import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { seedTpch } from '@strata/local/warehouse';
 import { startLocalLake } from '../../test/support/localLake.js';
 import {
