@@ -16,7 +16,7 @@ declare module 'sst' {
     };
     Watermarks: {
       name: string;
-      type: 'sst.aws.Dynamo';
+      type: 'sst.sst.Linkable';
     };
   }
 }

@@ -1,0 +1,296 @@
+// The pipeline: one Lambda per stage with access to exactly the lake prefixes it uses, the
+// `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
+// topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
+import { readFileSync } from 'node:fs';
+import { renderAsl } from '@strata/core/asl';
+import { featureGroup, featureGroupLink } from './features';
+import { key, lake, lakeLink } from './storage';
+
+const stage = $app.stage;
+const scheduled = stage === 'prod' || stage === 'staging';
+
+/** Failed executions land here (from the state machine's failure branch and the scheduler). */
+export const deadLetterQueue = new aws.sqs.Queue('DeadLetterQueue', {
+  messageRetentionSeconds: 14 * 24 * 3600,
+  kmsMasterKeyId: key.arn,
+});
+
+/** Operator alerts: the failure branch and the alarms publish here; subscribe email or chat. */
+export const alertTopic = new aws.sns.Topic('AlertTopic', { kmsMasterKeyId: key.arn });
+
+/** Per-query extract watermarks, written only with conditional puts. */
+export const watermarksTable = new aws.dynamodb.Table('Watermarks', {
+  billingMode: 'PAY_PER_REQUEST',
+  hashKey: 'query',
+  attributes: [{ name: 'query', type: 'S' }],
+  serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+  pointInTimeRecovery: { enabled: true },
+});
+const watermarksLink = new sst.Linkable('Watermarks', {
+  properties: { name: watermarksTable.name },
+});
+
+/** Read, write and delete under the given lake prefixes, plus the KMS calls S3 makes for us. */
+const lakeAccess = (access: { read?: string[]; write?: string[] }) => [
+  // Listing returns key names only; S3 cannot scope ListBucket by prefix without a condition
+  // that sst.aws.Function's permissions do not carry.
+  { actions: ['s3:ListBucket'], resources: [lake.arn] },
+  ...(access.read?.length
+    ? [
+        {
+          actions: ['s3:GetObject'],
+          resources: access.read.map((p) => $interpolate`${lake.arn}/${p}*`),
+        },
+      ]
+    : []),
+  ...(access.write?.length
+    ? [
+        {
+          actions: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+          resources: access.write.map((p) => $interpolate`${lake.arn}/${p}*`),
+        },
+      ]
+    : []),
+  { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
+];
+
+/** The settings every stage shares; DuckDB is native, so it is installed, not bundled. */
+const stageFunction = (
+  name: string,
+  handler: string,
+  options: { timeout: `${number} minutes`; memory: `${number} MB` } & Partial<sst.aws.FunctionArgs>
+) =>
+  new sst.aws.Function(name, {
+    handler,
+    runtime: 'nodejs22.x',
+    architecture: 'arm64',
+    logging: { retention: '3 months' },
+    nodejs: { install: ['@duckdb/node-api', 'snowflake-sdk'] },
+    environment: { POWERTOOLS_SERVICE_NAME: 'strata', POWERTOOLS_LOG_LEVEL: 'INFO' },
+    ...options,
+  });
+
+export const planRun = stageFunction('PlanRun', 'functions/plan-run.handler', {
+  timeout: '1 minutes',
+  memory: '256 MB',
+  link: [lakeLink],
+  permissions: lakeAccess({ read: ['_config/'] }),
+});
+
+export const extract = stageFunction('Extract', 'functions/extract.handler', {
+  timeout: '15 minutes',
+  memory: '2048 MB',
+  link: [lakeLink, watermarksLink],
+  permissions: [
+    ...lakeAccess({ read: ['_config/', 'bronze/'], write: ['bronze/'] }),
+    {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resources: [watermarksTable.arn],
+    },
+    {
+      // Warehouse credentials are stored under strata/<stage>/ by convention.
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [$interpolate`arn:aws:secretsmanager:*:*:secret:strata/${stage}/*`],
+    },
+  ],
+});
+
+export const bronzeToSilver = stageFunction(
+  'BronzeToSilver',
+  'functions/bronze-to-silver.handler',
+  {
+    timeout: '15 minutes',
+    memory: '2048 MB',
+    link: [lakeLink],
+    permissions: lakeAccess({
+      read: ['_config/', 'bronze/', 'silver/'],
+      write: ['silver/', 'quarantine/'],
+    }),
+  }
+);
+
+export const silverToGold = stageFunction('SilverToGold', 'functions/silver-to-gold.handler', {
+  timeout: '15 minutes',
+  memory: '2048 MB',
+  link: [lakeLink],
+  permissions: lakeAccess({ read: ['_config/', 'silver/'], write: ['gold/'] }),
+  // The gold SQL models are read at run time relative to the bundled handler
+  // (functions/silver-to-gold.mjs → ../models/gold/<model>.sql).
+  copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
+});
+
+export const featureIngest = stageFunction('FeatureIngest', 'functions/feature-ingest.handler', {
+  timeout: '15 minutes',
+  memory: '1024 MB',
+  link: [lakeLink, featureGroupLink],
+  permissions: [
+    ...lakeAccess({ read: ['_config/', 'gold/'] }),
+    { actions: ['sagemaker:PutRecord'], resources: [featureGroup.arn] },
+  ],
+});
+
+const stageFunctions = [planRun, extract, bronzeToSilver, silverToGold, featureIngest];
+
+/**
+ * Every `${...}` placeholder in statemachines/pipeline.asl.json and the value stacks/ binds to
+ * it; test/asl.test.ts checks that the two agree.
+ */
+const pipelineBindings = {
+  PlanRunFunctionArn: planRun.arn,
+  ExtractFunctionArn: extract.arn,
+  BronzeToSilverFunctionArn: bronzeToSilver.arn,
+  SilverToGoldFunctionArn: silverToGold.arn,
+  FeatureIngestFunctionArn: featureIngest.arn,
+  DeadLetterQueueUrl: deadLetterQueue.url,
+  AlertTopicArn: alertTopic.arn,
+};
+
+const stateMachineRole = new aws.iam.Role('PipelineRole', {
+  assumeRolePolicy: JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
+  }),
+  inlinePolicies: [
+    {
+      name: 'pipeline',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: stageFunctions.flatMap((fn) => [fn.arn, $interpolate`${fn.arn}:*`]),
+          },
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+          {
+            // CloudWatch Logs delivery for state machines cannot be scoped to a log group.
+            Effect: 'Allow',
+            Action: [
+              'logs:CreateLogDelivery',
+              'logs:GetLogDelivery',
+              'logs:UpdateLogDelivery',
+              'logs:DeleteLogDelivery',
+              'logs:ListLogDeliveries',
+              'logs:PutResourcePolicy',
+              'logs:DescribeResourcePolicies',
+              'logs:DescribeLogGroups',
+            ],
+            Resource: '*',
+          },
+          {
+            Effect: 'Allow',
+            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+            Resource: '*',
+          },
+        ],
+      }),
+    },
+  ],
+});
+
+const pipelineLogs = new aws.cloudwatch.LogGroup('PipelineLogs', {
+  name: `/aws/vendedlogs/states/strata-${stage}-pipeline`,
+  retentionInDays: 90,
+});
+
+const template = readFileSync('statemachines/pipeline.asl.json', 'utf8');
+
+export const pipeline = new aws.sfn.StateMachine('Pipeline', {
+  name: `strata-${stage}-pipeline`,
+  type: 'STANDARD',
+  roleArn: stateMachineRole.arn,
+  definition: $resolve(pipelineBindings).apply((values) =>
+    JSON.stringify(renderAsl(template, values as Record<string, string>))
+  ),
+  loggingConfiguration: {
+    level: 'ERROR',
+    includeExecutionData: false,
+    logDestination: $interpolate`${pipelineLogs.arn}:*`,
+  },
+  tracingConfiguration: { enabled: true },
+});
+
+const schedulerRole = new aws.iam.Role('PipelineScheduleRole', {
+  assumeRolePolicy: JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+      },
+    ],
+  }),
+  inlinePolicies: [
+    {
+      name: 'start-pipeline',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'states:StartExecution', Resource: pipeline.arn },
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+        ],
+      }),
+    },
+  ],
+});
+
+/**
+ * Hourly incremental runs. Enabled on staging and prod only: a personal or dev stage would
+ * otherwise hit the warehouse every hour for nobody.
+ */
+export const schedule = new aws.scheduler.Schedule('PipelineSchedule', {
+  scheduleExpression: 'rate(1 hour)',
+  state: scheduled ? 'ENABLED' : 'DISABLED',
+  flexibleTimeWindow: { mode: 'OFF' },
+  target: {
+    arn: pipeline.arn,
+    roleArn: schedulerRole.arn,
+    input: '{}',
+    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+    deadLetterConfig: { arn: deadLetterQueue.arn },
+  },
+});
+
+/** An alarm that fires on any occurrence in five minutes and tells the alert topic. */
+const alarmOnAny = (
+  name: string,
+  metric: {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, $util.Input<string>>;
+  },
+  statistic: 'Sum' | 'Maximum' = 'Sum'
+) =>
+  new aws.cloudwatch.MetricAlarm(name, {
+    ...metric,
+    statistic,
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: [alertTopic.arn],
+  });
+
+for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+  alarmOnAny(`Pipeline${metricName}`, {
+    namespace: 'AWS/States',
+    metricName,
+    dimensions: { StateMachineArn: pipeline.arn },
+  });
+}
+alarmOnAny(
+  'DeadLetterQueueNotEmpty',
+  {
+    namespace: 'AWS/SQS',
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    dimensions: { QueueName: deadLetterQueue.name },
+  },
+  'Maximum'
+);

@@ -1,0 +1,157 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { placeholdersOf, renderAsl } from '@strata/core/asl';
+import { ErrorName } from '@strata/core/errors';
+import { localBindings } from '@strata/local/runtime';
+import validator from 'asl-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { retryCatchProblems, unboundPlaceholders, unknownErrorNames } from './support/aslChecks.js';
+
+const root = new URL('../', import.meta.url);
+let stacksSource = '';
+let machines: { file: string; template: string }[] = [];
+
+/** Well-formed AWS values for every placeholder, as a deploy would bind them. */
+const awsBindings = (placeholders: readonly string[]): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(localBindings(placeholders)).map(([name, value]) => [
+      name,
+      value
+        .replace('000000000000', '123456789012')
+        .replace('http://127.0.0.1/', 'https://sqs.us-east-1.amazonaws.com/'),
+    ])
+  );
+
+beforeAll(async () => {
+  const stackFiles = (await readdir(new URL('stacks/', root))).filter((f) => f.endsWith('.ts'));
+  stacksSource = (
+    await Promise.all(stackFiles.map((f) => readFile(new URL(`stacks/${f}`, root), 'utf8')))
+  ).join('\n');
+  const files = (await readdir(new URL('statemachines/', root))).filter((f) =>
+    f.endsWith('.asl.json')
+  );
+  machines = await Promise.all(
+    files.map(async (file) => ({
+      file,
+      template: await readFile(new URL(`statemachines/${file}`, root), 'utf8'),
+    }))
+  );
+});
+
+describe('statemachines/*.asl.json', () => {
+  it('finds the state machines', () => {
+    // Assess
+    expect(machines.map((machine) => machine.file)).toContain('pipeline.asl.json');
+  });
+
+  it('binds every placeholder in stacks/', () => {
+    for (const { file, template } of machines) {
+      // Act
+      const unbound = unboundPlaceholders(placeholdersOf(template), stacksSource);
+
+      // Assess
+      expect(unbound, file).toEqual([]);
+    }
+  });
+
+  it('validates with asl-validator once the placeholders are filled', () => {
+    for (const { file, template } of machines) {
+      // Prepare
+      const definition = renderAsl(template, awsBindings(placeholdersOf(template)));
+
+      // Act
+      const result = validator(definition);
+
+      // Assess
+      expect(result.errorsText(), file).toBe('');
+      expect(result.isValid, file).toBe(true);
+    }
+  });
+
+  it('gives every Task a Retry with backoff and jitter and every top-level state a Catch', () => {
+    for (const { file, template } of machines) {
+      // Prepare
+      const definition = renderAsl(template, awsBindings(placeholdersOf(template))) as {
+        States: Record<string, Record<string, unknown>>;
+      };
+
+      // Act
+      const problems = retryCatchProblems(definition.States);
+
+      // Assess
+      expect(problems, file).toEqual([]);
+    }
+  });
+
+  it('matches only on Strata error names the errors module defines', () => {
+    for (const { file, template } of machines) {
+      // Prepare
+      const definition = JSON.parse(template) as {
+        States: Record<string, Record<string, unknown>>;
+      };
+
+      // Act
+      const unknown = unknownErrorNames(definition.States, Object.values(ErrorName));
+
+      // Assess
+      expect(unknown, file).toEqual([]);
+    }
+  });
+
+  it('reports a placeholder whose binding is removed from stacks/', () => {
+    // Prepare
+    const pipeline = machines.find((machine) => machine.file === 'pipeline.asl.json');
+    const withoutDlq = stacksSource.replace(/^\s*DeadLetterQueueUrl\s*:.*$/m, '');
+
+    // Act
+    const unbound = unboundPlaceholders(placeholdersOf(pipeline?.template ?? ''), withoutDlq);
+
+    // Assess
+    expect(unbound).toEqual(['DeadLetterQueueUrl']);
+  });
+
+  it('refuses to render a definition with a placeholder left unfilled', () => {
+    // Prepare
+    const pipeline = machines.find((machine) => machine.file === 'pipeline.asl.json');
+    const bindings = awsBindings(placeholdersOf(pipeline?.template ?? ''));
+    delete bindings.AlertTopicArn;
+
+    // Act
+    const attempt = () => renderAsl(pipeline?.template ?? '', bindings);
+
+    // Assess
+    expect(attempt).toThrow('asl: no value for placeholder(s) AlertTopicArn');
+  });
+
+  it('reports a Task without Retry and a lambda Retry without jitter', () => {
+    // Prepare
+    const states = {
+      Bare: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', End: true },
+      NoJitter: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Retry: [
+          {
+            ErrorEquals: [
+              'Lambda.ServiceException',
+              'Lambda.TooManyRequestsException',
+              'States.Timeout',
+            ],
+            BackoffRate: 2,
+          },
+        ],
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Bare' }],
+        End: true,
+      },
+    };
+
+    // Act
+    const problems = retryCatchProblems(states);
+
+    // Assess
+    expect(problems).toEqual([
+      'Bare: no Retry',
+      'Bare: no Catch',
+      'NoJitter: Retry without full jitter',
+    ]);
+  });
+});
