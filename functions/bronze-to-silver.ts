@@ -2,6 +2,7 @@ import { bronzeToSilverInputSchema, runBronzeToSilver } from '@strata/core/bronz
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { awsPlatform } from './_shared/aws.js';
+import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
@@ -11,7 +12,9 @@ export const createHandler = (platform: PlatformProvider) =>
     const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
     const { store } = platform();
     const config = await loadConfig(store);
-    return DuckDbEngine.use({}, (engine) => runBronzeToSilver(input, { store, engine, config }));
+    return DuckDbEngine.use(engineOptions(), (engine) =>
+      runBronzeToSilver(input, { store, engine, config })
+    );
   });
 
 export const handler = createHandler(awsPlatform);

@@ -2,6 +2,7 @@ import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { extractInputSchema, runExtract } from '@strata/core/extract';
 import { awsPlatform } from './_shared/aws.js';
+import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
@@ -13,7 +14,7 @@ export const createHandler = (platform: PlatformProvider) =>
     const config = await loadConfig(store);
     const warehouse = warehouseFor(config);
     try {
-      return await DuckDbEngine.use({}, (engine) =>
+      return await DuckDbEngine.use(engineOptions(), (engine) =>
         runExtract(input, { store, warehouse, engine, config, watermarks })
       );
     } finally {

@@ -2,6 +2,7 @@ import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { featureIngestInputSchema, runFeatureIngest } from '@strata/core/feature-ingest';
 import { awsPlatform } from './_shared/aws.js';
+import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
@@ -11,7 +12,7 @@ export const createHandler = (platform: PlatformProvider) =>
     const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
     const { store, featureSink, featureGroup } = platform();
     const config = await loadConfig(store);
-    return DuckDbEngine.use({}, (engine) =>
+    return DuckDbEngine.use(engineOptions(), (engine) =>
       runFeatureIngest(input, {
         store,
         engine,

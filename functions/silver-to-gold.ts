@@ -2,6 +2,7 @@ import { parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { runSilverToGold, silverToGoldInputSchema } from '@strata/core/silver-to-gold';
 import { awsPlatform } from './_shared/aws.js';
+import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
@@ -10,7 +11,7 @@ export const createHandler = (platform: PlatformProvider) =>
   stageHandler('silver-to-gold', async (event) => {
     const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
     const { store } = platform();
-    return DuckDbEngine.use({}, (engine) => runSilverToGold(input, { store, engine }));
+    return DuckDbEngine.use(engineOptions(), (engine) => runSilverToGold(input, { store, engine }));
   });
 
 export const handler = createHandler(awsPlatform);

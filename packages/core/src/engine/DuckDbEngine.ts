@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 /** JSON-safe row as DuckDB converts it (BIGINT and DECIMAL arrive as strings when unsafe). */
@@ -34,6 +36,8 @@ export class DuckDbEngine {
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
       threads: String(options.threads ?? 1),
       ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+      // An in-memory database spills to ./.tmp by default, which is read-only in Lambda.
+      temp_directory: join(tmpdir(), 'strata-duckdb-spill'),
     });
     return new DuckDbEngine(instance, await instance.connect());
   }

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { engineOptions } from './engine.js';
+
+describe('Function: engineOptions', () => {
+  it.each([
+    ['1024', { threads: 1, memoryLimit: '614MB' }],
+    ['2048', { threads: 1, memoryLimit: '1228MB' }],
+    ['10240', { threads: 5, memoryLimit: '6144MB' }],
+  ])('sizes DuckDB to a %s MB function', (memory, expected) => {
+    // Act
+    const options = engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: memory });
+
+    // Assess
+    expect(options).toEqual(expected);
+  });
+
+  it('uses one thread and no limit outside Lambda', () => {
+    // Act
+    const options = engineOptions({});
+
+    // Assess
+    expect(options).toEqual({ threads: 1 });
+  });
+});
