@@ -1,115 +1,120 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import type { Measurement, Workload } from './workload.js';
+import { formatReport, writeResults } from './report.js';
+import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
 import { planBacklog } from './workloads/planBacklog.js';
 import { silverStage } from './workloads/silverStage.js';
 
+/** Every workload `npm run bench` knows; add new ones here. */
 const WORKLOADS: readonly Workload[] = [silverStage, extractLineitem, planBacklog];
+
+const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
+workloads: ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 const { values } = parseArgs({
   options: {
     scale: { type: 'string', default: '0.1' },
     repeat: { type: 'string', default: '5' },
     only: { type: 'string' },
-    child: { type: 'boolean' },
+    child: { type: 'string' },
+    dir: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 
+const positive = (name: string, text: string | undefined, integer: boolean): number => {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}\n${USAGE}`);
+  }
+  return value;
+};
+
+type Phase = 'setup' | 'run';
+
 /**
- * Runs one workload in a child process, so each peak RSS is that workload's own (the kernel's
- * high-water mark never goes down within a process).
+ * Runs one phase of a workload in a child process, so each peak RSS is that workload's own (the
+ * kernel's high-water mark never goes down within a process). The child prints its result as
+ * the last line of stdout; its stderr passes through.
  */
-const runIsolated = async (workload: Workload): Promise<Measurement> => {
-  const { stdout } = await promisify(execFile)(
+const runIsolated = async (
+  workload: Workload,
+  phase: Phase,
+  options: { scale: number; repeat: number; dir: string }
+): Promise<string> => {
+  const child = promisify(execFile)(
     process.execPath,
     [
       ...process.execArgv,
       fileURLToPath(import.meta.url),
       '--child',
+      phase,
       '--only',
       workload.name,
       '--scale',
-      String(values.scale),
+      String(options.scale),
       '--repeat',
-      String(values.repeat),
+      String(options.repeat),
+      '--dir',
+      options.dir,
     ],
     { maxBuffer: 16 * 1024 * 1024 }
   );
-  const last = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as Measurement;
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  return stdout.trim().split('\n').pop() ?? '';
 };
 
-const format = (m: Measurement): string[] => {
-  const perSecond = (ms: number) =>
-    `${Math.round(m.amount / (ms / 1000)).toLocaleString('en-US')} ${m.unit}/s`;
-  return [
-    m.workload,
-    m.amount.toLocaleString('en-US'),
-    `${m.strataMs.toFixed(0)} ms (${perSecond(m.strataMs)})`,
-    m.baselineMs === undefined ? '—' : `${m.baselineMs.toFixed(0)} ms (${perSecond(m.baselineMs)})`,
-    m.ratio === undefined
-      ? '—'
-      : `${m.ratio.toFixed(2)}×${m.target ? ` (target ≥ ${m.target}×)` : ''}`,
-    `${m.peakRssMb.toFixed(0)} MB`,
-    m.notes ?? m.baseline ?? '',
-  ];
-};
-
-const table = (rows: string[][]): string => {
-  const widths =
-    rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd()
-    )
-    .join('\n');
+/** The child side of {@link runIsolated}. */
+const runChild = async (workload: Workload, phase: Phase, options: BenchOptions) => {
+  if (phase === 'setup') {
+    await workload.setup?.(options);
+    console.log('{}');
+  } else {
+    console.log(JSON.stringify(await workload.run(options)));
+  }
 };
 
 const main = async () => {
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  const options = { scale: Number(values.scale), repeat: Number(values.repeat) };
+  const options = {
+    scale: positive('scale', values.scale, false),
+    repeat: positive('repeat', values.repeat, true),
+  };
   const selected = WORKLOADS.filter((w) => !values.only || w.name === values.only);
-  if (selected.length === 0) throw new Error(`no workload named ${values.only}`);
+  if (selected.length === 0) throw new Error(`no workload named ${values.only}\n${USAGE}`);
   if (values.child) {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-bench-'));
-    try {
-      const [workload] = selected;
-      if (workload) console.log(JSON.stringify(await workload.run({ ...options, dir })));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const [workload] = selected;
+    if (!workload || !values.dir || (values.child !== 'setup' && values.child !== 'run')) {
+      throw new Error('--child setup|run needs --only and --dir');
     }
+    await runChild(workload, values.child, { ...options, dir: values.dir });
     return;
   }
   const results: Measurement[] = [];
   for (const workload of selected) {
-    console.log(`… ${workload.name}: ${workload.description}`);
-    results.push(await runIsolated(workload));
+    const started = performance.now();
+    process.stdout.write(`… ${workload.name}: ${workload.description}`);
+    const dir = await mkdtemp(join(tmpdir(), `strata-bench-${workload.name}-`));
+    try {
+      if (workload.setup) await runIsolated(workload, 'setup', { ...options, dir });
+      results.push(JSON.parse(await runIsolated(workload, 'run', { ...options, dir })));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    console.log(` (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
-  console.log(
-    `\nStrata benchmarks — TPC-H scale ${options.scale}, median of ${options.repeat} runs after a warm-up; each workload in its own process, its baseline in the same one\n`
-  );
-  console.log(
-    table([
-      ['workload', 'amount', 'strata', 'baseline', 'ratio', 'peak RSS', 'baseline / notes'],
-      ...results.map(format),
-    ])
-  );
-  console.log(
-    '\nratio = Strata throughput ÷ baseline throughput (1.00× = as fast as the baseline).'
-  );
-  await mkdir('.strata/bench', { recursive: true });
-  await writeFile(
-    '.strata/bench/results.json',
-    JSON.stringify({ at: new Date().toISOString(), options, results }, null, 2)
-  );
+  console.log(`\n${formatReport(results, options)}`);
+  console.log(`\nresults written to ${await writeResults(results, options)}`);
 };
 
 main().catch((error: unknown) => {

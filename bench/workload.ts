@@ -4,7 +4,7 @@ export interface BenchOptions {
   scale: number;
   /** Timed repetitions after one warm-up; the median is reported. */
   repeat: number;
-  /** A scratch directory for this run. */
+  /** A scratch directory for this workload, shared by its setup and its run. */
   dir: string;
 }
 
@@ -17,6 +17,8 @@ export interface Measurement {
   strataMs: number;
   baselineMs?: number;
   baseline?: string;
+  /** Short name of the baseline for the ratio column, e.g. "DuckDB" → "0.62× DuckDB". */
+  baselineName?: string;
   /** Strata throughput ÷ baseline throughput; 1 means as fast as the baseline. */
   ratio?: number;
   target?: number;
@@ -27,14 +29,31 @@ export interface Measurement {
 export interface Workload {
   name: string;
   description: string;
+  /**
+   * Untimed preparation in a process of its own, before `run` (same `options.dir`): what it
+   * leaves there is run's input. Keeps the setup's memory out of the run's peak RSS.
+   */
+  setup?(options: BenchOptions): Promise<void>;
   run(options: BenchOptions): Promise<Measurement>;
 }
 
-/** Median of timed runs after one warm-up run. */
-export const medianMs = async (repeat: number, work: () => Promise<void>): Promise<number> => {
+/**
+ * Median of timed runs after one warm-up run.
+ *
+ * @param repeat - timed repetitions (the warm-up is extra)
+ * @param work - what is timed
+ * @param before - untimed preparation before every run, warm-up included (e.g. reset state)
+ */
+export const medianMs = async (
+  repeat: number,
+  work: () => Promise<void>,
+  before?: () => Promise<void>
+): Promise<number> => {
+  await before?.();
   await work();
   const times: number[] = [];
   for (let i = 0; i < repeat; i++) {
+    await before?.();
     const started = performance.now();
     await work();
     times.push(performance.now() - started);
