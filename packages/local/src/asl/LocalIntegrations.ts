@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ObjectStore } from '@strata/core/ports';
 
 /** A Lambda function's code as the local executor calls it: event in, result out. */
 export type LocalFunction = (event: unknown, functionName: string) => Promise<unknown>;
@@ -9,19 +10,26 @@ export interface LocalIntegrations {
   lambda(functionName: string): LocalFunction;
   sendMessage(queueUrl: string, body: string): Promise<void>;
   publish(topicArn: string, subject: string | undefined, message: string): Promise<void>;
+  /**
+   * The store for one S3 bucket, for a Distributed Map's ItemReader and ResultWriter. Optional so
+   * executions without a Distributed Map need not provide it; a map that needs it fails with
+   * States.ItemReaderFailed / States.ResultWriterFailed when it is missing.
+   */
+  objectStore?(bucket: string): ObjectStore;
 }
 
 /** Step Functions caps a state's input and output at 256 KiB. */
-const MAX_PAYLOAD_BYTES = 256 * 1024;
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
-const named = (name: string, message: string): Error => {
+/** An Error whose `name` is a Step Functions error name, the name Retry and Catch match. */
+export const named = (name: string, message: string): Error => {
   const error = new Error(message);
   error.name = name;
   return error;
 };
 
 /** Copies through JSON, as the service does, and enforces the payload limit. */
-const serialize = (value: unknown, what: string): unknown => {
+export const serialize = (value: unknown, what: string): unknown => {
   const text = JSON.stringify(value ?? null);
   if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
     throw named('States.DataLimitExceeded', `${what} is larger than 256 KiB`);

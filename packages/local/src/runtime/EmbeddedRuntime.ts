@@ -83,6 +83,7 @@ export class EmbeddedRuntime {
   readonly deadLetters: DeadLetter[] = [];
   readonly alerts: LocalAlert[] = [];
   readonly #platform: Platform;
+  readonly #s3Client: S3Client;
   readonly #functions = new Map<string, LocalFunction>();
 
   private constructor(dir: string, s3: LocalS3, dynamo: LocalDynamoDb, warehousePath: string) {
@@ -90,15 +91,13 @@ export class EmbeddedRuntime {
     this.s3 = s3;
     this.dynamo = dynamo;
     this.warehousePath = warehousePath;
-    this.store = new S3ObjectStore({
-      bucket: LOCAL_BUCKET,
-      client: new S3Client({
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        region: 'us-east-1',
-        credentials: LOCAL_S3_CREDENTIALS,
-      }),
+    this.#s3Client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: LOCAL_S3_CREDENTIALS,
     });
+    this.store = new S3ObjectStore({ bucket: LOCAL_BUCKET, client: this.#s3Client });
     this.featureStore = new LocalFeatureStore({
       store: this.store,
       onlinePath: join(dir, 'online-store.duckdb'),
@@ -198,6 +197,11 @@ export class EmbeddedRuntime {
           this.deadLetters.push({ queueUrl, body });
           await appendFile(join(this.dir, 'dead-letter-queue.jsonl'), `${body}\n`);
         },
+        // A Distributed Map's ItemReader and ResultWriter name their bucket in the ASL.
+        objectStore: (bucket) =>
+          bucket === LOCAL_BUCKET
+            ? this.store
+            : new S3ObjectStore({ bucket, client: this.#s3Client }),
         publish: async (topicArn, subject, message) => {
           this.alerts.push({ topicArn, subject, message });
           await appendFile(
