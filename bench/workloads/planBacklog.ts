@@ -1,5 +1,5 @@
 import { runPlanBacklog } from '@strata/core/plan-backlog';
-import type { Ledger, ObjectInfo, ObjectStore } from '@strata/core/ports';
+import { emptyLedger, GeneratedListing } from '../../test/support/generatedListing.js';
 import {
   type BenchOptions,
   type Measurement,
@@ -9,35 +9,6 @@ import {
 } from '../workload.js';
 
 const OBJECTS = 2_000_000;
-
-/** A generated listing; the manifest upload is only measured for size. */
-class GeneratedListing implements ObjectStore {
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    for (let i = 0; i < OBJECTS; i++) {
-      yield { key: `${prefix}part-${i}.json.gz`, size: 1_000 + ((i * 7919) % 250_000) };
-    }
-  }
-  async upload(): Promise<void> {}
-  get(): Promise<Uint8Array | undefined> {
-    throw new Error('not used');
-  }
-  put(): Promise<void> {
-    throw new Error('not used');
-  }
-  download(): Promise<void> {
-    throw new Error('not used');
-  }
-  delete(): Promise<void> {
-    throw new Error('not used');
-  }
-}
-
-const emptyLedger: Ledger = {
-  getMany: async () => new Map(),
-  claim: async () => true,
-  succeed: async () => undefined,
-  fail: async () => undefined,
-};
 
 /**
  * plan-backlog over a generated listing of 2,000,000 objects (no S3 or ledger latency): the
@@ -55,7 +26,7 @@ export const planBacklog: Workload = {
     const strataMs = await medianMs(Math.min(options.repeat, 2), async () => {
       await runPlanBacklog(
         { runId: 'bench', feed: 'clicks', prefix: 'raw/clicks/all_historical_files/' },
-        { store: new GeneratedListing(), ledger: emptyLedger }
+        { store: new GeneratedListing(OBJECTS, false), ledger: emptyLedger }
       );
     });
     clearInterval(sampler);

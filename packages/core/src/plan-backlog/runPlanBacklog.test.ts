@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyLedger, GeneratedListing } from '../../../../test/support/generatedListing.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { ErrorName } from '../errors/index.js';
-import type { Ledger, LedgerEntry, ObjectInfo, ObjectStore } from '../ports/index.js';
+import type { Ledger, ObjectStore } from '../ports/index.js';
 import type { PlannedBatch } from './binPack.js';
 import { runPlanBacklog } from './runPlanBacklog.js';
 
@@ -24,57 +23,6 @@ const readPlan = async (store: ObjectStore, key: string): Promise<PlannedBatch[]
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as PlannedBatch);
-};
-
-/**
- * A lake whose listing is generated, for planning at full scale without storing millions of
- * objects; the uploaded manifest is read back line by line, never held whole.
- */
-class GeneratedListing implements ObjectStore {
-  planned = { batches: 0, objects: 0, bytes: 0, maxObjects: 0, maxBytes: 0 };
-  readonly #count: number;
-
-  constructor(count: number) {
-    this.#count = count;
-  }
-
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    for (let i = 0; i < this.#count; i++) {
-      yield { key: `${prefix}part-${i}.json.gz`, size: 1_000 + ((i * 7919) % 250_000) };
-    }
-  }
-
-  async upload(_key: string, path: string): Promise<void> {
-    for await (const line of createInterface({ input: createReadStream(path) })) {
-      const batch = JSON.parse(line) as PlannedBatch;
-      this.planned.batches++;
-      this.planned.objects += batch.objects.length;
-      this.planned.bytes += batch.bytes;
-      this.planned.maxObjects = Math.max(this.planned.maxObjects, batch.objects.length);
-      this.planned.maxBytes = Math.max(this.planned.maxBytes, batch.bytes);
-    }
-  }
-
-  get(): Promise<Uint8Array | undefined> {
-    throw new Error('not used by the planner');
-  }
-  put(): Promise<void> {
-    throw new Error('not used by the planner');
-  }
-  download(): Promise<void> {
-    throw new Error('not used by the planner');
-  }
-  delete(): Promise<void> {
-    throw new Error('not used by the planner');
-  }
-}
-
-/** A ledger that knows nothing yet: every object is pending. */
-const emptyLedger: Ledger = {
-  getMany: async () => new Map<string, LedgerEntry>(),
-  claim: async () => true,
-  succeed: async () => undefined,
-  fail: async () => undefined,
 };
 
 describe('Function: runPlanBacklog', () => {

@@ -1,0 +1,44 @@
+import type { DuckDbEngine } from '../../engine/index.js';
+
+/**
+ * The columns a model's `-- tests:` header line declares: `unique(a, b); not_null(a, b, c)`.
+ *
+ * @param sql - the model file's text
+ */
+export const declaredTests = (sql: string): { unique: string[]; notNull: string[] } => {
+  const line = /^--\s*tests:[ \t]*(.+)$/m.exec(sql)?.[1] ?? '';
+  const columns = (test: string) =>
+    new RegExp(`${test}\\(([^)]*)\\)`)
+      .exec(line)?.[1]
+      ?.split(',')
+      .map((column) => column.trim()) ?? [];
+  return { unique: columns('unique'), notNull: columns('not_null') };
+};
+
+/**
+ * Given silver dimension tables, typed like the real ones, and empty orders and line items
+ * for a test to fill.
+ *
+ * @param engine - an in-memory engine
+ */
+export const givenDimensions = async (engine: DuckDbEngine): Promise<void> => {
+  await engine.run(`
+    create table silver_region (r_regionkey bigint, r_name varchar);
+    insert into silver_region values (0, 'AMERICA'), (1, 'EUROPE');
+
+    create table silver_nation (n_nationkey bigint, n_name varchar, n_regionkey bigint);
+    insert into silver_nation values (1, 'CANADA', 0), (2, 'UNITED STATES', 0), (3, 'FRANCE', 1);
+
+    create table silver_customer (c_custkey bigint, c_nationkey bigint, c_mktsegment varchar);
+    insert into silver_customer values
+      (10, 1, 'BUILDING'), (20, 2, 'MACHINERY'), (30, 3, 'AUTOMOBILE'), (40, 3, 'HOUSEHOLD');
+
+    create table silver_orders (
+      o_orderkey bigint, o_custkey bigint, o_totalprice decimal(12,2), o_orderdate date
+    );
+    create table silver_lineitem (
+      l_orderkey bigint, l_linenumber bigint, l_quantity decimal(12,2),
+      l_extendedprice decimal(12,2), l_discount decimal(12,2)
+    );
+  `);
+};

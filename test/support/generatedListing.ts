@@ -1,0 +1,62 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { PlannedBatch } from '@strata/core/plan-backlog';
+import type { Ledger, LedgerEntry, ObjectInfo, ObjectStore } from '@strata/core/ports';
+
+/**
+ * A lake whose listing is generated, for planning at full scale without storing millions of
+ * objects; the uploaded plan is read back line by line and summarised, never held whole.
+ */
+export class GeneratedListing implements ObjectStore {
+  planned = { batches: 0, objects: 0, bytes: 0, maxObjects: 0, maxBytes: 0 };
+  readonly #count: number;
+  readonly #summarise: boolean;
+
+  /**
+   * @param count - objects to list
+   * @param summarise - read the uploaded plan back into `planned` (off when timing the planner)
+   */
+  constructor(count: number, summarise = true) {
+    this.#count = count;
+    this.#summarise = summarise;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (let i = 0; i < this.#count; i++) {
+      yield { key: `${prefix}part-${i}.json.gz`, size: 1_000 + ((i * 7919) % 250_000) };
+    }
+  }
+
+  async upload(_key: string, path: string): Promise<void> {
+    if (!this.#summarise) return;
+    for await (const line of createInterface({ input: createReadStream(path) })) {
+      const batch = JSON.parse(line) as PlannedBatch;
+      this.planned.batches++;
+      this.planned.objects += batch.objects.length;
+      this.planned.bytes += batch.bytes;
+      this.planned.maxObjects = Math.max(this.planned.maxObjects, batch.objects.length);
+      this.planned.maxBytes = Math.max(this.planned.maxBytes, batch.bytes);
+    }
+  }
+
+  get(): Promise<Uint8Array | undefined> {
+    throw new Error('not used by the planner');
+  }
+  put(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+  download(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+  delete(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
+}
+
+/** A ledger that knows nothing yet: every object is pending. */
+export const emptyLedger: Ledger = {
+  getMany: async () => new Map<string, LedgerEntry>(),
+  claim: async () => true,
+  succeed: async () => undefined,
+  fail: async () => undefined,
+};
