@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
-import type { BronzeManifest } from '../extract/index.js';
+import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
 import { assertRunId, Lake, writeParquetObject } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
 
@@ -62,12 +62,6 @@ export interface BronzeToSilverDeps {
   engine: DuckDbEngine;
   config: StrataConfig;
 }
-
-const readManifest = async (store: ObjectStore, key: string): Promise<BronzeManifest> => {
-  const body = await store.get(key);
-  if (!body) throw new BadInputError(`bronze-to-silver: no bronze manifest at ${key}`);
-  return JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
-};
 
 /** Downloads `key` to `path`; false when there is no such object. */
 const downloadIfExists = async (
@@ -206,7 +200,12 @@ export const runBronzeToSilver = async (
         skipped.push({ entity: extract.entity, error: extract.error });
         continue;
       }
-      const manifest = await readManifest(deps.store, extract.manifestKey);
+      const manifest = await readBronzeManifest(deps.store, extract.manifestKey).catch(
+        (error: Error) => {
+          error.message = `bronze-to-silver: ${error.message}`;
+          throw error;
+        }
+      );
       datasets.push(await upsertEntity(deps, ws, runId, manifest));
     }
     const [first] = skipped;

@@ -4,5 +4,6 @@ export {
   type ExtractInput,
   type ExtractResult,
   extractInputSchema,
+  readBronzeManifest,
   runExtract,
 } from './runExtract.js';

@@ -130,11 +130,23 @@ const uploadPart = async (
   };
 };
 
-const readManifest = async (store: ObjectStore, key: string): Promise<BronzeManifest> => {
+/**
+ * Reads a run's bronze manifest; a missing one is bad input to whoever asked for it.
+ *
+ * @param store - the lake
+ * @param key - the manifest's key
+ */
+export const readBronzeManifest = async (
+  store: ObjectStore,
+  key: string
+): Promise<BronzeManifest> => {
   const body = await store.get(key);
-  if (!body) throw new BadInputError(`extract: the committed manifest ${key} is missing`);
-  return JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
+  if (!body) throw new BadInputError(`no bronze manifest at ${key}`);
+  return parseManifest(body);
 };
+
+const parseManifest = (body: Uint8Array): BronzeManifest =>
+  JSON.parse(new TextDecoder().decode(body)) as BronzeManifest;
 
 /** Deletes parts of `runId` under the entity that are not in `keep`. */
 const deleteRunParts = async (
@@ -188,11 +200,16 @@ export const runExtract = async (
 
   let claim: WatermarkClaim | undefined;
   if (query.mode === 'incremental') {
+    const existing = await deps.store.get(manifestKey);
     claim = await claimWatermark(deps.watermarks, entity, runId, {
-      hasManifest: (await deps.store.get(manifestKey)) !== undefined,
+      hasManifest: existing !== undefined,
       leaseSeconds: deps.leaseSeconds,
     });
-    if (claim.alreadyCommitted) return resultOf(await readManifest(deps.store, manifestKey));
+    if (claim.alreadyCommitted) {
+      return resultOf(
+        existing ? parseManifest(existing) : await readBronzeManifest(deps.store, manifestKey)
+      );
+    }
     if (claim.orphanRunId) {
       // A run that died after writing parts but before committing: its rows are re-read now.
       await deleteRunParts(deps.store, entity, claim.orphanRunId);
