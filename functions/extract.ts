@@ -12,7 +12,7 @@ export const createHandler = (platform: PlatformProvider) =>
     const input = parseOrThrow(extractInputSchema, event, 'extract input');
     const { store, watermarks, warehouse: warehouseFor } = platform();
     const config = await loadConfig(store);
-    const warehouse = warehouseFor(config);
+    const warehouse = await warehouseFor(config);
     try {
       return await DuckDbEngine.use(engineOptions(), (engine) =>
         runExtract(input, { store, warehouse, engine, config, watermarks })

@@ -88,9 +88,9 @@ export const extract = stageFunction('Extract', 'functions/extract.handler', {
       resources: [watermarksTable.arn],
     },
     {
-      // Warehouse credentials are stored under strata/<stage>/ by convention.
+      // Warehouse credentials live under strata/snowflake/ (config's private_key_secret_id).
       actions: ['secretsmanager:GetSecretValue'],
-      resources: [$interpolate`arn:aws:secretsmanager:*:*:secret:strata/${stage}/*`],
+      resources: ['arn:aws:secretsmanager:*:*:secret:strata/snowflake/*'],
     },
   ],
 });

@@ -10,7 +10,7 @@ import type { FeatureSink, ObjectStore, Warehouse, WatermarkStore } from '@strat
 export interface Platform {
   store: ObjectStore;
   watermarks: WatermarkStore;
-  warehouse(config: StrataConfig): Warehouse;
+  warehouse(config: StrataConfig): Promise<Warehouse>;
   featureSink(): FeatureSink;
   featureGroup(config: StrataConfig): string;
 }

@@ -1,19 +1,41 @@
 import type { StrataConfig } from '../config/index.js';
-import { TerminalError } from '../errors/index.js';
 import type { Warehouse } from '../ports/index.js';
 import { DuckDbWarehouse } from './DuckDbWarehouse.js';
+
+export interface WarehouseDeps {
+  /** Reads a secret's value (Secrets Manager in AWS); never logged. */
+  secret(id: string): Promise<string>;
+}
 
 /**
  * The warehouse adapter the config asks for.
  *
+ * The Snowflake driver is imported only when a Snowflake warehouse is configured, so handlers
+ * that never extract do not pay for loading it at cold start.
+ *
  * @param config - the validated config
+ * @param deps - where secrets come from
  */
-export const warehouseFor = (config: StrataConfig): Warehouse => {
+export const warehouseFor = async (
+  config: StrataConfig,
+  deps: WarehouseDeps
+): Promise<Warehouse> => {
   const warehouse = config.warehouse;
   switch (warehouse.type) {
     case 'duckdb':
       return new DuckDbWarehouse({ path: warehouse.path, database: warehouse.database });
-    case 'snowflake':
-      throw new TerminalError('warehouse: the Snowflake adapter is not wired in yet');
+    case 'snowflake': {
+      const { SnowflakeWarehouse } = await import('./snowflake/index.js');
+      return new SnowflakeWarehouse({
+        account: warehouse.account,
+        username: warehouse.username,
+        role: warehouse.role,
+        warehouse: warehouse.warehouse,
+        database: warehouse.database,
+        schema: warehouse.schema,
+        privateKey: () => deps.secret(warehouse.private_key_secret_id),
+        maxRetries: config.max_retries,
+      });
+    }
   }
 };

@@ -33,7 +33,7 @@ describe('Function: parseOrThrow', () => {
     const raw = await defaultConfig();
     raw.queries[2].name = 'Customer; drop table x';
     raw.queries[4].primary_key = ['O_ORDERKEY"--'];
-    delete raw.warehouse.path;
+    delete raw.warehouse.private_key_secret_id;
 
     // Act
     const attempt = () => parseOrThrow(configSchema, raw, 'config');
@@ -43,7 +43,7 @@ describe('Function: parseOrThrow', () => {
       expect.objectContaining({
         name: ErrorName.BadInput,
         message: expect.stringMatching(
-          /^config: .*warehouse\.path: .*queries\[2\]\.name: must be lower snake case.*queries\[4\]\.primary_key\[0\]: must be a plain SQL identifier/
+          /^config: .*warehouse\.private_key_secret_id: .*queries\[2\]\.name: must be lower snake case.*queries\[4\]\.primary_key\[0\]: must be a plain SQL identifier/
         ),
       })
     );

@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbWatermarkStore, S3ObjectStore, warehouseFor } from '@strata/core/adapters';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
+import { BadInputError } from '@strata/core/errors';
 import type { Platform } from '../../../../functions/_shared/platform.js';
 import type { LocalFunction } from '../asl/LocalIntegrations.js';
 import {
@@ -112,7 +113,15 @@ export class EmbeddedRuntime {
     this.#platform = {
       store: this.store,
       watermarks: this.watermarks,
-      warehouse: warehouseFor,
+      // The embedded runtime has no Secrets Manager: only the local warehouse needs none.
+      warehouse: (config) =>
+        warehouseFor(config, {
+          secret: async (id) => {
+            throw new BadInputError(
+              `warehouse: secret ${id} cannot be read locally; use the duckdb warehouse with npm start`
+            );
+          },
+        }),
       featureSink: () => this.featureStore,
       featureGroup: (config) => config.feature_group,
     };
@@ -149,10 +158,16 @@ export class EmbeddedRuntime {
     }
   }
 
-  /** config/strata.json with the warehouse pointed at this runtime's database. */
+  /**
+   * config/strata.json with the warehouse swapped for this runtime's embedded database: the
+   * queries are the deployed ones, unchanged, since the tables carry Snowflake's names.
+   */
   async defaultConfig(): Promise<Record<string, unknown>> {
     const raw = JSON.parse(await readFile(new URL('config/strata.json', REPO), 'utf8'));
-    return { ...raw, warehouse: { ...raw.warehouse, path: this.warehousePath } };
+    return {
+      ...raw,
+      warehouse: { type: 'duckdb', path: this.warehousePath, database: 'snowflake_sample_data' },
+    };
   }
 
   /** Writes a config document to the lake as is, valid or not: stages validate it. */

@@ -1,0 +1,13 @@
+export {
+  classifySnowflakeError,
+  SnowflakeFailure,
+  translateSnowflakeError,
+} from './errors.js';
+export {
+  type SnowflakeColumn,
+  type SnowflakeConnection,
+  type SnowflakeStatement,
+  SnowflakeWarehouse,
+  type SnowflakeWarehouseOptions,
+} from './SnowflakeWarehouse.js';
+export { duckDbTypeOf, type SnowflakeColumnType, toJsonValue } from './types.js';
