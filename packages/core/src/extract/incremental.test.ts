@@ -6,7 +6,7 @@ import { DuckDbWarehouse } from '../adapters/index.js';
 import { configSchema, parseOrThrow, quoteLiteral, type StrataConfig } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { ErrorName } from '../errors/index.js';
-import type { WatermarkState, WatermarkStore } from '../ports/index.js';
+import type { Warehouse, WatermarkState, WatermarkStore } from '../ports/index.js';
 import { runExtract } from './runExtract.js';
 
 let lake: LocalLake;
@@ -264,5 +264,36 @@ describe.each([
     // Assess
     expect(replay).toEqual(first);
     expect(await bronzeVersions()).toHaveLength(5);
+  });
+
+  it('takes the highest watermark of an unload whose files arrive in no particular order', async () => {
+    // Prepare: 5,000 rows so DuckDB writes several files; the adapter hands them back reversed
+    await source(`
+      insert into ${entity}
+      select 100 + i, 'bulk', timestamp '2026-05-02 00:00' + to_minutes(i) from range(5000) t(i)
+    `);
+    const real = new DuckDbWarehouse({ path: warehousePath, database: 'src' });
+    const reversed: Warehouse = {
+      query: (sql, options) => real.query(sql, options),
+      unload: async (sql, options) => ((await real.unload(sql, options)) ?? []).reverse(),
+      close: () => real.close(),
+    };
+    const config = configFor({ batch_size: 2048 }, { unload: true });
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runExtract(
+        { entity, runId: 'shuffled', runDate: '2026-06-01', runStartedAt: '2026-06-01T00:00:00Z' },
+        { store: lake.store, warehouse: reversed, engine, config, watermarks: lake.watermarks }
+      )
+    );
+    await real.close();
+
+    // Assess
+    expect(result.parts).toBeGreaterThan(1);
+    expect(await lake.watermarks.get(entity)).toMatchObject({
+      value: '2026-05-05 11:19:00',
+      tieKeys: ['["5099"]'],
+    });
   });
 });

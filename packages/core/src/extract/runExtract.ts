@@ -16,6 +16,7 @@ import type {
   LineageColumn,
   ObjectStore,
   QueryOptions,
+  UnloadedFile,
   Warehouse,
   WatermarkStore,
 } from '../ports/index.js';
@@ -301,27 +302,37 @@ async function* unloadedBatches(context: BatchSourceContext): AsyncIterable<Stag
       ? `cast(${watermark} as varchar) = ${quoteLiteral(skip.value)} and ${keyText} in (${[...skip.keys].map(quoteLiteral).join(', ')})`
       : undefined;
   const lineageNames = new Set([...lineage.map((column) => column.name), '_batch']);
-  let columns: ColumnSpec[] | undefined;
+  // A warehouse may unload files in parallel, in no particular order (Snowflake's COPY INTO
+  // does), so the new watermark is read once, over every file, and handed with the last one.
+  const kept: { file: UnloadedFile; select: string; dropped: number }[] = [];
   for (const file of files) {
     const all = `select * from read_parquet(${quoteLiteral(file.path)})`;
     const dropped = skipped
       ? await deps.engine.scalarNumber(`select count(*) from (${all}) where ${skipped}`)
       : 0;
-    if (file.rows - dropped === 0) continue;
-    const select = dropped > 0 ? `${all} where not (${skipped})` : all;
-    columns ??= (await deps.engine.all(`describe ${all}`))
-      .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }))
-      .filter((column) => !lineageNames.has(column.name));
-    const watermarkRows = watermark
-      ? await deps.engine.all(
-          `select * from (${select}) where ${watermark} = (select max(${watermark}) from (${select}))`
-        )
-      : [];
+    if (file.rows - dropped > 0) {
+      kept.push({ file, select: dropped > 0 ? `${all} where not (${skipped})` : all, dropped });
+    }
+  }
+  const [first] = kept;
+  if (!first) return;
+  const columns = (await deps.engine.all(`describe ${first.select}`))
+    .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }))
+    .filter((column) => !lineageNames.has(column.name));
+  const union = kept.map((entry) => `(${entry.select})`).join(' union all ');
+  const watermarkRows = watermark
+    ? await deps.engine.all(
+        `select * from (${union}) where ${watermark} = (select max(${watermark}) from (${union}))`
+      )
+    : [];
+  for (const [index, entry] of kept.entries()) {
     yield {
       columns,
-      select,
-      ...(dropped === 0 ? { readyPart: { path: file.path, rows: file.rows } } : {}),
-      watermarkRows,
+      select: entry.select,
+      ...(entry.dropped === 0
+        ? { readyPart: { path: entry.file.path, rows: entry.file.rows } }
+        : {}),
+      watermarkRows: index === kept.length - 1 ? watermarkRows : [],
     };
   }
 }
@@ -379,7 +390,9 @@ const extractToBronze = async (
       },
     };
     for await (const batch of (query.unload ? unloadedBatches : streamedBatches)(context)) {
-      if (config.max_batches !== undefined && batches === config.max_batches) {
+      // An unload has already read everything, in files of no guaranteed order: it cannot stop
+      // at a watermark boundary, so max_batches bounds streamed extracts only.
+      if (!query.unload && config.max_batches !== undefined && batches === config.max_batches) {
         if (query.mode === 'full_refresh') {
           throw new QualityFailedError(
             `more rows than max_batches (${config.max_batches}) × batch_size (${config.batch_size}); a full refresh cut short is not a snapshot`
