@@ -82,7 +82,8 @@ export const extract = stageFunction('Extract', 'functions/extract.handler', {
   memory: '2048 MB',
   link: [lakeLink, watermarksLink],
   permissions: [
-    ...lakeAccess({ read: ['_config/', 'bronze/'], write: ['bronze/'] }),
+    // _unload/ is where a Snowflake external stage writes COPY INTO results (queries with unload).
+    ...lakeAccess({ read: ['_config/', 'bronze/', '_unload/'], write: ['bronze/', '_unload/'] }),
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [watermarksTable.arn],

@@ -104,7 +104,7 @@ export const silverStage: Workload = {
       const runDate = new Date().toISOString().slice(0, 10);
       const extracts: ExtractResult[] = [];
       for (const query of config.queries) {
-        const warehouse = await warehouseFor(config, { secret: noSecrets });
+        const warehouse = await warehouseFor(config, { secret: noSecrets, store: runtime.store });
         try {
           extracts.push(
             await DuckDbEngine.use(ENGINE, (engine) =>

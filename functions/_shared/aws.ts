@@ -23,12 +23,17 @@ const readSecret = async (id: string): Promise<string> => {
  * The AWS platform: linked resources from SST, SDK clients created once per container.
  */
 export const awsPlatform: PlatformProvider = () => {
-  platform ??= {
-    store: new S3ObjectStore({ bucket: Resource.Lake.name }),
+  platform ??= buildPlatform();
+  return platform;
+};
+
+const buildPlatform = (): Platform => {
+  const store = new S3ObjectStore({ bucket: Resource.Lake.name });
+  return {
+    store,
     watermarks: new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name }),
-    warehouse: (config) => warehouseFor(config, { secret: readSecret }),
+    warehouse: (config) => warehouseFor(config, { secret: readSecret, store }),
     featureSink: () => new SageMakerFeatureSink(),
     featureGroup: () => Resource.FeatureGroup.name,
   };
-  return platform;
 };

@@ -11,4 +11,4 @@ export {
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.js';
 export { SageMakerFeatureSink } from './SageMakerFeatureSink.js';
 export { translateAwsError } from './translateAwsError.js';
-export { type WarehouseDeps, warehouseFor } from './warehouseFor.js';
+export { UNLOAD_PREFIX, type WarehouseDeps, warehouseFor } from './warehouseFor.js';

@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { configSchema, parseOrThrow } from '../config/index.js';
+import type { ObjectStore } from '../ports/index.js';
 import { DuckDbWarehouse } from './DuckDbWarehouse.js';
 import { SnowflakeWarehouse } from './snowflake/index.js';
 import { warehouseFor } from './warehouseFor.js';
+
+/** warehouseFor only hands the store to the Snowflake adapter; nothing here reads it. */
+const unusedStore = {} as ObjectStore;
 
 const shippedConfig = async () =>
   JSON.parse(await readFile(new URL('../../../../config/strata.json', import.meta.url), 'utf8'));
@@ -15,7 +19,7 @@ describe('Function: warehouseFor', () => {
     const secret = vi.fn(async () => '-----BEGIN PRIVATE KEY-----');
 
     // Act
-    const warehouse = await warehouseFor(config, { secret });
+    const warehouse = await warehouseFor(config, { secret, store: unusedStore });
 
     // Assess
     expect(warehouse).toBeInstanceOf(SnowflakeWarehouse);
@@ -30,7 +34,7 @@ describe('Function: warehouseFor', () => {
     const config = parseOrThrow(configSchema, raw, 'config');
 
     // Act
-    const warehouse = await warehouseFor(config, { secret: vi.fn() });
+    const warehouse = await warehouseFor(config, { secret: vi.fn(), store: unusedStore });
 
     // Assess
     expect(warehouse).toBeInstanceOf(DuckDbWarehouse);

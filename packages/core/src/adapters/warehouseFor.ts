@@ -1,11 +1,16 @@
 import type { StrataConfig } from '../config/index.js';
-import type { Warehouse } from '../ports/index.js';
+import type { ObjectStore, Warehouse } from '../ports/index.js';
 import { DuckDbWarehouse } from './DuckDbWarehouse.js';
 
 export interface WarehouseDeps {
   /** Reads a secret's value (Secrets Manager in AWS); never logged. */
   secret(id: string): Promise<string>;
+  /** The lake, where a Snowflake unload stage writes its files. */
+  store: ObjectStore;
 }
+
+/** The lake prefix a Snowflake unload stage's URL must point at. */
+export const UNLOAD_PREFIX = '_unload/';
 
 /**
  * The warehouse adapter the config asks for.
@@ -35,6 +40,15 @@ export const warehouseFor = async (
         schema: warehouse.schema,
         privateKey: () => deps.secret(warehouse.private_key_secret_id),
         maxRetries: config.max_retries,
+        ...(warehouse.unload_stage
+          ? {
+              unload: {
+                stage: warehouse.unload_stage,
+                lakePrefix: UNLOAD_PREFIX,
+                store: deps.store,
+              },
+            }
+          : {}),
       });
     }
   }

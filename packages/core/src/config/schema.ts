@@ -29,6 +29,16 @@ const snowflakeWarehouse = z.object({
   schema: z.string().min(1).optional(),
   /** Secrets Manager secret id (name or ARN) holding the PEM private key. */
   private_key_secret_id: z.string().min(1),
+  /**
+   * An external stage over the lake's `_unload/` prefix, for queries with `unload`: Snowflake
+   * writes their Parquet there with COPY INTO instead of streaming rows.
+   */
+  unload_stage: z
+    .string()
+    .regex(/^@[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$/, {
+      message: 'must be a stage name such as @STRATA.PUBLIC.LAKE_UNLOAD',
+    })
+    .optional(),
 });
 
 /**

@@ -16,7 +16,6 @@ import type {
   LineageColumn,
   ObjectStore,
   QueryOptions,
-  UnloadedFile,
   Warehouse,
   WatermarkStore,
 } from '../ports/index.js';
@@ -304,13 +303,15 @@ async function* unloadedBatches(context: BatchSourceContext): AsyncIterable<Stag
   const lineageNames = new Set([...lineage.map((column) => column.name), '_batch']);
   // A warehouse may unload files in parallel, in no particular order (Snowflake's COPY INTO
   // does), so the new watermark is read once, over every file, and handed with the last one.
-  const kept: { file: UnloadedFile; select: string; dropped: number }[] = [];
-  for (const file of files) {
-    const all = `select * from read_parquet(${quoteLiteral(file.path)})`;
+  const kept: { file: { path: string; rows: number }; select: string; dropped: number }[] = [];
+  for (const unloaded of files) {
+    const all = `select * from read_parquet(${quoteLiteral(unloaded.path)})`;
+    const rows = unloaded.rows ?? (await deps.engine.scalarNumber(`select count(*) from (${all})`));
     const dropped = skipped
       ? await deps.engine.scalarNumber(`select count(*) from (${all}) where ${skipped}`)
       : 0;
-    if (file.rows - dropped > 0) {
+    if (rows - dropped > 0) {
+      const file = { path: unloaded.path, rows };
       kept.push({ file, select: dropped > 0 ? `${all} where not (${skipped})` : all, dropped });
     }
   }

@@ -39,7 +39,8 @@ export interface LineageColumn {
 /** One Parquet file an unload wrote, in result order. */
 export interface UnloadedFile {
   path: string;
-  rows: number;
+  /** Rows in the file, when the warehouse reports them (the extract counts them otherwise). */
+  rows?: number;
 }
 
 /** The source warehouse (Snowflake in AWS, embedded DuckDB locally). */

@@ -121,6 +121,7 @@ export class EmbeddedRuntime {
               `warehouse: secret ${id} cannot be read locally; use the duckdb warehouse with npm start`
             );
           },
+          store: this.store,
         }),
       featureSink: () => this.featureStore,
       featureGroup: (config) => config.feature_group,

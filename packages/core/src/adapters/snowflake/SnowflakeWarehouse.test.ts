@@ -1,9 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ConnectionOptions, SnowflakeError, StatementOption } from 'snowflake-sdk';
 import snowflake from 'snowflake-sdk';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type LocalLake, startLocalLake } from '../../../../../test/support/localLake.js';
 import { ErrorName } from '../../errors/index.js';
 import type { QueryOptions, RowBatch } from '../../ports/index.js';
 import { classifySnowflakeError, SnowflakeFailure } from './errors.js';
@@ -538,5 +541,90 @@ describe('Function: classifySnowflakeError', () => {
   ])('classifies %s', (_name, error, expected) => {
     // Act & Assess
     expect(classifySnowflakeError(error)).toBe(expected);
+  });
+
+  describe('Method: unload', () => {
+    let lake: LocalLake;
+
+    beforeEach(async () => {
+      lake = await startLocalLake();
+    });
+
+    afterEach(async () => {
+      await lake.stop();
+    });
+
+    it('copies into the stage with lineage literals and fetches the files the stage wrote', async () => {
+      // Prepare: the stub stands in for Snowflake and, like COPY INTO, writes the files to the
+      // stage (the lake) before the statement completes
+      const prefix = '_unload/strata-run-1-orders/';
+      const written = [`${prefix}data_0_0_0.snappy.parquet`, `${prefix}data_0_1_0.snappy.parquet`];
+      await lake.store.put(`${prefix}data_9_9_9.snappy.parquet`, 'from an earlier attempt');
+      const calls: Calls = { connect: 0, execute: [], streams: [] };
+      const script: Script = {
+        columns: [column('rows_unloaded', 'fixed', 38, 0)],
+        rows: () => Readable.from([['2']], { objectMode: true }),
+      };
+      const unloading = new SnowflakeWarehouse({
+        account: 'myorg-myaccount',
+        username: 'STRATA',
+        privateKey: async () => PRIVATE_KEY,
+        connectionFactory: (options) => {
+          const connection = new StubConnection(options, script, calls);
+          const execute = connection.execute.bind(connection);
+          connection.execute = (statement) => {
+            const copied = Promise.all(
+              written.map((key) => lake.store.put(key, `bytes of ${key}`))
+            );
+            return execute({
+              ...statement,
+              complete: (error, result) => {
+                void copied.then(() => statement.complete?.(error, result));
+              },
+            });
+          };
+          return connection;
+        },
+        unload: { stage: '@STRATA.PUBLIC.LAKE_UNLOAD', lakePrefix: '_unload/', store: lake.store },
+      });
+      const dir = join(lake.dir, 'unloaded');
+
+      // Act
+      const files = await unloading.unload(SQL, {
+        batchSize: 1000,
+        binds: ['2026-01-01'],
+        queryTag: 'strata:run-1:orders',
+        dir,
+        lineage: [
+          { name: '_source_system', value: "snow'flake\\x", type: 'varchar' },
+          { name: '_extracted_at', value: '2026-01-01T00:00:00.000Z', type: 'timestamptz' },
+          { name: '_batch', value: 0, type: 'integer' },
+        ],
+      });
+
+      // Assess
+      const statement = calls.execute.at(-1);
+      expect(statement?.sqlText).toBe(
+        `copy into @STRATA.PUBLIC.LAKE_UNLOAD/strata-run-1-orders/ from (select *, 'snow''flake\\\\x' as "_source_system", '2026-01-01T00:00:00.000Z'::timestamp_tz as "_extracted_at", 0::integer as "_batch" from (\n${SQL}\n) as strata_unload) file_format = (type = parquet) header = true max_file_size = 268435456 overwrite = true`
+      );
+      expect(statement?.binds).toEqual(['2026-01-01']);
+      expect(files).toEqual([
+        { path: join(dir, 'unload_0.parquet') },
+        { path: join(dir, 'unload_1.parquet') },
+      ]);
+      expect(await readFile(files[0]?.path ?? '', 'utf8')).toBe(`bytes of ${written[0]}`);
+      await unloading.close();
+    });
+
+    it('refuses to unload without a stage', async () => {
+      // Prepare
+      const { warehouse } = setup({});
+
+      // Act
+      const attempt = warehouse.unload(SQL, { batchSize: 1, dir: '/tmp/x', lineage: [] });
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({ name: ErrorName.BadInput });
+    });
   });
 });

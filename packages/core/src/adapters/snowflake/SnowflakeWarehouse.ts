@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import snowflake, {
   type Column,
@@ -5,8 +7,17 @@ import snowflake, {
   type SnowflakeError,
   type StatementOption,
 } from 'snowflake-sdk';
+import { quoteIdentifier } from '../../config/index.js';
 import { BadInputError, isStrataError, TransientError } from '../../errors/index.js';
-import type { ColumnSpec, QueryOptions, RowBatch, Warehouse } from '../../ports/index.js';
+import type {
+  ColumnSpec,
+  LineageColumn,
+  ObjectStore,
+  QueryOptions,
+  RowBatch,
+  UnloadedFile,
+  Warehouse,
+} from '../../ports/index.js';
 import { describeStatement } from '../DuckDbWarehouse.js';
 import { translateSnowflakeError } from './errors.js';
 import { duckDbTypeOf, type SnowflakeColumnType, toJsonValue } from './types.js';
@@ -49,7 +60,39 @@ export interface SnowflakeWarehouseOptions {
   connectionFactory?: (options: ConnectionOptions) => SnowflakeConnection;
   /** Waits between attempts (default a timer); tests pass a recorder. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where `unload` writes: a Snowflake external stage over the lake prefix `lakePrefix`, and the
+   * lake itself to read the files back from. Without it, queries can only stream.
+   */
+  unload?: SnowflakeUnloadTarget;
 }
+
+/** An external stage and the lake prefix its URL points at. */
+export interface SnowflakeUnloadTarget {
+  /** e.g. `@STRATA.PUBLIC.LAKE_UNLOAD`, created over `s3://<lake>/_unload/`. */
+  stage: string;
+  lakePrefix: string;
+  store: ObjectStore;
+}
+
+/** Unloaded files are cut at about this size; DuckDB and S3 both like large Parquet files. */
+const UNLOAD_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A lineage value as a Snowflake literal (backslash is an escape in Snowflake strings). */
+const snowflakeLiteral = (column: LineageColumn): string => {
+  const text = `'${String(column.value).replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+  switch (column.type) {
+    case 'varchar':
+      return text;
+    case 'timestamptz':
+      return `${text}::timestamp_tz`;
+    case 'integer':
+      if (!Number.isSafeInteger(column.value)) {
+        throw new BadInputError(`lineage ${column.name}: ${column.value} is not an integer`);
+      }
+      return `${column.value}::integer`;
+  }
+};
 
 /** No single wait longer than this, however many retries. */
 const MAX_DELAY_MS = 20_000;
@@ -294,6 +337,48 @@ export class SnowflakeWarehouse implements Warehouse {
         await this.#sleep(this.#delay(attempt));
       }
     }
+  }
+
+  /**
+   * `COPY INTO` the stage as Parquet with the lineage columns appended, then fetch the files from
+   * the lake into `dir`. The stage path derives from the query tag (run and query), and files a
+   * previous attempt left there are deleted first, so a retry never reads stale files.
+   */
+  async unload(
+    sql: string,
+    options: QueryOptions & { dir: string; lineage: readonly LineageColumn[] }
+  ): Promise<UnloadedFile[]> {
+    const target = this.#options.unload;
+    if (!target) {
+      throw new BadInputError(
+        "unload: the Snowflake warehouse has no unload_stage; set warehouse.unload_stage or the query's unload to false"
+      );
+    }
+    const path = (options.queryTag ?? 'strata').replace(/[^A-Za-z0-9_-]+/g, '-');
+    const prefix = `${target.lakePrefix}${path}/`;
+    const stale: string[] = [];
+    for await (const object of target.store.list(prefix)) stale.push(object.key);
+    await target.store.delete(stale);
+
+    const lineage = options.lineage
+      .map((column) => `${snowflakeLiteral(column)} as ${quoteIdentifier(column.name)}`)
+      .join(', ');
+    const copy = `copy into ${target.stage}/${path}/ from (select *, ${lineage} from (\n${sql}\n) as strata_unload) file_format = (type = parquet) header = true max_file_size = ${UNLOAD_FILE_BYTES} overwrite = true`;
+    // COPY INTO answers with one summary row; reading it runs the statement with this adapter's
+    // retries, tag and timeout.
+    for await (const _summary of this.query(copy, { ...options, batchSize: 1 })) {
+      // nothing to keep
+    }
+
+    await mkdir(options.dir, { recursive: true });
+    const files: UnloadedFile[] = [];
+    for await (const object of target.store.list(prefix)) {
+      if (!object.key.endsWith('.parquet')) continue;
+      const local = join(options.dir, `unload_${files.length}.parquet`);
+      await target.store.download(object.key, local);
+      files.push({ path: local });
+    }
+    return files;
   }
 
   async close(): Promise<void> {

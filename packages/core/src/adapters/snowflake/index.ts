@@ -7,6 +7,7 @@ export {
   type SnowflakeColumn,
   type SnowflakeConnection,
   type SnowflakeStatement,
+  type SnowflakeUnloadTarget,
   SnowflakeWarehouse,
   type SnowflakeWarehouseOptions,
 } from './SnowflakeWarehouse.js';
