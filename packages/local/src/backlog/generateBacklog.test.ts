@@ -1,0 +1,105 @@
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { type GeneratedBacklog, generateBacklog } from './generateBacklog.js';
+
+let lake: LocalLake;
+let backlog: GeneratedBacklog;
+
+/** Reads an object back and counts its records and unreadable parts independently. */
+const recount = async (key: string, gzip: boolean) => {
+  const body = Buffer.from((await lake.store.get(key)) ?? new Uint8Array());
+  let text: string;
+  try {
+    text = (gzip ? gunzipSync(body) : body).toString('utf8');
+  } catch {
+    return { records: 0, malformed: 1, fields: new Set<string>() };
+  }
+  const fields = new Set<string>();
+  const parse = (chunk: string): number => {
+    const value = JSON.parse(chunk) as Record<string, unknown> | Record<string, unknown>[];
+    const rows = Array.isArray(value) ? value : [value];
+    for (const row of rows) for (const field of Object.keys(row)) fields.add(field);
+    return rows.length;
+  };
+  if (text.trim() === '') return { records: 0, malformed: 0, fields };
+  try {
+    return { records: parse(text), malformed: 0, fields };
+  } catch {
+    let records = 0;
+    let malformed = 0;
+    for (const line of text.split('\n').filter(Boolean)) {
+      try {
+        records += parse(line);
+      } catch {
+        malformed++;
+      }
+    }
+    return { records, malformed, fields };
+  }
+};
+
+beforeAll(async () => {
+  lake = await startLocalLake();
+  backlog = await generateBacklog({ store: lake.store, targetBytes: 3 * 1024 * 1024, seed: 11 });
+});
+
+afterAll(async () => {
+  await lake?.stop();
+});
+
+describe('Function: generateBacklog', () => {
+  it('reports exactly the records and malformed parts each object holds', async () => {
+    for (const object of backlog.objects) {
+      // Act
+      const counted = await recount(object.key, object.gzip);
+
+      // Assess
+      expect({ key: object.key, records: counted.records, malformed: counted.malformed }).toEqual({
+        key: object.key,
+        records: object.records,
+        malformed: object.malformed,
+      });
+    }
+    expect(backlog.records).toBe(backlog.objects.reduce((sum, o) => sum + o.records, 0));
+  });
+
+  it('mixes formats, gzip, weekly drops, damage and schema drift', async () => {
+    // Act
+    const keys = backlog.objects.map((object) => object.key);
+    const late = await recount(
+      keys.filter((key) => key.includes('/all_historical_files/clickstream-'))[0] ?? '',
+      false
+    );
+    const fields = new Set<string>();
+    for (const object of backlog.objects.filter((o) => o.format === 'jsonl' && !o.gzip)) {
+      for (const field of (await recount(object.key, false)).fields) fields.add(field);
+    }
+
+    // Assess
+    expect(new Set(backlog.objects.map((object) => object.format))).toEqual(
+      new Set(['jsonl', 'array', 'document'])
+    );
+    expect(backlog.objects.some((object) => object.gzip)).toBe(true);
+    expect(keys.some((key) => /^raw\/\w+\/\d{4}\/week\d{2}\//.test(key))).toBe(true);
+    expect(backlog.malformed).toBeGreaterThan(3);
+    expect(late.fields.has('experiments')).toBe(false);
+    expect(fields.has('experiments')).toBe(true);
+  });
+
+  it('writes the same backlog for the same seed', async () => {
+    // Prepare
+    const other = await startLocalLake();
+
+    // Act
+    const again = await generateBacklog({
+      store: other.store,
+      targetBytes: 3 * 1024 * 1024,
+      seed: 11,
+    });
+    await other.stop();
+
+    // Assess
+    expect(again.objects).toEqual(backlog.objects);
+  });
+});

@@ -1,0 +1,186 @@
+import { gzipSync } from 'node:zlib';
+import type { ObjectStore } from '@strata/core/ports';
+
+/** What the generator wrote, so tests can reconcile the backfill against the truth. */
+export interface GeneratedBacklog {
+  objects: GeneratedObject[];
+  bytes: number;
+  /** Well-formed records across all objects. */
+  records: number;
+  /** Lines or documents that are not valid JSON, and objects that cannot be read at all. */
+  malformed: number;
+}
+
+export interface GeneratedObject {
+  key: string;
+  bytes: number;
+  records: number;
+  malformed: number;
+  format: 'jsonl' | 'array' | 'document';
+  gzip: boolean;
+}
+
+export interface GenerateBacklogOptions {
+  store: ObjectStore;
+  /** Total raw bytes to aim for (before gzip), spread over the feeds. */
+  targetBytes: number;
+  seed?: number;
+  /** Feeds to write; each gets `raw/<feed>/all_historical_files/` and two weekly drops. */
+  feeds?: readonly string[];
+}
+
+/** A small, seedable PRNG (mulberry32): the same seed writes the same backlog. */
+const prng = (seed: number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+const MODES = ['web', 'ios', 'android', 'kiosk'] as const;
+
+/**
+ * One nested event. The shape drifts with `generation` as a real feed's does: later
+ * generations add fields (`device.os.version`, `experiments`), one changes a type
+ * (`amount`: integer → float → sometimes the string "N/A"), and optional fields go missing.
+ */
+const event = (random: () => number, feed: string, id: number, day: Date, generation: number) => {
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+  const at = new Date(day.getTime() + Math.floor(random() * 86_400_000));
+  const amount =
+    generation === 0
+      ? Math.floor(random() * 500)
+      : generation === 1 || random() > 0.02
+        ? Math.round(random() * 50_000) / 100
+        : 'N/A';
+  return {
+    event_id: `${feed}-${id}`,
+    DATE: at.toISOString().slice(0, 10),
+    MODE: pick(MODES),
+    timestamp: at.toISOString(),
+    user: {
+      id: Math.floor(random() * 100_000),
+      ...(random() > 0.1 ? { email: `user${Math.floor(random() * 1e6)}@example.com` } : {}),
+      address: {
+        city: pick(['Lisbon', 'Osaka', 'Lagos', 'Lima']),
+        geo: { lat: random() * 90, lon: random() * 180 },
+      },
+    },
+    payload: {
+      amount,
+      items: Array.from({ length: Math.floor(random() * 4) }, (_, i) => ({
+        sku: `SKU-${i}`,
+        qty: 1 + Math.floor(random() * 3),
+      })),
+    },
+    device: {
+      type: pick(['phone', 'desktop', 'tablet']),
+      ...(generation >= 1
+        ? {
+            os: {
+              name: pick(['ios', 'android', 'linux']),
+              ...(generation >= 2 ? { version: `${1 + Math.floor(random() * 17)}.0` } : {}),
+            },
+          }
+        : {}),
+    },
+    ...(generation >= 2 ? { experiments: [pick(['a', 'b']), pick(['x', 'y'])] } : {}),
+  };
+};
+
+/**
+ * Writes a realistic nested-JSON backlog into the lake: several feeds, each with historical
+ * files and weekly drops; JSON lines, JSON arrays and one-document files; some gzipped; schema
+ * drift across generations; a few malformed lines, a truncated gzip and an empty file; a few
+ * large files. Everything derives from the seed, and the result says exactly what was written.
+ *
+ * @param options - where, how much, which seed
+ */
+export const generateBacklog = async (
+  options: GenerateBacklogOptions
+): Promise<GeneratedBacklog> => {
+  const random = prng(options.seed ?? 7);
+  const feeds = options.feeds ?? ['clickstream', 'payments', 'devices'];
+  const perFeed = options.targetBytes / feeds.length;
+  const result: GeneratedBacklog = { objects: [], bytes: 0, records: 0, malformed: 0 };
+  let id = 0;
+
+  const write = async (object: Omit<GeneratedObject, 'bytes'>, body: Buffer) => {
+    await options.store.put(object.key, body);
+    result.objects.push({ ...object, bytes: body.length });
+    result.bytes += body.length;
+    result.records += object.records;
+    result.malformed += object.malformed;
+  };
+
+  for (const feed of feeds) {
+    let written = 0;
+    for (let file = 0; written < perFeed; file++) {
+      // The schema drifts by thirds of the feed: generations 0, 1 and 2.
+      const generation = Math.min(2, Math.floor((3 * written) / perFeed));
+      const day = new Date(Date.UTC(2023, 0, 1) + file * 86_400_000 * 3);
+      // Every 20th file is large; the rest are small, as real drops are.
+      const count = file % 20 === 19 ? 2_000 : 50 + Math.floor(random() * 150);
+      const events = Array.from({ length: count }, () =>
+        event(random, feed, id++, day, generation)
+      );
+      const weekly = file % 10 === 9;
+      const folder = weekly
+        ? `raw/${feed}/${day.getUTCFullYear()}/week${String(1 + (file % 52)).padStart(2, '0')}/`
+        : `raw/${feed}/all_historical_files/`;
+      const format = file % 7 === 3 ? 'array' : file % 11 === 5 ? 'document' : 'jsonl';
+      const gzip = file % 4 === 1;
+      let malformed = 0;
+      let records = events.length;
+      let text: string;
+      if (format === 'array') text = JSON.stringify(events);
+      else if (format === 'document') {
+        text = JSON.stringify(events[0]);
+        records = 1;
+      } else {
+        const lines = events.map((e) => JSON.stringify(e));
+        // One in five line-delimited files has a broken line in the middle.
+        if (file % 5 === 2) {
+          lines.splice(Math.floor(lines.length / 2), 0, '{"event_id": "broken", "user": {');
+          malformed = 1;
+        }
+        text = `${lines.join('\n')}\n`;
+      }
+      const raw = Buffer.from(text);
+      const name = `${folder}${feed}-${String(file).padStart(5, '0')}.${format === 'jsonl' ? 'jsonl' : 'json'}${gzip ? '.gz' : ''}`;
+      await write({ key: name, records, malformed, format, gzip }, gzip ? gzipSync(raw) : raw);
+      written += raw.length;
+    }
+    // Damage no reader can repair: a truncated gzip (its records are lost to quarantine) and an empty file.
+    const truncated = gzipSync(
+      Buffer.from(
+        `${JSON.stringify(event(random, feed, id++, new Date(Date.UTC(2024, 0, 1)), 2))}\n`
+      )
+    );
+    await write(
+      {
+        key: `raw/${feed}/all_historical_files/${feed}-truncated.jsonl.gz`,
+        records: 0,
+        malformed: 1,
+        format: 'jsonl',
+        gzip: true,
+      },
+      truncated.subarray(0, Math.floor(truncated.length / 2))
+    );
+    await write(
+      {
+        key: `raw/${feed}/all_historical_files/${feed}-empty.jsonl`,
+        records: 0,
+        malformed: 0,
+        format: 'jsonl',
+        gzip: false,
+      },
+      Buffer.alloc(0)
+    );
+  }
+  return result;
+};

@@ -1,0 +1,6 @@
+export {
+  type GenerateBacklogOptions,
+  type GeneratedBacklog,
+  type GeneratedObject,
+  generateBacklog,
+} from './generateBacklog.js';
