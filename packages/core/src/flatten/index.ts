@@ -1,0 +1,1 @@
+export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
