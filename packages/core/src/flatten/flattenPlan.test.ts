@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../engine/index.js';
+import { type FlatColumn, flattenPlan, flattenSelect } from './flattenPlan.js';
+
+const RECORDS = [
+  '{"id":1,"userInfo":{"city":"Lima","geo":{"lat":1.5}},"items":[{"sku":"A"}],"amount":5}',
+  '{"id":2,"userInfo":{"city":null,"geo":{"lat":2}},"items":[],"amount":"N/A","user_info":{"city":"dup"}}',
+];
+
+/** Loads the records, flattens them with the plan their merged structure gives, returns rows. */
+const flatten = (maxDepth: number, plan?: FlatColumn[]) =>
+  DuckDbEngine.use({}, async (engine) => {
+    await engine.run(
+      `create table r as select j::json as record from (values ${RECORDS.map((r) => `('${r}')`).join(', ')}) t(j)`
+    );
+    const [row] = await engine.all('select json_group_structure(record) as s from r');
+    const columns = plan ?? flattenPlan(JSON.parse(String(row?.s)), { separator: '_', maxDepth });
+    const rows = await engine.all(`select ${flattenSelect(columns, 'record')} from r order by 1`);
+    return { columns, rows };
+  });
+
+describe('Function: flattenPlan', () => {
+  it('names nested fields a_b_c, keeps arrays and conflicting types as JSON, and dedupes names', async () => {
+    // Act
+    const { columns } = await flatten(4);
+
+    // Assess
+    expect(columns.map((column) => [column.name, column.type])).toEqual([
+      ['id', 'BIGINT'],
+      ['user_info_city', 'VARCHAR'],
+      ['user_info_geo_lat', 'DOUBLE'],
+      ['items', 'JSON'],
+      ['amount', 'JSON'],
+      ['user_info_city_2', 'VARCHAR'],
+    ]);
+  });
+
+  it('keeps a subtree deeper than maxDepth as one JSON column', async () => {
+    // Act
+    const { columns, rows } = await flatten(1);
+
+    // Assess
+    expect(columns.map((column) => column.name)).toEqual([
+      'id',
+      'user_info',
+      'items',
+      'amount',
+      'user_info_2',
+    ]);
+    expect(JSON.parse(String(rows[0]?.user_info))).toEqual({ city: 'Lima', geo: { lat: 1.5 } });
+  });
+});
+
+describe('Function: flattenSelect', () => {
+  it('keeps a value that does not fit its column in _variant instead of dropping it', async () => {
+    // Prepare: a registry that says amount is a number, as earlier batches did
+    const plan: FlatColumn[] = [
+      { name: 'id', path: '$."id"', type: 'BIGINT' },
+      { name: 'amount', path: '$."amount"', type: 'BIGINT' },
+    ];
+
+    // Act
+    const { rows } = await flatten(4, plan);
+
+    // Assess
+    expect(rows.map((row) => [row.id, row.amount, row._variant])).toEqual([
+      ['1', '5', null],
+      ['2', null, '[{"amount":"N/A"}]'],
+    ]);
+  });
+});
