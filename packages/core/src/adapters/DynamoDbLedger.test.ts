@@ -64,6 +64,23 @@ describe('Class: DynamoDbLedger (on dynalite)', () => {
   });
 
   describe('Method: succeed', () => {
+    it('lets the same batch settle an object twice, as a retried batch does', async () => {
+      // Prepare
+      await ledger.claim('raw/e.json', 'batch-1', now);
+      await ledger.succeed('raw/e.json', 'batch-1', { rowsWritten: 3, rowsQuarantined: 0 }, now);
+
+      // Act
+      const again = ledger.succeed(
+        'raw/e.json',
+        'batch-1',
+        { rowsWritten: 3, rowsQuarantined: 0 },
+        now
+      );
+
+      // Assess
+      await expect(again).resolves.toBeUndefined();
+    });
+
     it('refuses a batch that does not hold the object', async () => {
       // Prepare
       await ledger.claim('raw/d.json', 'batch-1', now);

@@ -114,15 +114,16 @@ export class DynamoDbLedger implements Ledger {
     });
   }
 
-  /** PROCESSING by `batchId` → `status`; anything else means the batch lost its claim. */
+  /** PROCESSING (or already `status`) by `batchId` → `status`; else the batch lost its claim. */
   async #settle(
     objectKey: string,
     batchId: string,
     status: 'SUCCEEDED' | 'FAILED',
     change: { update: string; values: Record<string, AttributeValue>; now: Date }
   ): Promise<void> {
+    // Settling again to the same state is a retry of the same batch, and changes nothing new.
     const settled = await this.#transition(objectKey, {
-      condition: '#status = :processing AND batch_id = :batch',
+      condition: 'batch_id = :batch AND (#status = :processing OR #status = :next)',
       update: `SET #status = :next, updated_at = :now, ${change.update}`,
       values: {
         ':processing': { S: 'PROCESSING' },

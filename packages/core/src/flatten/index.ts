@@ -1,2 +1,11 @@
 export { type FlatColumn, type FlattenOptions, flattenPlan, flattenSelect } from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
+export {
+  type FlattenBatchDeps,
+  type FlattenBatchInput,
+  type FlattenBatchOptions,
+  type FlattenBatchResult,
+  FlattenLayout,
+  flattenBatchInputSchema,
+  runFlattenBatch,
+} from './runFlattenBatch.js';

@@ -29,7 +29,7 @@ export interface Ledger {
    * already SUCCEEDED.
    */
   claim(objectKey: string, batchId: string, now: Date): Promise<boolean>;
-  /** PROCESSING by `batchId` → SUCCEEDED, with the row counts. */
+  /** PROCESSING by `batchId` → SUCCEEDED, with the row counts; repeating it is harmless. */
   succeed(
     objectKey: string,
     batchId: string,

@@ -120,8 +120,9 @@ export const generateBacklog = async (
   for (const feed of feeds) {
     let written = 0;
     for (let file = 0; written < perFeed; file++) {
-      // The schema drifts by thirds of the feed: generations 0, 1 and 2.
-      const generation = Math.min(2, Math.floor((3 * written) / perFeed));
+      // The schema drifts as the feed grows: generation 0 for its first sixth, 1 for the
+      // second, 2 from a third on (one large file can overshoot the target, so drift starts early).
+      const generation = written < perFeed / 6 ? 0 : written < perFeed / 3 ? 1 : 2;
       const day = new Date(Date.UTC(2023, 0, 1) + file * 86_400_000 * 3);
       // Every 20th file is large; the rest are small, as real drops are.
       const count = file % 20 === 19 ? 2_000 : 50 + Math.floor(random() * 150);

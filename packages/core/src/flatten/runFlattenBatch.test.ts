@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import { type GeneratedBacklog, generateBacklog } from '@strata/local/backlog';
+import { LocalDynamoDb } from '@strata/local/dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysUnder, snapshot } from '../../../../test/support/lake.js';
+import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { DynamoDbLedger } from '../adapters/index.js';
+import { quoteLiteral } from '../config/index.js';
+import { DuckDbEngine } from '../engine/index.js';
+import { type PlannedBatch, runPlanBacklog } from '../plan-backlog/index.js';
+import {
+  type FlattenBatchOptions,
+  type FlattenBatchResult,
+  runFlattenBatch,
+} from './runFlattenBatch.js';
+
+let lake: LocalLake;
+let dynamo: LocalDynamoDb;
+let ledger: DynamoDbLedger;
+let backlog: GeneratedBacklog;
+/** The first test's plan, which the retry test replays. */
+let planned: PlannedBatch[] = [];
+
+const OPTIONS: FlattenBatchOptions = {
+  separator: '_',
+  maxDepth: 3,
+  partition: { date: 'DATE', mode: 'MODE' },
+  leaveInPlace: false,
+};
+
+const PREFIX = 'raw/clickstream/all_historical_files/';
+
+const planOf = async (runId: string): Promise<PlannedBatch[]> => {
+  const plan = await runPlanBacklog(
+    {
+      runId,
+      feed: 'clickstream',
+      prefix: PREFIX,
+      targetBatchBytes: 256 * 1024,
+      maxFilesPerBatch: 8,
+    },
+    { store: lake.store, ledger }
+  );
+  const body = new TextDecoder().decode(await lake.store.get(plan.manifestKey));
+  return body
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as PlannedBatch);
+};
+
+const flatten = (batch: PlannedBatch) =>
+  DuckDbEngine.use({}, (engine) =>
+    runFlattenBatch(
+      { feed: 'clickstream', ...batch },
+      { store: lake.store, engine, ledger, options: OPTIONS }
+    )
+  );
+
+beforeAll(async () => {
+  lake = await startLocalLake();
+  dynamo = await LocalDynamoDb.start({ tables: [{ name: 'ledger', key: 'object_key' }] });
+  ledger = new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client });
+  backlog = await generateBacklog({
+    store: lake.store,
+    targetBytes: 1.5 * 1024 * 1024,
+    seed: 3,
+    feeds: ['clickstream'],
+  });
+});
+
+afterAll(async () => {
+  await dynamo?.stop();
+  await lake?.stop();
+});
+
+describe('Function: runFlattenBatch', () => {
+  it('flattens the planned backlog into partitioned Parquet and reconciles with the truth', async () => {
+    // Prepare
+    const truth = backlog.objects.filter((object) => object.key.startsWith(PREFIX));
+    const batches = await planOf('flat-1');
+    planned = batches;
+
+    // Act
+    const results: FlattenBatchResult[] = [];
+    for (const batch of batches) results.push(await flatten(batch));
+
+    // Assess
+    const sum = (field: 'rowsWritten' | 'recordsQuarantined' | 'recordsRead') =>
+      results.reduce((total, result) => total + result[field], 0);
+    expect(sum('rowsWritten')).toBe(truth.reduce((total, o) => total + o.records, 0));
+    expect(sum('recordsQuarantined')).toBe(truth.reduce((total, o) => total + o.malformed, 0));
+    expect(sum('recordsRead')).toBe(sum('rowsWritten') + sum('recordsQuarantined'));
+    const entries = await ledger.getMany(truth.map((object) => object.key));
+    expect([...entries.values()].every((entry) => entry.status === 'SUCCEEDED')).toBe(true);
+    expect(await keysUnder(lake.store, PREFIX)).toEqual([]);
+
+    const parts = (await keysUnder(lake.store, 'silver/clickstream/')).filter((k) =>
+      k.endsWith('.parquet')
+    );
+    expect(
+      parts.every((key) =>
+        /\/year=\d{4}\/month=\d{2}\/day=\d{2}\/mode=\w+\/part-flat-1-clickstream-\d{6}-\d{5}\.parquet$/.test(
+          key
+        )
+      )
+    ).toBe(true);
+    const files: string[] = [];
+    for (const [i, key] of parts.entries()) {
+      const local = join(lake.dir, `silver-${i}.parquet`);
+      await lake.store.download(key, local);
+      files.push(quoteLiteral(local));
+    }
+    const [read] = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select count(*) as rows, count(experiments) as with_experiments, count(device_os_version) as with_os_version, count(user_address_geo) as with_geo
+         from read_parquet([${files.join(', ')}], union_by_name = true)`
+      )
+    );
+    expect(Number(read?.rows)).toBe(sum('rowsWritten'));
+    expect(Number(read?.with_experiments)).toBeGreaterThan(0);
+    expect(Number(read?.with_os_version)).toBeGreaterThan(0);
+    expect(Number(read?.with_geo)).toBeGreaterThan(0);
+  });
+
+  it('rewrites exactly the same output when a finished batch is retried, and plans nothing more', async () => {
+    // Prepare
+    const before = await snapshot(lake.store, 'silver/clickstream/');
+    const [batch] = planned;
+    if (!batch) throw new Error('the first test planned no batch');
+
+    // Act: the raw objects are in raw-processed/ by now, where the retry finds them
+    const retried = await flatten(batch);
+    const replanned = await planOf('flat-2');
+
+    // Assess
+    expect(retried.objects).toBe(batch.objects.length);
+    expect(await snapshot(lake.store, 'silver/clickstream/')).toEqual(before);
+    expect(replanned).toEqual([]);
+  });
+});
