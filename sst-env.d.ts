@@ -1,6 +1,6 @@
 /* SST regenerates this file on `sst dev` / `sst deploy`; it is committed so the handlers
    type-check on machines where SST's platform cannot be installed. Keep it in step with the
-   `Lake`, `FeatureGroup` and `Watermarks` resources in stacks/. */
+   `Lake`, `FeatureGroup`, `Ledger` and `Watermarks` resources in stacks/. */
 import 'sst';
 
 declare module 'sst' {
@@ -11,6 +11,10 @@ declare module 'sst' {
       type: 'sst.sst.Linkable';
     };
     Lake: {
+      name: string;
+      type: 'sst.sst.Linkable';
+    };
+    Ledger: {
       name: string;
       type: 'sst.sst.Linkable';
     };

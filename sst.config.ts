@@ -14,11 +14,13 @@ export default $config({
     const catalog = await import('./stacks/catalog');
     const features = await import('./stacks/features');
     const pipeline = await import('./stacks/pipeline');
+    const backfill = await import('./stacks/backfill');
     return {
       lake: storage.lake.bucket,
       catalog: catalog.database.name,
       featureGroup: features.featureGroup.featureGroupName,
       pipeline: pipeline.pipeline.arn,
+      backfill: backfill.backfill.arn,
       deadLetterQueue: pipeline.deadLetterQueue.url,
       alertTopic: pipeline.alertTopic.arn,
     };

@@ -31,7 +31,7 @@ const watermarksLink = new sst.Linkable('Watermarks', {
 });
 
 /** Read, write and delete under the given lake prefixes, plus the KMS calls S3 makes for us. */
-const lakeAccess = (access: { read?: string[]; write?: string[] }) => [
+export const lakeAccess = (access: { read?: string[]; write?: string[] }) => [
   // Listing returns key names only; S3 cannot scope ListBucket by prefix without a condition
   // that sst.aws.Function's permissions do not carry.
   { actions: ['s3:ListBucket'], resources: [lake.arn] },
@@ -55,7 +55,7 @@ const lakeAccess = (access: { read?: string[]; write?: string[] }) => [
 ];
 
 /** The settings every stage shares; DuckDB is native, so it is installed, not bundled. */
-const stageFunction = (
+export const stageFunction = (
   name: string,
   handler: string,
   options: { timeout: `${number} minutes`; memory: `${number} MB` } & Partial<sst.aws.FunctionArgs>

@@ -100,7 +100,7 @@ describe('statemachines/*.asl.json', () => {
   it('reports a placeholder whose binding is removed from stacks/', () => {
     // Prepare
     const pipeline = machines.find((machine) => machine.file === 'pipeline.asl.json');
-    const withoutDlq = stacksSource.replace(/^\s*DeadLetterQueueUrl\s*:.*$/m, '');
+    const withoutDlq = stacksSource.replace(/^\s*DeadLetterQueueUrl\s*:.*$/gm, '');
 
     // Act
     const unbound = unboundPlaceholders(placeholdersOf(pipeline?.template ?? ''), withoutDlq);

@@ -1,5 +1,6 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import {
+  DynamoDbLedger,
   DynamoDbWatermarkStore,
   S3ObjectStore,
   SageMakerFeatureSink,
@@ -32,6 +33,7 @@ const buildPlatform = (): Platform => {
   return {
     store,
     watermarks: new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name }),
+    ledger: new DynamoDbLedger({ tableName: Resource.Ledger.name }),
     warehouse: (config) => warehouseFor(config, { secret: readSecret, store }),
     featureSink: () => new SageMakerFeatureSink(),
     featureGroup: () => Resource.FeatureGroup.name,

@@ -1,5 +1,11 @@
 import type { StrataConfig } from '@strata/core/config';
-import type { FeatureSink, ObjectStore, Warehouse, WatermarkStore } from '@strata/core/ports';
+import type {
+  FeatureSink,
+  Ledger,
+  ObjectStore,
+  Warehouse,
+  WatermarkStore,
+} from '@strata/core/ports';
 
 /**
  * The adapters a handler runs on: AWS in Lambda, the embedded runtime on a laptop.
@@ -10,6 +16,7 @@ import type { FeatureSink, ObjectStore, Warehouse, WatermarkStore } from '@strat
 export interface Platform {
   store: ObjectStore;
   watermarks: WatermarkStore;
+  ledger: Ledger;
   warehouse(config: StrataConfig): Promise<Warehouse>;
   featureSink(): FeatureSink;
   featureGroup(config: StrataConfig): string;

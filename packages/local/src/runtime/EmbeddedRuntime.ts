@@ -1,7 +1,12 @@
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDbWatermarkStore, S3ObjectStore, warehouseFor } from '@strata/core/adapters';
+import {
+  DynamoDbLedger,
+  DynamoDbWatermarkStore,
+  S3ObjectStore,
+  warehouseFor,
+} from '@strata/core/adapters';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import { BadInputError } from '@strata/core/errors';
@@ -21,7 +26,7 @@ import { loadLocalFunction } from './localFunctions.js';
 const REPO = new URL('../../../../', import.meta.url);
 
 /** The state machines in statemachines/, by file name. */
-export type MachineName = 'pipeline';
+export type MachineName = 'pipeline' | 'backfill';
 
 export interface EmbeddedRuntimeOptions {
   /** Holds the local lake (s3rver's files), the warehouse database, the DLQ and alert logs. */
@@ -63,6 +68,9 @@ export const LOCAL_BUCKET = 'strata-lake';
 /** The watermark table's name in the embedded runtime. */
 export const WATERMARK_TABLE = 'strata-watermarks';
 
+/** The backlog ledger table's name in the embedded runtime. */
+export const LEDGER_TABLE = 'strata-ledger';
+
 /**
  * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
  * and the real ASL files executed locally with the real handlers.
@@ -78,6 +86,8 @@ export class EmbeddedRuntime {
   readonly dynamo: LocalDynamoDb;
   /** The extract watermarks, in the local DynamoDB. */
   readonly watermarks: DynamoDbWatermarkStore;
+  /** The backlog ledger, in the local DynamoDB. */
+  readonly ledger: DynamoDbLedger;
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
@@ -106,6 +116,7 @@ export class EmbeddedRuntime {
       recordIdentifier: 'customer_id',
       eventTime: 'event_time',
     });
+    this.ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, client: dynamo.client });
     this.watermarks = new DynamoDbWatermarkStore({
       tableName: WATERMARK_TABLE,
       client: dynamo.client,
@@ -113,6 +124,7 @@ export class EmbeddedRuntime {
     this.#platform = {
       store: this.store,
       watermarks: this.watermarks,
+      ledger: this.ledger,
       // The embedded runtime has no Secrets Manager: only the local warehouse needs none.
       warehouse: (config) =>
         warehouseFor(config, {
@@ -145,7 +157,10 @@ export class EmbeddedRuntime {
     try {
       dynamo = await LocalDynamoDb.start({
         path: join(dir, 'dynamodb'),
-        tables: [{ name: WATERMARK_TABLE, key: 'query' }],
+        tables: [
+          { name: WATERMARK_TABLE, key: 'query' },
+          { name: LEDGER_TABLE, key: 'object_key' },
+        ],
       });
       const warehousePath = join(dir, 'warehouse.duckdb');
       await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
@@ -249,6 +264,7 @@ export const localBindings = (placeholders: readonly string[]): Record<string, s
       if (fn) return [name, `arn:aws:lambda:us-east-1:000000000000:function:${fn[1]}`];
       if (name.endsWith('QueueUrl')) return [name, `http://127.0.0.1/000000000000/${name}`];
       if (name.endsWith('TopicArn')) return [name, `arn:aws:sns:us-east-1:000000000000:${name}`];
+      if (name.endsWith('BucketName')) return [name, LOCAL_BUCKET];
       throw new Error(`no local binding for placeholder ${name}`);
     })
   );

@@ -1,0 +1,14 @@
+import { parseOrThrow } from '@strata/core/config';
+import { reconcileInputSchema, runReconcile } from '@strata/core/reconcile';
+import { awsPlatform } from './_shared/aws.js';
+import { stageHandler } from './_shared/handler.js';
+import type { PlatformProvider } from './_shared/platform.js';
+
+/** Reconcile: sums the map's results, merges schema fragments, reports failed batches. */
+export const createHandler = (platform: PlatformProvider) =>
+  stageHandler('reconcile', async (event) => {
+    const input = parseOrThrow(reconcileInputSchema, event, 'reconcile input');
+    return runReconcile(input, { store: platform().store });
+  });
+
+export const handler = createHandler(awsPlatform);

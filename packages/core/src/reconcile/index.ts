@@ -1,0 +1,8 @@
+export {
+  mergeColumns,
+  type ReconcileInput,
+  type ReconcileResult,
+  reconcileInputSchema,
+  runReconcile,
+  schemaKeyOf,
+} from './runReconcile.js';

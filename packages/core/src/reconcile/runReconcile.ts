@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { parseOrThrow } from '../config/index.js';
+import { BadInputError, QualityFailedError } from '../errors/index.js';
+import { type FlatColumn, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
+import { assertRunId } from '../lake/index.js';
+import type { ObjectStore } from '../ports/index.js';
+
+export const reconcileInputSchema = z.object({
+  runId: z.string().min(1),
+  feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+  /** The Distributed Map's `ResultWriterDetails`. */
+  resultWriter: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+});
+
+export type ReconcileInput = z.input<typeof reconcileInputSchema>;
+
+export interface ReconcileResult {
+  feed: string;
+  runId: string;
+  batches: { succeeded: number; failed: number; pending: number };
+  failedBatches: string[];
+  recordsRead: number;
+  rowsWritten: number;
+  recordsQuarantined: number;
+  schemaKey: string;
+  reportKey: string;
+}
+
+/** The parts of a ResultWriter manifest and result record Reconcile reads. */
+interface ResultManifest {
+  ResultFiles: Partial<Record<'SUCCEEDED' | 'FAILED' | 'PENDING', { Key: string }[]>>;
+}
+interface ExecutionRecord {
+  Input?: string;
+  Output?: string;
+}
+
+/** Where a feed's merged schema lives. */
+export const schemaKeyOf = (feed: string) => `_schemas/${feed}/schema.json`;
+
+const readJson = async <T>(store: ObjectStore, key: string): Promise<T> => {
+  const body = await store.get(key);
+  if (!body) throw new BadInputError(`reconcile: ${key} is missing`);
+  return JSON.parse(new TextDecoder().decode(body)) as T;
+};
+
+/**
+ * Merges column lists: a name seen with two types becomes JSON (the variant column type), so
+ * every batch's values still fit.
+ *
+ * @param lists - column lists, oldest first
+ */
+export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatColumn[] => {
+  const merged = new Map<string, FlatColumn>();
+  for (const columns of lists) {
+    for (const column of columns) {
+      const seen = merged.get(column.name);
+      merged.set(
+        column.name,
+        seen && seen.type !== column.type ? { ...seen, type: 'JSON' } : (seen ?? column)
+      );
+    }
+  }
+  return [...merged.values()];
+};
+
+/**
+ * Closes a backfill run: reads the Distributed Map's ResultWriter manifest and result files,
+ * sums the batches' counts (and checks records read = rows written + quarantined), lists the
+ * failed batches for a redrive, merges the succeeded batches' schema fragments into the feed's
+ * schema, and writes a run report.
+ *
+ * @param raw - the run, its feed and the map's ResultWriterDetails
+ * @param deps - the lake
+ */
+export const runReconcile = async (
+  raw: ReconcileInput,
+  deps: { store: ObjectStore }
+): Promise<ReconcileResult> => {
+  const input = parseOrThrow(reconcileInputSchema, raw, 'reconcile input');
+  const runId = assertRunId(input.runId);
+  const manifest = await readJson<ResultManifest>(deps.store, input.resultWriter.Key);
+  const records = async (kind: 'SUCCEEDED' | 'FAILED' | 'PENDING') => {
+    const all: ExecutionRecord[] = [];
+    for (const file of manifest.ResultFiles[kind] ?? []) {
+      all.push(...(await readJson<ExecutionRecord[]>(deps.store, file.Key)));
+    }
+    return all;
+  };
+  const succeeded = (await records('SUCCEEDED')).map(
+    (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
+  );
+  const failed = await records('FAILED');
+  const pending = await records('PENDING');
+  const batchOf = (record: ExecutionRecord) =>
+    String((JSON.parse(record.Input ?? '{}') as { batchId?: string }).batchId ?? 'unknown');
+
+  const sum = (field: 'recordsRead' | 'rowsWritten' | 'recordsQuarantined') =>
+    succeeded.reduce((total, batch) => total + batch[field], 0);
+  const totals = {
+    recordsRead: sum('recordsRead'),
+    rowsWritten: sum('rowsWritten'),
+    recordsQuarantined: sum('recordsQuarantined'),
+  };
+  if (totals.recordsRead !== totals.rowsWritten + totals.recordsQuarantined) {
+    throw new QualityFailedError(
+      `reconcile ${input.feed}: read ${totals.recordsRead} records but wrote ${totals.rowsWritten} and quarantined ${totals.recordsQuarantined}`
+    );
+  }
+
+  const schemaKey = schemaKeyOf(input.feed);
+  const existing = (await deps.store.get(schemaKey))
+    ? (await readJson<{ columns: FlatColumn[] }>(deps.store, schemaKey)).columns
+    : [];
+  const fragments: FlatColumn[][] = [existing];
+  for (const batch of succeeded) {
+    const fragment = await readJson<{ columns: FlatColumn[] }>(
+      deps.store,
+      FlattenLayout.schemaFragment(input.feed, batch.batchId)
+    );
+    fragments.push(fragment.columns);
+  }
+  await deps.store.put(
+    schemaKey,
+    JSON.stringify(
+      { feed: input.feed, updatedBy: runId, columns: mergeColumns(fragments) },
+      null,
+      2
+    ),
+    'application/json'
+  );
+
+  const result: ReconcileResult = {
+    feed: input.feed,
+    runId,
+    batches: { succeeded: succeeded.length, failed: failed.length, pending: pending.length },
+    failedBatches: [...failed, ...pending].map(batchOf),
+    ...totals,
+    schemaKey,
+    reportKey: `_backfill/${input.feed}/${runId}/report.json`,
+  };
+  await deps.store.put(result.reportKey, JSON.stringify(result, null, 2), 'application/json');
+  return result;
+};

@@ -1,0 +1,132 @@
+// The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, and the
+// `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan.
+import { readFileSync } from 'node:fs';
+import { renderAsl } from '@strata/core/asl';
+import { alertTopic, deadLetterQueue, lakeAccess, stageFunction } from './pipeline';
+import { key, lake, lakeLink } from './storage';
+
+const stage = $app.stage;
+
+/** One item per raw object: PENDING → PROCESSING → SUCCEEDED / FAILED, conditional writes only. */
+export const ledgerTable = new aws.dynamodb.Table('Ledger', {
+  billingMode: 'PAY_PER_REQUEST',
+  hashKey: 'object_key',
+  attributes: [{ name: 'object_key', type: 'S' }],
+  serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+  pointInTimeRecovery: { enabled: true },
+});
+const ledgerLink = new sst.Linkable('Ledger', { properties: { name: ledgerTable.name } });
+
+const ledgerAccess = (actions: string[]) => ({ actions, resources: [ledgerTable.arn] });
+
+export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.handler', {
+  timeout: '15 minutes',
+  memory: '1024 MB',
+  link: [lakeLink, ledgerLink],
+  permissions: [
+    ...lakeAccess({ read: ['raw/'], write: ['_backfill/'] }),
+    ledgerAccess(['dynamodb:BatchGetItem']),
+  ],
+});
+
+export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-batch.handler', {
+  timeout: '15 minutes',
+  memory: '3538 MB',
+  link: [lakeLink, ledgerLink],
+  permissions: [
+    ...lakeAccess({
+      read: ['raw/', 'raw-processed/'],
+      write: ['raw/', 'raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
+    }),
+    ledgerAccess(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']),
+  ],
+});
+
+export const reconcile = stageFunction('Reconcile', 'functions/reconcile.handler', {
+  timeout: '15 minutes',
+  memory: '1024 MB',
+  link: [lakeLink],
+  permissions: lakeAccess({
+    read: ['_backfill/', '_schemas/'],
+    write: ['_backfill/', '_schemas/'],
+  }),
+});
+
+/** Every placeholder in statemachines/backfill.asl.json; test/asl.test.ts checks the pairing. */
+const backfillBindings = {
+  PlanBacklogFunctionArn: planBacklog.arn,
+  FlattenBatchFunctionArn: flattenBatch.arn,
+  ReconcileFunctionArn: reconcile.arn,
+  LakeBucketName: lake.bucket,
+  DeadLetterQueueUrl: deadLetterQueue.url,
+  AlertTopicArn: alertTopic.arn,
+};
+
+const name = `strata-${stage}-backfill`;
+
+const role = new aws.iam.Role('BackfillRole', {
+  assumeRolePolicy: JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
+  }),
+  inlinePolicies: [
+    {
+      name: 'backfill',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: [planBacklog, flattenBatch, reconcile].flatMap((fn) => [
+              fn.arn,
+              $interpolate`${fn.arn}:*`,
+            ]),
+          },
+          {
+            // The Distributed Map starts its own child executions and manages its map runs.
+            Effect: 'Allow',
+            Action: ['states:StartExecution', 'states:DescribeExecution', 'states:StopExecution'],
+            Resource: [
+              $interpolate`arn:aws:states:*:*:stateMachine:${name}`,
+              $interpolate`arn:aws:states:*:*:execution:${name}/*`,
+            ],
+          },
+          {
+            Effect: 'Allow',
+            Action: ['states:DescribeMapRun', 'states:UpdateMapRun', 'states:ListMapRuns'],
+            Resource: $interpolate`arn:aws:states:*:*:mapRun:${name}/*`,
+          },
+          // ItemReader reads the plan; ResultWriter writes the map run's results.
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: $interpolate`${lake.arn}/_backfill/*`,
+          },
+          {
+            Effect: 'Allow',
+            Action: ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+            Resource: $interpolate`${lake.arn}/_backfill/*`,
+          },
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+        ],
+      }),
+    },
+  ],
+});
+
+const template = readFileSync('statemachines/backfill.asl.json', 'utf8');
+
+export const backfill = new aws.sfn.StateMachine('Backfill', {
+  name,
+  type: 'STANDARD',
+  roleArn: role.arn,
+  definition: $resolve(backfillBindings).apply((values) =>
+    JSON.stringify(renderAsl(template, values as Record<string, string>))
+  ),
+  tracingConfiguration: { enabled: true },
+});
