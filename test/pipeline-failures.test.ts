@@ -37,7 +37,7 @@ describe('pipeline state machine failure branch', () => {
     const outcome = await suite.runtime.execute('pipeline', {
       executionName: 'forced-failure',
       input: { entities: ['region', 'nation'] },
-      functionOverrides: { SilverToGold: failingSilverToGold },
+      functionOverrides: { SilverToGold: () => failingSilverToGold },
     });
 
     // Assess

@@ -11,10 +11,11 @@ import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import { BadInputError } from '@strata/core/errors';
 import type { Platform } from '../../../../functions/_shared/platform.js';
-import type { LocalFunction } from '../asl/LocalIntegrations.js';
+import type { LocalFunction, LocalIntegrations } from '../asl/LocalIntegrations.js';
 import {
   type EventLog,
   type LocalExecutionOutcome,
+  redriveLocalMapRun,
   runLocalExecution,
 } from '../asl/runLocalExecution.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
@@ -47,8 +48,11 @@ export interface ExecuteOptions {
    */
   startTime?: string;
   onEvent?: (event: EventLog) => void;
-  /** Replaces a function's code for this execution, e.g. to inject a fault in a test. */
-  functionOverrides?: Record<string, LocalFunction>;
+  /**
+   * Wraps a function's real handler for this execution, e.g. to inject a fault in a test: the
+   * wrapper gets the real one and returns what runs instead.
+   */
+  functionOverrides?: Record<string, (real: LocalFunction) => LocalFunction>;
 }
 
 export interface DeadLetter {
@@ -201,47 +205,81 @@ export class EmbeddedRuntime {
     machine: MachineName,
     options: ExecuteOptions = {}
   ): Promise<LocalExecutionOutcome> {
-    const template = await readFile(new URL(`statemachines/${machine}.asl.json`, REPO), 'utf8');
-    const definition = renderAsl(template, localBindings(placeholdersOf(template)));
     return runLocalExecution({
-      definition,
+      definition: await this.#definition(machine),
       input: options.input ?? {},
       executionName:
         options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       stateMachineName: `strata-local-${machine}`,
       startTime: options.startTime,
       onEvent: options.onEvent,
-      integrations: {
-        lambda: (name) => {
-          const override = options.functionOverrides?.[name];
-          if (override) return override;
-          return async (event, functionName) => {
-            let run = this.#functions.get(functionName);
-            if (!run) {
-              run = await loadLocalFunction(functionName, this.#platform);
-              this.#functions.set(functionName, run);
-            }
-            return run(event, functionName);
-          };
-        },
-        sendMessage: async (queueUrl, body) => {
-          this.deadLetters.push({ queueUrl, body });
-          await appendFile(join(this.dir, 'dead-letter-queue.jsonl'), `${body}\n`);
-        },
-        // A Distributed Map's ItemReader and ResultWriter name their bucket in the ASL.
-        objectStore: (bucket) =>
-          bucket === LOCAL_BUCKET
-            ? this.store
-            : new S3ObjectStore({ bucket, client: this.#s3Client }),
-        publish: async (topicArn, subject, message) => {
-          this.alerts.push({ topicArn, subject, message });
-          await appendFile(
-            join(this.dir, 'alerts.log'),
-            `${new Date().toISOString()} ${subject ?? ''}: ${message}\n`
-          );
-        },
-      },
+      integrations: this.#integrations(options.functionOverrides),
     });
+  }
+
+  /**
+   * Redrives a Distributed Map's Map Run of an earlier execution, as the console's redrive does
+   * for its failed and pending items.
+   *
+   * @param machine - the state machine's file name
+   * @param run - the execution's name and input, the map state, and its ResultWriterDetails
+   */
+  async redriveMapRun(
+    machine: MachineName,
+    run: {
+      executionName: string;
+      input: unknown;
+      stateName: string;
+      resultWriterDetails: { Bucket: string; Key: string };
+      functionOverrides?: ExecuteOptions['functionOverrides'];
+    }
+  ) {
+    return redriveLocalMapRun({
+      definition: await this.#definition(machine),
+      input: run.input,
+      executionName: run.executionName,
+      stateMachineName: `strata-local-${machine}`,
+      stateName: run.stateName,
+      resultWriterDetails: run.resultWriterDetails,
+      integrations: this.#integrations(run.functionOverrides),
+    });
+  }
+
+  async #definition(machine: MachineName): Promise<unknown> {
+    const template = await readFile(new URL(`statemachines/${machine}.asl.json`, REPO), 'utf8');
+    return renderAsl(template, localBindings(placeholdersOf(template)));
+  }
+
+  #integrations(overrides: ExecuteOptions['functionOverrides']): LocalIntegrations {
+    const real =
+      (name: string): LocalFunction =>
+      async (event, functionName) => {
+        let run = this.#functions.get(functionName);
+        if (!run) {
+          run = await loadLocalFunction(name, this.#platform);
+          this.#functions.set(functionName, run);
+        }
+        return run(event, functionName);
+      };
+    return {
+      lambda: (name) => overrides?.[name]?.(real(name)) ?? real(name),
+      sendMessage: async (queueUrl, body) => {
+        this.deadLetters.push({ queueUrl, body });
+        await appendFile(join(this.dir, 'dead-letter-queue.jsonl'), `${body}\n`);
+      },
+      // A Distributed Map's ItemReader and ResultWriter name their bucket in the ASL.
+      objectStore: (bucket) =>
+        bucket === LOCAL_BUCKET
+          ? this.store
+          : new S3ObjectStore({ bucket, client: this.#s3Client }),
+      publish: async (topicArn, subject, message) => {
+        this.alerts.push({ topicArn, subject, message });
+        await appendFile(
+          join(this.dir, 'alerts.log'),
+          `${new Date().toISOString()} ${subject ?? ''}: ${message}\n`
+        );
+      },
+    };
   }
 
   async stop(): Promise<void> {
