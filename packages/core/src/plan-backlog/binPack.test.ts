@@ -5,12 +5,18 @@ async function* listing(objects: { key: string; size: number }[]) {
   yield* objects;
 }
 
-const pack = async (objects: { key: string; size: number }[], targetBytes = 100, maxFiles = 3) => {
+const pack = async (
+  objects: { key: string; size: number }[],
+  targetBytes = 100,
+  maxFiles = 3,
+  splitOversized = true
+) => {
   const batches: PlannedBatch[] = [];
   for await (const batch of binPack(listing(objects), {
     targetBytes,
     maxFiles,
     batchIdPrefix: 'r',
+    splitOversized,
   })) {
     batches.push(batch);
   }
@@ -55,6 +61,14 @@ describe('Function: binPack', () => {
       [{ key: 'big.jsonl', size: 250, range: [200, 250] }],
       [{ key: 'big.json.gz', size: 250 }],
     ]);
+  });
+
+  it('keeps an oversized object whole in a batch of its own unless asked to split', async () => {
+    // Act
+    const batches = await pack([{ key: 'big.jsonl', size: 250 }], 100, 3, false);
+
+    // Assess
+    expect(batches.map((batch) => batch.objects)).toEqual([[{ key: 'big.jsonl', size: 250 }]]);
   });
 
   it('plans nothing for an empty listing', async () => {

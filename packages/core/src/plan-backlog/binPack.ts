@@ -20,6 +20,11 @@ export interface BinPackOptions {
   maxFiles: number;
   /** Batch ids are `<prefix>-<n>`, numbered in listing order, so a plan is reproducible. */
   batchIdPrefix: string;
+  /**
+   * Cut oversized line-delimited objects into byte ranges. Off by default: flatten-batch does
+   * not read ranges yet, so an oversized object gets a batch of its own instead.
+   */
+  splitOversized?: boolean;
 }
 
 /** Line-delimited, uncompressed JSON can be cut at any line; gzip and JSON arrays cannot. */
@@ -30,8 +35,8 @@ export const isSplittable = (key: string): boolean => /\.(jsonl|ndjson)$/i.test(
  * object would overflow it, so only one open batch is ever held in memory (first-fit-decreasing
  * packs tighter but needs every object sorted in memory, which 2,000,000 keys rule out).
  *
- * An object larger than the target gets batches of its own: byte ranges of about the target
- * size when its format can be cut at lines, else the whole object alone.
+ * An object larger than the target gets a batch of its own, or (with `splitOversized`, for
+ * formats that can be cut at lines) several, each a byte range of about the target size.
  *
  * @param objects - the listing, in order
  * @param options - target size, file cap, id prefix
@@ -47,7 +52,7 @@ export async function* binPack(
     if (object.size > options.targetBytes) {
       if (open) yield open;
       open = undefined;
-      if (isSplittable(object.key)) {
+      if (options.splitOversized && isSplittable(object.key)) {
         for (let start = 0; start < object.size; start += options.targetBytes) {
           const end = Math.min(object.size, start + options.targetBytes);
           yield {
