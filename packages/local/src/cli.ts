@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ReconcileResult } from '@strata/core/reconcile';
+import { generateBacklog } from './backlog/index.js';
 import { progressPrinter } from './cli/progress.js';
 import { summaryTable } from './cli/summaryTable.js';
 import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
@@ -9,12 +11,14 @@ const USAGE = `Usage: strata <command> [options]
 
 Commands:
   start               run the whole pipeline locally on generated TPC-H data
+  backfill            generate a nested-JSON backlog and run the backfill state machine over it
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
   --scale <factor>    TPC-H scale factor of the generated warehouse (default 0.01)
   --fresh             start from an empty lake instead of the previous run's
   --entities <a,b>    extract only these configured entities
+  --size <bytes>      backfill: backlog size, e.g. 64MB or 1GB (default 16MB)
   --verbose           print the handlers' structured logs too
   --help              show this help`;
 
@@ -82,6 +86,59 @@ const start = async (values: Record<string, string | boolean | undefined>): Prom
   }
 };
 
+/** `64MB`, `1GB`, `500KB` or plain bytes. */
+const parseSize = (text: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[
+    (match[2] ?? 'B').toUpperCase() as 'B'
+  ];
+  return Math.round(Number(match[1]) * unit);
+};
+
+const backfill = async (values: Record<string, string | boolean | undefined>): Promise<number> => {
+  const began = Date.now();
+  process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
+  const size = parseSize(String(values.size ?? '16MB'));
+  if (!size) {
+    console.error(`--size: "${values.size}" must look like 64MB or 1GB`);
+    return 2;
+  }
+  const dir = String(values.dir ?? '.strata');
+  const runtime = await EmbeddedRuntime.start({ dir, fresh: Boolean(values.fresh) });
+  try {
+    const backlog = await generateBacklog({ store: runtime.store, targetBytes: size });
+    console.log(
+      `generated ${backlog.objects.length} raw objects, ${(backlog.bytes / 1024 ** 2).toFixed(1)} MB, ${backlog.records.toLocaleString('en-US')} records (${backlog.malformed} malformed)`
+    );
+    const feeds = [...new Set(backlog.objects.map((object) => object.key.split('/')[1] ?? ''))];
+    let failed = 0;
+    for (const feed of feeds) {
+      const outcome = await runtime.execute('backfill', {
+        executionName: `backfill-${feed}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+        input: { feed, prefix: `raw/${feed}/all_historical_files/` },
+        onEvent: progressPrinter((line) => console.log(line)),
+      });
+      if (outcome.status === 'FAILED') {
+        failed++;
+        console.error(`backfill ${feed} FAILED with ${outcome.error}: ${reason(outcome.cause)}`);
+        continue;
+      }
+      const { report } = (outcome.output as { reconcile: { report: ReconcileResult } }).reconcile;
+      const count = (n: number) => n.toLocaleString('en-US');
+      console.log(
+        `backfill ${feed}: ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.failedBatches.length} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}\n`
+      );
+    }
+    console.log(
+      `\nwall time ${((Date.now() - began) / 1000).toFixed(1)}s; silver under s3://${LOCAL_BUCKET}/silver/`
+    );
+    return failed === 0 ? 0 : 1;
+  } finally {
+    await runtime.stop();
+  }
+};
+
 const main = async (): Promise<number> => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -90,6 +147,7 @@ const main = async (): Promise<number> => {
       scale: { type: 'string' },
       fresh: { type: 'boolean' },
       entities: { type: 'string' },
+      size: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -100,6 +158,7 @@ const main = async (): Promise<number> => {
     return values.help ? 0 : 2;
   }
   if (command === 'start') return start(values);
+  if (command === 'backfill') return backfill(values);
   console.error(`unknown command "${command}"\n\n${USAGE}`);
   return 2;
 };
