@@ -28,12 +28,33 @@ export const awsPlatform: PlatformProvider = () => {
   return platform;
 };
 
+/** Builds a value on first use and keeps it. */
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+};
+
+/**
+ * Each function links only the resources it uses, and SST throws when an unlinked one is read,
+ * so everything but the lake is built on first use, by the handlers that need it.
+ */
 const buildPlatform = (): Platform => {
   const store = new S3ObjectStore({ bucket: Resource.Lake.name });
+  const watermarks = once(
+    () => new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name })
+  );
+  const ledger = once(() => new DynamoDbLedger({ tableName: Resource.Ledger.name }));
   return {
     store,
-    watermarks: new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name }),
-    ledger: new DynamoDbLedger({ tableName: Resource.Ledger.name }),
+    get watermarks() {
+      return watermarks();
+    },
+    get ledger() {
+      return ledger();
+    },
     warehouse: (config) => warehouseFor(config, { secret: readSecret, store }),
     featureSink: () => new SageMakerFeatureSink(),
     featureGroup: () => Resource.FeatureGroup.name,
