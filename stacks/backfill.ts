@@ -1,8 +1,7 @@
 // The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, and the
 // `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan.
-import { readFileSync } from 'node:fs';
-import { renderAsl } from '@strata/core/asl';
 import { alertTopic, deadLetterQueue, lakeAccess, stageFunction } from './pipeline';
+import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
@@ -65,12 +64,7 @@ const backfillBindings = {
 const name = `strata-${stage}-backfill`;
 
 const role = new aws.iam.Role('BackfillRole', {
-  assumeRolePolicy: JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ],
-  }),
+  assumeRolePolicy: assumedBy('states.amazonaws.com'),
   inlinePolicies: [
     {
       name: 'backfill',
@@ -119,14 +113,10 @@ const role = new aws.iam.Role('BackfillRole', {
   ],
 });
 
-const template = readFileSync('statemachines/backfill.asl.json', 'utf8');
-
 export const backfill = new aws.sfn.StateMachine('Backfill', {
   name,
   type: 'STANDARD',
   roleArn: role.arn,
-  definition: $resolve(backfillBindings).apply((values) =>
-    JSON.stringify(renderAsl(template, values as Record<string, string>))
-  ),
+  definition: aslDefinition('backfill.asl.json', backfillBindings),
   tracingConfiguration: { enabled: true },
 });

@@ -1,20 +1,12 @@
 // The SageMaker feature group feature-ingest writes to: an online store for serving and an
 // offline store on the lake under feature-store/, encrypted with the lake's key.
+import { assumedBy } from './shared';
 import { key, lake } from './storage';
 
 const stage = $app.stage;
 
 const offlineStoreRole = new aws.iam.Role('FeatureStoreRole', {
-  assumeRolePolicy: JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'sagemaker.amazonaws.com' },
-        Action: 'sts:AssumeRole',
-      },
-    ],
-  }),
+  assumeRolePolicy: assumedBy('sagemaker.amazonaws.com'),
   inlinePolicies: [
     {
       name: 'offline-store',

@@ -1,9 +1,8 @@
 // The pipeline: one Lambda per stage with access to exactly the lake prefixes it uses, the
 // `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
-import { readFileSync } from 'node:fs';
-import { renderAsl } from '@strata/core/asl';
 import { featureGroup, featureGroupLink } from './features';
+import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
@@ -147,12 +146,7 @@ const pipelineBindings = {
 };
 
 const stateMachineRole = new aws.iam.Role('PipelineRole', {
-  assumeRolePolicy: JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ],
-  }),
+  assumeRolePolicy: assumedBy('states.amazonaws.com'),
   inlinePolicies: [
     {
       name: 'pipeline',
@@ -198,15 +192,11 @@ const pipelineLogs = new aws.cloudwatch.LogGroup('PipelineLogs', {
   retentionInDays: 90,
 });
 
-const template = readFileSync('statemachines/pipeline.asl.json', 'utf8');
-
 export const pipeline = new aws.sfn.StateMachine('Pipeline', {
   name: `strata-${stage}-pipeline`,
   type: 'STANDARD',
   roleArn: stateMachineRole.arn,
-  definition: $resolve(pipelineBindings).apply((values) =>
-    JSON.stringify(renderAsl(template, values as Record<string, string>))
-  ),
+  definition: aslDefinition('pipeline.asl.json', pipelineBindings),
   loggingConfiguration: {
     level: 'ERROR',
     includeExecutionData: false,
@@ -216,16 +206,7 @@ export const pipeline = new aws.sfn.StateMachine('Pipeline', {
 });
 
 const schedulerRole = new aws.iam.Role('PipelineScheduleRole', {
-  assumeRolePolicy: JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'scheduler.amazonaws.com' },
-        Action: 'sts:AssumeRole',
-      },
-    ],
-  }),
+  assumeRolePolicy: assumedBy('scheduler.amazonaws.com'),
   inlinePolicies: [
     {
       name: 'start-pipeline',

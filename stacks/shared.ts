@@ -1,0 +1,24 @@
+// Small pieces every stack file builds the same way.
+import { readFileSync } from 'node:fs';
+import { renderAsl } from '@strata/core/asl';
+
+/** A trust policy letting one AWS service assume a role. */
+export const assumedBy = (service: string): string =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+  });
+
+/**
+ * A state machine definition from statemachines/<file>, its `${...}` placeholders filled with
+ * the resolved values of `bindings` (renderAsl refuses any placeholder left without a value).
+ *
+ * @param file - the ASL file's name
+ * @param bindings - one output per placeholder
+ */
+export const aslDefinition = (file: string, bindings: Record<string, $util.Input<string>>) => {
+  const template = readFileSync(`statemachines/${file}`, 'utf8');
+  return $resolve(bindings).apply((values) =>
+    JSON.stringify(renderAsl(template, values as Record<string, string>))
+  );
+};
