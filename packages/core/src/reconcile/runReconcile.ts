@@ -109,8 +109,9 @@ export const runReconcile = async (
   }
 
   const schemaKey = schemaKeyOf(input.feed);
-  const existing = (await deps.store.get(schemaKey))
-    ? (await readJson<{ columns: FlatColumn[] }>(deps.store, schemaKey)).columns
+  const stored = await deps.store.get(schemaKey);
+  const existing = stored
+    ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
     : [];
   const fragments: FlatColumn[][] = [existing];
   for (const batch of succeeded) {
