@@ -23,7 +23,8 @@ export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.
   memory: '1024 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
-    ...lakeAccess({ read: ['raw/'], write: ['_backfill/'] }),
+    // Reads the feed's schema registry and keeps the run's copy of it beside the plan.
+    ...lakeAccess({ read: ['raw/', '_schemas/', '_backfill/'], write: ['_backfill/'] }),
     ledgerAccess(['dynamodb:BatchGetItem']),
   ],
 });
@@ -34,7 +35,7 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
   link: [lakeLink, ledgerLink],
   permissions: [
     ...lakeAccess({
-      read: ['raw/', 'raw-processed/'],
+      read: ['raw/', 'raw-processed/', '_backfill/'],
       write: ['raw/', 'raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
     }),
     ledgerAccess(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']),

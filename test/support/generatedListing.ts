@@ -39,12 +39,12 @@ export class GeneratedListing implements ObjectStore {
     }
   }
 
-  get(): Promise<Uint8Array | undefined> {
-    throw new Error('not used by the planner');
+  /** No schema registry yet, as before a feed's first backfill. */
+  async get(): Promise<Uint8Array | undefined> {
+    return undefined;
   }
-  put(): Promise<void> {
-    throw new Error('not used by the planner');
-  }
+  /** The run's registry copy: nothing to keep here. */
+  async put(): Promise<void> {}
   download(): Promise<void> {
     throw new Error('not used by the planner');
   }

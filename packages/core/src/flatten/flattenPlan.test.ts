@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../engine/index.js';
-import { type FlatColumn, flattenPlan, flattenSelect } from './flattenPlan.js';
+import { type FlatColumn, flattenPlan, flattenSelect, jsonAccess } from './flattenPlan.js';
 
 const RECORDS = [
   '{"id":1,"userInfo":{"city":"Lima","geo":{"lat":1.5}},"items":[{"sku":"A"}],"amount":5}',
@@ -15,7 +15,9 @@ const flatten = (maxDepth: number, plan?: FlatColumn[]) =>
     );
     const [row] = await engine.all('select json_group_structure(record) as s from r');
     const columns = plan ?? flattenPlan(JSON.parse(String(row?.s)), { separator: '_', maxDepth });
-    const rows = await engine.all(`select ${flattenSelect(columns, 'record')} from r order by 1`);
+    const rows = await engine.all(
+      `select ${flattenSelect(columns, jsonAccess('record'))} from r order by 1`
+    );
     return { columns, rows };
   });
 

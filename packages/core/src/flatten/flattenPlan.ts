@@ -1,4 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import { type JsonStructure, jsonPath, pathKeys } from './structure.js';
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
@@ -15,6 +16,8 @@ export interface FlattenOptions {
   separator: string;
   /** Objects nested deeper than this stay one JSON column. */
   maxDepth: number;
+  /** Names the output already uses (partition keys, lineage): a field named so gets a suffix. */
+  reserved?: readonly string[];
 }
 
 /** DuckDB's json_structure type names → the column type Strata writes. */
@@ -47,14 +50,15 @@ const normalise = (key: string): string =>
  * @param structure - the merged structure, parsed
  * @param options - separator and depth
  */
-export const flattenPlan = (structure: unknown, options: FlattenOptions): FlatColumn[] => {
+export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): FlatColumn[] => {
   const columns: FlatColumn[] = [];
   const walk = (node: unknown, keys: string[]) => {
     const depth = keys.length;
-    const path = `$.${keys.map((key) => JSON.stringify(key)).join('.')}`;
+    const path = jsonPath(keys);
     const name = keys.map(normalise).join(options.separator);
     if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
-      if (depth >= options.maxDepth) {
+      // An object with no keys yet, or one too deep to flatten, is kept whole.
+      if (depth >= options.maxDepth || Object.keys(node).length === 0) {
         columns.push({ name, path, type: 'JSON' });
         return;
       }
@@ -67,7 +71,7 @@ export const flattenPlan = (structure: unknown, options: FlattenOptions): FlatCo
   if (structure !== null && typeof structure === 'object' && !Array.isArray(structure)) {
     for (const [key, child] of Object.entries(structure)) walk(child, [key]);
   }
-  const seen = new Map<string, number>();
+  const seen = new Map<string, number>((options.reserved ?? []).map((name) => [name, 1]));
   return columns.map((column) => {
     const count = (seen.get(column.name) ?? 0) + 1;
     seen.set(column.name, count);
@@ -76,29 +80,57 @@ export const flattenPlan = (structure: unknown, options: FlattenOptions): FlatCo
 };
 
 /**
- * The select list that flattens `record`: each column typed with `try_cast`, plus `_variant`,
- * a JSON object of every value that did not fit its column's type (kept, never nulled).
+ * How a select reaches a column's value: as text for scalar columns (DuckDB's text of any JSON
+ * value, so nothing fails to convert) and as JSON for JSON columns.
+ */
+export type ColumnAccess = (column: FlatColumn) => string;
+
+/** Reads columns out of a JSON column with JSONPath (one parse per column and row: the slow path). */
+export const jsonAccess =
+  (record: string): ColumnAccess =>
+  (column) =>
+    column.type === 'JSON'
+      ? `json_extract(${record}, ${quoteLiteral(column.path)})`
+      : `json_extract_string(${record}, ${quoteLiteral(column.path)})`;
+
+/** Reads columns out of the STRUCT columns `read_json` produced with {@link readJsonColumns}. */
+export const structAccess: ColumnAccess = (column) => {
+  const [top, ...rest] = pathKeys(column.path);
+  return rest.reduce(
+    (expression, key) => `struct_extract(${expression}, ${quoteLiteral(key)})`,
+    quoteIdentifier(top ?? '')
+  );
+};
+
+/** The value typed for its column, or null where it does not fit (then it is in `_variant`). */
+const typed = (column: FlatColumn, value: string): string => {
+  if (column.type === 'JSON' || column.type === 'VARCHAR') return value;
+  // try_cast would read 1 or 'yes' as true: only JSON's own literals are booleans.
+  if (column.type === 'BOOLEAN')
+    return `(case ${value} when 'true' then true when 'false' then false end)`;
+  return `try_cast(${value} as ${column.type})`;
+};
+
+/**
+ * The select list that flattens records into the planned columns, each typed, plus `_variant`:
+ * a JSON list of `{column: value}` for every value that did not fit its column's type (kept,
+ * never nulled).
  *
  * @param columns - the plan
- * @param record - the JSON column to read
+ * @param access - how to reach each column's value ({@link jsonAccess} or {@link structAccess})
  */
-export const flattenSelect = (columns: readonly FlatColumn[], record: string): string => {
-  const raw = (column: FlatColumn) => `json_extract(${record}, ${quoteLiteral(column.path)})`;
-  const text = (column: FlatColumn) =>
-    `json_extract_string(${record}, ${quoteLiteral(column.path)})`;
-  const typed = columns.map((column) =>
-    column.type === 'JSON'
-      ? `${raw(column)} as ${quoteIdentifier(column.name)}`
-      : `try_cast(${text(column)} as ${column.type}) as ${quoteIdentifier(column.name)}`
+export const flattenSelect = (columns: readonly FlatColumn[], access: ColumnAccess): string => {
+  const selected = columns.map(
+    (column) => `${typed(column, access(column))} as ${quoteIdentifier(column.name)}`
   );
   const misfits = columns
     .filter((column) => column.type !== 'JSON' && column.type !== 'VARCHAR')
-    .map(
-      (column) =>
-        `case when ${raw(column)} is not null and json_type(${raw(column)}) <> 'NULL' and try_cast(${text(column)} as ${column.type}) is null then json_object(${quoteLiteral(column.name)}, ${raw(column)}) end`
-    );
+    .map((column) => {
+      const value = access(column);
+      return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`;
+    });
   const variant = misfits.length
     ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]') as _variant`
     : 'null::json as _variant';
-  return [...typed, variant].join(',\n  ');
+  return [...selected, variant].join(',\n  ');
 };

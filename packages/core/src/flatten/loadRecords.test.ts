@@ -1,9 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateBacklog } from '@strata/local/backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { loadRecords } from './loadRecords.js';
+import { inspectRawObject } from './rawObject.js';
 
 let lake: LocalLake;
 
@@ -30,11 +32,13 @@ describe('Function: loadRecords', () => {
       for (const [i, object] of backlog.objects.entries()) {
         const local = join(lake.dir, `object-${i}`);
         await lake.store.download(object.key, local);
-        const loaded = await loadRecords(engine, local, {
-          table: `o${i}`,
+        const info = await inspectRawObject(local, {
           gzip: object.gzip,
-          scratch: join(lake.dir, `object-${i}.plain`),
+          plain: join(lake.dir, `object-${i}.plain`),
         });
+        const loaded = info.error
+          ? { records: 0, rejected: 0, error: info.error }
+          : await loadRecords(engine, info.path, { table: `o${i}` });
         results.push({
           key: object.key,
           records: loaded.records,
@@ -54,27 +58,28 @@ describe('Function: loadRecords', () => {
     );
   });
 
-  it('names the line of a malformed record and keeps its text', async () => {
+  it('names the line of a malformed record or of a value that is not an object, and keeps its text', async () => {
     // Prepare
-    const path = join(lake.dir, 'three-lines.jsonl');
-    await lake.store.put('tmp/three-lines.jsonl', '{"a":1}\n{"a": \n\n{"a":3}\n');
-    await lake.store.download('tmp/three-lines.jsonl', path);
+    const path = join(lake.dir, 'four-lines.jsonl');
+    await lake.store.put('tmp/four-lines.jsonl', '{"a":1}\n{"a": \n\n{"a":3}\n[4]\n');
+    await lake.store.download('tmp/four-lines.jsonl', path);
 
     // Act
     const rejected = await DuckDbEngine.use({}, async (engine) => {
-      const loaded = await loadRecords(engine, path, {
-        table: 't',
-        gzip: false,
-        scratch: `${path}.x`,
-      });
-      expect(loaded).toEqual({ format: 'jsonl', records: 2, rejected: 1 });
-      return engine.all('select line_no, text, reason from t_rejected');
+      const loaded = await loadRecords(engine, path, { table: 't' });
+      expect(loaded).toEqual({ format: 'jsonl', records: 2, rejected: 2 });
+      return engine.all('select line_no, text, reason from t_rejected order by line_no');
     });
 
     // Assess
-    expect(rejected).toEqual([{ line_no: '2', text: '{"a": ', reason: 'not valid JSON' }]);
+    expect(rejected).toEqual([
+      { line_no: '2', text: '{"a": ', reason: 'not valid JSON' },
+      { line_no: '5', text: '[4]', reason: 'not a JSON object' },
+    ]);
   });
+});
 
+describe('Function: inspectRawObject', () => {
   it('reports a truncated gzip as unreadable instead of as empty', async () => {
     // Prepare
     const { gzipSync } = await import('node:zlib');
@@ -84,12 +89,29 @@ describe('Function: loadRecords', () => {
     await lake.store.download('tmp/cut.jsonl.gz', path);
 
     // Act
-    const loaded = await DuckDbEngine.use({}, (engine) =>
-      loadRecords(engine, path, { table: 'c', gzip: true, scratch: `${path}.plain` })
-    );
+    const info = await inspectRawObject(path, { gzip: true, plain: `${path}.plain` });
 
     // Assess
-    expect(loaded).toMatchObject({ format: 'unreadable', records: 0 });
-    expect(loaded.error).toMatch(/^gzip: /);
+    expect(info).toMatchObject({ layout: 'unreadable', lines: 0 });
+    expect(info.error).toMatch(/^gzip: /);
+  });
+
+  it.each([
+    ['JSON lines with a final newline', '{"a":1}\n{"a":2}\n', 'lines', 2, false],
+    ['trailing blank lines', '{"a":1}\r\n{"a":2}\r\n\n  \n', 'lines', 2, false],
+    ['a blank line between records', '{"a":1}\n\n{"a":2}', 'lines', 2, true],
+    ['indented records', '  {"a":1}\n\t{"a":2}\n', 'lines', 2, false],
+    ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false],
+    ['only whitespace', ' \n\n', 'empty', 0, false],
+  ])('finds the layout and the non-blank lines of %s', async (_, text, layout, lines, inner) => {
+    // Prepare
+    const path = join(lake.dir, `scan-${layout}-${lines}-${String(inner)}.json`);
+    await writeFile(path, text);
+
+    // Act
+    const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
+
+    // Assess
+    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner });
   });
 });

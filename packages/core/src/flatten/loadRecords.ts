@@ -1,7 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 
@@ -12,9 +9,9 @@ export interface LoadedRecords {
   format: RawFormat;
   /** Well-formed records, now rows of `<table>_records (line_no, record JSON)`. */
   records: number;
-  /** Lines that are not JSON, now rows of `<table>_rejected (line_no, text, reason)`. */
+  /** Lines that are not JSON objects, now rows of `<table>_rejected (line_no, text, reason)`. */
   rejected: number;
-  /** Why the whole object could not be read (truncated gzip, a broken array…). */
+  /** Why the whole object could not be read (a broken array…). */
   error?: string;
 }
 
@@ -37,24 +34,30 @@ const firstCharacter = async (path: string): Promise<string | undefined> => {
   }
 };
 
+/** Moves the records that are JSON but not objects (a bare number, a list) to the rejected table. */
+const rejectNonObjects = (records: string, rejected: string) => `
+  insert into ${rejected}
+  select line_no, record::varchar, 'not a JSON object' from ${records} where json_type(record) <> 'OBJECT';
+  delete from ${records} where json_type(record) <> 'OBJECT';`;
+
 /**
- * Loads one raw object's records into DuckDB, without losing any: well-formed records go to
- * `<table>_records`, lines that are not JSON to `<table>_rejected` with their line number, and an
- * object that cannot be read at all is reported whole.
+ * Loads one raw object's records into DuckDB, without losing any: records go to
+ * `<table>_records`, lines that are not JSON objects to `<table>_rejected` with their line number
+ * and the reason, and an object that cannot be read at all is reported whole. This is the slow,
+ * line-by-line path for files the batch's fast read cannot take.
  *
- * Gzip is inflated by Node first, because DuckDB's reader returns nothing, rather than failing, on
- * a truncated gzip. The layout is detected, not trusted from the name: a leading `[` is one JSON
- * array; otherwise lines are records, unless the first line alone is not JSON and the whole file
- * parses as JSON values (one pretty-printed document, or several).
+ * The layout is detected, not trusted from the name: a leading `[` is one JSON array; otherwise
+ * lines are records, unless the first line alone is not JSON and the whole file parses as JSON
+ * values (one pretty-printed document, or several).
  *
  * @param engine - the engine to load into
- * @param path - the downloaded object
- * @param options - the name prefix for the two tables, whether the object is gzip, and a scratch path
+ * @param plain - the object, inflated (see {@link inspectRawObject})
+ * @param options - the name prefix for the tables
  */
 export const loadRecords = async (
   engine: DuckDbEngine,
-  path: string,
-  options: { table: string; gzip: boolean; scratch: string }
+  plain: string,
+  options: { table: string }
 ): Promise<LoadedRecords> => {
   const records = quoteIdentifier(`${options.table}_records`);
   const rejected = quoteIdentifier(`${options.table}_rejected`);
@@ -62,25 +65,14 @@ export const loadRecords = async (
     create or replace temp table ${records} (line_no bigint, record json);
     create or replace temp table ${rejected} (line_no bigint, text varchar, reason varchar);
   `);
-  let plain = path;
-  if (options.gzip) {
-    try {
-      await pipeline(createReadStream(path), createGunzip(), createWriteStream(options.scratch));
-      plain = options.scratch;
-    } catch (error) {
-      return {
-        format: 'unreadable',
-        records: 0,
-        rejected: 0,
-        error: `gzip: ${(error as Error).message}`,
-      };
-    }
-  }
-  const counts = async (format: RawFormat): Promise<LoadedRecords> => ({
-    format,
-    records: await engine.scalarNumber(`select count(*) from ${records}`),
-    rejected: await engine.scalarNumber(`select count(*) from ${rejected}`),
-  });
+  const counts = async (format: RawFormat): Promise<LoadedRecords> => {
+    await engine.run(rejectNonObjects(records, rejected));
+    return {
+      format,
+      records: await engine.scalarNumber(`select count(*) from ${records}`),
+      rejected: await engine.scalarNumber(`select count(*) from ${rejected}`),
+    };
+  };
 
   const first = (await stat(plain)).size === 0 ? undefined : await firstCharacter(plain);
   if (first === undefined) return counts('empty');

@@ -99,7 +99,7 @@ describe('Function: runFlattenBatch', () => {
     );
     expect(
       parts.every((key) =>
-        /\/year=\d{4}\/month=\d{2}\/day=\d{2}\/mode=\w+\/part-flat-1-clickstream-\d{6}-\d{5}\.parquet$/.test(
+        /\/year=\d{4}\/month=\d{2}\/day=\d{2}\/mode=\w+\/part-flat-1-clickstream-\d{6}-\d+\.parquet$/.test(
           key
         )
       )

@@ -1,11 +1,29 @@
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow, quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
-import { writeParquetObject } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
-import { type FlatColumn, flattenPlan, flattenSelect } from './flattenPlan.js';
+import { discoverStructure, type FileGroup, fileNamedIn } from './discoverStructure.js';
+import {
+  type FlatColumn,
+  flattenPlan,
+  flattenSelect,
+  jsonAccess,
+  structAccess,
+} from './flattenPlan.js';
 import { loadRecords } from './loadRecords.js';
+import { inspectRawObject, type RawObjectInfo } from './rawObject.js';
+import {
+  type JsonStructure,
+  jsonPath,
+  mergeStructures,
+  pathKeys,
+  readJsonColumns,
+  structureAt,
+  withStructureAt,
+} from './structure.js';
 
 /** One Distributed Map item: a planned batch of raw objects of one feed. */
 export const flattenBatchInputSchema = z.object({
@@ -18,12 +36,16 @@ export const flattenBatchInputSchema = z.object({
       range: z.tuple([z.number().int(), z.number().int()]).optional(),
     })
   ),
+  /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
+  registryKey: z.string().min(1).optional(),
 });
 
 export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
 
 export interface FlattenBatchOptions {
+  /** Joins nested keys into column names: `user_address_city`. */
   separator: string;
+  /** Objects nested deeper than this stay one JSON column. */
   maxDepth: number;
   /** Top-level fields promoted to partition keys: a date and a mode. */
   partition: { date: string; mode: string };
@@ -54,27 +76,89 @@ export interface FlattenBatchResult {
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+/** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
+const PARTITION_KEYS = ['year', 'month', 'day', 'mode'] as const;
+const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'] as const;
 
-/** Where a feed's flattened output, quarantine and schema fragments live. */
+/** Where a feed's flattened output, quarantine and schemas live. */
 export const FlattenLayout = {
-  silverPart: (feed: string, partition: Record<string, string>, batchId: string, n: number) =>
-    `silver/${feed}/year=${partition.year}/month=${partition.month}/day=${partition.day}/mode=${partition.mode}/part-${batchId}-${String(n).padStart(5, '0')}.parquet`,
+  silverPrefix: (feed: string) => `silver/${feed}/`,
+  /** DuckDB names the partition folders; the file name is the batch's, so a retry overwrites it. */
+  silverFilePattern: (batchId: string) => `part-${batchId}-{i}`,
   quarantineRecords: (feed: string, batchId: string) =>
     `quarantine/${feed}/batch=${batchId}/records.jsonl`,
   quarantineFile: (feed: string, batchId: string, key: string) =>
     `quarantine/${feed}/batch=${batchId}/files/${key.slice(key.lastIndexOf('/') + 1)}`,
   schemaFragment: (feed: string, batchId: string) => `_schemas/${feed}/fragments/${batchId}.json`,
+  /** The feed's registry: the merged columns every finished run has written. */
+  schema: (feed: string) => `_schemas/${feed}/schema.json`,
   processed: (key: string) => `raw-processed/${key.slice('raw/'.length)}`,
 } as const;
+
+/** One object of the batch on local disk, and how it will be read. */
+interface LocalObject {
+  key: string;
+  index: number;
+  local: string;
+  info: RawObjectInfo;
+  /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line ({@link loadRecords}). */
+  path: 'fast' | 'slow' | 'none';
+  records: number;
+  rejected: number;
+  error?: string;
+}
+
+const LEAF_OF: Record<FlatColumn['type'], string> = {
+  BIGINT: 'BIGINT',
+  DOUBLE: 'DOUBLE',
+  BOOLEAN: 'BOOLEAN',
+  VARCHAR: 'VARCHAR',
+  JSON: 'JSON',
+};
+
+/** The registry's columns as a structure, so they seed the batch's own. */
+const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
+  columns.reduce<JsonStructure>(
+    (structure, column) => withStructureAt(structure, pathKeys(column.path), LEAF_OF[column.type]),
+    {}
+  );
+
+/**
+ * The batch's columns: a column the registry knows keeps its registered name and type (values
+ * that do not fit go to `_variant`), so a column never changes type under readers; new columns
+ * take names the registry does not use.
+ */
+const withRegistry = (
+  planned: readonly FlatColumn[],
+  registry: readonly FlatColumn[],
+  separator: string
+): FlatColumn[] => {
+  const byPath = new Map(registry.map((column) => [column.path, column]));
+  const taken = new Set(registry.map((column) => column.name));
+  return planned.map((column) => {
+    const known = byPath.get(column.path);
+    if (known) return known;
+    let name = column.name;
+    for (let n = 2; taken.has(name); n++) name = `${column.name}${separator}${n}`;
+    taken.add(name);
+    return { ...column, name };
+  });
+};
 
 /**
  * Flattens one planned batch of raw nested-JSON objects into partitioned silver Parquet.
  *
  * Objects another batch owns or already finished are skipped (the ledger decides); the batch's
  * own, including ones it marked done before a crash, are processed again so a retry rewrites the
- * same deterministic files. Malformed lines and unreadable objects go to quarantine with their
- * source and reason; records read must equal rows written plus records quarantined before the
- * ledger marks anything SUCCEEDED, and only then are raw objects moved to raw-processed/.
+ * same deterministic files.
+ *
+ * Reading is one pass of DuckDB's JSON reader over all clean files, with the columns Strata
+ * planned from the registry and a key discovery pass ({@link discoverStructure}), so no field is
+ * dropped; files that reader cannot take whole (malformed lines, non-object records, a scalar
+ * where objects were seen) go line by line instead, and what is not a JSON object goes to
+ * quarantine with its file, line and reason. Records read must equal rows written plus records
+ * quarantined before the ledger marks anything SUCCEEDED, and only then are raw objects moved to
+ * raw-processed/.
  *
  * @param raw - the map item
  * @param deps - lake, engine, ledger and the feed's flatten options
@@ -85,6 +169,7 @@ export const runFlattenBatch = async (
 ): Promise<FlattenBatchResult> => {
   const input = parseOrThrow(flattenBatchInputSchema, raw, 'flatten-batch input');
   const { feed, batchId } = input;
+  const { engine, store, options } = deps;
   const now = deps.now ?? (() => new Date());
   if (input.objects.some((object) => object.range)) {
     throw new BadInputError(
@@ -104,94 +189,143 @@ export const runFlattenBatch = async (
     } else if (await deps.ledger.claim(object.key, batchId, now())) mine.push(object);
   }
 
+  const stored = input.registryKey ? await store.get(input.registryKey) : undefined;
+  const registry: FlatColumn[] = stored
+    ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+    : [];
+
   return Workspace.use('flatten-batch', async (ws) => {
-    const { engine, store } = deps;
-    const unreadable: { key: string; error: string; local: string }[] = [];
-    const loaded: { key: string; table: string; local: string }[] = [];
-    for (const [i, object] of mine.entries()) {
-      const local = ws.path(`object-${i}`);
+    const objects: LocalObject[] = [];
+    for (const [index, object] of mine.entries()) {
+      const local = ws.path(`object-${index}`);
       await store.download(object.key, local).catch((error: unknown) => {
         if (!finished.has(object.key)) throw error;
         return store.download(FlattenLayout.processed(object.key), local);
       });
-      const table = `o${i}`;
-      const result = await loadRecords(engine, local, {
-        table,
+      const info = await inspectRawObject(local, {
         gzip: object.key.endsWith('.gz'),
-        scratch: ws.path(`object-${i}.plain`),
+        plain: ws.path(`object-${index}.json`),
       });
-      if (result.error) unreadable.push({ key: object.key, error: result.error, local });
-      else loaded.push({ key: object.key, table, local });
+      const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
+      objects.push({
+        key: object.key,
+        index,
+        local,
+        info,
+        path:
+          info.layout === 'empty' || info.layout === 'unreadable' ? 'none' : fast ? 'fast' : 'slow',
+        records: 0,
+        rejected: 0,
+        ...(info.error ? { error: info.error } : {}),
+      });
+    }
+    const group = (format: FileGroup['format']): FileGroup => ({
+      format,
+      paths: objects
+        .filter((o) => o.path === 'fast' && (o.info.layout === 'array') === (format === 'array'))
+        .map((o) => o.info.path),
+    });
+    const byPath = new Map(objects.map((object) => [object.info.path, object]));
+
+    const discovered = await discoverStructure(
+      engine,
+      [group('newline_delimited'), group('array')],
+      {
+        maxDepth: options.maxDepth,
+        known: structureOf(registry),
+      }
+    );
+    let structure = discovered.structure;
+    for (const object of objects.filter((o) => o.path === 'fast')) {
+      object.records = discovered.records.get(object.info.path) ?? 0;
+      // A JSON Lines file whose record count is not its line count has lines DuckDB skipped.
+      const skipped = object.info.layout === 'lines' && object.records !== object.info.lines;
+      if (skipped || discovered.unreadable.has(object.info.path)) object.path = 'slow';
     }
 
-    const union = (suffix: string, columns: string) =>
-      loaded.length === 0
-        ? null
-        : loaded
-            .map(
-              ({ key, table }) =>
-                `select ${quoteLiteral(key)} as source_key, ${columns} from ${quoteIdentifier(`${table}_${suffix}`)}`
-            )
-            .join(' union all ');
-    const recordsUnion = union('records', 'line_no, record');
     await engine.run(
-      recordsUnion
-        ? `create or replace temp table batch_records as ${recordsUnion}`
-        : 'create or replace temp table batch_records (source_key varchar, line_no bigint, record json)'
+      'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
     );
-    const rejectedUnion = union('rejected', 'line_no, text, reason');
-    await engine.run(
-      rejectedUnion
-        ? `create or replace temp table batch_rejected as ${rejectedUnion}`
-        : 'create or replace temp table batch_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
-    );
+    /** Loads a file line by line into the slow tables, and its records' structure into the plan. */
+    const goSlow = async (object: LocalObject) => {
+      object.path = 'slow';
+      const table = `o${object.index}`;
+      const loaded = await loadRecords(engine, object.info.path, { table });
+      object.records = loaded.records;
+      object.rejected = loaded.rejected;
+      if (loaded.error) {
+        object.path = 'none';
+        object.error = loaded.error;
+        return;
+      }
+      const key = quoteLiteral(object.key);
+      await engine.run(`
+        insert into slow_records select ${key}, line_no, record from ${quoteIdentifier(`${table}_records`)};
+        insert into slow_rejected select ${key}, line_no, text, reason from ${quoteIdentifier(`${table}_rejected`)};
+        drop table ${quoteIdentifier(`${table}_records`)}; drop table ${quoteIdentifier(`${table}_rejected`)};`);
+    };
+    for (const object of objects.filter((o) => o.path === 'slow')) await goSlow(object);
 
-    const [structure] = await engine.all(
-      'select json_group_structure(record) as s from batch_records'
-    );
-    const columns: FlatColumn[] = structure?.s
-      ? flattenPlan(JSON.parse(String(structure.s)), deps.options)
-      : [];
-    const field = (name: string) =>
-      `json_extract_string(record, ${quoteLiteral(`$.${JSON.stringify(name)}`)})`;
-    const day = `try_cast(${field(deps.options.partition.date)} as date)`;
-    await engine.run(`
-      create or replace temp table batch_flat as
-      select
-        ${columns.length ? `${flattenSelect(columns, 'record')},` : ''}
-        source_key as _source_key,
-        line_no as _source_line,
-        ${quoteLiteral(batchId)} as _batch_id,
-        coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as p_year,
-        coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as p_month,
-        coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as p_day,
-        coalesce(regexp_replace(${field(deps.options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as p_mode
-      from batch_records`);
+    const out = ws.path('silver');
+    let columns: FlatColumn[] = [];
+    for (;;) {
+      const [slow] = await engine.all('select json_group_structure(record) as s from slow_records');
+      if (slow?.s) structure = mergeStructures(structure, JSON.parse(String(slow.s)));
+      columns = withRegistry(
+        flattenPlan(structure, { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] }),
+        registry,
+        options.separator
+      );
+      const fastGroups = (['newline_delimited', 'array'] as const)
+        .map(group)
+        .filter((g) => g.paths.length > 0);
+      // A failed attempt may have left files in partitions the next one does not write.
+      await rm(out, { recursive: true, force: true });
+      try {
+        await writeSilver(engine, {
+          columns,
+          structure,
+          fastGroups,
+          byPath,
+          batchId,
+          options,
+          out,
+        });
+        break;
+      } catch (error) {
+        // DuckDB's reader names the file it could not map onto the plan (a scalar where objects
+        // were seen): that file goes line by line and the batch is written again.
+        const bad = byPath.get(
+          fileNamedIn(
+            error,
+            fastGroups.flatMap((g) => g.paths)
+          ) ?? ''
+        );
+        if (!bad) throw error;
+        await goSlow(bad);
+      }
+    }
 
-    const partitions = await engine.all(
-      'select distinct p_year as year, p_month as month, p_day as day, p_mode as mode from batch_flat order by all'
-    );
+    const parts = await engine
+      .all(
+        `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(out, '**', '*.parquet'))}) order by 1`
+      )
+      .catch(() => []);
     const outputs: string[] = [];
     let rowsWritten = 0;
-    for (const [n, partition] of partitions.entries()) {
-      const values = Object.fromEntries(Object.entries(partition).map(([k, v]) => [k, String(v)]));
-      const key = FlattenLayout.silverPart(feed, values, batchId, n);
-      const where = ['year', 'month', 'day', 'mode']
-        .map((name) => `p_${name} = ${quoteLiteral(values[name] ?? '')}`)
-        .join(' and ');
-      rowsWritten += await writeParquetObject(
-        { engine, ws, store },
-        `select * exclude (p_year, p_month, p_day, p_mode) from batch_flat where ${where} order by _source_key, _source_line`,
-        key
-      );
+    for (const part of parts) {
+      const file = String(part.file);
+      const key = `${FlattenLayout.silverPrefix(feed)}${relative(out, file).split('\\').join('/')}`;
+      await store.upload(key, file, 'application/vnd.apache.parquet');
       outputs.push(key);
+      rowsWritten += Number(part.n);
     }
 
-    const rejectedLines = await engine.scalarNumber('select count(*) from batch_rejected');
+    const rejectedLines = await engine.scalarNumber('select count(*) from slow_rejected');
     if (rejectedLines > 0) {
       const local = ws.path('rejected.jsonl');
       await engine.run(
-        `copy (select source_key as file, line_no as line, reason as error, text from batch_rejected order by 1, 2) to ${quoteLiteral(local)} (format json)`
+        `copy (select source_key as file, line_no as line, reason as error, text from slow_rejected order by 1, 2) to ${quoteLiteral(local)} (format json)`
       );
       await store.upload(
         FlattenLayout.quarantineRecords(feed, batchId),
@@ -199,6 +333,7 @@ export const runFlattenBatch = async (
         'application/x-ndjson'
       );
     }
+    const unreadable = objects.filter((object) => object.error);
     for (const file of unreadable) {
       const key = FlattenLayout.quarantineFile(feed, batchId, file.key);
       await store.upload(key, file.local);
@@ -209,7 +344,10 @@ export const runFlattenBatch = async (
       );
     }
 
-    const records = await engine.scalarNumber('select count(*) from batch_records');
+    const records = objects.reduce(
+      (total, object) => total + (object.error ? 0 : object.records),
+      0
+    );
     const recordsQuarantined = rejectedLines + unreadable.length;
     const recordsRead = records + recordsQuarantined;
     if (rowsWritten !== records) {
@@ -224,33 +362,21 @@ export const runFlattenBatch = async (
       'application/json'
     );
 
-    const perObject = await engine.all(
-      'select source_key, count(*) as n from batch_records group by 1'
-    );
-    const rejectedPerObject = await engine.all(
-      'select source_key, count(*) as n from batch_rejected group by 1'
-    );
-    const count = (rows: Record<string, unknown>[], key: string) =>
-      Number(rows.find((row) => row.source_key === key)?.n ?? 0);
-    for (const object of mine) {
-      const broken = unreadable.some((file) => file.key === object.key) ? 1 : 0;
+    for (const object of objects) {
       await deps.ledger.succeed(
         object.key,
         batchId,
         {
-          rowsWritten: count(perObject, object.key),
-          rowsQuarantined: count(rejectedPerObject, object.key) + broken,
+          rowsWritten: object.error ? 0 : object.records,
+          rowsQuarantined: object.error ? 1 : object.rejected,
         },
         now()
       );
     }
-    if (!deps.options.leaveInPlace) {
-      const locals = new Map([...loaded, ...unreadable].map((entry) => [entry.key, entry.local]));
-      for (const object of mine) {
-        const local = locals.get(object.key);
-        if (local) await store.upload(FlattenLayout.processed(object.key), local);
-      }
-      await store.delete(mine.map((object) => object.key));
+    if (!options.leaveInPlace) {
+      for (const object of objects)
+        await store.upload(FlattenLayout.processed(object.key), object.local);
+      await store.delete(objects.map((object) => object.key));
     }
     return {
       feed,
@@ -264,4 +390,70 @@ export const runFlattenBatch = async (
       schemaKey,
     };
   });
+};
+
+/**
+ * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their
+ * loaded records, as ZSTD Parquet partitioned by year/month/day/mode in one COPY.
+ */
+const writeSilver = async (
+  engine: DuckDbEngine,
+  plan: {
+    columns: FlatColumn[];
+    structure: JsonStructure;
+    fastGroups: FileGroup[];
+    byPath: Map<string, LocalObject>;
+    batchId: string;
+    options: FlattenBatchOptions;
+    out: string;
+  }
+) => {
+  const { columns, structure, options } = plan;
+  /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
+  const partitions = (text: (field: string) => string) => {
+    const day = `try_cast(${text(options.partition.date)} as date)`;
+    return [
+      `coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as year`,
+      `coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as month`,
+      `coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as day`,
+      `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as mode`,
+    ].join(', ');
+  };
+  const topLevelText = (field: string) => {
+    const node = structureAt(structure, [field]);
+    return typeof node === 'string' && node !== 'JSON' ? quoteIdentifier(field) : 'null::varchar';
+  };
+  const batch = quoteLiteral(plan.batchId);
+  const branches = plan.fastGroups.map((group) => {
+    // Files are read in list order: a record's line is its row number less the rows before its file.
+    const objects = group.paths.map((path) => plan.byPath.get(path) as LocalObject);
+    const offsets: number[] = [];
+    let before = 0;
+    for (const object of objects) {
+      offsets.push(before);
+      before += object.records;
+    }
+    const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
+    const fileIndex = `list_position(${`[${group.paths.map(quoteLiteral).join(', ')}]`}, filename)`;
+    return `
+      select ${flattenSelect(columns, structAccess)},
+        ${keys}[${fileIndex}] as _source_key,
+        _rn - [${offsets.join(', ')}][${fileIndex}] as _source_line,
+        ${batch} as _batch_id,
+        ${partitions(topLevelText)}
+      from (
+        select *, row_number() over () as _rn
+        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth)})
+      )`;
+  });
+  const slowText = (field: string) =>
+    `json_extract_string(record, ${quoteLiteral(jsonPath([field]))})`;
+  branches.push(`
+      select ${flattenSelect(columns, jsonAccess('record'))},
+        source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
+        ${partitions(slowText)}
+      from slow_records`);
+  await engine.run(`
+    copy (${branches.join(' union all ')})
+    to ${quoteLiteral(plan.out)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
 };

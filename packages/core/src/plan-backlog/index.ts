@@ -11,5 +11,6 @@ export {
   type PlanBacklogResult,
   planBacklogInputSchema,
   planKey,
+  registryKey,
   runPlanBacklog,
 } from './runPlanBacklog.js';

@@ -68,10 +68,35 @@ describe('Function: runPlanBacklog', () => {
       bytes: 400,
       batches: 5,
       skipped: 2,
+      registryKey: '_backfill/clicks/plan-1/schema.json',
     });
     const plan = await readPlan(lake.store, result.manifestKey);
     const planned = plan.flatMap((batch) => batch.objects.map((object) => object.key)).sort();
     expect(planned).toEqual(keys.slice(2).sort());
+  });
+
+  it('keeps the registry as the run first planned against it, so a replanned run sees the same', async () => {
+    // Prepare
+    const registry = (columns: unknown[]) => JSON.stringify({ columns });
+    await lake.store.put('raw/clocks/a.json', '{}');
+    await lake.store.put('_schemas/clocks/schema.json', registry([{ name: 'a' }]));
+    const plan = (runId: string) =>
+      runPlanBacklog(
+        { runId, feed: 'clocks', prefix: 'raw/clocks/' },
+        { store: lake.store, ledger: emptyLedger }
+      );
+    const read = async (key: string) => new TextDecoder().decode(await lake.store.get(key));
+
+    // Act
+    const first = await plan('reg-1');
+    await lake.store.put('_schemas/clocks/schema.json', registry([{ name: 'a' }, { name: 'b' }]));
+    const replanned = await plan('reg-1');
+    const next = await plan('reg-2');
+
+    // Assess
+    expect(replanned.registryKey).toBe(first.registryKey);
+    expect(await read(first.registryKey)).toBe(registry([{ name: 'a' }]));
+    expect(await read(next.registryKey)).toBe(registry([{ name: 'a' }, { name: 'b' }]));
   });
 
   it('refuses a prefix outside the feed', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
 import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
+import { FlattenLayout } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
@@ -32,6 +33,11 @@ export interface PlanBacklogResult {
   batches: number;
   /** Objects the ledger already marks SUCCEEDED. */
   skipped: number;
+  /**
+   * The feed's schema registry as this run planned against it: every batch of the run, a redriven
+   * one too, flattens against this copy, so a redrive writes what the first attempt would have.
+   */
+  registryKey: string;
 }
 
 export interface PlanBacklogDeps {
@@ -44,6 +50,9 @@ const LOOKUP_CHUNK = 100;
 
 /** Where a backfill run's plan lives. */
 export const planKey = (feed: string, runId: string) => `_backfill/${feed}/${runId}/plan.jsonl`;
+/** Where a backfill run keeps its copy of the feed's schema registry. */
+export const registryKey = (feed: string, runId: string) =>
+  `_backfill/${feed}/${runId}/schema.json`;
 
 /**
  * Plans a backfill: lists the prefix page by page, drops objects the ledger already marks
@@ -104,6 +113,24 @@ export const runPlanBacklog = async (
     await once(out, 'finish');
     const manifestKey = planKey(input.feed, runId);
     await deps.store.upload(manifestKey, local, 'application/x-ndjson');
-    return { feed: input.feed, manifestKey, objects, bytes, batches, skipped };
+    const registry = registryKey(input.feed, runId);
+    // A replanned run keeps its first copy: batches that already ran used that one.
+    if (!(await deps.store.get(registry))) {
+      const current = await deps.store.get(FlattenLayout.schema(input.feed));
+      await deps.store.put(
+        registry,
+        current ?? JSON.stringify({ columns: [] }),
+        'application/json'
+      );
+    }
+    return {
+      feed: input.feed,
+      manifestKey,
+      objects,
+      bytes,
+      batches,
+      skipped,
+      registryKey: registry,
+    };
   });
 };

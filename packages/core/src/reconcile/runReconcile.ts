@@ -36,7 +36,7 @@ interface ExecutionRecord {
 }
 
 /** Where a feed's merged schema lives. */
-export const schemaKeyOf = (feed: string) => `_schemas/${feed}/schema.json`;
+export const schemaKeyOf = FlattenLayout.schema;
 
 const readJson = async <T>(store: ObjectStore, key: string): Promise<T> => {
   const body = await store.get(key);

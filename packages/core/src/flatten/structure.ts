@@ -1,0 +1,131 @@
+import { quoteLiteral } from '../config/index.js';
+
+/**
+ * The shape of JSON records as DuckDB's `json_group_structure` writes it: an object maps keys to
+ * shapes, an array holds its elements' merged shape, a leaf is a type name (`UBIGINT`, `BIGINT`,
+ * `DOUBLE`, `BOOLEAN`, `VARCHAR`, `NULL`, or `JSON` where values of different kinds met).
+ */
+export type JsonStructure = string | JsonStructure[] | { [key: string]: JsonStructure };
+
+const isObject = (node: JsonStructure): node is { [key: string]: JsonStructure } =>
+  node !== null && typeof node === 'object' && !Array.isArray(node);
+
+/** Leaf types in widening order: a merge keeps the wider of two numeric types. */
+const NUMERIC = ['UBIGINT', 'BIGINT', 'DOUBLE'] as const;
+
+const mergeLeaves = (a: string, b: string): string => {
+  if (a === b || b === 'NULL') return a;
+  if (a === 'NULL') return b;
+  const ia = NUMERIC.indexOf(a as (typeof NUMERIC)[number]);
+  const ib = NUMERIC.indexOf(b as (typeof NUMERIC)[number]);
+  if (ia >= 0 && ib >= 0)
+    return ia === 0 && ib === 0 ? 'UBIGINT' : (NUMERIC[Math.max(ia, ib, 1)] ?? 'DOUBLE');
+  return 'JSON';
+};
+
+/**
+ * Merges two structures the way `json_group_structure` merges records: keys are united in
+ * first-seen order, integers widen to doubles, a field seen as null takes the other side's shape,
+ * and anything else that disagrees (an object here, a string there) becomes `JSON`.
+ *
+ * @param a - the structure so far
+ * @param b - the structure to add
+ */
+export const mergeStructures = (a: JsonStructure, b: JsonStructure): JsonStructure => {
+  if (a === 'NULL') return b;
+  if (b === 'NULL') return a;
+  if (isObject(a) && isObject(b)) {
+    const merged: { [key: string]: JsonStructure } = { ...a };
+    for (const [key, child] of Object.entries(b)) {
+      const seen = merged[key];
+      merged[key] = seen === undefined ? child : mergeStructures(seen, child);
+    }
+    return merged;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const [ea, eb] = [a[0], b[0]];
+    return [ea === undefined ? (eb ?? 'NULL') : eb === undefined ? ea : mergeStructures(ea, eb)];
+  }
+  if (typeof a === 'string' && typeof b === 'string') return mergeLeaves(a, b);
+  return 'JSON';
+};
+
+/** A JSONPath to the value under `keys`, e.g. `$."user"."address"`. */
+export const jsonPath = (keys: readonly string[]): string =>
+  keys.length === 0 ? '$' : `$.${keys.map((key) => JSON.stringify(key)).join('.')}`;
+
+/** The keys of a path {@link jsonPath} wrote, back as strings. */
+export const pathKeys = (path: string): string[] =>
+  [...path.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => JSON.parse(`"${match[1]}"`));
+
+/**
+ * The objects whose keys decide the columns: the root and every object above `maxDepth` (deeper
+ * subtrees are kept whole as JSON, so new keys inside them lose nothing).
+ *
+ * @param structure - the records' structure
+ * @param maxDepth - the flattening depth
+ */
+export const objectPaths = (structure: JsonStructure, maxDepth: number): string[][] => {
+  const paths: string[][] = [];
+  const walk = (node: JsonStructure, keys: string[]) => {
+    if (!isObject(node) || keys.length >= maxDepth) return;
+    paths.push(keys);
+    for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
+  };
+  walk(structure, []);
+  return paths;
+};
+
+/** The structure at `keys`, or undefined where the structure has no object on the way. */
+export const structureAt = (
+  structure: JsonStructure,
+  keys: readonly string[]
+): JsonStructure | undefined => {
+  let node: JsonStructure | undefined = structure;
+  for (const key of keys) node = node !== undefined && isObject(node) ? node[key] : undefined;
+  return node;
+};
+
+/** Returns `structure` with `child` merged in at `keys` (objects on the way are created). */
+export const withStructureAt = (
+  structure: JsonStructure,
+  keys: readonly string[],
+  child: JsonStructure
+): JsonStructure => {
+  const [head, ...rest] = keys;
+  if (head === undefined) return mergeStructures(structure, child);
+  const node = isObject(structure) ? structure : {};
+  const seen = node[head];
+  return {
+    ...node,
+    [head]:
+      rest.length === 0 && seen === undefined ? child : withStructureAt(seen ?? {}, rest, child),
+  };
+};
+
+/** A DuckDB identifier inside a STRUCT type, quoted. */
+const structField = (key: string) => `"${key.replaceAll('"', '""')}"`;
+
+/**
+ * The `columns` argument of `read_json` that reads records of this structure without losing a
+ * value: objects down to `maxDepth` become STRUCTs, every scalar is read as text (so a value of
+ * an unexpected type is kept, to be typed or parked in `_variant` later), and arrays, deeper
+ * subtrees and fields of mixed kinds are read as JSON text.
+ *
+ * @param structure - the records' structure (an object)
+ * @param maxDepth - the flattening depth
+ */
+export const readJsonColumns = (structure: JsonStructure, maxDepth: number): string => {
+  const typeOf = (node: JsonStructure, depth: number): string => {
+    if (isObject(node)) {
+      if (depth >= maxDepth) return 'JSON';
+      const fields = Object.entries(node).map(
+        ([key, child]) => `${structField(key)} ${typeOf(child, depth + 1)}`
+      );
+      return fields.length ? `STRUCT(${fields.join(', ')})` : 'JSON';
+    }
+    return Array.isArray(node) || node === 'JSON' ? 'JSON' : 'VARCHAR';
+  };
+  const entries = isObject(structure) ? Object.entries(structure) : [];
+  return `{${entries.map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child, 1))}`).join(', ')}}`;
+};
