@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { weekPrefix } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 
 /** What the generator wrote, so tests can reconcile the backfill against the truth. */
@@ -25,7 +26,10 @@ export interface GenerateBacklogOptions {
   /** Total raw bytes to aim for (before gzip), spread over the feeds. */
   targetBytes: number;
   seed?: number;
-  /** Feeds to write; each gets `raw/<feed>/all_historical_files/` and two weekly drops. */
+  /**
+   * Feeds to write; each gets `raw/<feed>/all_historical_files/` and weekly drops under
+   * `raw/<feed>/<ISO year>/week<NN>/`.
+   */
   feeds?: readonly string[];
 }
 
@@ -129,10 +133,10 @@ export const generateBacklog = async (
       const events = Array.from({ length: count }, () =>
         event(random, feed, id++, day, generation)
       );
+      // Every tenth file is a weekly drop, in the folder of its date's ISO week, as a weekly
+      // sync scheduled after that week expects to find it.
       const weekly = file % 10 === 9;
-      const folder = weekly
-        ? `raw/${feed}/${day.getUTCFullYear()}/week${String(1 + (file % 52)).padStart(2, '0')}/`
-        : `raw/${feed}/all_historical_files/`;
+      const folder = weekly ? weekPrefix(feed, day) : `raw/${feed}/all_historical_files/`;
       const format = file % 7 === 3 ? 'array' : file % 11 === 5 ? 'document' : 'jsonl';
       const gzip = file % 4 === 1;
       let malformed = 0;
