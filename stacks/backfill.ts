@@ -1,6 +1,7 @@
-// The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, and the
-// `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan.
-import { alertTopic, deadLetterQueue, lakeAccess, stageFunction } from './pipeline';
+// The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, the
+// `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan, and the
+// `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
+import { alertTopic, deadLetterQueue, lakeAccess, scheduled, stageFunction } from './pipeline';
 import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
@@ -23,7 +24,8 @@ export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.
   memory: '1024 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
-    ...lakeAccess({ read: ['raw/'], write: ['_backfill/'] }),
+    // _inventory/: S3 Inventory reports of the lake, which the planner may read instead of listing.
+    ...lakeAccess({ read: ['raw/', '_inventory/'], write: ['_backfill/'] }),
     ledgerAccess(['dynamodb:BatchGetItem']),
   ],
 });
@@ -119,4 +121,113 @@ export const backfill = new aws.sfn.StateMachine('Backfill', {
   roleArn: role.arn,
   definition: aslDefinition('backfill.asl.json', backfillBindings),
   tracingConfiguration: { enabled: true },
+});
+
+/**
+ * The raw/<feed>/ folders the weekly sync covers; a feed whose weekly drops start landing is
+ * added here.
+ */
+const weeklyFeeds = ['clickstream', 'payments', 'devices'];
+
+/** Every placeholder in statemachines/weekly-sync.asl.json; test/asl.test.ts checks the pairing. */
+const weeklySyncBindings = {
+  BackfillStateMachineArn: backfill.arn,
+  DeadLetterQueueUrl: deadLetterQueue.url,
+  AlertTopicArn: alertTopic.arn,
+};
+
+/** The backfill's executions, which weekly-sync starts, follows and may stop. */
+const backfillExecutions = backfill.arn.apply(
+  (arn) => `${arn.replace(':stateMachine:', ':execution:')}:*`
+);
+
+/**
+ * The EventBridge rule Step Functions manages to follow `.sync` nested executions, in the
+ * backfill's partition, region and account (stepfunctions-iam.html, "Synchronous").
+ */
+const nestedExecutionRule = backfill.arn.apply((arn) => {
+  const [, partition, , region, account] = arn.split(':');
+  return `arn:${partition}:events:${region}:${account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+});
+
+const weeklySyncRole = new aws.iam.Role('WeeklySyncRole', {
+  assumeRolePolicy: assumedBy('states.amazonaws.com'),
+  inlinePolicies: [
+    {
+      name: 'weekly-sync',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'states:StartExecution', Resource: backfill.arn },
+          {
+            Effect: 'Allow',
+            Action: ['states:DescribeExecution', 'states:StopExecution'],
+            Resource: backfillExecutions,
+          },
+          {
+            Effect: 'Allow',
+            Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+            Resource: nestedExecutionRule,
+          },
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+          {
+            Effect: 'Allow',
+            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+            Resource: '*',
+          },
+        ],
+      }),
+    },
+  ],
+});
+
+export const weeklySync = new aws.sfn.StateMachine('WeeklySync', {
+  name: `strata-${stage}-weekly-sync`,
+  type: 'STANDARD',
+  roleArn: weeklySyncRole.arn,
+  definition: aslDefinition('weekly-sync.asl.json', weeklySyncBindings),
+  tracingConfiguration: { enabled: true },
+});
+
+const weeklySyncScheduleRole = new aws.iam.Role('WeeklySyncScheduleRole', {
+  assumeRolePolicy: assumedBy('scheduler.amazonaws.com'),
+  inlinePolicies: [
+    {
+      name: 'start-weekly-sync',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'states:StartExecution', Resource: weeklySync.arn },
+          // The schedule's own dead-letter queue, for starts that fail after its retries.
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+        ],
+      }),
+    },
+  ],
+});
+
+/**
+ * Mondays 02:00 UTC: sync the ISO week that ended the night before. The scheduler fills
+ * `<aws.scheduler.scheduled-time>` in (managing-schedule-context-attributes.html), so a retried
+ * or late start still syncs the week it was scheduled for. Enabled on staging and prod only, as
+ * the hourly pipeline schedule is.
+ */
+export const weeklySyncSchedule = new aws.scheduler.Schedule('WeeklySyncSchedule', {
+  scheduleExpression: 'cron(0 2 ? * MON *)',
+  scheduleExpressionTimezone: 'UTC',
+  state: scheduled ? 'ENABLED' : 'DISABLED',
+  flexibleTimeWindow: { mode: 'OFF' },
+  target: {
+    arn: weeklySync.arn,
+    roleArn: weeklySyncScheduleRole.arn,
+    input: JSON.stringify({
+      feeds: weeklyFeeds,
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    }),
+    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+    deadLetterConfig: { arn: deadLetterQueue.arn },
+  },
 });

@@ -6,7 +6,8 @@ import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
-const scheduled = stage === 'prod' || stage === 'staging';
+/** Schedules run on staging and prod only. */
+export const scheduled = stage === 'prod' || stage === 'staging';
 
 /** Failed executions land here (from the state machine's failure branch and the scheduler). */
 export const deadLetterQueue = new aws.sqs.Queue('DeadLetterQueue', {
