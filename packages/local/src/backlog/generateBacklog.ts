@@ -33,6 +33,9 @@ export interface GenerateBacklogOptions {
   feeds?: readonly string[];
 }
 
+/** The feeds the generator writes unless told otherwise. */
+export const BACKLOG_FEEDS = ['clickstream', 'payments', 'devices'] as const;
+
 /** A small, seedable PRNG (mulberry32): the same seed writes the same backlog. */
 const prng = (seed: number) => {
   let state = seed >>> 0;
@@ -108,7 +111,7 @@ export const generateBacklog = async (
   options: GenerateBacklogOptions
 ): Promise<GeneratedBacklog> => {
   const random = prng(options.seed ?? 7);
-  const feeds = options.feeds ?? ['clickstream', 'payments', 'devices'];
+  const feeds = options.feeds ?? BACKLOG_FEEDS;
   const perFeed = options.targetBytes / feeds.length;
   const result: GeneratedBacklog = { objects: [], bytes: 0, records: 0, malformed: 0 };
   let id = 0;
