@@ -1,7 +1,13 @@
 // The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, the
 // `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan, and the
 // `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
-import { alertTopic, deadLetterQueue, lakeAccess, scheduled, stageFunction } from './pipeline';
+import {
+  alertTopic,
+  deadLetterQueue,
+  lakeAccess,
+  scheduleStateMachine,
+  stageFunction,
+} from './pipeline';
 import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
@@ -191,43 +197,12 @@ export const weeklySync = new aws.sfn.StateMachine('WeeklySync', {
   tracingConfiguration: { enabled: true },
 });
 
-const weeklySyncScheduleRole = new aws.iam.Role('WeeklySyncScheduleRole', {
-  assumeRolePolicy: assumedBy('scheduler.amazonaws.com'),
-  inlinePolicies: [
-    {
-      name: 'start-weekly-sync',
-      policy: $jsonStringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: 'states:StartExecution', Resource: weeklySync.arn },
-          // The schedule's own dead-letter queue, for starts that fail after its retries.
-          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
-          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
-        ],
-      }),
-    },
-  ],
-});
-
 /**
  * Mondays 02:00 UTC: sync the ISO week that ended the night before. The scheduler fills
  * `<aws.scheduler.scheduled-time>` in (managing-schedule-context-attributes.html), so a retried
- * or late start still syncs the week it was scheduled for. Enabled on staging and prod only, as
- * the hourly pipeline schedule is.
+ * or late start still syncs the week it was scheduled for.
  */
-export const weeklySyncSchedule = new aws.scheduler.Schedule('WeeklySyncSchedule', {
-  scheduleExpression: 'cron(0 2 ? * MON *)',
-  scheduleExpressionTimezone: 'UTC',
-  state: scheduled ? 'ENABLED' : 'DISABLED',
-  flexibleTimeWindow: { mode: 'OFF' },
-  target: {
-    arn: weeklySync.arn,
-    roleArn: weeklySyncScheduleRole.arn,
-    input: JSON.stringify({
-      feeds: weeklyFeeds,
-      scheduledTime: '<aws.scheduler.scheduled-time>',
-    }),
-    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-    deadLetterConfig: { arn: deadLetterQueue.arn },
-  },
+export const weeklySyncSchedule = scheduleStateMachine('WeeklySyncSchedule', weeklySync, {
+  expression: 'cron(0 2 ? * MON *)',
+  input: JSON.stringify({ feeds: weeklyFeeds, scheduledTime: '<aws.scheduler.scheduled-time>' }),
 });
