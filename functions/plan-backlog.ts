@@ -5,18 +5,27 @@ import { awsPlatform } from './_shared/aws.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
-/** The execution's name and input, as the backfill state machine passes them. */
+/**
+ * The execution's name and input, as the backfill state machine passes them. When weekly-sync
+ * starts the backfill, Step Functions' nested-execution link
+ * (`AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID`, the parent's execution ARN) rides along in the
+ * input; the plan does not use it.
+ */
 const eventSchema = z.object({
   runId: z.string().min(1),
-  request: planBacklogInputSchema.omit({ runId: true }).strict(),
+  request: planBacklogInputSchema
+    .omit({ runId: true })
+    .extend({ AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional() })
+    .strict(),
 });
 
-/** PlanBacklog: lists a feed's backlog and bin-packs it into the map's JSONL manifest. */
+/** PlanBacklog: lists a feed's backlog (or one week of it) and bin-packs it into the map's manifest. */
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler('plan-backlog', async (event) => {
     const { runId, request } = parseOrThrow(eventSchema, event, 'backfill input');
+    const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...plan } = request;
     const { store, ledger } = platform();
-    return runPlanBacklog({ runId, ...request }, { store, ledger });
+    return runPlanBacklog({ runId, ...plan }, { store, ledger });
   });
 
 export const handler = createHandler(awsPlatform);

@@ -1,6 +1,13 @@
-// The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, and the
-// `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan.
-import { alertTopic, deadLetterQueue, lakeAccess, stageFunction } from './pipeline';
+// The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, the
+// `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan, and the
+// `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
+import {
+  alertTopic,
+  deadLetterQueue,
+  lakeAccess,
+  scheduleStateMachine,
+  stageFunction,
+} from './pipeline';
 import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
@@ -23,8 +30,12 @@ export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.
   memory: '1024 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
-    // Reads the feed's schema registry and keeps the run's copy of it beside the plan.
-    ...lakeAccess({ read: ['raw/', '_schemas/', '_backfill/'], write: ['_backfill/'] }),
+    // The registry and its run copy beside the plan; _inventory/: S3 Inventory reports of the
+    // lake, which the planner may read instead of listing.
+    ...lakeAccess({
+      read: ['raw/', '_inventory/', '_schemas/', '_backfill/'],
+      write: ['_backfill/'],
+    }),
     ledgerAccess(['dynamodb:BatchGetItem']),
   ],
 });
@@ -120,4 +131,82 @@ export const backfill = new aws.sfn.StateMachine('Backfill', {
   roleArn: role.arn,
   definition: aslDefinition('backfill.asl.json', backfillBindings),
   tracingConfiguration: { enabled: true },
+});
+
+/**
+ * The raw/<feed>/ folders the weekly sync covers; a feed whose weekly drops start landing is
+ * added here.
+ */
+const weeklyFeeds = ['clickstream', 'payments', 'devices'];
+
+/** Every placeholder in statemachines/weekly-sync.asl.json; test/asl.test.ts checks the pairing. */
+const weeklySyncBindings = {
+  BackfillStateMachineArn: backfill.arn,
+  DeadLetterQueueUrl: deadLetterQueue.url,
+  AlertTopicArn: alertTopic.arn,
+};
+
+/** The backfill's executions, which weekly-sync starts, follows and may stop. */
+const backfillExecutions = backfill.arn.apply(
+  (arn) => `${arn.replace(':stateMachine:', ':execution:')}:*`
+);
+
+/**
+ * The EventBridge rule Step Functions manages to follow `.sync` nested executions, in the
+ * backfill's partition, region and account (stepfunctions-iam.html, "Synchronous").
+ */
+const nestedExecutionRule = backfill.arn.apply((arn) => {
+  const [, partition, , region, account] = arn.split(':');
+  return `arn:${partition}:events:${region}:${account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+});
+
+const weeklySyncRole = new aws.iam.Role('WeeklySyncRole', {
+  assumeRolePolicy: assumedBy('states.amazonaws.com'),
+  inlinePolicies: [
+    {
+      name: 'weekly-sync',
+      policy: $jsonStringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'states:StartExecution', Resource: backfill.arn },
+          {
+            Effect: 'Allow',
+            Action: ['states:DescribeExecution', 'states:StopExecution'],
+            Resource: backfillExecutions,
+          },
+          {
+            Effect: 'Allow',
+            Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+            Resource: nestedExecutionRule,
+          },
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+          {
+            Effect: 'Allow',
+            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+            Resource: '*',
+          },
+        ],
+      }),
+    },
+  ],
+});
+
+export const weeklySync = new aws.sfn.StateMachine('WeeklySync', {
+  name: `strata-${stage}-weekly-sync`,
+  type: 'STANDARD',
+  roleArn: weeklySyncRole.arn,
+  definition: aslDefinition('weekly-sync.asl.json', weeklySyncBindings),
+  tracingConfiguration: { enabled: true },
+});
+
+/**
+ * Mondays 02:00 UTC: sync the ISO week that ended the night before. The scheduler fills
+ * `<aws.scheduler.scheduled-time>` in (managing-schedule-context-attributes.html), so a retried
+ * or late start still syncs the week it was scheduled for.
+ */
+export const weeklySyncSchedule = scheduleStateMachine('WeeklySyncSchedule', weeklySync, {
+  expression: 'cron(0 2 ? * MON *)',
+  input: JSON.stringify({ feeds: weeklyFeeds, scheduledTime: '<aws.scheduler.scheduled-time>' }),
 });

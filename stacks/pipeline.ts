@@ -205,38 +205,60 @@ export const pipeline = new aws.sfn.StateMachine('Pipeline', {
   tracingConfiguration: { enabled: true },
 });
 
-const schedulerRole = new aws.iam.Role('PipelineScheduleRole', {
-  assumeRolePolicy: assumedBy('scheduler.amazonaws.com'),
-  inlinePolicies: [
-    {
-      name: 'start-pipeline',
-      policy: $jsonStringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: 'states:StartExecution', Resource: pipeline.arn },
-          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
-          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
-        ],
-      }),
-    },
-  ],
-});
-
 /**
- * Hourly incremental runs. Enabled on staging and prod only: a personal or dev stage would
- * otherwise hit the warehouse every hour for nobody.
+ * An EventBridge Scheduler schedule that starts a state machine, with a role allowed to start
+ * that one machine only. Enabled on staging and prod only: a personal or dev stage would
+ * otherwise run unattended for nobody. A start that still fails after the scheduler's retries
+ * lands in the dead-letter queue.
+ *
+ * @param name - the schedule's logical name; its role is `<name>Role`
+ * @param machine - the state machine to start
+ * @param schedule - when (a `rate()` or `cron()` expression, UTC) and with what execution input
  */
-export const schedule = new aws.scheduler.Schedule('PipelineSchedule', {
-  scheduleExpression: 'rate(1 hour)',
-  state: scheduled ? 'ENABLED' : 'DISABLED',
-  flexibleTimeWindow: { mode: 'OFF' },
-  target: {
-    arn: pipeline.arn,
-    roleArn: schedulerRole.arn,
-    input: '{}',
-    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-    deadLetterConfig: { arn: deadLetterQueue.arn },
-  },
+export const scheduleStateMachine = (
+  name: string,
+  machine: aws.sfn.StateMachine,
+  schedule: { expression: string; input: string }
+) => {
+  const role = new aws.iam.Role(`${name}Role`, {
+    assumeRolePolicy: assumedBy('scheduler.amazonaws.com'),
+    inlinePolicies: [
+      {
+        name: 'start-execution',
+        policy: $jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'states:StartExecution', Resource: machine.arn },
+            { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+            {
+              Effect: 'Allow',
+              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              Resource: key.arn,
+            },
+          ],
+        }),
+      },
+    ],
+  });
+  return new aws.scheduler.Schedule(name, {
+    scheduleExpression: schedule.expression,
+    scheduleExpressionTimezone: 'UTC',
+    state: scheduled ? 'ENABLED' : 'DISABLED',
+    flexibleTimeWindow: { mode: 'OFF' },
+    target: {
+      arn: machine.arn,
+      roleArn: role.arn,
+      input: schedule.input,
+      retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+      deadLetterConfig: { arn: deadLetterQueue.arn },
+    },
+  });
+};
+
+/** Hourly incremental runs of every configured entity. */
+export const schedule = scheduleStateMachine('PipelineSchedule', pipeline, {
+  expression: 'rate(1 hour)',
+  input: '{}',
 });
 
 /** An alarm that fires on any occurrence in five minutes and tells the alert topic. */

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { ErrorName } from '@strata/core/errors';
-import { localBindings } from '@strata/local/runtime';
+import { localBindings, MACHINES } from '@strata/local/runtime';
 import validator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { retryCatchProblems, unboundPlaceholders, unknownErrorNames } from './support/aslChecks.js';
@@ -38,9 +38,11 @@ beforeAll(async () => {
 });
 
 describe('statemachines/*.asl.json', () => {
-  it('finds the state machines', () => {
+  it('finds every state machine, and the embedded runtime can run each', () => {
     // Assess
-    expect(machines.map((machine) => machine.file)).toContain('pipeline.asl.json');
+    const files = machines.map((machine) => machine.file).sort();
+    expect(files).toEqual(expect.arrayContaining(['pipeline.asl.json', 'weekly-sync.asl.json']));
+    expect(MACHINES.map((name) => `${name}.asl.json`).sort()).toEqual(files);
   });
 
   it('binds every placeholder in stacks/', () => {
@@ -152,6 +154,34 @@ describe('statemachines/*.asl.json', () => {
       'Bare: no Retry',
       'Bare: no Catch',
       'NoJitter: Retry without full jitter',
+    ]);
+  });
+
+  it('reports a nested execution without a timeout that retries a child that failed', () => {
+    // Prepare
+    const states = {
+      Nested: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution.sync:2',
+        Retry: [
+          {
+            ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'States.TaskFailed'],
+            BackoffRate: 2,
+            JitterStrategy: 'FULL',
+          },
+        ],
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Nested' }],
+        End: true,
+      },
+    };
+
+    // Act
+    const problems = retryCatchProblems(states);
+
+    // Assess
+    expect(problems).toEqual([
+      'Nested: nested execution without TimeoutSeconds',
+      'Nested: Retry on States.TaskFailed would run the nested execution again',
     ]);
   });
 });

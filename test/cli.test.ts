@@ -99,3 +99,28 @@ describe('strata start', () => {
     await expect(fetch(endpoint)).rejects.toThrow();
   });
 });
+
+describe('strata weekly-sync', () => {
+  it('syncs the ISO week of the given date for every feed and prints each reconciliation', async () => {
+    // Act
+    const run = await strata(['weekly-sync', '--dir', join(dir, 'weekly'), '--week', '2026-12-31']);
+
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    for (const feed of ['clickstream', 'payments', 'devices']) {
+      expect(run.stdout).toContain(
+        `weekly-sync raw/${feed}/2026/week53/: 0 object(s), 0 batch(es), 0 records read`
+      );
+    }
+  });
+
+  it('exits 2 when --week is not a date', async () => {
+    // Act
+    const run = await strata(['weekly-sync', '--dir', join(dir, 'weekly'), '--week', 'soon']);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--week: "soon" must be a date');
+  });
+});

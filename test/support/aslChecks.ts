@@ -29,7 +29,16 @@ export const unboundPlaceholders = (
 ): string[] =>
   placeholders.filter((name) => !new RegExp(`^\\s*${name}\\s*:`, 'm').test(stacksSource));
 
-/** Problems with Retry/Catch on Task and Map states, as readable strings. */
+/** Errors that mean a nested execution ran and ended: retrying them would run the child again. */
+const CHILD_ENDED = ['States.ALL', 'States.TaskFailed', 'States.Timeout'];
+
+/**
+ * Problems with Retry/Catch on Task and Map states, as readable strings. Every Retry backs off
+ * with full jitter; a Lambda Task retries the Lambda service's transient errors; a Task that
+ * runs a nested execution (`states:startExecution.sync`) sets its own timeout (the local
+ * executor's default is 60 s) and retries only failures to start or follow the child, never a
+ * child that ran and failed.
+ */
 export const retryCatchProblems = (states: States): string[] => {
   const problems: string[] = [];
   for (const { name, state, insideMap } of allStates(states)) {
@@ -43,18 +52,27 @@ export const retryCatchProblems = (states: States): string[] => {
     if (state.Type === 'Task' && retry.length === 0) problems.push(`${name}: no Retry`);
     // A Task inside a Map may leave catching to the Map (or catch itself, as ExtractEntity does).
     if (!insideMap && catchers.length === 0) problems.push(`${name}: no Catch`);
-    if (state.Resource === 'arn:aws:states:::lambda:invoke') {
-      const errors = retry.flatMap((rule) => rule.ErrorEquals);
-      for (const required of [
-        'Lambda.ServiceException',
-        'Lambda.TooManyRequestsException',
-        'States.Timeout',
-      ]) {
-        if (!errors.includes(required)) problems.push(`${name}: Retry misses ${required}`);
+    for (const rule of retry) {
+      if (!((rule.BackoffRate ?? 2) > 1)) problems.push(`${name}: Retry without backoff`);
+      if (rule.JitterStrategy !== 'FULL') problems.push(`${name}: Retry without full jitter`);
+    }
+    const errors = retry.flatMap((rule) => rule.ErrorEquals);
+    const requiring = (required: string[]) => {
+      for (const error of required) {
+        if (!errors.includes(error)) problems.push(`${name}: Retry misses ${error}`);
       }
-      for (const rule of retry) {
-        if (!((rule.BackoffRate ?? 2) > 1)) problems.push(`${name}: Retry without backoff`);
-        if (rule.JitterStrategy !== 'FULL') problems.push(`${name}: Retry without full jitter`);
+    };
+    const resource = String(state.Resource ?? '');
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      requiring(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'States.Timeout']);
+    }
+    if (resource.startsWith('arn:aws:states:::states:startExecution.sync')) {
+      requiring(['StepFunctions.ExecutionLimitExceededException']);
+      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+        problems.push(`${name}: nested execution without TimeoutSeconds`);
+      }
+      for (const error of errors.filter((error) => CHILD_ENDED.includes(error))) {
+        problems.push(`${name}: Retry on ${error} would run the nested execution again`);
       }
     }
   }

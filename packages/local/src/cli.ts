@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { weekPrefix } from '@strata/core/plan-backlog';
 import type { ReconcileResult } from '@strata/core/reconcile';
-import { generateBacklog } from './backlog/index.js';
+import { BACKLOG_FEEDS, generateBacklog } from './backlog/index.js';
 import { progressPrinter } from './cli/progress.js';
 import { summaryTable } from './cli/summaryTable.js';
 import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
@@ -12,6 +13,7 @@ const USAGE = `Usage: strata <command> [options]
 Commands:
   start               run the whole pipeline locally on generated TPC-H data
   backfill            generate a nested-JSON backlog and run the backfill state machine over it
+  weekly-sync         run the weekly-sync state machine over one ISO week's drops in the lake
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -19,6 +21,8 @@ Options:
   --fresh             start from an empty lake instead of the previous run's
   --entities <a,b>    extract only these configured entities
   --size <bytes>      backfill: backlog size, e.g. 64MB or 1GB (default 16MB)
+  --week <date>       weekly-sync: a date in the ISO week to sync, e.g. 2023-01-28
+  --feeds <a,b>       weekly-sync: the feeds to sync (default ${BACKLOG_FEEDS.join(',')})
   --verbose           print the handlers' structured logs too
   --help              show this help`;
 
@@ -96,6 +100,12 @@ const parseSize = (text: string): number | undefined => {
   return Math.round(Number(match[1]) * unit);
 };
 
+/** A reconciled backfill report as one line. */
+const reportLine = (report: ReconcileResult): string => {
+  const count = (n: number) => n.toLocaleString('en-US');
+  return `${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.failedBatches.length} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}`;
+};
+
 const backfill = async (values: Record<string, string | boolean | undefined>): Promise<number> => {
   const began = Date.now();
   process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
@@ -125,15 +135,55 @@ const backfill = async (values: Record<string, string | boolean | undefined>): P
         continue;
       }
       const { report } = (outcome.output as { reconcile: { report: ReconcileResult } }).reconcile;
-      const count = (n: number) => n.toLocaleString('en-US');
-      console.log(
-        `backfill ${feed}: ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.failedBatches.length} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}\n`
-      );
+      console.log(`backfill ${feed}: ${reportLine(report)}\n`);
     }
     console.log(
       `\nwall time ${((Date.now() - began) / 1000).toFixed(1)}s; silver under s3://${LOCAL_BUCKET}/silver/`
     );
     return failed === 0 ? 0 : 1;
+  } finally {
+    await runtime.stop();
+  }
+};
+
+const weeklySync = async (
+  values: Record<string, string | boolean | undefined>
+): Promise<number> => {
+  const began = Date.now();
+  process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
+  const day = new Date(String(values.week ?? ''));
+  if (Number.isNaN(day.getTime())) {
+    console.error(`--week: "${values.week ?? ''}" must be a date, e.g. 2023-01-28`);
+    return 2;
+  }
+  const feeds = typeof values.feeds === 'string' ? values.feeds.split(',') : [...BACKLOG_FEEDS];
+  const runtime = await EmbeddedRuntime.start({
+    dir: String(values.dir ?? '.strata'),
+    fresh: Boolean(values.fresh),
+  });
+  try {
+    // The schedule syncs the week before its time: a week after the given day is that day's week.
+    const scheduledTime = new Date(day.getTime() + 7 * 86_400_000).toISOString();
+    const outcome = await runtime.execute('weekly-sync', {
+      executionName: `weekly-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      input: { feeds, scheduledTime },
+      onEvent: progressPrinter((line) => console.log(line)),
+    });
+    const wall = `wall time ${((Date.now() - began) / 1000).toFixed(1)}s`;
+    if (outcome.status === 'FAILED') {
+      console.error(`weekly-sync FAILED with ${outcome.error}: ${reason(outcome.cause)}\n${wall}`);
+      return 1;
+    }
+    const { feedRuns } = outcome.output as {
+      feedRuns: { feed: string; plan: { objects: number }; report: ReconcileResult }[];
+    };
+    for (const { feed, plan, report } of feedRuns) {
+      console.log(
+        `weekly-sync ${weekPrefix(feed, day)}: ${plan.objects} object(s), ${reportLine(report)}`
+      );
+    }
+    console.log(`\n${wall}`);
+    return 0;
   } finally {
     await runtime.stop();
   }
@@ -148,6 +198,8 @@ const main = async (): Promise<number> => {
       fresh: { type: 'boolean' },
       entities: { type: 'string' },
       size: { type: 'string' },
+      week: { type: 'string' },
+      feeds: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -159,6 +211,7 @@ const main = async (): Promise<number> => {
   }
   if (command === 'start') return start(values);
   if (command === 'backfill') return backfill(values);
+  if (command === 'weekly-sync') return weeklySync(values);
   console.error(`unknown command "${command}"\n\n${USAGE}`);
   return 2;
 };

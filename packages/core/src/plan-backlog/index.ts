@@ -6,6 +6,12 @@ export {
   type PlannedObject,
 } from './binPack.js';
 export {
+  decodeInventoryKey,
+  INVENTORY_PREFIX,
+  inventoryObjects,
+  parseCsvLine,
+} from './inventoryObjects.js';
+export {
   type PlanBacklogDeps,
   type PlanBacklogInput,
   type PlanBacklogResult,
@@ -14,3 +20,4 @@ export {
   registryKey,
   runPlanBacklog,
 } from './runPlanBacklog.js';
+export { type IsoWeek, isoWeekOf, previousWeekPrefix, weekPrefix } from './weekPrefix.js';

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyLedger, GeneratedListing } from '../../../../test/support/generatedListing.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
@@ -15,6 +17,80 @@ beforeAll(async () => {
 afterAll(async () => {
   await lake?.stop();
 });
+
+const plannedKeys = async (store: ObjectStore, manifestKey: string): Promise<string[]> =>
+  (await readPlan(store, manifestKey))
+    .flatMap((batch) => batch.objects.map((object) => object.key))
+    .sort();
+
+/** One listed object as an S3 Inventory CSV row describes it. */
+interface InventoryRow {
+  key: string;
+  size: number;
+  isLatest?: boolean;
+  isDeleteMarker?: boolean;
+}
+
+/** The fields AWS lists for a versioned bucket, in its order (storage-inventory-location.html). */
+const FILE_SCHEMA =
+  'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag';
+
+/** A key as S3 Inventory writes it in CSV: URL-encoded, a space as `+`. */
+const formEncode = (key: string) => encodeURIComponent(key).replaceAll('%20', '+');
+
+/**
+ * Writes an S3 Inventory report into the lake as AWS delivers one: gzip CSV data files with
+ * every field quoted, and a manifest.json naming them with their size and MD5.
+ */
+const writeInventory = async (
+  store: ObjectStore,
+  files: InventoryRow[][],
+  options: { fileFormat?: string; corruptMd5?: boolean } = {}
+): Promise<string> => {
+  const base = '_inventory/test-lake/raw-objects';
+  const entries = [];
+  for (const [n, rows] of files.entries()) {
+    const csv = rows
+      .map((row, i) =>
+        [
+          'test-lake',
+          formEncode(row.key),
+          `v${i}`,
+          String(row.isLatest ?? true),
+          String(row.isDeleteMarker ?? false),
+          row.isDeleteMarker ? '' : String(row.size),
+          '2026-11-08T21:32:00.000Z',
+          'd41d8cd98f00b204e9800998ecf8427e',
+        ]
+          .map((field) => `"${field}"`)
+          .join(',')
+      )
+      .join('\n');
+    const body = gzipSync(`${csv}\n`);
+    const key = `${base}/data/file-${n}.csv.gz`;
+    await store.put(key, body);
+    const md5 = createHash('md5').update(body).digest('hex');
+    entries.push({
+      key,
+      size: body.length,
+      MD5checksum: options.corruptMd5 ? md5.replace(/^./, md5[0] === '0' ? '1' : '0') : md5,
+    });
+  }
+  const manifestKey = `${base}/2026-11-09T00-00Z/manifest.json`;
+  await store.put(
+    manifestKey,
+    JSON.stringify({
+      sourceBucket: 'test-lake',
+      destinationBucket: 'arn:aws:s3:::test-lake',
+      version: '2016-11-30',
+      creationTimestamp: '1762646400000',
+      fileFormat: options.fileFormat ?? 'CSV',
+      fileSchema: FILE_SCHEMA,
+      files: entries,
+    })
+  );
+  return manifestKey;
+};
 
 const readPlan = async (store: ObjectStore, key: string): Promise<PlannedBatch[]> => {
   const body = await store.get(key);
@@ -63,6 +139,7 @@ describe('Function: runPlanBacklog', () => {
     // Assess
     expect(result).toEqual({
       feed: 'clicks',
+      prefix: 'raw/clicks/all_historical_files/',
       manifestKey: '_backfill/clicks/plan-1/plan.jsonl',
       objects: 10,
       bytes: 400,
@@ -108,6 +185,132 @@ describe('Function: runPlanBacklog', () => {
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ name: ErrorName.BadInput });
+  });
+
+  it('plans the ISO week before the scheduled time when given a week', async () => {
+    // Prepare
+    await lake.store.put('raw/clicks/2026/week53/last.json', 'x'.repeat(10));
+    await lake.store.put('raw/clicks/2027/week01/first.json', 'x'.repeat(10));
+
+    // Act
+    const result = await runPlanBacklog(
+      { runId: 'plan-week', feed: 'clicks', week: { scheduledTime: '2027-01-04T02:00:00Z' } },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    expect(result).toMatchObject({ prefix: 'raw/clicks/2026/week53/', objects: 1 });
+    expect(await plannedKeys(lake.store, result.manifestKey)).toEqual([
+      'raw/clicks/2026/week53/last.json',
+    ]);
+  });
+
+  it.each([
+    [
+      'both a prefix and a week',
+      { prefix: 'raw/clicks/', week: { scheduledTime: '2027-01-04T02:00:00Z' } },
+    ],
+    ['neither a prefix nor a week', {}],
+  ])('refuses %s', async (_label, choice) => {
+    // Act
+    const attempt = runPlanBacklog(
+      { runId: 'plan-3', feed: 'clicks', ...choice },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ErrorName.BadInput,
+      message: 'plan-backlog: give either prefix or week',
+    });
+  });
+
+  it('plans the objects an S3 Inventory lists under the prefix, with their keys decoded', async () => {
+    // Prepare
+    const week = 'raw/clicks/2026/week45/';
+    const wanted = [
+      { key: `${week}café au lait.json`, size: 30 },
+      { key: `${week}a+b (1).jsonl.gz`, size: 20 },
+      { key: `${week}日本/drop 2.json`, size: 10 },
+    ];
+    for (const row of wanted) await lake.store.put(row.key, 'x'.repeat(row.size));
+    const manifestKey = await writeInventory(lake.store, [
+      [
+        wanted[0] as InventoryRow,
+        { key: 'raw/clicks/2026/week44/other week.json', size: 5 },
+        { key: `${week}old version.json`, size: 7, isLatest: false },
+      ],
+      [
+        wanted[1] as InventoryRow,
+        { key: `${week}deleted.json`, size: 0, isDeleteMarker: true },
+        wanted[2] as InventoryRow,
+        { key: `${week}done.json`, size: 9 },
+      ],
+    ]);
+    const ledger: Ledger = {
+      ...emptyLedger,
+      getMany: async (asked) =>
+        new Map(
+          asked
+            .filter((key) => key.endsWith('done.json'))
+            .map((key) => [
+              key,
+              { objectKey: key, status: 'SUCCEEDED', attempts: 1, updatedAt: '' },
+            ])
+        ),
+    };
+
+    // Act
+    const result = await runPlanBacklog(
+      { runId: 'plan-inventory', feed: 'clicks', prefix: week, inventory: { manifestKey } },
+      { store: lake.store, ledger }
+    );
+
+    // Assess
+    expect(result).toMatchObject({ objects: 3, bytes: 60, skipped: 1 });
+    const planned = await plannedKeys(lake.store, result.manifestKey);
+    expect(planned).toEqual(wanted.map((row) => row.key).sort());
+    for (const key of planned) {
+      expect(new TextDecoder().decode(await lake.store.get(key))).toHaveLength(
+        wanted.find((row) => row.key === key)?.size ?? -1
+      );
+    }
+  });
+
+  it('fails transiently when an inventory data file does not match its MD5', async () => {
+    // Prepare
+    const manifestKey = await writeInventory(
+      lake.store,
+      [[{ key: 'raw/clicks/2026/week46/a.json', size: 1 }]],
+      { corruptMd5: true }
+    );
+
+    // Act
+    const attempt = runPlanBacklog(
+      { runId: 'plan-md5', feed: 'clicks', prefix: 'raw/clicks/', inventory: { manifestKey } },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ErrorName.Transient });
+    expect(await lake.store.get('_backfill/clicks/plan-md5/plan.jsonl')).toBeUndefined();
+  });
+
+  it('refuses an inventory that is not CSV', async () => {
+    // Prepare
+    const manifestKey = await writeInventory(lake.store, [[]], { fileFormat: 'Parquet' });
+
+    // Act
+    const attempt = runPlanBacklog(
+      { runId: 'plan-orc', feed: 'clicks', prefix: 'raw/clicks/', inventory: { manifestKey } },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ErrorName.BadInput,
+      message: expect.stringContaining('only CSV inventories are read'),
+    });
   });
 
   it('plans 2,000,000 objects, each exactly once, within the batch limits', async () => {

@@ -6,14 +6,32 @@ import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
 import { FlattenLayout } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
-import type { Ledger, ObjectStore } from '../ports/index.js';
+import type { Ledger, ObjectInfo, ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
+import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
+import { previousWeekPrefix } from './weekPrefix.js';
 
 export const planBacklogInputSchema = z.object({
   runId: z.string().min(1),
   feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'must be lower snake case' }),
-  /** The prefix to list, e.g. `raw/clickstream/all_historical_files/`. */
-  prefix: z.string().min(1),
+  /** The prefix to plan, e.g. `raw/clickstream/all_historical_files/`; or give `week`. */
+  prefix: z.string().min(1).optional(),
+  /**
+   * Plan the weekly drop of the ISO week before `scheduledTime` (an EventBridge Scheduler
+   * `<aws.scheduler.scheduled-time>`): `raw/<feed>/<ISO year>/week<NN>/`.
+   */
+  week: z
+    .object({ scheduledTime: z.iso.datetime({ offset: true }) })
+    .strict()
+    .optional(),
+  /**
+   * Take the objects from an S3 Inventory report delivered to the lake under `_inventory/`
+   * instead of listing the prefix; only its objects under the prefix are planned.
+   */
+  inventory: z
+    .object({ manifestKey: z.string().startsWith(INVENTORY_PREFIX) })
+    .strict()
+    .optional(),
   targetBatchBytes: z
     .number()
     .int()
@@ -26,6 +44,8 @@ export type PlanBacklogInput = z.input<typeof planBacklogInputSchema>;
 
 export interface PlanBacklogResult {
   feed: string;
+  /** The prefix planned: the one given, or the week's. */
+  prefix: string;
   /** The JSONL manifest the Distributed Map's ItemReader reads: one planned batch per line. */
   manifestKey: string;
   objects: number;
@@ -54,11 +74,24 @@ export const planKey = (feed: string, runId: string) => `_backfill/${feed}/${run
 export const registryKey = (feed: string, runId: string) =>
   `_backfill/${feed}/${runId}/schema.json`;
 
+/** The prefix an input names, directly or as a week, checked to lie inside the feed. */
+const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
+  const { feed, prefix, week } = input;
+  const resolved = week ? previousWeekPrefix(feed, new Date(week.scheduledTime)) : prefix;
+  if (resolved === undefined || (prefix !== undefined && week !== undefined)) {
+    throw new BadInputError('plan-backlog: give either prefix or week');
+  }
+  if (!resolved.startsWith(`raw/${feed}/`)) {
+    throw new BadInputError(`plan-backlog: prefix ${resolved} is not under raw/${feed}/`);
+  }
+  return resolved;
+};
+
 /**
- * Plans a backfill: lists the prefix page by page, drops objects the ledger already marks
- * SUCCEEDED, bin-packs the rest into batches and streams them as JSON lines to a local file,
- * then uploads it as the manifest. Memory holds one listing chunk and one open batch, whatever
- * the number of objects.
+ * Plans a backfill: lists the prefix page by page (or streams an S3 Inventory report's rows
+ * under it), drops objects the ledger already marks SUCCEEDED, bin-packs the rest into batches
+ * and streams them as JSON lines to a local file, then uploads it as the manifest. Memory holds
+ * one listing chunk and one open batch, whatever the number of objects.
  *
  * @param raw - the execution input
  * @param deps - lake and ledger
@@ -69,14 +102,12 @@ export const runPlanBacklog = async (
 ): Promise<PlanBacklogResult> => {
   const input = parseOrThrow(planBacklogInputSchema, raw, 'plan-backlog input');
   const runId = assertRunId(input.runId);
-  if (!input.prefix.startsWith(`raw/${input.feed}/`)) {
-    throw new BadInputError(`plan-backlog: prefix ${input.prefix} is not under raw/${input.feed}/`);
-  }
+  const prefix = prefixOf(input);
   let skipped = 0;
   let objects = 0;
   let bytes = 0;
-  async function* pending(): AsyncIterable<{ key: string; size: number }> {
-    let chunk: { key: string; size: number }[] = [];
+  async function* pending(listed: AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
+    let chunk: ObjectInfo[] = [];
     const flush = async function* () {
       const entries = await deps.ledger.getMany(chunk.map((object) => object.key));
       for (const object of chunk) {
@@ -89,7 +120,7 @@ export const runPlanBacklog = async (
       }
       chunk = [];
     };
-    for await (const object of deps.store.list(input.prefix)) {
+    for await (const object of listed) {
       if (object.key.endsWith('/')) continue;
       chunk.push(object);
       if (chunk.length === LOOKUP_CHUNK) yield* flush();
@@ -100,8 +131,11 @@ export const runPlanBacklog = async (
   return Workspace.use('plan-backlog', async (ws) => {
     const local = ws.path('plan.jsonl');
     const out = createWriteStream(local);
+    const listed = input.inventory
+      ? inventoryObjects(deps.store, input.inventory.manifestKey, prefix, ws)
+      : deps.store.list(prefix);
     let batches = 0;
-    for await (const batch of binPack(pending(), {
+    for await (const batch of binPack(pending(listed), {
       targetBytes: input.targetBatchBytes,
       maxFiles: input.maxFilesPerBatch,
       batchIdPrefix: `${runId}-${input.feed}`,
@@ -125,6 +159,7 @@ export const runPlanBacklog = async (
     }
     return {
       feed: input.feed,
+      prefix,
       manifestKey,
       objects,
       bytes,

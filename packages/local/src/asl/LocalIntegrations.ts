@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '@strata/core/ports';
+import type { LocalExecutionOutcome } from './runLocalExecution.js';
 
 /** A Lambda function's code as the local executor calls it: event in, result out. */
 export type LocalFunction = (event: unknown, functionName: string) => Promise<unknown>;
+
+/** A nested execution to run, as a `states:startExecution` Task asks for it. */
+export interface NestedExecutionRequest {
+  /** `arn:aws:states:<region>:<account>:stateMachine:<name>` */
+  stateMachineArn: string;
+  /** The execution's name: the Task's `Name`, or a UUID as AWS generates one. */
+  name: string;
+  input: unknown;
+}
 
 /** The local stand-ins for the services the ASL files integrate with. */
 export interface LocalIntegrations {
@@ -16,6 +26,11 @@ export interface LocalIntegrations {
    * States.ItemReaderFailed / States.ResultWriterFailed when it is missing.
    */
   objectStore?(bucket: string): ObjectStore;
+  /**
+   * Runs the state machine a `states:startExecution.sync:2` Task names, to its end, as an
+   * execution of its own. Optional so executions that start none need not provide it.
+   */
+  startExecution?(request: NestedExecutionRequest): Promise<LocalExecutionOutcome>;
 }
 
 /** Step Functions caps a state's input and output at 256 KiB. */
@@ -77,11 +92,73 @@ const snsPublish = (integrations: LocalIntegrations) => async (input: unknown) =
   return { MessageId: randomUUID() };
 };
 
+/** A nested execution's ARN: the state machine's, with `execution:` and the name. */
+const executionArnOf = (stateMachineArn: string, name: string): string => {
+  const match = /^arn:aws:states:([a-z0-9-]+):(\d{12}):stateMachine:([^:]+)$/.exec(stateMachineArn);
+  if (!match) {
+    throw named('StepFunctions.InvalidArnException', `Invalid Arn: '${stateMachineArn}'`);
+  }
+  return `arn:aws:states:${match[1]}:${match[2]}:execution:${match[3]}:${name}`;
+};
+
+/** StartExecution's `Input`: a JSON string, or (as ASL allows) the JSON itself; `{}` if none. */
+const executionInput = (input: unknown): unknown => {
+  if (input === undefined) return {};
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch {
+      throw named('StepFunctions.InvalidExecutionInputException', `Invalid input: ${input}`);
+    }
+  }
+  return serialize(value, 'the execution input');
+};
+
+/**
+ * The handler for `states:startExecution.sync:2` (connect-stepfunctions.html): starts the state
+ * machine as a nested execution, waits for its end and returns DescribeExecution's fields, with
+ * `Input` and `Output` as JSON rather than strings (what `:2` adds over `.sync`) and the dates
+ * in epoch milliseconds. A child that does not succeed fails the Task with `States.TaskFailed`
+ * and that description, as a JSON string, for its Cause.
+ */
+const startExecutionSync2 = (integrations: LocalIntegrations) => async (input: unknown) => {
+  const { StateMachineArn, Input, Name } = record(input);
+  if (!integrations.startExecution) {
+    throw named('States.Runtime', 'no local integration starts nested executions');
+  }
+  const stateMachineArn = String(StateMachineArn);
+  const name = typeof Name === 'string' ? Name : randomUUID();
+  const executionArn = executionArnOf(stateMachineArn, name);
+  const childInput = executionInput(Input);
+  const StartDate = Date.now();
+  const outcome = await integrations.startExecution({ stateMachineArn, name, input: childInput });
+  const description = {
+    ExecutionArn: executionArn,
+    Input: childInput,
+    InputDetails: { Included: true },
+    Name: name,
+    ...(outcome.status === 'SUCCEEDED'
+      ? { Output: outcome.output, OutputDetails: { Included: true } }
+      : { Error: outcome.error, Cause: outcome.cause }),
+    RedriveCount: 0,
+    StartDate,
+    StateMachineArn: stateMachineArn,
+    Status: outcome.status,
+    StopDate: Date.now(),
+  };
+  if (outcome.status !== 'SUCCEEDED') {
+    throw named('States.TaskFailed', JSON.stringify(description));
+  }
+  return serialize(description, `${name} description`);
+};
+
 /** Task resources the local executor understands, and how each is served. */
 export const INTEGRATIONS = {
   'arn:aws:states:::lambda:invoke': lambdaInvoke,
   'arn:aws:states:::sqs:sendMessage': sqsSendMessage,
   'arn:aws:states:::sns:publish': snsPublish,
+  'arn:aws:states:::states:startExecution.sync:2': startExecutionSync2,
 } as const satisfies Record<
   string,
   (integrations: LocalIntegrations) => (input: unknown) => Promise<unknown>

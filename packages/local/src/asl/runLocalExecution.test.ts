@@ -177,4 +177,124 @@ describe('Function: runLocalExecution', () => {
       'state Work: resource arn:aws:states:::dynamodb:putItem has no local integration'
     );
   });
+
+  describe('with a states:startExecution.sync:2 Task', () => {
+    const CHILD_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:child';
+
+    /** A parent that starts `child` with the given Input and keeps the whole description. */
+    const parent = (input: unknown, stateMachineArn = CHILD_ARN) => ({
+      StartAt: 'StartChild',
+      States: {
+        StartChild: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.sync:2',
+          Parameters: { StateMachineArn: stateMachineArn, Name: 'child-run', Input: input },
+          End: true,
+        },
+      },
+    });
+
+    /** Local integrations whose nested executions run `work` as the child's only Task. */
+    const nesting = (work: LocalFunction): LocalIntegrations => ({
+      ...integrations(work),
+      startExecution: ({ name, input }) =>
+        runLocalExecution({
+          definition: definition({ 'value.$': '$.value' }),
+          input,
+          executionName: name,
+          stateMachineName: 'child',
+          integrations: integrations(work),
+        }),
+    });
+
+    it.each([
+      ['a JSON object', { value: 20 }],
+      ['a JSON string', '{"value": 20}'],
+    ])(
+      'returns the child as DescribeExecution with Input and Output parsed, given %s',
+      async (_label, input) => {
+        // Prepare
+        const work: LocalFunction = async (event) => ({
+          next: (event as { value: number }).value + 1,
+        });
+
+        // Act
+        const outcome = await runLocalExecution({
+          definition: parent(input),
+          input: {},
+          executionName: 'parent',
+          stateMachineName: 'test',
+          integrations: nesting(work),
+        });
+
+        // Assess
+        expect(outcome).toEqual({
+          status: 'SUCCEEDED',
+          output: {
+            ExecutionArn: 'arn:aws:states:us-east-1:000000000000:execution:child:child-run',
+            Input: { value: 20 },
+            InputDetails: { Included: true },
+            Name: 'child-run',
+            Output: { result: { next: 21 } },
+            OutputDetails: { Included: true },
+            RedriveCount: 0,
+            StartDate: expect.any(Number),
+            StateMachineArn: CHILD_ARN,
+            Status: 'SUCCEEDED',
+            StopDate: expect.any(Number),
+          },
+        });
+      }
+    );
+
+    it('fails with States.TaskFailed and the failed child described in the Cause', async () => {
+      // Prepare
+      const work: LocalFunction = async () => {
+        throw failWith('Strata.BadInput', 'no such feed');
+      };
+
+      // Act
+      const outcome = await runLocalExecution({
+        definition: parent({ value: 1 }),
+        input: {},
+        executionName: 'parent',
+        stateMachineName: 'test',
+        integrations: nesting(work),
+      });
+
+      // Assess
+      expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.TaskFailed' });
+      const cause = JSON.parse(outcome.status === 'FAILED' ? outcome.cause : '{}');
+      expect(cause).toEqual({
+        ExecutionArn: 'arn:aws:states:us-east-1:000000000000:execution:child:child-run',
+        Input: { value: 1 },
+        InputDetails: { Included: true },
+        Name: 'child-run',
+        Error: 'Strata.BadInput',
+        Cause: JSON.stringify({ errorType: 'Strata.BadInput', errorMessage: 'no such feed' }),
+        RedriveCount: 0,
+        StartDate: expect.any(Number),
+        StateMachineArn: CHILD_ARN,
+        Status: 'FAILED',
+        StopDate: expect.any(Number),
+      });
+    });
+
+    it('fails with StepFunctions.InvalidArnException on a malformed state machine ARN', async () => {
+      // Act
+      const outcome = await runLocalExecution({
+        definition: parent({}, 'child'),
+        input: {},
+        executionName: 'parent',
+        stateMachineName: 'test',
+        integrations: nesting(async () => ({})),
+      });
+
+      // Assess
+      expect(outcome).toMatchObject({
+        status: 'FAILED',
+        error: 'StepFunctions.InvalidArnException',
+      });
+    });
+  });
 });

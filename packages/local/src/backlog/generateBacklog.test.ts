@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { weekPrefix } from '@strata/core/plan-backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { type GeneratedBacklog, generateBacklog } from './generateBacklog.js';
@@ -6,25 +7,32 @@ import { type GeneratedBacklog, generateBacklog } from './generateBacklog.js';
 let lake: LocalLake;
 let backlog: GeneratedBacklog;
 
-/** Reads an object back and counts its records and unreadable parts independently. */
+/**
+ * Reads an object back and counts its records and unreadable parts independently, with the
+ * field names and the `DATE` values it holds.
+ */
 const recount = async (key: string, gzip: boolean) => {
   const body = Buffer.from((await lake.store.get(key)) ?? new Uint8Array());
   let text: string;
   try {
     text = (gzip ? gunzipSync(body) : body).toString('utf8');
   } catch {
-    return { records: 0, malformed: 1, fields: new Set<string>() };
+    return { records: 0, malformed: 1, fields: new Set<string>(), dates: new Set<string>() };
   }
   const fields = new Set<string>();
+  const dates = new Set<string>();
   const parse = (chunk: string): number => {
     const value = JSON.parse(chunk) as Record<string, unknown> | Record<string, unknown>[];
     const rows = Array.isArray(value) ? value : [value];
-    for (const row of rows) for (const field of Object.keys(row)) fields.add(field);
+    for (const row of rows) {
+      for (const field of Object.keys(row)) fields.add(field);
+      if (typeof row.DATE === 'string') dates.add(row.DATE);
+    }
     return rows.length;
   };
-  if (text.trim() === '') return { records: 0, malformed: 0, fields };
+  if (text.trim() === '') return { records: 0, malformed: 0, fields, dates };
   try {
-    return { records: parse(text), malformed: 0, fields };
+    return { records: parse(text), malformed: 0, fields, dates };
   } catch {
     let records = 0;
     let malformed = 0;
@@ -35,7 +43,7 @@ const recount = async (key: string, gzip: boolean) => {
         malformed++;
       }
     }
-    return { records, malformed, fields };
+    return { records, malformed, fields, dates };
   }
 };
 
@@ -85,6 +93,24 @@ describe('Function: generateBacklog', () => {
     expect(backlog.malformed).toBeGreaterThan(3);
     expect(late.fields.has('experiments')).toBe(false);
     expect(fields.has('experiments')).toBe(true);
+  });
+
+  it("puts each weekly drop in the folder of its records' ISO week", async () => {
+    // Prepare
+    const weekly = backlog.objects.filter((object) => !object.key.includes('/all_historical_'));
+
+    for (const object of weekly) {
+      // Act
+      const { dates } = await recount(object.key, object.gzip);
+      const feed = object.key.split('/')[1] ?? '';
+      const folders = [...dates].map((date) => weekPrefix(feed, new Date(date)));
+
+      // Assess
+      expect(dates.size).toBeGreaterThan(0);
+      expect(new Set(folders)).toEqual(
+        new Set([object.key.slice(0, object.key.lastIndexOf('/') + 1)])
+      );
+    }
   });
 
   it('writes the same backlog for the same seed', async () => {

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { weekPrefix } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 
 /** What the generator wrote, so tests can reconcile the backfill against the truth. */
@@ -25,9 +26,15 @@ export interface GenerateBacklogOptions {
   /** Total raw bytes to aim for (before gzip), spread over the feeds. */
   targetBytes: number;
   seed?: number;
-  /** Feeds to write; each gets `raw/<feed>/all_historical_files/` and two weekly drops. */
+  /**
+   * Feeds to write; each gets `raw/<feed>/all_historical_files/` and weekly drops under
+   * `raw/<feed>/<ISO year>/week<NN>/`.
+   */
   feeds?: readonly string[];
 }
+
+/** The feeds the generator writes unless told otherwise. */
+export const BACKLOG_FEEDS = ['clickstream', 'payments', 'devices'] as const;
 
 /** A small, seedable PRNG (mulberry32): the same seed writes the same backlog. */
 const prng = (seed: number) => {
@@ -104,7 +111,7 @@ export const generateBacklog = async (
   options: GenerateBacklogOptions
 ): Promise<GeneratedBacklog> => {
   const random = prng(options.seed ?? 7);
-  const feeds = options.feeds ?? ['clickstream', 'payments', 'devices'];
+  const feeds = options.feeds ?? BACKLOG_FEEDS;
   const perFeed = options.targetBytes / feeds.length;
   const result: GeneratedBacklog = { objects: [], bytes: 0, records: 0, malformed: 0 };
   let id = 0;
@@ -129,10 +136,10 @@ export const generateBacklog = async (
       const events = Array.from({ length: count }, () =>
         event(random, feed, id++, day, generation)
       );
+      // Every tenth file is a weekly drop, in the folder of its date's ISO week, as a weekly
+      // sync scheduled after that week expects to find it.
       const weekly = file % 10 === 9;
-      const folder = weekly
-        ? `raw/${feed}/${day.getUTCFullYear()}/week${String(1 + (file % 52)).padStart(2, '0')}/`
-        : `raw/${feed}/all_historical_files/`;
+      const folder = weekly ? weekPrefix(feed, day) : `raw/${feed}/all_historical_files/`;
       const format = file % 7 === 3 ? 'array' : file % 11 === 5 ? 'document' : 'jsonl';
       const gzip = file % 4 === 1;
       let malformed = 0;

@@ -1,4 +1,5 @@
 export {
+  BACKLOG_FEEDS,
   type GenerateBacklogOptions,
   type GeneratedBacklog,
   type GeneratedObject,

@@ -11,7 +11,7 @@ import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import { BadInputError } from '@strata/core/errors';
 import type { Platform } from '../../../../functions/_shared/platform.js';
-import type { LocalFunction, LocalIntegrations } from '../asl/LocalIntegrations.js';
+import { type LocalFunction, type LocalIntegrations, named } from '../asl/LocalIntegrations.js';
 import {
   type EventLog,
   type LocalExecutionOutcome,
@@ -22,12 +22,32 @@ import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
 import { seedTpch } from '../warehouse/seedTpch.js';
-import { loadLocalFunction } from './localFunctions.js';
+import { handlerFileOf, loadLocalFunction } from './localFunctions.js';
 
 const REPO = new URL('../../../../', import.meta.url);
 
 /** The state machines in statemachines/, by file name. */
-export type MachineName = 'pipeline' | 'backfill';
+export const MACHINES = ['pipeline', 'backfill', 'weekly-sync'] as const;
+export type MachineName = (typeof MACHINES)[number];
+
+/** A state machine's name in the embedded runtime, which its local ARN ends with. */
+const localMachineName = (machine: string) => `strata-local-${machine}`;
+
+/** The local ARN of a state machine, as another one names it to start it. */
+const localMachineArn = (machine: string) =>
+  `arn:aws:states:us-east-1:000000000000:stateMachine:${localMachineName(machine)}`;
+
+/** The machine a local state machine ARN names; AWS's error when there is none. */
+const machineOf = (stateMachineArn: string): MachineName => {
+  const machine = MACHINES.find((name) => localMachineArn(name) === stateMachineArn);
+  if (!machine) {
+    throw named(
+      'StepFunctions.StateMachineDoesNotExistException',
+      `State Machine Does Not Exist: '${stateMachineArn}'`
+    );
+  }
+  return machine;
+};
 
 export interface EmbeddedRuntimeOptions {
   /** Holds the local lake (s3rver's files), the warehouse database, the DLQ and alert logs. */
@@ -210,10 +230,10 @@ export class EmbeddedRuntime {
       input: options.input ?? {},
       executionName:
         options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      stateMachineName: `strata-local-${machine}`,
+      stateMachineName: localMachineName(machine),
       startTime: options.startTime,
       onEvent: options.onEvent,
-      integrations: this.#integrations(options.functionOverrides),
+      integrations: this.#integrations(options.functionOverrides, options.onEvent),
     });
   }
 
@@ -238,7 +258,7 @@ export class EmbeddedRuntime {
       definition: await this.#definition(machine),
       input: run.input,
       executionName: run.executionName,
-      stateMachineName: `strata-local-${machine}`,
+      stateMachineName: localMachineName(machine),
       stateName: run.stateName,
       resultWriterDetails: run.resultWriterDetails,
       integrations: this.#integrations(run.functionOverrides),
@@ -250,7 +270,14 @@ export class EmbeddedRuntime {
     return renderAsl(template, localBindings(placeholdersOf(template)));
   }
 
-  #integrations(overrides: ExecuteOptions['functionOverrides']): LocalIntegrations {
+  /**
+   * The local services an execution integrates with. Nested executions it starts run with the
+   * same function overrides and report to the same event callback.
+   */
+  #integrations(
+    overrides: ExecuteOptions['functionOverrides'],
+    onEvent?: ExecuteOptions['onEvent']
+  ): LocalIntegrations {
     const real =
       (name: string): LocalFunction =>
       async (event, functionName) => {
@@ -272,6 +299,13 @@ export class EmbeddedRuntime {
         bucket === LOCAL_BUCKET
           ? this.store
           : new S3ObjectStore({ bucket, client: this.#s3Client }),
+      startExecution: ({ stateMachineArn, name, input }) =>
+        this.execute(machineOf(stateMachineArn), {
+          input,
+          executionName: name,
+          functionOverrides: overrides,
+          onEvent,
+        }),
       publish: async (topicArn, subject, message) => {
         this.alerts.push({ topicArn, subject, message });
         await appendFile(
@@ -291,7 +325,8 @@ export class EmbeddedRuntime {
 
 /**
  * Local values for an ASL file's placeholders: `<Name>FunctionArn` becomes a Lambda ARN whose
- * function name is `<Name>`, queue URLs and topic ARNs point at the local sinks.
+ * function name is `<Name>`, `<Name>StateMachineArn` the local ARN of statemachines/<name>.asl.json
+ * (`WeeklySync` → weekly-sync), queue URLs and topic ARNs point at the local sinks.
  *
  * @param placeholders - the names the ASL file uses
  */
@@ -300,6 +335,8 @@ export const localBindings = (placeholders: readonly string[]): Record<string, s
     placeholders.map((name) => {
       const fn = /^(.+)FunctionArn$/.exec(name);
       if (fn) return [name, `arn:aws:lambda:us-east-1:000000000000:function:${fn[1]}`];
+      const machine = /^(.+)StateMachineArn$/.exec(name);
+      if (machine) return [name, localMachineArn(handlerFileOf(machine[1] ?? ''))];
       if (name.endsWith('QueueUrl')) return [name, `http://127.0.0.1/000000000000/${name}`];
       if (name.endsWith('TopicArn')) return [name, `arn:aws:sns:us-east-1:000000000000:${name}`];
       if (name.endsWith('BucketName')) return [name, LOCAL_BUCKET];

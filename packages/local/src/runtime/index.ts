@@ -6,6 +6,7 @@ export {
   LOCAL_BUCKET,
   type LocalAlert,
   localBindings,
+  MACHINES,
   type MachineName,
 } from './EmbeddedRuntime.js';
 export { handlerFileOf, loadLocalFunction } from './localFunctions.js';
