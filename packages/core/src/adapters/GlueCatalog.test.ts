@@ -17,8 +17,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../errors/index.js';
-import type { TableDefinition } from '../ports/index.js';
 import { catalogContract } from '../ports/catalogContract.js';
+import type { TableDefinition } from '../ports/index.js';
 import { GlueCatalog } from './GlueCatalog.js';
 
 const mock = mockClient(GlueClient);
@@ -61,7 +61,8 @@ const clickstreamInput = {
     classification: 'parquet',
     'projection.enabled': 'true',
     'storage.location.template':
-      's3://strata-dev-lake/silver/clickstream/year=${year}/month=${month}/day=${day}/mode=${mode_partition}/',
+      // Athena's placeholders, not JavaScript's.
+      `s3://strata-dev-lake/silver/clickstream/year=\${year}/month=\${month}/day=\${day}/mode=\${mode_partition}/`,
     'projection.year.type': 'enum',
     'projection.year.values': '2024,__HIVE_DEFAULT_PARTITION__',
     'projection.month.type': 'enum',
@@ -120,7 +121,9 @@ const asStored = (input: CreateTableCommandInput['TableInput'], versionId = '0')
   }) as Table;
 
 const updates = () =>
-  mock.commandCalls(UpdateTableCommand).map((call) => call.args[0].input as UpdateTableCommandInput);
+  mock
+    .commandCalls(UpdateTableCommand)
+    .map((call) => call.args[0].input as UpdateTableCommandInput);
 
 afterAll(() => {
   mock.restore();
@@ -302,7 +305,9 @@ describe('Class: GlueCatalog', () => {
 
     it('gives up with Strata.Transient when the table keeps changing', async () => {
       // Prepare
-      mock.on(GetTableCommand).resolves({ Table: asStored({ ...clickstreamInput, Parameters: {} }) });
+      mock
+        .on(GetTableCommand)
+        .resolves({ Table: asStored({ ...clickstreamInput, Parameters: {} }) });
       mock
         .on(UpdateTableCommand)
         .rejects(new ConcurrentModificationException({ ...meta, message: 'concurrent' }));
@@ -346,10 +351,14 @@ describe('Class: GlueCatalog', () => {
       // Prepare
       mock
         .on(GetTableCommand)
-        .rejects(new EntityNotFoundException({ ...meta, message: 'Database strata_dev not found.' }));
+        .rejects(
+          new EntityNotFoundException({ ...meta, message: 'Database strata_dev not found.' })
+        );
       mock
         .on(CreateTableCommand)
-        .rejects(new EntityNotFoundException({ ...meta, message: 'Database strata_dev not found.' }));
+        .rejects(
+          new EntityNotFoundException({ ...meta, message: 'Database strata_dev not found.' })
+        );
 
       // Act
       const attempt = newCatalog().upsertTable(clickstream);
@@ -363,7 +372,9 @@ describe('Class: GlueCatalog', () => {
 
     it('turns AccessDenied into Strata.Terminal', async () => {
       // Prepare
-      mock.on(GetTableCommand).resolves({ Table: asStored({ ...clickstreamInput, Parameters: {} }) });
+      mock
+        .on(GetTableCommand)
+        .resolves({ Table: asStored({ ...clickstreamInput, Parameters: {} }) });
       mock
         .on(UpdateTableCommand)
         .rejects(new AccessDeniedException({ ...meta, message: 'not authorized' }));

@@ -10,12 +10,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { isIdentifier } from '../config/index.js';
 import { BadInputError, TerminalError, TransientError } from '../errors/index.js';
-import type {
-  Catalog,
-  CatalogColumnType,
-  CatalogTable,
-  TableDefinition,
-} from '../ports/index.js';
+import type { Catalog, CatalogColumnType, CatalogTable, TableDefinition } from '../ports/index.js';
 import {
   type EngineColumn,
   evolveColumns,
