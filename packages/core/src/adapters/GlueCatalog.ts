@@ -50,41 +50,28 @@ const PARQUET = {
 
 const TEMPLATE = 'storage.location.template';
 
-/** The part of a GetTable answer that TableInput takes back (UpdateTable replaces the whole table). */
-const asInput = (table: Table): TableInput => {
-  const {
-    Name,
-    Description,
-    Owner,
-    LastAccessTime,
-    LastAnalyzedTime,
-    Retention,
-    StorageDescriptor,
-    PartitionKeys,
-    ViewOriginalText,
-    ViewExpandedText,
-    TableType,
-    Parameters,
-    TargetTable,
-  } = table;
-  return Object.fromEntries(
-    Object.entries({
-      Name,
-      Description,
-      Owner,
-      LastAccessTime,
-      LastAnalyzedTime,
-      Retention,
-      StorageDescriptor,
-      PartitionKeys,
-      ViewOriginalText,
-      ViewExpandedText,
-      TableType,
-      Parameters,
-      TargetTable,
-    }).filter(([, value]) => value !== undefined)
+/** The fields of a GetTable answer that TableInput takes back (the rest are read-only). */
+const INPUT_FIELDS = [
+  'Name',
+  'Description',
+  'Owner',
+  'LastAccessTime',
+  'LastAnalyzedTime',
+  'Retention',
+  'StorageDescriptor',
+  'PartitionKeys',
+  'ViewOriginalText',
+  'ViewExpandedText',
+  'TableType',
+  'Parameters',
+  'TargetTable',
+] as const satisfies readonly (keyof TableInput & keyof Table)[];
+
+/** A table as TableInput: UpdateTable replaces the whole table, so this is what it keeps. */
+const asInput = (table: Table): TableInput =>
+  Object.fromEntries(
+    INPUT_FIELDS.filter((field) => table[field] !== undefined).map((field) => [field, table[field]])
   ) as unknown as TableInput;
-};
 
 /**
  * What this adapter decides about a table. Glue fills in defaults of its own (bucket counts,
