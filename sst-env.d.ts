@@ -1,10 +1,14 @@
 /* SST regenerates this file on `sst dev` / `sst deploy`; it is committed so the handlers
    type-check on machines where SST's platform cannot be installed. Keep it in step with the
-   `Lake`, `FeatureGroup`, `Ledger` and `Watermarks` resources in stacks/. */
+   `Lake`, `Catalog`, `FeatureGroup`, `Ledger` and `Watermarks` resources in stacks/. */
 import 'sst';
 
 declare module 'sst' {
   export interface Resource {
+    Catalog: {
+      name: string;
+      type: 'sst.sst.Linkable';
+    };
     FeatureGroup: {
       arn: string;
       name: string;

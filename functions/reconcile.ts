@@ -4,11 +4,15 @@ import { awsPlatform } from './_shared/aws.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
-/** Reconcile: sums the map's results, merges schema fragments, reports failed batches. */
+/**
+ * Reconcile: sums the map's results, merges schema fragments into the feed's schema and its
+ * catalog table, reports failed batches.
+ */
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler('reconcile', async (event) => {
     const input = parseOrThrow(reconcileInputSchema, event, 'reconcile input');
-    return runReconcile(input, { store: platform().store });
+    const { store, catalog } = platform();
+    return runReconcile(input, { store, catalog });
   });
 
 export const handler = createHandler(awsPlatform);

@@ -1,6 +1,7 @@
 // The backfill: plan-backlog, flatten-batch and reconcile, the ledger they share, the
 // `backfill` state machine whose Distributed Map fans FlattenBatch out over the plan, and the
 // `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
+import { catalogAccess, catalogLink } from './catalog';
 import {
   alertTopic,
   deadLetterQueue,
@@ -56,11 +57,15 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
 export const reconcile = stageFunction('Reconcile', 'functions/reconcile.handler', {
   timeout: '15 minutes',
   memory: '1024 MB',
-  link: [lakeLink],
-  permissions: lakeAccess({
-    read: ['_backfill/', '_schemas/'],
-    write: ['_backfill/', '_schemas/'],
-  }),
+  link: [lakeLink, catalogLink],
+  permissions: [
+    ...lakeAccess({
+      read: ['_backfill/', '_schemas/'],
+      write: ['_backfill/', '_schemas/'],
+    }),
+    // Upserts the feed's silver table: read it, then create it or update it at its version.
+    catalogAccess(['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable']),
+  ],
 });
 
 /** Every placeholder in statemachines/backfill.asl.json; test/asl.test.ts checks the pairing. */

@@ -1,3 +1,7 @@
+import { join } from 'node:path';
+import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import type { FlatColumn } from '@strata/core/flatten';
 import { type GeneratedBacklog, generateBacklog } from '@strata/local/backlog';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from './support/lake.js';
@@ -13,10 +17,36 @@ interface Report {
   recordsRead: number;
   rowsWritten: number;
   recordsQuarantined: number;
+  table: { name: string; change: string };
 }
 
 const reportOf = (outcome: unknown): Report =>
   (outcome as { output: { reconcile: { report: Report } } }).output.reconcile.report;
+
+/** The lineage columns every silver row carries beside the flattened ones. */
+const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'];
+
+/**
+ * Runs `work` on a DuckDB session with the runtime's catalog attached read-only (as `catalog`)
+ * and every silver object of the feed downloaded, as `read_parquet` over the local copies.
+ */
+const withCatalogAndSilver = <T>(work: (engine: DuckDbEngine, silver: string) => Promise<T>) =>
+  DuckDbEngine.use({}, (engine) =>
+    Workspace.use('catalog-check', async (ws) => {
+      const files: string[] = [];
+      for (const key of await keysUnder(suite.runtime.store, `silver/${FEED}/`)) {
+        files.push(ws.path(`${files.length}.parquet`));
+        await suite.runtime.store.download(key, files.at(-1) as string);
+      }
+      await engine.run(
+        `attach ${quoteLiteral(join(suite.dir, 'catalog.duckdb'))} as catalog (read_only)`
+      );
+      return work(
+        engine,
+        `read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true)`
+      );
+    })
+  );
 
 beforeAll(async () => {
   backlog = await generateBacklog({
@@ -48,6 +78,55 @@ describe('backfill state machine (embedded runtime, Distributed Map emulated)', 
     expect([...ledger.values()].filter((entry) => entry.status !== 'SUCCEEDED')).toEqual([]);
     expect(await keysUnder(suite.runtime.store, PREFIX)).toEqual([]);
     expect(await keysUnder(suite.runtime.store, `_schemas/${FEED}/schema.json`)).toHaveLength(1);
+    expect(report.table).toEqual({ name: `silver.${FEED}`, change: 'created' });
+  });
+
+  it('leaves a catalog view that returns exactly the rows written, with the merged schema', async () => {
+    // Prepare
+    const schema = JSON.parse(
+      new TextDecoder().decode(await suite.runtime.store.get(`_schemas/${FEED}/schema.json`))
+    ) as { columns: FlatColumn[] };
+    const columns = [...schema.columns.map((column) => column.name), ...LINEAGE];
+    const written = backlog.objects.filter((object) => object.key.startsWith(PREFIX));
+
+    // Act
+    const { described, missing, extra, rows, misplaced } = await withCatalogAndSilver(
+      async (engine, silver) => {
+        const view = `catalog.silver.${quoteIdentifier(FEED)}`;
+        // Every value as text, so the comparison sees values, not the engines' types.
+        const text = columns.map((c) => `cast(${quoteIdentifier(c)} as varchar)`).join(', ');
+        const difference = (from: string, minus: string) =>
+          engine.scalarNumber(
+            `select count(*) from (select ${text} from ${from} except all select ${text} from ${minus})`
+          );
+        return {
+          described: await engine.all(`describe ${view}`),
+          missing: await difference(silver, view),
+          extra: await difference(view, silver),
+          rows: await engine.scalarNumber(`select count(*) from ${view}`),
+          // The partition columns, read from the object paths, agree with the record's fields.
+          misplaced: await engine.scalarNumber(
+            `select count(*) from ${view}
+             where year || '-' || month || '-' || day is distinct from strftime(try_cast(date as date), '%Y-%m-%d')
+                or mode_partition is distinct from mode`
+          ),
+        };
+      }
+    );
+
+    // Assess
+    expect(described.map((row) => row.column_name)).toEqual([
+      ...columns,
+      'year',
+      'month',
+      'day',
+      // The feed's MODE field is a column of its own, so the path's mode gets another name.
+      'mode_partition',
+    ]);
+    expect(rows).toBe(written.reduce((sum, object) => sum + object.records, 0));
+    expect(missing).toBe(0);
+    expect(extra).toBe(0);
+    expect(misplaced).toBe(0);
   });
 
   it('finds nothing left to do when the backfill runs again', async () => {
@@ -62,6 +141,7 @@ describe('backfill state machine (embedded runtime, Distributed Map emulated)', 
     expect(reportOf(outcome)).toMatchObject({
       batches: { succeeded: 0, failed: 0, pending: 0 },
       rowsWritten: 0,
+      table: { name: `silver.${FEED}`, change: 'unchanged' },
     });
   });
 });

@@ -19,5 +19,6 @@ describe('Function: awsPlatform', () => {
     // Assess
     expect(platform.store).toBeDefined();
     expect(() => platform.ledger).toThrow(/"Ledger" is not linked/);
+    expect(() => platform.catalog).toThrow(/"Catalog" is not linked/);
   });
 });

@@ -2,6 +2,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import {
   DynamoDbLedger,
   DynamoDbWatermarkStore,
+  GlueCatalog,
   S3ObjectStore,
   SageMakerFeatureSink,
   warehouseFor,
@@ -47,6 +48,9 @@ const buildPlatform = (): Platform => {
     () => new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name })
   );
   const ledger = once(() => new DynamoDbLedger({ tableName: Resource.Ledger.name }));
+  const catalog = once(
+    () => new GlueCatalog({ database: Resource.Catalog.name, bucket: Resource.Lake.name })
+  );
   return {
     store,
     get watermarks() {
@@ -54,6 +58,9 @@ const buildPlatform = (): Platform => {
     },
     get ledger() {
       return ledger();
+    },
+    get catalog() {
+      return catalog();
     },
     warehouse: (config) => warehouseFor(config, { secret: readSecret, store }),
     featureSink: () => new SageMakerFeatureSink(),

@@ -1,5 +1,6 @@
 import type { StrataConfig } from '@strata/core/config';
 import type {
+  Catalog,
   FeatureSink,
   Ledger,
   ObjectStore,
@@ -17,6 +18,8 @@ export interface Platform {
   store: ObjectStore;
   watermarks: WatermarkStore;
   ledger: Ledger;
+  /** Where analysts find the lake's tables: Glue for Athena, a DuckDB file locally. */
+  catalog: Catalog;
   warehouse(config: StrataConfig): Promise<Warehouse>;
   featureSink(): FeatureSink;
   featureGroup(config: StrataConfig): string;

@@ -1,4 +1,10 @@
 export {
+  type EngineColumn,
+  evolveColumns,
+  HIVE_NULL_PARTITION,
+  partitionColumnNames,
+} from './catalogRules.js';
+export {
   DuckDbWarehouse,
   type DuckDbWarehouseOptions,
   describeStatement,
@@ -8,6 +14,7 @@ export {
   DynamoDbWatermarkStore,
   type DynamoDbWatermarkStoreOptions,
 } from './DynamoDbWatermarkStore.js';
+export { GlueCatalog, type GlueCatalogOptions } from './GlueCatalog.js';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.js';
 export { SageMakerFeatureSink } from './SageMakerFeatureSink.js';
 export { translateAwsError } from './translateAwsError.js';

@@ -1,3 +1,11 @@
+export type {
+  Catalog,
+  CatalogColumn,
+  CatalogColumnType,
+  CatalogPartitionKey,
+  CatalogTable,
+  TableDefinition,
+} from './Catalog.js';
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
 export type { Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export type { ObjectInfo, ObjectStore } from './ObjectStore.js';

@@ -6,3 +6,4 @@ export {
   runReconcile,
   schemaKeyOf,
 } from './runReconcile.js';
+export { silverTableOf } from './silverTable.js';

@@ -3,7 +3,8 @@ import { parseOrThrow } from '../config/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type FlatColumn, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
-import type { ObjectStore } from '../ports/index.js';
+import type { Catalog, CatalogTable, ObjectStore } from '../ports/index.js';
+import { silverTableOf } from './silverTable.js';
 
 export const reconcileInputSchema = z.object({
   runId: z.string().min(1),
@@ -23,6 +24,8 @@ export interface ReconcileResult {
   rowsWritten: number;
   recordsQuarantined: number;
   schemaKey: string;
+  /** The feed's silver table in the catalog, after this run's schema. */
+  table: { name: string; change: CatalogTable['change'] };
   reportKey: string;
 }
 
@@ -68,14 +71,14 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
  * Closes a backfill run: reads the Distributed Map's ResultWriter manifest and result files,
  * sums the batches' counts (and checks records read = rows written + quarantined), lists the
  * failed batches for a redrive, merges the succeeded batches' schema fragments into the feed's
- * schema, and writes a run report.
+ * schema, makes the feed's silver table in the catalog match it, and writes a run report.
  *
  * @param raw - the run, its feed and the map's ResultWriterDetails
- * @param deps - the lake
+ * @param deps - the lake and the catalog
  */
 export const runReconcile = async (
   raw: ReconcileInput,
-  deps: { store: ObjectStore }
+  deps: { store: ObjectStore; catalog: Catalog }
 ): Promise<ReconcileResult> => {
   const input = parseOrThrow(reconcileInputSchema, raw, 'reconcile input');
   const runId = assertRunId(input.runId);
@@ -121,14 +124,18 @@ export const runReconcile = async (
     );
     fragments.push(fragment.columns);
   }
+  const columns = mergeColumns(fragments);
   await deps.store.put(
     schemaKey,
-    JSON.stringify(
-      { feed: input.feed, updatedBy: runId, columns: mergeColumns(fragments) },
-      null,
-      2
-    ),
+    JSON.stringify({ feed: input.feed, updatedBy: runId, columns }, null, 2),
     'application/json'
+  );
+  const table = await deps.catalog.upsertTable(
+    silverTableOf(
+      input.feed,
+      columns,
+      succeeded.flatMap((batch) => batch.outputs)
+    )
   );
 
   const result: ReconcileResult = {
@@ -138,6 +145,7 @@ export const runReconcile = async (
     failedBatches: [...failed, ...pending].map(batchOf),
     ...totals,
     schemaKey,
+    table: { name: table.name, change: table.change },
     reportKey: `_backfill/${input.feed}/${runId}/report.json`,
   };
   await deps.store.put(result.reportKey, JSON.stringify(result, null, 2), 'application/json');

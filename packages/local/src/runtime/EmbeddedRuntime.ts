@@ -18,6 +18,7 @@ import {
   redriveLocalMapRun,
   runLocalExecution,
 } from '../asl/runLocalExecution.js';
+import { DuckDbCatalog } from '../catalog/DuckDbCatalog.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
@@ -50,12 +51,15 @@ const machineOf = (stateMachineArn: string): MachineName => {
 };
 
 export interface EmbeddedRuntimeOptions {
-  /** Holds the local lake (s3rver's files), the warehouse database, the DLQ and alert logs. */
+  /**
+   * Holds the local lake (s3rver's files), the catalog and warehouse databases, the DLQ and
+   * alert logs.
+   */
   dir: string;
   /** TPC-H scale of the seeded warehouse (0.01 ≈ 60k line items). */
   scale?: number;
   seed?: number;
-  /** Start from an empty lake instead of the one a previous run left in `dir`. */
+  /** Start from an empty lake (and catalog) instead of the one a previous run left in `dir`. */
   fresh?: boolean;
 }
 
@@ -95,6 +99,9 @@ export const WATERMARK_TABLE = 'strata-watermarks';
 /** The backlog ledger table's name in the embedded runtime. */
 export const LEDGER_TABLE = 'strata-ledger';
 
+/** The schema of the local catalog the silver tables are views in (`silver.clickstream`). */
+export const CATALOG_SCHEMA = 'silver';
+
 /**
  * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
  * and the real ASL files executed locally with the real handlers.
@@ -112,6 +119,8 @@ export class EmbeddedRuntime {
   readonly watermarks: DynamoDbWatermarkStore;
   /** The backlog ledger, in the local DynamoDB. */
   readonly ledger: DynamoDbLedger;
+  /** The local catalog: `<dir>/catalog.duckdb`, one view per dataset over the lake's files. */
+  readonly catalog: DuckDbCatalog;
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
@@ -145,10 +154,16 @@ export class EmbeddedRuntime {
       tableName: WATERMARK_TABLE,
       client: dynamo.client,
     });
+    this.catalog = new DuckDbCatalog({
+      path: join(dir, 'catalog.duckdb'),
+      lakeDirectory: join(dir, 's3', LOCAL_BUCKET),
+      schema: CATALOG_SCHEMA,
+    });
     this.#platform = {
       store: this.store,
       watermarks: this.watermarks,
       ledger: this.ledger,
+      catalog: this.catalog,
       // The embedded runtime has no Secrets Manager: only the local warehouse needs none.
       warehouse: (config) =>
         warehouseFor(config, {
@@ -174,6 +189,8 @@ export class EmbeddedRuntime {
     if (options.fresh) {
       await rm(join(dir, 's3'), { recursive: true, force: true });
       await rm(join(dir, 'dynamodb'), { recursive: true, force: true });
+      await rm(join(dir, 'catalog.duckdb'), { force: true });
+      await rm(join(dir, 'catalog.duckdb.wal'), { force: true });
     }
     await mkdir(join(dir, 's3'), { recursive: true });
     const s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });

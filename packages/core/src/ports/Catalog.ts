@@ -1,0 +1,59 @@
+/** A column's type as the pipeline writes it (the flattened schema's types). */
+export type CatalogColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'JSON';
+
+/** One data column of a dataset. */
+export interface CatalogColumn {
+  name: string;
+  type: CatalogColumnType;
+}
+
+/** A hive-style partition key: the `<key>=<value>/` segment of every data object's key. */
+export interface CatalogPartitionKey {
+  /** The key as the object path spells it (`mode` in `mode=web/`). */
+  key: string;
+  /**
+   * The values written under it so far (`__HIVE_DEFAULT_PARTITION__` for null). Engines that
+   * cannot discover partitions on their own (Athena's partition projection) need them; the
+   * catalog keeps every value it was ever given.
+   */
+  values: readonly string[];
+}
+
+/** What a dataset's table must be: where its Parquet objects live and what they hold. */
+export interface TableDefinition {
+  /** The table's name, lower snake case (a silver dataset is named after its feed). */
+  table: string;
+  /** The lake prefix holding the data objects, ending in `/` (e.g. `silver/clickstream/`). */
+  location: string;
+  columns: readonly CatalogColumn[];
+  /** In path order. */
+  partitionKeys: readonly CatalogPartitionKey[];
+}
+
+/** The table after an upsert, as analysts see it. */
+export interface CatalogTable {
+  /** The name to query it by: `strata_prod.clickstream` in Athena, `silver.clickstream` locally. */
+  name: string;
+  change: 'created' | 'updated' | 'unchanged';
+  /** Data columns in table order, typed as the engine declares them (`bigint`, `VARCHAR`…). */
+  columns: { name: string; type: string }[];
+  /** One per partition key, in path order, named as queried (see {@link Catalog}). */
+  partitionColumns: string[];
+}
+
+/**
+ * The data catalog analysts query the lake through (the Glue Data Catalog for Athena in AWS, a
+ * DuckDB database of views locally).
+ *
+ * Tables only grow: an upsert adds the definition's new columns and takes its types for the
+ * columns it names, but never drops a column the table already has, so older files stay
+ * readable. A data column named like a partition key keeps its name (it holds the record's own
+ * value); the partition column is then `<key>_partition`.
+ */
+export interface Catalog {
+  /**
+   * Creates the table, or updates it when the definition adds or changes something; leaves it
+   * alone otherwise. Safe to call concurrently for the same table.
+   */
+  upsertTable(definition: TableDefinition): Promise<CatalogTable>;
+}

@@ -1,0 +1,1 @@
+export { DuckDbCatalog, type DuckDbCatalogOptions } from './DuckDbCatalog.js';
