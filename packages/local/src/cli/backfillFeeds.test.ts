@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schemaKeyOf } from '@strata/core/reconcile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
 import {
   BACKLOG_KEY,
@@ -130,5 +131,28 @@ describe('Function: backfillFeeds', () => {
         '✓',
       ],
     ]);
+  });
+
+  it('reports objects an interrupted earlier run still holds in the ledger', async () => {
+    // Prepare
+    const backlog = await generateBacklog({
+      store: runtime.store,
+      targetBytes: 64 * 1024,
+      feeds: ['refunds'],
+    });
+    const held = backlog.objects.filter((object) =>
+      object.key.startsWith('raw/refunds/all_historical_files/')
+    );
+    await runtime.ledger.claim(held[0]?.key ?? '', 'interrupted-refunds-000000', new Date());
+
+    // Act
+    const runs = await backfillFeeds(runtime, ['refunds'], capture().write);
+
+    // Assess
+    expect(runs[0]?.status === 'SUCCEEDED' && runs[0].summary.skippedObjects).toBe(1);
+    expect(backfillProblems(runs)).toEqual([
+      'refunds: 1 object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over',
+    ]);
+    expect(backfillTable(runs)).toMatch(/^refunds .* ✗$/m);
   });
 });

@@ -27,6 +27,9 @@ const backlogSchema = z.object({
 
 export type GeneratedBacklogRecord = z.infer<typeof backlogSchema>;
 
+/** The historical files of a feed; the weekly folders are left to the weekly sync. */
+const historicalPrefix = (feed: string) => `raw/${feed}/all_historical_files/`;
+
 /** Where the CLI's lines go: progress and results to `out`, failures to `err`. */
 export interface CliOutput {
   out: (line: string) => void;
@@ -82,8 +85,11 @@ export const prepareBacklog = async (
     malformed: generated.malformed,
   };
   await runtime.store.put(BACKLOG_KEY, JSON.stringify(backlog, null, 2), 'application/json');
+  const weekly = generated.objects.filter(
+    (object) => !object.key.startsWith(historicalPrefix(object.key.split('/')[1] ?? ''))
+  ).length;
   write.out(
-    `backlog: generated ${count(backlog.objects)} raw objects, ${formatBytes(backlog.bytes)}, ${count(backlog.records)} records (${count(backlog.malformed)} malformed) under raw/`
+    `backlog: generated ${count(backlog.objects)} raw objects, ${formatBytes(backlog.bytes)}, ${count(backlog.records)} records (${count(backlog.malformed)} malformed) under raw/; the ${count(weekly)} in weekly folders are left for the weekly sync`
   );
   return backlog;
 };
@@ -92,9 +98,6 @@ export const prepareBacklog = async (
 export type FeedBackfill =
   | { feed: string; runId: string; status: 'SUCCEEDED'; summary: BackfillSummary }
   | { feed: string; runId: string; status: 'FAILED'; error: string };
-
-/** The historical files of a feed; the weekly folders are left to the weekly sync. */
-const historicalPrefix = (feed: string) => `raw/${feed}/all_historical_files/`;
 
 /**
  * Runs the `backfill` state machine once per feed, one after another, printing each execution's
@@ -133,30 +136,38 @@ export const backfillFeeds = async (
   return runs;
 };
 
+/** What went wrong in one feed's backfill, one sentence per problem, each naming the feed. */
+const feedProblems = (run: FeedBackfill): string[] => {
+  if (run.status === 'FAILED') return [`${run.feed}: the execution failed with ${run.error}`];
+  const { report, reconciled, silverRows, skippedObjects } = run.summary;
+  const problems: string[] = [];
+  if (report.failedBatches.length > 0) {
+    problems.push(
+      `${run.feed}: ${report.failedBatches.length} batch(es) failed (${report.failedBatches.join(', ')}), listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
+    );
+  }
+  if (skippedObjects > 0) {
+    // Locally only an interrupted run leaves claims behind; nothing here redrives its Map Run.
+    problems.push(
+      `${run.feed}: ${count(skippedObjects)} object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over`
+    );
+  }
+  if (!reconciled) {
+    problems.push(
+      `${run.feed}: the lake does not bear out the report (${count(silverRows)} silver rows read back for ${count(report.rowsWritten)} written, quarantine sidecars against ${count(report.recordsQuarantined)} quarantined)`
+    );
+  }
+  return problems;
+};
+
 /**
- * What went wrong in the backfill, one sentence per problem, each starting with the feed:
- * failed executions, failed batches (left for a Map Run redrive), and counts the lake does not
- * bear out.
+ * What went wrong in the backfill: failed executions, failed batches (left for a Map Run
+ * redrive), objects no batch could take, and counts the lake does not bear out.
  *
  * @param runs - the feeds' executions
  */
 export const backfillProblems = (runs: readonly FeedBackfill[]): string[] =>
-  runs.flatMap((run) => {
-    if (run.status === 'FAILED') return [`${run.feed}: the execution failed with ${run.error}`];
-    const { report, reconciled, silverRows } = run.summary;
-    const problems: string[] = [];
-    if (report.failedBatches.length > 0) {
-      problems.push(
-        `${run.feed}: ${report.failedBatches.length} batch(es) failed (${report.failedBatches.join(', ')}), listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
-      );
-    }
-    if (!reconciled) {
-      problems.push(
-        `${run.feed}: the lake does not bear out the report (${count(silverRows)} silver rows read back for ${count(report.rowsWritten)} written, quarantine sidecars against ${count(report.recordsQuarantined)} quarantined)`
-      );
-    }
-    return problems;
-  });
+  runs.flatMap(feedProblems);
 
 /**
  * The backfill's reconciliation, one line per feed: records read = rows written + quarantined as
@@ -177,7 +188,7 @@ export const backfillTable = (runs: readonly FeedBackfill[]): string =>
     ],
     runs.map((run) => {
       if (run.status === 'FAILED') return [run.feed, '–', '–', '–', '–', '–', 'FAILED'];
-      const { report, silverRows, reconciled } = run.summary;
+      const { report, silverRows } = run.summary;
       return [
         run.feed,
         count(report.batches.succeeded),
@@ -185,7 +196,7 @@ export const backfillTable = (runs: readonly FeedBackfill[]): string =>
         count(report.rowsWritten),
         count(report.recordsQuarantined),
         count(silverRows),
-        reconciled && report.failedBatches.length === 0 ? '✓' : '✗',
+        feedProblems(run).length === 0 ? '✓' : '✗',
       ];
     }),
     [1, 2, 3, 4, 5]

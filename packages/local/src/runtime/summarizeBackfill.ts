@@ -24,6 +24,11 @@ export interface BackfillSummary {
   silverRows: number;
   /** This run's quarantined records by reason, counted from the quarantine sidecars. */
   quarantined: { reason: string; records: number }[];
+  /**
+   * Planned objects the batches left alone because the ledger gives them to another batch: one
+   * of an earlier execution that never finished, if nothing else runs.
+   */
+  skippedObjects: number;
   /** Read = written + quarantined, and the lake holds exactly those rows and records. */
   reconciled: boolean;
   /** The summary's silver and quarantine lines for the run table. */
@@ -101,6 +106,7 @@ export const summarizeBackfill = async (
     report,
     silverRows,
     quarantined,
+    skippedObjects: batches.reduce((sum, batch) => sum + batch.skipped, 0),
     reconciled:
       report.recordsRead === report.rowsWritten + report.recordsQuarantined &&
       silverRows === report.rowsWritten &&
