@@ -30,6 +30,18 @@ export type GeneratedBacklogRecord = z.infer<typeof backlogSchema>;
 /** The historical files of a feed; the weekly folders are left to the weekly sync. */
 const historicalPrefix = (feed: string) => `raw/${feed}/all_historical_files/`;
 
+/** `raw/<feed>/...` → the feed. */
+const feedOf = (key: string) => key.split('/')[1] ?? '';
+
+/** JSON text → its value, or undefined when it is not JSON (the schema then says what is wrong). */
+const jsonOrUndefined = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
 /** Where the CLI's lines go: progress and results to `out`, failures to `err`. */
 export interface CliOutput {
   out: (line: string) => void;
@@ -54,7 +66,7 @@ export const prepareBacklog = async (
 ): Promise<GeneratedBacklogRecord> => {
   const stored = await runtime.store.get(BACKLOG_KEY);
   if (stored) {
-    const parsed = backlogSchema.safeParse(JSON.parse(new TextDecoder().decode(stored)));
+    const parsed = backlogSchema.safeParse(jsonOrUndefined(new TextDecoder().decode(stored)));
     if (!parsed.success) {
       throw new BadInputError(
         `${BACKLOG_KEY} in ${runtime.dir} is not a backlog record (${parsed.error.issues[0]?.message}); rerun with --fresh`
@@ -71,6 +83,7 @@ export const prepareBacklog = async (
     );
     return backlog;
   }
+  write.out(`backlog: generating ${formatBytes(request.targetBytes)} of nested JSON under raw/`);
   const generated = await generateBacklog({
     store: runtime.store,
     targetBytes: request.targetBytes,
@@ -78,7 +91,7 @@ export const prepareBacklog = async (
   const backlog: GeneratedBacklogRecord = {
     targetBytes: request.targetBytes,
     generatedAt: new Date().toISOString(),
-    feeds: [...new Set(generated.objects.map((object) => object.key.split('/')[1] ?? ''))],
+    feeds: [...new Set(generated.objects.map((object) => feedOf(object.key)))],
     objects: generated.objects.length,
     bytes: generated.bytes,
     records: generated.records,
@@ -86,7 +99,7 @@ export const prepareBacklog = async (
   };
   await runtime.store.put(BACKLOG_KEY, JSON.stringify(backlog, null, 2), 'application/json');
   const weekly = generated.objects.filter(
-    (object) => !object.key.startsWith(historicalPrefix(object.key.split('/')[1] ?? ''))
+    (object) => !object.key.startsWith(historicalPrefix(feedOf(object.key)))
   ).length;
   write.out(
     `backlog: generated ${count(backlog.objects)} raw objects, ${formatBytes(backlog.bytes)}, ${count(backlog.records)} records (${count(backlog.malformed)} malformed) under raw/; the ${count(weekly)} in weekly folders are left for the weekly sync`
