@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { schemaKeyOf } from '@strata/core/reconcile';
+import { EmbeddedRuntime } from '@strata/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../packages/local/src/cli.ts', import.meta.url));
@@ -38,6 +40,43 @@ const strata = (args: string[], onStdout?: (text: string, child: ChildProcess) =
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 
+const FEEDS = ['clickstream', 'payments', 'devices'];
+
+/** Numbers as the CLI prints them (`1,234`), or the cell as it is when it is not one. */
+const cellValue = (cell: string) => {
+  const n = Number(cell.replaceAll(',', ''));
+  return Number.isNaN(n) ? cell : n;
+};
+
+/** A feed's line of the backfill table: batches, read, written, quarantined, silver, check. */
+const backfillRow = (stdout: string, feed: string) => {
+  const line = stdout.split('\n').find((text) => text.startsWith(`${feed} `)) ?? '';
+  const [, batches, read, written, quarantined, silver, check] = line.split(/\s{2,}/);
+  return { batches, read, written, quarantined, silver, check } as Record<string, string>;
+};
+
+/** The summary table's quarantine lines of a feed, by reason. */
+const quarantineRows = (stdout: string, feed: string) =>
+  Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith(`quarantine  ${feed} (`))
+      .map((line) => {
+        const [, dataset, rows] = line.split(/\s{2,}/);
+        return [/\((.*)\)$/.exec(dataset ?? '')?.[1], cellValue(rows ?? '')];
+      })
+  );
+
+/** Opens the lake a CLI run left in `lakeDir`, as the CLI does, and hands it to `work`. */
+const withLake = async (lakeDir: string, work: (runtime: EmbeddedRuntime) => Promise<void>) => {
+  const runtime = await EmbeddedRuntime.start({ dir: lakeDir, scale: 0.002 });
+  try {
+    await work(runtime);
+  } finally {
+    await runtime.stop();
+  }
+};
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-cli-test-'));
 });
@@ -47,30 +86,129 @@ afterAll(async () => {
 });
 
 describe('strata start', () => {
-  it('runs the pipeline and prints non-zero rows for every layer, read from the lake', async () => {
-    // Act
-    const run = await strata(['start', '--dir', join(dir, 'ok'), '--scale', '0.002']);
+  describe('on a new directory', () => {
+    let run: Finished;
 
-    // Assess
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Pipeline SUCCEEDED');
-    for (const layer of ['bronze', 'silver', 'gold', 'features']) {
-      const rows = run.stdout
-        .split('\n')
-        .filter((line) => line.startsWith(`${layer} `))
-        .map((line) => Number(line.split(/\s{2,}/)[2]?.replaceAll(',', '')));
-      expect(rows.length, layer).toBeGreaterThan(0);
-      expect(
-        rows.every((count) => count > 0),
-        layer
-      ).toBe(true);
-    }
+    beforeAll(async () => {
+      run = await strata([
+        'start',
+        '--dir',
+        join(dir, 'ok'),
+        '--scale',
+        '0.002',
+        '--size',
+        '256KB',
+      ]);
+    });
+
+    it('backfills a generated backlog first and prints each feed reconciled against the lake', () => {
+      // Assess
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/backlog: generated \d+ raw objects/);
+      expect(run.stdout.indexOf('▶ backfill clickstream')).toBeGreaterThan(0);
+      expect(run.stdout.indexOf('▶ backfill devices')).toBeLessThan(
+        run.stdout.indexOf('▶ pipeline')
+      );
+      expect(run.stdout).toContain('Backfill SUCCEEDED — 3 feed(s)');
+      for (const feed of FEEDS) {
+        const row = backfillRow(run.stdout, feed);
+        const [read, written, quarantined, silver] = [
+          row.read,
+          row.written,
+          row.quarantined,
+          row.silver,
+        ].map((cell) => cellValue(cell ?? '')) as number[];
+        expect(written, feed).toBeGreaterThan(0);
+        expect(read, feed).toBe((written ?? 0) + (quarantined ?? 0));
+        expect(silver, feed).toBe(written);
+        expect(row.check, feed).toBe('✓');
+        const reasons = quarantineRows(run.stdout, feed);
+        expect(reasons['unreadable file: gzip: unexpected end of file'], feed).toBe(1);
+        expect(
+          Object.values(reasons).reduce((sum: number, n) => sum + Number(n), 0),
+          feed
+        ).toBe(quarantined);
+      }
+    });
+
+    it('runs the pipeline and prints non-zero rows for every layer, read from the lake', () => {
+      // Assess
+      expect(run.stdout).toContain('Pipeline SUCCEEDED');
+      for (const layer of ['bronze', 'silver', 'gold', 'features']) {
+        const rows = run.stdout
+          .split('\n')
+          .filter((line) => line.startsWith(`${layer} `))
+          .map((line) => Number(line.split(/\s{2,}/)[2]?.replaceAll(',', '')));
+        expect(rows.length, layer).toBeGreaterThan(0);
+        expect(
+          rows.every((count) => count > 0),
+          layer
+        ).toBe(true);
+      }
+      expect(run.stdout).toMatch(/^silver +clickstream \(backfill, this run\) +[1-9]/m);
+    });
+  });
+
+  describe('on the directory of an earlier run', () => {
+    it('refuses a --size other than that of the backlog it holds', async () => {
+      // Act
+      const run = await strata([
+        'start',
+        '--dir',
+        join(dir, 'ok'),
+        '--scale',
+        '0.002',
+        '--size',
+        '1MB',
+      ]);
+
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--size 1\.0 MB: .* already holds the 256 KB backlog .*--fresh/);
+    });
+
+    it('reuses the backlog, counts only this run, and exits 1 naming a feed that failed', async () => {
+      // Prepare: a schema object that no longer parses fails that feed's Reconcile.
+      await withLake(join(dir, 'ok'), (runtime) =>
+        runtime.store.put(schemaKeyOf('payments'), 'not json')
+      );
+
+      // Act
+      const run = await strata(['start', '--dir', join(dir, 'ok'), '--scale', '0.002']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('backlog: reusing the 256 KB backlog');
+      expect(run.stderr).toMatch(
+        /^Backfill FAILED for payments: the execution failed with SyntaxError: .*not valid JSON$/m
+      );
+      expect(run.stdout).toContain('Backfill FAILED — 3 feed(s)');
+      expect(backfillRow(run.stdout, 'payments').check).toBe('FAILED');
+      for (const feed of ['clickstream', 'devices']) {
+        expect(backfillRow(run.stdout, feed), feed).toEqual({
+          batches: '0',
+          read: '0',
+          written: '0',
+          quarantined: '0',
+          silver: '0',
+          check: '✓',
+        });
+      }
+      expect(run.stdout).toContain('Pipeline SUCCEEDED');
+    });
   });
 
   it('exits 1 with the failure reason and where the dead letter went', async () => {
     // Act
-    const run = await strata(['start', '--dir', join(dir, 'bad'), '--entities', 'nope']);
+    const run = await strata([
+      'start',
+      '--dir',
+      join(dir, 'bad'),
+      '--entities',
+      'nope',
+      '--no-backfill',
+    ]);
 
     // Assess
     expect(run.code).toBe(1);
@@ -78,6 +216,7 @@ describe('strata start', () => {
       'Pipeline FAILED with Strata.BadInput: execution input: entities: unknown "nope"'
     );
     expect(run.stderr).toContain(join(dir, 'bad', 'dead-letter-queue.jsonl'));
+    expect(run.stdout).not.toContain('▶ backfill');
   });
 
   it('stops local S3 and exits 130 on Ctrl-C', async () => {
@@ -97,6 +236,20 @@ describe('strata start', () => {
     expect(run.code).toBe(130);
     expect(run.stderr).toContain('SIGINT: stopping local S3');
     await expect(fetch(endpoint)).rejects.toThrow();
+  });
+});
+
+describe('strata backfill', () => {
+  it('runs only the backfill and prints its reconciliation', async () => {
+    // Act
+    const run = await strata(['backfill', '--dir', join(dir, 'backfill'), '--size', '256KB']);
+
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Backfill SUCCEEDED — 3 feed(s)');
+    expect(run.stdout).not.toContain('▶ pipeline');
+    for (const feed of FEEDS) expect(backfillRow(run.stdout, feed).check, feed).toBe('✓');
   });
 });
 

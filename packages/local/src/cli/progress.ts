@@ -1,22 +1,28 @@
 import type { BronzeToSilverResult } from '@strata/core/bronze-to-silver';
 import type { ExtractResult } from '@strata/core/extract';
 import type { FeatureIngestResult } from '@strata/core/feature-ingest';
+import type { PlanBacklogResult } from '@strata/core/plan-backlog';
+import type { ReconcileResult } from '@strata/core/reconcile';
 import type { SilverToGoldResult } from '@strata/core/silver-to-gold';
 import type { EventLog } from '../asl/runLocalExecution.js';
+import { count, formatBytes } from './format.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
-/** The state data after each stage's ResultPath in statemachines/pipeline.asl.json. */
+/**
+ * The state data after each stage's ResultPath in statemachines/pipeline.asl.json and
+ * statemachines/backfill.asl.json.
+ */
 type StateOutput = Partial<ExtractResult> & {
   silver?: BronzeToSilverResult;
   gold?: SilverToGoldResult;
   features?: FeatureIngestResult;
+  plan?: PlanBacklogResult;
+  reconcile?: { report: ReconcileResult };
 };
 
-const count = (n: unknown) => Number(n).toLocaleString('en-US');
-
-/** A stage's headline numbers, read from where the pipeline ASL puts each stage's result. */
-const describeOutput = (name: string, output: unknown): string => {
+/** A stage's headline numbers, read from where the ASL puts each stage's result. */
+const describeOutput = (name: string, output: unknown, elapsedMs: number): string => {
   const value = (output ?? {}) as StateOutput;
   switch (name) {
     case 'ExtractEntity':
@@ -33,6 +39,26 @@ const describeOutput = (name: string, output: unknown): string => {
         .join(', ');
     case 'FeatureIngest':
       return `${count(value.features?.records)} records to ${value.features?.featureGroup}`;
+    case 'PlanBacklog': {
+      const plan = value.plan;
+      if (!plan) return '';
+      const done = plan.skipped ? `; ${count(plan.skipped)} already done per the ledger` : '';
+      return `${count(plan.objects)} objects, ${formatBytes(plan.bytes)} in ${count(plan.batches)} batch(es)${done}`;
+    }
+    case 'FlattenBacklog': {
+      const plan = value.plan;
+      if (!plan) return '';
+      const rate = elapsedMs > 0 ? (plan.bytes / 1024 ** 2 / (elapsedMs / 1000)).toFixed(1) : '–';
+      return `${count(plan.batches)} batch(es), ${formatBytes(plan.bytes)} at ${rate} MB/s`;
+    }
+    case 'Reconcile': {
+      const report = value.reconcile?.report;
+      if (!report) return '';
+      const failed = report.failedBatches.length
+        ? `; ${report.failedBatches.length} batch(es) FAILED`
+        : '';
+      return `${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined${failed}`;
+    }
     default:
       return '';
   }
@@ -57,7 +83,7 @@ export const progressPrinter = (write: (line: string) => void) => {
       case 'StateExited': {
         if (event.state.type !== 'Task' && event.state.type !== 'Map') return;
         const elapsed = event.timestamp - (started.get(id(event)) ?? event.timestamp);
-        const detail = describeOutput(event.state.name, event.state.output);
+        const detail = describeOutput(event.state.name, event.state.output, elapsed);
         const indent = event.index === undefined ? '' : '  ';
         write(
           `${indent}✓ ${event.state.name}${detail ? `  ${detail}` : ''}  (${seconds(elapsed)})`

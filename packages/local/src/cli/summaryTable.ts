@@ -1,26 +1,27 @@
 import type { SummaryRow } from '../runtime/summarizeRun.js';
+import { count } from './format.js';
 
 /**
- * Renders the summary rows as an aligned text table.
+ * Renders lines as an aligned text table with a rule under the header.
  *
- * @param rows - the summary
- * @param bucketUri - prefix for locations, e.g. `s3://strata-lake/`
+ * @param header - column titles
+ * @param body - the cells, one array per line
+ * @param rightAligned - indexes of the numeric columns
  */
-export const summaryTable = (rows: readonly SummaryRow[], bucketUri: string): string => {
-  const header = ['layer', 'dataset', 'rows', 'location'];
-  const body = rows.map((row) => [
-    row.layer,
-    row.reason ? `${row.dataset} (${row.reason})` : row.dataset,
-    row.rows.toLocaleString('en-US'),
-    `${bucketUri}${row.location}`,
-  ]);
+export const textTable = (
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  rightAligned: readonly number[]
+): string => {
   const widths = header.map((_, column) =>
     Math.max(...[header, ...body].map((line) => (line[column] ?? '').length))
   );
-  const format = (line: string[]) =>
+  const format = (line: readonly string[]) =>
     line
       .map((cell, column) =>
-        column === 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)
+        rightAligned.includes(column)
+          ? cell.padStart(widths[column] ?? 0)
+          : cell.padEnd(widths[column] ?? 0)
       )
       .join('  ')
       .trimEnd();
@@ -28,3 +29,21 @@ export const summaryTable = (rows: readonly SummaryRow[], bucketUri: string): st
     '\n'
   );
 };
+
+/**
+ * Renders the summary rows as an aligned text table.
+ *
+ * @param rows - the summary
+ * @param bucketUri - prefix for locations, e.g. `s3://strata-lake/`
+ */
+export const summaryTable = (rows: readonly SummaryRow[], bucketUri: string): string =>
+  textTable(
+    ['layer', 'dataset', 'rows', 'location'],
+    rows.map((row) => [
+      row.layer,
+      row.note ? `${row.dataset} (${row.note})` : row.dataset,
+      count(row.rows),
+      `${bucketUri}${row.location}`,
+    ]),
+    [2]
+  );

@@ -1,6 +1,7 @@
 import { quoteLiteral } from '@strata/core/config';
-import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import { Lake } from '@strata/core/lake';
 import type { ObjectStore } from '@strata/core/ports';
+import { withLakeReader } from './lakeReader.js';
 
 /** One line of the run summary, counted from the objects in the lake. */
 export interface SummaryRow {
@@ -9,8 +10,8 @@ export interface SummaryRow {
   rows: number;
   /** The lake prefix holding the dataset. */
   location: string;
-  /** Why rows were quarantined (quarantine rows only). */
-  reason?: string;
+  /** What the count covers where layer and dataset do not say: a quarantine reason, say. */
+  note?: string;
 }
 
 export interface SummarizeOptions {
@@ -30,9 +31,12 @@ const grouped = async (store: ObjectStore, prefix: string, match: (key: string) 
   return [...byDataset].sort(([a], [b]) => a.localeCompare(b));
 };
 
+const datasetOf = (key: string) => key.split('/')[1] ?? '';
+
 /**
- * Counts what a run left in the lake by reading the Parquet objects back, not by trusting the
- * stages' own counts: bronze parts of this run, the silver and gold tables, this run's feature
+ * Counts what a pipeline run left in the lake by reading the Parquet objects back, not by
+ * trusting the stages' own counts: bronze parts of this run, the silver tables and gold models
+ * (not the backfill's partitioned silver, which summarizeBackfill counts), this run's feature
  * records, and this run's quarantined rows with their reasons.
  *
  * @param store - the lake
@@ -41,69 +45,55 @@ const grouped = async (store: ObjectStore, prefix: string, match: (key: string) 
 export const summarizeRun = async (
   store: ObjectStore,
   options: SummarizeOptions
-): Promise<SummaryRow[]> => {
-  return DuckDbEngine.use({}, (engine) =>
-    Workspace.use('summary', async (ws) => {
-      let downloaded = 0;
-      const fetchAll = async (keys: readonly string[]) => {
-        const files: string[] = [];
-        for (const key of keys) {
-          const local = ws.path(`${downloaded++}.parquet`);
-          await store.download(key, local);
-          files.push(quoteLiteral(local));
-        }
-        return `read_parquet([${files.join(', ')}], union_by_name = true)`;
-      };
-      const count = async (keys: readonly string[], where = 'true') =>
-        engine.scalarNumber(`select count(*) from ${await fetchAll(keys)} where ${where}`);
-
-      const rows: SummaryRow[] = [];
-      const runPart = new RegExp(`/part-${options.runId.replace(/[.]/g, '\\.')}-\\d+\\.parquet$`);
-      for (const [dataset, keys] of await grouped(store, 'bronze/', (key) => runPart.test(key))) {
-        rows.push({
-          layer: 'bronze',
-          dataset,
-          rows: await count(keys),
-          location: `bronze/${dataset}/`,
-        });
+): Promise<SummaryRow[]> =>
+  withLakeReader(store, async ({ engine, parquet, count }) => {
+    const rows: SummaryRow[] = [];
+    const runPart = new RegExp(`/part-${options.runId.replace(/[.]/g, '\\.')}-\\d+\\.parquet$`);
+    for (const [dataset, keys] of await grouped(store, 'bronze/', (key) => runPart.test(key))) {
+      rows.push({
+        layer: 'bronze',
+        dataset,
+        rows: await count(keys),
+        location: `bronze/${dataset}/`,
+      });
+    }
+    const tables = {
+      silver: (key: string) => key === Lake.silverTable(datasetOf(key)),
+      gold: (key: string) => key === Lake.goldModel(datasetOf(key)),
+    };
+    for (const layer of ['silver', 'gold'] as const) {
+      for (const [dataset, keys] of await grouped(store, `${layer}/`, tables[layer])) {
+        rows.push({ layer, dataset, rows: await count(keys), location: `${layer}/${dataset}/` });
       }
-      for (const layer of ['silver', 'gold'] as const) {
-        for (const [dataset, keys] of await grouped(store, `${layer}/`, (k) =>
-          k.endsWith('.parquet')
-        )) {
-          rows.push({ layer, dataset, rows: await count(keys), location: `${layer}/${dataset}/` });
-        }
-      }
-      const featurePrefix = `feature-store/${options.featureGroup}/`;
-      const featureKeys: string[] = [];
-      for await (const object of store.list(featurePrefix)) featureKeys.push(object.key);
-      if (featureKeys.length > 0) {
-        const eventTime = new Date(options.runStartedAt).toISOString();
-        rows.push({
-          layer: 'features',
-          dataset: options.featureGroup,
-          rows: await count(featureKeys, `event_time = ${quoteLiteral(eventTime)}`),
-          location: featurePrefix,
-        });
-      }
-      const quarantined = await grouped(store, 'quarantine/', (key) =>
-        key.includes(`/run=${options.runId}/`)
+    }
+    const featurePrefix = `feature-store/${options.featureGroup}/`;
+    const featureKeys: string[] = [];
+    for await (const object of store.list(featurePrefix)) featureKeys.push(object.key);
+    if (featureKeys.length > 0) {
+      const eventTime = new Date(options.runStartedAt).toISOString();
+      rows.push({
+        layer: 'features',
+        dataset: options.featureGroup,
+        rows: await count(featureKeys, `event_time = ${quoteLiteral(eventTime)}`),
+        location: featurePrefix,
+      });
+    }
+    const quarantined = await grouped(store, 'quarantine/', (key) =>
+      key.includes(`/run=${options.runId}/`)
+    );
+    for (const [dataset, keys] of quarantined) {
+      const reasons = await engine.all(
+        `select _quarantine_reason as reason, count(*) as n from ${await parquet(keys)} group by 1 order by 1`
       );
-      for (const [dataset, keys] of quarantined) {
-        const reasons = await engine.all(
-          `select _quarantine_reason as reason, count(*) as n from ${await fetchAll(keys)} group by 1 order by 1`
-        );
-        for (const { reason, n } of reasons) {
-          rows.push({
-            layer: 'quarantine',
-            dataset,
-            rows: Number(n),
-            location: `quarantine/${dataset}/run=${options.runId}/`,
-            reason: String(reason),
-          });
-        }
+      for (const { reason, n } of reasons) {
+        rows.push({
+          layer: 'quarantine',
+          dataset,
+          rows: Number(n),
+          location: `quarantine/${dataset}/run=${options.runId}/`,
+          note: String(reason),
+        });
       }
-      return rows;
-    })
-  );
-};
+    }
+    return rows;
+  });

@@ -1,0 +1,158 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { schemaKeyOf } from '@strata/core/reconcile';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateBacklog } from '../backlog/index.js';
+import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
+import {
+  BACKLOG_KEY,
+  backfillFeeds,
+  backfillProblems,
+  backfillTable,
+  type CliOutput,
+  prepareBacklog,
+} from './backfillFeeds.js';
+
+let dir: string;
+let runtime: EmbeddedRuntime;
+
+/** Collects what the CLI would print. */
+const capture = () => {
+  const lines = { out: [] as string[], err: [] as string[] };
+  const write: CliOutput = {
+    out: (line) => lines.out.push(line),
+    err: (line) => lines.err.push(line),
+  };
+  return { lines, write };
+};
+
+const keysUnder = async (prefix: string) => {
+  const keys: string[] = [];
+  for await (const object of runtime.store.list(prefix)) keys.push(object.key);
+  return keys;
+};
+
+const SIZE = 192 * 1024;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  dir = await mkdtemp(join(tmpdir(), 'strata-backfill-feeds-'));
+  runtime = await EmbeddedRuntime.start({ dir, scale: 0.001 });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Function: prepareBacklog', () => {
+  it('generates a backlog into an empty lake and records it', async () => {
+    // Prepare
+    const { lines, write } = capture();
+
+    // Act
+    const backlog = await prepareBacklog(runtime, { targetBytes: SIZE, sizeGiven: true }, write);
+
+    // Assess
+    expect(backlog.feeds).toEqual(['clickstream', 'payments', 'devices']);
+    expect(backlog.objects).toBe((await keysUnder('raw/')).length);
+    expect(await runtime.store.get(BACKLOG_KEY)).toBeDefined();
+    expect(lines.out.join('\n')).toContain(`backlog: generated ${backlog.objects} raw objects`);
+  });
+
+  it('reuses the recorded backlog instead of writing processed objects again', async () => {
+    // Prepare
+    const { write } = capture();
+    const first = await prepareBacklog(runtime, { targetBytes: SIZE, sizeGiven: false }, write);
+    await backfillFeeds(runtime, ['clickstream'], write);
+    const left = await keysUnder('raw/clickstream/all_historical_files/');
+
+    // Act
+    const again = await prepareBacklog(runtime, { targetBytes: 1024, sizeGiven: false }, write);
+
+    // Assess
+    expect(left).toEqual([]);
+    expect(again).toEqual(first);
+    expect(await keysUnder('raw/clickstream/all_historical_files/')).toEqual([]);
+  });
+
+  it('refuses a size that differs from the recorded backlog', async () => {
+    // Act
+    const prepared = prepareBacklog(
+      runtime,
+      { targetBytes: 1024 ** 3, sizeGiven: true },
+      capture().write
+    );
+
+    // Assess
+    await expect(prepared).rejects.toThrow(
+      /--size 1\.0 GB: the lake in .* already holds the 192 KB backlog .*add --fresh/
+    );
+  });
+});
+
+describe('Function: backfillFeeds', () => {
+  it('reports a failed feed and goes on with the others', async () => {
+    // Prepare
+    const { lines, write } = capture();
+    await runtime.store.put(schemaKeyOf('payments'), 'not json');
+
+    // Act
+    const runs = await backfillFeeds(runtime, ['payments', 'devices'], write);
+
+    // Assess
+    expect(runs.map((run) => [run.feed, run.status])).toEqual([
+      ['payments', 'FAILED'],
+      ['devices', 'SUCCEEDED'],
+    ]);
+    expect(lines.err).toEqual([
+      expect.stringMatching(/^✗ backfill payments FAILED with SyntaxError: .*not valid JSON$/),
+    ]);
+    expect(backfillProblems(runs)).toEqual([
+      expect.stringMatching(/^payments: the execution failed with SyntaxError: /),
+    ]);
+    const devices = runs[1]?.status === 'SUCCEEDED' ? runs[1].summary : undefined;
+    expect(devices?.silverRows).toBeGreaterThan(0);
+    const n = (value = 0) => value.toLocaleString('en-US');
+    const cells = backfillTable(runs)
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(/\s+/));
+    expect(cells).toEqual([
+      ['payments', '–', '–', '–', '–', '–', 'FAILED'],
+      [
+        'devices',
+        '1',
+        n(devices?.report.recordsRead),
+        n(devices?.report.rowsWritten),
+        n(devices?.report.recordsQuarantined),
+        n(devices?.silverRows),
+        '✓',
+      ],
+    ]);
+  });
+
+  it('reports objects an interrupted earlier run still holds in the ledger', async () => {
+    // Prepare
+    const backlog = await generateBacklog({
+      store: runtime.store,
+      targetBytes: 64 * 1024,
+      feeds: ['refunds'],
+    });
+    const held = backlog.objects.filter((object) =>
+      object.key.startsWith('raw/refunds/all_historical_files/')
+    );
+    await runtime.ledger.claim(held[0]?.key ?? '', 'interrupted-refunds-000000', new Date());
+
+    // Act
+    const runs = await backfillFeeds(runtime, ['refunds'], capture().write);
+
+    // Assess
+    expect(runs[0]?.status === 'SUCCEEDED' && runs[0].summary.skippedObjects).toBe(1);
+    expect(backfillProblems(runs)).toEqual([
+      'refunds: 1 object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over',
+    ]);
+    expect(backfillTable(runs)).toMatch(/^refunds .* ✗$/m);
+  });
+});

@@ -1,0 +1,240 @@
+import { BadInputError } from '@strata/core/errors';
+import { z } from 'zod';
+import { generateBacklog } from '../backlog/index.js';
+import { type EmbeddedRuntime, LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
+import {
+  type BackfillOutput,
+  type BackfillSummary,
+  summarizeBackfill,
+} from '../runtime/summarizeBackfill.js';
+import { count, failureReason, formatBytes } from './format.js';
+import { progressPrinter } from './progress.js';
+import { textTable } from './summaryTable.js';
+
+/** What the CLI generated into a lake, so a rerun on the same directory can reuse it. */
+export const BACKLOG_KEY = '_backfill/generated-backlog.json';
+
+const backlogSchema = z.object({
+  /** The `--size` asked for; the generator overshoots it by up to one file per feed. */
+  targetBytes: z.number().int().positive(),
+  generatedAt: z.string().min(1),
+  feeds: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/)).min(1),
+  objects: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  records: z.number().int().min(0),
+  malformed: z.number().int().min(0),
+});
+
+export type GeneratedBacklogRecord = z.infer<typeof backlogSchema>;
+
+/** The historical files of a feed; the weekly folders are left to the weekly sync. */
+const historicalPrefix = (feed: string) => `raw/${feed}/all_historical_files/`;
+
+/** `raw/<feed>/...` → the feed. */
+const feedOf = (key: string) => key.split('/')[1] ?? '';
+
+/** JSON text → its value, or undefined when it is not JSON (the schema then says what is wrong). */
+const jsonOrUndefined = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Where the CLI's lines go: progress and results to `out`, failures to `err`. */
+export interface CliOutput {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/**
+ * The lake's generated backlog: the one an earlier run left (recorded at BACKLOG_KEY), or a new
+ * one of `targetBytes`. Generating again on a lake that has one would write the same keys again
+ * and the ledger would skip every object it already finished, leaving copies under raw/ that
+ * are never processed; so only `--fresh` (an empty lake) regenerates, and a `--size` that
+ * differs from the existing backlog's is refused instead of silently ignored.
+ *
+ * @param runtime - the embedded runtime
+ * @param request - the size, and whether the user asked for it or it is the default
+ * @param write - where to say what happened
+ */
+export const prepareBacklog = async (
+  runtime: EmbeddedRuntime,
+  request: { targetBytes: number; sizeGiven: boolean },
+  write: CliOutput
+): Promise<GeneratedBacklogRecord> => {
+  const stored = await runtime.store.get(BACKLOG_KEY);
+  if (stored) {
+    const parsed = backlogSchema.safeParse(jsonOrUndefined(new TextDecoder().decode(stored)));
+    if (!parsed.success) {
+      throw new BadInputError(
+        `${BACKLOG_KEY} in ${runtime.dir} is not a backlog record (${parsed.error.issues[0]?.message}); rerun with --fresh`
+      );
+    }
+    const backlog = parsed.data;
+    if (request.sizeGiven && request.targetBytes !== backlog.targetBytes) {
+      throw new BadInputError(
+        `--size ${formatBytes(request.targetBytes)}: the lake in ${runtime.dir} already holds the ${formatBytes(backlog.targetBytes)} backlog generated at ${backlog.generatedAt}; add --fresh to start from an empty lake with a new backlog, or leave out --size to finish the existing one`
+      );
+    }
+    write.out(
+      `backlog: reusing the ${formatBytes(backlog.targetBytes)} backlog generated at ${backlog.generatedAt} (${count(backlog.objects)} raw objects); the ledger skips what earlier runs finished, --fresh starts over`
+    );
+    return backlog;
+  }
+  write.out(`backlog: generating ${formatBytes(request.targetBytes)} of nested JSON under raw/`);
+  const generated = await generateBacklog({
+    store: runtime.store,
+    targetBytes: request.targetBytes,
+  });
+  const backlog: GeneratedBacklogRecord = {
+    targetBytes: request.targetBytes,
+    generatedAt: new Date().toISOString(),
+    feeds: [...new Set(generated.objects.map((object) => feedOf(object.key)))],
+    objects: generated.objects.length,
+    bytes: generated.bytes,
+    records: generated.records,
+    malformed: generated.malformed,
+  };
+  await runtime.store.put(BACKLOG_KEY, JSON.stringify(backlog, null, 2), 'application/json');
+  const weekly = generated.objects.filter(
+    (object) => !object.key.startsWith(historicalPrefix(feedOf(object.key)))
+  ).length;
+  write.out(
+    `backlog: generated ${count(backlog.objects)} raw objects, ${formatBytes(backlog.bytes)}, ${count(backlog.records)} records (${count(backlog.malformed)} malformed) under raw/; the ${count(weekly)} in weekly folders are left for the weekly sync`
+  );
+  return backlog;
+};
+
+/** One feed's backfill execution: its summary, or why it failed. */
+export type FeedBackfill =
+  | { feed: string; runId: string; status: 'SUCCEEDED'; summary: BackfillSummary }
+  | { feed: string; runId: string; status: 'FAILED'; error: string };
+
+/**
+ * Runs the `backfill` state machine once per feed, one after another, printing each execution's
+ * progress, and summarises each successful run from the lake. A failed feed does not stop the
+ * others.
+ *
+ * @param runtime - the embedded runtime
+ * @param feeds - the feeds to backfill
+ * @param write - where progress and failures go
+ */
+export const backfillFeeds = async (
+  runtime: EmbeddedRuntime,
+  feeds: readonly string[],
+  write: CliOutput
+): Promise<FeedBackfill[]> => {
+  const runs: FeedBackfill[] = [];
+  for (const feed of feeds) {
+    const runId = `backfill-${feed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    write.out(`\n▶ backfill ${feed}: ${historicalPrefix(feed)}`);
+    const outcome = await runtime.execute('backfill', {
+      executionName: runId,
+      input: { feed, prefix: historicalPrefix(feed) },
+      onEvent: progressPrinter(write.out),
+    });
+    if (outcome.status === 'FAILED') {
+      // Causes can span lines (a parser's message quoting the input); one line reads better.
+      const error = `${outcome.error}: ${failureReason(outcome.cause).replace(/\s*\n\s*/g, ' ')}`;
+      write.err(`✗ backfill ${feed} FAILED with ${error}`);
+      runs.push({ feed, runId, status: 'FAILED', error });
+      continue;
+    }
+    const output = outcome.output as BackfillOutput;
+    const summary = await summarizeBackfill(runtime.store, { feed, runId, output });
+    runs.push({ feed, runId, status: 'SUCCEEDED', summary });
+  }
+  return runs;
+};
+
+/** What went wrong in one feed's backfill, one sentence per problem, each naming the feed. */
+const feedProblems = (run: FeedBackfill): string[] => {
+  if (run.status === 'FAILED') return [`${run.feed}: the execution failed with ${run.error}`];
+  const { report, reconciled, silverRows, skippedObjects } = run.summary;
+  const problems: string[] = [];
+  if (report.failedBatches.length > 0) {
+    problems.push(
+      `${run.feed}: ${report.failedBatches.length} batch(es) failed (${report.failedBatches.join(', ')}), listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
+    );
+  }
+  if (skippedObjects > 0) {
+    // Locally only an interrupted run leaves claims behind; nothing here redrives its Map Run.
+    problems.push(
+      `${run.feed}: ${count(skippedObjects)} object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over`
+    );
+  }
+  if (!reconciled) {
+    problems.push(
+      `${run.feed}: the lake does not bear out the report (${count(silverRows)} silver rows read back for ${count(report.rowsWritten)} written, quarantine sidecars against ${count(report.recordsQuarantined)} quarantined)`
+    );
+  }
+  return problems;
+};
+
+/**
+ * What went wrong in the backfill: failed executions, failed batches (left for a Map Run
+ * redrive), objects no batch could take, and counts the lake does not bear out.
+ *
+ * @param runs - the feeds' executions
+ */
+export const backfillProblems = (runs: readonly FeedBackfill[]): string[] =>
+  runs.flatMap(feedProblems);
+
+/**
+ * The backfill's reconciliation, one line per feed: records read = rows written + quarantined as
+ * Reconcile reported them, and the silver rows and quarantined records found in the lake.
+ *
+ * @param runs - the feeds' executions
+ */
+export const backfillTable = (runs: readonly FeedBackfill[]): string =>
+  textTable(
+    [
+      'feed',
+      'batches',
+      'records read',
+      'rows written',
+      'quarantined',
+      'silver rows read back',
+      'check',
+    ],
+    runs.map((run) => {
+      if (run.status === 'FAILED') return [run.feed, '–', '–', '–', '–', '–', 'FAILED'];
+      const { report, silverRows } = run.summary;
+      return [
+        run.feed,
+        count(report.batches.succeeded),
+        count(report.recordsRead),
+        count(report.rowsWritten),
+        count(report.recordsQuarantined),
+        count(silverRows),
+        feedProblems(run).length === 0 ? '✓' : '✗',
+      ];
+    }),
+    [1, 2, 3, 4, 5]
+  );
+
+/**
+ * The backfill's part of the final summary: the outcome and wall time, the reconciliation table,
+ * and where the runs' outputs are.
+ *
+ * @param runs - the feeds' executions
+ * @param wallMs - how long generating and backfilling took
+ */
+export const backfillSection = (runs: readonly FeedBackfill[], wallMs: number): string => {
+  const failed = backfillProblems(runs).length > 0;
+  return [
+    `Backfill ${failed ? 'FAILED' : 'SUCCEEDED'} — ${runs.length} feed(s), wall time ${(wallMs / 1000).toFixed(1)}s`,
+    '',
+    backfillTable(runs),
+    '',
+    `Outputs in s3://${LOCAL_BUCKET}/: silver/<feed>/ (Parquet by year/month/day/mode),`,
+    '  quarantine/<feed>/batch=<id>/ (rejected lines and unreadable files, with the reasons),',
+    '  raw-processed/<feed>/ (the raw objects once processed), _schemas/<feed>/schema.json,',
+    '  and the run reports:',
+    ...runs.flatMap((run) =>
+      run.status === 'SUCCEEDED' ? [`  s3://${LOCAL_BUCKET}/${run.summary.report.reportKey}`] : []
+    ),
+  ].join('\n');
+};

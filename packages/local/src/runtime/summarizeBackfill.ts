@@ -1,0 +1,131 @@
+import { type FlattenBatchResult, FlattenLayout } from '@strata/core/flatten';
+import type { PlanBacklogResult } from '@strata/core/plan-backlog';
+import type { ObjectStore } from '@strata/core/ports';
+import type { ReconcileResult } from '@strata/core/reconcile';
+import { readResultSet } from '../asl/distributedMap/resultWriter.js';
+import type { ResultWriterOutput } from '../asl/distributedMap/shapes.js';
+import { withLakeReader } from './lakeReader.js';
+import type { SummaryRow } from './summarizeRun.js';
+
+/** The state data a successful `backfill` execution ends with (statemachines/backfill.asl.json). */
+export interface BackfillOutput {
+  plan: PlanBacklogResult;
+  mapRun: ResultWriterOutput;
+  reconcile: { report: ReconcileResult };
+}
+
+/** One feed's backfill run, as Reconcile reported it and as the lake shows it. */
+export interface BackfillSummary {
+  feed: string;
+  runId: string;
+  plan: PlanBacklogResult;
+  report: ReconcileResult;
+  /** Rows in the silver parts this run's batches wrote, counted by reading them back. */
+  silverRows: number;
+  /** This run's quarantined records by reason, counted from the quarantine sidecars. */
+  quarantined: { reason: string; records: number }[];
+  /**
+   * Planned objects the batches left alone because the ledger gives them to another batch: one
+   * of an earlier execution that never finished, if nothing else runs.
+   */
+  skippedObjects: number;
+  /** Read = written + quarantined, and the lake holds exactly those rows and records. */
+  reconciled: boolean;
+  /** The summary's silver and quarantine lines for the run table. */
+  rows: SummaryRow[];
+}
+
+const text = async (store: ObjectStore, key: string) =>
+  new TextDecoder().decode((await store.get(key)) ?? new Uint8Array());
+
+/** A reason short enough for a table cell: DuckDB's messages can run over several lines. */
+const shorten = (reason: string) => {
+  const line = reason.split('\n')[0]?.trim() ?? '';
+  return line.length > 72 ? `${line.slice(0, 71)}…` : line;
+};
+
+/**
+ * Quarantined records of the given batches by reason: each line of a batch's `records.jsonl`
+ * is one rejected record, and each `<file>.error.json` one object that could not be read at all
+ * (FlattenLayout), which flatten-batch counts as one quarantined record.
+ */
+const quarantineReasons = async (store: ObjectStore, feed: string, batchIds: string[]) => {
+  const byReason = new Map<string, number>();
+  const add = (reason: string) => byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  for (const batchId of batchIds) {
+    const records = FlattenLayout.quarantineRecords(feed, batchId);
+    for await (const object of store.list(records.slice(0, records.lastIndexOf('/') + 1))) {
+      if (object.key === records) {
+        for (const line of (await text(store, object.key)).split('\n')) {
+          if (line.trim()) add(shorten(String((JSON.parse(line) as { error: unknown }).error)));
+        }
+      } else if (object.key.endsWith('.error.json')) {
+        const sidecar = JSON.parse(await text(store, object.key)) as { error: unknown };
+        add(`unreadable file: ${shorten(String(sidecar.error))}`);
+      }
+    }
+  }
+  return [...byReason]
+    .map(([reason, records]) => ({ reason, records }))
+    .sort((a, b) => b.records - a.records || a.reason.localeCompare(b.reason));
+};
+
+/**
+ * Summarises one feed's backfill execution from the lake: the batches its Distributed Map
+ * finished (the ResultWriter's SUCCEEDED records), the rows in the silver parts they wrote, read
+ * back from the Parquet, and their quarantined records by reason, read from the quarantine
+ * sidecars. Earlier runs' output under the same feed is not counted.
+ *
+ * @param store - the lake (also the ResultWriter's bucket)
+ * @param run - the feed, the execution's name (its run id) and its output
+ */
+export const summarizeBackfill = async (
+  store: ObjectStore,
+  run: { feed: string; runId: string; output: BackfillOutput }
+): Promise<BackfillSummary> => {
+  const { feed, output } = run;
+  const { report } = output.reconcile;
+  const { Bucket, Key } = output.mapRun.ResultWriterDetails;
+  const results = await readResultSet(store, Bucket, Key);
+  const batches = results.succeeded.map(
+    (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
+  );
+  const silverRows = await withLakeReader(store, ({ count }) =>
+    count(batches.flatMap((batch) => batch.outputs))
+  );
+  const quarantined = await quarantineReasons(
+    store,
+    feed,
+    batches.map((batch) => batch.batchId)
+  );
+  const quarantinedRecords = quarantined.reduce((sum, entry) => sum + entry.records, 0);
+  return {
+    feed,
+    runId: run.runId,
+    plan: output.plan,
+    report,
+    silverRows,
+    quarantined,
+    skippedObjects: batches.reduce((sum, batch) => sum + batch.skipped, 0),
+    reconciled:
+      report.recordsRead === report.rowsWritten + report.recordsQuarantined &&
+      silverRows === report.rowsWritten &&
+      quarantinedRecords === report.recordsQuarantined,
+    rows: [
+      {
+        layer: 'silver',
+        dataset: feed,
+        rows: silverRows,
+        location: `silver/${feed}/`,
+        note: 'backfill, this run',
+      },
+      ...quarantined.map(({ reason, records }) => ({
+        layer: 'quarantine' as const,
+        dataset: feed,
+        rows: records,
+        location: `quarantine/${feed}/`,
+        note: reason,
+      })),
+    ],
+  };
+};
