@@ -169,7 +169,7 @@ describe('strata start', () => {
     });
 
     it('reuses the backlog, counts only this run, and exits 1 naming a feed that failed', async () => {
-      // Prepare: a schema object that no longer parses fails that feed's Reconcile.
+      // Prepare: a schema registry that no longer parses fails that feed's PlanBacklog.
       await withLake(join(dir, 'ok'), (runtime) =>
         runtime.store.put(schemaKeyOf('payments'), 'not json')
       );
@@ -181,7 +181,7 @@ describe('strata start', () => {
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('backlog: reusing the 256 KB backlog');
       expect(run.stderr).toMatch(
-        /^Backfill FAILED for payments: the execution failed with SyntaxError: .*not valid JSON$/m
+        /^Backfill FAILED for payments: the execution failed with Strata\.BadInput: .*schema registry .* is not valid JSON/m
       );
       expect(run.stdout).toContain('Backfill FAILED — 3 feed(s)');
       expect(backfillRow(run.stdout, 'payments').check).toBe('FAILED');

@@ -17,7 +17,7 @@ export interface FileGroup {
 
 export interface DiscoveredStructure {
   structure: JsonStructure;
-  /** Records DuckDB found per file path (JSON Lines skip malformed lines here: compare counts). */
+  /** Records DuckDB found per file path (malformed JSON lines are not counted: compare counts). */
   records: Map<string, number>;
   /** Files DuckDB could not read as their group's format at all (a broken array…). */
   unreadable: Set<string>;
@@ -118,7 +118,7 @@ export const discoverStructure = async (
       const rows =
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
-            select filename, any_value(keys) as keys, count(*) as n,
+            select filename, any_value(keys) as keys, count(json) as n,
               json_structure(to_json(list(json) filter (where rn % ${STRIDE} = 0))) as s
             from (
               select filename, json, json_keys(json, ${pathList(paths.map(jsonPath))}) as keys,

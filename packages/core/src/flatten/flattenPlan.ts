@@ -108,6 +108,10 @@ const typed = (column: FlatColumn, value: string): string => {
   // try_cast would read 1 or 'yes' as true: only JSON's own literals are booleans.
   if (column.type === 'BOOLEAN')
     return `(case ${value} when 'true' then true when 'false' then false end)`;
+  // try_cast rounds '5.5' to a BIGINT 6: only a value the integer holds exactly fits.
+  if (column.type === 'BIGINT') {
+    return `(case when try_cast(${value} as double) = try_cast(${value} as bigint) then try_cast(${value} as bigint) end)`;
+  }
   return `try_cast(${value} as ${column.type})`;
 };
 

@@ -8,6 +8,7 @@ import { DynamoDbLedger } from '../adapters/index.js';
 import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { type PlannedBatch, runPlanBacklog } from '../plan-backlog/index.js';
+import type { FlatColumn } from './flattenPlan.js';
 import {
   type FlattenBatchOptions,
   type FlattenBatchResult,
@@ -136,5 +137,106 @@ describe('Function: runFlattenBatch', () => {
     expect(retried.objects).toBe(batch.objects.length);
     expect(await snapshot(lake.store, 'silver/clickstream/')).toEqual(before);
     expect(replanned).toEqual([]);
+  });
+});
+
+describe('Function: runFlattenBatch (drift)', () => {
+  /** Flattens the given objects of feed `drift` as one batch and reads the rows back. */
+  const flattenDrift = async (
+    batchId: string,
+    files: Record<string, string>,
+    registry?: { columns: FlatColumn[] }
+  ) => {
+    for (const [name, body] of Object.entries(files))
+      await lake.store.put(`raw/drift/${name}`, body);
+    if (registry)
+      await lake.store.put(`_backfill/drift/${batchId}/schema.json`, JSON.stringify(registry));
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'drift',
+          batchId,
+          objects: Object.entries(files).map(([name, body]) => ({
+            key: `raw/drift/${name}`,
+            size: body.length,
+          })),
+          ...(registry ? { registryKey: `_backfill/drift/${batchId}/schema.json` } : {}),
+        },
+        { store: lake.store, engine, ledger, options: { ...OPTIONS, leaveInPlace: true } }
+      )
+    );
+    const files_: string[] = [];
+    for (const [i, key] of result.outputs.entries()) {
+      const local = join(lake.dir, `${batchId}-${i}.parquet`);
+      await lake.store.download(key, local);
+      files_.push(quoteLiteral(local));
+    }
+    const rows = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select * from read_parquet([${files_.join(', ')}], union_by_name = true) order by _source_key, _source_line`
+      )
+    );
+    return { result, rows };
+  };
+
+  it('keeps a field first seen late in a large file, and a scalar where other records hold an object', async () => {
+    // Prepare: the late key is past the sampled head and off the sampling stride
+    const big = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({
+        id: i,
+        DATE: '2024-02-03',
+        MODE: 'web',
+        user: { name: `u${i}` },
+        ...(i === 2500 ? { late: { x: 7 } } : {}),
+      })
+    ).join('\n');
+    const odd = `${JSON.stringify({ id: 'a', DATE: '2024-02-04', MODE: 'ios', user: 'anonymous' })}\n`;
+
+    // Act
+    const { result, rows } = await flattenDrift('drift-1', { 'big.jsonl': big, 'odd.jsonl': odd });
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 3001, rowsWritten: 3001, recordsQuarantined: 0 });
+    expect(rows.filter((row) => row.late_x !== null)).toMatchObject([
+      { id: '2500', late_x: '7', _source_line: '2501' },
+    ]);
+    // user was an object in one file and text in the other: kept whole, as JSON, in both.
+    const anonymous = rows.find((row) => row._source_key === 'raw/drift/odd.jsonl');
+    expect(anonymous).toMatchObject({ user: '"anonymous"', mode_2: 'ios', _source_line: '1' });
+    expect(JSON.parse(String(rows[0]?.user))).toEqual({ name: 'u0' });
+    expect(result.outputs).toEqual([
+      'silver/drift/year=2024/month=02/day=03/mode=web/part-drift-1-0.parquet',
+      'silver/drift/year=2024/month=02/day=04/mode=ios/part-drift-1-0.parquet',
+    ]);
+  });
+
+  it('writes the registered type of a known column and keeps values that do not fit in _variant', async () => {
+    // Prepare
+    const registry = {
+      columns: [
+        { name: 'amount', path: '$."amount"', type: 'BIGINT' as const },
+        { name: 'flag', path: '$."flag"', type: 'BOOLEAN' as const },
+      ],
+    };
+    const body = [
+      { DATE: '2024-03-01', amount: 5, flag: true, extra: 'x' },
+      { DATE: '2024-03-01', amount: 5.5, flag: 1 },
+      { DATE: 'not a date', amount: 'N/A', flag: false },
+    ]
+      .map((record) => JSON.stringify(record))
+      .join('\n');
+
+    // Act
+    const { rows } = await flattenDrift('drift-2', { 'typed.jsonl': body }, registry);
+
+    // Assess
+    expect(
+      rows.map(({ amount, flag, extra, _variant }) => ({ amount, flag, extra, _variant }))
+    ).toEqual([
+      { amount: '5', flag: true, extra: 'x', _variant: null },
+      { amount: null, flag: null, extra: null, _variant: '[{"amount":"5.5"},{"flag":"1"}]' },
+      { amount: null, flag: false, extra: null, _variant: '[{"amount":"N/A"}]' },
+    ]);
+    expect(rows.map((row) => row.date)).toEqual(['2024-03-01', '2024-03-01', 'not a date']);
   });
 });

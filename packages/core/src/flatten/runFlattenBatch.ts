@@ -424,6 +424,9 @@ const writeSilver = async (
     return typeof node === 'string' && node !== 'JSON' ? quoteIdentifier(field) : 'null::varchar';
   };
   const batch = quoteLiteral(plan.batchId);
+  const jsonPaths = new Set(
+    columns.filter((column) => column.type === 'JSON').map((column) => column.path)
+  );
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
     const objects = group.paths.map((path) => plan.byPath.get(path) as LocalObject);
@@ -443,7 +446,7 @@ const writeSilver = async (
         ${partitions(topLevelText)}
       from (
         select *, row_number() over () as _rn
-        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth)})
+        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
       )`;
   });
   const slowText = (field: string) =>

@@ -108,24 +108,28 @@ const structField = (key: string) => `"${key.replaceAll('"', '""')}"`;
 
 /**
  * The `columns` argument of `read_json` that reads records of this structure without losing a
- * value: objects down to `maxDepth` become STRUCTs, every scalar is read as text (so a value of
- * an unexpected type is kept, to be typed or parked in `_variant` later), and arrays, deeper
- * subtrees and fields of mixed kinds are read as JSON text.
+ * value: objects down to `maxDepth` become STRUCTs, every scalar column is read as text (so a
+ * value of an unexpected type is kept, to be typed or parked in `_variant` later), and JSON
+ * columns (arrays, deeper subtrees, fields of mixed kinds) as JSON text.
  *
  * @param structure - the records' structure (an object)
  * @param maxDepth - the flattening depth
+ * @param jsonPaths - the paths ({@link jsonPath}) the plan keeps as JSON columns
  */
-export const readJsonColumns = (structure: JsonStructure, maxDepth: number): string => {
-  const typeOf = (node: JsonStructure, depth: number): string => {
-    if (isObject(node)) {
-      if (depth >= maxDepth) return 'JSON';
+export const readJsonColumns = (
+  structure: JsonStructure,
+  maxDepth: number,
+  jsonPaths: ReadonlySet<string>
+): string => {
+  const typeOf = (node: JsonStructure, keys: string[]): string => {
+    if (isObject(node) && keys.length < maxDepth && Object.keys(node).length > 0) {
       const fields = Object.entries(node).map(
-        ([key, child]) => `${structField(key)} ${typeOf(child, depth + 1)}`
+        ([key, child]) => `${structField(key)} ${typeOf(child, [...keys, key])}`
       );
-      return fields.length ? `STRUCT(${fields.join(', ')})` : 'JSON';
+      return `STRUCT(${fields.join(', ')})`;
     }
-    return Array.isArray(node) || node === 'JSON' ? 'JSON' : 'VARCHAR';
+    return jsonPaths.has(jsonPath(keys)) ? 'JSON' : 'VARCHAR';
   };
   const entries = isObject(structure) ? Object.entries(structure) : [];
-  return `{${entries.map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child, 1))}`).join(', ')}}`;
+  return `{${entries.map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child, [key]))}`).join(', ')}}`;
 };

@@ -151,6 +151,16 @@ export const runPlanBacklog = async (
     // A replanned run keeps its first copy: batches that already ran used that one.
     if (!(await deps.store.get(registry))) {
       const current = await deps.store.get(FlattenLayout.schema(input.feed));
+      if (current) {
+        try {
+          JSON.parse(new TextDecoder().decode(current));
+        } catch (error) {
+          // Every batch would fail on it: say so once, here, before the map starts.
+          throw new BadInputError(
+            `plan-backlog: the schema registry ${FlattenLayout.schema(input.feed)} is not valid JSON (${(error as Error).message}); restore it from its S3 version history`
+          );
+        }
+      }
       await deps.store.put(
         registry,
         current ?? JSON.stringify({ columns: [] }),

@@ -47,9 +47,17 @@ const readJson = async <T>(store: ObjectStore, key: string): Promise<T> => {
   return JSON.parse(new TextDecoder().decode(body)) as T;
 };
 
+/** Two types a column was written with, as one type both batches' values fit. */
+const widen = (a: FlatColumn['type'], b: FlatColumn['type']): FlatColumn['type'] => {
+  if (a === b) return a;
+  const numeric = new Set<FlatColumn['type']>(['BIGINT', 'DOUBLE']);
+  return numeric.has(a) && numeric.has(b) ? 'DOUBLE' : 'JSON';
+};
+
 /**
- * Merges column lists: a name seen with two types becomes JSON (the variant column type), so
- * every batch's values still fit.
+ * Merges column lists by name, the name readers see in the Parquet files: integers and doubles
+ * widen to DOUBLE, any other disagreement to JSON (the variant column type), so every batch's
+ * values still fit.
  *
  * @param lists - column lists, oldest first
  */
@@ -58,10 +66,7 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
   for (const columns of lists) {
     for (const column of columns) {
       const seen = merged.get(column.name);
-      merged.set(
-        column.name,
-        seen && seen.type !== column.type ? { ...seen, type: 'JSON' } : (seen ?? column)
-      );
+      merged.set(column.name, seen ? { ...seen, type: widen(seen.type, column.type) } : column);
     }
   }
   return [...merged.values()];

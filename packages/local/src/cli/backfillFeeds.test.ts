@@ -107,10 +107,12 @@ describe('Function: backfillFeeds', () => {
       ['devices', 'SUCCEEDED'],
     ]);
     expect(lines.err).toEqual([
-      expect.stringMatching(/^✗ backfill payments FAILED with SyntaxError: .*not valid JSON$/),
+      expect.stringMatching(
+        /^✗ backfill payments FAILED with Strata\.BadInput: .*schema registry .* is not valid JSON/
+      ),
     ]);
     expect(backfillProblems(runs)).toEqual([
-      expect.stringMatching(/^payments: the execution failed with SyntaxError: /),
+      expect.stringMatching(/^payments: the execution failed with Strata\.BadInput: /),
     ]);
     const devices = runs[1]?.status === 'SUCCEEDED' ? runs[1].summary : undefined;
     expect(devices?.silverRows).toBeGreaterThan(0);

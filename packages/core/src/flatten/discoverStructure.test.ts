@@ -1,0 +1,93 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../engine/index.js';
+import { discoverStructure } from './discoverStructure.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-discover-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** 3,000 records; record 2,501 (past the head sample, off the stride) brings new keys. */
+const driftingLines = () =>
+  Array.from({ length: 3000 }, (_, i) => {
+    const record: Record<string, unknown> = { id: i, user: { name: `u${i}` } };
+    if (i === 2500) {
+      record.late = { deep: { x: 1 } };
+      (record.user as Record<string, unknown>).nickname = 'n';
+    }
+    return JSON.stringify(record);
+  }).join('\n');
+
+describe('Function: discoverStructure', () => {
+  it('finds keys that first appear after the sampled records, down to their nested fields', async () => {
+    // Prepare
+    const path = join(dir, 'drift.jsonl');
+    await writeFile(path, driftingLines());
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'newline_delimited', paths: [path] }], {
+        maxDepth: 3,
+        known: {},
+      })
+    );
+
+    // Assess
+    expect(found.structure).toEqual({
+      id: 'UBIGINT',
+      user: { name: 'VARCHAR', nickname: 'VARCHAR' },
+      late: { deep: { x: 'UBIGINT' } },
+    });
+    expect(found.records.get(path)).toBe(3000);
+    expect(found.unreadable.size).toBe(0);
+  });
+
+  it('starts from the known structure and counts records per file, skipping malformed lines', async () => {
+    // Prepare
+    const clean = join(dir, 'clean.jsonl');
+    const broken = join(dir, 'broken.jsonl');
+    await writeFile(clean, '{"a":1}\n{"a":2}\n');
+    await writeFile(broken, '{"a":3}\n{"a": \n{"a":4,"b":true}\n');
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'newline_delimited', paths: [clean, broken] }], {
+        maxDepth: 3,
+        known: { z: 'DOUBLE' },
+      })
+    );
+
+    // Assess
+    expect(found.structure).toEqual({ z: 'DOUBLE', a: 'UBIGINT', b: 'BOOLEAN' });
+    expect(Object.fromEntries(found.records)).toEqual({ [clean]: 2, [broken]: 2 });
+  });
+
+  it('sets aside an array file DuckDB cannot read and reads the others', async () => {
+    // Prepare
+    const good = join(dir, 'good.json');
+    const bad = join(dir, 'bad.json');
+    await writeFile(good, '[{"a":1},{"a":2,"c":"x"}]');
+    await writeFile(bad, '[{"a":1},{"a":');
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'array', paths: [bad, good] }], {
+        maxDepth: 3,
+        known: {},
+      })
+    );
+
+    // Assess
+    expect([...found.unreadable]).toEqual([bad]);
+    expect(Object.fromEntries(found.records)).toEqual({ [good]: 2 });
+    expect(found.structure).toEqual({ a: 'UBIGINT', c: 'VARCHAR' });
+  });
+});
