@@ -50,6 +50,29 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
+  it('lists the keys of an object only the stride sample saw, not just the sampled ones', async () => {
+    // Prepare: `meta` starts after the head sample; its `rare` key is in one unsampled record
+    const path = join(dir, 'stride.jsonl');
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({
+        id: i,
+        ...(i >= 1000 ? { meta: { a: 1, ...(i === 2500 ? { rare: 2 } : {}) } } : {}),
+      })
+    );
+    await writeFile(path, lines.join('\n'));
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'newline_delimited', paths: [path] }], {
+        maxDepth: 3,
+        known: {},
+      })
+    );
+
+    // Assess
+    expect(found.structure).toEqual({ id: 'UBIGINT', meta: { a: 'UBIGINT', rare: 'UBIGINT' } });
+  });
+
   it('starts from the known structure and counts records per file, skipping malformed lines', async () => {
     // Prepare
     const clean = join(dir, 'clean.jsonl');

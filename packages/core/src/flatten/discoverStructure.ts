@@ -113,8 +113,9 @@ export const discoverStructure = async (
   for (;;) {
     const records = new Map<string, number>();
     const found: string[][] = [];
+    const checked = objectPaths(structure, options.maxDepth);
     for (const group of groups) {
-      const paths = objectPaths(structure, options.maxDepth);
+      const paths = checked;
       const rows =
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
@@ -127,6 +128,10 @@ export const discoverStructure = async (
             )
             group by filename, hash(keys)`)
         )) ?? [];
+      // The stride sample first: keys it saw get their types from it, not from another pass.
+      for (const row of rows) {
+        if (row.s !== null) structure = mergeStructures(structure, elementsOf(row.s));
+      }
       for (const row of rows) {
         const file = String(row.filename);
         records.set(file, (records.get(file) ?? 0) + Number(row.n));
@@ -139,11 +144,13 @@ export const discoverStructure = async (
             if (!isKnown && !found.some((p) => jsonPath(p) === jsonPath(path))) found.push(path);
           }
         }
-        if (row.s !== null) structure = mergeStructures(structure, elementsOf(row.s));
       }
     }
-    if (found.length === 0) return { structure, records, unreadable };
-    for (const group of groups) {
+    // Objects only the stride sample showed have had their keys sampled, not listed: one more pass.
+    const listed = new Set(checked.map(jsonPath));
+    const unlisted = objectPaths(structure, options.maxDepth).some((p) => !listed.has(jsonPath(p)));
+    if (found.length === 0 && !unlisted) return { structure, records, unreadable };
+    for (const group of found.length > 0 ? groups : []) {
       await withoutUnreadable(group, unreadable, async (readable) => {
         const [row] = await engine.all(`
           select ${found.map((_, i) => `json_structure(to_json(list(e[${i + 1}]))) as s${i}`).join(', ')}
