@@ -1,6 +1,9 @@
 export {
+  type EventLines,
+  type EventLinesOptions,
   type GenerateBacklogOptions,
   type GeneratedBacklog,
   type GeneratedObject,
   generateBacklog,
+  writeEventLines,
 } from './generateBacklog.js';
