@@ -21,7 +21,7 @@ const row = (m: Measurement): string[] => [
   m.ratio === undefined
     ? '—'
     : `${m.ratio.toFixed(2)}×${m.baselineName ? ` ${m.baselineName}` : ''}${m.target ? ` (target ≥ ${m.target}×)` : ''}`,
-  `${integer(m.peakRssMb)} MB`,
+  `${integer(m.peakRssMb)} MB${m.peakRssTargetMb ? ` (target ≤ ${integer(m.peakRssTargetMb)} MB)` : ''}`,
   [m.baseline, m.notes].filter(Boolean).join('; '),
 ];
 

@@ -7,13 +7,16 @@ import { parseArgs, promisify } from 'node:util';
 import { formatReport, writeResults } from './report.js';
 import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
+import { flattenBacklog } from './workloads/flattenBacklog.js';
 import { planBacklog } from './workloads/planBacklog.js';
 import { silverStage } from './workloads/silverStage.js';
 
 /** Every workload `npm run bench` knows; add new ones here. */
-const WORKLOADS: readonly Workload[] = [silverStage, extractLineitem, planBacklog];
+const WORKLOADS: readonly Workload[] = [silverStage, extractLineitem, planBacklog, flattenBacklog];
 
 const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
+  [--backlog-size <raw bytes of the flatten-backlog input, default 160MB>]
+  [--flatten-size <bytes of the flatten-1gb input file, default 1GB>]
 workloads: ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 const { values } = parseArgs({
@@ -21,6 +24,8 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '0.1' },
     repeat: { type: 'string', default: '5' },
     only: { type: 'string' },
+    'backlog-size': { type: 'string', default: '160MB' },
+    'flatten-size': { type: 'string', default: '1GB' },
     child: { type: 'string' },
     dir: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -35,7 +40,20 @@ const positive = (name: string, text: string | undefined, integer: boolean): num
   return value;
 };
 
+const UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 } as const;
+
+/** `64MB`, `1GB`, `500KB` or plain bytes. */
+const size = (name: string, text: string | undefined): number => {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text?.trim() ?? '');
+  const unit = UNITS[(match?.[2]?.toUpperCase() ?? 'B') as keyof typeof UNITS];
+  const bytes = Math.round(Number(match?.[1]) * unit);
+  if (!match || !(bytes > 0)) throw new Error(`--${name} must look like 64MB or 1GB\n${USAGE}`);
+  return bytes;
+};
+
 type Phase = 'setup' | 'run';
+
+type CommonOptions = Omit<BenchOptions, 'dir'>;
 
 /**
  * Runs one phase of a workload in a child process, so each peak RSS is that workload's own (the
@@ -45,7 +63,7 @@ type Phase = 'setup' | 'run';
 const runIsolated = async (
   workload: Workload,
   phase: Phase,
-  options: { scale: number; repeat: number; dir: string }
+  options: BenchOptions
 ): Promise<string> => {
   const child = promisify(execFile)(
     process.execPath,
@@ -60,6 +78,10 @@ const runIsolated = async (
       String(options.scale),
       '--repeat',
       String(options.repeat),
+      '--backlog-size',
+      String(options.backlogBytes),
+      '--flatten-size',
+      String(options.flattenBytes),
       '--dir',
       options.dir,
     ],
@@ -86,9 +108,11 @@ const main = async () => {
     return;
   }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  const options = {
+  const options: CommonOptions = {
     scale: positive('scale', values.scale, false),
     repeat: positive('repeat', values.repeat, true),
+    backlogBytes: size('backlog-size', values['backlog-size']),
+    flattenBytes: size('flatten-size', values['flatten-size']),
   };
   const selected = WORKLOADS.filter((w) => !values.only || w.name === values.only);
   if (selected.length === 0) throw new Error(`no workload named ${values.only}\n${USAGE}`);
@@ -107,7 +131,7 @@ const main = async () => {
     const dir = await mkdtemp(join(tmpdir(), `strata-bench-${workload.name}-`));
     try {
       if (workload.setup) await runIsolated(workload, 'setup', { ...options, dir });
-      results.push(JSON.parse(await runIsolated(workload, 'run', { ...options, dir })));
+      results.push(...[JSON.parse(await runIsolated(workload, 'run', { ...options, dir }))].flat());
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
