@@ -4,15 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { formatReport, writeResults } from './report.js';
+import { DEFAULT_COST_INPUTS, estimateCost } from './costModel.js';
+import { formatCostModel, formatReport, readResults, writeResults } from './report.js';
 import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
 import { flattenBacklog } from './workloads/flattenBacklog.js';
+import { flattenLargeFile } from './workloads/flattenLargeFile.js';
 import { planBacklog } from './workloads/planBacklog.js';
 import { silverStage } from './workloads/silverStage.js';
 
 /** Every workload `npm run bench` knows; add new ones here. */
-const WORKLOADS: readonly Workload[] = [silverStage, extractLineitem, planBacklog, flattenBacklog];
+const WORKLOADS: readonly Workload[] = [
+  silverStage,
+  extractLineitem,
+  planBacklog,
+  flattenBacklog,
+  flattenLargeFile,
+];
 
 const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
   [--backlog-size <raw bytes of the flatten-backlog input, default 160MB>]
@@ -102,6 +110,23 @@ const runChild = async (workload: Workload, phase: Phase, options: BenchOptions)
   }
 };
 
+/**
+ * Strata's per-core flatten rate (MiB/s) for the cost model: from this run's flatten-backlog,
+ * or else from the last saved run that had one.
+ */
+const flattenPerCore = async (
+  results: readonly Measurement[]
+): Promise<{ perCoreMBps: number; source: string } | undefined> => {
+  const rate = (m: Measurement) => m.amount / (m.strataMs / 1000);
+  const current = results.find((m) => m.workload === flattenBacklog.name);
+  if (current) return { perCoreMBps: rate(current), source: 'flatten-backlog in this run' };
+  const saved = await readResults();
+  const previous = saved?.results.find((m) => m.workload === flattenBacklog.name);
+  return previous
+    ? { perCoreMBps: rate(previous), source: `flatten-backlog as saved on ${saved?.at}` }
+    : undefined;
+};
+
 const main = async () => {
   if (values.help) {
     console.log(USAGE);
@@ -125,19 +150,29 @@ const main = async () => {
     return;
   }
   const results: Measurement[] = [];
+  const failed: string[] = [];
   for (const workload of selected) {
     const started = performance.now();
-    process.stdout.write(`… ${workload.name}: ${workload.description}`);
+    console.log(`… ${workload.name}: ${workload.description}`);
     const dir = await mkdtemp(join(tmpdir(), `strata-bench-${workload.name}-`));
     try {
       if (workload.setup) await runIsolated(workload, 'setup', { ...options, dir });
       results.push(...[JSON.parse(await runIsolated(workload, 'run', { ...options, dir }))].flat());
+      console.log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch {
+      // One failed workload (its stderr already printed) should not cost the others' results.
+      failed.push(workload.name);
+      console.log(`  FAILED after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      process.exitCode = 1;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    console.log(` (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
   console.log(`\n${formatReport(results, options)}`);
+  if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')} (see the errors above)`);
+  const flatten = await flattenPerCore(results);
+  if (flatten)
+    console.log(`\n${formatCostModel(estimateCost({ ...DEFAULT_COST_INPUTS, ...flatten }))}`);
   console.log(`\nresults written to ${await writeResults(results, options)}`);
 };
 

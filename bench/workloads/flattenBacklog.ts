@@ -183,7 +183,7 @@ export const flattenBacklog: Workload = {
 
       const common = {
         workload: this.name,
-        unit: 'MB',
+        unit: 'MiB',
         amount: prepared.bytes / MB,
         strataMs,
         peakRssMb: strataRssMb,
