@@ -6,6 +6,10 @@ export interface BenchOptions {
   repeat: number;
   /** A scratch directory for this workload, shared by its setup and its run. */
   dir: string;
+  /** Raw (uncompressed) bytes of the generated nested backlog the flatten workload reads. */
+  backlogBytes: number;
+  /** Bytes of the single JSON-lines file the large-file flatten workload reads. */
+  flattenBytes: number;
 }
 
 /** One line of the report: Strata against its baseline, measured in the same process. */
@@ -23,6 +27,8 @@ export interface Measurement {
   ratio?: number;
   target?: number;
   peakRssMb: number;
+  /** A ceiling the peak RSS should stay under, when the workload has one. */
+  peakRssTargetMb?: number;
   notes?: string;
 }
 
@@ -34,7 +40,8 @@ export interface Workload {
    * leaves there is run's input. Keeps the setup's memory out of the run's peak RSS.
    */
   setup?(options: BenchOptions): Promise<void>;
-  run(options: BenchOptions): Promise<Measurement>;
+  /** One line of the report, or one per baseline when Strata is compared with several. */
+  run(options: BenchOptions): Promise<Measurement | Measurement[]>;
 }
 
 /**

@@ -1,8 +1,11 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { weekPrefix } from '@strata/core/plan-backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { type GeneratedBacklog, generateBacklog } from './generateBacklog.js';
+import { type GeneratedBacklog, generateBacklog, writeEventLines } from './generateBacklog.js';
 
 let lake: LocalLake;
 let backlog: GeneratedBacklog;
@@ -127,5 +130,32 @@ describe('Function: generateBacklog', () => {
 
     // Assess
     expect(again.objects).toEqual(backlog.objects);
+  });
+});
+
+describe('Function: writeEventLines', () => {
+  it('streams valid, drifting JSON lines and reports exactly what it wrote', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'strata-event-lines-'));
+    const path = join(dir, 'events.jsonl');
+
+    // Act
+    const written = await writeEventLines({ path, targetBytes: 2.5 * 1024 * 1024, days: 3 });
+    const text = await readFile(path, 'utf8');
+    await rm(dir, { recursive: true, force: true });
+
+    // Assess
+    const events = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { DATE: string; experiments?: string[] });
+    expect(Buffer.byteLength(text)).toBe(written.bytes);
+    expect(written.bytes).toBeGreaterThanOrEqual(2.5 * 1024 * 1024);
+    expect(events).toHaveLength(written.records);
+    expect(events[0]?.experiments).toBeUndefined();
+    expect(events.at(-1)?.experiments).toHaveLength(2);
+    expect(new Set(events.map((e) => e.DATE))).toEqual(
+      new Set(['2024-01-01', '2024-01-02', '2024-01-03'])
+    );
   });
 });

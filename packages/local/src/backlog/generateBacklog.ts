@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { weekPrefix } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
@@ -191,4 +193,62 @@ export const generateBacklog = async (
     );
   }
   return result;
+};
+
+export interface EventLinesOptions {
+  /** The local file to write. */
+  path: string;
+  /** Bytes to aim for; the file ends at the first line that reaches them. */
+  targetBytes: number;
+  seed?: number;
+  feed?: string;
+  /** Days the events spread over from 2024-01-01, in order (default 7: one weekly drop). */
+  days?: number;
+}
+
+/** What {@link writeEventLines} wrote. */
+export interface EventLines {
+  bytes: number;
+  records: number;
+}
+
+/** Lines go to disk in chunks of this many, waiting for the stream to drain between them. */
+const LINES_PER_CHUNK = 1_000;
+
+/**
+ * Streams one large JSON-lines file of the backlog's nested events straight to disk, never
+ * holding more than one chunk of lines: the drift runs through the file as it does through a
+ * feed (generation 0 for its first sixth, 1 up to a third, 2 after), and the events' days
+ * advance through `days` so the file covers a few partitions, as a weekly drop does.
+ *
+ * @example
+ * await writeEventLines({ path: '/tmp/big.jsonl', targetBytes: 1024 ** 3 }); // { bytes, records }
+ * @param options - where, how much, which seed and feed
+ */
+export const writeEventLines = async (options: EventLinesOptions): Promise<EventLines> => {
+  const random = prng(options.seed ?? 7);
+  const feed = options.feed ?? 'clickstream';
+  const days = options.days ?? 7;
+  const out = createWriteStream(options.path);
+  let bytes = 0;
+  let records = 0;
+  try {
+    while (bytes < options.targetBytes) {
+      let chunk = '';
+      for (let i = 0; i < LINES_PER_CHUNK && bytes < options.targetBytes; i++) {
+        const progress = bytes / options.targetBytes;
+        const generation = progress < 1 / 6 ? 0 : progress < 1 / 3 ? 1 : 2;
+        const day = new Date(Date.UTC(2024, 0, 1) + Math.floor(progress * days) * 86_400_000);
+        const line = `${JSON.stringify(event(random, feed, records++, day, generation))}\n`;
+        bytes += Buffer.byteLength(line);
+        chunk += line;
+      }
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  } finally {
+    out.destroy();
+  }
+  return { bytes, records };
 };

@@ -1,7 +1,10 @@
 export {
   BACKLOG_FEEDS,
+  type EventLines,
+  type EventLinesOptions,
   type GenerateBacklogOptions,
   type GeneratedBacklog,
   type GeneratedObject,
   generateBacklog,
+  writeEventLines,
 } from './generateBacklog.js';

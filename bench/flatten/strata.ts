@@ -1,0 +1,155 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine, type DuckDbEngineOptions } from '@strata/core/engine';
+import {
+  type FlattenBatchInput,
+  type FlattenBatchOptions,
+  type FlattenBatchResult,
+  runFlattenBatch,
+} from '@strata/core/flatten';
+import { type PlannedBatch, runPlanBacklog } from '@strata/core/plan-backlog';
+import type { Ledger, ObjectStore } from '@strata/core/ports';
+import { flatName } from './event.js';
+
+/**
+ * The FlattenBatch function's options (functions/flatten-batch.ts), except that raw objects stay
+ * where they are, so every repetition reads the same input.
+ */
+export const FLATTEN_OPTIONS: FlattenBatchOptions = {
+  separator: '_',
+  maxDepth: 3,
+  partition: { date: 'DATE', mode: 'MODE' },
+  leaveInPlace: true,
+};
+
+/**
+ * Plans every feed's backlog (`raw/<feed>/`, historical files and weekly drops) with the real
+ * planner and an empty ledger, and returns the batches as the Distributed Map hands them out.
+ *
+ * @param feeds - the feeds to plan
+ * @param deps - lake and an empty ledger
+ */
+export const planBatches = async (
+  feeds: readonly string[],
+  deps: { store: ObjectStore; ledger: Ledger }
+): Promise<FlattenBatchInput[]> => {
+  const batches: FlattenBatchInput[] = [];
+  for (const feed of feeds) {
+    const plan = await runPlanBacklog({ runId: 'bench', feed, prefix: `raw/${feed}/` }, deps);
+    const body = await deps.store.get(plan.manifestKey);
+    for (const line of new TextDecoder().decode(body).split('\n').filter(Boolean)) {
+      const { batchId, objects } = JSON.parse(line) as PlannedBatch;
+      batches.push({ feed, batchId, objects });
+    }
+  }
+  return batches;
+};
+
+/**
+ * Flattens the batches one after another, each on a fresh DuckDB engine as each Lambda
+ * invocation gets one: what one core does with its share of the backlog.
+ *
+ * @param batches - the planned batches
+ * @param deps - lake, a ledger that knows none of the objects yet, the engine's settings
+ */
+export const flattenBatches = async (
+  batches: readonly FlattenBatchInput[],
+  deps: { store: ObjectStore; ledger: Ledger; engine: DuckDbEngineOptions }
+): Promise<FlattenBatchResult[]> => {
+  const results: FlattenBatchResult[] = [];
+  for (const batch of batches) {
+    results.push(
+      await DuckDbEngine.use(deps.engine, (engine) =>
+        runFlattenBatch(batch, {
+          store: deps.store,
+          engine,
+          ledger: deps.ledger,
+          options: FLATTEN_OPTIONS,
+        })
+      )
+    );
+  }
+  return results;
+};
+
+/** Sums the batches' counts. */
+export const totals = (results: readonly FlattenBatchResult[]) => ({
+  recordsRead: results.reduce((sum, r) => sum + r.recordsRead, 0),
+  rowsWritten: results.reduce((sum, r) => sum + r.rowsWritten, 0),
+  recordsQuarantined: results.reduce((sum, r) => sum + r.recordsQuarantined, 0),
+  outputs: results.flatMap((r) => r.outputs),
+});
+
+/** Downloads at most this many output objects at once. */
+const DOWNLOADS = 16;
+
+/**
+ * Reads the Parquet a run wrote back from the lake and checks that nothing was dropped: as many
+ * rows as the batches report, and every field the input carries either a column of its own
+ * (holding values) or found inside the JSON column of the nearest ancestor kept whole (arrays,
+ * subtrees past the depth limit). Returns the findings; the caller fails the workload on them.
+ *
+ * @param outputs - the Parquet objects' keys
+ * @param expected - rows the batches reported, and every field path of the input (`a.b.c`)
+ * @param deps - lake, and a scratch directory
+ */
+export const checkOutputs = async (
+  outputs: readonly string[],
+  expected: { rows: number; fields: readonly string[] },
+  deps: { store: ObjectStore; dir: string }
+): Promise<{ ok: boolean; summary: string }> => {
+  await mkdir(deps.dir, { recursive: true });
+  const queue = outputs.map((key, n) => ({ key, path: join(deps.dir, `part-${n}.parquet`) }));
+  await Promise.all(
+    Array.from({ length: DOWNLOADS }, async () => {
+      for (let next = queue.pop(); next; next = queue.pop()) {
+        await deps.store.download(next.key, next.path);
+      }
+    })
+  );
+  return DuckDbEngine.use({ threads: 1 }, async (engine) => {
+    await engine.run(
+      `create view output as select * from read_parquet(${quoteLiteral(join(deps.dir, '*.parquet'))}, union_by_name = true)`
+    );
+    const columns = new Set(
+      (await engine.all('describe output')).map((row) => String(row.column_name))
+    );
+    const missing: string[] = [];
+    const checks: { field: string; sql: string }[] = [];
+    for (const field of expected.fields) {
+      const path = field.split('.');
+      const depth = [...path.keys()]
+        .reverse()
+        .find((i) => columns.has(flatName(path.slice(0, i + 1))));
+      if (depth === undefined) {
+        missing.push(field);
+        continue;
+      }
+      const column = quoteIdentifier(flatName(path.slice(0, depth + 1)));
+      checks.push({
+        field,
+        sql:
+          depth === path.length - 1
+            ? `count(${column}) > 0`
+            : `bool_or(contains(cast(${column} as varchar), ${quoteLiteral(`${JSON.stringify(path.at(-1))}:`)}))`,
+      });
+    }
+    const [row] = await engine.all(
+      `select count(*) as n${checks.map((c, i) => `, ${c.sql} as c${i}`).join('')} from output`
+    );
+    const empty = checks.filter((_, i) => row?.[`c${i}`] !== true).map((c) => c.field);
+    const rows = Number(row?.n ?? 0);
+    const problems = [
+      rows === expected.rows ? '' : `Parquet holds ${rows} rows, batches reported ${expected.rows}`,
+      missing.length ? `no column for ${missing.join(', ')}` : '',
+      empty.length ? `no value kept for ${empty.join(', ')}` : '',
+    ].filter(Boolean);
+    return {
+      ok: problems.length === 0,
+      summary: problems.length
+        ? problems.join('; ')
+        : `all ${expected.fields.length} input fields found in ${columns.size} columns of ${outputs.length} Parquet objects`,
+    };
+  });
+};

@@ -1,0 +1,223 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
+import type { FlattenBatchResult } from '@strata/core/flatten';
+import { generateBacklog } from '@strata/local/backlog';
+import { duckDbCopy, nodeLoop, type PlainBacklog, parquetjsLite } from '../flatten/baselines.js';
+import { collectFieldPaths } from '../flatten/event.js';
+import { startServices } from '../flatten/services.js';
+import { checkOutputs, flattenBatches, planBatches, totals } from '../flatten/strata.js';
+import {
+  type BenchOptions,
+  type Measurement,
+  medianMs,
+  peakRssMb,
+  type Workload,
+} from '../workload.js';
+
+const FEEDS = ['clickstream', 'payments', 'devices'] as const;
+const MB = 1024 * 1024;
+/** One core, as the per-core target is stated; the Lambda's second vCPU is the cost model's. */
+const ENGINE = { threads: 1 } as const;
+
+/** What setup leaves in the workload's directory for run. */
+interface Prepared {
+  /** Well-formed records and malformed lines or files the generator wrote. */
+  records: number;
+  malformed: number;
+  objects: number;
+  /** Lines of the plain files that are not JSON (the truncated gzip files are not among them). */
+  malformedLines: number;
+  /** Uncompressed bytes of every readable object: the unit of every rate in this workload. */
+  bytes: number;
+  plain: PlainBacklog;
+  /** Every field path the records carry (`user.address.city`, `payload.items.sku`). */
+  fields: string[];
+}
+
+const paths = (dir: string) => ({
+  s3: join(dir, 's3'),
+  plain: join(dir, 'plain'),
+  prepared: join(dir, 'prepared.json'),
+  out: join(dir, 'out'),
+});
+
+/** Ledger tables: one for the plan, one per repetition (warm-up included), all empty. */
+const ledgerTables = (repeat: number) => [
+  'ledger-plan',
+  ...Array.from({ length: repeat + 1 }, (_, n) => `ledger-${n}`),
+];
+
+/**
+ * The nested backlog flattened by runFlattenBatch, end to end through local S3 and the DynamoDB
+ * ledger, against three baselines on the same bytes as plain local files: DuckDB's own
+ * `read_json → COPY` with a hand-written schema, a bare JSON.parse + flatten loop, and
+ * parquetjs-lite writing the same rows.
+ */
+export const flattenBacklog: Workload = {
+  name: 'flatten-backlog',
+  description:
+    'flatten the generated nested backlog (S3 → Parquet in S3) vs DuckDB COPY, a JSON.parse loop and parquetjs-lite',
+
+  /**
+   * Generates the backlog into local S3, then writes the same records as plain local files for
+   * the baselines and collects every field path they carry.
+   */
+  async setup(options: BenchOptions): Promise<void> {
+    const dirs = paths(options.dir);
+    await mkdir(dirs.plain, { recursive: true });
+    const services = await startServices({ directory: dirs.s3 });
+    try {
+      const backlog = await generateBacklog({
+        store: services.store,
+        targetBytes: options.backlogBytes,
+        seed: 42,
+        feeds: FEEDS,
+      });
+      const plain: PlainBacklog = { lines: [], arrays: [] };
+      const fields = new Set<string>();
+      let bytes = 0;
+      let malformedLines = 0;
+      for (const [n, object] of backlog.objects.entries()) {
+        const body = Buffer.from((await services.store.get(object.key)) ?? new Uint8Array());
+        let text: Buffer;
+        try {
+          text = object.gzip ? gunzipSync(body) : body;
+        } catch {
+          continue; // the truncated gzip: no reader gets records out of it
+        }
+        const path = join(dirs.plain, `${n}.json`);
+        await writeFile(path, text);
+        (object.format === 'array' ? plain.arrays : plain.lines).push(path);
+        bytes += text.length;
+        const chunks = object.format === 'array' ? [text.toString()] : text.toString().split('\n');
+        for (const chunk of chunks.filter(Boolean)) {
+          try {
+            collectFieldPaths(JSON.parse(chunk), fields);
+          } catch {
+            malformedLines++;
+          }
+        }
+      }
+      const prepared: Prepared = {
+        records: backlog.records,
+        malformed: backlog.malformed,
+        objects: backlog.objects.length,
+        malformedLines,
+        bytes,
+        plain,
+        fields: [...fields].sort(),
+      };
+      await writeFile(dirs.prepared, JSON.stringify(prepared));
+    } finally {
+      await services.stop();
+    }
+  },
+
+  async run(options: BenchOptions): Promise<Measurement[]> {
+    const dirs = paths(options.dir);
+    const prepared = JSON.parse(await readFile(dirs.prepared, 'utf8')) as Prepared;
+    const services = await startServices({
+      directory: dirs.s3,
+      ledgerTables: ledgerTables(options.repeat),
+    });
+    try {
+      const { store } = services;
+      const batches = await planBatches(FEEDS, { store, ledger: services.ledger('ledger-plan') });
+
+      // Strata: every batch, one after another, each repetition against a ledger that has
+      // never seen the objects (raw objects stay in place), so each does the same full work.
+      let repetition = 0;
+      let results: FlattenBatchResult[] = [];
+      const strataMs = await medianMs(options.repeat, async () => {
+        const ledger = services.ledger(`ledger-${repetition++}`);
+        results = await flattenBatches(batches, { store, ledger, engine: ENGINE });
+      });
+      const strataRssMb = peakRssMb();
+
+      // Nothing silently dropped: every record is a row or quarantined, and every field of the
+      // input is a column or inside a JSON column of the Parquet read back from the lake.
+      const sums = totals(results);
+      const counted = sums.rowsWritten + sums.recordsQuarantined;
+      const check = await checkOutputs(
+        sums.outputs,
+        { rows: sums.rowsWritten, fields: prepared.fields },
+        { store, dir: dirs.out }
+      );
+      const balanced = counted === prepared.records + prepared.malformed;
+      const accounting = `rows + quarantined ${balanced ? '=' : '≠'} records + malformed (${sums.rowsWritten.toLocaleString('en-US')} + ${sums.recordsQuarantined} vs ${prepared.records.toLocaleString('en-US')} + ${prepared.malformed})`;
+      if (!balanced || !check.ok) {
+        throw new Error(`flatten-backlog dropped data: ${accounting}; ${check.summary}`);
+      }
+
+      // Baselines, in this process, on the same records as plain local files.
+      const duckOut = join(options.dir, 'duckdb.parquet');
+      const duckMs = await medianMs(options.repeat, () =>
+        DuckDbEngine.use(ENGINE, (engine) => duckDbCopy(engine, prepared.plain, duckOut))
+      );
+      const duckRows = await DuckDbEngine.use(ENGINE, (engine) =>
+        engine.scalarNumber(`select count(*) from read_parquet(${quoteLiteral(duckOut)})`)
+      );
+      let loopRows = 0;
+      const loopMs = await medianMs(options.repeat, async () => {
+        loopRows = (await nodeLoop(prepared.plain)).rows;
+      });
+      // parquetjs-lite is some fifteen times slower than DuckDB: fewer repetitions keep the run short.
+      let parquetjsRows = 0;
+      const parquetjsMs = await medianMs(Math.min(options.repeat, 2), async () => {
+        parquetjsRows = await parquetjsLite(prepared.plain, join(options.dir, 'parquetjs.parquet'));
+      });
+      // DuckDB's ignore_errors leaves one all-NULL row for each malformed line.
+      const wrong = Object.entries({
+        duckRows: duckRows - prepared.malformedLines,
+        loopRows,
+        parquetjsRows,
+      }).filter(([, rows]) => rows !== sums.rowsWritten);
+      if (wrong.length > 0) {
+        throw new Error(
+          `flatten-backlog: baselines read other row counts than Strata wrote (${sums.rowsWritten}): ${wrong.map(([name, rows]) => `${name} ${rows}`).join(', ')}`
+        );
+      }
+
+      const common = {
+        workload: this.name,
+        unit: 'MiB',
+        amount: prepared.bytes / MB,
+        strataMs,
+        peakRssMb: strataRssMb,
+      };
+      const checked = `${prepared.objects} objects, ${batches.length} batches; ${accounting}; ${check.summary}`;
+      return [
+        {
+          ...common,
+          baselineMs: duckMs,
+          baseline:
+            'DuckDB read_json(columns=hand-written) → COPY zstd Parquet, local files, 1 thread',
+          baselineName: 'DuckDB',
+          ratio: duckMs / strataMs,
+          target: 0.7,
+          notes: checked,
+        },
+        {
+          ...common,
+          baselineMs: loopMs,
+          baseline: 'JSON.parse + flatten loop in Node, writes nothing',
+          baselineName: 'JSON.parse loop',
+          ratio: loopMs / strataMs,
+        },
+        {
+          ...common,
+          baselineMs: parquetjsMs,
+          baseline: `parquetjs-lite, same rows, SNAPPY (no ZSTD), median of ${Math.min(options.repeat, 2)}`,
+          baselineName: 'parquetjs-lite',
+          ratio: parquetjsMs / strataMs,
+          notes: `peak RSS after all baselines ${Math.round(peakRssMb())} MB`,
+        },
+      ];
+    } finally {
+      await services.stop();
+    }
+  },
+};

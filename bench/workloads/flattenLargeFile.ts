@@ -1,0 +1,112 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FlattenBatchResult } from '@strata/core/flatten';
+import { writeEventLines } from '@strata/local/backlog';
+import { engineOptions } from '../../functions/_shared/engine.js';
+import { FLATTEN_BATCH_MEMORY_MB } from '../costModel.js';
+import { startServices } from '../flatten/services.js';
+import { flattenBatches } from '../flatten/strata.js';
+import {
+  type BenchOptions,
+  type Measurement,
+  medianMs,
+  peakRssMb,
+  type Workload,
+} from '../workload.js';
+
+const MB = 1024 * 1024;
+const FEED = 'clickstream';
+const KEY = `raw/${FEED}/all_historical_files/${FEED}-large.jsonl`;
+/** The peak RSS the issue asks for on one large file, well under the function's memory. */
+const TARGET_MB = 512;
+/**
+ * DuckDB's memory limit as the FlattenBatch function sets it (stacks/backfill.ts gives it
+ * 3538 MB), on one thread: a limit the engine may use, so RSS shows whether the batch streams.
+ */
+const ENGINE = {
+  ...engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FLATTEN_BATCH_MEMORY_MB) }),
+  threads: 1,
+};
+
+/** What setup leaves in the workload's directory for run. */
+interface Prepared {
+  bytes: number;
+  records: number;
+}
+
+const paths = (dir: string) => ({
+  s3: join(dir, 's3'),
+  file: join(dir, 'large.jsonl'),
+  prepared: join(dir, 'prepared.json'),
+});
+
+/**
+ * One large JSON-lines object (1 GB by default) flattened by runFlattenBatch as a single batch,
+ * one DuckDB thread with the FlattenBatch function's memory limit: is memory bounded by
+ * streaming and row-group flushes (≤ 512 MB), or does it grow with the input?
+ */
+export const flattenLargeFile: Workload = {
+  name: 'flatten-1gb',
+  description: 'flatten one large JSON-lines object (S3 → Parquet in S3): peak RSS and MB/s',
+
+  /** Streams the file to disk, uploads it to local S3 and deletes the local copy. */
+  async setup(options: BenchOptions): Promise<void> {
+    const dirs = paths(options.dir);
+    const written = await writeEventLines({
+      path: dirs.file,
+      targetBytes: options.flattenBytes,
+      seed: 42,
+      feed: FEED,
+    });
+    const services = await startServices({ directory: dirs.s3 });
+    try {
+      await services.store.upload(KEY, dirs.file, 'application/x-ndjson');
+    } finally {
+      await services.stop();
+      await rm(dirs.file, { force: true });
+    }
+    const prepared: Prepared = written;
+    await writeFile(dirs.prepared, JSON.stringify(prepared));
+  },
+
+  async run(options: BenchOptions): Promise<Measurement> {
+    const dirs = paths(options.dir);
+    const prepared = JSON.parse(await readFile(dirs.prepared, 'utf8')) as Prepared;
+    // A gigabyte takes a while per run: two timed runs after the warm-up are plenty.
+    const repeat = Math.min(options.repeat, 2);
+    const services = await startServices({
+      directory: dirs.s3,
+      ledgerTables: Array.from({ length: repeat + 1 }, (_, n) => `ledger-${n}`),
+    });
+    try {
+      const batch = {
+        feed: FEED,
+        batchId: 'bench-large',
+        objects: [{ key: KEY, size: prepared.bytes }],
+      };
+      let repetition = 0;
+      let result: FlattenBatchResult | undefined;
+      const strataMs = await medianMs(repeat, async () => {
+        const ledger = services.ledger(`ledger-${repetition++}`);
+        [result] = await flattenBatches([batch], { store: services.store, ledger, engine: ENGINE });
+      });
+      const peakMb = peakRssMb();
+      if (result?.rowsWritten !== prepared.records || result.recordsQuarantined !== 0) {
+        throw new Error(
+          `flatten-1gb: ${prepared.records} records in, ${result?.rowsWritten} rows written and ${result?.recordsQuarantined} quarantined`
+        );
+      }
+      return {
+        workload: this.name,
+        unit: 'MiB',
+        amount: prepared.bytes / MB,
+        strataMs,
+        peakRssMb: peakMb,
+        peakRssTargetMb: TARGET_MB,
+        notes: `${prepared.records.toLocaleString('en-US')} records → ${result.rowsWritten.toLocaleString('en-US')} rows in ${result.outputs.length} Parquet parts; DuckDB threads=${ENGINE.threads}, memory_limit=${ENGINE.memoryLimit} (the ${FLATTEN_BATCH_MEMORY_MB} MB function's); median of ${repeat}`,
+      };
+    } finally {
+      await services.stop();
+    }
+  },
+};
