@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine, type DuckDbEngineOptions } from '@strata/core/engine';
 import {
+  type FlatColumn,
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
@@ -97,8 +98,17 @@ const DOWNLOADS = 16;
 export const checkOutputs = async (
   outputs: readonly string[],
   expected: { rows: number; fields: readonly string[] },
-  deps: { store: ObjectStore; dir: string }
+  deps: { store: ObjectStore; dir: string; schemaKeys: readonly string[] }
 ): Promise<{ ok: boolean; summary: string }> => {
+  // The batches' plans name each path's column (a field named like a partition key is renamed).
+  const planned = new Map<string, string>();
+  for (const key of deps.schemaKeys) {
+    const body = await deps.store.get(key);
+    const fragment = JSON.parse(new TextDecoder().decode(body)) as { columns: FlatColumn[] };
+    for (const column of fragment.columns) planned.set(column.path, column.name);
+  }
+  const nameOf = (keys: string[]) =>
+    planned.get(`$.${keys.map((key) => JSON.stringify(key)).join('.')}`) ?? flatName(keys);
   await mkdir(deps.dir, { recursive: true });
   const queue = outputs.map((key, n) => ({ key, path: join(deps.dir, `part-${n}.parquet`) }));
   await Promise.all(
@@ -121,12 +131,12 @@ export const checkOutputs = async (
       const path = field.split('.');
       const depth = [...path.keys()]
         .reverse()
-        .find((i) => columns.has(flatName(path.slice(0, i + 1))));
+        .find((i) => columns.has(nameOf(path.slice(0, i + 1))));
       if (depth === undefined) {
         missing.push(field);
         continue;
       }
-      const column = quoteIdentifier(flatName(path.slice(0, depth + 1)));
+      const column = quoteIdentifier(nameOf(path.slice(0, depth + 1)));
       checks.push({
         field,
         sql:

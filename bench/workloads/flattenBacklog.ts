@@ -144,7 +144,7 @@ export const flattenBacklog: Workload = {
       const check = await checkOutputs(
         sums.outputs,
         { rows: sums.rowsWritten, fields: prepared.fields },
-        { store, dir: dirs.out }
+        { store, dir: dirs.out, schemaKeys: results.map((result) => result.schemaKey) }
       );
       const balanced = counted === prepared.records + prepared.malformed;
       const accounting = `rows + quarantined ${balanced ? '=' : '≠'} records + malformed (${sums.rowsWritten.toLocaleString('en-US')} + ${sums.recordsQuarantined} vs ${prepared.records.toLocaleString('en-US')} + ${prepared.malformed})`;
