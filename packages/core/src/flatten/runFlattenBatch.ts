@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow, quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
+import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { discoverStructure, type FileGroup, fileNamedIn } from './discoverStructure.js';
 import {
@@ -76,6 +77,8 @@ export interface FlattenBatchResult {
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+/** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
+const IO_CONCURRENCY = 16;
 /** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
 const PARTITION_KEYS = ['year', 'month', 'day', 'mode'] as const;
 const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'] as const;
@@ -196,7 +199,7 @@ export const runFlattenBatch = async (
 
   return Workspace.use('flatten-batch', async (ws) => {
     const objects: LocalObject[] = [];
-    for (const [index, object] of mine.entries()) {
+    await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
       const local = ws.path(`object-${index}`);
       await store.download(object.key, local).catch((error: unknown) => {
         if (!finished.has(object.key)) throw error;
@@ -207,7 +210,7 @@ export const runFlattenBatch = async (
         plain: ws.path(`object-${index}.json`),
       });
       const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
-      objects.push({
+      objects[index] = {
         key: object.key,
         index,
         local,
@@ -217,8 +220,8 @@ export const runFlattenBatch = async (
         records: 0,
         rejected: 0,
         ...(info.error ? { error: info.error } : {}),
-      });
-    }
+      };
+    });
     const group = (format: FileGroup['format']): FileGroup => ({
       format,
       paths: objects
@@ -311,15 +314,14 @@ export const runFlattenBatch = async (
         `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(out, '**', '*.parquet'))}) order by 1`
       )
       .catch(() => []);
-    const outputs: string[] = [];
-    let rowsWritten = 0;
-    for (const part of parts) {
-      const file = String(part.file);
-      const key = `${FlattenLayout.silverPrefix(feed)}${relative(out, file).split('\\').join('/')}`;
-      await store.upload(key, file, 'application/vnd.apache.parquet');
-      outputs.push(key);
-      rowsWritten += Number(part.n);
-    }
+    const outputs = parts.map(
+      (part) =>
+        `${FlattenLayout.silverPrefix(feed)}${relative(out, String(part.file)).split('\\').join('/')}`
+    );
+    const rowsWritten = parts.reduce((total, part) => total + Number(part.n), 0);
+    await eachLimited(parts, IO_CONCURRENCY, (part, i) =>
+      store.upload(outputs[i] as string, String(part.file), 'application/vnd.apache.parquet')
+    );
 
     const rejectedLines = await engine.scalarNumber('select count(*) from slow_rejected');
     if (rejectedLines > 0) {

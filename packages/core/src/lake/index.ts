@@ -1,2 +1,3 @@
+export { eachLimited } from './eachLimited.js';
 export { assertRunId, type BronzeFormat, datePartition, Lake } from './layout.js';
 export { writeParquetObject } from './parquet.js';
