@@ -89,6 +89,12 @@ export const flattenLargeFile: Workload = {
       const strataMs = await medianMs(repeat, async () => {
         const ledger = services.ledger(`ledger-${repetition++}`);
         [result] = await flattenBatches([batch], { store: services.store, ledger, engine: ENGINE });
+      }).catch((error: unknown) => {
+        // How far memory got before the batch gave up is the finding, so say it.
+        throw new Error(
+          `flatten-1gb: the batch failed at a peak RSS of ${Math.round(peakRssMb())} MB (${(prepared.bytes / MB).toFixed(0)} MiB input, DuckDB memory_limit ${ENGINE.memoryLimit})`,
+          { cause: error }
+        );
       });
       const peakMb = peakRssMb();
       if (result?.rowsWritten !== prepared.records || result.recordsQuarantined !== 0) {
