@@ -181,16 +181,18 @@ export const runFlattenBatch = async (
   }
 
   const entries = await deps.ledger.getMany(input.objects.map((object) => object.key));
-  const mine: typeof input.objects = [];
   /** Objects this batch already finished: a retry reads them from raw-processed/ if moved. */
   const finished = new Set<string>();
-  for (const object of input.objects) {
+  const owned = new Array<boolean>(input.objects.length).fill(false);
+  await eachLimited(input.objects, IO_CONCURRENCY, async (object, i) => {
     const entry = entries.get(object.key);
     if (entry?.batchId === batchId && entry.status === 'SUCCEEDED') {
-      mine.push(object);
+      owned[i] = true;
       finished.add(object.key);
-    } else if (await deps.ledger.claim(object.key, batchId, now())) mine.push(object);
-  }
+    } else owned[i] = await deps.ledger.claim(object.key, batchId, now());
+  });
+  // Plan order, whatever order the claims came back in: output names and rows depend on it.
+  const mine = input.objects.filter((_, i) => owned[i]);
 
   const stored = input.registryKey ? await store.get(input.registryKey) : undefined;
   const registry: FlatColumn[] = stored
@@ -364,8 +366,8 @@ export const runFlattenBatch = async (
       'application/json'
     );
 
-    for (const object of objects) {
-      await deps.ledger.succeed(
+    await eachLimited(objects, IO_CONCURRENCY, (object) =>
+      deps.ledger.succeed(
         object.key,
         batchId,
         {
@@ -373,11 +375,12 @@ export const runFlattenBatch = async (
           rowsQuarantined: object.error ? 1 : object.rejected,
         },
         now()
-      );
-    }
+      )
+    );
     if (!options.leaveInPlace) {
-      for (const object of objects)
-        await store.upload(FlattenLayout.processed(object.key), object.local);
+      await eachLimited(objects, IO_CONCURRENCY, (object) =>
+        store.upload(FlattenLayout.processed(object.key), object.local)
+      );
       await store.delete(objects.map((object) => object.key));
     }
     return {
