@@ -9,7 +9,7 @@ import {
   scheduleStateMachine,
   stageFunction,
 } from './pipeline';
-import { aslDefinition, assumedBy } from './shared';
+import { aslDefinition, assumedBy, configuredFeeds } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
@@ -47,7 +47,7 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
   link: [lakeLink, ledgerLink],
   permissions: [
     ...lakeAccess({
-      read: ['raw/', 'raw-processed/', '_backfill/'],
+      read: ['_config/', 'raw/', 'raw-processed/', '_backfill/'],
       write: ['raw/', 'raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
     }),
     ledgerAccess(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']),
@@ -138,11 +138,8 @@ export const backfill = new aws.sfn.StateMachine('Backfill', {
   tracingConfiguration: { enabled: true },
 });
 
-/**
- * The raw/<feed>/ folders the weekly sync covers; a feed whose weekly drops start landing is
- * added here.
- */
-const weeklyFeeds = ['clickstream', 'payments', 'devices'];
+/** The raw/<feed>/ folders the weekly sync covers: the feeds config/strata.json configures. */
+const weeklyFeeds = configuredFeeds();
 
 /** Every placeholder in statemachines/weekly-sync.asl.json; test/asl.test.ts checks the pairing. */
 const weeklySyncBindings = {

@@ -22,3 +22,12 @@ export const aslDefinition = (file: string, bindings: Record<string, $util.Input
     JSON.stringify(renderAsl(template, values as Record<string, string>))
   );
 };
+
+/**
+ * The raw JSON feeds config/strata.json names under `feeds`: the deployed configuration is that
+ * file, so the weekly schedule covers exactly the feeds the stages are configured for.
+ */
+export const configuredFeeds = (): string[] =>
+  Object.keys(
+    (JSON.parse(readFileSync('config/strata.json', 'utf8')) as { feeds?: object }).feeds ?? {}
+  );

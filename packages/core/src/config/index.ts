@@ -1,5 +1,5 @@
 export { isIdentifier, quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { CONFIG_KEY, loadConfig } from './load.js';
-export type { QueryConfig, StrataConfig } from './schema.js';
-export { configSchema, querySchema } from './schema.js';
+export type { FeedConfig, QueryConfig, StrataConfig } from './schema.js';
+export { configSchema, feedSchema, querySchema } from './schema.js';
 export { parseOrThrow } from './validate.js';

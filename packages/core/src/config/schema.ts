@@ -82,6 +82,40 @@ export const querySchema = z
     }
   });
 
+/**
+ * How one raw JSON feed (`raw/<feed>/`) is flattened into `silver/<feed>/`. Every field has a
+ * default, so a feed that is not configured is flattened with them.
+ */
+export const feedSchema = z
+  .object({
+    /** Joins nested keys into column names; underscores only, as Glue and Athena want. */
+    separator: z
+      .string()
+      .regex(/^_{1,3}$/, { message: 'must be one to three underscores' })
+      .default('_'),
+    /** Objects nested deeper than this stay one JSON column. */
+    max_depth: z.number().int().min(1).max(10).default(3),
+    /** Top-level fields promoted to the year/month/day and mode partitions. */
+    partition: z
+      .object({ date: z.string().min(1), mode: z.string().min(1) })
+      .strict()
+      .default({ date: 'DATE', mode: 'MODE' }),
+    /** Keep raw objects where they are instead of moving them to raw-processed/. */
+    leave_in_place: z.boolean().default(false),
+    /**
+     * Arrays (dotted paths from the record's top, e.g. `payload.items`) written as child tables
+     * `silver/<feed>__<path>/`, one row per element, instead of as a JSON column.
+     */
+    explode: z
+      .array(
+        z
+          .string()
+          .regex(/^[^.]+(\.[^.]+)*$/, { message: 'must be a dotted path like payload.items' })
+      )
+      .default([]),
+  })
+  .strict();
+
 /** The whole pipeline configuration, stored in the lake at `_config/strata.json`. */
 export const configSchema = z
   .object({
@@ -101,6 +135,8 @@ export const configSchema = z
         message: 'must be a SageMaker feature group name (letters, digits, -)',
       })
       .default('strata-customer-features'),
+    /** The raw JSON feeds the backfill and the weekly sync flatten, by name. */
+    feeds: z.record(entityName, feedSchema).default({}),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -118,3 +154,4 @@ export const configSchema = z
 
 export type StrataConfig = z.output<typeof configSchema>;
 export type QueryConfig = z.output<typeof querySchema>;
+export type FeedConfig = z.output<typeof feedSchema>;

@@ -15,7 +15,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** 3,000 records; record 2,501 (past the head sample, off the stride) brings new keys. */
+/** 3,000 records; record 2,501 (past the head sample) brings new keys. */
 const driftingLines = () =>
   Array.from({ length: 3000 }, (_, i) => {
     const record: Record<string, unknown> = { id: i, user: { name: `u${i}` } };
@@ -50,9 +50,9 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
-  it('lists the keys of an object only the stride sample saw, not just the sampled ones', async () => {
-    // Prepare: `meta` starts after the head sample; its `rare` key is in one unsampled record
-    const path = join(dir, 'stride.jsonl');
+  it('lists every key of an object first seen past the head sample, not just the sampled ones', async () => {
+    // Prepare: `meta` starts after the head sample; its `rare` key is in one record only
+    const path = join(dir, 'late-object.jsonl');
     const lines = Array.from({ length: 3000 }, (_, i) =>
       JSON.stringify({
         id: i,
@@ -71,6 +71,30 @@ describe('Function: discoverStructure', () => {
 
     // Assess
     expect(found.structure).toEqual({ id: 'UBIGINT', meta: { a: 'UBIGINT', rare: 'UBIGINT' } });
+  });
+
+  it('knows every kind a value took, not just the kinds in the head sample', async () => {
+    // Prepare
+    const path = join(dir, 'kinds.jsonl');
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({
+        amount: i === 2500 ? 2.5 : i,
+        code: i === 2600 ? 'N/A' : i,
+        tag: i === 2700 ? { nested: true } : 't',
+      })
+    );
+    await writeFile(path, lines.join('\n'));
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'newline_delimited', paths: [path] }], {
+        maxDepth: 3,
+        known: {},
+      })
+    );
+
+    // Assess
+    expect(found.structure).toEqual({ amount: 'DOUBLE', code: 'JSON', tag: 'JSON' });
   });
 
   it('starts from the known structure and counts records per file, skipping malformed lines', async () => {

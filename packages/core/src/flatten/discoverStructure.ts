@@ -3,6 +3,7 @@ import type { DuckDbEngine } from '../engine/index.js';
 import {
   type JsonStructure,
   jsonPath,
+  leafPaths,
   mergeStructures,
   objectPaths,
   structureAt,
@@ -25,8 +26,8 @@ export interface DiscoveredStructure {
 
 /** Records whose structure seeds the types: cheap, and most batches' shape shows in them. */
 const HEAD_RECORDS = 1000;
-/** Then one record in this many, across the batch, for types that drift later in it. */
-const STRIDE = 64;
+/** `json_type` kinds as structure shapes: a leaf seen as an object or a list is not a scalar. */
+const KIND_SHAPE: Record<string, JsonStructure> = { OBJECT: {}, ARRAY: ['NULL'] };
 
 const pathList = (paths: readonly string[]) => `[${paths.map(quoteLiteral).join(', ')}]`;
 
@@ -72,15 +73,17 @@ const elementsOf = (text: unknown): JsonStructure => {
 };
 
 /**
- * Finds every key of a batch's records down to `maxDepth`, and types good enough to read them
- * with: no key is missed, because every record's keys at every known object are listed.
+ * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
+ * column: no key is missed, because every record's keys at every known object are listed.
  *
- * 1. Types come from the registry, the first records, and a stride sample of the rest.
- * 2. One pass lists the keys of every object the structure knows (`json_keys`, one parse per
- *    record) and counts records per file.
- * 3. Keys that pass found beyond the sample get their whole subtree's structure from one more
- *    pass over the records, which only batches with such drift pay for.
- *
+ * 1. The registry and the first 1,000 records give a first structure.
+ * 2. One pass lists, per record, the keys of every object that structure knows (`json_keys`)
+ *    and the kind of every leaf (`json_type`), grouped by shape so memory stays one row per
+ *    shape, and counts records per file.
+ * 3. Keys that pass found beyond the first records get their subtree's structure from a
+ *    sample of the records holding them, and the pass runs again to list inside those
+ *    subtrees; only batches whose schema drifts pay for it.
+
  * Where a value's type differs from the one planned, nothing is lost later: scalars are read as
  * text and a misfit is parked in `_variant`; an object where a scalar was planned is kept as its
  * JSON text; a scalar where an object was planned makes DuckDB's reader fail for that file, which
@@ -106,37 +109,40 @@ export const discoverStructure = async (
     });
   }
 
-  // Each pass lists every record's keys at every object the structure knows; keys it finds
-  // beyond the samples get their subtree's structure from a sample of the records holding them,
-  // and the pass runs again to look inside those subtrees. It ends when a pass finds nothing
-  // new, which takes one pass unless the samples missed drift, and at most one per level.
+  // Each pass lists every record's keys at every object the structure knows, and the kind of
+  // every value at every leaf (one parse each, grouped, so memory holds one row per shape); keys
+  // it finds beyond the sample get their subtree's structure from a sample of the records
+  // holding them, and the pass runs again to look inside those subtrees. It ends when a pass
+  // finds nothing new: one pass unless the sample missed drift, and at most one per level.
   for (;;) {
     const records = new Map<string, number>();
     const found: string[][] = [];
     const checked = objectPaths(structure, options.maxDepth);
+    const leaves = leafPaths(structure, options.maxDepth);
     for (const group of groups) {
-      const paths = checked;
       const rows =
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
-            select filename, any_value(keys) as keys, count(json) as n,
-              json_structure(to_json(list(json) filter (where rn % ${STRIDE} = 0))) as s
+            select filename, any_value(keys) as keys, any_value(kinds) as kinds, count(json) as n
             from (
-              select filename, json, json_keys(json, ${pathList(paths.map(jsonPath))}) as keys,
-                row_number() over () as rn
+              select filename, json, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
+                ${leaves.length ? `json_type(json, ${pathList(leaves.map(jsonPath))})` : '[]::varchar[]'} as kinds
               from ${objectsReader(readable)}
             )
-            group by filename, hash(keys)`)
+            group by filename, hash(keys), hash(kinds)`)
         )) ?? [];
-      // The stride sample first: keys it saw get their types from it, not from another pass.
+      // Every value's kind first: the structure's leaves then hold every type they were seen with.
       for (const row of rows) {
-        if (row.s !== null) structure = mergeStructures(structure, elementsOf(row.s));
+        for (const [i, kind] of ((row.kinds ?? []) as (string | null)[]).entries()) {
+          const at = leaves[i];
+          if (at && kind) structure = withStructureAt(structure, at, KIND_SHAPE[kind] ?? kind);
+        }
       }
       for (const row of rows) {
         const file = String(row.filename);
         records.set(file, (records.get(file) ?? 0) + Number(row.n));
         for (const [i, keys] of ((row.keys ?? []) as (string[] | null)[]).entries()) {
-          const at = paths[i] ?? [];
+          const at = checked[i] ?? [];
           const known = structureAt(structure, at);
           for (const key of keys ?? []) {
             const path = [...at, key];
@@ -146,7 +152,7 @@ export const discoverStructure = async (
         }
       }
     }
-    // Objects only the stride sample showed have had their keys sampled, not listed: one more pass.
+    // Objects a subtree sample showed have had their keys sampled, not listed: one more pass.
     const listed = new Set(checked.map(jsonPath));
     const unlisted = objectPaths(structure, options.maxDepth).some((p) => !listed.has(jsonPath(p)));
     if (found.length === 0 && !unlisted) return { structure, records, unreadable };

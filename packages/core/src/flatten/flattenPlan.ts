@@ -33,7 +33,7 @@ const LEAF: Record<string, FlatColumn['type']> = {
 };
 
 /** Lower snake case: letters, digits, underscores. */
-const normalise = (key: string): string =>
+export const normalise = (key: string): string =>
   key
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()

@@ -1,3 +1,4 @@
+export { type ChildTable, childTables } from './childTables.js';
 export { type FlatColumn, type FlattenOptions, flattenPlan, flattenSelect } from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
 export {
@@ -7,5 +8,6 @@ export {
   type FlattenBatchResult,
   FlattenLayout,
   flattenBatchInputSchema,
+  flattenOptionsOf,
   runFlattenBatch,
 } from './runFlattenBatch.js';

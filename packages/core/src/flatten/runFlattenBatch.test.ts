@@ -180,7 +180,7 @@ describe('Function: runFlattenBatch (drift)', () => {
   };
 
   it('keeps a field first seen late in a large file, and a scalar where other records hold an object', async () => {
-    // Prepare: the late key is past the sampled head and off the sampling stride
+    // Prepare: the late key is past the sampled head
     const big = Array.from({ length: 3000 }, (_, i) =>
       JSON.stringify({
         id: i,
@@ -238,5 +238,112 @@ describe('Function: runFlattenBatch (drift)', () => {
       { amount: null, flag: false, extra: null, _variant: '[{"amount":"N/A"}]' },
     ]);
     expect(rows.map((row) => row.date)).toEqual(['2024-03-01', '2024-03-01', 'not a date']);
+  });
+});
+
+describe('Function: runFlattenBatch (exploded arrays)', () => {
+  it('writes configured arrays as child tables, one row per element, linked to their record', async () => {
+    // Prepare
+    const records = [
+      {
+        DATE: '2024-05-01',
+        MODE: 'web',
+        id: 1,
+        payload: { items: [{ sku: 'A', qty: 2 }, { sku: 'B' }] },
+        tags: ['x', 'y'],
+      },
+      { DATE: '2024-05-01', MODE: 'web', id: 2, payload: { items: [] }, tags: ['z'] },
+      {
+        DATE: '2024-05-02',
+        MODE: 'ios',
+        id: 3,
+        payload: { items: [{ sku: 'C', qty: 1, extra: { deep: true } }] },
+      },
+    ];
+    await lake.store.put('raw/boxes/a.jsonl', records.map((r) => JSON.stringify(r)).join('\n'));
+    // A second file in the slow path (a blank line between records) explodes the same way.
+    await lake.store.put(
+      'raw/boxes/b.jsonl',
+      `${JSON.stringify({ DATE: '2024-05-02', MODE: 'ios', id: 4, tags: ['w'] })}\n\n{"DATE":"2024-05-02","id":5}\n`
+    );
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'boxes',
+          batchId: 'boxes-1',
+          objects: [
+            { key: 'raw/boxes/a.jsonl', size: 1 },
+            { key: 'raw/boxes/b.jsonl', size: 1 },
+          ],
+        },
+        {
+          store: lake.store,
+          engine,
+          ledger,
+          options: { ...OPTIONS, leaveInPlace: true, explode: [['payload', 'items'], ['tags']] },
+        }
+      )
+    );
+    const read = async (outputs: string[], order: string) => {
+      const files: string[] = [];
+      for (const [i, key] of outputs.entries()) {
+        const local = join(lake.dir, `boxes-${order.length}-${i}.parquet`);
+        await lake.store.download(key, local);
+        files.push(quoteLiteral(local));
+      }
+      return DuckDbEngine.use({}, (engine) =>
+        engine.all(
+          `select * exclude (_batch_id, _variant) from read_parquet([${files.join(', ')}], union_by_name = true) order by ${order}`
+        )
+      );
+    };
+
+    // Assess
+    expect(result.rowsWritten).toBe(5);
+    expect(result.children.map(({ dataset, rowsWritten }) => [dataset, rowsWritten])).toEqual([
+      ['boxes__payload_items', 3],
+      ['boxes__tags', 4],
+    ]);
+    const parent = await read(result.outputs, '_source_key, _source_line');
+    expect(Object.keys(parent[0] ?? {})).not.toContain('payload_items');
+    const items = await read(result.children[0]?.outputs ?? [], '_source_line, _index');
+    expect(items).toEqual([
+      {
+        sku: 'A',
+        qty: '2',
+        extra_deep: null,
+        _source_key: 'raw/boxes/a.jsonl',
+        _source_line: '1',
+        _index: '1',
+      },
+      {
+        sku: 'B',
+        qty: null,
+        extra_deep: null,
+        _source_key: 'raw/boxes/a.jsonl',
+        _source_line: '1',
+        _index: '2',
+      },
+      {
+        sku: 'C',
+        qty: '1',
+        extra_deep: true,
+        _source_key: 'raw/boxes/a.jsonl',
+        _source_line: '3',
+        _index: '1',
+      },
+    ]);
+    const tags = await read(result.children[1]?.outputs ?? [], '_source_key, _source_line, _index');
+    expect(tags.map((row) => [row._source_key, row._source_line, row._index, row.value])).toEqual([
+      ['raw/boxes/a.jsonl', '1', '1', 'x'],
+      ['raw/boxes/a.jsonl', '1', '2', 'y'],
+      ['raw/boxes/a.jsonl', '2', '1', 'z'],
+      ['raw/boxes/b.jsonl', '1', '1', 'w'],
+    ]);
+    expect(
+      result.children[1]?.outputs.every((key) => key.startsWith('silver/boxes__tags/year=2024/'))
+    ).toBe(true);
   });
 });

@@ -1,13 +1,21 @@
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { parseOrThrow, quoteIdentifier, quoteLiteral } from '../config/index.js';
+import {
+  type FeedConfig,
+  feedSchema,
+  parseOrThrow,
+  quoteIdentifier,
+  quoteLiteral,
+} from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
+import { type ChildTable, childTables } from './childTables.js';
 import { discoverStructure, type FileGroup, fileNamedIn } from './discoverStructure.js';
 import {
+  type ColumnAccess,
   type FlatColumn,
   flattenPlan,
   flattenSelect,
@@ -52,7 +60,22 @@ export interface FlattenBatchOptions {
   partition: { date: string; mode: string };
   /** Keep raw objects where they are instead of moving them to raw-processed/. */
   leaveInPlace: boolean;
+  /** Arrays written as child tables, by their keys from the record's top ({@link childTables}). */
+  explode?: readonly (readonly string[])[];
 }
+
+/**
+ * A feed's configuration as runFlattenBatch takes it; a feed with none gets the defaults.
+ *
+ * @param feed - the feed's entry under `feeds` in the configuration
+ */
+export const flattenOptionsOf = (feed: FeedConfig = feedSchema.parse({})): FlattenBatchOptions => ({
+  separator: feed.separator,
+  maxDepth: feed.max_depth,
+  partition: feed.partition,
+  leaveInPlace: feed.leave_in_place,
+  explode: feed.explode.map((path) => path.split('.')),
+});
 
 export interface FlattenBatchDeps {
   store: ObjectStore;
@@ -74,6 +97,8 @@ export interface FlattenBatchResult {
   recordsQuarantined: number;
   outputs: string[];
   schemaKey: string;
+  /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
+  children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
@@ -273,11 +298,16 @@ export const runFlattenBatch = async (
 
     const out = ws.path('silver');
     let columns: FlatColumn[] = [];
+    let children: ChildTable[] = [];
+    let expectedChildRows: number[] = [];
     for (;;) {
       const [slow] = await engine.all('select json_group_structure(record) as s from slow_records');
       if (slow?.s) structure = mergeStructures(structure, JSON.parse(String(slow.s)));
+      const planOptions = { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] };
+      children = childTables(feed, structure, options.explode ?? [], planOptions);
+      const exploded = new Set(children.map((child) => child.path));
       columns = withRegistry(
-        flattenPlan(structure, { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] }),
+        flattenPlan(structure, planOptions).filter((column) => !exploded.has(column.path)),
         registry,
         options.separator
       );
@@ -285,10 +315,13 @@ export const runFlattenBatch = async (
         .map(group)
         .filter((g) => g.paths.length > 0);
       // A failed attempt may have left files in partitions the next one does not write.
-      await rm(out, { recursive: true, force: true });
+      for (const dir of [out, ...children.map((_, i) => `${out}-${i}`)]) {
+        await rm(dir, { recursive: true, force: true });
+      }
       try {
-        await writeSilver(engine, {
+        expectedChildRows = await writeSilver(engine, {
           columns,
+          children,
           structure,
           fastGroups,
           byPath,
@@ -311,19 +344,45 @@ export const runFlattenBatch = async (
       }
     }
 
-    const parts = await engine
-      .all(
-        `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(out, '**', '*.parquet'))}) order by 1`
-      )
-      .catch(() => []);
-    const outputs = parts.map(
-      (part) =>
-        `${FlattenLayout.silverPrefix(feed)}${relative(out, String(part.file)).split('\\').join('/')}`
-    );
-    const rowsWritten = parts.reduce((total, part) => total + Number(part.n), 0);
-    await eachLimited(parts, IO_CONCURRENCY, (part, i) =>
-      store.upload(outputs[i] as string, String(part.file), 'application/vnd.apache.parquet')
-    );
+    /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
+    const publish = async (dir: string, dataset: string) => {
+      const parts = await engine
+        .all(
+          `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(dir, '**', '*.parquet'))}) order by 1`
+        )
+        // No file at all: a batch with no rows.
+        .catch(() => []);
+      const outputs = parts.map(
+        (part) =>
+          `${FlattenLayout.silverPrefix(dataset)}${relative(dir, String(part.file)).split('\\').join('/')}`
+      );
+      await eachLimited(parts, IO_CONCURRENCY, (part, i) =>
+        store.upload(outputs[i] as string, String(part.file), 'application/vnd.apache.parquet')
+      );
+      return { outputs, rows: parts.reduce((total, part) => total + Number(part.n), 0) };
+    };
+    const { outputs, rows: rowsWritten } = await publish(out, feed);
+    const childResults: FlattenBatchResult['children'] = [];
+    for (const [i, child] of children.entries()) {
+      const written = await publish(`${out}-${i}`, child.dataset);
+      if (written.rows !== expectedChildRows[i]) {
+        throw new QualityFailedError(
+          `flatten-batch ${batchId}: ${child.path} holds ${expectedChildRows[i]} elements but ${child.dataset} got ${written.rows} rows`
+        );
+      }
+      const schemaKey = FlattenLayout.schemaFragment(child.dataset, batchId);
+      await store.put(
+        schemaKey,
+        JSON.stringify({ feed: child.dataset, batchId, columns: child.columns }, null, 2),
+        'application/json'
+      );
+      childResults.push({
+        dataset: child.dataset,
+        rowsWritten: written.rows,
+        ...written,
+        schemaKey,
+      });
+    }
 
     const rejectedLines = await engine.scalarNumber('select count(*) from slow_rejected');
     if (rejectedLines > 0) {
@@ -393,18 +452,22 @@ export const runFlattenBatch = async (
       recordsQuarantined,
       outputs,
       schemaKey,
+      children: childResults,
     };
   });
 };
 
 /**
  * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their
- * loaded records, as ZSTD Parquet partitioned by year/month/day/mode in one COPY.
+ * loaded records, as ZSTD Parquet partitioned by year/month/day/mode in one COPY. With child
+ * tables, the rows are kept in a temporary table first so each child is unnested from it
+ * instead of reading the files again; returns the elements each child should get.
  */
 const writeSilver = async (
   engine: DuckDbEngine,
   plan: {
     columns: FlatColumn[];
+    children: ChildTable[];
     structure: JsonStructure;
     fastGroups: FileGroup[];
     byPath: Map<string, LocalObject>;
@@ -412,8 +475,8 @@ const writeSilver = async (
     options: FlattenBatchOptions;
     out: string;
   }
-) => {
-  const { columns, structure, options } = plan;
+): Promise<number[]> => {
+  const { columns, children, structure, options } = plan;
   /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
   const partitions = (text: (field: string) => string) => {
     const day = `try_cast(${text(options.partition.date)} as date)`;
@@ -429,9 +492,17 @@ const writeSilver = async (
     return typeof node === 'string' && node !== 'JSON' ? quoteIdentifier(field) : 'null::varchar';
   };
   const batch = quoteLiteral(plan.batchId);
-  const jsonPaths = new Set(
-    columns.filter((column) => column.type === 'JSON').map((column) => column.path)
-  );
+  const jsonPaths = new Set([
+    ...columns.filter((column) => column.type === 'JSON').map((column) => column.path),
+    ...children.map((child) => child.path),
+  ]);
+  /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
+  const arrays = (access: ColumnAccess) =>
+    children
+      .map(
+        (child, i) => `, ${access({ name: '', path: child.path, type: 'JSON' })} as _explode_${i}`
+      )
+      .join('');
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
     const objects = group.paths.map((path) => plan.byPath.get(path) as LocalObject);
@@ -448,7 +519,7 @@ const writeSilver = async (
         ${keys}[${fileIndex}] as _source_key,
         _rn - [${offsets.join(', ')}][${fileIndex}] as _source_line,
         ${batch} as _batch_id,
-        ${partitions(topLevelText)}
+        ${partitions(topLevelText)}${arrays(structAccess)}
       from (
         select *, row_number() over () as _rn
         from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
@@ -459,9 +530,44 @@ const writeSilver = async (
   branches.push(`
       select ${flattenSelect(columns, jsonAccess('record'))},
         source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
-        ${partitions(slowText)}
+        ${partitions(slowText)}${arrays(jsonAccess('record'))}
       from slow_records`);
-  await engine.run(`
-    copy (${branches.join(' union all ')})
-    to ${quoteLiteral(plan.out)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
+  const rows = branches.join(' union all ');
+  const copy = (query: string, dir: string) =>
+    engine.run(`
+      copy (${query})
+      to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
+  if (children.length === 0) {
+    await copy(rows, plan.out);
+    return [];
+  }
+  await engine.run(`create or replace temp table batch_rows as ${rows}`);
+  await copy(
+    `select * exclude (${children.map((_, i) => `_explode_${i}`).join(', ')}) from batch_rows`,
+    plan.out
+  );
+  const expected: number[] = [];
+  for (const [i, child] of children.entries()) {
+    const array = `_explode_${i}`;
+    const arrays = `from batch_rows where json_type(${array}) = 'ARRAY'`;
+    expected.push(
+      await engine.scalarNumber(`select coalesce(sum(json_array_length(${array})), 0) ${arrays}`)
+    );
+    const element = child.wrap ? `json_object('value', _element)` : '_element';
+    await copy(
+      `select ${flattenSelect(child.columns, jsonAccess('_record'))},
+         _source_key, _source_line, _index, _batch_id, ${PARTITION_KEYS.join(', ')}
+       from (
+         select *, ${element} as _record from (
+           select _source_key, _source_line, _batch_id, ${PARTITION_KEYS.join(', ')},
+             unnest(json_extract(${array}, '$[*]')) as _element,
+             unnest(range(1, json_array_length(${array})::bigint + 1)) as _index
+           ${arrays}
+         )
+       )`,
+      `${plan.out}-${i}`
+    );
+  }
+  await engine.run('drop table batch_rows');
+  return expected;
 };

@@ -76,6 +76,27 @@ export const objectPaths = (structure: JsonStructure, maxDepth: number): string[
   return paths;
 };
 
+/**
+ * The values that become columns of their own: every non-object down to `maxDepth` (scalars,
+ * arrays, fields of mixed kinds), not the objects kept whole below it.
+ *
+ * @param structure - the records' structure
+ * @param maxDepth - the flattening depth
+ */
+export const leafPaths = (structure: JsonStructure, maxDepth: number): string[][] => {
+  const paths: string[][] = [];
+  const walk = (node: JsonStructure, keys: string[]) => {
+    if (!isObject(node)) {
+      if (keys.length > 0) paths.push(keys);
+      return;
+    }
+    if (keys.length >= maxDepth) return;
+    for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
+  };
+  walk(structure, []);
+  return paths;
+};
+
 /** The structure at `keys`, or undefined where the structure has no object on the way. */
 export const structureAt = (
   structure: JsonStructure,

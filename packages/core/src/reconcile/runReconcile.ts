@@ -26,6 +26,13 @@ export interface ReconcileResult {
   schemaKey: string;
   /** The feed's silver table in the catalog, after this run's schema. */
   table: { name: string; change: CatalogTable['change'] };
+  /** The child tables exploded arrays went to: rows this run, schema and catalog table. */
+  children: {
+    dataset: string;
+    rowsWritten: number;
+    schemaKey: string;
+    table: { name: string; change: CatalogTable['change'] };
+  }[];
   reportKey: string;
 }
 
@@ -116,32 +123,59 @@ export const runReconcile = async (
     );
   }
 
-  const schemaKey = schemaKeyOf(input.feed);
-  const stored = await deps.store.get(schemaKey);
-  const existing = stored
-    ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
-    : [];
-  const fragments: FlatColumn[][] = [existing];
-  for (const batch of succeeded) {
-    const fragment = await readJson<{ columns: FlatColumn[] }>(
-      deps.store,
-      FlattenLayout.schemaFragment(input.feed, batch.batchId)
+  /** Merges a dataset's fragments into its schema and makes its catalog table match. */
+  const settle = async (
+    dataset: string,
+    batches: readonly { batchId: string; outputs: readonly string[] }[],
+    kind: 'feed' | 'child'
+  ) => {
+    const schemaKey = schemaKeyOf(dataset);
+    const stored = await deps.store.get(schemaKey);
+    const existing = stored
+      ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+      : [];
+    const fragments: FlatColumn[][] = [existing];
+    for (const batch of batches) {
+      const fragment = await readJson<{ columns: FlatColumn[] }>(
+        deps.store,
+        FlattenLayout.schemaFragment(dataset, batch.batchId)
+      );
+      fragments.push(fragment.columns);
+    }
+    const columns = mergeColumns(fragments);
+    await deps.store.put(
+      schemaKey,
+      JSON.stringify({ feed: dataset, updatedBy: runId, columns }, null, 2),
+      'application/json'
     );
-    fragments.push(fragment.columns);
+    const table = await deps.catalog.upsertTable(
+      silverTableOf(
+        dataset,
+        columns,
+        batches.flatMap((batch) => batch.outputs),
+        kind
+      )
+    );
+    return { schemaKey, table: { name: table.name, change: table.change } };
+  };
+  const { schemaKey, table } = await settle(input.feed, succeeded, 'feed');
+  const childBatches = new Map<string, { batchId: string; outputs: string[]; rows: number }[]>();
+  for (const batch of succeeded) {
+    for (const child of batch.children ?? []) {
+      const seen = childBatches.get(child.dataset) ?? [];
+      seen.push({ batchId: batch.batchId, outputs: child.outputs, rows: child.rowsWritten });
+      childBatches.set(child.dataset, seen);
+    }
   }
-  const columns = mergeColumns(fragments);
-  await deps.store.put(
-    schemaKey,
-    JSON.stringify({ feed: input.feed, updatedBy: runId, columns }, null, 2),
-    'application/json'
-  );
-  const table = await deps.catalog.upsertTable(
-    silverTableOf(
-      input.feed,
-      columns,
-      succeeded.flatMap((batch) => batch.outputs)
-    )
-  );
+  const children: ReconcileResult['children'] = [];
+  for (const [dataset, batches] of childBatches) {
+    const settled = await settle(dataset, batches, 'child');
+    children.push({
+      dataset,
+      rowsWritten: batches.reduce((total, batch) => total + batch.rows, 0),
+      ...settled,
+    });
+  }
 
   const result: ReconcileResult = {
     feed: input.feed,
@@ -150,7 +184,8 @@ export const runReconcile = async (
     failedBatches: [...failed, ...pending].map(batchOf),
     ...totals,
     schemaKey,
-    table: { name: table.name, change: table.change },
+    table,
+    children,
     reportKey: `_backfill/${input.feed}/${runId}/report.json`,
   };
   await deps.store.put(result.reportKey, JSON.stringify(result, null, 2), 'application/json');

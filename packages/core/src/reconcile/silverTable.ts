@@ -12,18 +12,27 @@ const SILVER_LINEAGE_COLUMNS: TableDefinition['columns'] = [
   { name: '_batch_id', type: 'VARCHAR' },
 ];
 
+/** A child table's rows also carry the element's position in its parent's array. */
+const CHILD_LINEAGE_COLUMNS: TableDefinition['columns'] = [
+  ...SILVER_LINEAGE_COLUMNS.slice(0, 3),
+  { name: '_index', type: 'BIGINT' },
+  ...SILVER_LINEAGE_COLUMNS.slice(3),
+];
+
 /**
- * The feed's silver table: the merged columns and the lineage columns, partitioned as
+ * A silver dataset's table: the merged columns and the lineage columns, partitioned as
  * FlattenBatch writes, with the partition values this run's parts were written under.
  *
- * @param feed - the feed, which names the table
+ * @param feed - the dataset (a feed, or a feed's exploded array), which names the table
  * @param columns - the merged schema
  * @param outputs - the keys of the parts the run's batches wrote
+ * @param kind - `child` for an exploded array's table, whose rows carry `_index`
  */
 export const silverTableOf = (
   feed: string,
   columns: readonly FlatColumn[],
-  outputs: readonly string[]
+  outputs: readonly string[],
+  kind: 'feed' | 'child' = 'feed'
 ): TableDefinition => {
   const location = `silver/${feed}/`;
   const values = new Map<string, Set<string>>(SILVER_PARTITION_KEYS.map((key) => [key, new Set()]));
@@ -39,7 +48,7 @@ export const silverTableOf = (
     location,
     columns: [
       ...columns.map((column) => ({ name: column.name, type: column.type })),
-      ...SILVER_LINEAGE_COLUMNS,
+      ...(kind === 'child' ? CHILD_LINEAGE_COLUMNS : SILVER_LINEAGE_COLUMNS),
     ],
     partitionKeys: SILVER_PARTITION_KEYS.map((key) => ({
       key,
