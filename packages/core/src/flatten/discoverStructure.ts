@@ -16,6 +16,19 @@ export interface FileGroup {
   paths: string[];
 }
 
+/**
+ * Records already in DuckDB: a query with a `json` column (and a `filename` column to count
+ * them by), such as the elements of an exploded array.
+ */
+export interface RelationGroup {
+  format: 'relation';
+  /** One name per source, for the counts; the relation's `filename` values. */
+  paths: string[];
+  sql: string;
+}
+
+type RecordGroup = FileGroup | RelationGroup;
+
 export interface DiscoveredStructure {
   structure: JsonStructure;
   /** Records DuckDB found per file path (malformed JSON lines are not counted: compare counts). */
@@ -29,13 +42,16 @@ const HEAD_RECORDS = 1000;
 /** `json_type` kinds as structure shapes: a leaf seen as an object or a list is not a scalar. */
 const KIND_SHAPE: Record<string, JsonStructure> = { OBJECT: {}, ARRAY: ['NULL'] };
 
-const pathList = (paths: readonly string[]) => `[${paths.map(quoteLiteral).join(', ')}]`;
+const pathList = (paths: readonly string[]) =>
+  paths.length ? `[${paths.map(quoteLiteral).join(', ')}]` : '[]::varchar[]';
 
 /** The records of a group as JSON, one row each, with their file. */
-export const objectsReader = (group: FileGroup): string =>
-  group.format === 'array'
-    ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true)`
-    : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true)`;
+export const objectsReader = (group: RecordGroup): string =>
+  group.format === 'relation'
+    ? `(${group.sql})`
+    : group.format === 'array'
+      ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true)`
+      : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true)`;
 
 /** The file a DuckDB read error names, if it is one of `paths`. */
 export const fileNamedIn = (error: unknown, paths: readonly string[]): string | undefined => {
@@ -47,10 +63,10 @@ export const fileNamedIn = (error: unknown, paths: readonly string[]): string | 
  * Runs `work` over a group; a file DuckDB cannot read as the group's format is taken out and
  * reported, and the rest is read again.
  */
-const withoutUnreadable = async <T>(
-  group: FileGroup,
+const withoutUnreadable = async <T, G extends RecordGroup>(
+  group: G,
   unreadable: Set<string>,
-  work: (group: FileGroup) => Promise<T>
+  work: (group: G) => Promise<T>
 ): Promise<T | undefined> => {
   let paths = group.paths.filter((path) => !unreadable.has(path));
   while (paths.length > 0) {
@@ -95,7 +111,7 @@ const elementsOf = (text: unknown): JsonStructure => {
  */
 export const discoverStructure = async (
   engine: DuckDbEngine,
-  groups: readonly FileGroup[],
+  groups: readonly RecordGroup[],
   options: { maxDepth: number; known: JsonStructure }
 ): Promise<DiscoveredStructure> => {
   const unreadable = new Set<string>();
@@ -126,7 +142,7 @@ export const discoverStructure = async (
             select filename, any_value(keys) as keys, any_value(kinds) as kinds, count(json) as n
             from (
               select filename, json, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
-                ${leaves.length ? `json_type(json, ${pathList(leaves.map(jsonPath))})` : '[]::varchar[]'} as kinds
+                json_type(json, ${pathList(leaves.map(jsonPath))}) as kinds
               from ${objectsReader(readable)}
             )
             group by filename, hash(keys), hash(kinds)`)

@@ -1,4 +1,9 @@
-export { type ChildTable, childTables } from './childTables.js';
+export {
+  type ChildTable,
+  childTable,
+  type ExplodedArray,
+  explodedArrays,
+} from './childTables.js';
 export { type FlatColumn, type FlattenOptions, flattenPlan, flattenSelect } from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
 export {

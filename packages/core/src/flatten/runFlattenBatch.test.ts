@@ -347,3 +347,46 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
     ).toBe(true);
   });
 });
+
+describe('Function: runFlattenBatch (late element keys)', () => {
+  it('keeps an element key first seen past the sampled elements as a child column', async () => {
+    // Prepare: 1,500 records of one element each; element 1,400 has a key no other has
+    const body = Array.from({ length: 1500 }, (_, i) =>
+      JSON.stringify({
+        DATE: '2024-06-01',
+        MODE: 'web',
+        items: [{ sku: `S${i}`, ...(i === 1399 ? { late: 'x' } : {}) }],
+      })
+    ).join('\n');
+    await lake.store.put('raw/late/a.jsonl', body);
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'late',
+          batchId: 'late-1',
+          objects: [{ key: 'raw/late/a.jsonl', size: body.length }],
+        },
+        {
+          store: lake.store,
+          engine,
+          ledger,
+          options: { ...OPTIONS, leaveInPlace: true, explode: [['items']] },
+        }
+      )
+    );
+
+    // Assess
+    const [child] = result.children;
+    expect(child?.rowsWritten).toBe(1500);
+    const local = join(lake.dir, 'late-items.parquet');
+    await lake.store.download(child?.outputs[0] ?? '', local);
+    const rows = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select _source_line, late from read_parquet(${quoteLiteral(local)}) where late is not null`
+      )
+    );
+    expect(rows).toEqual([{ _source_line: '1400', late: 'x' }]);
+  });
+});

@@ -12,7 +12,7 @@ import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
-import { type ChildTable, childTables } from './childTables.js';
+import { type ChildTable, childTable, type ExplodedArray, explodedArrays } from './childTables.js';
 import { discoverStructure, type FileGroup, fileNamedIn } from './discoverStructure.js';
 import {
   type ColumnAccess,
@@ -60,7 +60,7 @@ export interface FlattenBatchOptions {
   partition: { date: string; mode: string };
   /** Keep raw objects where they are instead of moving them to raw-processed/. */
   leaveInPlace: boolean;
-  /** Arrays written as child tables, by their keys from the record's top ({@link childTables}). */
+  /** Arrays written as child tables, by their keys from the record's top ({@link explodedArrays}). */
   explode?: readonly (readonly string[])[];
 }
 
@@ -298,14 +298,14 @@ export const runFlattenBatch = async (
 
     const out = ws.path('silver');
     let columns: FlatColumn[] = [];
-    let children: ChildTable[] = [];
-    let expectedChildRows: number[] = [];
+    let arrays: ExplodedArray[] = [];
+    let children: { table: ChildTable; elements: number }[] = [];
     for (;;) {
       const [slow] = await engine.all('select json_group_structure(record) as s from slow_records');
       if (slow?.s) structure = mergeStructures(structure, JSON.parse(String(slow.s)));
       const planOptions = { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] };
-      children = childTables(feed, structure, options.explode ?? [], planOptions);
-      const exploded = new Set(children.map((child) => child.path));
+      arrays = explodedArrays(feed, structure, options.explode ?? []);
+      const exploded = new Set(arrays.map((array) => array.path));
       columns = withRegistry(
         flattenPlan(structure, planOptions).filter((column) => !exploded.has(column.path)),
         registry,
@@ -315,13 +315,13 @@ export const runFlattenBatch = async (
         .map(group)
         .filter((g) => g.paths.length > 0);
       // A failed attempt may have left files in partitions the next one does not write.
-      for (const dir of [out, ...children.map((_, i) => `${out}-${i}`)]) {
+      for (const dir of [out, ...arrays.map((_, i) => `${out}-${i}`)]) {
         await rm(dir, { recursive: true, force: true });
       }
       try {
-        expectedChildRows = await writeSilver(engine, {
+        children = await writeSilver(engine, {
           columns,
-          children,
+          arrays,
           structure,
           fastGroups,
           byPath,
@@ -363,11 +363,11 @@ export const runFlattenBatch = async (
     };
     const { outputs, rows: rowsWritten } = await publish(out, feed);
     const childResults: FlattenBatchResult['children'] = [];
-    for (const [i, child] of children.entries()) {
+    for (const [i, { table: child, elements }] of children.entries()) {
       const written = await publish(`${out}-${i}`, child.dataset);
-      if (written.rows !== expectedChildRows[i]) {
+      if (written.rows !== elements) {
         throw new QualityFailedError(
-          `flatten-batch ${batchId}: ${child.path} holds ${expectedChildRows[i]} elements but ${child.dataset} got ${written.rows} rows`
+          `flatten-batch ${batchId}: ${child.path} holds ${elements} elements but ${child.dataset} got ${written.rows} rows`
         );
       }
       const schemaKey = FlattenLayout.schemaFragment(child.dataset, batchId);
@@ -467,7 +467,7 @@ const writeSilver = async (
   engine: DuckDbEngine,
   plan: {
     columns: FlatColumn[];
-    children: ChildTable[];
+    arrays: ExplodedArray[];
     structure: JsonStructure;
     fastGroups: FileGroup[];
     byPath: Map<string, LocalObject>;
@@ -475,8 +475,8 @@ const writeSilver = async (
     options: FlattenBatchOptions;
     out: string;
   }
-): Promise<number[]> => {
-  const { columns, children, structure, options } = plan;
+): Promise<{ table: ChildTable; elements: number }[]> => {
+  const { columns, arrays, structure, options } = plan;
   /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
   const partitions = (text: (field: string) => string) => {
     const day = `try_cast(${text(options.partition.date)} as date)`;
@@ -494,13 +494,13 @@ const writeSilver = async (
   const batch = quoteLiteral(plan.batchId);
   const jsonPaths = new Set([
     ...columns.filter((column) => column.type === 'JSON').map((column) => column.path),
-    ...children.map((child) => child.path),
+    ...arrays.map((array) => array.path),
   ]);
   /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
-  const arrays = (access: ColumnAccess) =>
-    children
+  const arrayColumns = (access: ColumnAccess) =>
+    arrays
       .map(
-        (child, i) => `, ${access({ name: '', path: child.path, type: 'JSON' })} as _explode_${i}`
+        (array, i) => `, ${access({ name: '', path: array.path, type: 'JSON' })} as _explode_${i}`
       )
       .join('');
   const branches = plan.fastGroups.map((group) => {
@@ -519,7 +519,7 @@ const writeSilver = async (
         ${keys}[${fileIndex}] as _source_key,
         _rn - [${offsets.join(', ')}][${fileIndex}] as _source_line,
         ${batch} as _batch_id,
-        ${partitions(topLevelText)}${arrays(structAccess)}
+        ${partitions(topLevelText)}${arrayColumns(structAccess)}
       from (
         select *, row_number() over () as _rn
         from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
@@ -530,44 +530,60 @@ const writeSilver = async (
   branches.push(`
       select ${flattenSelect(columns, jsonAccess('record'))},
         source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
-        ${partitions(slowText)}${arrays(jsonAccess('record'))}
+        ${partitions(slowText)}${arrayColumns(jsonAccess('record'))}
       from slow_records`);
   const rows = branches.join(' union all ');
   const copy = (query: string, dir: string) =>
     engine.run(`
       copy (${query})
       to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
-  if (children.length === 0) {
+  if (arrays.length === 0) {
     await copy(rows, plan.out);
     return [];
   }
   await engine.run(`create or replace temp table batch_rows as ${rows}`);
   await copy(
-    `select * exclude (${children.map((_, i) => `_explode_${i}`).join(', ')}) from batch_rows`,
+    `select * exclude (${arrays.map((_, i) => `_explode_${i}`).join(', ')}) from batch_rows`,
     plan.out
   );
-  const expected: number[] = [];
-  for (const [i, child] of children.entries()) {
-    const array = `_explode_${i}`;
-    const arrays = `from batch_rows where json_type(${array}) = 'ARRAY'`;
-    expected.push(
-      await engine.scalarNumber(`select coalesce(sum(json_array_length(${array})), 0) ${arrays}`)
+  const children: { table: ChildTable; elements: number }[] = [];
+  for (const [i, array] of arrays.entries()) {
+    const column = `_explode_${i}`;
+    const holding = `from batch_rows where json_type(${column}) = 'ARRAY'`;
+    const elements = `select _source_key, _source_line, _batch_id, ${PARTITION_KEYS.join(', ')},
+        unnest(json_extract(${column}, '$[*]')) as _element,
+        unnest(range(1, json_array_length(${column})::bigint + 1)) as _index
+      ${holding}`;
+    // Every element's keys, as for records: an element key no sample showed is still a column.
+    const { structure: element } = await discoverStructure(
+      engine,
+      [
+        {
+          format: 'relation',
+          paths: ['elements'],
+          sql: `select 'elements' as filename, _element as json from (${elements})`,
+        },
+      ],
+      { maxDepth: options.maxDepth, known: 'NULL' }
     );
-    const element = child.wrap ? `json_object('value', _element)` : '_element';
+    const table = childTable(array, element, {
+      ...options,
+      reserved: [...PARTITION_KEYS, ...LINEAGE],
+    });
+    const record = table.wrap ? `json_object('value', _element)` : '_element';
     await copy(
-      `select ${flattenSelect(child.columns, jsonAccess('_record'))},
+      `select ${flattenSelect(table.columns, jsonAccess('_record'))},
          _source_key, _source_line, _index, _batch_id, ${PARTITION_KEYS.join(', ')}
-       from (
-         select *, ${element} as _record from (
-           select _source_key, _source_line, _batch_id, ${PARTITION_KEYS.join(', ')},
-             unnest(json_extract(${array}, '$[*]')) as _element,
-             unnest(range(1, json_array_length(${array})::bigint + 1)) as _index
-           ${arrays}
-         )
-       )`,
+       from (select *, ${record} as _record from (${elements}))`,
       `${plan.out}-${i}`
     );
+    children.push({
+      table,
+      elements: await engine.scalarNumber(
+        `select coalesce(sum(json_array_length(${column})), 0) ${holding}`
+      ),
+    });
   }
   await engine.run('drop table batch_rows');
-  return expected;
+  return children;
 };
