@@ -27,7 +27,6 @@ import { inspectRawObject, type RawObjectInfo } from './rawObject.js';
 import {
   type JsonStructure,
   jsonPath,
-  mergeStructures,
   pathKeys,
   readJsonColumns,
   structureAt,
@@ -301,8 +300,22 @@ export const runFlattenBatch = async (
     let arrays: ExplodedArray[] = [];
     let children: { table: ChildTable; elements: number }[] = [];
     for (;;) {
-      const [slow] = await engine.all('select json_group_structure(record) as s from slow_records');
-      if (slow?.s) structure = mergeStructures(structure, JSON.parse(String(slow.s)));
+      // The slow files' records are in DuckDB already: their keys are listed the same way.
+      const slowKeys = objects.filter((o) => o.path === 'slow').map((o) => o.key);
+      if (slowKeys.length > 0) {
+        const slow = await discoverStructure(
+          engine,
+          [
+            {
+              format: 'relation',
+              paths: slowKeys,
+              sql: 'select source_key as filename, record as json from slow_records',
+            },
+          ],
+          { maxDepth: options.maxDepth, known: structure }
+        );
+        structure = slow.structure;
+      }
       const planOptions = { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] };
       arrays = explodedArrays(feed, structure, options.explode ?? []);
       const exploded = new Set(arrays.map((array) => array.path));
