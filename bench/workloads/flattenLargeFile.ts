@@ -23,7 +23,7 @@ const TARGET_MB = 512;
  * the limit, whatever the input's size). The FlattenBatch function gives DuckDB 2,122 MB of its
  * 3,538 MB (engineOptions), which DuckDB fills with buffers and spills less.
  */
-const ENGINE = { threads: 1, memoryLimit: '200MB' };
+const ENGINE = { threads: 1, memoryLimit: '128MB' };
 
 /** What setup leaves in the workload's directory for run. */
 interface Prepared {

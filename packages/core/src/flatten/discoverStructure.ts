@@ -99,7 +99,7 @@ const elementsOf = (text: unknown): JsonStructure => {
  * 3. Keys that pass found beyond the first records get their subtree's structure from a
  *    sample of the records holding them, and the pass runs again to list inside those
  *    subtrees; only batches whose schema drifts pay for it.
-
+ *
  * Where a value's type differs from the one planned, nothing is lost later: scalars are read as
  * text and a misfit is parked in `_variant`; an object where a scalar was planned is kept as its
  * JSON text; a scalar where an object was planned makes DuckDB's reader fail for that file, which
@@ -139,13 +139,13 @@ export const discoverStructure = async (
       const rows =
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
-            select filename, any_value(keys) as keys, any_value(kinds) as kinds, count(json) as n
+            select filename, keys, kinds, count(json) as n
             from (
               select filename, json, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
                 json_type(json, ${pathList(leaves.map(jsonPath))}) as kinds
               from ${objectsReader(readable)}
             )
-            group by filename, hash(keys), hash(kinds)`)
+            group by filename, keys, kinds`)
         )) ?? [];
       // Every value's kind first: the structure's leaves then hold every type they were seen with.
       for (const row of rows) {

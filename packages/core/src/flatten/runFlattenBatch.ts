@@ -546,6 +546,9 @@ const writeSilver = async (
         ${partitions(slowText)}${arrayColumns(jsonAccess('record'))}
       from slow_records`);
   const rows = branches.join(' union all ');
+  // A partitioned COPY buffers this many rows across partitions before it writes (524,288 by
+  // default), outside DuckDB's memory limit: a lower mark keeps a large batch's RSS bounded.
+  await engine.run('set partitioned_write_flush_threshold = 65536');
   const copy = (query: string, dir: string) =>
     engine.run(`
       copy (${query})
