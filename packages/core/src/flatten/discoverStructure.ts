@@ -14,6 +14,8 @@ import {
 export interface FileGroup {
   format: 'newline_delimited' | 'array';
   paths: string[];
+  /** How many records the files hold, when known (their lines): spreads the type sample. */
+  records?: number;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface FileGroup {
  */
 export interface RelationGroup {
   format: 'relation';
+  records?: number;
   /** One name per source, for the counts; the relation's `filename` values. */
   paths: string[];
   sql: string;
@@ -39,6 +42,8 @@ export interface DiscoveredStructure {
 
 /** Records whose structure seeds the types: cheap, and most batches' shape shows in them. */
 const HEAD_RECORDS = 1000;
+/** Leaf types a value of another kind would not fit (NULL: only nulls seen so far). */
+const TYPED_LEAVES = new Set(['UBIGINT', 'BIGINT', 'DOUBLE', 'BOOLEAN', 'NULL']);
 /** `json_type` kinds as structure shapes: a leaf seen as an object or a list is not a scalar. */
 const KIND_SHAPE: Record<string, JsonStructure> = { OBJECT: {}, ARRAY: ['NULL'] };
 
@@ -92,7 +97,8 @@ const elementsOf = (text: unknown): JsonStructure => {
  * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
  * column: no key is missed, because every record's keys at every known object are listed.
  *
- * 1. The registry and the first 1,000 records give a first structure.
+ * 1. The registry, the first 1,000 records and about 1,000 more spread over the rest give a
+ *    first structure.
  * 2. One pass lists, per record, the keys of every object that structure knows (`json_keys`)
  *    and the kind of every leaf (`json_type`), grouped by shape so memory stays one row per
  *    shape, and counts records per file.
@@ -118,8 +124,15 @@ export const discoverStructure = async (
   let structure = options.known;
   for (const group of groups) {
     await withoutUnreadable(group, unreadable, async (readable) => {
+      // Schemas drift over time, so records spread over the whole group show it better than
+      // the first ones alone; the spread needs the group's size, which files given by line know.
+      const every = Math.floor((readable.records ?? 0) / HEAD_RECORDS);
       const [head] = await engine.all(
-        `select json_structure(to_json(list(json))) as s from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS})`
+        every > 1
+          ? `select json_structure(to_json(list(json))) as s from (
+               select json from (select json, row_number() over () as rn from ${objectsReader(readable)})
+               where rn <= ${HEAD_RECORDS} or rn % ${every} = 0)`
+          : `select json_structure(to_json(list(json))) as s from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS})`
       );
       structure = mergeStructures(structure, elementsOf(head?.s));
     });
@@ -134,7 +147,11 @@ export const discoverStructure = async (
     const records = new Map<string, number>();
     const found: string[][] = [];
     const checked = objectPaths(structure, options.maxDepth);
-    const leaves = leafPaths(structure, options.maxDepth);
+    // Text and JSON columns take any value losslessly; only the kinds of typed leaves can
+    // change the plan, so only those are read.
+    const leaves = leafPaths(structure, options.maxDepth).filter((keys) =>
+      TYPED_LEAVES.has(String(structureAt(structure, keys)))
+    );
     for (const group of groups) {
       const rows =
         (await withoutUnreadable(group, unreadable, (readable) =>
@@ -145,7 +162,8 @@ export const discoverStructure = async (
                 json_type(json, ${pathList(leaves.map(jsonPath))}) as kinds
               from ${objectsReader(readable)}
             )
-            group by filename, keys, kinds`)
+            group by filename, keys, kinds
+            order by all`)
         )) ?? [];
       // Every value's kind first: the structure's leaves then hold every type they were seen with.
       for (const row of rows) {

@@ -248,12 +248,18 @@ export const runFlattenBatch = async (
         ...(info.error ? { error: info.error } : {}),
       };
     });
-    const group = (format: FileGroup['format']): FileGroup => ({
-      format,
-      paths: objects
-        .filter((o) => o.path === 'fast' && (o.info.layout === 'array') === (format === 'array'))
-        .map((o) => o.info.path),
-    });
+    const group = (format: FileGroup['format']): FileGroup => {
+      const members = objects.filter(
+        (o) => o.path === 'fast' && (o.info.layout === 'array') === (format === 'array')
+      );
+      return {
+        format,
+        paths: members.map((o) => o.info.path),
+        ...(format === 'newline_delimited'
+          ? { records: members.reduce((total, o) => total + o.info.lines, 0) }
+          : {}),
+      };
+    };
     const byPath = new Map(objects.map((object) => [object.info.path, object]));
 
     const discovered = await discoverStructure(
