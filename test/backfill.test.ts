@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine, Workspace } from '@strata/core/engine';
 import type { FlatColumn } from '@strata/core/flatten';
@@ -143,5 +144,78 @@ describe('backfill state machine (embedded runtime, Distributed Map emulated)', 
       rowsWritten: 0,
       table: { name: `silver.${FEED}`, change: 'unchanged' },
     });
+  });
+});
+
+describe('backfill of a feed with an exploded array (config: clickstream explodes payload.items)', () => {
+  /** Elements of payload.items in every well-formed record under the prefix, counted in Node. */
+  const itemsIn = async (prefix: string): Promise<number> => {
+    let count = 0;
+    const add = (record: unknown) => {
+      const items = (record as { payload?: { items?: unknown } }).payload?.items;
+      if (Array.isArray(items)) count += items.length;
+    };
+    for (const key of await keysUnder(suite.runtime.store, prefix)) {
+      let body = Buffer.from((await suite.runtime.store.get(key)) ?? new Uint8Array());
+      if (key.endsWith('.gz')) {
+        try {
+          body = gunzipSync(body);
+        } catch {
+          continue; // the truncated gzip: quarantined whole
+        }
+      }
+      const text = body.toString('utf8').trim();
+      if (text.startsWith('[')) for (const record of JSON.parse(text) as unknown[]) add(record);
+      else {
+        for (const line of text.split('\n')) {
+          try {
+            add(JSON.parse(line));
+          } catch {
+            // a malformed line: quarantined
+          }
+        }
+      }
+    }
+    return count;
+  };
+
+  it('writes one child row per element, in a catalog table of its own', async () => {
+    // Prepare
+    const prefix = 'raw/clickstream/all_historical_files/';
+    await generateBacklog({
+      store: suite.runtime.store,
+      targetBytes: 512 * 1024,
+      seed: 4,
+      feeds: ['clickstream'],
+    });
+    const items = await itemsIn(prefix);
+
+    // Act
+    const outcome = await suite.runtime.execute('backfill', {
+      executionName: 'backfill-clicks',
+      input: { feed: 'clickstream', prefix },
+    });
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    const { children } = (outcome as { output: { reconcile: { report: { children: unknown[] } } } })
+      .output.reconcile.report;
+    expect(children).toEqual([
+      {
+        dataset: 'clickstream__payload_items',
+        rowsWritten: items,
+        schemaKey: '_schemas/clickstream__payload_items/schema.json',
+        table: { name: 'silver.clickstream__payload_items', change: 'created' },
+      },
+    ]);
+    const [row] = await DuckDbEngine.use({}, async (engine) => {
+      await engine.run(
+        `attach ${quoteLiteral(join(suite.dir, 'catalog.duckdb'))} as catalog (read_only)`
+      );
+      return engine.all(
+        'select count(*) as n, count(sku) as skus, min(_index) as first from catalog.silver.clickstream__payload_items'
+      );
+    });
+    expect(row).toEqual({ n: String(items), skus: String(items), first: '1' });
   });
 });
