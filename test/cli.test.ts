@@ -147,6 +147,10 @@ describe('strata start', () => {
         ).toBe(true);
       }
       expect(run.stdout).toMatch(/^silver +clickstream \(backfill, this run\) +[1-9]/m);
+      // config/strata.json explodes clickstream's payload.items into a child table.
+      expect(run.stdout).toMatch(
+        /^silver +clickstream__payload_items \(backfill, this run: one row per array element\) +[1-9]/m
+      );
     });
   });
 

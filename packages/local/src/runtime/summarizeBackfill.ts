@@ -90,9 +90,24 @@ export const summarizeBackfill = async (
   const batches = results.succeeded.map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
-  const silverRows = await withLakeReader(store, ({ count }) =>
-    count(batches.flatMap((batch) => batch.outputs))
-  );
+  const { silverRows, childRows } = await withLakeReader(store, async ({ count }) => {
+    const rows = await count(batches.flatMap((batch) => batch.outputs));
+    // Exploded arrays' child tables, read back the same way, one after another on the reader.
+    const children: { dataset: string; reported: number; rows: number }[] = [];
+    for (const child of report.children ?? []) {
+      const outputs = batches.flatMap((batch) =>
+        (batch.children ?? [])
+          .filter((written) => written.dataset === child.dataset)
+          .flatMap((written) => written.outputs)
+      );
+      children.push({
+        dataset: child.dataset,
+        reported: child.rowsWritten,
+        rows: await count(outputs),
+      });
+    }
+    return { silverRows: rows, childRows: children };
+  });
   const quarantined = await quarantineReasons(
     store,
     feed,
@@ -110,6 +125,7 @@ export const summarizeBackfill = async (
     reconciled:
       report.recordsRead === report.rowsWritten + report.recordsQuarantined &&
       silverRows === report.rowsWritten &&
+      childRows.every((child) => child.rows === child.reported) &&
       quarantinedRecords === report.recordsQuarantined,
     rows: [
       {
@@ -119,6 +135,13 @@ export const summarizeBackfill = async (
         location: `silver/${feed}/`,
         note: 'backfill, this run',
       },
+      ...childRows.map((child) => ({
+        layer: 'silver' as const,
+        dataset: child.dataset,
+        rows: child.rows,
+        location: `silver/${child.dataset}/`,
+        note: 'backfill, this run: one row per array element',
+      })),
       ...quarantined.map(({ reason, records }) => ({
         layer: 'quarantine' as const,
         dataset: feed,
