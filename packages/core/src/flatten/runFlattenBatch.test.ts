@@ -210,6 +210,20 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
+  it('flattens records whose fields are named like the reader columns', async () => {
+    // Prepare
+    const body = `${JSON.stringify({ DATE: '2024-07-01', filename: 'x.csv', __strata_row: 9, _rn: 1 })}\n`;
+
+    // Act
+    const { result, rows } = await flattenDrift('drift-3', { 'names.jsonl': body });
+
+    // Assess
+    expect(result.rowsWritten).toBe(1);
+    expect(rows).toMatchObject([
+      { filename: 'x.csv', strata_row: '9', rn: '1', _source_line: '1' },
+    ]);
+  });
+
   it('writes the registered type of a known column and keeps values that do not fit in _variant', async () => {
     // Prepare
     const registry = {

@@ -522,6 +522,13 @@ const writeSilver = async (
         (array, i) => `, ${access({ name: '', path: array.path, type: 'JSON' })} as _explode_${i}`
       )
       .join('');
+  // The reader's own columns (file, row number) take names no top-level field has.
+  const unused = (base: string) => {
+    let name = base;
+    while (structureAt(structure, [name]) !== undefined) name = `_${name}`;
+    return name;
+  };
+  const [fileColumn, rowColumn] = [unused('__strata_file'), unused('__strata_row')];
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
     const objects = group.paths.map((path) => plan.byPath.get(path) as LocalObject);
@@ -532,16 +539,16 @@ const writeSilver = async (
       before += object.records;
     }
     const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
-    const fileIndex = `list_position(${`[${group.paths.map(quoteLiteral).join(', ')}]`}, filename)`;
+    const fileIndex = `list_position(${`[${group.paths.map(quoteLiteral).join(', ')}]`}, ${quoteIdentifier(fileColumn)})`;
     return `
       select ${flattenSelect(columns, structAccess)},
         ${keys}[${fileIndex}] as _source_key,
-        _rn - [${offsets.join(', ')}][${fileIndex}] as _source_line,
+        ${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}] as _source_line,
         ${batch} as _batch_id,
         ${partitions(topLevelText)}${arrayColumns(structAccess)}
       from (
-        select *, row_number() over () as _rn
-        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = true, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
+        select *, row_number() over () as ${quoteIdentifier(rowColumn)}
+        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = ${quoteLiteral(fileColumn)}, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
       )`;
   });
   const slowText = (field: string) =>
