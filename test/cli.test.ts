@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { schemaKeyOf } from '@strata/core/reconcile';
+import { FlattenLayout } from '@strata/core/flatten';
 import { EmbeddedRuntime } from '@strata/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -175,7 +175,7 @@ describe('strata start', () => {
     it('reuses the backlog, counts only this run, and exits 1 naming a feed that failed', async () => {
       // Prepare: a schema registry that no longer parses fails that feed's PlanBacklog.
       await withLake(join(dir, 'ok'), (runtime) =>
-        runtime.store.put(schemaKeyOf('payments'), 'not json')
+        runtime.store.put(FlattenLayout.schema('payments'), 'not json')
       );
 
       // Act

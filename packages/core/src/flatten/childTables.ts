@@ -1,5 +1,5 @@
 import { type FlatColumn, type FlattenOptions, flattenPlan, normalise } from './flattenPlan.js';
-import { type JsonStructure, jsonPath, structureAt } from './structure.js';
+import { isObject, type JsonStructure, jsonPath, structureAt } from './structure.js';
 
 /** An array of the feed's records that is written as a table of its own. */
 export interface ExplodedArray {
@@ -19,9 +19,6 @@ export interface ChildTable extends ExplodedArray {
 
 /** Columns every child row gets besides the element's own: the parent row, and the position. */
 export const CHILD_LINEAGE = ['_variant', '_source_key', '_source_line', '_index', '_batch_id'];
-
-const isObject = (node: JsonStructure | undefined): node is { [key: string]: JsonStructure } =>
-  node !== undefined && node !== null && typeof node === 'object' && !Array.isArray(node);
 
 /**
  * The configured `explode` paths where this batch's records hold arrays (dlt's relational

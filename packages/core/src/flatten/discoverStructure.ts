@@ -51,7 +51,7 @@ const pathList = (paths: readonly string[]) =>
   paths.length ? `[${paths.map(quoteLiteral).join(', ')}]` : '[]::varchar[]';
 
 /** The records of a group as JSON, one row each, with their file. */
-export const objectsReader = (group: RecordGroup): string =>
+const objectsReader = (group: RecordGroup): string =>
   group.format === 'relation'
     ? `(${group.sql})`
     : group.format === 'array'
@@ -66,7 +66,7 @@ export const fileNamedIn = (error: unknown, paths: readonly string[]): string | 
 
 /**
  * Runs `work` over a group; a file DuckDB cannot read as the group's format is taken out and
- * reported, and the rest is read again.
+ * reported, and the rest is read again. A relation is already read: its errors are real.
  */
 const withoutUnreadable = async <T, G extends RecordGroup>(
   group: G,
@@ -78,7 +78,7 @@ const withoutUnreadable = async <T, G extends RecordGroup>(
     try {
       return await work({ ...group, paths });
     } catch (error) {
-      const bad = fileNamedIn(error, paths);
+      const bad = group.format === 'relation' ? undefined : fileNamedIn(error, paths);
       if (!bad) throw error;
       unreadable.add(bad);
       paths = paths.filter((path) => path !== bad);
@@ -176,11 +176,9 @@ export const discoverStructure = async (
         const file = String(row.filename);
         records.set(file, (records.get(file) ?? 0) + Number(row.n));
         for (const [i, keys] of ((row.keys ?? []) as (string[] | null)[]).entries()) {
-          const at = checked[i] ?? [];
-          const known = structureAt(structure, at);
           for (const key of keys ?? []) {
-            const path = [...at, key];
-            const isKnown = known !== undefined && structureAt(known, [key]) !== undefined;
+            const path = [...(checked[i] ?? []), key];
+            const isKnown = structureAt(structure, path) !== undefined;
             if (!isKnown && !found.some((p) => jsonPath(p) === jsonPath(path))) found.push(path);
           }
         }

@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
-import { type JsonStructure, jsonPath, pathKeys } from './structure.js';
+import { isObject, type JsonStructure, jsonPath, pathKeys } from './structure.js';
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
@@ -52,11 +52,11 @@ export const normalise = (key: string): string =>
  */
 export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): FlatColumn[] => {
   const columns: FlatColumn[] = [];
-  const walk = (node: unknown, keys: string[]) => {
+  const walk = (node: JsonStructure, keys: string[]) => {
     const depth = keys.length;
     const path = jsonPath(keys);
     const name = keys.map(normalise).join(options.separator);
-    if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
+    if (isObject(node)) {
       // An object with no keys yet, or one too deep to flatten, is kept whole.
       if (depth >= options.maxDepth || Object.keys(node).length === 0) {
         columns.push({ name, path, type: 'JSON' });
@@ -68,7 +68,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
     const type = typeof node === 'string' ? LEAF[node] : undefined;
     columns.push({ name, path, type: Array.isArray(node) || !type ? 'JSON' : type });
   };
-  if (structure !== null && typeof structure === 'object' && !Array.isArray(structure)) {
+  if (isObject(structure)) {
     for (const [key, child] of Object.entries(structure)) walk(child, [key]);
   }
   const seen = new Map<string, number>((options.reserved ?? []).map((name) => [name, 1]));

@@ -16,3 +16,4 @@ export {
   flattenOptionsOf,
   runFlattenBatch,
 } from './runFlattenBatch.js';
+export { mergeStructures } from './structure.js';

@@ -47,6 +47,11 @@ export const inspectRawObject = async (
   let lineHasText = false;
   let blankSinceText = false;
   let innerBlankLines = false;
+  const sawText = (byte: number) => {
+    lineHasText = true;
+    if (blankSinceText) innerBlankLines = true;
+    first ??= byte;
+  };
   for await (const chunk of createReadStream(path, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
@@ -56,24 +61,15 @@ export const inspectRawObject = async (
         if (lineHasText) lines++;
         else if (lines > 0) blankSinceText = true;
         lineHasText = false;
-        // Most lines are long records: jump to the next newline natively.
-        const next = chunk.indexOf(0x0a, i + 1);
-        if (next > i + 1 && !isSpace(chunk[i + 1] as number)) {
-          lineHasText = true;
-          if (blankSinceText) innerBlankLines = true;
-          first ??= chunk[i + 1];
+        // Most lines are long records starting with text: jump to the next newline natively.
+        const start = chunk[i + 1];
+        if (start !== undefined && !isSpace(start)) {
+          sawText(start);
+          const next = chunk.indexOf(0x0a, i + 1);
+          if (next < 0) break;
           i = next - 1;
-        } else if (next < 0 && i + 1 < chunk.length && !isSpace(chunk[i + 1] as number)) {
-          lineHasText = true;
-          if (blankSinceText) innerBlankLines = true;
-          first ??= chunk[i + 1];
-          break;
         }
-      } else if (!lineHasText && !isSpace(byte)) {
-        lineHasText = true;
-        if (blankSinceText) innerBlankLines = true;
-        first ??= byte;
-      }
+      } else if (!lineHasText && !isSpace(byte)) sawText(byte);
     }
   }
   if (lineHasText) lines++;

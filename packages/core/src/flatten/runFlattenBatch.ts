@@ -106,6 +106,11 @@ const IO_CONCURRENCY = 16;
 /** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
 const PARTITION_KEYS = ['year', 'month', 'day', 'mode'] as const;
 const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'] as const;
+/** How a batch's fields (and its exploded arrays' elements) plan into columns. */
+const planOptionsOf = (options: FlattenBatchOptions) => ({
+  ...options,
+  reserved: [...PARTITION_KEYS, ...LINEAGE],
+});
 
 /** Where a feed's flattened output, quarantine and schemas live. */
 export const FlattenLayout = {
@@ -135,18 +140,10 @@ interface LocalObject {
   error?: string;
 }
 
-const LEAF_OF: Record<FlatColumn['type'], string> = {
-  BIGINT: 'BIGINT',
-  DOUBLE: 'DOUBLE',
-  BOOLEAN: 'BOOLEAN',
-  VARCHAR: 'VARCHAR',
-  JSON: 'JSON',
-};
-
-/** The registry's columns as a structure, so they seed the batch's own. */
+/** The registry's columns as a structure (their types are leaf types too), to seed the batch's. */
 const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
   columns.reduce<JsonStructure>(
-    (structure, column) => withStructureAt(structure, pathKeys(column.path), LEAF_OF[column.type]),
+    (structure, column) => withStructureAt(structure, pathKeys(column.path), column.type),
     {}
   );
 
@@ -281,7 +278,7 @@ export const runFlattenBatch = async (
     await engine.run(
       'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
     );
-    /** Loads a file line by line into the slow tables, and its records' structure into the plan. */
+    /** Loads a file line by line into the slow tables (their structure is discovered below). */
     const goSlow = async (object: LocalObject) => {
       object.path = 'slow';
       const table = `o${object.index}`;
@@ -322,7 +319,7 @@ export const runFlattenBatch = async (
         );
         structure = slow.structure;
       }
-      const planOptions = { ...options, reserved: [...PARTITION_KEYS, ...LINEAGE] };
+      const planOptions = planOptionsOf(options);
       arrays = explodedArrays(feed, structure, options.explode ?? []);
       const exploded = new Set(arrays.map((array) => array.path));
       columns = withRegistry(
@@ -595,10 +592,7 @@ const writeSilver = async (
       ],
       { maxDepth: options.maxDepth, known: 'NULL' }
     );
-    const table = childTable(array, element, {
-      ...options,
-      reserved: [...PARTITION_KEYS, ...LINEAGE],
-    });
+    const table = childTable(array, element, planOptionsOf(options));
     const record = table.wrap ? `json_object('value', _element)` : '_element';
     await copy(
       `select ${flattenSelect(table.columns, jsonAccess('_record'))},

@@ -7,7 +7,10 @@ import { quoteLiteral } from '../config/index.js';
  */
 export type JsonStructure = string | JsonStructure[] | { [key: string]: JsonStructure };
 
-const isObject = (node: JsonStructure): node is { [key: string]: JsonStructure } =>
+/** An object node (not a list, not a leaf type). */
+export const isObject = (
+  node: JsonStructure | undefined
+): node is { [key: string]: JsonStructure } =>
   node !== null && typeof node === 'object' && !Array.isArray(node);
 
 /** Leaf types in widening order: a merge keeps the wider of two numeric types. */

@@ -4,6 +4,5 @@ export {
   type ReconcileResult,
   reconcileInputSchema,
   runReconcile,
-  schemaKeyOf,
 } from './runReconcile.js';
 export { silverTableOf } from './silverTable.js';

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
-import { type FlatColumn, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
+import {
+  type FlatColumn,
+  type FlattenBatchResult,
+  FlattenLayout,
+  mergeStructures,
+} from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import type { Catalog, CatalogTable, ObjectStore } from '../ports/index.js';
 import { silverTableOf } from './silverTable.js';
@@ -45,20 +50,10 @@ interface ExecutionRecord {
   Output?: string;
 }
 
-/** Where a feed's merged schema lives. */
-export const schemaKeyOf = FlattenLayout.schema;
-
 const readJson = async <T>(store: ObjectStore, key: string): Promise<T> => {
   const body = await store.get(key);
   if (!body) throw new BadInputError(`reconcile: ${key} is missing`);
   return JSON.parse(new TextDecoder().decode(body)) as T;
-};
-
-/** Two types a column was written with, as one type both batches' values fit. */
-const widen = (a: FlatColumn['type'], b: FlatColumn['type']): FlatColumn['type'] => {
-  if (a === b) return a;
-  const numeric = new Set<FlatColumn['type']>(['BIGINT', 'DOUBLE']);
-  return numeric.has(a) && numeric.has(b) ? 'DOUBLE' : 'JSON';
 };
 
 /**
@@ -73,7 +68,13 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
   for (const columns of lists) {
     for (const column of columns) {
       const seen = merged.get(column.name);
-      merged.set(column.name, seen ? { ...seen, type: widen(seen.type, column.type) } : column);
+      merged.set(
+        column.name,
+        seen
+          ? // The structures' rule for two leaf types, so batches and Reconcile widen alike.
+            { ...seen, type: mergeStructures(seen.type, column.type) as FlatColumn['type'] }
+          : column
+      );
     }
   }
   return [...merged.values()];
@@ -129,7 +130,7 @@ export const runReconcile = async (
     batches: readonly { batchId: string; outputs: readonly string[] }[],
     kind: 'feed' | 'child'
   ) => {
-    const schemaKey = schemaKeyOf(dataset);
+    const schemaKey = FlattenLayout.schema(dataset);
     const stored = await deps.store.get(schemaKey);
     const existing = stored
       ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { schemaKeyOf } from '@strata/core/reconcile';
+import { FlattenLayout } from '@strata/core/flatten';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
@@ -96,7 +96,7 @@ describe('Function: backfillFeeds', () => {
   it('reports a failed feed and goes on with the others', async () => {
     // Prepare
     const { lines, write } = capture();
-    await runtime.store.put(schemaKeyOf('payments'), 'not json');
+    await runtime.store.put(FlattenLayout.schema('payments'), 'not json');
 
     // Act
     const runs = await backfillFeeds(runtime, ['payments', 'devices'], write);
