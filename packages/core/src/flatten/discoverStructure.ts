@@ -1,6 +1,7 @@
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import {
+  isObject,
   type JsonStructure,
   jsonPath,
   leafPaths,
@@ -34,7 +35,7 @@ type RecordGroup = FileGroup | RelationGroup;
 
 export interface DiscoveredStructure {
   structure: JsonStructure;
-  /** Records DuckDB found per file path (malformed JSON lines are not counted: compare counts). */
+  /** JSON objects DuckDB found per file path (malformed lines and other values are not). */
   records: Map<string, number>;
   /** Files DuckDB could not read as their group's format at all (a broken array…). */
   unreadable: Set<string>;
@@ -127,12 +128,15 @@ export const discoverStructure = async (
       // Schemas drift over time, so records spread over the whole group show it better than
       // the first ones alone; the spread needs the group's size, which files given by line know.
       const every = Math.floor((readable.records ?? 0) / HEAD_RECORDS);
+      // A line of a file that is not an object is no record (it goes to quarantine): one in
+      // the sample would make the records' structure a mix of kinds.
+      const records = readable.format === 'relation' ? 'true' : `json_type(json) = 'OBJECT'`;
       const [head] = await engine.all(
         every > 1
           ? `select json_structure(to_json(list(json))) as s from (
                select json from (select json, row_number() over () as rn from ${objectsReader(readable)})
-               where rn <= ${HEAD_RECORDS} or rn % ${every} = 0)`
-          : `select json_structure(to_json(list(json))) as s from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS})`
+               where (rn <= ${HEAD_RECORDS} or rn % ${every} = 0) and ${records})`
+          : `select json_structure(to_json(list(json))) as s from (select json from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS}) where ${records})`
       );
       structure = mergeStructures(structure, elementsOf(head?.s));
     });
@@ -148,34 +152,52 @@ export const discoverStructure = async (
     const found: string[][] = [];
     const checked = objectPaths(structure, options.maxDepth);
     // Text and JSON columns take any value losslessly; only the kinds of typed leaves can
-    // change the plan, so only those are read.
-    const leaves = leafPaths(structure, options.maxDepth).filter((keys) =>
-      TYPED_LEAVES.has(String(structureAt(structure, keys)))
+    // change the plan, so only those are read. The kinds at objects find a scalar where an
+    // object was sampled (that object then stays whole, as JSON), and the root's tells a
+    // record from a line of a file that holds no object.
+    const leaves = leafPaths(structure, options.maxDepth).filter(
+      (keys) => keys.length > 0 && TYPED_LEAVES.has(String(structureAt(structure, keys)))
     );
+    const kindPaths = [[], ...leaves, ...checked.filter((keys) => keys.length > 0)];
     for (const group of groups) {
-      const rows =
+      const rows = (
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
-            select filename, keys, kinds, count(json) as n
+            select filename, keys, kinds, count(*) as n
             from (
-              select filename, json, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
-                json_type(json, ${pathList(leaves.map(jsonPath))}) as kinds
+              select filename, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
+                json_type(json, ${pathList(kindPaths.map(jsonPath))}) as kinds
               from ${objectsReader(readable)}
             )
             group by filename, keys, kinds
             order by all`)
-        )) ?? [];
-      // Every value's kind first: the structure's leaves then hold every type they were seen with.
-      for (const row of rows) {
-        for (const [i, kind] of ((row.kinds ?? []) as (string | null)[]).entries()) {
-          const at = leaves[i];
-          if (at && kind) structure = withStructureAt(structure, at, KIND_SHAPE[kind] ?? kind);
+        )) ?? []
+      ).map((row) => ({
+        file: String(row.filename),
+        keys: (row.keys ?? []) as (string[] | null)[],
+        kinds: (row.kinds ?? []) as (string | null)[],
+        n: Number(row.n),
+      }));
+      // Malformed lines (no JSON) and values that are not objects are no records of a file.
+      const shapes = rows.filter((row) => group.format === 'relation' || row.kinds[0] === 'OBJECT');
+      // Leaves first: an object widened to JSON below must not take its leaves back.
+      for (const [from, to] of [
+        [1, 1 + leaves.length],
+        [0, 1],
+        [1 + leaves.length, kindPaths.length],
+      ]) {
+        for (const row of shapes) {
+          for (let i = from as number; i < (to as number); i++) {
+            const [at, kind] = [kindPaths[i], row.kinds[i]];
+            if (at && kind) structure = withStructureAt(structure, at, KIND_SHAPE[kind] ?? kind);
+          }
         }
       }
-      for (const row of rows) {
-        const file = String(row.filename);
-        records.set(file, (records.get(file) ?? 0) + Number(row.n));
-        for (const [i, keys] of ((row.keys ?? []) as (string[] | null)[]).entries()) {
+      for (const row of shapes) {
+        records.set(row.file, (records.get(row.file) ?? 0) + row.n);
+        for (const [i, keys] of row.keys.entries()) {
+          // An object widened to JSON above is kept whole: its keys are no columns.
+          if (!isObject(structureAt(structure, checked[i] ?? []))) continue;
           for (const key of keys ?? []) {
             const path = [...(checked[i] ?? []), key];
             const isKnown = structureAt(structure, path) !== undefined;

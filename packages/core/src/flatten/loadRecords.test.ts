@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateBacklog } from '@strata/local/backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,42 +75,5 @@ describe('Function: loadRecords', () => {
       { line_no: '2', text: '{"a": ', reason: 'not valid JSON' },
       { line_no: '5', text: '[4]', reason: 'not a JSON object' },
     ]);
-  });
-});
-
-describe('Function: inspectRawObject', () => {
-  it('reports a truncated gzip as unreadable instead of as empty', async () => {
-    // Prepare
-    const { gzipSync } = await import('node:zlib');
-    const gz = gzipSync(Buffer.from('{"a":1}\n'.repeat(1000)));
-    await lake.store.put('tmp/cut.jsonl.gz', gz.subarray(0, gz.length / 2));
-    const path = join(lake.dir, 'cut.jsonl.gz');
-    await lake.store.download('tmp/cut.jsonl.gz', path);
-
-    // Act
-    const info = await inspectRawObject(path, { gzip: true, plain: `${path}.plain` });
-
-    // Assess
-    expect(info).toMatchObject({ layout: 'unreadable', lines: 0 });
-    expect(info.error).toMatch(/^gzip: /);
-  });
-
-  it.each([
-    ['JSON lines with a final newline', '{"a":1}\n{"a":2}\n', 'lines', 2, false],
-    ['trailing blank lines', '{"a":1}\r\n{"a":2}\r\n\n  \n', 'lines', 2, false],
-    ['a blank line between records', '{"a":1}\n\n{"a":2}', 'lines', 2, true],
-    ['indented records', '  {"a":1}\n\t{"a":2}\n', 'lines', 2, false],
-    ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false],
-    ['only whitespace', ' \n\n', 'empty', 0, false],
-  ])('finds the layout and the non-blank lines of %s', async (_, text, layout, lines, inner) => {
-    // Prepare
-    const path = join(lake.dir, `scan-${layout}-${lines}-${String(inner)}.json`);
-    await writeFile(path, text);
-
-    // Act
-    const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
-
-    // Assess
-    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner });
   });
 });

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -75,4 +76,70 @@ export const inspectRawObject = async (
   if (lineHasText) lines++;
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
   return { path, layout, lines, innerBlankLines };
+};
+
+/** A line of a JSON Lines file that holds no record, and why. */
+export interface RejectedLine {
+  /** Its place among the file's non-blank lines, as the fast path numbers records. */
+  line: number;
+  text: string;
+  reason: 'not valid JSON' | 'not a JSON object';
+}
+
+const rejectionOf = (text: string): RejectedLine['reason'] | undefined => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? undefined
+    : 'not a JSON object';
+};
+
+/**
+ * Copies a JSON Lines file with every line that is not a JSON object replaced by `{}`, and
+ * returns those lines: DuckDB's reader then takes the file in one pass (it stops at a malformed
+ * line), line numbers stay as they were, and the batch leaves the masked rows out. Lines end
+ * at `\n` only, as DuckDB's reader and {@link inspectRawObject} split them.
+ *
+ * @param plain - the (inflated) JSON Lines file
+ * @param masked - where the copy goes
+ */
+export const maskRejectedLines = async (plain: string, masked: string): Promise<RejectedLine[]> => {
+  const rejected: RejectedLine[] = [];
+  const out = createWriteStream(masked);
+  const finished = once(out, 'finish');
+  let line = 0;
+  const keep = async (bytes: Buffer, end: string) => {
+    const text = bytes.toString('utf8');
+    let kept: Buffer | string = bytes;
+    if (text.trim() !== '') {
+      line++;
+      const reason = rejectionOf(text);
+      if (reason) {
+        rejected.push({ line, text, reason });
+        kept = '{}';
+      }
+    }
+    out.write(kept);
+    if (!out.write(end)) await once(out, 'drain');
+  };
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(plain, {
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
+    const bytes = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let end = bytes.indexOf(0x0a); end >= 0; end = bytes.indexOf(0x0a, start)) {
+      await keep(bytes.subarray(start, end), '\n');
+      start = end + 1;
+    }
+    rest = Buffer.from(bytes.subarray(start));
+  }
+  if (rest.length) await keep(rest, '');
+  out.end();
+  await finished;
+  return rejected;
 };

@@ -210,6 +210,89 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
+  /** The batch's quarantined lines, as Reconcile and an engineer read them. */
+  const quarantined = async (batchId: string) => {
+    const body = await lake.store.get(`quarantine/drift/batch=${batchId}/records.jsonl`);
+    return new TextDecoder()
+      .decode(body)
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+
+  it('leaves out the lines of a file that hold no record, numbering the others by their lines', async () => {
+    // Prepare: before and after the file with rejected lines, clean files read in the same pass
+    const record = (id: number) =>
+      JSON.stringify({ id, DATE: '2024-03-01', MODE: 'web', user: { name: `u${id}` } });
+    const files = {
+      'a.jsonl': `${record(1)}\n${record(2)}\n`,
+      'b.jsonl': [record(3), '{"id": 4, "user": {', record(5), '[6]', record(7)].join('\n'),
+      'c.jsonl': `${record(8)}\n`,
+    };
+
+    // Act
+    const { result, rows } = await flattenDrift('masked-1', files);
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 8, rowsWritten: 6, recordsQuarantined: 2 });
+    expect(rows.map((row) => [row._source_key, row._source_line, row.id, row.user_name])).toEqual([
+      ['raw/drift/a.jsonl', '1', '1', 'u1'],
+      ['raw/drift/a.jsonl', '2', '2', 'u2'],
+      ['raw/drift/b.jsonl', '1', '3', 'u3'],
+      ['raw/drift/b.jsonl', '3', '5', 'u5'],
+      ['raw/drift/b.jsonl', '5', '7', 'u7'],
+      ['raw/drift/c.jsonl', '1', '8', 'u8'],
+    ]);
+    expect(await quarantined('masked-1')).toEqual([
+      {
+        file: 'raw/drift/b.jsonl',
+        line: 2,
+        error: 'not valid JSON',
+        text: '{"id": 4, "user": {',
+      },
+      { file: 'raw/drift/b.jsonl', line: 4, error: 'not a JSON object', text: '[6]' },
+    ]);
+  });
+
+  it('quarantines a masked file once when the fast reader turns it down after all', async () => {
+    // Prepare: DuckDB's reader refuses a record with a key twice, which its line reader took
+    const lines = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ id: i, DATE: '2024-03-02', MODE: 'ios', user: { name: `u${i}` } })
+    );
+    lines[20] = '{"id": 20, "DATE": "2024-03-02", "MODE": "ios", "MODE": "ios"}';
+    lines.splice(1, 0, '{"id":');
+
+    // Act
+    const { result, rows } = await flattenDrift('masked-2', { 'twice.jsonl': lines.join('\n') });
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 31, rowsWritten: 30, recordsQuarantined: 1 });
+    expect(await quarantined('masked-2')).toEqual([
+      { file: 'raw/drift/twice.jsonl', line: 2, error: 'not valid JSON', text: '{"id":' },
+    ]);
+    expect(rows.find((row) => row.id === '21')).toMatchObject({ _source_line: '23' });
+  });
+
+  it('keeps a scalar where the sampled records hold an object, past the sample', async () => {
+    // Prepare: the spread sample reads every third line; this one is not among them
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({
+        id: i,
+        DATE: '2024-03-03',
+        MODE: 'web',
+        user: i === 2997 ? 'anonymous' : { name: `u${i}` },
+      })
+    );
+
+    // Act
+    const { result, rows } = await flattenDrift('late-scalar', { 'late.jsonl': lines.join('\n') });
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 3000, recordsQuarantined: 0 });
+    expect(rows.find((row) => row.id === '2997')).toMatchObject({ user: '"anonymous"' });
+    expect(JSON.parse(String(rows.find((row) => row.id === '5')?.user))).toEqual({ name: 'u5' });
+  });
+
   it('flattens records whose fields are named like the reader columns', async () => {
     // Prepare
     const body = `${JSON.stringify({ DATE: '2024-07-01', filename: 'x.csv', __strata_row: 9, _rn: 1 })}\n`;

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import {
@@ -23,7 +23,7 @@ import {
   structAccess,
 } from './flattenPlan.js';
 import { loadRecords } from './loadRecords.js';
-import { inspectRawObject, type RawObjectInfo } from './rawObject.js';
+import { inspectRawObject, maskRejectedLines, type RawObjectInfo } from './rawObject.js';
 import {
   type JsonStructure,
   jsonPath,
@@ -135,6 +135,10 @@ interface LocalObject {
   info: RawObjectInfo;
   /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line ({@link loadRecords}). */
   path: 'fast' | 'slow' | 'none';
+  /** The file the fast reader takes: the plain file, or its copy with rejected lines masked. */
+  read: string;
+  /** Lines of `read` masked as `{}` ({@link maskRejectedLines}), which the batch leaves out. */
+  masked: number[];
   records: number;
   rejected: number;
   error?: string;
@@ -240,6 +244,8 @@ export const runFlattenBatch = async (
         info,
         path:
           info.layout === 'empty' || info.layout === 'unreadable' ? 'none' : fast ? 'fast' : 'slow',
+        read: info.path,
+        masked: [],
         records: 0,
         rejected: 0,
         ...(info.error ? { error: info.error } : {}),
@@ -251,13 +257,12 @@ export const runFlattenBatch = async (
       );
       return {
         format,
-        paths: members.map((o) => o.info.path),
+        paths: members.map((o) => o.read),
         ...(format === 'newline_delimited'
           ? { records: members.reduce((total, o) => total + o.info.lines, 0) }
           : {}),
       };
     };
-    const byPath = new Map(objects.map((object) => [object.info.path, object]));
 
     const discovered = await discoverStructure(
       engine,
@@ -268,19 +273,41 @@ export const runFlattenBatch = async (
       }
     );
     let structure = discovered.structure;
-    for (const object of objects.filter((o) => o.path === 'fast')) {
-      object.records = discovered.records.get(object.info.path) ?? 0;
-      // A JSON Lines file whose record count is not its line count has lines DuckDB skipped.
-      const skipped = object.info.layout === 'lines' && object.records !== object.info.lines;
-      if (skipped || discovered.unreadable.has(object.info.path)) object.path = 'slow';
-    }
-
     await engine.run(
       'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
     );
+    for (const object of objects.filter((o) => o.path === 'fast')) {
+      object.records = discovered.records.get(object.info.path) ?? 0;
+      if (discovered.unreadable.has(object.info.path)) object.path = 'slow';
+      // A JSON Lines file with fewer records than lines has lines that hold none (malformed,
+      // or not an object): masked, it stays on the fast path, and they go to quarantine.
+      else if (object.info.layout === 'lines' && object.records !== object.info.lines) {
+        const read = ws.path(`object-${object.index}.masked.json`);
+        const rejected = await maskRejectedLines(object.info.path, read);
+        // Node and DuckDB disagree on what a line holds: the slow path judges each line itself.
+        if (object.records + rejected.length !== object.info.lines) object.path = 'slow';
+        else {
+          Object.assign(object, { read, masked: rejected.map((r) => r.line) });
+          object.rejected = rejected.length;
+          const local = ws.path(`object-${object.index}.rejected.json`);
+          await writeFile(local, rejected.map((r) => JSON.stringify(r)).join('\n'));
+          await engine.run(
+            `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'})`
+          );
+        }
+      }
+    }
+
     /** Loads a file line by line into the slow tables (their structure is discovered below). */
     const goSlow = async (object: LocalObject) => {
       object.path = 'slow';
+      // The slow path quarantines the file's rejected lines itself, masked ones included.
+      if (object.masked.length > 0) {
+        await engine.run(
+          `delete from slow_rejected where source_key = ${quoteLiteral(object.key)}`
+        );
+        Object.assign(object, { read: object.info.path, masked: [] });
+      }
       const table = `o${object.index}`;
       const loaded = await loadRecords(engine, object.info.path, { table });
       object.records = loaded.records;
@@ -340,7 +367,7 @@ export const runFlattenBatch = async (
           arrays,
           structure,
           fastGroups,
-          byPath,
+          objects,
           batchId,
           options,
           out,
@@ -349,12 +376,11 @@ export const runFlattenBatch = async (
       } catch (error) {
         // DuckDB's reader names the file it could not map onto the plan (a scalar where objects
         // were seen): that file goes line by line and the batch is written again.
-        const bad = byPath.get(
-          fileNamedIn(
-            error,
-            fastGroups.flatMap((g) => g.paths)
-          ) ?? ''
+        const named = fileNamedIn(
+          error,
+          fastGroups.flatMap((g) => g.paths)
         );
+        const bad = objects.find((object) => object.read === named);
         if (!bad) throw error;
         await goSlow(bad);
       }
@@ -486,7 +512,7 @@ const writeSilver = async (
     arrays: ExplodedArray[];
     structure: JsonStructure;
     fastGroups: FileGroup[];
-    byPath: Map<string, LocalObject>;
+    objects: readonly LocalObject[];
     batchId: string;
     options: FlattenBatchOptions;
     out: string;
@@ -526,27 +552,33 @@ const writeSilver = async (
     return name;
   };
   const [fileColumn, rowColumn] = [unused('__strata_file'), unused('__strata_row')];
+  const byRead = new Map(plan.objects.map((object) => [object.read, object]));
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
-    const objects = group.paths.map((path) => plan.byPath.get(path) as LocalObject);
+    const objects = group.paths.map((path) => byRead.get(path) as LocalObject);
     const offsets: number[] = [];
     let before = 0;
     for (const object of objects) {
       offsets.push(before);
-      before += object.records;
+      before += object.records + object.masked.length;
     }
     const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
     const fileIndex = `list_position(${`[${group.paths.map(quoteLiteral).join(', ')}]`}, ${quoteIdentifier(fileColumn)})`;
+    const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
+    const masked = objects.some((o) => o.masked.length > 0)
+      ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
+      : '';
     return `
       select ${flattenSelect(columns, structAccess)},
         ${keys}[${fileIndex}] as _source_key,
-        ${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}] as _source_line,
+        ${line} as _source_line,
         ${batch} as _batch_id,
         ${partitions(topLevelText)}${arrayColumns(structAccess)}
       from (
         select *, row_number() over () as ${quoteIdentifier(rowColumn)}
         from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = ${quoteLiteral(fileColumn)}, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
-      )`;
+      )
+      ${masked}`;
   });
   const slowText = (field: string) =>
     `json_extract_string(record, ${quoteLiteral(jsonPath([field]))})`;

@@ -1,0 +1,101 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectRawObject, maskRejectedLines } from './rawObject.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-raw-object-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Function: inspectRawObject', () => {
+  it('reports a truncated gzip as unreadable instead of as empty', async () => {
+    // Prepare
+    const gz = gzipSync(Buffer.from('{"a":1}\n'.repeat(1000)));
+    const path = join(dir, 'cut.jsonl.gz');
+    await writeFile(path, gz.subarray(0, gz.length / 2));
+
+    // Act
+    const info = await inspectRawObject(path, { gzip: true, plain: `${path}.plain` });
+
+    // Assess
+    expect(info).toMatchObject({ layout: 'unreadable', lines: 0 });
+    expect(info.error).toMatch(/^gzip: /);
+  });
+
+  it.each([
+    ['JSON lines with a final newline', '{"a":1}\n{"a":2}\n', 'lines', 2, false],
+    ['trailing blank lines', '{"a":1}\r\n{"a":2}\r\n\n  \n', 'lines', 2, false],
+    ['a blank line between records', '{"a":1}\n\n{"a":2}', 'lines', 2, true],
+    ['indented records', '  {"a":1}\n\t{"a":2}\n', 'lines', 2, false],
+    ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false],
+    ['only whitespace', ' \n\n', 'empty', 0, false],
+  ])('finds the layout and the non-blank lines of %s', async (_, text, layout, lines, inner) => {
+    // Prepare
+    const path = join(dir, `scan-${layout}-${lines}-${String(inner)}.json`);
+    await writeFile(path, text);
+
+    // Act
+    const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
+
+    // Assess
+    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner });
+  });
+});
+
+describe('Function: maskRejectedLines', () => {
+  it('replaces each line that is not a JSON object with {} and returns it with its reason', async () => {
+    // Prepare
+    const lines = [
+      '{"a":1}',
+      '{"a": 2, "b": {',
+      '42',
+      '[{"a":3}]',
+      '{"a":"é"}\r',
+      'null',
+      '  {"a":4}',
+    ];
+    const path = join(dir, 'mixed.jsonl');
+    await writeFile(path, `\n${lines.join('\n')}`);
+
+    // Act
+    const rejected = await maskRejectedLines(path, `${path}.masked`);
+    const masked = await readFile(`${path}.masked`, 'utf8');
+
+    // Assess
+    expect(rejected).toEqual([
+      { line: 2, text: '{"a": 2, "b": {', reason: 'not valid JSON' },
+      { line: 3, text: '42', reason: 'not a JSON object' },
+      { line: 4, text: '[{"a":3}]', reason: 'not a JSON object' },
+      { line: 6, text: 'null', reason: 'not a JSON object' },
+    ]);
+    expect(masked).toBe(
+      `\n${['{"a":1}', '{}', '{}', '{}', '{"a":"é"}\r', '{}', '  {"a":4}'].join('\n')}`
+    );
+  });
+
+  it('keeps line boundaries across read chunks in a large file', async () => {
+    // Prepare
+    const record = JSON.stringify({ pad: 'x'.repeat(5000) });
+    const text = Array.from({ length: 600 }, (_, i) => (i === 450 ? '{"broken":' : record));
+    const path = join(dir, 'large.jsonl');
+    await writeFile(path, `${text.join('\n')}\n`);
+
+    // Act
+    const rejected = await maskRejectedLines(path, `${path}.masked`);
+    const masked = (await readFile(`${path}.masked`, 'utf8')).split('\n');
+
+    // Assess
+    expect(rejected.map((r) => r.line)).toEqual([451]);
+    expect(masked).toHaveLength(601);
+    expect(masked[450]).toBe('{}');
+    expect(masked.filter((line) => line === record)).toHaveLength(599);
+  });
+});
