@@ -8,7 +8,7 @@ import { DEFAULT_COST_INPUTS, estimateCost } from './costModel.js';
 import { formatCostModel, formatReport, readResults, writeResults } from './report.js';
 import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
-import { flattenBacklog } from './workloads/flattenBacklog.js';
+import { flattenBacklog, flattenSmallFiles } from './workloads/flattenBacklog.js';
 import { flattenLargeFile } from './workloads/flattenLargeFile.js';
 import { planBacklog } from './workloads/planBacklog.js';
 import { silverStage } from './workloads/silverStage.js';
@@ -19,11 +19,12 @@ const WORKLOADS: readonly Workload[] = [
   extractLineitem,
   planBacklog,
   flattenBacklog,
+  flattenSmallFiles,
   flattenLargeFile,
 ];
 
 const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
-  [--backlog-size <raw bytes of the flatten-backlog input, default 160MB>]
+  [--backlog-size <raw bytes of the flatten-backlog and flatten-small-files inputs, default 160MB>]
   [--flatten-size <bytes of the flatten-1gb input file, default 1GB>]
 workloads: ${WORKLOADS.map((w) => w.name).join(', ')}`;
 

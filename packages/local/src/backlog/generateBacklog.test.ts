@@ -5,7 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { weekPrefix } from '@strata/core/plan-backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { type GeneratedBacklog, generateBacklog, writeEventLines } from './generateBacklog.js';
+import {
+  type GeneratedBacklog,
+  type GeneratedObject,
+  generateBacklog,
+  writeEventLines,
+} from './generateBacklog.js';
 
 let lake: LocalLake;
 let backlog: GeneratedBacklog;
@@ -130,6 +135,33 @@ describe('Function: generateBacklog', () => {
 
     // Assess
     expect(again.objects).toEqual(backlog.objects);
+  });
+
+  it('sizes objects around objectBytes', async () => {
+    // Prepare
+    const other = await startLocalLake();
+    const median = (objects: readonly GeneratedObject[]) => {
+      const sizes = objects
+        .filter((o) => o.format === 'jsonl' && !o.gzip)
+        .map((o) => o.bytes)
+        .sort((a, b) => a - b);
+      return sizes[Math.floor(sizes.length / 2)] ?? 0;
+    };
+
+    // Act
+    const large = await generateBacklog({
+      store: other.store,
+      targetBytes: 3 * 1024 * 1024,
+      seed: 11,
+      objectBytes: 512 * 1024,
+    });
+    await other.stop();
+
+    // Assess
+    expect(median(large.objects)).toBeGreaterThan(256 * 1024);
+    expect(median(large.objects)).toBeLessThan(1024 * 1024);
+    expect(median(backlog.objects)).toBeLessThan(100 * 1024);
+    expect(large.objects.length).toBeLessThan(backlog.objects.length / 3);
   });
 });
 

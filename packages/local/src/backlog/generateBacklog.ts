@@ -33,7 +33,17 @@ export interface GenerateBacklogOptions {
    * `raw/<feed>/<ISO year>/week<NN>/`.
    */
   feeds?: readonly string[];
+  /**
+   * What a typical object holds, before gzip (default about 45 KiB, many small drops); every
+   * twentieth object is sixteen times larger. 9 TB in 2,000,000 objects is some 4.5 MiB each.
+   */
+  objectBytes?: number;
 }
+
+/** A typical object's raw size unless told otherwise: about 125 events. */
+const SMALL_OBJECT_BYTES = 45 * 1024;
+/** An event's serialized size, roughly, to turn object bytes into events. */
+const EVENT_BYTES = 360;
 
 /** The feeds the generator writes unless told otherwise. */
 export const BACKLOG_FEEDS = ['clickstream', 'payments', 'devices'] as const;
@@ -117,6 +127,7 @@ export const generateBacklog = async (
   const perFeed = options.targetBytes / feeds.length;
   const result: GeneratedBacklog = { objects: [], bytes: 0, records: 0, malformed: 0 };
   let id = 0;
+  const typical = (options.objectBytes ?? SMALL_OBJECT_BYTES) / EVENT_BYTES;
 
   const write = async (object: Omit<GeneratedObject, 'bytes'>, body: Buffer) => {
     await options.store.put(object.key, body);
@@ -133,8 +144,11 @@ export const generateBacklog = async (
       // second, 2 from a third on (one large file can overshoot the target, so drift starts early).
       const generation = written < perFeed / 6 ? 0 : written < perFeed / 3 ? 1 : 2;
       const day = new Date(Date.UTC(2023, 0, 1) + file * 86_400_000 * 3);
-      // Every 20th file is large; the rest are small, as real drops are.
-      const count = file % 20 === 19 ? 2_000 : 50 + Math.floor(random() * 150);
+      // Every 20th file is large; the rest vary around the typical size, as real drops do.
+      const count = Math.max(
+        1,
+        Math.round(typical * (file % 20 === 19 ? 16 : 0.4 + random() * 1.2))
+      );
       const events = Array.from({ length: count }, () =>
         event(random, feed, id++, day, generation)
       );
