@@ -46,9 +46,13 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
   memory: '3538 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
+    // A finished object moves by a server-side copy from raw/ to raw-processed/, then a delete
+    // from raw/; ListBucket (which lakeAccess grants) makes S3 say 404, not 403, for a source
+    // already moved, which a retried batch relies on.
     ...lakeAccess({
       read: ['_config/', 'raw/', 'raw-processed/', '_backfill/'],
-      write: ['raw/', 'raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
+      write: ['raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
+      remove: ['raw/'],
     }),
     ledgerAccess(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']),
   ],

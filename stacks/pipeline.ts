@@ -29,27 +29,24 @@ const watermarksLink = new sst.Linkable('Watermarks', {
   properties: { name: watermarksTable.name },
 });
 
-/** Read, write and delete under the given lake prefixes, plus the KMS calls S3 makes for us. */
-export const lakeAccess = (access: { read?: string[]; write?: string[] }) => [
+/** One statement granting `actions` on the objects under each prefix, or none for no prefix. */
+const onLakePrefixes = (actions: string[], prefixes: string[] = []) =>
+  prefixes.length > 0
+    ? [{ actions, resources: prefixes.map((p) => $interpolate`${lake.arn}/${p}*`) }]
+    : [];
+
+/**
+ * Read, write (put, delete, abort a multipart upload) and only delete under the given lake
+ * prefixes, plus the KMS calls S3 makes for us. A server-side copy needs read on its source and
+ * write on its target.
+ */
+export const lakeAccess = (access: { read?: string[]; write?: string[]; remove?: string[] }) => [
   // Listing returns key names only; S3 cannot scope ListBucket by prefix without a condition
   // that sst.aws.Function's permissions do not carry.
   { actions: ['s3:ListBucket'], resources: [lake.arn] },
-  ...(access.read?.length
-    ? [
-        {
-          actions: ['s3:GetObject'],
-          resources: access.read.map((p) => $interpolate`${lake.arn}/${p}*`),
-        },
-      ]
-    : []),
-  ...(access.write?.length
-    ? [
-        {
-          actions: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          resources: access.write.map((p) => $interpolate`${lake.arn}/${p}*`),
-        },
-      ]
-    : []),
+  ...onLakePrefixes(['s3:GetObject'], access.read),
+  ...onLakePrefixes(['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], access.write),
+  ...onLakePrefixes(['s3:DeleteObject'], access.remove),
   { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
 ];
 

@@ -48,6 +48,9 @@ export class GeneratedListing implements ObjectStore {
   download(): Promise<void> {
     throw new Error('not used by the planner');
   }
+  copy(): Promise<void> {
+    throw new Error('not used by the planner');
+  }
   delete(): Promise<void> {
     throw new Error('not used by the planner');
   }

@@ -2,25 +2,58 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
   NoSuchKey,
+  NotFound,
   PutObjectCommand,
   paginateListObjectsV2,
   S3Client,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BadInputError, TerminalError } from '../errors/index.js';
+import { eachLimited } from '../lake/eachLimited.js';
 import type { ObjectInfo, ObjectStore } from '../ports/index.js';
 import { translateAwsError } from './translateAwsError.js';
+
+const MiB = 1024 * 1024;
 
 export interface S3ObjectStoreOptions {
   bucket: string;
   client?: S3Client;
+  /**
+   * Objects larger than this are copied part by part (UploadPartCopy); default 5 GiB, the most
+   * CopyObject accepts.
+   */
+  copyThreshold?: number;
+  /**
+   * The bytes each UploadPartCopy copies (at least 5 MiB, S3's smallest part); default 512 MiB,
+   * raised for an object that would otherwise need more than S3's 10,000 parts.
+   */
+  copyPartSize?: number;
 }
+
+/** The most parts one multipart upload may have. */
+const MAX_PARTS = 10_000;
+/** Part copies in flight at once: each is one request S3 answers when its bytes are copied. */
+const PART_COPIES = 8;
 
 const translate = (error: unknown, action: string): Error =>
   translateAwsError(error, `s3 ${action}`);
+
+/**
+ * `bucket/key` as `x-amz-copy-source` must carry it: URL-encoded, `/` kept between segments. The
+ * SDK sends the value as given, and S3 answers NoSuchKey for a raw `+`, `%` or non-ASCII key.
+ */
+const copySourceOf = (bucket: string, key: string) =>
+  `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
 /**
  * {@link ObjectStore} on Amazon S3 (and on s3rver locally, via `AWS_ENDPOINT_URL_S3`).
@@ -31,9 +64,13 @@ const translate = (error: unknown, action: string): Error =>
 export class S3ObjectStore implements ObjectStore {
   readonly #bucket: string;
   readonly #client: S3Client;
+  readonly #copyThreshold: number;
+  readonly #copyPartSize: number;
 
   constructor(options: S3ObjectStoreOptions) {
     this.#bucket = options.bucket;
+    this.#copyThreshold = options.copyThreshold ?? 5 * 1024 * MiB;
+    this.#copyPartSize = options.copyPartSize ?? 512 * MiB;
     // Local S3 servers only answer path-style requests; AWS itself needs no endpoint override.
     this.#client =
       options.client ?? new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
@@ -90,6 +127,80 @@ export class S3ObjectStore implements ObjectStore {
       }).done();
     } catch (error) {
       throw translate(error, `upload ${key}`);
+    }
+  }
+
+  /**
+   * Copies with CopyObject, or part by part above the copy threshold. Neither sets encryption,
+   * as put and upload do not: the copy takes the bucket's default (SSE-KMS with a bucket key).
+   */
+  async copy(from: string, to: string): Promise<void> {
+    const action = `copy ${from} to ${to}`;
+    const source = copySourceOf(this.#bucket, from);
+    try {
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: from })
+      );
+      if ((head.ContentLength ?? 0) > this.#copyThreshold) {
+        await this.#copyInParts(source, to, head);
+      } else {
+        // CopyObject keeps the source's content type and metadata (MetadataDirective COPY).
+        await this.#client.send(
+          new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: source })
+        );
+      }
+    } catch (error) {
+      // HeadObject says NotFound; CopyObject, for a source deleted since, NoSuchKey.
+      if (error instanceof NotFound || error instanceof NoSuchKey) {
+        throw new BadInputError(`s3 ${action}: no object at ${from}`, { cause: error });
+      }
+      throw translate(error, action);
+    }
+  }
+
+  /**
+   * Copies an object too large for CopyObject as a multipart upload of byte ranges, each part
+   * only if the source still has the ETag the head saw (so no part comes from a newer version);
+   * on failure the upload is aborted, and the bucket's lifecycle rule clears one whose abort failed.
+   */
+  async #copyInParts(source: string, to: string, head: HeadObjectCommandOutput): Promise<void> {
+    const size = head.ContentLength ?? 0;
+    const partSize = Math.max(this.#copyPartSize, Math.ceil(size / MAX_PARTS));
+    const { UploadId } = await this.#client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.#bucket,
+        Key: to,
+        // A multipart upload starts with no metadata of its own: carry the source's over.
+        ContentType: head.ContentType,
+        ContentEncoding: head.ContentEncoding,
+        Metadata: head.Metadata,
+      })
+    );
+    const upload = { Bucket: this.#bucket, Key: to, UploadId };
+    try {
+      const starts = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i * partSize);
+      const etags: (string | undefined)[] = [];
+      await eachLimited(starts, PART_COPIES, async (start, i) => {
+        const out = await this.#client.send(
+          new UploadPartCopyCommand({
+            ...upload,
+            PartNumber: i + 1,
+            CopySource: source,
+            CopySourceIfMatch: head.ETag,
+            CopySourceRange: `bytes=${start}-${Math.min(start + partSize, size) - 1}`,
+          })
+        );
+        etags[i] = out.CopyPartResult?.ETag;
+      });
+      await this.#client.send(
+        new CompleteMultipartUploadCommand({
+          ...upload,
+          MultipartUpload: { Parts: starts.map((_, i) => ({ PartNumber: i + 1, ETag: etags[i] })) },
+        })
+      );
+    } catch (error) {
+      await this.#client.send(new AbortMultipartUploadCommand(upload)).catch(() => undefined);
+      throw error;
     }
   }
 

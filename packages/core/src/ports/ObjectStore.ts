@@ -18,6 +18,15 @@ export interface ObjectStore {
   download(key: string, path: string): Promise<void>;
   /** Streams the file at `path` into the object (multipart for large files). */
   upload(key: string, path: string, contentType?: string): Promise<void>;
+  /**
+   * Copies the object at `from` to `to` without its bytes leaving the store (S3 copies
+   * server-side, whatever the size), keeping its content type; the copy is encrypted as every
+   * new object in the bucket is.
+   *
+   * @param from - the source key; a missing one throws `Strata.BadInput`
+   * @param to - the destination key, replaced whole if it exists
+   */
+  copy(from: string, to: string): Promise<void>;
   /** Every object under `prefix`, page by page, never the whole listing in memory. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(keys: readonly string[]): Promise<void>;

@@ -117,6 +117,48 @@ export const objectStoreContract = (
       await expect(act).rejects.toMatchObject({ name: ErrorName.BadInput });
     });
 
+    it('copies an object byte for byte, replacing the target and keeping the source', async () => {
+      // Prepare
+      const bytes = new Uint8Array(randomBytes(70_000));
+      await store.put(`${root}/copy/source.bin`, bytes);
+      await store.put(`${root}/copy/target.bin`, 'an older, longer target object');
+
+      // Act
+      await store.copy(`${root}/copy/source.bin`, `${root}/copy/target.bin`);
+
+      // Assess
+      expect(await store.get(`${root}/copy/target.bin`)).toEqual(bytes);
+      expect(await store.get(`${root}/copy/source.bin`)).toEqual(bytes);
+    });
+
+    it('copies between keys with spaces, +, =, %, ? and non-ASCII characters', async () => {
+      // Prepare: each character means something else in a URL if it is not encoded
+      const keys = [
+        `${root}/awkward/a+b c=1%é.jsonl`,
+        `${root}/awkward/100%25 sure?x=1&y=2#top.json`,
+        `${root}/awkward/データ/ünï cødé+.json.gz`,
+      ];
+      const copyOf = (key: string) => key.replace('/awkward/', '/awkward copy+=é/');
+      for (const [i, key] of keys.entries()) await store.put(key, `body ${i}`);
+
+      // Act
+      for (const key of keys) await store.copy(key, copyOf(key));
+
+      // Assess
+      for (const [i, key] of keys.entries()) {
+        expect(text(await store.get(copyOf(key)))).toBe(`body ${i}`);
+      }
+    });
+
+    it('throws Strata.BadInput when copying a missing key, and writes nothing', async () => {
+      // Act
+      const act = store.copy(`${root}/copy/missing.bin`, `${root}/copy/never.bin`);
+
+      // Assess
+      await expect(act).rejects.toMatchObject({ name: ErrorName.BadInput });
+      expect(await store.get(`${root}/copy/never.bin`)).toBeUndefined();
+    });
+
     it('lists exactly the keys under a prefix, with their sizes', async () => {
       // Prepare
       const base = `${root}/list`;
