@@ -47,7 +47,7 @@ describe('Function: estimateCost', () => {
     expect(cost(estimate, 'Step Functions standard')?.quantity).toBe(4100);
     expect(cost(estimate, 'Step Functions standard')?.arm64).toBeCloseTo(4100 * 0.000025, 9);
     expect(cost(estimate, 'Step Functions EXPRESS child requests')?.arm64).toBeCloseTo(0.004096, 9);
-    expect(cost(estimate, 'S3 GET/HEAD')?.quantity).toBe(200_001);
+    expect(cost(estimate, 'S3 GET')?.quantity).toBe(100_001);
     expect(cost(estimate, 'S3 PUT')?.quantity).toBe(4096 * 21 + 1);
     expect(cost(estimate, 'S3 COPY')?.arm64).toBeCloseTo(100_000 * 0.000005, 9);
     expect(cost(estimate, 'S3 LIST')?.quantity).toBe(100);
@@ -65,17 +65,16 @@ describe('Function: estimateCost', () => {
     // Act
     const estimate = estimateCost(big);
 
-    // Assess: every object is read and sized (5,500 GET/HEAD a second: 2,750 objects) and
-    // copied (3,500 a second), so the reads bound it
-    const s3Cap = Math.floor(2750 / (158 / (TIB / MIB / 10_000)));
-    expect(s3Cap).toBe(1825);
+    // Assess: every object is read once and copied once, and S3 copies 3,500 a second
+    const s3Cap = Math.floor(3500 / (158 / (TIB / MIB / 10_000)));
+    expect(s3Cap).toBe(2322);
     expect(estimate.wall.map((w) => [w.effective, w.boundBy])).toEqual([
       [100, 'concurrency'],
       [1000, 'concurrency'],
       [s3Cap, 'S3 request rate per prefix'],
     ]);
     expect(estimate.wall[0]?.seconds).toBeCloseTo(10 * 0.1 + 41 * (256 / 158), 6);
-    expect(estimate.wall[2]?.seconds).toBeCloseTo(10 * 0.1 + 3 * (256 / 158), 6);
+    expect(estimate.wall[2]?.seconds).toBeCloseTo(10 * 0.1 + 2 * (256 / 158), 6);
   });
 
   it('runs every batch at once when there are fewer batches than the concurrency', () => {

@@ -41,16 +41,13 @@ export const LIMITS = {
   lambdaConcurrency: 1000,
   /** Child executions a Distributed Map runs at once. */
   mapConcurrency: 10_000,
-  /** Requests per second per partitioned S3 prefix, before S3 splits it further (GET and HEAD). */
+  /** Requests per second per partitioned S3 prefix, before S3 splits it further. */
   s3GetPerPrefix: 5500,
   s3PutCopyPerPrefix: 3500,
   lambdaTimeoutSeconds: 900,
   /** An EXPRESS execution ends after five minutes. */
   expressTimeoutSeconds: 300,
 } as const;
-
-/** GET-class requests per raw object: its download, and the HEAD that sizes its copy to raw-processed/. */
-const RAW_READS_PER_OBJECT = 2;
 
 export interface CostInputs {
   /** Strata's flatten throughput on one core (DuckDB threads=1), raw MiB per second. */
@@ -202,10 +199,10 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
       expressDurationCost(childGbSeconds)
     ),
     line(
-      'S3 GET/HEAD (a GET and a HEAD per raw object, plan manifest)',
-      RAW_READS_PER_OBJECT * inputs.objects + 1,
+      'S3 GET (one per raw object, plan manifest)',
+      inputs.objects + 1,
       'requests',
-      (RAW_READS_PER_OBJECT * inputs.objects + 1) * PRICES.s3PerGet
+      (inputs.objects + 1) * PRICES.s3PerGet
     ),
     line(
       `S3 PUT (${inputs.outputPartsPerBatch} Parquet parts + 1 schema fragment per batch, plan)`,
@@ -246,13 +243,12 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
   // Each running batch fetches (and later copies) objects at this rate; S3 caps both per prefix.
   const objectMiB = totalMiB / inputs.objects;
   const requestsPerLambda = perLambdaMBps / objectMiB;
-  const objectsPerPrefix = Math.min(
-    LIMITS.s3GetPerPrefix / RAW_READS_PER_OBJECT,
-    LIMITS.s3PutCopyPerPrefix
-  );
   const s3Cap = Math.max(
     1,
-    Math.floor((inputs.rawPrefixes * objectsPerPrefix) / requestsPerLambda)
+    Math.floor(
+      (inputs.rawPrefixes * Math.min(LIMITS.s3GetPerPrefix, LIMITS.s3PutCopyPerPrefix)) /
+        requestsPerLambda
+    )
   );
   const planSeconds = listPages * inputs.planSecondsPerPage;
   const wall = inputs.concurrencies.map((concurrency): WallTime => {

@@ -208,5 +208,26 @@ describe('Class: S3ObjectStore', () => {
       });
       expect(mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
     });
+
+    it('copies an object of a known small size without a head', async () => {
+      // Prepare
+      mock.on(CopyObjectCommand).resolves({});
+
+      // Act
+      await parted.copy('raw/f/small.json', 'raw-processed/f/small.json', 3 * MiB);
+
+      // Assess
+      expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+      expect(mock.commandCalls(CopyObjectCommand)).toHaveLength(1);
+    });
+
+    it('heads an object of a known large size for the copy in parts', async () => {
+      // Act
+      await parted.copy('raw/f/big.json', 'raw-processed/f/big.json', 12 * MiB + 1);
+
+      // Assess
+      expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(1);
+      expect(mock.commandCalls(UploadPartCopyCommand)).toHaveLength(3);
+    });
   });
 });

@@ -134,14 +134,17 @@ export class S3ObjectStore implements ObjectStore {
    * Copies with CopyObject, or part by part above the copy threshold. Neither sets encryption,
    * as put and upload do not: the copy takes the bucket's default (SSE-KMS with a bucket key).
    */
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string, size?: number): Promise<void> {
     const action = `copy ${from} to ${to}`;
     const source = copySourceOf(this.#bucket, from);
     try {
-      const head = await this.#client.send(
-        new HeadObjectCommand({ Bucket: this.#bucket, Key: from })
-      );
-      if ((head.ContentLength ?? 0) > this.#copyThreshold) {
+      // Only a copy in parts needs the head (its size, ETag and metadata); a known small size
+      // goes straight to CopyObject, one request instead of two per object of a backfill.
+      const head =
+        size !== undefined && size <= this.#copyThreshold
+          ? undefined
+          : await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: from }));
+      if (head && (head.ContentLength ?? 0) > this.#copyThreshold) {
         await this.#copyInParts(source, to, head);
       } else {
         // CopyObject keeps the source's content type and metadata (MetadataDirective COPY).

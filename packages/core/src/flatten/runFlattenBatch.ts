@@ -480,10 +480,12 @@ export const runFlattenBatch = async (
     );
     if (!options.leaveInPlace) {
       await eachLimited(objects, IO_CONCURRENCY, (object) =>
-        store.copy(object.key, FlattenLayout.processed(object.key)).catch((error: unknown) => {
-          // A finished object no longer in raw/ was moved by the attempt this one retries.
-          if (!(finished.has(object.key) && error instanceof BadInputError)) throw error;
-        })
+        store
+          .copy(object.key, FlattenLayout.processed(object.key), mine[object.index]?.size)
+          .catch((error: unknown) => {
+            // A finished object no longer in raw/ was moved by the attempt this one retries.
+            if (!(finished.has(object.key) && error instanceof BadInputError)) throw error;
+          })
       );
       await store.delete(objects.map((object) => object.key));
     }

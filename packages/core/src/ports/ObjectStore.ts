@@ -25,8 +25,9 @@ export interface ObjectStore {
    *
    * @param from - the source key; a missing one throws `Strata.BadInput`
    * @param to - the destination key, replaced whole if it exists
+   * @param size - the source's size when the caller knows it (from a listing): spares a request
    */
-  copy(from: string, to: string): Promise<void>;
+  copy(from: string, to: string, size?: number): Promise<void>;
   /** Every object under `prefix`, page by page, never the whole listing in memory. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(keys: readonly string[]): Promise<void>;
