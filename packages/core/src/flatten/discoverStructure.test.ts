@@ -50,6 +50,43 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
+  it('numbers the lines that hold no record within their own file, with the reason', async () => {
+    // Prepare: the second file's lines count from 1 again
+    const first = join(dir, 'first.jsonl');
+    const second = join(dir, 'second.jsonl');
+    await writeFile(first, '{"id":1}\n{"id":2}\n');
+    await writeFile(second, '{"id":3}\n{"id": \n[4]\n{"id":5}\n"five"\n');
+
+    // Act
+    const found = await DuckDbEngine.use({}, (engine) =>
+      discoverStructure(engine, [{ format: 'newline_delimited', paths: [first, second] }], {
+        maxDepth: 3,
+        known: {},
+      })
+    );
+
+    // Assess
+    expect(found.structure).toEqual({ id: 'UBIGINT' });
+    expect(found.records).toEqual(
+      new Map([
+        [first, 2],
+        [second, 2],
+      ])
+    );
+    expect(found.rejected).toEqual(
+      new Map([
+        [
+          second,
+          new Map([
+            [2, 'not valid JSON'],
+            [3, 'not a JSON object'],
+            [5, 'not a JSON object'],
+          ]),
+        ],
+      ])
+    );
+  });
+
   it('lists every key of an object first seen past the head sample, not just the sampled ones', async () => {
     // Prepare: `meta` starts after the head sample; its `rare` key is in one record only
     const path = join(dir, 'late-object.jsonl');

@@ -1,5 +1,6 @@
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
+import type { Rejection } from './rawObject.js';
 import {
   isObject,
   type JsonStructure,
@@ -37,6 +38,11 @@ export interface DiscoveredStructure {
   structure: JsonStructure;
   /** JSON objects DuckDB found per file path (malformed lines and other values are not). */
   records: Map<string, number>;
+  /**
+   * Per JSON Lines file, its lines that hold no record (numbered among its non-blank lines,
+   * as DuckDB's reader yields them), and why.
+   */
+  rejected: Map<string, Map<number, Rejection>>;
   /** Files DuckDB could not read as their group's format at all (a broken array…). */
   unreadable: Set<string>;
 }
@@ -149,6 +155,7 @@ export const discoverStructure = async (
   // finds nothing new: one pass unless the sample missed drift, and at most one per level.
   for (;;) {
     const records = new Map<string, number>();
+    const rejected = new Map<string, Map<number, Rejection>>();
     const found: string[][] = [];
     const checked = objectPaths(structure, options.maxDepth);
     // Text and JSON columns take any value losslessly; only the kinds of typed leaves can
@@ -163,10 +170,12 @@ export const discoverStructure = async (
       const rows = (
         (await withoutUnreadable(group, unreadable, (readable) =>
           engine.all(`
-            select filename, keys, kinds, count(*) as n
+            select filename, keys, kinds, count(*) as n, min(rn) as first,
+              ${readable.format === 'newline_delimited' ? `list(rn) filter (where kinds[1] is distinct from 'OBJECT')` : 'null'} as rejected
             from (
               select filename, json_keys(json, ${pathList(checked.map(jsonPath))}) as keys,
-                json_type(json, ${pathList(kindPaths.map(jsonPath))}) as kinds
+                json_type(json, ${pathList(kindPaths.map(jsonPath))}) as kinds,
+                row_number() over () as rn
               from ${objectsReader(readable)}
             )
             group by filename, keys, kinds
@@ -177,7 +186,20 @@ export const discoverStructure = async (
         keys: (row.keys ?? []) as (string[] | null)[],
         kinds: (row.kinds ?? []) as (string | null)[],
         n: Number(row.n),
+        first: Number(row.first),
+        rejected: ((row.rejected ?? []) as string[]).map(Number),
       }));
+      // The reader yields a row per non-blank line, file after file: a row's line in its file
+      // counts from the file's first row.
+      const first = new Map<string, number>();
+      for (const row of rows)
+        first.set(row.file, Math.min(first.get(row.file) ?? row.first, row.first));
+      for (const row of rows.filter((r) => r.rejected.length > 0)) {
+        const lines = rejected.get(row.file) ?? new Map<number, Rejection>();
+        const reason = row.kinds[0] ? 'not a JSON object' : 'not valid JSON';
+        for (const rn of row.rejected) lines.set(rn - (first.get(row.file) ?? 1) + 1, reason);
+        rejected.set(row.file, lines);
+      }
       // Malformed lines (no JSON) and values that are not objects are no records of a file.
       const shapes = rows.filter((row) => group.format === 'relation' || row.kinds[0] === 'OBJECT');
       // Leaves first: an object widened to JSON below must not take its leaves back.
@@ -209,7 +231,7 @@ export const discoverStructure = async (
     // Objects a subtree sample showed have had their keys sampled, not listed: one more pass.
     const listed = new Set(checked.map(jsonPath));
     const unlisted = objectPaths(structure, options.maxDepth).some((p) => !listed.has(jsonPath(p)));
-    if (found.length === 0 && !unlisted) return { structure, records, unreadable };
+    if (found.length === 0 && !unlisted) return { structure, records, rejected, unreadable };
     for (const group of found.length > 0 ? groups : []) {
       await withoutUnreadable(group, unreadable, async (readable) => {
         const [row] = await engine.all(`

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRawObject, maskRejectedLines } from './rawObject.js';
+import { inspectRawObject, maskLines } from './rawObject.js';
 
 let dir: string;
 
@@ -50,35 +50,27 @@ describe('Function: inspectRawObject', () => {
   });
 });
 
-describe('Function: maskRejectedLines', () => {
-  it('replaces each line that is not a JSON object with {} and returns it with its reason', async () => {
+describe('Function: maskLines', () => {
+  it('replaces the given non-blank lines with {} and returns their text and reasons', async () => {
     // Prepare
-    const lines = [
-      '{"a":1}',
-      '{"a": 2, "b": {',
-      '42',
-      '[{"a":3}]',
-      '{"a":"é"}\r',
-      'null',
-      '  {"a":4}',
-    ];
+    const lines = ['{"a":1}', '{"a": 2, "b": {', '42', '{"a":"é"}\r', '  {"a":4}'];
     const path = join(dir, 'mixed.jsonl');
     await writeFile(path, `\n${lines.join('\n')}`);
+    const reasons = new Map([
+      [2, 'not valid JSON'],
+      [3, 'not a JSON object'],
+    ] as const);
 
     // Act
-    const rejected = await maskRejectedLines(path, `${path}.masked`);
+    const rejected = await maskLines(path, `${path}.masked`, reasons);
     const masked = await readFile(`${path}.masked`, 'utf8');
 
     // Assess
     expect(rejected).toEqual([
       { line: 2, text: '{"a": 2, "b": {', reason: 'not valid JSON' },
       { line: 3, text: '42', reason: 'not a JSON object' },
-      { line: 4, text: '[{"a":3}]', reason: 'not a JSON object' },
-      { line: 6, text: 'null', reason: 'not a JSON object' },
     ]);
-    expect(masked).toBe(
-      `\n${['{"a":1}', '{}', '{}', '{}', '{"a":"é"}\r', '{}', '  {"a":4}'].join('\n')}`
-    );
+    expect(masked).toBe(`\n${['{"a":1}', '{}', '{}', '{"a":"é"}\r', '  {"a":4}'].join('\n')}`);
   });
 
   it('keeps line boundaries across read chunks in a large file', async () => {
@@ -89,11 +81,11 @@ describe('Function: maskRejectedLines', () => {
     await writeFile(path, `${text.join('\n')}\n`);
 
     // Act
-    const rejected = await maskRejectedLines(path, `${path}.masked`);
+    const rejected = await maskLines(path, `${path}.masked`, new Map([[451, 'not valid JSON']]));
     const masked = (await readFile(`${path}.masked`, 'utf8')).split('\n');
 
     // Assess
-    expect(rejected.map((r) => r.line)).toEqual([451]);
+    expect(rejected).toEqual([{ line: 451, text: '{"broken":', reason: 'not valid JSON' }]);
     expect(masked).toHaveLength(601);
     expect(masked[450]).toBe('{}');
     expect(masked.filter((line) => line === record)).toHaveLength(599);

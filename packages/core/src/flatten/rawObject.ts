@@ -78,48 +78,43 @@ export const inspectRawObject = async (
   return { path, layout, lines, innerBlankLines };
 };
 
+/** Why a line of a JSON Lines file holds no record. */
+export type Rejection = 'not valid JSON' | 'not a JSON object';
+
 /** A line of a JSON Lines file that holds no record, and why. */
 export interface RejectedLine {
   /** Its place among the file's non-blank lines, as the fast path numbers records. */
   line: number;
   text: string;
-  reason: 'not valid JSON' | 'not a JSON object';
+  reason: Rejection;
 }
 
-const rejectionOf = (text: string): RejectedLine['reason'] | undefined => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'not valid JSON';
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? undefined
-    : 'not a JSON object';
-};
-
 /**
- * Copies a JSON Lines file with every line that is not a JSON object replaced by `{}`, and
- * returns those lines: DuckDB's reader then takes the file in one pass (it stops at a malformed
- * line), line numbers stay as they were, and the batch leaves the masked rows out. Lines end
- * at `\n` only, as DuckDB's reader and {@link inspectRawObject} split them.
+ * Copies a JSON Lines file with the given lines replaced by `{}`, and returns those lines'
+ * text: DuckDB's reader then takes the file in one pass (it stops at a malformed line), line
+ * numbers stay as they were, and the batch leaves the masked rows out. Lines end at `\n` only,
+ * as DuckDB's reader and {@link inspectRawObject} split them.
  *
  * @param plain - the (inflated) JSON Lines file
  * @param masked - where the copy goes
+ * @param lines - the lines to mask, numbered among the non-blank lines, with their reasons
  */
-export const maskRejectedLines = async (plain: string, masked: string): Promise<RejectedLine[]> => {
+export const maskLines = async (
+  plain: string,
+  masked: string,
+  lines: ReadonlyMap<number, Rejection>
+): Promise<RejectedLine[]> => {
   const rejected: RejectedLine[] = [];
   const out = createWriteStream(masked);
   const finished = once(out, 'finish');
   let line = 0;
   const keep = async (bytes: Buffer, end: string) => {
-    const text = bytes.toString('utf8');
     let kept: Buffer | string = bytes;
-    if (text.trim() !== '') {
+    if (bytes.some((byte) => !isSpace(byte))) {
       line++;
-      const reason = rejectionOf(text);
+      const reason = lines.get(line);
       if (reason) {
-        rejected.push({ line, text, reason });
+        rejected.push({ line, text: bytes.toString('utf8'), reason });
         kept = '{}';
       }
     }

@@ -23,7 +23,7 @@ import {
   structAccess,
 } from './flattenPlan.js';
 import { loadRecords } from './loadRecords.js';
-import { inspectRawObject, maskRejectedLines, type RawObjectInfo } from './rawObject.js';
+import { inspectRawObject, maskLines, type RawObjectInfo } from './rawObject.js';
 import {
   type JsonStructure,
   jsonPath,
@@ -137,7 +137,7 @@ interface LocalObject {
   path: 'fast' | 'slow' | 'none';
   /** The file the fast reader takes: the plain file, or its copy with rejected lines masked. */
   read: string;
-  /** Lines of `read` masked as `{}` ({@link maskRejectedLines}), which the batch leaves out. */
+  /** Lines of `read` masked as `{}` ({@link maskLines}), which the batch leaves out. */
   masked: number[];
   records: number;
   rejected: number;
@@ -283,8 +283,9 @@ export const runFlattenBatch = async (
       // or not an object): masked, it stays on the fast path, and they go to quarantine.
       else if (object.info.layout === 'lines' && object.records !== object.info.lines) {
         const read = ws.path(`object-${object.index}.masked.json`);
-        const rejected = await maskRejectedLines(object.info.path, read);
-        // Node and DuckDB disagree on what a line holds: the slow path judges each line itself.
+        const lines = discovered.rejected.get(object.info.path) ?? new Map();
+        const rejected = await maskLines(object.info.path, read, lines);
+        // Lines DuckDB's reader skipped unseen: the slow path judges each line itself.
         if (object.records + rejected.length !== object.info.lines) object.path = 'slow';
         else {
           Object.assign(object, { read, masked: rejected.map((r) => r.line) });
