@@ -18,6 +18,8 @@ export interface FileGroup {
   paths: string[];
   /** How many records the files hold, when known (their lines): spreads the type sample. */
   records?: number;
+  /** A JSON Lines file of records sampled from the files already: read instead of them. */
+  sample?: string;
 }
 
 /**
@@ -134,15 +136,18 @@ export const discoverStructure = async (
       // Schemas drift over time, so records spread over the whole group show it better than
       // the first ones alone; the spread needs the group's size, which files given by line know.
       const every = Math.floor((readable.records ?? 0) / HEAD_RECORDS);
+      const sample = readable.format === 'relation' ? undefined : readable.sample;
       // A line of a file that is not an object is no record (it goes to quarantine): one in
       // the sample would make the records' structure a mix of kinds.
       const records = readable.format === 'relation' ? 'true' : `json_type(json) = 'OBJECT'`;
       const [head] = await engine.all(
-        every > 1
-          ? `select json_structure(to_json(list(json))) as s from (
+        sample
+          ? `select json_structure(to_json(list(json))) as s from read_ndjson_objects(${quoteLiteral(sample)}, ignore_errors = true) where ${records}`
+          : every > 1
+            ? `select json_structure(to_json(list(json))) as s from (
                select json from (select json, row_number() over () as rn from ${objectsReader(readable)})
                where (rn <= ${HEAD_RECORDS} or rn % ${every} = 0) and ${records})`
-          : `select json_structure(to_json(list(json))) as s from (select json from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS}) where ${records})`
+            : `select json_structure(to_json(list(json))) as s from (select json from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS}) where ${records})`
       );
       structure = mergeStructures(structure, elementsOf(head?.s));
     });

@@ -46,7 +46,27 @@ describe('Function: inspectRawObject', () => {
     const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
 
     // Assess
-    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner });
+    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner, sample: [] });
+  });
+
+  it('samples the first lines, then one line every so many bytes', async () => {
+    // Prepare: 100 lines of 100 bytes each (newline included), over more than one read chunk
+    const line = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(88 - String(i).length) });
+    const path = join(dir, 'sampled.jsonl');
+    await writeFile(path, `${Array.from({ length: 100 }, (_, i) => line(i)).join('\n')}\n`);
+
+    // Act
+    const info = await inspectRawObject(path, {
+      gzip: false,
+      plain: `${path}.plain`,
+      sample: { head: 3, everyBytes: 2500 },
+    });
+
+    // Assess
+    expect(info.lines).toBe(100);
+    expect(info.sample.map((b) => (JSON.parse(b.toString()) as { i: number }).i)).toEqual([
+      0, 1, 2, 25, 50, 75,
+    ]);
   });
 });
 

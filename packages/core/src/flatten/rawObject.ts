@@ -16,7 +16,15 @@ export interface RawObjectInfo {
   lines: number;
   /** A blank line sits between two non-blank ones, so record numbers are not line numbers. */
   innerBlankLines: boolean;
+  /** The lines {@link SampleOptions} picked, for a first look at the records' structure. */
+  sample: Buffer[];
   error?: string;
+}
+
+/** Which lines a scan keeps as a sample: the first few, then one every so many bytes. */
+export interface SampleOptions {
+  head: number;
+  everyBytes: number;
 }
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
@@ -24,14 +32,15 @@ const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0
 /**
  * Inflates a gzip object (DuckDB returns nothing, rather than failing, for a truncated gzip, so
  * Node does it and reports the damage) and scans it once for its layout and line counts, which
- * the fast path checks DuckDB's record counts against.
+ * the fast path checks DuckDB's record counts against, keeping a sample of lines on the way
+ * (DuckDB would read the whole file again to spread one over it).
  *
  * @param local - the downloaded object
- * @param options - whether it is gzip, and where the inflated copy goes
+ * @param options - whether it is gzip, where the inflated copy goes, and which lines to sample
  */
 export const inspectRawObject = async (
   local: string,
-  options: { gzip: boolean; plain: string }
+  options: { gzip: boolean; plain: string; sample?: SampleOptions }
 ): Promise<RawObjectInfo> => {
   let path = local;
   if (options.gzip) {
@@ -40,7 +49,14 @@ export const inspectRawObject = async (
       path = options.plain;
     } catch (error) {
       const message = `gzip: ${(error as Error).message}`;
-      return { path, layout: 'unreadable', lines: 0, innerBlankLines: false, error: message };
+      return {
+        path,
+        layout: 'unreadable',
+        lines: 0,
+        innerBlankLines: false,
+        sample: [],
+        error: message,
+      };
     }
   }
   let lines = 0;
@@ -48,14 +64,28 @@ export const inspectRawObject = async (
   let lineHasText = false;
   let blankSinceText = false;
   let innerBlankLines = false;
+  const sample: Buffer[] = [];
+  const { head = 0, everyBytes = Number.POSITIVE_INFINITY } = options.sample ?? {};
+  let sampleFrom = everyBytes;
+  /** Keeps the line at [start, end) of the chunk read at `offset` if the sample wants it. */
+  const sampled = (chunk: Buffer, offset: number, start: number, end: number) => {
+    if (lines >= head && offset + start < sampleFrom) return;
+    sample.push(Buffer.from(chunk.subarray(start, end)));
+    if (lines >= head) sampleFrom = offset + start + everyBytes;
+  };
   const sawText = (byte: number) => {
     lineHasText = true;
     if (blankSinceText) innerBlankLines = true;
     first ??= byte;
   };
+  let offset = 0;
   for await (const chunk of createReadStream(path, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
+    if (offset === 0 && chunk.length > 0 && !isSpace(chunk[0] as number)) {
+      const end = chunk.indexOf(0x0a);
+      if (end >= 0) sampled(chunk, offset, 0, end);
+    }
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i] as number;
       if (byte === 0x0a) {
@@ -68,14 +98,16 @@ export const inspectRawObject = async (
           sawText(start);
           const next = chunk.indexOf(0x0a, i + 1);
           if (next < 0) break;
+          sampled(chunk, offset, i + 1, next);
           i = next - 1;
         }
       } else if (!lineHasText && !isSpace(byte)) sawText(byte);
     }
+    offset += chunk.length;
   }
   if (lineHasText) lines++;
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
-  return { path, layout, lines, innerBlankLines };
+  return { path, layout, lines, innerBlankLines, sample: layout === 'lines' ? sample : [] };
 };
 
 /** Why a line of a JSON Lines file holds no record. */

@@ -101,6 +101,10 @@ export interface FlattenBatchResult {
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+/** Lines of each JSON Lines file, and lines spread over the batch, that seed its structure. */
+const SAMPLE_HEAD = 10;
+const SAMPLE_SPREAD = 1000;
+const NEWLINE = Buffer.from('\n');
 /** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
 const IO_CONCURRENCY = 16;
 /** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
@@ -226,6 +230,11 @@ export const runFlattenBatch = async (
 
   return Workspace.use('flatten-batch', async (ws) => {
     const objects: LocalObject[] = [];
+    // About a thousand records spread over the batch, and each file's first few.
+    const sample = {
+      head: SAMPLE_HEAD,
+      everyBytes: Math.max(1024, mine.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD),
+    };
     await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
       const local = ws.path(`object-${index}`);
       await store.download(object.key, local).catch((error: unknown) => {
@@ -235,6 +244,7 @@ export const runFlattenBatch = async (
       const info = await inspectRawObject(local, {
         gzip: object.key.endsWith('.gz'),
         plain: ws.path(`object-${index}.json`),
+        sample,
       });
       const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
       objects[index] = {
@@ -263,10 +273,15 @@ export const runFlattenBatch = async (
           : {}),
       };
     };
+    const sampled = ws.path('sample.jsonl');
+    await writeFile(
+      sampled,
+      Buffer.concat(objects.flatMap((o) => o.info.sample.flatMap((line) => [line, NEWLINE])))
+    );
 
     const discovered = await discoverStructure(
       engine,
-      [group('newline_delimited'), group('array')],
+      [{ ...group('newline_delimited'), sample: sampled }, group('array')],
       {
         maxDepth: options.maxDepth,
         known: structureOf(registry),
