@@ -44,6 +44,9 @@ export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.
 export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-batch.handler', {
   timeout: '15 minutes',
   memory: '3538 MB',
+  // /tmp holds a 256 MiB batch as downloaded, inflated (gzip runs ~10:1) and masked, its
+  // Parquet and DuckDB's spill: Lambda's default 512 MB would fill on the first gzip batch.
+  storage: '10240 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
     // A finished object moves by a server-side copy from raw/ to raw-processed/, then a delete

@@ -76,4 +76,33 @@ describe('Function: loadRecords', () => {
       { line_no: '5', text: '[4]', reason: 'not a JSON object' },
     ]);
   });
+
+  it('quarantines a record with a key twice in one object, at any depth, instead of keeping one value', async () => {
+    // Prepare
+    const path = join(lake.dir, 'twice.jsonl');
+    const lines = [
+      '{"a":1,"b":{"c":1}}',
+      '{"a":1,"a":2}',
+      '{"a":1,"b":{"c":1,"c":2}}',
+      '{"a":1,"b":[{"c":1},{"c":2}]}',
+      '{"a":1,"b":[{"c":1,"c":2}]}',
+    ];
+    await lake.store.put('tmp/twice.jsonl', lines.join('\n'));
+    await lake.store.download('tmp/twice.jsonl', path);
+
+    // Act
+    const rejected = await DuckDbEngine.use({}, async (engine) => {
+      const loaded = await loadRecords(engine, path, { table: 't2' });
+      expect(loaded).toEqual({ format: 'jsonl', records: 2, rejected: 3 });
+      return engine.all('select line_no, reason from t2_rejected order by line_no');
+    });
+
+    // Assess
+    expect(rejected).toEqual(
+      [2, 3, 5].map((line) => ({
+        line_no: String(line),
+        reason: 'a key appears twice in one object',
+      }))
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type GeneratedBacklog, generateBacklog } from '@strata/local/backlog';
 import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,7 +145,7 @@ describe('Function: runFlattenBatch (drift)', () => {
   /** Flattens the given objects of feed `drift` as one batch and reads the rows back. */
   const flattenDrift = async (
     batchId: string,
-    files: Record<string, string>,
+    files: Record<string, string | Uint8Array>,
     registry?: { columns: FlatColumn[] }
   ) => {
     for (const [name, body] of Object.entries(files))
@@ -265,10 +266,16 @@ describe('Function: runFlattenBatch (drift)', () => {
     // Act
     const { result, rows } = await flattenDrift('masked-2', { 'twice.jsonl': lines.join('\n') });
 
-    // Assess
-    expect(result).toMatchObject({ recordsRead: 31, rowsWritten: 30, recordsQuarantined: 1 });
+    // Assess: the record with a key twice is quarantined whole, as the slow path does
+    expect(result).toMatchObject({ recordsRead: 31, rowsWritten: 29, recordsQuarantined: 2 });
     expect(await quarantined('masked-2')).toEqual([
       { file: 'raw/drift/twice.jsonl', line: 2, error: 'not valid JSON', text: '{"id":' },
+      {
+        file: 'raw/drift/twice.jsonl',
+        line: 22,
+        error: 'a key appears twice in one object',
+        text: lines[21],
+      },
     ]);
     expect(rows.find((row) => row.id === '21')).toMatchObject({ _source_line: '23' });
   });
@@ -291,6 +298,33 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(result).toMatchObject({ rowsWritten: 3000, recordsQuarantined: 0 });
     expect(rows.find((row) => row.id === '2997')).toMatchObject({ user: '"anonymous"' });
     expect(JSON.parse(String(rows.find((row) => row.id === '5')?.user))).toEqual({ name: 'u5' });
+  });
+
+  it('quarantines a file no reader can take as the object it was, with a sidecar naming why', async () => {
+    // Prepare: a gzip cut short, and a whole gzip whose JSON array breaks off
+    const cut = gzipSync(Buffer.from('{"id":1}\n'.repeat(500)));
+    const files: Record<string, Uint8Array> = {
+      'cut.jsonl.gz': cut.subarray(0, cut.length / 2),
+      'broken.json.gz': gzipSync(Buffer.from('[{"id":1},{"id":')),
+      'fine.jsonl': Buffer.from('{"id":3,"DATE":"2024-03-04","MODE":"web"}\n'),
+    };
+
+    // Act
+    const { result } = await flattenDrift('whole-1', files);
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 3, rowsWritten: 1, recordsQuarantined: 2 });
+    for (const name of ['cut.jsonl.gz', 'broken.json.gz']) {
+      const kept = await lake.store.get(`quarantine/drift/batch=whole-1/files/${name}`);
+      expect(Buffer.from(kept ?? [])).toEqual(Buffer.from(files[name] ?? []));
+      const sidecar = await lake.store.get(
+        `quarantine/drift/batch=whole-1/files/${name}.error.json`
+      );
+      expect(JSON.parse(new TextDecoder().decode(sidecar))).toMatchObject({
+        file: `raw/drift/${name}`,
+        batchId: 'whole-1',
+      });
+    }
   });
 
   it('flattens records whose fields are named like the reader columns', async () => {

@@ -134,8 +134,10 @@ export const FlattenLayout = {
 /** One object of the batch on local disk, and how it will be read. */
 interface LocalObject {
   key: string;
+  /** Where it was read from: its key, or its copy in raw-processed/ when a retry finds it moved. */
+  source: string;
+  size: number;
   index: number;
-  local: string;
   info: RawObjectInfo;
   /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line ({@link loadRecords}). */
   path: 'fast' | 'slow' | 'none';
@@ -237,20 +239,26 @@ export const runFlattenBatch = async (
     };
     await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
       const local = ws.path(`object-${index}`);
-      await store.download(object.key, local).catch((error: unknown) => {
+      let source = object.key;
+      await store.download(source, local).catch((error: unknown) => {
         if (!finished.has(object.key)) throw error;
-        return store.download(FlattenLayout.processed(object.key), local);
+        source = FlattenLayout.processed(object.key);
+        return store.download(source, local);
       });
       const info = await inspectRawObject(local, {
         gzip: object.key.endsWith('.gz'),
         plain: ws.path(`object-${index}.json`),
         sample,
       });
+      // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
+      // move to raw-processed/ copy the object in S3).
+      if (info.path !== local) await rm(local);
       const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
       objects[index] = {
         key: object.key,
+        source,
+        size: object.size,
         index,
-        local,
         info,
         path:
           info.layout === 'empty' || info.layout === 'unreadable' ? 'none' : fast ? 'fast' : 'slow',
@@ -457,7 +465,7 @@ export const runFlattenBatch = async (
     const unreadable = objects.filter((object) => object.error);
     for (const file of unreadable) {
       const key = FlattenLayout.quarantineFile(feed, batchId, file.key);
-      await store.upload(key, file.local);
+      await store.copy(file.source, key, file.size);
       await store.put(
         `${key}.error.json`,
         JSON.stringify({ file: file.key, error: file.error, batchId }, null, 2),
@@ -497,7 +505,7 @@ export const runFlattenBatch = async (
     if (!options.leaveInPlace) {
       await eachLimited(objects, IO_CONCURRENCY, (object) =>
         store
-          .copy(object.key, FlattenLayout.processed(object.key), mine[object.index]?.size)
+          .copy(object.key, FlattenLayout.processed(object.key), object.size)
           .catch((error: unknown) => {
             // A finished object no longer in raw/ was moved by the attempt this one retries.
             if (!(finished.has(object.key) && error instanceof BadInputError)) throw error;
