@@ -59,14 +59,20 @@ describe('Function: inspectRawObject', () => {
     const info = await inspectRawObject(path, {
       gzip: false,
       plain: `${path}.plain`,
-      sample: { head: 3, everyBytes: 2500 },
+      sample: { head: 3, everyBytes: 2500, spread: 10 },
+    });
+    const capped = await inspectRawObject(path, {
+      gzip: false,
+      plain: `${path}.plain`,
+      sample: { head: 0, everyBytes: 1, spread: 4 },
     });
 
-    // Assess
+    // Assess: the spread caps the lines of a file that the batch's stride would oversample
+    const ids = (lines: Buffer[]) =>
+      lines.map((b) => (JSON.parse(b.toString()) as { i: number }).i);
     expect(info.lines).toBe(100);
-    expect(info.sample.map((b) => (JSON.parse(b.toString()) as { i: number }).i)).toEqual([
-      0, 1, 2, 25, 50, 75,
-    ]);
+    expect(ids(info.sample)).toEqual([0, 1, 2, 25, 50, 75]);
+    expect(ids(capped.sample)).toEqual([25, 50, 75]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -21,10 +22,14 @@ export interface RawObjectInfo {
   error?: string;
 }
 
-/** Which lines a scan keeps as a sample: the first few, then one every so many bytes. */
+/**
+ * Which lines a scan keeps as a sample: the first few, then one every so many bytes, but no
+ * more than about `spread` from one file (a gzip's planned size understates its text).
+ */
 export interface SampleOptions {
   head: number;
   everyBytes: number;
+  spread: number;
 }
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
@@ -65,7 +70,10 @@ export const inspectRawObject = async (
   let blankSinceText = false;
   let innerBlankLines = false;
   const sample: Buffer[] = [];
-  const { head = 0, everyBytes = Number.POSITIVE_INFINITY } = options.sample ?? {};
+  const { head = 0, spread = 0 } = options.sample ?? {};
+  const everyBytes = options.sample
+    ? Math.max(options.sample.everyBytes, (await stat(path)).size / spread)
+    : Number.POSITIVE_INFINITY;
   let sampleFrom = everyBytes;
   /** Keeps the line at [start, end) of the chunk read at `offset` if the sample wants it. */
   const sampled = (chunk: Buffer, offset: number, start: number, end: number) => {

@@ -235,7 +235,8 @@ export const runFlattenBatch = async (
     // About a thousand records spread over the batch, and each file's first few.
     const sample = {
       head: SAMPLE_HEAD,
-      everyBytes: Math.max(1024, mine.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD),
+      everyBytes: mine.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD,
+      spread: SAMPLE_SPREAD,
     };
     await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
       const local = ws.path(`object-${index}`);
