@@ -328,17 +328,39 @@ describe('Function: runFlattenBatch (drift)', () => {
   });
 
   it('flattens records whose fields are named like the reader columns', async () => {
-    // Prepare
-    const body = `${JSON.stringify({ DATE: '2024-07-01', filename: 'x.csv', __strata_row: 9, _rn: 1 })}\n`;
+    // Prepare: file_index hides DuckDB's own file number, so rows find their file by path
+    const record = (n: number) =>
+      JSON.stringify({
+        DATE: '2024-07-01',
+        filename: 'x.csv',
+        file_index: 7,
+        __strata_row: 9,
+        __strata_file: n,
+        __strata_path: 'p',
+        _rn: 1,
+      });
 
     // Act
-    const { result, rows } = await flattenDrift('drift-3', { 'names.jsonl': body });
+    const { result, rows } = await flattenDrift('drift-3', {
+      'names-a.jsonl': `${record(1)}\n`,
+      'names-b.jsonl': `${record(2)}\n${record(3)}\n`,
+    });
 
     // Assess
-    expect(result.rowsWritten).toBe(1);
-    expect(rows).toMatchObject([
-      { filename: 'x.csv', strata_row: '9', rn: '1', _source_line: '1' },
+    expect(result.rowsWritten).toBe(3);
+    expect(
+      rows.map((row) => [row._source_key, row._source_line, row.strata_file, row.file_index])
+    ).toEqual([
+      ['raw/drift/names-a.jsonl', '1', '1', '7'],
+      ['raw/drift/names-b.jsonl', '1', '2', '7'],
+      ['raw/drift/names-b.jsonl', '2', '3', '7'],
     ]);
+    expect(rows[0]).toMatchObject({
+      filename: 'x.csv',
+      strata_row: '9',
+      strata_path: 'p',
+      rn: '1',
+    });
   });
 
   it('writes the registered type of a known column and keeps values that do not fit in _variant', async () => {

@@ -581,7 +581,14 @@ const writeSilver = async (
     while (structureAt(structure, [name]) !== undefined) name = `_${name}`;
     return name;
   };
-  const [fileColumn, rowColumn] = [unused('__strata_file'), unused('__strata_row')];
+  const [fileColumn, rowColumn, pathColumn] = [
+    '__strata_file',
+    '__strata_row',
+    '__strata_path',
+  ].map(unused) as [string, string, string];
+  // DuckDB numbers the files it reads from 0 (`file_index`); a record field of that name hides
+  // the number, and each row's file is then looked up by its path (a scan of the batch's list).
+  const indexHidden = structureAt(structure, ['file_index']) !== undefined;
   const byRead = new Map(plan.objects.map((object) => [object.read, object]));
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
@@ -593,7 +600,11 @@ const writeSilver = async (
       before += object.records + object.masked.length;
     }
     const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
-    const fileIndex = `list_position(${`[${group.paths.map(quoteLiteral).join(', ')}]`}, ${quoteIdentifier(fileColumn)})`;
+    const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
+    const fileNumber = indexHidden
+      ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})`
+      : '(file_index + 1)::bigint';
+    const fileIndex = quoteIdentifier(fileColumn);
     const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
     const masked = objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
@@ -605,8 +616,8 @@ const writeSilver = async (
         ${batch} as _batch_id,
         ${partitions(topLevelText)}${arrayColumns(structAccess)}
       from (
-        select *, row_number() over () as ${quoteIdentifier(rowColumn)}
-        from read_json([${group.paths.map(quoteLiteral).join(', ')}], format = ${quoteLiteral(group.format)}, records = true, filename = ${quoteLiteral(fileColumn)}, columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
+        select *, ${fileNumber} as ${fileIndex}, row_number() over () as ${quoteIdentifier(rowColumn)}
+        from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
       )
       ${masked}`;
   });
