@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -101,9 +102,19 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async download(key: string, path: string): Promise<void> {
+  async download(key: string, path: string, range?: readonly [number, number]): Promise<void> {
+    if (range && range[1] <= range[0]) {
+      await writeFile(path, '');
+      return;
+    }
     try {
-      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const out = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range[0]}-${range[1] - 1}` } : {}),
+        })
+      );
       if (!(out.Body instanceof Readable)) throw new Error('response body is not a stream');
       await pipeline(out.Body, createWriteStream(path));
     } catch (error) {

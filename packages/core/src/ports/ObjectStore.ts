@@ -14,8 +14,11 @@ export interface ObjectStore {
   /** The object's bytes, or `undefined` when there is no such key. */
   get(key: string): Promise<Uint8Array | undefined>;
   put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
-  /** Streams the object into `path`; throws when the key is missing. */
-  download(key: string, path: string): Promise<void>;
+  /**
+   * Streams the object, or the bytes `[start, end)` of it, into `path`; throws when the key is
+   * missing. The range starts inside the object (or is empty); an end past the object's is cut.
+   */
+  download(key: string, path: string, range?: readonly [number, number]): Promise<void>;
   /** Streams the file at `path` into the object (multipart for large files). */
   upload(key: string, path: string, contentType?: string): Promise<void>;
   /**

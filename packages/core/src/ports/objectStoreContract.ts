@@ -109,6 +109,30 @@ export const objectStoreContract = (
       expect(await listAll(store, `${root}/files/`)).toEqual([{ key, size }]);
     });
 
+    it('downloads byte ranges, an end past the object cut at its end', async () => {
+      // Prepare
+      const bytes = randomBytes(10_000);
+      const key = `${root}/files/ranged.bin`;
+      await store.put(key, new Uint8Array(bytes));
+      const ranged = async (range: readonly [number, number]) => {
+        const target = join(dir, `range-${range.join('-')}.bin`);
+        await store.download(key, target, range);
+        return readFile(target);
+      };
+
+      // Act
+      const [head, tail, none] = await Promise.all([
+        ranged([0, 10]),
+        ranged([9_990, 20_000]),
+        ranged([500, 500]),
+      ]);
+
+      // Assess
+      expect(head.equals(bytes.subarray(0, 10))).toBe(true);
+      expect(tail.equals(bytes.subarray(9_990))).toBe(true);
+      expect(none.length).toBe(0);
+    });
+
     it('throws Strata.BadInput when downloading a missing key', async () => {
       // Act
       const act = store.download(`${root}/files/missing.bin`, join(dir, 'never.bin'));
