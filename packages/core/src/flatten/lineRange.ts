@@ -4,6 +4,19 @@ import type { ObjectStore } from '../ports/index.js';
 /** Bytes read at a time while looking for the end of a line that crosses a range's edge. */
 const PROBE_BYTES = 64 * 1024;
 
+/**
+ * The byte ranges an object of `size` bytes is planned in, `step` bytes each (the last one
+ * shorter): PlanBacklog cuts them, and FlattenBatch finds a range's siblings with them.
+ *
+ * @param size - the object's bytes
+ * @param step - each range's bytes
+ */
+export const rangesOf = (size: number, step: number): [number, number][] =>
+  Array.from({ length: Math.ceil(size / step) }, (_, k) => [
+    k * step,
+    Math.min(size, (k + 1) * step),
+  ]);
+
 /** The range's key in the ledger and in lineage: the object's, with the planned bytes. */
 export const rangeKey = (key: string, range: readonly [number, number]): string =>
   `${key}#bytes=${range[0]}-${range[1]}`;

@@ -543,3 +543,81 @@ describe('Function: runFlattenBatch (late element keys)', () => {
     expect(rows).toEqual([{ _source_line: '1400', late: 'x' }]);
   });
 });
+
+describe('Function: runFlattenBatch (an object planned in byte ranges)', () => {
+  it('reads each line once across the ranges, and moves the object when the last range is done', async () => {
+    // Prepare: 1,500 records and two malformed lines in one object, planned in ~100 KB ranges
+    const key = 'raw/split/all_historical_files/big.jsonl';
+    const lines = Array.from({ length: 1500 }, (_, i) =>
+      JSON.stringify({
+        id: i,
+        DATE: '2024-05-06',
+        MODE: i % 2 ? 'web' : 'ios',
+        pad: 'p'.repeat(i % 300),
+      })
+    );
+    lines.splice(700, 0, '{"id": "broken"');
+    lines.splice(1200, 0, '[1, 2]');
+    await lake.store.put(key, `${lines.join('\n')}\n`);
+    const plan = await runPlanBacklog(
+      { runId: 'split-1', feed: 'split', prefix: 'raw/split/', targetBatchBytes: 100 * 1024 },
+      { store: lake.store, ledger }
+    );
+    const batches = new TextDecoder()
+      .decode(await lake.store.get(plan.manifestKey))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as PlannedBatch);
+    const run = (batch: PlannedBatch) =>
+      DuckDbEngine.use({}, (engine) =>
+        runFlattenBatch(
+          { feed: 'split', ...batch },
+          { store: lake.store, engine, ledger, options: OPTIONS }
+        )
+      );
+
+    // Act
+    const results: FlattenBatchResult[] = [];
+    const stillRaw: boolean[] = [];
+    for (const batch of batches) {
+      results.push(await run(batch));
+      stillRaw.push((await lake.store.get(key)) !== undefined);
+    }
+    const again = await run(batches.at(-1) as PlannedBatch);
+    const replan = await runPlanBacklog(
+      { runId: 'split-2', feed: 'split', prefix: 'raw/split/', targetBatchBytes: 100 * 1024 },
+      { store: lake.store, ledger }
+    );
+
+    // Assess
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    expect(stillRaw).toEqual([...batches.slice(1).map(() => true), false]);
+    expect(
+      await lake.store.get(`raw-processed/split/all_historical_files/big.jsonl`)
+    ).toBeDefined();
+    expect(again).toMatchObject({ rowsWritten: results.at(-1)?.rowsWritten, skipped: 0 });
+    expect(replan).toMatchObject({ objects: 0 });
+    expect(results.reduce((n, r) => n + r.rowsWritten, 0)).toBe(1500);
+    expect(results.reduce((n, r) => n + r.recordsQuarantined, 0)).toBe(2);
+    const files: string[] = [];
+    for (const [i, part] of results.flatMap((r) => r.outputs).entries()) {
+      const local = join(lake.dir, `split-${i}.parquet`);
+      await lake.store.download(part, local);
+      files.push(quoteLiteral(local));
+    }
+    const [read] = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select count(*) as n, count(distinct id) as ids, min(_source_key) as first_key, count(distinct _source_key) as keys
+         from read_parquet([${files.join(', ')}])`
+      )
+    );
+    expect(read).toEqual({
+      n: '1500',
+      ids: '1500',
+      first_key: `${key}#bytes=0-102400`,
+      keys: String(batches.length),
+    });
+    const entries = await ledger.getMany([key]);
+    expect(entries.get(key)?.status).toBe('SUCCEEDED');
+  });
+});

@@ -22,6 +22,7 @@ import {
   jsonAccess,
   structAccess,
 } from './flattenPlan.js';
+import { downloadLineRange, rangeKey, rangesOf } from './lineRange.js';
 import { loadRecords } from './loadRecords.js';
 import { inspectRawObject, maskLines, type RawObjectInfo } from './rawObject.js';
 import {
@@ -38,11 +39,18 @@ export const flattenBatchInputSchema = z.object({
   feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
   batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$/),
   objects: z.array(
-    z.object({
-      key: z.string().min(1),
-      size: z.number().int().min(0),
-      range: z.tuple([z.number().int(), z.number().int()]).optional(),
-    })
+    z
+      .object({
+        key: z.string().min(1),
+        size: z.number().int().min(0),
+        /** Bytes `[start, end)` of an object too large for one batch: the lines that start there. */
+        range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
+        /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
+        step: z.number().int().min(1).optional(),
+      })
+      .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
+        message: 'a range needs its step, and lies inside the object',
+      })
   ),
   /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
   registryKey: z.string().min(1).optional(),
@@ -133,7 +141,10 @@ export const FlattenLayout = {
 
 /** One object of the batch on local disk, and how it will be read. */
 interface LocalObject {
+  /** Its ledger and lineage key: the object's, or for a range `<key>#bytes=<start>-<end>`. */
   key: string;
+  /** The object in the lake. */
+  object: string;
   /** Where it was read from: its key, or its copy in raw-processed/ when a retry finds it moved. */
   source: string;
   size: number;
@@ -205,25 +216,25 @@ export const runFlattenBatch = async (
   const { feed, batchId } = input;
   const { engine, store, options } = deps;
   const now = deps.now ?? (() => new Date());
-  if (input.objects.some((object) => object.range)) {
-    throw new BadInputError(
-      `flatten-batch ${batchId}: byte-range items are planned for oversized files but not flattened yet`
-    );
-  }
+  // A range of an object is an item of its own in the ledger and in lineage.
+  const items = input.objects.map((object) => ({
+    ...object,
+    id: object.range ? rangeKey(object.key, object.range) : object.key,
+  }));
 
-  const entries = await deps.ledger.getMany(input.objects.map((object) => object.key));
-  /** Objects this batch already finished: a retry reads them from raw-processed/ if moved. */
+  const entries = await deps.ledger.getMany(items.map((item) => item.id));
+  /** Items this batch already finished: a retry reads them from raw-processed/ if moved. */
   const finished = new Set<string>();
-  const owned = new Array<boolean>(input.objects.length).fill(false);
-  await eachLimited(input.objects, IO_CONCURRENCY, async (object, i) => {
-    const entry = entries.get(object.key);
+  const owned = new Array<boolean>(items.length).fill(false);
+  await eachLimited(items, IO_CONCURRENCY, async (item, i) => {
+    const entry = entries.get(item.id);
     if (entry?.batchId === batchId && entry.status === 'SUCCEEDED') {
       owned[i] = true;
-      finished.add(object.key);
-    } else owned[i] = await deps.ledger.claim(object.key, batchId, now());
+      finished.add(item.id);
+    } else owned[i] = await deps.ledger.claim(item.id, batchId, now());
   });
   // Plan order, whatever order the claims came back in: output names and rows depend on it.
-  const mine = input.objects.filter((_, i) => owned[i]);
+  const mine = items.filter((_, i) => owned[i]);
 
   const stored = input.registryKey ? await store.get(input.registryKey) : undefined;
   const registry: FlatColumn[] = stored
@@ -241,10 +252,16 @@ export const runFlattenBatch = async (
     await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
       const local = ws.path(`object-${index}`);
       let source = object.key;
-      await store.download(source, local).catch((error: unknown) => {
-        if (!finished.has(object.key)) throw error;
+      const download = () => {
+        const { range, size } = object;
+        return range
+          ? downloadLineRange(store, { key: source, size, range }, local)
+          : store.download(source, local);
+      };
+      await download().catch((error: unknown) => {
+        if (!finished.has(object.id)) throw error;
         source = FlattenLayout.processed(object.key);
-        return store.download(source, local);
+        return download();
       });
       const info = await inspectRawObject(local, {
         gzip: object.key.endsWith('.gz'),
@@ -256,7 +273,8 @@ export const runFlattenBatch = async (
       if (info.path !== local) await rm(local);
       const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
       objects[index] = {
-        key: object.key,
+        key: object.id,
+        object: object.key,
         source,
         size: object.size,
         index,
@@ -503,17 +521,44 @@ export const runFlattenBatch = async (
         now()
       )
     );
-    if (!options.leaveInPlace) {
-      await eachLimited(objects, IO_CONCURRENCY, (object) =>
-        store
-          .copy(object.key, FlattenLayout.processed(object.key), object.size)
-          .catch((error: unknown) => {
-            // A finished object no longer in raw/ was moved by the attempt this one retries.
-            if (!(finished.has(object.key) && error instanceof BadInputError)) throw error;
-          })
+    // An object leaves raw/ once all of it is done: a whole one with its batch; one planned in
+    // ranges with the batch that finds them all SUCCEEDED, which then marks the object itself.
+    const done = objects
+      .filter((object) => object.key === object.object)
+      .map(({ object, size, key }) => ({ object, size, retry: finished.has(key) }));
+    const split = mine.filter((item) => item.range && item.step);
+    for (const item of split) {
+      const siblings = rangesOf(item.size, item.step ?? item.size).map((r) =>
+        rangeKey(item.key, r)
       );
-      await store.delete(objects.map((object) => object.key));
+      const [states, own] = await Promise.all([
+        deps.ledger.getMany(siblings),
+        deps.ledger.getMany([item.key]),
+      ]);
+      if (!siblings.every((key) => states.get(key)?.status === 'SUCCEEDED')) continue;
+      // Two ranges' batches can finish together: the ledger lets one of them move the object.
+      if (!(await deps.ledger.claim(item.key, batchId, now()))) continue;
+      done.push({
+        object: item.key,
+        size: item.size,
+        retry: own.get(item.key)?.batchId === batchId,
+      });
     }
+    if (!options.leaveInPlace) {
+      await eachLimited(done, IO_CONCURRENCY, ({ object, size, retry }) =>
+        store.copy(object, FlattenLayout.processed(object), size).catch((error: unknown) => {
+          // An object no longer in raw/ was moved by the attempt this one retries.
+          if (!(retry && error instanceof BadInputError)) throw error;
+        })
+      );
+      await store.delete(done.map(({ object }) => object));
+    }
+    await eachLimited(
+      done.filter(({ object }) => split.some((item) => item.key === object)),
+      IO_CONCURRENCY,
+      ({ object }) =>
+        deps.ledger.succeed(object, batchId, { rowsWritten: 0, rowsQuarantined: 0 }, now())
+    );
     return {
       feed,
       batchId,

@@ -56,9 +56,9 @@ describe('Function: binPack', () => {
     // Assess
     expect(batches.map((batch) => batch.objects)).toEqual([
       [{ key: 'small.json', size: 10 }],
-      [{ key: 'big.jsonl', size: 250, range: [0, 100] }],
-      [{ key: 'big.jsonl', size: 250, range: [100, 200] }],
-      [{ key: 'big.jsonl', size: 250, range: [200, 250] }],
+      [{ key: 'big.jsonl', size: 250, range: [0, 100], step: 100 }],
+      [{ key: 'big.jsonl', size: 250, range: [100, 200], step: 100 }],
+      [{ key: 'big.jsonl', size: 250, range: [200, 250], step: 100 }],
       [{ key: 'big.json.gz', size: 250 }],
     ]);
   });

@@ -1,9 +1,13 @@
+import { rangesOf } from '../flatten/lineRange.js';
+
 /** One raw object, or a byte range of one, as a batch carries it. */
 export interface PlannedObject {
   key: string;
   size: number;
   /** Inclusive start, exclusive end; a reader aligns both to line boundaries. */
   range?: [number, number];
+  /** The length of each of the object's ranges ({@link rangesOf}). */
+  step?: number;
 }
 
 /** A batch of raw objects that one FlattenBatch invocation processes. */
@@ -20,10 +24,7 @@ export interface BinPackOptions {
   maxFiles: number;
   /** Batch ids are `<prefix>-<n>`, numbered in listing order, so a plan is reproducible. */
   batchIdPrefix: string;
-  /**
-   * Cut oversized line-delimited objects into byte ranges. Off by default: flatten-batch does
-   * not read ranges yet, so an oversized object gets a batch of its own instead.
-   */
+  /** Cut oversized line-delimited objects into byte ranges, a batch each. */
   splitOversized?: boolean;
 }
 
@@ -53,12 +54,11 @@ export async function* binPack(
       if (open) yield open;
       open = undefined;
       if (options.splitOversized && isSplittable(object.key)) {
-        for (let start = 0; start < object.size; start += options.targetBytes) {
-          const end = Math.min(object.size, start + options.targetBytes);
+        for (const range of rangesOf(object.size, options.targetBytes)) {
           yield {
             batchId: id(),
-            bytes: end - start,
-            objects: [{ key: object.key, size: object.size, range: [start, end] }],
+            bytes: range[1] - range[0],
+            objects: [{ key: object.key, size: object.size, range, step: options.targetBytes }],
           };
         }
       } else {

@@ -139,6 +139,9 @@ export const runPlanBacklog = async (
       targetBytes: input.targetBatchBytes,
       maxFiles: input.maxFilesPerBatch,
       batchIdPrefix: `${runId}-${input.feed}`,
+      // A JSON Lines object larger than a batch is read in ranges, one batch each: in parallel,
+      // and within a function's 15 minutes and 10 GB of /tmp whatever the object's size.
+      splitOversized: true,
     })) {
       batches++;
       if (!out.write(`${JSON.stringify(batch)}\n`)) await once(out, 'drain');
