@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine, Workspace } from '@strata/core/engine';
 import type { FlatColumn } from '@strata/core/flatten';
-import { type GeneratedBacklog, generateBacklog } from '@strata/local/backlog';
+import { type GeneratedBacklog, generateBacklog, writeEventLines } from '@strata/local/backlog';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from './support/lake.js';
 import { useEmbeddedRuntime } from './support/runtime.js';
@@ -217,5 +217,38 @@ describe('backfill of a feed with an exploded array (config: clickstream explode
       );
     });
     expect(row).toEqual({ n: String(items), skus: String(items), first: '1' });
+  });
+});
+
+describe('backfill of an object larger than a batch (planned in byte ranges)', () => {
+  it('reads every record once across its ranges, moves it when all are done, and does nothing again', async () => {
+    // Prepare: some 600 KB of JSON lines against 200 KiB batches
+    const key = 'raw/devices/large/devices-large.jsonl';
+    const local = join(suite.dir, 'devices-large.jsonl');
+    const written = await writeEventLines({
+      path: local,
+      targetBytes: 600 * 1024,
+      feed: 'devices',
+    });
+    await suite.runtime.store.upload(key, local);
+    const input = { feed: 'devices', prefix: 'raw/devices/large/', targetBatchBytes: 200 * 1024 };
+
+    // Act
+    const first = await suite.runtime.execute('backfill', { executionName: 'ranges-1', input });
+    const again = await suite.runtime.execute('backfill', { executionName: 'ranges-2', input });
+
+    // Assess
+    expect(first.status).toBe('SUCCEEDED');
+    expect(reportOf(first)).toMatchObject({
+      batches: { succeeded: Math.ceil(written.bytes / (200 * 1024)), failed: 0, pending: 0 },
+      recordsRead: written.records,
+      rowsWritten: written.records,
+    });
+    expect(await keysUnder(suite.runtime.store, 'raw/devices/large/')).toEqual([]);
+    expect(await keysUnder(suite.runtime.store, 'raw-processed/devices/large/')).toEqual([
+      'raw-processed/devices/large/devices-large.jsonl',
+    ]);
+    expect((await suite.runtime.ledger.getMany([key])).get(key)?.status).toBe('SUCCEEDED');
+    expect(reportOf(again)).toMatchObject({ batches: { succeeded: 0 }, rowsWritten: 0 });
   });
 });
