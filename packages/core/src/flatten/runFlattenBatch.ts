@@ -195,15 +195,17 @@ const withRegistry = (
  *
  * Objects another batch owns or already finished are skipped (the ledger decides); the batch's
  * own, including ones it marked done before a crash, are processed again so a retry rewrites the
- * same deterministic files.
+ * same deterministic files. An item may be a byte range of a JSON Lines object: its lines are
+ * read ({@link downloadLineRange}) and kept in the ledger and lineage as `<key>#bytes=<range>`.
  *
  * Reading is one pass of DuckDB's JSON reader over all clean files, with the columns Strata
  * planned from the registry and a key discovery pass ({@link discoverStructure}), so no field is
- * dropped; files that reader cannot take whole (malformed lines, non-object records, a scalar
- * where objects were seen) go line by line instead, and what is not a JSON object goes to
- * quarantine with its file, line and reason. Records read must equal rows written plus records
- * quarantined before the ledger marks anything SUCCEEDED, and only then are raw objects moved to
- * raw-processed/.
+ * dropped; lines that hold no record are masked out of that pass, and files the reader cannot
+ * take whole (a blank line between records, a key twice, a scalar where objects were seen) go
+ * line by line instead; what is not a JSON object goes to quarantine with its file, line and
+ * reason. Records read must equal rows written plus records quarantined before the ledger marks
+ * anything SUCCEEDED, and only then are raw objects (an object in ranges: once all its ranges
+ * are done) moved to raw-processed/.
  *
  * @param raw - the map item
  * @param deps - lake, engine, ledger and the feed's flatten options
