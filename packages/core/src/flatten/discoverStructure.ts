@@ -106,19 +106,20 @@ const elementsOf = (text: unknown): JsonStructure => {
  * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
  * column: no key is missed, because every record's keys at every known object are listed.
  *
- * 1. The registry, the first 1,000 records and about 1,000 more spread over the rest give a
- *    first structure.
+ * 1. The registry and a sample give a first structure: the group's own sample file when it has
+ *    one (lines Node kept while it scanned the files), else the first 1,000 records and about
+ *    1,000 more spread over the rest.
  * 2. One pass lists, per record, the keys of every object that structure knows (`json_keys`)
- *    and the kind of every leaf (`json_type`), grouped by shape so memory stays one row per
- *    shape, and counts records per file.
- * 3. Keys that pass found beyond the first records get their subtree's structure from a
- *    sample of the records holding them, and the pass runs again to list inside those
- *    subtrees; only batches whose schema drifts pay for it.
+ *    and the kind of every typed leaf (`json_type`), grouped by shape so memory stays one row
+ *    per shape; it counts records per file and names the lines that hold none.
+ * 3. Keys that pass found beyond the sample get their subtree's structure from a sample of the
+ *    records holding them, and the pass runs again to list inside those subtrees; only batches
+ *    whose schema drifts pay for it.
  *
  * Where a value's type differs from the one planned, nothing is lost later: scalars are read as
  * text and a misfit is parked in `_variant`; an object where a scalar was planned is kept as its
  * JSON text; a scalar where an object was planned makes DuckDB's reader fail for that file, which
- * then takes the slow path.
+ * then takes the slow path, where this pass reads its records' kinds at objects too.
  *
  * @param engine - the engine
  * @param groups - the batch's files
