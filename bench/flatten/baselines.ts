@@ -16,15 +16,18 @@ export interface PlainBacklog {
  * (a) DuckDB on one thread, as a data engineer who knows the feed would write it: `read_json`
  * with the full hand-written schema (no inference), malformed lines skipped, every leaf selected
  * as its `a_b_c` column, `COPY … TO` ZSTD Parquet. No quarantine, no ledger, no object store.
+ * `partitioned` writes Strata's layout instead of one file: year/month/day of the date, and mode.
  *
  * @param engine - a DuckDB engine (threads=1 for a per-core figure)
  * @param input - the local files
- * @param out - the Parquet file to write
+ * @param out - the Parquet file (or, partitioned, the directory) to write
+ * @param options - whether to partition
  */
 export const duckDbCopy = async (
   engine: DuckDbEngine,
   input: PlainBacklog,
-  out: string
+  out: string,
+  options: { partitioned?: boolean } = {}
 ): Promise<void> => {
   const read = (files: readonly string[], format: string, extra = '') =>
     `select * from read_json([${files.map(quoteLiteral).join(', ')}], format = '${format}', columns = ${duckColumns()}${extra})`;
@@ -32,8 +35,12 @@ export const duckDbCopy = async (
     input.lines.length ? read(input.lines, 'newline_delimited', ', ignore_errors = true') : '',
     input.arrays.length ? read(input.arrays, 'array') : '',
   ].filter(Boolean);
+  const flat = `select ${duckFlatSelect('r')} from (${sources.join(' union all ')}) as r`;
   await engine.run(
-    `copy (select ${duckFlatSelect('r')} from (${sources.join(' union all ')}) as r) to ${quoteLiteral(out)} (format parquet, compression zstd)`
+    options.partitioned
+      ? `copy (select *, strftime("date", '%Y') as year, strftime("date", '%m') as month, strftime("date", '%d') as day from (${flat}))
+         to ${quoteLiteral(out)} (format parquet, compression zstd, partition_by (year, month, day, mode), overwrite_or_ignore)`
+      : `copy (${flat}) to ${quoteLiteral(out)} (format parquet, compression zstd)`
   );
 };
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { quoteLiteral } from '@strata/core/config';
@@ -165,6 +165,13 @@ const backlogWorkload = (spec: {
       const duckMs = await medianMs(options.repeat, () =>
         DuckDbEngine.use(ENGINE, (engine) => duckDbCopy(engine, prepared.plain, duckOut))
       );
+      const partedOut = join(options.dir, 'duckdb-partitioned');
+      const partedMs = await medianMs(options.repeat, async () => {
+        await rm(partedOut, { recursive: true, force: true });
+        await DuckDbEngine.use(ENGINE, (engine) =>
+          duckDbCopy(engine, prepared.plain, partedOut, { partitioned: true })
+        );
+      });
       const duckRows = await DuckDbEngine.use(ENGINE, (engine) =>
         engine.scalarNumber(`select count(*) from read_parquet(${quoteLiteral(duckOut)})`)
       );
@@ -207,6 +214,15 @@ const backlogWorkload = (spec: {
           ratio: duckMs / strataMs,
           target: 0.7,
           notes: checked,
+        },
+        {
+          ...common,
+          baselineMs: partedMs,
+          baseline:
+            'the same DuckDB COPY partitioned year/month/day/mode (Strata’s layout), local files, 1 thread',
+          baselineName: 'DuckDB partitioned',
+          ratio: partedMs / strataMs,
+          notes: `DuckDB partitioned ÷ DuckDB one file: ${(duckMs / partedMs).toFixed(2)}× (what the layout alone costs)`,
         },
         {
           ...common,
