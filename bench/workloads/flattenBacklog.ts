@@ -58,9 +58,9 @@ const BACKLOG_OBJECT_BYTES = Math.round((9 * 1024 ** 4) / 2_000_000);
 
 /**
  * The nested backlog flattened by runFlattenBatch, end to end through local S3 and the DynamoDB
- * ledger, against three baselines on the same bytes as plain local files: DuckDB's own
- * `read_json → COPY` with a hand-written schema, a bare JSON.parse + flatten loop, and
- * parquetjs-lite writing the same rows.
+ * ledger, against baselines on the same bytes as plain local files: DuckDB's own
+ * `read_json → COPY` with a hand-written schema (to one file, and partitioned as Strata writes),
+ * a bare JSON.parse + flatten loop, and parquetjs-lite writing the same rows.
  *
  * @param spec - the workload's name and description, and its objects' typical size
  */
