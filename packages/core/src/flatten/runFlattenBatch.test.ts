@@ -10,6 +10,7 @@ import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { type PlanBacklogInput, type PlannedBatch, runPlanBacklog } from '../plan-backlog/index.js';
 import type { FlatColumn } from './flattenPlan.js';
+import { rangeKey } from './lineRange.js';
 import {
   type FlattenBatchOptions,
   type FlattenBatchResult,
@@ -610,5 +611,36 @@ describe('Function: runFlattenBatch (an object planned in byte ranges)', () => {
     });
     const entries = await ledger.getMany([key]);
     expect(entries.get(key)?.status).toBe('SUCCEEDED');
+  });
+  it('moves an object whose ranges an earlier run finished, though this plan skips them all', async () => {
+    // Prepare: every range SUCCEEDED by batches of a run that stopped before moving the object
+    const key = 'raw/split/left/left.jsonl';
+    const body = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ id: i, DATE: '2024-05-07' })
+    );
+    await lake.store.put(key, `${body.join('\n')}\n`);
+    const input = { feed: 'split', prefix: 'raw/split/left/', targetBatchBytes: 2 * 1024 };
+    const batches = await planOf('left-1', input);
+    for (const [n, batch] of batches.entries()) {
+      const item = batch.objects[0] as { key: string; range: [number, number] };
+      const id = rangeKey(item.key, item.range);
+      await ledger.claim(id, `earlier-${n}`, new Date());
+      await ledger.succeed(id, `earlier-${n}`, { rowsWritten: 1, rowsQuarantined: 0 }, new Date());
+    }
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        { feed: 'split', ...(batches[0] as PlannedBatch) },
+        { store: lake.store, engine, ledger, options: OPTIONS }
+      )
+    );
+
+    // Assess
+    expect(batches.length).toBeGreaterThan(2);
+    expect(result).toMatchObject({ objects: 0, skipped: 1, rowsWritten: 0 });
+    expect(await lake.store.get(key)).toBeUndefined();
+    expect(await lake.store.get('raw-processed/split/left/left.jsonl')).toBeDefined();
+    expect((await ledger.getMany([key])).get(key)?.status).toBe('SUCCEEDED');
   });
 });

@@ -528,7 +528,9 @@ export const runFlattenBatch = async (
     const done = objects
       .filter((object) => object.key === object.object)
       .map(({ object, size, key }) => ({ object, size, retry: finished.has(key) }));
-    const split = mine.filter((item) => item.range && item.step);
+    // Ranges the ledger gave to other batches count too: a range this plan skips may be the
+    // last one an earlier run finished without moving its object.
+    const split = items.filter((item) => item.range && item.step);
     for (const item of split) {
       const siblings = rangesOf(item.size, item.step ?? item.size).map((r) =>
         rangeKey(item.key, r)
