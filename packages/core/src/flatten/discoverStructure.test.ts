@@ -50,6 +50,31 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
+  it('keeps an object whole, as JSON, where a record past the sample holds a scalar instead', async () => {
+    // Prepare: records already in DuckDB (the slow path's), sampled by their first 1,000
+    const found = await DuckDbEngine.use({}, async (engine) => {
+      await engine.run(
+        `create table records as select ('{"id":' || i || ',"user":' || (case when i = 2500 then '"anonymous"' else '{"name":"u' || i || '"}' end) || '}')::json as record from range(3000) t(i)`
+      );
+
+      // Act
+      return discoverStructure(
+        engine,
+        [
+          {
+            format: 'relation',
+            paths: ['slow.jsonl'],
+            sql: `select 'slow.jsonl' as filename, record as json from records`,
+          },
+        ],
+        { maxDepth: 3, known: {} }
+      );
+    });
+
+    // Assess
+    expect(found.structure).toEqual({ id: 'UBIGINT', user: 'JSON' });
+  });
+
   it('numbers the lines that hold no record within their own file, with the reason', async () => {
     // Prepare: the second file's lines count from 1 again
     const first = join(dir, 'first.jsonl');

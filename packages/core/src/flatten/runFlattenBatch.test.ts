@@ -282,8 +282,8 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(rows.find((row) => row.id === '21')).toMatchObject({ _source_line: '23' });
   });
 
-  it('keeps a scalar where the sampled records hold an object, past the sample', async () => {
-    // Prepare: the spread sample reads every third line; this one is not among them
+  it('keeps a scalar where the other records of a large file hold an object', async () => {
+    // Prepare: one string among 3,000 objects at the same key
     const lines = Array.from({ length: 3000 }, (_, i) =>
       JSON.stringify({
         id: i,
