@@ -7,8 +7,10 @@ import {
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
+  jsonPath,
   runFlattenBatch,
 } from '@strata/core/flatten';
+import { eachLimited } from '@strata/core/lake';
 import { type PlannedBatch, runPlanBacklog } from '@strata/core/plan-backlog';
 import type { Ledger, ObjectStore } from '@strata/core/ports';
 import { flatName } from './event.js';
@@ -107,16 +109,10 @@ export const checkOutputs = async (
     const fragment = JSON.parse(new TextDecoder().decode(body)) as { columns: FlatColumn[] };
     for (const column of fragment.columns) planned.set(column.path, column.name);
   }
-  const nameOf = (keys: string[]) =>
-    planned.get(`$.${keys.map((key) => JSON.stringify(key)).join('.')}`) ?? flatName(keys);
+  const nameOf = (keys: string[]) => planned.get(jsonPath(keys)) ?? flatName(keys);
   await mkdir(deps.dir, { recursive: true });
-  const queue = outputs.map((key, n) => ({ key, path: join(deps.dir, `part-${n}.parquet`) }));
-  await Promise.all(
-    Array.from({ length: DOWNLOADS }, async () => {
-      for (let next = queue.pop(); next; next = queue.pop()) {
-        await deps.store.download(next.key, next.path);
-      }
-    })
+  await eachLimited(outputs, DOWNLOADS, (key, n) =>
+    deps.store.download(key, join(deps.dir, `part-${n}.parquet`))
   );
   return DuckDbEngine.use({ threads: 1 }, async (engine) => {
     await engine.run(

@@ -2,6 +2,7 @@ import {
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { eachLimited } from '../lake/index.js';
 import type { FeatureRecord, FeatureSink } from '../ports/index.js';
 import { translateAwsError } from './translateAwsError.js';
 
@@ -23,14 +24,7 @@ export class SageMakerFeatureSink implements FeatureSink {
     featureGroup: string,
     records: readonly FeatureRecord[]
   ): Promise<{ written: number }> {
-    let next = 0;
-    const worker = async () => {
-      while (next < records.length) {
-        const record = records[next++] as FeatureRecord;
-        await this.#put(featureGroup, record);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, records.length) }, worker));
+    await eachLimited(records, CONCURRENCY, (record) => this.#put(featureGroup, record));
     return { written: records.length };
   }
 

@@ -16,4 +16,4 @@ export {
   flattenOptionsOf,
   runFlattenBatch,
 } from './runFlattenBatch.js';
-export { mergeStructures } from './structure.js';
+export { jsonPath, mergeStructures } from './structure.js';
