@@ -215,13 +215,14 @@ export const discoverStructure = async (
       // Malformed lines (no JSON) and values that are not objects are no records of a file.
       const shapes = rows.filter((row) => group.format === 'relation' || row.kinds[0] === 'OBJECT');
       // Leaves first: an object widened to JSON below must not take its leaves back.
-      for (const [from, to] of [
+      const order: [from: number, to: number][] = [
         [1, 1 + leaves.length],
         [0, 1],
         [1 + leaves.length, kindPaths.length],
-      ]) {
+      ];
+      for (const [from, to] of order) {
         for (const row of shapes) {
-          for (let i = from as number; i < (to as number); i++) {
+          for (let i = from; i < to; i++) {
             const [at, kind] = [kindPaths[i], row.kinds[i]];
             if (at && kind) structure = withStructureAt(structure, at, KIND_SHAPE[kind] ?? kind);
           }

@@ -525,29 +525,22 @@ export const runFlattenBatch = async (
     );
     // An object leaves raw/ once all of it is done: a whole one with its batch; one planned in
     // ranges with the batch that finds them all SUCCEEDED, which then marks the object itself.
-    const done = objects
+    const whole = objects
       .filter((object) => object.key === object.object)
       .map(({ object, size, key }) => ({ object, size, retry: finished.has(key) }));
+    const split: typeof whole = [];
     // Ranges the ledger gave to other batches count too: a range this plan skips may be the
     // last one an earlier run finished without moving its object.
-    const split = items.filter((item) => item.range && item.step);
-    for (const item of split) {
-      const siblings = rangesOf(item.size, item.step ?? item.size).map((r) =>
-        rangeKey(item.key, r)
-      );
-      const [states, own] = await Promise.all([
-        deps.ledger.getMany(siblings),
-        deps.ledger.getMany([item.key]),
-      ]);
-      if (!siblings.every((key) => states.get(key)?.status === 'SUCCEEDED')) continue;
+    for (const { key, size, range, step } of items) {
+      if (!range || !step) continue;
+      const siblings = rangesOf(size, step).map((r) => rangeKey(key, r));
+      const states = await deps.ledger.getMany([...siblings, key]);
+      if (!siblings.every((sibling) => states.get(sibling)?.status === 'SUCCEEDED')) continue;
+      const retry = states.get(key)?.batchId === batchId;
       // Two ranges' batches can finish together: the ledger lets one of them move the object.
-      if (!(await deps.ledger.claim(item.key, batchId, now()))) continue;
-      done.push({
-        object: item.key,
-        size: item.size,
-        retry: own.get(item.key)?.batchId === batchId,
-      });
+      if (await deps.ledger.claim(key, batchId, now())) split.push({ object: key, size, retry });
     }
+    const done = [...whole, ...split];
     if (!options.leaveInPlace) {
       await eachLimited(done, IO_CONCURRENCY, ({ object, size, retry }) =>
         store.copy(object, FlattenLayout.processed(object), size).catch((error: unknown) => {
@@ -557,11 +550,8 @@ export const runFlattenBatch = async (
       );
       await store.delete(done.map(({ object }) => object));
     }
-    await eachLimited(
-      done.filter(({ object }) => split.some((item) => item.key === object)),
-      IO_CONCURRENCY,
-      ({ object }) =>
-        deps.ledger.succeed(object, batchId, { rowsWritten: 0, rowsQuarantined: 0 }, now())
+    await eachLimited(split, IO_CONCURRENCY, ({ object }) =>
+      deps.ledger.succeed(object, batchId, { rowsWritten: 0, rowsQuarantined: 0 }, now())
     );
     return {
       feed,
