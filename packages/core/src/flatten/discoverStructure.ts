@@ -102,36 +102,28 @@ const elementsOf = (text: unknown): JsonStructure => {
   return Array.isArray(list) ? (list[0] ?? 'NULL') : list;
 };
 
+/** A first structure of a batch's records, and the files DuckDB could not read at all. */
+export interface SampledStructure {
+  structure: JsonStructure;
+  unreadable: Set<string>;
+}
+
 /**
- * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
- * column: no key is missed, because every record's keys at every known object are listed.
- *
- * 1. The registry and a sample give a first structure: the group's own sample file when it has
- *    one (lines Node kept while it scanned the files), else the first 1,000 records and about
- *    1,000 more spread over the rest.
- * 2. One pass lists, per record, the keys of every object that structure knows (`json_keys`)
- *    and the kind of every typed leaf (`json_type`), grouped by shape so memory stays one row
- *    per shape; it counts records per file and names the lines that hold none.
- * 3. Keys that pass found beyond the sample get their subtree's structure from a sample of the
- *    records holding them, and the pass runs again to list inside those subtrees; only batches
- *    whose schema drifts pay for it.
- *
- * Where a value's type differs from the one planned, nothing is lost later: scalars are read as
- * text and a misfit is parked in `_variant`; an object where a scalar was planned is kept as its
- * JSON text; a scalar where an object was planned makes DuckDB's reader fail for that file, which
- * then takes the slow path, where this pass reads its records' kinds at objects too.
+ * Step 1 of {@link discoverStructure}: the registry's structure merged with a sample's, the
+ * group's own sample file when it has one (lines Node kept while it scanned the files), else
+ * the first 1,000 records and about 1,000 more spread over the rest.
  *
  * @param engine - the engine
  * @param groups - the batch's files
- * @param options - the flattening depth and the structure the feed's registry already knows
+ * @param known - the structure the feed's registry already knows
  */
-export const discoverStructure = async (
+export const sampleStructure = async (
   engine: DuckDbEngine,
   groups: readonly RecordGroup[],
-  options: { maxDepth: number; known: JsonStructure }
-): Promise<DiscoveredStructure> => {
+  known: JsonStructure
+): Promise<SampledStructure> => {
   const unreadable = new Set<string>();
-  let structure = options.known;
+  let structure = known;
   for (const group of groups) {
     await withoutUnreadable(group, unreadable, async (readable) => {
       // Schemas drift over time, so records spread over the whole group show it better than
@@ -153,6 +145,39 @@ export const discoverStructure = async (
       structure = mergeStructures(structure, elementsOf(head?.s));
     });
   }
+
+  return { structure, unreadable };
+};
+
+/**
+ * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
+ * column: no key is missed, because every record's keys at every known object are listed.
+ *
+ * 1. The registry and a sample give a first structure ({@link sampleStructure}).
+ * 2. One pass lists, per record, the keys of every object that structure knows (`json_keys`)
+ *    and the kind of every typed leaf (`json_type`), grouped by shape so memory stays one row
+ *    per shape; it counts records per file and names the lines that hold none.
+ * 3. Keys that pass found beyond the sample get their subtree's structure from a sample of the
+ *    records holding them, and the pass runs again to list inside those subtrees; only batches
+ *    whose schema drifts pay for it.
+ *
+ * Where a value's type differs from the one planned, nothing is lost later: scalars are read as
+ * text and a misfit is parked in `_variant`; an object where a scalar was planned is kept as its
+ * JSON text; a scalar where an object was planned makes DuckDB's reader fail for that file, which
+ * then takes the slow path, where this pass reads its records' kinds at objects too.
+ *
+ * @param engine - the engine
+ * @param groups - the batch's files
+ * @param options - the flattening depth and the structure the feed's registry already knows
+ */
+export const discoverStructure = async (
+  engine: DuckDbEngine,
+  groups: readonly RecordGroup[],
+  options: { maxDepth: number; known: JsonStructure }
+): Promise<DiscoveredStructure> => {
+  const sampled = await sampleStructure(engine, groups, options.known);
+  const { unreadable } = sampled;
+  let { structure } = sampled;
 
   // Each pass lists every record's keys at every object the structure knows, and the kind of
   // every value at every leaf (one parse each, grouped, so memory holds one row per shape); keys

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRawObject, maskLines } from './rawObject.js';
+import { inspectRawObject, maskLines, type Rejection } from './rawObject.js';
 
 let dir: string;
 
@@ -31,22 +31,47 @@ describe('Function: inspectRawObject', () => {
   });
 
   it.each([
-    ['JSON lines with a final newline', '{"a":1}\n{"a":2}\n', 'lines', 2, false],
-    ['trailing blank lines', '{"a":1}\r\n{"a":2}\r\n\n  \n', 'lines', 2, false],
-    ['a blank line between records', '{"a":1}\n\n{"a":2}', 'lines', 2, true],
-    ['indented records', '  {"a":1}\n\t{"a":2}\n', 'lines', 2, false],
-    ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false],
-    ['only whitespace', ' \n\n', 'empty', 0, false],
-  ])('finds the layout and the non-blank lines of %s', async (_, text, layout, lines, inner) => {
+    ['JSON lines with a final newline', '{"a":1}\n{"a":2}\n', 'lines', 2, false, []],
+    ['trailing blank lines', '{"a":1}\r\n{"a":2}\r\n\n  \n', 'lines', 2, false, []],
+    ['a blank line between records', '{"a":1}\n\n{"a":2}', 'lines', 2, true, []],
+    ['indented records', '  {"a":1}\n\t{"a":2} \n', 'lines', 2, false, []],
+    [
+      'lines that are no objects',
+      '42\n{"a": {\n\n {"a":3}\n[{}]\n"}"',
+      'lines',
+      5,
+      true,
+      [1, 2, 4, 5],
+    ],
+    ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false, []],
+    ['only whitespace', ' \n\n', 'empty', 0, false, []],
+  ])('finds the layout, the non-blank lines and those no object of %s', async (...row) => {
     // Prepare
-    const path = join(dir, `scan-${layout}-${lines}-${String(inner)}.json`);
+    const [name, text, layout, lines, inner, suspect] = row;
+    const path = join(dir, `scan-${name.replaceAll(' ', '-')}.json`);
     await writeFile(path, text);
 
     // Act
     const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
 
     // Assess
-    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner, sample: [] });
+    expect(info).toEqual({ path, layout, lines, innerBlankLines: inner, sample: [], suspect });
+  });
+
+  it('finds a line that is no object across read chunks', async () => {
+    // Prepare: 5 KB lines over 1 MiB chunks; the first broken one straddles the end of a chunk
+    const record = JSON.stringify({ pad: 'x'.repeat(5000) });
+    const text = Array.from({ length: 600 }, (_, i) =>
+      i === 418 || i === 500 ? record.slice(0, -1) : record
+    );
+    const path = join(dir, 'large-suspect.jsonl');
+    await writeFile(path, `${text.join('\n')}\n`);
+
+    // Act
+    const info = await inspectRawObject(path, { gzip: false, plain: `${path}.plain` });
+
+    // Assess
+    expect(info).toMatchObject({ lines: 600, suspect: [419, 501] });
   });
 
   it('samples the first lines, then one line every so many bytes', async () => {
@@ -82,13 +107,13 @@ describe('Function: maskLines', () => {
     const lines = ['{"a":1}', '{"a": 2, "b": {', '42', '{"a":"é"}\r', '  {"a":4}'];
     const path = join(dir, 'mixed.jsonl');
     await writeFile(path, `\n${lines.join('\n')}`);
-    const reasons = new Map([
+    const reasons = new Map<number, Rejection>([
       [2, 'not valid JSON'],
       [3, 'not a JSON object'],
-    ] as const);
+    ]);
 
     // Act
-    const rejected = await maskLines(path, `${path}.masked`, reasons);
+    const rejected = await maskLines(path, `${path}.masked`, (line) => reasons.get(line));
     const masked = await readFile(`${path}.masked`, 'utf8');
 
     // Assess
@@ -107,7 +132,9 @@ describe('Function: maskLines', () => {
     await writeFile(path, `${text.join('\n')}\n`);
 
     // Act
-    const rejected = await maskLines(path, `${path}.masked`, new Map([[451, 'not valid JSON']]));
+    const rejected = await maskLines(path, `${path}.masked`, (line) =>
+      line === 451 ? 'not valid JSON' : undefined
+    );
     const masked = (await readFile(`${path}.masked`, 'utf8')).split('\n');
 
     // Assess

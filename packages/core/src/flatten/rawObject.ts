@@ -19,6 +19,11 @@ export interface RawObjectInfo {
   innerBlankLines: boolean;
   /** The lines {@link SampleOptions} picked, for a first look at the records' structure. */
   sample: Buffer[];
+  /**
+   * Non-blank lines (numbered among them) that cannot hold a JSON object: they do not start
+   * with `{` and end with `}`. Not every line that does is an object.
+   */
+  suspect: number[];
   error?: string;
 }
 
@@ -60,6 +65,7 @@ export const inspectRawObject = async (
         lines: 0,
         innerBlankLines: false,
         sample: [],
+        suspect: [],
         error: message,
       };
     }
@@ -67,6 +73,20 @@ export const inspectRawObject = async (
   let lines = 0;
   let first: number | undefined;
   let lineHasText = false;
+  /** The current line's first and last bytes other than whitespace. */
+  let lineFirst = 0;
+  let lineLast = 0;
+  const suspect: number[] = [];
+  const endLine = () => {
+    lines++;
+    if (lineFirst !== 0x7b || lineLast !== 0x7d) suspect.push(lines);
+  };
+  /** The last byte other than whitespace in chunk[from, to), or `fallback`. */
+  const lastText = (chunk: Buffer, from: number, to: number, fallback: number) => {
+    for (let j = to - 1; j >= from; j--)
+      if (!isSpace(chunk[j] as number)) return chunk[j] as number;
+    return fallback;
+  };
   let blankSinceText = false;
   let innerBlankLines = false;
   const sample: Buffer[] = [];
@@ -83,6 +103,7 @@ export const inspectRawObject = async (
   };
   const sawText = (byte: number) => {
     lineHasText = true;
+    lineFirst = byte;
     if (blankSinceText) innerBlankLines = true;
     first ??= byte;
   };
@@ -97,7 +118,7 @@ export const inspectRawObject = async (
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i] as number;
       if (byte === 0x0a) {
-        if (lineHasText) lines++;
+        if (lineHasText) endLine();
         else if (lines > 0) blankSinceText = true;
         lineHasText = false;
         // Most lines are long records starting with text: jump to the next newline natively.
@@ -105,21 +126,45 @@ export const inspectRawObject = async (
         if (start !== undefined && !isSpace(start)) {
           sawText(start);
           const next = chunk.indexOf(0x0a, i + 1);
+          lineLast = lastText(chunk, i + 1, next < 0 ? chunk.length : next, start);
           if (next < 0) break;
           sampled(chunk, offset, i + 1, next);
           i = next - 1;
         }
-      } else if (!lineHasText && !isSpace(byte)) sawText(byte);
+      } else if (!isSpace(byte)) {
+        if (!lineHasText) sawText(byte);
+        lineLast = byte;
+      }
     }
     offset += chunk.length;
   }
-  if (lineHasText) lines++;
+  if (lineHasText) endLine();
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
-  return { path, layout, lines, innerBlankLines, sample: layout === 'lines' ? sample : [] };
+  const isLines = layout === 'lines';
+  return {
+    path,
+    layout,
+    lines,
+    innerBlankLines,
+    sample: isLines ? sample : [],
+    suspect: isLines ? suspect : [],
+  };
 };
 
 /** Why a line of a JSON Lines file holds no record. */
 export type Rejection = 'not valid JSON' | 'not a JSON object';
+
+/** Why a line holds no record, as JSON.parse judges it; none when it holds a JSON object. */
+export const rejectionOf = (text: string): Rejection | undefined => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? undefined
+      : 'not a JSON object';
+  } catch {
+    return 'not valid JSON';
+  }
+};
 
 /** A line of a JSON Lines file that holds no record, and why. */
 export interface RejectedLine {
@@ -137,12 +182,12 @@ export interface RejectedLine {
  *
  * @param plain - the (inflated) JSON Lines file
  * @param masked - where the copy goes
- * @param lines - the lines to mask, numbered among the non-blank lines, with their reasons
+ * @param reasonOf - why a line (numbered among the non-blank lines) holds no record; none: kept
  */
 export const maskLines = async (
   plain: string,
   masked: string,
-  lines: ReadonlyMap<number, Rejection>
+  reasonOf: (line: number, bytes: Buffer) => Rejection | undefined
 ): Promise<RejectedLine[]> => {
   const rejected: RejectedLine[] = [];
   const out = createWriteStream(masked);
@@ -152,7 +197,7 @@ export const maskLines = async (
     let kept: Buffer | string = bytes;
     if (bytes.some((byte) => !isSpace(byte))) {
       line++;
-      const reason = lines.get(line);
+      const reason = reasonOf(line, bytes);
       if (reason) {
         rejected.push({ line, text: bytes.toString('utf8'), reason });
         kept = '{}';

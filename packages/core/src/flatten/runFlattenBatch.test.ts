@@ -365,6 +365,37 @@ describe('Function: runFlattenBatch (drift)', () => {
     });
   });
 
+  it.each([
+    ['a string among numbers', { n: '12' }, { n: '"12"', r: '1' }, { n: '1' }],
+    ['a double among integers', { r: 2.5 }, { n: '1', r: 2.5 }, { r: 1 }],
+    ['a value where the sample saw nulls', { f: true }, { n: '1', r: '1', f: true }, { f: null }],
+  ])('types a field by every value, not the sample, when the sample misses %s', async (...row) => {
+    // Prepare: 30,000 lines of 100 bytes; the sample is the first ten and every 30th line, so
+    // no sample sees the lines 15 past one of those, where the odd values are
+    const [, odd, expected, usual] = row;
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      JSON.stringify({
+        id: i,
+        DATE: '2024-03-04',
+        MODE: 'web',
+        n: 1,
+        r: 1,
+        ...('f' in odd ? { f: null } : {}),
+        ...(i % 30 === 15 && i > 20_000 ? odd : {}),
+      }).padEnd(99)
+    );
+    const name = `odd-${Object.keys(odd).join('')}`;
+
+    // Act
+    const { result, rows } = await flattenDrift(name, { [`${name}.jsonl`]: lines.join('\n') });
+
+    // Assess: as the key pass types them, and no value left over in _variant
+    expect(result).toMatchObject({ rowsWritten: 30_000, recordsQuarantined: 0 });
+    expect(rows.find((r) => r.id === '20025')).toMatchObject({ ...expected, _variant: null });
+    expect(rows.find((r) => r.id === '3')).toMatchObject({ ...usual, _variant: null });
+    expect(rows.filter((r) => r._variant !== null)).toEqual([]);
+  });
+
   it('writes the registered type of a known column and keeps values that do not fit in _variant', async () => {
     // Prepare
     const registry = {

@@ -13,7 +13,12 @@ import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { type ChildTable, childTable, type ExplodedArray, explodedArrays } from './childTables.js';
-import { discoverStructure, type FileGroup, fileNamedIn } from './discoverStructure.js';
+import {
+  discoverStructure,
+  type FileGroup,
+  fileNamedIn,
+  sampleStructure,
+} from './discoverStructure.js';
 import {
   type ColumnAccess,
   type FlatColumn,
@@ -24,15 +29,25 @@ import {
 } from './flattenPlan.js';
 import { downloadLineRange, rangeKey, rangesOf } from './lineRange.js';
 import { loadRecords } from './loadRecords.js';
-import { inspectRawObject, maskLines, type RawObjectInfo } from './rawObject.js';
+import {
+  inspectRawObject,
+  maskLines,
+  type RawObjectInfo,
+  type Rejection,
+  rejectionOf,
+} from './rawObject.js';
 import {
   type JsonStructure,
   jsonPath,
+  leafPaths,
   pathKeys,
+  type ReadShape,
   readJsonColumns,
+  readShape,
   structureAt,
   withStructureAt,
 } from './structure.js';
+import { witnessedRead, witnessHolds, writeWitness } from './witnessRead.js';
 
 /** One Distributed Map item: a planned batch of raw objects of one feed. */
 export const flattenBatchInputSchema = z.object({
@@ -161,6 +176,33 @@ interface LocalObject {
   error?: string;
 }
 
+/** What a batch wrote: its columns, and the child tables its exploded arrays went to. */
+interface Written {
+  columns: FlatColumn[];
+  children: { table: ChildTable; elements: number }[];
+}
+
+/**
+ * How the fast path reads records planned as `columns` and `arrays`: JSON columns and exploded
+ * arrays as JSON, `asJson` too, every other scalar as text.
+ */
+const readShapeOf = (
+  structure: JsonStructure,
+  columns: readonly FlatColumn[],
+  arrays: readonly ExplodedArray[],
+  maxDepth: number,
+  asJson: ReadonlySet<string> = new Set()
+) =>
+  readShape(
+    structure,
+    maxDepth,
+    new Set([
+      ...columns.filter((column) => column.type === 'JSON').map((column) => column.path),
+      ...arrays.map((array) => array.path),
+      ...asJson,
+    ])
+  );
+
 /** The registry's columns as a structure (their types are leaf types too), to seed the batch's. */
 const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
   columns.reduce<JsonStructure>(
@@ -199,8 +241,10 @@ const withRegistry = (
  * read ({@link downloadLineRange}) and kept in the ledger and lineage as `<key>#bytes=<range>`.
  *
  * Reading is one pass of DuckDB's JSON reader over all clean files, with the columns Strata
- * planned from the registry and a key discovery pass ({@link discoverStructure}), so no field is
- * dropped; lines that hold no record are masked out of that pass, and files the reader cannot
+ * planned from the registry and a sample; the reader, its columns detected from a witness,
+ * fails rather than drop a key the plan lacks ({@link witnessedRead}). When it fails, or a value
+ * does not fit a column the sample typed, the batch lists every record's keys and kinds
+ * ({@link discoverStructure}) and reads again, so no field is dropped. Lines that hold no record are masked out of the read, and files the reader cannot
  * take whole (a blank line between records, a key twice, a scalar where objects were seen) go
  * line by line instead; what is not a JSON object goes to quarantine with its file, line and
  * reason. Records read must equal rows written plus records quarantined before the ledger marks
@@ -307,31 +351,23 @@ export const runFlattenBatch = async (
       sampled,
       Buffer.concat(objects.flatMap((o) => o.info.sample.flatMap((line) => [line, NEWLINE])))
     );
-
-    const discovered = await discoverStructure(
-      engine,
-      [{ ...group('newline_delimited'), sample: sampled }, group('array')],
-      {
-        maxDepth: options.maxDepth,
-        known: structureOf(registry),
-      }
-    );
-    let structure = discovered.structure;
+    const lineFiles = { ...group('newline_delimited'), sample: sampled };
+    const arrayFiles = group('array');
+    const fastGroups = () =>
+      (['newline_delimited', 'array'] as const).map(group).filter((g) => g.paths.length > 0);
     await engine.run(
       'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
     );
-    for (const object of objects.filter((o) => o.path === 'fast')) {
-      object.records = discovered.records.get(object.info.path) ?? 0;
-      if (discovered.unreadable.has(object.info.path)) object.path = 'slow';
-      // A JSON Lines file with fewer records than lines has lines that hold none (malformed,
-      // or not an object): masked, it stays on the fast path, and they go to quarantine.
-      else if (object.info.layout === 'lines' && object.records !== object.info.lines) {
-        const read = ws.path(`object-${object.index}.masked.json`);
-        const lines = discovered.rejected.get(object.info.path) ?? new Map();
-        const rejected = await maskLines(object.info.path, read, lines);
-        // Lines DuckDB's reader skipped unseen: the slow path judges each line itself.
-        if (object.records + rejected.length !== object.info.lines) object.path = 'slow';
-        else {
+    /** Copies a file with its lines that hold no record masked, which go to quarantine. */
+    const maskRejected = async (
+      object: LocalObject,
+      reasonOf: (line: number, bytes: Buffer) => Rejection | undefined
+    ) => {
+      const read = ws.path(`object-${object.index}.masked.json`);
+      const rejected = await maskLines(object.info.path, read, reasonOf);
+      return {
+        rejected,
+        use: async () => {
           Object.assign(object, { read, masked: rejected.map((r) => r.line) });
           object.rejected = rejected.length;
           const local = ws.path(`object-${object.index}.rejected.json`);
@@ -339,98 +375,236 @@ export const runFlattenBatch = async (
           await engine.run(
             `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'})`
           );
-        }
-      }
-    }
-
-    /** Loads a file line by line into the slow tables (their structure is discovered below). */
-    const goSlow = async (object: LocalObject) => {
-      object.path = 'slow';
-      // The slow path quarantines the file's rejected lines itself, masked ones included.
-      if (object.masked.length > 0) {
-        await engine.run(
-          `delete from slow_rejected where source_key = ${quoteLiteral(object.key)}`
-        );
-        Object.assign(object, { read: object.info.path, masked: [] });
-      }
-      const table = `o${object.index}`;
-      const loaded = await loadRecords(engine, object.info.path, { table });
-      object.records = loaded.records;
-      object.rejected = loaded.rejected;
-      if (loaded.error) {
-        object.path = 'none';
-        object.error = loaded.error;
-        return;
-      }
-      const key = quoteLiteral(object.key);
-      await engine.run(`
-        insert into slow_records select ${key}, line_no, record from ${quoteIdentifier(`${table}_records`)};
-        insert into slow_rejected select ${key}, line_no, text, reason from ${quoteIdentifier(`${table}_rejected`)};
-        drop table ${quoteIdentifier(`${table}_records`)}; drop table ${quoteIdentifier(`${table}_rejected`)};`);
+        },
+      };
     };
-    for (const object of objects.filter((o) => o.path === 'slow')) await goSlow(object);
-
     const out = ws.path('silver');
-    let columns: FlatColumn[] = [];
-    let arrays: ExplodedArray[] = [];
-    let children: { table: ChildTable; elements: number }[] = [];
-    for (;;) {
-      // The slow files' records are in DuckDB already: their keys are listed the same way.
-      const slowKeys = objects.filter((o) => o.path === 'slow').map((o) => o.key);
-      if (slowKeys.length > 0) {
-        const slow = await discoverStructure(
-          engine,
-          [
-            {
-              format: 'relation',
-              paths: slowKeys,
-              sql: 'select source_key as filename, record as json from slow_records',
-            },
-          ],
-          { maxDepth: options.maxDepth, known: structure }
-        );
-        structure = slow.structure;
-      }
-      const planOptions = planOptionsOf(options);
-      arrays = explodedArrays(feed, structure, options.explode ?? []);
+    const planOf = (structure: JsonStructure) => {
+      const arrays = explodedArrays(feed, structure, options.explode ?? []);
       const exploded = new Set(arrays.map((array) => array.path));
-      columns = withRegistry(
-        flattenPlan(structure, planOptions).filter((column) => !exploded.has(column.path)),
+      const columns = withRegistry(
+        flattenPlan(structure, planOptionsOf(options)).filter(
+          (column) => !exploded.has(column.path)
+        ),
         registry,
         options.separator
       );
-      const fastGroups = (['newline_delimited', 'array'] as const)
-        .map(group)
-        .filter((g) => g.paths.length > 0);
-      // A failed attempt may have left files in partitions the next one does not write.
+      return { arrays, columns };
+    };
+    /** Removes what a write attempt left, which the next one might not overwrite. */
+    const clearOutputs = async (arrays: readonly ExplodedArray[]) => {
       for (const dir of [out, ...arrays.map((_, i) => `${out}-${i}`)]) {
         await rm(dir, { recursive: true, force: true });
       }
+    };
+
+    /**
+     * The batch written in one read, when the sample already shows every key: DuckDB's reader,
+     * its columns detected from a witness ({@link witnessedRead}), fails on any key the plan
+     * lacks. Lines Node saw cannot be objects are masked first. None when the batch needs the
+     * key pass instead: a file goes line by line, the sample saw a new field only as null, the
+     * read fails (a key the sample missed…), or a value does not fit the type a new column took
+     * from the sample (the pass would widen the column, not park the value in `_variant`).
+     */
+    const writeWitnessed = async (): Promise<Written | undefined> => {
+      if (objects.some((o) => o.path === 'slow')) return undefined;
+      const sample = await sampleStructure(engine, [lineFiles], structureOf(registry));
+      let { structure } = sample;
+      const unreadable = [...sample.unreadable];
+      // A file that is one JSON array is read whole or not at all, and no line count tells
+      // its records apart: arrays get the key pass, which counts them too.
+      if (arrayFiles.paths.length > 0) {
+        const listed = await discoverStructure(engine, [arrayFiles], {
+          maxDepth: options.maxDepth,
+          known: structure,
+        });
+        structure = listed.structure;
+        unreadable.push(...listed.unreadable);
+        for (const object of objects.filter((o) => o.info.layout === 'array')) {
+          object.records = listed.records.get(object.info.path) ?? 0;
+        }
+      }
+      const registered = new Set(registry.map((column) => column.path));
+      const unsettled = leafPaths(structure, options.maxDepth).some(
+        (keys) => structureAt(structure, keys) === 'NULL' && !registered.has(jsonPath(keys))
+      );
+      // A field named file_index hides the reader's file number the witness is told apart by.
+      if (
+        unreadable.length > 0 ||
+        unsettled ||
+        structureAt(structure, ['file_index']) !== undefined
+      )
+        return undefined;
+      const { columns, arrays } = planOf(structure);
+      // A new typed column is read as JSON: a string there ("5") then does not fit, as the key
+      // pass would see it, rather than being cast.
+      const asJson = new Set(
+        columns
+          .filter((c) => !registered.has(c.path) && c.type !== 'JSON' && c.type !== 'VARCHAR')
+          .map((c) => c.path)
+      );
+      const shape = readShapeOf(structure, columns, arrays, options.maxDepth, asJson);
+      const witness = ws.path('witness.jsonl');
+      await writeWitness(shape, witness);
+      if (!(await witnessHolds(engine, witness, shape))) return undefined;
+      for (const object of objects.filter((o) => o.path === 'fast' && o.info.suspect.length)) {
+        const suspect = new Set(object.info.suspect);
+        const masked = await maskRejected(object, (line, bytes) =>
+          suspect.has(line) ? rejectionOf(bytes.toString('utf8')) : undefined
+        );
+        await masked.use();
+      }
+      // The lines that are left must all be records, or the read fails (checked again below).
+      for (const object of objects.filter((o) => o.path === 'fast' && o.info.layout === 'lines')) {
+        object.records = object.info.lines - object.rejected;
+      }
+      const groups = fastGroups();
+      const parquet = quoteLiteral(join(out, '**', '*.parquet'));
       try {
-        children = await writeSilver(engine, {
+        const children = await writeSilver(engine, {
           columns,
           arrays,
           structure,
-          fastGroups,
+          shape,
+          fastGroups: groups,
           objects,
           batchId,
           options,
           out,
+          witness,
+          asJson,
         });
-        break;
-      } catch (error) {
-        // DuckDB's reader names the file it could not map onto the plan (a scalar where objects
-        // were seen): that file goes line by line and the batch is written again.
-        const named = fileNamedIn(
-          error,
-          fastGroups.flatMap((g) => g.paths)
+        const counts = new Map(
+          (
+            await engine
+              .all(
+                `select _source_key as key, count(*) as n from read_parquet(${parquet}) group by 1`
+              )
+              // No file at all: no rows.
+              .catch(() => [])
+          ).map((row) => [String(row.key), Number(row.n)])
         );
-        const bad = objects.find((object) => object.read === named);
-        if (!bad) throw error;
-        await goSlow(bad);
+        const counted = objects.every(
+          (o) => o.path !== 'fast' || o.records === (counts.get(o.key) ?? 0)
+        );
+        const misfits = asJson.size
+          ? await engine.all(
+              `select distinct unnest(json_keys(e)) as name from (select unnest(json_extract(_variant, '$[*]')) as e from read_parquet(${parquet}) where _variant is not null)`
+            )
+          : [];
+        const newNames = new Set(columns.filter((c) => asJson.has(c.path)).map((c) => c.name));
+        if (counted && !misfits.some((row) => newNames.has(String(row.name)))) {
+          return { columns, children };
+        }
+      } catch {
+        // The key pass finds out what failed: a key the sample missed, a malformed record…
       }
-    }
+      for (const object of objects) {
+        Object.assign(object, { read: object.info.path, masked: [], records: 0, rejected: 0 });
+      }
+      await engine.run('delete from slow_rejected');
+      await clearOutputs(arrays);
+      return undefined;
+    };
 
+    /**
+     * The batch written after the key pass ({@link discoverStructure}) listed every record's
+     * keys and kinds; files DuckDB's reader still cannot take go line by line.
+     */
+    const writeDiscovered = async (): Promise<Written> => {
+      const discovered = await discoverStructure(engine, [lineFiles, arrayFiles], {
+        maxDepth: options.maxDepth,
+        known: structureOf(registry),
+      });
+      let structure = discovered.structure;
+      for (const object of objects.filter((o) => o.path === 'fast')) {
+        object.records = discovered.records.get(object.info.path) ?? 0;
+        if (discovered.unreadable.has(object.info.path)) object.path = 'slow';
+        // A JSON Lines file with fewer records than lines has lines that hold none (malformed,
+        // or not an object): masked, it stays on the fast path, and they go to quarantine.
+        else if (object.info.layout === 'lines' && object.records !== object.info.lines) {
+          const lines = discovered.rejected.get(object.info.path) ?? new Map();
+          const masked = await maskRejected(object, (line) => lines.get(line));
+          // Lines DuckDB's reader skipped unseen: the slow path judges each line itself.
+          if (object.records + masked.rejected.length !== object.info.lines) object.path = 'slow';
+          else await masked.use();
+        }
+      }
+
+      /** Loads a file line by line into the slow tables (their structure is discovered below). */
+      const goSlow = async (object: LocalObject) => {
+        object.path = 'slow';
+        // The slow path quarantines the file's rejected lines itself, masked ones included.
+        if (object.masked.length > 0) {
+          await engine.run(
+            `delete from slow_rejected where source_key = ${quoteLiteral(object.key)}`
+          );
+          Object.assign(object, { read: object.info.path, masked: [] });
+        }
+        const table = `o${object.index}`;
+        const loaded = await loadRecords(engine, object.info.path, { table });
+        object.records = loaded.records;
+        object.rejected = loaded.rejected;
+        if (loaded.error) {
+          object.path = 'none';
+          object.error = loaded.error;
+          return;
+        }
+        const key = quoteLiteral(object.key);
+        await engine.run(`
+          insert into slow_records select ${key}, line_no, record from ${quoteIdentifier(`${table}_records`)};
+          insert into slow_rejected select ${key}, line_no, text, reason from ${quoteIdentifier(`${table}_rejected`)};
+          drop table ${quoteIdentifier(`${table}_records`)}; drop table ${quoteIdentifier(`${table}_rejected`)};`);
+      };
+      for (const object of objects.filter((o) => o.path === 'slow')) await goSlow(object);
+
+      for (;;) {
+        // The slow files' records are in DuckDB already: their keys are listed the same way.
+        const slowKeys = objects.filter((o) => o.path === 'slow').map((o) => o.key);
+        if (slowKeys.length > 0) {
+          const slow = await discoverStructure(
+            engine,
+            [
+              {
+                format: 'relation',
+                paths: slowKeys,
+                sql: 'select source_key as filename, record as json from slow_records',
+              },
+            ],
+            { maxDepth: options.maxDepth, known: structure }
+          );
+          structure = slow.structure;
+        }
+        const { columns, arrays } = planOf(structure);
+        const groups = fastGroups();
+        await clearOutputs(arrays);
+        try {
+          const children = await writeSilver(engine, {
+            columns,
+            arrays,
+            structure,
+            shape: readShapeOf(structure, columns, arrays, options.maxDepth),
+            fastGroups: groups,
+            objects,
+            batchId,
+            options,
+            out,
+          });
+          return { columns, children };
+        } catch (error) {
+          // DuckDB's reader names the file it could not map onto the plan (a scalar where
+          // objects were seen): that file goes line by line and the batch is written again.
+          const named = fileNamedIn(
+            error,
+            groups.flatMap((g) => g.paths)
+          );
+          const bad = objects.find((object) => object.read === named);
+          if (!bad) throw error;
+          await goSlow(bad);
+        }
+      }
+    };
+    const { columns, children } = (await writeWitnessed()) ?? (await writeDiscovered());
     /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
     const publish = async (dir: string, dataset: string) => {
       const parts = await engine
@@ -580,14 +754,24 @@ const writeSilver = async (
     columns: FlatColumn[];
     arrays: ExplodedArray[];
     structure: JsonStructure;
+    /** How the fast files are read ({@link readShapeOf}). */
+    shape: { [key: string]: ReadShape };
     fastGroups: FileGroup[];
     objects: readonly LocalObject[];
     batchId: string;
     options: FlattenBatchOptions;
     out: string;
+    /** JSON Lines are read with columns detected from this ({@link witnessedRead}), not given. */
+    witness?: string;
+    /** Typed columns the shape reads as JSON. */
+    asJson?: ReadonlySet<string>;
   }
-): Promise<{ table: ChildTable; elements: number }[]> => {
+): Promise<Written['children']> => {
   const { columns, arrays, structure, options } = plan;
+  const asJson = plan.asJson ?? new Set<string>();
+  /** A typed column read as JSON is cast from its text. */
+  const access: ColumnAccess = (column) =>
+    asJson.has(column.path) ? `${structAccess(column)}::varchar` : structAccess(column);
   /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
   const partitions = (text: (field: string) => string) => {
     const day = `try_cast(${text(options.partition.date)} as date)`;
@@ -600,13 +784,11 @@ const writeSilver = async (
   };
   const topLevelText = (field: string) => {
     const node = structureAt(structure, [field]);
-    return typeof node === 'string' && node !== 'JSON' ? quoteIdentifier(field) : 'null::varchar';
+    return typeof node === 'string' && node !== 'JSON'
+      ? access({ name: field, path: jsonPath([field]), type: 'VARCHAR' })
+      : 'null::varchar';
   };
   const batch = quoteLiteral(plan.batchId);
-  const jsonPaths = new Set([
-    ...columns.filter((column) => column.type === 'JSON').map((column) => column.path),
-    ...arrays.map((array) => array.path),
-  ]);
   /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
   const arrayColumns = (access: ColumnAccess) =>
     arrays
@@ -640,24 +822,24 @@ const writeSilver = async (
     }
     const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
     const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
-    const fileNumber = indexHidden
-      ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})`
-      : '(file_index + 1)::bigint';
     const fileIndex = quoteIdentifier(fileColumn);
+    const witnessed = group.format === 'newline_delimited' ? plan.witness : undefined;
+    // The witness is file 0, the batch's files 1…n.
+    const files = witnessed
+      ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group.paths)} where file_index > 0)`
+      : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
+         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readJsonColumns(plan.shape)}))`;
     const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
     const masked = objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
       : '';
     return `
-      select ${flattenSelect(columns, structAccess)},
+      select ${flattenSelect(columns, access)},
         ${keys}[${fileIndex}] as _source_key,
         ${line} as _source_line,
         ${batch} as _batch_id,
-        ${partitions(topLevelText)}${arrayColumns(structAccess)}
-      from (
-        select *, ${fileNumber} as ${fileIndex}, row_number() over () as ${quoteIdentifier(rowColumn)}
-        from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readJsonColumns(structure, options.maxDepth, jsonPaths)})
-      )
+        ${partitions(topLevelText)}${arrayColumns(access)}
+      from (select *, row_number() over () as ${quoteIdentifier(rowColumn)} from ${files})
       ${masked}`;
   });
   const slowText = (field: string) =>

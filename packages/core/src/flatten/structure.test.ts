@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeStructures, objectPaths, pathKeys, readJsonColumns } from './structure.js';
+import { mergeStructures, objectPaths, pathKeys, readJsonColumns, readShape } from './structure.js';
 
 describe('Function: mergeStructures', () => {
   it.each([
@@ -31,15 +31,17 @@ describe('Function: readJsonColumns', () => {
   it('reads objects as STRUCTs down to the depth, JSON columns as JSON and the rest as text', () => {
     // Act
     const columns = readJsonColumns(
-      {
-        id: 'UBIGINT',
-        'odd "key"': { deep: { deeper: 'VARCHAR' } },
-        tags: ['VARCHAR'],
-        mixed: 'JSON',
-        empty: {},
-      },
-      2,
-      new Set(['$."odd \\"key\\""."deep"', '$."tags"', '$."mixed"', '$."empty"'])
+      readShape(
+        {
+          id: 'UBIGINT',
+          'odd "key"': { deep: { deeper: 'VARCHAR' } },
+          tags: ['VARCHAR'],
+          mixed: 'JSON',
+          empty: {},
+        },
+        2,
+        new Set(['$."odd \\"key\\""."deep"', '$."tags"', '$."mixed"', '$."empty"'])
+      )
     );
 
     // Assess

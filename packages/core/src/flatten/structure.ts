@@ -130,30 +130,50 @@ export const withStructureAt = (
 /** A DuckDB identifier inside a STRUCT type, quoted. */
 const structField = (key: string) => `"${key.replaceAll('"', '""')}"`;
 
+/** How `read_json` takes a value: an object field by field, anything else as text or JSON. */
+export type ReadShape = 'VARCHAR' | 'JSON' | { [key: string]: ReadShape };
+
 /**
- * The `columns` argument of `read_json` that reads records of this structure without losing a
- * value: objects down to `maxDepth` become STRUCTs, every scalar column is read as text (so a
- * value of an unexpected type is kept, to be typed or parked in `_variant` later), and JSON
- * columns (arrays, deeper subtrees, fields of mixed kinds) as JSON text.
+ * How records of this structure are read without losing a value: objects down to `maxDepth`
+ * field by field, every scalar column as text (so a value of an unexpected type is kept, to be
+ * typed or parked in `_variant` later), and JSON columns (arrays, deeper subtrees, fields of
+ * mixed kinds) as JSON text.
  *
  * @param structure - the records' structure (an object)
  * @param maxDepth - the flattening depth
- * @param jsonPaths - the paths ({@link jsonPath}) the plan keeps as JSON columns
+ * @param jsonPaths - the paths ({@link jsonPath}) read as JSON
  */
-export const readJsonColumns = (
+export const readShape = (
   structure: JsonStructure,
   maxDepth: number,
   jsonPaths: ReadonlySet<string>
-): string => {
-  const typeOf = (node: JsonStructure, keys: string[]): string => {
-    if (isObject(node) && keys.length < maxDepth && Object.keys(node).length > 0) {
-      const fields = Object.entries(node).map(
-        ([key, child]) => `${structField(key)} ${typeOf(child, [...keys, key])}`
-      );
-      return `STRUCT(${fields.join(', ')})`;
-    }
-    return jsonPaths.has(jsonPath(keys)) ? 'JSON' : 'VARCHAR';
-  };
-  const entries = isObject(structure) ? Object.entries(structure) : [];
-  return `{${entries.map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child, [key]))}`).join(', ')}}`;
+): { [key: string]: ReadShape } => {
+  const fields = (node: { [key: string]: JsonStructure }, keys: string[]) =>
+    Object.fromEntries(
+      Object.entries(node).map(([key, child]) => [key, shapeOf(child, [...keys, key])])
+    );
+  const shapeOf = (node: JsonStructure, keys: string[]): ReadShape =>
+    isObject(node) && keys.length < maxDepth && Object.keys(node).length > 0
+      ? fields(node, keys)
+      : jsonPaths.has(jsonPath(keys))
+        ? 'JSON'
+        : 'VARCHAR';
+  return isObject(structure) ? fields(structure, []) : {};
+};
+
+/**
+ * The `columns` argument of `read_json` for a {@link readShape}: its objects as STRUCTs.
+ *
+ * @param shape - how each top-level field is read
+ */
+export const readJsonColumns = (shape: { [key: string]: ReadShape }): string => {
+  const typeOf = (node: ReadShape): string =>
+    typeof node === 'string'
+      ? node
+      : `STRUCT(${Object.entries(node)
+          .map(([key, child]) => `${structField(key)} ${typeOf(child)}`)
+          .join(', ')})`;
+  return `{${Object.entries(shape)
+    .map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child))}`)
+    .join(', ')}}`;
 };

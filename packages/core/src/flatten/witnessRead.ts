@@ -1,0 +1,75 @@
+import { writeFile } from 'node:fs/promises';
+import { quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
+import { type ReadShape, readJsonColumns } from './structure.js';
+
+/*
+ * Given its columns, DuckDB's JSON reader drops every other key silently; when it detects them
+ * itself, a record with a key it did not detect, a key twice, a scalar where it detected an
+ * object, or a line that is not a JSON object fails the read. A witness file of two records,
+ * first in the list and the only ones detection samples, makes it detect exactly the planned
+ * columns, so one read both writes a batch and proves that no key of it was left out.
+ */
+
+/** The witness's two records: every object with its fields, text in every leaf but the JSON
+ * columns, which hold text in one record and a list in the other (DuckDB calls that JSON). */
+const witnessRecords = (shape: ReadShape): [unknown, unknown] => {
+  const value = (node: ReadShape, n: 0 | 1): unknown =>
+    typeof node === 'string'
+      ? node === 'JSON' && n === 1
+        ? [1]
+        : 'x'
+      : Object.fromEntries(Object.entries(node).map(([key, child]) => [key, value(child, n)]));
+  return [value(shape, 0), value(shape, 1)];
+};
+
+/**
+ * Writes the witness of `shape`, as JSON Lines.
+ *
+ * @param shape - how the batch's records are read
+ * @param path - where the witness goes
+ */
+export const writeWitness = async (
+  shape: { [key: string]: ReadShape },
+  path: string
+): Promise<void> => {
+  const [first, second] = witnessRecords(shape);
+  await writeFile(path, `${JSON.stringify(first)}\n${JSON.stringify(second)}\n`);
+};
+
+/**
+ * `read_json` over the witness and then the JSON Lines files `paths`, detecting its columns
+ * from the witness alone; the witness's records are `file_index` 0.
+ *
+ * @param witness - the file {@link writeWitness} wrote
+ * @param paths - the files to read
+ */
+export const witnessedRead = (witness: string, paths: readonly string[]): string =>
+  `read_json([${[witness, ...paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0)`;
+
+/**
+ * Whether DuckDB detects from the witness exactly the columns `shape` plans (keys that differ
+ * only in case, for one, it would rename).
+ *
+ * @param engine - the engine
+ * @param witness - the file {@link writeWitness} wrote for `shape`
+ * @param shape - how the batch's records are read
+ */
+export const witnessHolds = async (
+  engine: DuckDbEngine,
+  witness: string,
+  shape: { [key: string]: ReadShape }
+): Promise<boolean> => {
+  const describe = (reader: string) =>
+    engine.all(`select column_name, column_type from (describe select * from ${reader})`);
+  try {
+    const detected = await describe(witnessedRead(witness, []));
+    const planned = await describe(
+      `read_json(${quoteLiteral(witness)}, format = 'newline_delimited', records = true, columns = ${readJsonColumns(shape)})`
+    );
+    return JSON.stringify(detected) === JSON.stringify(planned);
+  } catch {
+    // Columns DuckDB cannot read as planned at all: the key pass path meets and reports them.
+    return false;
+  }
+};
