@@ -193,32 +193,36 @@ export const maskLines = async (
   const out = createWriteStream(masked);
   const finished = once(out, 'finish');
   let line = 0;
-  const keep = async (bytes: Buffer, end: string) => {
-    let kept: Buffer | string = bytes;
-    if (bytes.some((byte) => !isSpace(byte))) {
-      line++;
-      const reason = reasonOf(line, bytes);
-      if (reason) {
-        rejected.push({ line, text: bytes.toString('utf8'), reason });
-        kept = '{}';
-      }
-    }
-    out.write(kept);
-    if (!out.write(end)) await once(out, 'drain');
+  /** Whether a line is masked; its text goes to `rejected` then. */
+  const masks = (bytes: Buffer) => {
+    if (!bytes.some((byte) => !isSpace(byte))) return false;
+    line++;
+    const reason = reasonOf(line, bytes);
+    if (reason) rejected.push({ line, text: bytes.toString('utf8'), reason });
+    return reason !== undefined;
+  };
+  const write = async (data: Buffer | string) => {
+    if (!out.write(data)) await once(out, 'drain');
   };
   let rest = Buffer.alloc(0);
   for await (const chunk of createReadStream(plain, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
     const bytes = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
+    // The lines between masked ones are copied as one run of bytes.
+    let [start, copied] = [0, 0];
     for (let end = bytes.indexOf(0x0a); end >= 0; end = bytes.indexOf(0x0a, start)) {
-      await keep(bytes.subarray(start, end), '\n');
+      if (masks(bytes.subarray(start, end))) {
+        await write(bytes.subarray(copied, start));
+        await write('{}');
+        copied = end;
+      }
       start = end + 1;
     }
+    await write(bytes.subarray(copied, start));
     rest = Buffer.from(bytes.subarray(start));
   }
-  if (rest.length) await keep(rest, '');
+  if (rest.length) await write(masks(rest) ? '{}' : rest);
   out.end();
   await finished;
   return rejected;
