@@ -203,7 +203,8 @@ const backlogWorkload = (spec: {
         strataMs,
         peakRssMb: strataRssMb,
       };
-      const checked = `${prepared.objects} objects, ${batches.length} batches; ${accounting}; ${check.summary}`;
+      const onePass = results.filter((result) => !result.keyPass).length;
+      const checked = `${prepared.objects} objects, ${batches.length} batches (${onePass} written in one read, without the key pass); ${accounting}; ${check.summary}`;
       return [
         {
           ...common,

@@ -121,6 +121,11 @@ export interface FlattenBatchResult {
   schemaKey: string;
   /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
   children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
+  /**
+   * Whether the batch listed every record's keys before it could write, because its sample
+   * missed a key or a type: a feed where most batches do reads its data twice.
+   */
+  keyPass: boolean;
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
@@ -604,7 +609,8 @@ export const runFlattenBatch = async (
         }
       }
     };
-    const { columns, children } = (await writeWitnessed()) ?? (await writeDiscovered());
+    const witnessed = await writeWitnessed();
+    const { columns, children } = witnessed ?? (await writeDiscovered());
     /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
     const publish = async (dir: string, dataset: string) => {
       const parts = await engine
@@ -738,6 +744,7 @@ export const runFlattenBatch = async (
       outputs,
       schemaKey,
       children: childResults,
+      keyPass: !witnessed,
     };
   });
 };
