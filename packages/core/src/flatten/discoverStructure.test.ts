@@ -50,6 +50,52 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
+  /** Discovers one file, counting the passes that list every record's keys. */
+  const discoverCounting = (path: string) =>
+    DuckDbEngine.use({}, async (engine) => {
+      let passes = 0;
+      const all = engine.all.bind(engine);
+      engine.all = (sql) => {
+        if (sql.includes('json_keys(')) passes++;
+        return all(sql);
+      };
+      const found = await discoverStructure(
+        engine,
+        [{ format: 'newline_delimited', paths: [path] }],
+        { maxDepth: 3, known: {} }
+      );
+      return { found, passes };
+    });
+
+  it('reads a file once for a key so rare that its sample holds every record with it', async () => {
+    // Prepare
+    const path = join(dir, 'rare.jsonl');
+    await writeFile(path, driftingLines());
+
+    // Act
+    const { found, passes } = await discoverCounting(path);
+
+    // Assess: the subtree sample took the one record holding late and nickname, all of it
+    expect(passes).toBe(1);
+    expect(found.structure).toMatchObject({ late: { deep: { x: 'UBIGINT' } } });
+  });
+
+  it('reads a file again for a key held by more records than its sample takes', async () => {
+    // Prepare: 1,500 records past the head hold n, as numbers until the last 300, then as text
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ id: i, ...(i >= 1500 ? { n: i >= 2700 ? `t${i}` : i } : {}) })
+    );
+    const path = join(dir, 'common.jsonl');
+    await writeFile(path, lines.join('\n'));
+
+    // Act
+    const { found, passes } = await discoverCounting(path);
+
+    // Assess: the sample of records holding n saw numbers only; the second pass saw the text
+    expect(passes).toBe(2);
+    expect(found.structure).toEqual({ id: 'UBIGINT', n: 'JSON' });
+  });
+
   it('keeps an object whole, as JSON, where a record past the sample holds a scalar instead', async () => {
     // Prepare: records already in DuckDB (the slow path's), sampled by their first 1,000
     const found = await DuckDbEngine.use({}, async (engine) => {

@@ -188,6 +188,8 @@ export const discoverStructure = async (
     const records = new Map<string, number>();
     const rejected = new Map<string, Map<number, Rejection>>();
     const found: string[][] = [];
+    /** Records holding a key the structure did not know. */
+    let holding = 0;
     const checked = objectPaths(structure, options.maxDepth);
     // Text and JSON columns take any value losslessly; only the kinds of typed leaves can
     // change the plan, so only those are read, and the root's, which tells a record from a
@@ -255,15 +257,18 @@ export const discoverStructure = async (
       }
       for (const row of shapes) {
         records.set(row.file, (records.get(row.file) ?? 0) + row.n);
+        let holdsNew = false;
         for (const [i, keys] of row.keys.entries()) {
           // An object widened to JSON above is kept whole: its keys are no columns.
           if (!isObject(structureAt(structure, checked[i] ?? []))) continue;
           for (const key of keys ?? []) {
             const path = [...(checked[i] ?? []), key];
-            const isKnown = structureAt(structure, path) !== undefined;
-            if (!isKnown && !found.some((p) => jsonPath(p) === jsonPath(path))) found.push(path);
+            if (structureAt(structure, path) !== undefined) continue;
+            holdsNew = true;
+            if (!found.some((p) => jsonPath(p) === jsonPath(path))) found.push(path);
           }
         }
+        if (holdsNew) holding += row.n;
       }
     }
     // Objects a subtree sample showed have had their keys sampled, not listed: one more pass.
@@ -286,6 +291,14 @@ export const discoverStructure = async (
           structure = withStructureAt(structure, keys, elementsOf(row?.[`s${i}`]));
         }
       });
+    }
+    // A rare key (in no more records than that sample takes) was sampled in every record that
+    // holds it: its subtree is known whole, and only objects outside it need another pass.
+    const within = (path: readonly string[]) =>
+      found.some((keys) => keys.length <= path.length && keys.every((key, i) => path[i] === key));
+    const known = (p: string[]) => listed.has(jsonPath(p)) || within(p);
+    if (holding <= HEAD_RECORDS && objectPaths(structure, options.maxDepth).every(known)) {
+      return { structure, records, rejected, unreadable };
     }
   }
 };
