@@ -8,7 +8,7 @@ const RECORDS = [
 ];
 
 /** Loads the records, flattens them with the plan their merged structure gives, returns rows. */
-const flatten = (maxDepth: number, plan?: FlatColumn[]) =>
+const flatten = (maxDepth: number, plan?: FlatColumn[], strict?: ReadonlySet<string>) =>
   DuckDbEngine.use({}, async (engine) => {
     await engine.run(
       `create table r as select j::json as record from (values ${RECORDS.map((r) => `('${r}')`).join(', ')}) t(j)`
@@ -16,7 +16,7 @@ const flatten = (maxDepth: number, plan?: FlatColumn[]) =>
     const [row] = await engine.all('select json_group_structure(record) as s from r');
     const columns = plan ?? flattenPlan(JSON.parse(String(row?.s)), { separator: '_', maxDepth });
     const rows = await engine.all(
-      `select ${flattenSelect(columns, jsonAccess('record'))} from r order by 1`
+      `select ${flattenSelect(columns, jsonAccess('record'), strict)} from r order by 1`
     );
     return { columns, rows };
   });
@@ -69,5 +69,20 @@ describe('Function: flattenSelect', () => {
       ['1', '5', null],
       ['2', null, '[{"amount":"N/A"}]'],
     ]);
+  });
+
+  it('fails on a value that does not fit a strict column, and parks none of it in _variant', async () => {
+    // Prepare
+    const plan: FlatColumn[] = [
+      { name: 'id', path: '$."id"', type: 'BIGINT' },
+      { name: 'amount', path: '$."amount"', type: 'BIGINT' },
+    ];
+
+    // Act + Assess
+    await expect(flatten(4, plan, new Set(['$."amount"']))).rejects.toThrow(
+      'a value of amount is no BIGINT'
+    );
+    const { rows } = await flatten(4, plan, new Set(['$."id"']));
+    expect(rows.map((row) => row._variant)).toEqual([null, '[{"amount":"N/A"}]']);
   });
 });

@@ -122,13 +122,24 @@ const typed = (column: FlatColumn, value: string): string => {
  *
  * @param columns - the plan
  * @param access - how to reach each column's value ({@link jsonAccess} or {@link structAccess})
+ * @param strict - paths of columns where a value that does not fit fails the query instead
  */
-export const flattenSelect = (columns: readonly FlatColumn[], access: ColumnAccess): string => {
-  const selected = columns.map(
-    (column) => `${typed(column, access(column))} as ${quoteIdentifier(column.name)}`
-  );
+export const flattenSelect = (
+  columns: readonly FlatColumn[],
+  access: ColumnAccess,
+  strict: ReadonlySet<string> = new Set()
+): string => {
+  const selected = columns.map((column) => {
+    const value = access(column);
+    const misfit = `error(${quoteLiteral(`a value of ${column.name} is no ${column.type}`)})`;
+    const checked = strict.has(column.path)
+      ? `(case when ${value} is not null and ${typed(column, value)} is null then ${misfit} else ${typed(column, value)} end)`
+      : typed(column, value);
+    return `${checked} as ${quoteIdentifier(column.name)}`;
+  });
   const misfits = columns
     .filter((column) => column.type !== 'JSON' && column.type !== 'VARCHAR')
+    .filter((column) => !strict.has(column.path))
     .map((column) => {
       const value = access(column);
       return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`;

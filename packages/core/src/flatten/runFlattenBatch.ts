@@ -409,7 +409,8 @@ export const runFlattenBatch = async (
      * lacks. Lines Node saw cannot be objects are masked first. None when the batch needs the
      * key pass instead: a file goes line by line, the sample saw a new field only as null, the
      * read fails (a key the sample missed…), or a value does not fit the type a new column took
-     * from the sample (the pass would widen the column, not park the value in `_variant`).
+     * from the sample, which fails the read too (the pass would widen the column, not park the
+     * value in `_variant`).
      */
     const writeWitnessed = async (): Promise<Written | undefined> => {
       if (objects.some((o) => o.path === 'slow')) return undefined;
@@ -459,12 +460,12 @@ export const runFlattenBatch = async (
         );
         await masked.use();
       }
-      // The lines that are left must all be records, or the read fails (checked again below).
+      // The lines that are left must all be records, or the read fails; the batch's count check
+      // compares their sum with the rows the Parquet files hold.
       for (const object of objects.filter((o) => o.path === 'fast' && o.info.layout === 'lines')) {
         object.records = object.info.lines - object.rejected;
       }
       const groups = fastGroups();
-      const parquet = quoteLiteral(join(out, '**', '*.parquet'));
       try {
         const children = await writeSilver(engine, {
           columns,
@@ -479,28 +480,7 @@ export const runFlattenBatch = async (
           witness,
           asJson,
         });
-        const counts = new Map(
-          (
-            await engine
-              .all(
-                `select _source_key as key, count(*) as n from read_parquet(${parquet}) group by 1`
-              )
-              // No file at all: no rows.
-              .catch(() => [])
-          ).map((row) => [String(row.key), Number(row.n)])
-        );
-        const counted = objects.every(
-          (o) => o.path !== 'fast' || o.records === (counts.get(o.key) ?? 0)
-        );
-        const misfits = asJson.size
-          ? await engine.all(
-              `select distinct unnest(json_keys(e)) as name from (select unnest(json_extract(_variant, '$[*]')) as e from read_parquet(${parquet}) where _variant is not null)`
-            )
-          : [];
-        const newNames = new Set(columns.filter((c) => asJson.has(c.path)).map((c) => c.name));
-        if (counted && !misfits.some((row) => newNames.has(String(row.name)))) {
-          return { columns, children };
-        }
+        return { columns, children };
       } catch {
         // The key pass finds out what failed: a key the sample missed, a malformed record…
       }
@@ -841,7 +821,7 @@ const writeSilver = async (
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
       : '';
     return `
-      select ${flattenSelect(columns, access)},
+      select ${flattenSelect(columns, access, asJson)},
         ${keys}[${fileIndex}] as _source_key,
         ${line} as _source_line,
         ${batch} as _batch_id,
