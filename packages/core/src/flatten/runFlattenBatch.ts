@@ -249,10 +249,10 @@ const withRegistry = (
  * planned from the registry and a sample; the reader, its columns detected from a witness,
  * fails rather than drop a key the plan lacks ({@link witnessedRead}). When it fails, or a value
  * does not fit a column the sample typed, the batch lists every record's keys and kinds
- * ({@link discoverStructure}) and reads again, so no field is dropped. Lines that hold no record are masked out of the read, and files the reader cannot
- * take whole (a blank line between records, a key twice, a scalar where objects were seen) go
- * line by line instead; what is not a JSON object goes to quarantine with its file, line and
- * reason. Records read must equal rows written plus records quarantined before the ledger marks
+ * ({@link discoverStructure}) and reads again, so no field is dropped. Lines that hold no record
+ * are masked out of the read, and files the reader cannot take whole (a blank line between
+ * records, a key twice, a scalar where objects were seen) go line by line instead; what is not
+ * a JSON object goes to quarantine with its file, line and reason. Records read must equal rows written plus records quarantined before the ledger marks
  * anything SUCCEEDED, and only then are raw objects (an object in ranges: once all its ranges
  * are done) moved to raw-processed/.
  *
@@ -482,7 +482,8 @@ export const runFlattenBatch = async (
         });
         return { columns, children };
       } catch {
-        // The key pass finds out what failed: a key the sample missed, a malformed record…
+        // Whatever failed (a key the sample missed, a malformed record…), the key pass path
+        // meets it again, and handles it or reports it.
       }
       for (const object of objects) {
         Object.assign(object, { read: object.info.path, masked: [], records: 0, rejected: 0 });
