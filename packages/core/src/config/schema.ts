@@ -113,6 +113,12 @@ export const feedSchema = z
           .regex(/^[^.]+(\.[^.]+)*$/, { message: 'must be a dotted path like payload.items' })
       )
       .default([]),
+    /**
+     * When a batch lists every record's keys before it writes: `when-needed` (a batch whose
+     * sample shows every key is written in one read) or `always` (a feed whose sample keeps
+     * missing keys then skips the read that would fail).
+     */
+    key_pass: z.enum(['when-needed', 'always']).default('when-needed'),
   })
   .strict();
 

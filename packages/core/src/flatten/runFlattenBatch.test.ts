@@ -143,6 +143,77 @@ describe('Function: runFlattenBatch', () => {
   });
 });
 
+describe('Function: runFlattenBatch (one read or the key pass first)', () => {
+  it('writes the same rows, types and quarantine whether or not it lists the keys first', async () => {
+    // Prepare: a drifting backlog with gzip, JSON arrays, malformed lines, a truncated gzip and
+    // an empty file, under two prefixes, one per way of reading it
+    const generated = await generateBacklog({
+      store: lake.store,
+      targetBytes: 800 * 1024,
+      objectBytes: 100 * 1024,
+      seed: 11,
+      feeds: ['payments'],
+    });
+    const sources = generated.objects.filter((o) => o.key.includes('/all_historical_files/'));
+    const run = async (way: 'one' | 'all') => {
+      const objects: { key: string; size: number }[] = [];
+      for (const source of sources) {
+        const key = source.key.replace('raw/payments/', `raw/equiv/${way}/`);
+        await lake.store.put(key, (await lake.store.get(source.key)) ?? new Uint8Array());
+        objects.push({ key, size: source.bytes });
+      }
+      const result = await DuckDbEngine.use({}, (engine) =>
+        runFlattenBatch(
+          { feed: 'equiv', batchId: `equiv-${way}`, objects },
+          {
+            store: lake.store,
+            engine,
+            ledger,
+            options: {
+              ...OPTIONS,
+              leaveInPlace: true,
+              keyPass: way === 'all' ? 'always' : 'when-needed',
+            },
+          }
+        )
+      );
+      const files: string[] = [];
+      for (const [i, key] of result.outputs.entries()) {
+        const local = join(lake.dir, `equiv-${way}-${i}.parquet`);
+        await lake.store.download(key, local);
+        files.push(quoteLiteral(local));
+      }
+      const rows = (from: string) =>
+        `(select * exclude (_batch_id) replace (replace(_source_key, 'raw/equiv/${way}/', '') as _source_key) from ${from})`;
+      const read = `read_parquet([${files.join(', ')}], union_by_name = true, hive_partitioning = false)`;
+      const [types, body] = await DuckDbEngine.use({}, async (engine) => [
+        await engine.all(
+          `select column_name, column_type from (describe ${rows(read)}) order by 1`
+        ),
+        await engine.all(`select * from ${rows(read)} order by _source_key, _source_line`),
+      ]);
+      const quarantine = new TextDecoder()
+        .decode(await lake.store.get(`quarantine/equiv/batch=equiv-${way}/records.jsonl`))
+        .replaceAll(`raw/equiv/${way}/`, '');
+      return { result, types, body, quarantine };
+    };
+
+    // Act
+    const one = await run('one');
+    const all = await run('all');
+
+    // Assess
+    expect([one.result.keyPass, all.result.keyPass]).toEqual([false, true]);
+    expect(one.result.recordsRead).toBe(
+      sources.reduce((total, o) => total + o.records + o.malformed, 0)
+    );
+    expect(one.types).toEqual(all.types);
+    expect(one.body).toEqual(all.body);
+    expect(one.quarantine).toEqual(all.quarantine);
+    expect(one.quarantine).not.toBe('');
+  });
+});
+
 describe('Function: runFlattenBatch (drift)', () => {
   /** Flattens the given objects of feed `drift` as one batch and reads the rows back. */
   const flattenDrift = async (

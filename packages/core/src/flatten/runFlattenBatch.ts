@@ -84,6 +84,8 @@ export interface FlattenBatchOptions {
   leaveInPlace: boolean;
   /** Arrays written as child tables, by their keys from the record's top ({@link explodedArrays}). */
   explode?: readonly (readonly string[])[];
+  /** `always`: list every record's keys before writing, not only when one read cannot do. */
+  keyPass?: 'when-needed' | 'always';
 }
 
 /**
@@ -97,6 +99,7 @@ export const flattenOptionsOf = (feed: FeedConfig = feedSchema.parse({})): Flatt
   partition: feed.partition,
   leaveInPlace: feed.leave_in_place,
   explode: feed.explode.map((path) => path.split('.')),
+  keyPass: feed.key_pass,
 });
 
 export interface FlattenBatchDeps {
@@ -590,7 +593,7 @@ export const runFlattenBatch = async (
         }
       }
     };
-    const witnessed = await writeWitnessed();
+    const witnessed = options.keyPass === 'always' ? undefined : await writeWitnessed();
     const { columns, children } = witnessed ?? (await writeDiscovered());
     /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
     const publish = async (dir: string, dataset: string) => {
