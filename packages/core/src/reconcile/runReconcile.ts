@@ -23,7 +23,8 @@ export type ReconcileInput = z.input<typeof reconcileInputSchema>;
 export interface ReconcileResult {
   feed: string;
   runId: string;
-  batches: { succeeded: number; failed: number; pending: number };
+  /** keyPass: succeeded batches that listed every record's keys before writing. */
+  batches: { succeeded: number; failed: number; pending: number; keyPass: number };
   failedBatches: string[];
   recordsRead: number;
   rowsWritten: number;
@@ -181,7 +182,12 @@ export const runReconcile = async (
   const result: ReconcileResult = {
     feed: input.feed,
     runId,
-    batches: { succeeded: succeeded.length, failed: failed.length, pending: pending.length },
+    batches: {
+      succeeded: succeeded.length,
+      failed: failed.length,
+      pending: pending.length,
+      keyPass: succeeded.filter((batch) => batch.keyPass).length,
+    },
     failedBatches: [...failed, ...pending].map(batchOf),
     ...totals,
     schemaKey,
