@@ -279,16 +279,15 @@ export const runFlattenBatch = async (
   const entries = await deps.ledger.getMany(items.map((item) => item.id));
   /** Items this batch already finished: a retry reads them from raw-processed/ if moved. */
   const finished = new Set<string>();
-  const owned = new Array<boolean>(items.length).fill(false);
-  await eachLimited(items, IO_CONCURRENCY, async (item, i) => {
+  /** Whether the item is this batch's: claimed now, or finished by an attempt this one retries. */
+  const claim = async (item: (typeof items)[number]) => {
     const entry = entries.get(item.id);
     if (entry?.batchId === batchId && entry.status === 'SUCCEEDED') {
-      owned[i] = true;
       finished.add(item.id);
-    } else owned[i] = await deps.ledger.claim(item.id, batchId, now());
-  });
-  // Plan order, whatever order the claims came back in: output names and rows depend on it.
-  const mine = items.filter((_, i) => owned[i]);
+      return true;
+    }
+    return deps.ledger.claim(item.id, batchId, now());
+  };
 
   const stored = input.registryKey ? await store.get(input.registryKey) : undefined;
   const registry: FlatColumn[] = stored
@@ -296,14 +295,17 @@ export const runFlattenBatch = async (
     : [];
 
   return Workspace.use('flatten-batch', async (ws) => {
-    const objects: LocalObject[] = [];
-    // About a thousand records spread over the batch, and each file's first few.
+    const claimed = new Array<LocalObject | undefined>(items.length);
+    // About a thousand records spread over the batch as planned (so a retry samples the same
+    // lines), and each file's first few.
     const sample = {
       head: SAMPLE_HEAD,
-      everyBytes: mine.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD,
+      everyBytes: items.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD,
       spread: SAMPLE_SPREAD,
     };
-    await eachLimited(mine, IO_CONCURRENCY, async (object, index) => {
+    // Each object is downloaded as soon as it is claimed.
+    await eachLimited(items, IO_CONCURRENCY, async (object, index) => {
+      if (!(await claim(object))) return;
       const local = ws.path(`object-${index}`);
       let source = object.key;
       const download = () => {
@@ -326,7 +328,7 @@ export const runFlattenBatch = async (
       // move to raw-processed/ copy the object in S3).
       if (info.path !== local) await rm(local);
       const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
-      objects[index] = {
+      claimed[index] = {
         key: object.id,
         object: object.key,
         source,
@@ -342,6 +344,8 @@ export const runFlattenBatch = async (
         ...(info.error ? { error: info.error } : {}),
       };
     });
+    // Plan order, whatever order the claims came back in: output names and rows depend on it.
+    const objects = claimed.filter((object) => object !== undefined);
     const group = (format: FileGroup['format']): FileGroup => {
       const members = objects.filter(
         (o) => o.path === 'fast' && (o.info.layout === 'array') === (format === 'array')
@@ -720,8 +724,8 @@ export const runFlattenBatch = async (
     return {
       feed,
       batchId,
-      objects: mine.length,
-      skipped: input.objects.length - mine.length,
+      objects: objects.length,
+      skipped: input.objects.length - objects.length,
       recordsRead,
       rowsWritten,
       recordsQuarantined,
