@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -28,6 +28,30 @@ describe('Function: inspectRawObject', () => {
     // Assess
     expect(info).toMatchObject({ layout: 'unreadable', lines: 0 });
     expect(info.error).toMatch(/^gzip: /);
+  });
+
+  it('reports a gzip that inflates past its limit as unreadable, and leaves none of it on disk', async () => {
+    // Prepare: 2 MiB of records in a gzip of some kilobytes
+    const path = join(dir, 'bomb.jsonl.gz');
+    await writeFile(path, gzipSync(Buffer.from('{"a":1}\n'.repeat(256 * 1024))));
+
+    // Act
+    const info = await inspectRawObject(path, {
+      gzip: true,
+      plain: `${path}.plain`,
+      maxPlainBytes: 1024 * 1024,
+    });
+    const fits = await inspectRawObject(path, {
+      gzip: true,
+      plain: `${path}.fits`,
+      maxPlainBytes: 2 * 1024 * 1024,
+    });
+
+    // Assess
+    expect(info).toMatchObject({ layout: 'unreadable', lines: 0 });
+    expect(info.error).toMatch(/^gzip: it inflates to more than 1 MiB, more than a batch's disk/);
+    await expect(stat(`${path}.plain`)).rejects.toThrow(/ENOENT/);
+    expect(fits).toMatchObject({ layout: 'lines', lines: 256 * 1024 });
   });
 
   it.each([

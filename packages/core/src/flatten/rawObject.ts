@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -39,6 +40,23 @@ export interface SampleOptions {
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
 
+/** Passes bytes on, and fails once more than `max` have passed. */
+const atMost = (max: number) => {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen <= max) return done(null, chunk);
+      const [size, unit] = max >= 1024 ** 3 ? [max / 1024 ** 3, 'GiB'] : [max / 1024 ** 2, 'MiB'];
+      done(
+        new Error(
+          `it inflates to more than ${size.toLocaleString('en-US')} ${unit}, more than a batch's disk holds (gzip objects are not split; JSON Lines objects are read in byte ranges)`
+        )
+      );
+    },
+  });
+};
+
 /**
  * Inflates a gzip object (DuckDB returns nothing, rather than failing, for a truncated gzip, so
  * Node does it and reports the damage) and scans it once for its layout and line counts, which
@@ -46,18 +64,26 @@ const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0
  * (DuckDB would read the whole file again to spread one over it).
  *
  * @param local - the downloaded object
- * @param options - whether it is gzip, where the inflated copy goes, and which lines to sample
+ * @param options - whether it is gzip, where the inflated copy goes and how large it may grow,
+ *   and which lines to sample
  */
 export const inspectRawObject = async (
   local: string,
-  options: { gzip: boolean; plain: string; sample?: SampleOptions }
+  options: { gzip: boolean; plain: string; maxPlainBytes?: number; sample?: SampleOptions }
 ): Promise<RawObjectInfo> => {
   let path = local;
   if (options.gzip) {
     try {
-      await pipeline(createReadStream(local), createGunzip(), createWriteStream(options.plain));
+      await pipeline(
+        createReadStream(local),
+        createGunzip(),
+        atMost(options.maxPlainBytes ?? Number.POSITIVE_INFINITY),
+        createWriteStream(options.plain)
+      );
       path = options.plain;
     } catch (error) {
+      // What was inflated of it would only crowd the rest of the batch out of the disk.
+      await rm(options.plain, { force: true });
       const message = `gzip: ${(error as Error).message}`;
       return {
         path,

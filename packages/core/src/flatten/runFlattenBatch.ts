@@ -136,6 +136,11 @@ const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 const SAMPLE_HEAD = 10;
 const SAMPLE_SPREAD = 1000;
 const NEWLINE = Buffer.from('\n');
+/**
+ * The most one gzip object may inflate to: FlattenBatch has 10 GB of /tmp (stacks/backfill.ts),
+ * and the rest of it holds the batch's other files and its Parquet.
+ */
+const MAX_INFLATED_BYTES = 8 * 1024 ** 3;
 /** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
 const IO_CONCURRENCY = 16;
 /** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
@@ -322,6 +327,7 @@ export const runFlattenBatch = async (
       const info = await inspectRawObject(local, {
         gzip: object.key.endsWith('.gz'),
         plain: ws.path(`object-${index}.json`),
+        maxPlainBytes: MAX_INFLATED_BYTES,
         sample,
       });
       // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
