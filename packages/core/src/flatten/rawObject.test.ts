@@ -68,6 +68,8 @@ describe('Function: inspectRawObject', () => {
       [1, 2, 4, 5],
     ],
     ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false, []],
+    ['JSON lines after a byte order mark', '\uFEFF{"a":1}\n{"a":2}\n', 'lines', 2, false, []],
+    ['an array after a byte order mark', '\uFEFF[{"a":1},\n{"a":2}]', 'array', 2, false, []],
     ['only whitespace', ' \n\n', 'empty', 0, false, []],
   ])('finds the layout, the non-blank lines and those no object of %s', async (...row) => {
     // Prepare

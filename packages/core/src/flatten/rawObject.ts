@@ -38,6 +38,7 @@ export interface SampleOptions {
   spread: number;
 }
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
 
 /** Passes bytes on, and fails once more than `max` have passed. */
@@ -137,11 +138,13 @@ export const inspectRawObject = async (
   for await (const chunk of createReadStream(path, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
-    if (offset === 0 && chunk.length > 0 && !isSpace(chunk[0] as number)) {
+    // A byte order mark opens the text, as DuckDB's reader takes it, not the first line.
+    const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
+    if (offset === 0 && chunk.length > from && !isSpace(chunk[from] as number)) {
       const end = chunk.indexOf(0x0a);
-      if (end >= 0) sampled(chunk, offset, 0, end);
+      if (end >= 0) sampled(chunk, offset, from, end);
     }
-    for (let i = 0; i < chunk.length; i++) {
+    for (let i = from; i < chunk.length; i++) {
       const byte = chunk[i] as number;
       if (byte === 0x0a) {
         if (lineHasText) endLine();

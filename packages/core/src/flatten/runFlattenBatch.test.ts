@@ -339,6 +339,23 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
+  it('reads the first record of a file that opens with a byte order mark', async () => {
+    // Prepare: as Windows tools write UTF-8
+    const record = (id: number) =>
+      JSON.stringify({ id, DATE: '2024-03-05', MODE: 'web', user: { name: `u${id}` } });
+    const body = `\uFEFF${record(1)}\n${record(2)}\n`;
+
+    // Act
+    const { result, rows } = await flattenDrift('bom-1', { 'bom.jsonl': body });
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 2, recordsQuarantined: 0, keyPass: false });
+    expect(rows.map((row) => [row._source_line, row.id, row.user_name])).toEqual([
+      ['1', '1', 'u1'],
+      ['2', '2', 'u2'],
+    ]);
+  });
+
   it('quarantines a masked file once when the fast reader turns it down after all', async () => {
     // Prepare: DuckDB's reader refuses a record with a key twice, which its line reader took
     const lines = Array.from({ length: 30 }, (_, i) =>
