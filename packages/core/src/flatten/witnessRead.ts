@@ -11,8 +11,10 @@ import { type ReadShape, readJsonColumns } from './structure.js';
  * columns, so one read both writes a batch and proves that no key of it was left out.
  */
 
-/** The witness's two records: every object with its fields, text in every leaf but the JSON
- * columns, which hold text in one record and a list in the other (DuckDB calls that JSON). */
+/**
+ * The witness's two records: every object with all its fields, text in every leaf except the
+ * JSON columns, which hold text in one record and a list in the other (DuckDB calls that JSON).
+ */
 const witnessRecords = (shape: ReadShape): [unknown, unknown] => {
   const value = (node: ReadShape, n: 0 | 1): unknown =>
     typeof node === 'string'
