@@ -49,6 +49,23 @@ describe('Function: parseOrThrow', () => {
     );
   });
 
+  it('takes a feed that always lists its keys first, and names a key pass it does not know', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.feeds.clickstream.key_pass = 'always';
+    raw.feeds.payments = { key_pass: 'sometimes' };
+
+    // Act
+    const attempt = () => parseOrThrow(configSchema, raw, 'config');
+    delete raw.feeds.payments;
+    const config = parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(attempt).toThrow(/feeds\.payments\.key_pass: /);
+    expect(config.feeds.clickstream?.key_pass).toBe('always');
+    expect(config.feeds.devices?.key_pass).toBe('when-needed');
+  });
+
   it('rejects two queries with the same name', async () => {
     // Prepare
     const raw = await defaultConfig();
