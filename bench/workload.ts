@@ -69,5 +69,28 @@ export const medianMs = async (
   return times[Math.floor(times.length / 2)] ?? 0;
 };
 
+/**
+ * `work` that also records the CPU time this process spends in each run: every thread of it,
+ * Node's and DuckDB's, but not the local S3 and ledger, which run in a process of their own.
+ *
+ * @param work - what {@link medianMs} times
+ */
+export const withCpuTime = (work: () => Promise<void>) => {
+  const spent: number[] = [];
+  return {
+    work: async () => {
+      const started = process.cpuUsage();
+      await work();
+      const { user, system } = process.cpuUsage(started);
+      spent.push((user + system) / 1000);
+    },
+    /** The median CPU time of the timed runs, in ms ({@link medianMs}'s first run warms up). */
+    medianMs: () => {
+      const timed = spent.slice(1).sort((a, b) => a - b);
+      return timed[Math.floor(timed.length / 2)] ?? 0;
+    },
+  };
+};
+
 /** The process's peak resident set so far, in MB. */
 export const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
