@@ -640,6 +640,59 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
   });
 });
 
+describe('Function: runFlattenBatch (no array at an exploded path)', () => {
+  it('keeps an object or a string where the array to explode was in the record, in _variant', async () => {
+    // Prepare: 30,000 lines of 100 bytes, the odd values on lines no sample takes (the first
+    // ten and every 30th are sampled)
+    const odd: Record<number, unknown> = { 20025: { lost: 'VALUE' }, 20055: 'SCALAR', 20085: null };
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      JSON.stringify({
+        DATE: '2024-05-03',
+        MODE: 'web',
+        id: i,
+        payload: { items: i in odd ? odd[i] : [i] },
+      }).padEnd(99)
+    );
+    await lake.store.put('raw/odd-items/a.jsonl', lines.join('\n'));
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'odd_items',
+          batchId: 'odd-items-1',
+          objects: [{ key: 'raw/odd-items/a.jsonl', size: 1 }],
+        },
+        {
+          store: lake.store,
+          engine,
+          ledger,
+          options: { ...OPTIONS, leaveInPlace: true, explode: [['payload', 'items']] },
+        }
+      )
+    );
+    const files: string[] = [];
+    for (const [i, key] of result.outputs.entries()) {
+      const local = join(lake.dir, `odd-items-${i}.parquet`);
+      await lake.store.download(key, local);
+      files.push(quoteLiteral(local));
+    }
+    const kept = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select id, _variant from read_parquet([${files.join(', ')}], union_by_name = true) where _variant is not null order by id`
+      )
+    );
+
+    // Assess: 29,997 arrays of one element; the rest kept with their record, none dropped
+    expect(result.rowsWritten).toBe(30_000);
+    expect(result.children).toMatchObject([{ rowsWritten: 29_997 }]);
+    expect(kept).toEqual([
+      { id: '20025', _variant: '[{"payload_items":{"lost":"VALUE"}}]' },
+      { id: '20055', _variant: '[{"payload_items":"SCALAR"}]' },
+    ]);
+  });
+});
+
 describe('Function: runFlattenBatch (late element keys)', () => {
   it('keeps an element key first seen past the sampled elements as a child column', async () => {
     // Prepare: 1,500 records of one element each; element 1,400 has a key no other has

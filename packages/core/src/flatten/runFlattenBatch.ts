@@ -25,6 +25,7 @@ import {
   flattenPlan,
   flattenSelect,
   jsonAccess,
+  normalise,
   structAccess,
 } from './flattenPlan.js';
 import { downloadLineRange, rangeKey, rangesOf } from './lineRange.js';
@@ -863,8 +864,16 @@ const writeSilver = async (
     return [];
   }
   await engine.run(`create or replace temp table batch_rows as ${rows}`);
+  // A value at an exploded path that is no array (an object, a string) has no elements to be
+  // rows of the child table: the record keeps it in `_variant`, as a value that does not fit.
+  const notArrays = arrays.map((array, i) => {
+    const value = `_explode_${i}`;
+    const name = pathKeys(array.path).map(normalise).join(options.separator);
+    return `case when json_type(${value}) not in ('ARRAY', 'NULL') then json_object(${quoteLiteral(name)}, ${value}) end`;
+  });
+  const variant = `nullif(to_json(list_concat(coalesce(from_json(_variant, '["JSON"]'), []), list_filter([${notArrays.join(', ')}], x -> x is not null))), '[]')::json`;
   await copy(
-    `select * exclude (${arrays.map((_, i) => `_explode_${i}`).join(', ')}) from batch_rows`,
+    `select * exclude (${arrays.map((_, i) => `_explode_${i}`).join(', ')}) replace (${variant} as _variant) from batch_rows`,
     plan.out
   );
   const children: { table: ChildTable; elements: number }[] = [];
