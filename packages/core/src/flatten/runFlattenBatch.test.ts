@@ -433,6 +433,26 @@ describe('Function: runFlattenBatch (drift)', () => {
     }
   });
 
+  it('flattens records whose fields are named like the reader columns but for case', async () => {
+    // Prepare: DuckDB's names are case-insensitive, so File_Index hides its file number too
+    const record = (n: number) =>
+      JSON.stringify({ DATE: '2024-07-02', File_Index: 7, __Strata_File: n, Id: n });
+
+    // Act
+    const { result, rows } = await flattenDrift('drift-3b', {
+      'cased-a.jsonl': `${record(1)}\n`,
+      'cased-b.jsonl': `${record(2)}\n${record(3)}\n`,
+    });
+
+    // Assess
+    expect(result.rowsWritten).toBe(3);
+    expect(rows.map((row) => [row._source_key, row._source_line, row.id, row.file_index])).toEqual([
+      ['raw/drift/cased-a.jsonl', '1', '1', '7'],
+      ['raw/drift/cased-b.jsonl', '1', '2', '7'],
+      ['raw/drift/cased-b.jsonl', '2', '3', '7'],
+    ]);
+  });
+
   it('flattens records whose fields are named like the reader columns', async () => {
     // Prepare: file_index hides DuckDB's own file number, so rows find their file by path
     const record = (n: number) =>

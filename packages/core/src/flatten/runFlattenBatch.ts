@@ -38,6 +38,7 @@ import {
   rejectionOf,
 } from './rawObject.js';
 import {
+  isObject,
   type JsonStructure,
   jsonPath,
   leafPaths,
@@ -216,6 +217,11 @@ const readShapeOf = (
       ...asJson,
     ])
   );
+
+/** Whether records have a top-level field DuckDB would take for `name` (its names ignore case). */
+const hasField = (structure: JsonStructure, name: string) =>
+  isObject(structure) &&
+  Object.keys(structure).some((key) => key.toLowerCase() === name.toLowerCase());
 
 /** The registry's columns as a structure (their types are leaf types too), to seed the batch's. */
 const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
@@ -449,12 +455,7 @@ export const runFlattenBatch = async (
         (keys) => structureAt(structure, keys) === 'NULL' && !registered.has(jsonPath(keys))
       );
       // A field named file_index hides the reader's file number the witness is told apart by.
-      if (
-        unreadable.length > 0 ||
-        unsettled ||
-        structureAt(structure, ['file_index']) !== undefined
-      )
-        return undefined;
+      if (unreadable.length > 0 || unsettled || hasField(structure, 'file_index')) return undefined;
       const { columns, arrays } = planOf(structure);
       // A new typed column is read as JSON: a string there ("5") then does not fit, as the key
       // pass would see it, rather than being cast.
@@ -801,7 +802,7 @@ const writeSilver = async (
   // The reader's own columns (file, row number) take names no top-level field has.
   const unused = (base: string) => {
     let name = base;
-    while (structureAt(structure, [name]) !== undefined) name = `_${name}`;
+    while (hasField(structure, name)) name = `_${name}`;
     return name;
   };
   const [fileColumn, rowColumn, pathColumn] = [
@@ -811,7 +812,7 @@ const writeSilver = async (
   ].map(unused) as [string, string, string];
   // DuckDB numbers the files it reads from 0 (`file_index`); a record field of that name hides
   // the number, and each row's file is then looked up by its path (a scan of the batch's list).
-  const indexHidden = structureAt(structure, ['file_index']) !== undefined;
+  const indexHidden = hasField(structure, 'file_index');
   const byRead = new Map(plan.objects.map((object) => [object.read, object]));
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
