@@ -115,6 +115,13 @@ const typed = (column: FlatColumn, value: string): string => {
   return `try_cast(${value} as ${column.type})`;
 };
 
+/** The JSON kinds (`json_type`) a typed column holds as they are. */
+const KINDS: Partial<Record<FlatColumn['type'], string[]>> = {
+  BIGINT: ['BIGINT', 'UBIGINT'],
+  DOUBLE: ['BIGINT', 'UBIGINT', 'DOUBLE'],
+  BOOLEAN: ['BOOLEAN'],
+};
+
 /**
  * The select list that flattens records into the planned columns, each typed, plus `_variant`:
  * a JSON list of `{column: value}` for every value that did not fit its column's type (kept,
@@ -122,7 +129,8 @@ const typed = (column: FlatColumn, value: string): string => {
  *
  * @param columns - the plan
  * @param access - how to reach each column's value ({@link jsonAccess} or {@link structAccess})
- * @param strict - paths of columns where a value that does not fit fails the query instead
+ * @param strict - paths of typed columns read as JSON text, where a value of another kind than
+ *   the column's (`"5"` or `1.0` for a BIGINT), or one it cannot hold, fails the query instead
  */
 export const flattenSelect = (
   columns: readonly FlatColumn[],
@@ -132,8 +140,9 @@ export const flattenSelect = (
   const selected = columns.map((column) => {
     const value = access(column);
     const misfit = `error(${quoteLiteral(`a value of ${column.name} is no ${column.type}`)})`;
+    const kinds = (KINDS[column.type] ?? []).map(quoteLiteral).join(', ');
     const checked = strict.has(column.path)
-      ? `(case when ${value} is not null and ${typed(column, value)} is null then ${misfit} else ${typed(column, value)} end)`
+      ? `(case when ${value} is not null and (json_type(${value}::json) not in (${kinds}) or ${typed(column, value)} is null) then ${misfit} else ${typed(column, value)} end)`
       : typed(column, value);
     return `${checked} as ${quoteIdentifier(column.name)}`;
   });

@@ -520,6 +520,25 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(rows.filter((r) => r._variant !== null)).toEqual([]);
   });
 
+  it('types a new column DOUBLE for 1.0 among integers past the sample, as the key pass does', async () => {
+    // Prepare: 1.0 is an integer's value but a double's kind, on lines no sample takes
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      JSON.stringify({ id: i, DATE: '2024-03-06', MODE: 'web', n: 1 })
+        .replace('"n":1', i % 30 === 15 && i > 20_000 ? '"n":1.0' : '"n":1')
+        .padEnd(99)
+    );
+
+    // Act
+    const { result, rows } = await flattenDrift('odd-n-double', {
+      'odd-n-double.jsonl': lines.join('\n'),
+    });
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 30_000, keyPass: true });
+    expect(rows.find((r) => r.id === '20025')).toMatchObject({ n: 1, _variant: null });
+    expect(rows.find((r) => r.id === '3')).toMatchObject({ n: 1, _variant: null });
+  });
+
   it('writes the registered type of a known column and keeps values that do not fit in _variant', async () => {
     // Prepare
     const registry = {
