@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRawObject, maskLines, type Rejection } from './rawObject.js';
+import { inspectRawObject, maskLines, type Rejection, rejectionOf } from './rawObject.js';
 
 let dir: string;
 
@@ -68,6 +68,7 @@ describe('Function: inspectRawObject', () => {
       [1, 2, 4, 5],
     ],
     ['an array', '\n [{"a":1},\n{"a":2}]', 'array', 2, false, []],
+    ['control characters', '\f{"a":1}\n{"a":2}\v\n\f42\n', 'lines', 3, false, [3]],
     ['JSON lines after a byte order mark', '\uFEFF{"a":1}\n{"a":2}\n', 'lines', 2, false, []],
     ['an array after a byte order mark', '\uFEFF[{"a":1},\n{"a":2}]', 'array', 2, false, []],
     ['only whitespace', ' \n\n', 'empty', 0, false, []],
@@ -124,6 +125,20 @@ describe('Function: inspectRawObject', () => {
     expect(info.lines).toBe(100);
     expect(ids(info.sample)).toEqual([0, 1, 2, 25, 50, 75]);
     expect(ids(capped.sample)).toEqual([25, 50, 75]);
+  });
+});
+
+describe('Function: rejectionOf', () => {
+  it.each([
+    ['{"a":1}', undefined],
+    ['\f{"a":1}\v', undefined],
+    ['\f42', 'not a JSON object'],
+    ['[1]', 'not a JSON object'],
+    ['null', 'not a JSON object'],
+    ['{"a":', 'not valid JSON'],
+  ])('judges %j', (text, reason) => {
+    // Act + Assess
+    expect(rejectionOf(text)).toBe(reason);
   });
 });
 

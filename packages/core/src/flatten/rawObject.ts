@@ -106,7 +106,10 @@ export const inspectRawObject = async (
   const suspect: number[] = [];
   const endLine = () => {
     lines++;
-    if (lineFirst !== 0x7b || lineLast !== 0x7d) suspect.push(lines);
+    // A line that opens or closes with a control character (a form feed…) is DuckDB's to judge.
+    const opens = lineFirst === 0x7b || lineFirst < 0x20;
+    const closes = lineLast === 0x7d || lineLast < 0x20;
+    if (!opens || !closes) suspect.push(lines);
   };
   /** The last byte other than whitespace in chunk[from, to), or `fallback`. */
   const lastText = (chunk: Buffer, from: number, to: number, fallback: number) => {
@@ -183,10 +186,14 @@ export const inspectRawObject = async (
 /** Why a line of a JSON Lines file holds no record. */
 export type Rejection = 'not valid JSON' | 'not a JSON object';
 
-/** Why a line holds no record, as JSON.parse judges it; none when it holds a JSON object. */
+/**
+ * Why a line holds no record, as JSON.parse judges it (control characters around the value
+ * aside, as DuckDB's reader takes them); none when it holds a JSON object.
+ */
 export const rejectionOf = (text: string): Rejection | undefined => {
   try {
-    const value: unknown = JSON.parse(text);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: those are the characters trimmed
+    const value: unknown = JSON.parse(text.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, ''));
     return value !== null && typeof value === 'object' && !Array.isArray(value)
       ? undefined
       : 'not a JSON object';
