@@ -341,6 +341,39 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
+  it('fails, rather than read the batch again, when the one-read write runs out of disk', async () => {
+    // Prepare: the first COPY fails as a full /tmp makes DuckDB fail
+    const body = `${JSON.stringify({ id: 1, DATE: '2024-03-07', MODE: 'web' })}\n`;
+    await lake.store.put('raw/drift/full-disk.jsonl', body);
+    const copies: string[] = [];
+
+    // Act
+    const attempt = DuckDbEngine.use({}, (engine) => {
+      const run = engine.run.bind(engine);
+      engine.run = async (sql) => {
+        if (sql.includes('copy (')) {
+          copies.push(sql);
+          throw new Error(
+            'IO Error: Could not write file "part-0.parquet": No space left on device'
+          );
+        }
+        return run(sql);
+      };
+      return runFlattenBatch(
+        {
+          feed: 'drift',
+          batchId: 'full-disk',
+          objects: [{ key: 'raw/drift/full-disk.jsonl', size: body.length }],
+        },
+        { store: lake.store, engine, ledger, options: { ...OPTIONS, leaveInPlace: true } }
+      );
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/No space left on device/);
+    expect(copies).toHaveLength(1);
+  });
+
   it('reads a record after a byte order mark or a form feed, as DuckDB does', async () => {
     // Prepare: a byte order mark as Windows tools write UTF-8
     const record = (id: number) =>

@@ -140,9 +140,11 @@ const SAMPLE_SPREAD = 1000;
 const NEWLINE = Buffer.from('\n');
 /**
  * The most one gzip object may inflate to: FlattenBatch has 10 GB of /tmp (stacks/backfill.ts),
- * and the rest of it holds the batch's other files and its Parquet.
+ * which the inflated file shares with its masked copy, DuckDB's spill and the Parquet output.
  */
-const MAX_INFLATED_BYTES = 8 * 1024 ** 3;
+const MAX_INFLATED_BYTES = 4 * 1024 ** 3;
+/** DuckDB's errors about the data it read, which the key pass finds out about and handles. */
+const DATA_ERROR = /^(Invalid Input|Conversion) Error/;
 /** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
 const IO_CONCURRENCY = 16;
 /** Columns every silver row gets besides the record's own; a record field of the same name is renamed. */
@@ -496,9 +498,10 @@ export const runFlattenBatch = async (
           asJson,
         });
         return { columns, children };
-      } catch {
-        // Whatever failed (a key the sample missed, a malformed record…), the key pass path
-        // meets it again, and handles it or reports it.
+      } catch (error) {
+        // A key the sample missed, a malformed record…: the key pass finds out. Anything else
+        // (no memory, no disk) would fail that path too, after reading the batch again.
+        if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
       }
       for (const object of objects) {
         Object.assign(object, { read: object.info.path, masked: [], records: 0, rejected: 0 });
