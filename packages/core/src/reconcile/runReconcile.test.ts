@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { DuckDbCatalog } from '@strata/local/catalog';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { DuckDbEngine, Workspace } from '../engine/index.js';
+import type { FlattenBatchResult } from '../flatten/index.js';
+import { writeParquetObject } from '../lake/index.js';
+import { runReconcile } from './runReconcile.js';
+
+let lake: LocalLake;
+
+beforeAll(async () => {
+  lake = await startLocalLake();
+});
+
+afterAll(async () => {
+  await lake?.stop();
+});
+
+/** What FlattenBatch would have written for one batch: a part, a schema fragment, its result. */
+const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchResult> => {
+  const part = `silver/tally/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
+  await DuckDbEngine.use({}, (engine) =>
+    Workspace.use('reconcile-test', (ws) =>
+      writeParquetObject(
+        { engine, ws, store: lake.store },
+        `select 1::bigint as id, null::json as _variant, 'raw/x' as _source_key, 1::bigint as _source_line, '${batchId}' as _batch_id`,
+        part
+      )
+    )
+  );
+  const schemaKey = `_schemas/tally/fragments/${batchId}.json`;
+  const columns = [{ name: 'id', path: '$."id"', type: 'BIGINT' }];
+  await lake.store.put(schemaKey, JSON.stringify({ feed: 'tally', batchId, columns }));
+  return {
+    feed: 'tally',
+    batchId,
+    objects: 1,
+    skipped: 0,
+    recordsRead: 1,
+    rowsWritten: 1,
+    recordsQuarantined: 0,
+    outputs: [part],
+    schemaKey,
+    children: [],
+    keyPass,
+  };
+};
+
+describe('Function: runReconcile', () => {
+  it('counts the batches and those of them that needed the key pass', async () => {
+    // Prepare: the Distributed Map's ResultWriter files for three succeeded batches
+    const results = [await batch('b1', true), await batch('b2', false), await batch('b3', true)];
+    const resultFile = '_backfill/tally/run-1/results/SUCCEEDED_0.json';
+    await lake.store.put(
+      resultFile,
+      JSON.stringify(results.map((result) => ({ Output: JSON.stringify(result) })))
+    );
+    const manifest = '_backfill/tally/run-1/results/manifest.json';
+    await lake.store.put(
+      manifest,
+      JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: resultFile }] } })
+    );
+    const catalog = new DuckDbCatalog({
+      path: join(lake.dir, 'catalog.duckdb'),
+      lakeDirectory: join(lake.dir, 's3', 'test-lake'),
+      schema: 'silver',
+    });
+
+    // Act
+    const report = await runReconcile(
+      { runId: 'run-1', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
+      { store: lake.store, catalog }
+    );
+
+    // Assess
+    expect(report.batches).toEqual({ succeeded: 3, failed: 0, pending: 0, keyPass: 2 });
+    expect(report).toMatchObject({ recordsRead: 3, rowsWritten: 3, recordsQuarantined: 0 });
+  });
+});
