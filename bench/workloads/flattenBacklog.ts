@@ -207,7 +207,7 @@ const backlogWorkload = (spec: {
         peakRssMb: strataRssMb,
       };
       const onePass = results.filter((result) => !result.keyPass).length;
-      const checked = `${prepared.objects} objects, ${batches.length} batches (${onePass} written in one read, without the key pass); ${accounting}; ${check.summary}`;
+      const checked = `${prepared.objects} objects, ${batches.length} batches (${onePass} read their JSON Lines once, without the key pass); ${accounting}; ${check.summary}`;
       // Per CPU-second rather than per wall second: the time Strata waits on S3 and the ledger
       // is left out (in AWS their CPU is not the function's either).
       const cpu = `CPU time a run: Strata ${Math.round(strata.medianMs())} ms (${Math.round((100 * strata.medianMs()) / strataMs)}% of its wall time), DuckDB ${Math.round(duck.medianMs())} ms: per CPU-second ${(duck.medianMs() / strata.medianMs()).toFixed(2)}×`;

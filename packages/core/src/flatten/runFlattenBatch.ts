@@ -87,7 +87,7 @@ export interface FlattenBatchOptions {
   /** Arrays written as child tables, by their keys from the record's top ({@link explodedArrays}). */
   explode?: readonly (readonly string[])[];
   /** `always`: list every record's keys before writing, not only when one read cannot do. */
-  keyPass?: 'when-needed' | 'always';
+  keyPass?: FeedConfig['key_pass'];
 }
 
 /**
@@ -127,8 +127,9 @@ export interface FlattenBatchResult {
   /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
   children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
   /**
-   * Whether the batch listed every record's keys before it could write, because its sample
-   * missed a key or a type: a feed where most batches do reads its data twice.
+   * Whether the batch listed its JSON Lines records' keys before it wrote them (the keys of a
+   * file that is one JSON array always are): its sample missed a key or a type, a file went
+   * line by line, or the feed asks for it. A feed where most batches do reads its data twice.
    */
   keyPass: boolean;
 }
@@ -269,9 +270,9 @@ const withRegistry = (
  * ({@link discoverStructure}) and reads again, so no field is dropped. Lines that hold no record
  * are masked out of the read, and files the reader cannot take whole (a blank line between
  * records, a key twice, a scalar where objects were seen) go line by line instead; what is not
- * a JSON object goes to quarantine with its file, line and reason. Records read must equal rows written plus records quarantined before the ledger marks
- * anything SUCCEEDED, and only then are raw objects (an object in ranges: once all its ranges
- * are done) moved to raw-processed/.
+ * a JSON object goes to quarantine with its file, line and reason. Records read must equal rows
+ * written plus records quarantined before the ledger marks anything SUCCEEDED, and only then are
+ * raw objects (an object in ranges: once all its ranges are done) moved to raw-processed/.
  *
  * @param raw - the map item
  * @param deps - lake, engine, ledger and the feed's flatten options
@@ -436,9 +437,9 @@ export const runFlattenBatch = async (
      */
     const writeWitnessed = async (): Promise<Written | undefined> => {
       if (objects.some((o) => o.path === 'slow')) return undefined;
-      const sample = await sampleStructure(engine, [lineFiles], structureOf(registry));
-      let { structure } = sample;
-      const unreadable = [...sample.unreadable];
+      const first = await sampleStructure(engine, [lineFiles], structureOf(registry));
+      let { structure } = first;
+      const unreadable = [...first.unreadable];
       // A file that is one JSON array is read whole or not at all, and no line count tells
       // its records apart: arrays get the key pass, which counts them too.
       if (arrayFiles.paths.length > 0) {

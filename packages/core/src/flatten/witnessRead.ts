@@ -6,9 +6,10 @@ import { type ReadShape, readJsonColumns } from './structure.js';
 /*
  * Given its columns, DuckDB's JSON reader drops every other key silently; when it detects them
  * itself, a record with a key it did not detect, a key twice, a scalar where it detected an
- * object, or a line that is not a JSON object fails the read. A witness file of two records,
- * first in the list and the only ones detection samples, makes it detect exactly the planned
- * columns, so one read both writes a batch and proves that no key of it was left out.
+ * object, or a line that holds a scalar or a list fails the read (a `null` line reads as a row
+ * of nulls: Node masks every line that cannot hold an object first). A witness file of two
+ * records, first in the list and the only ones detection samples, makes it detect exactly the
+ * planned columns, so one read both writes a batch and proves that no key of it was left out.
  */
 
 /**
