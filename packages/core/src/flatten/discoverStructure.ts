@@ -113,6 +113,11 @@ export interface SampledStructure {
  * group's own sample file when it has one (lines Node kept while it scanned the files), else
  * the first 1,000 records and about 1,000 more spread over the rest.
  *
+ * @example
+ * ```ts
+ * const { structure } = await sampleStructure(engine, [{ format: 'newline_delimited', paths, sample }], {});
+ * ```
+ *
  * @param engine - the engine
  * @param groups - the batch's files
  * @param known - the structure the feed's registry already knows

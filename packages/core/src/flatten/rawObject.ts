@@ -189,6 +189,14 @@ export type Rejection = 'not valid JSON' | 'not a JSON object';
 /**
  * Why a line holds no record, as JSON.parse judges it (control characters around the value
  * aside, as DuckDB's reader takes them); none when it holds a JSON object.
+ *
+ * @example
+ * ```ts
+ * rejectionOf('[6]'); // 'not a JSON object'
+ * rejectionOf('{"id": 4, "user": {'); // 'not valid JSON'
+ * ```
+ *
+ * @param text - the line
  */
 export const rejectionOf = (text: string): Rejection | undefined => {
   try {

@@ -432,8 +432,8 @@ export const runFlattenBatch = async (
      * lacks. Lines Node saw cannot be objects are masked first. None when the batch needs the
      * key pass instead: a file goes line by line, the sample saw a new field only as null, the
      * read fails (a key the sample missed…), or a value does not fit the type a new column took
-     * from the sample, which fails the read too (the pass would widen the column, not park the
-     * value in `_variant`).
+     * from the sample, which fails the read too (the pass types the column by every value it
+     * holds, where this read would park the misfits in `_variant`).
      */
     const writeWitnessed = async (): Promise<Written | undefined> => {
       if (objects.some((o) => o.path === 'slow')) return undefined;

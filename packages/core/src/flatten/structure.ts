@@ -139,6 +139,12 @@ export type ReadShape = 'VARCHAR' | 'JSON' | { [key: string]: ReadShape };
  * typed or parked in `_variant` later), and JSON columns (arrays, deeper subtrees, fields of
  * mixed kinds) as JSON text.
  *
+ * @example
+ * ```ts
+ * readShape({ id: 'UBIGINT', user: { name: 'VARCHAR' }, tags: ['VARCHAR'] }, 3, new Set(['$."tags"']));
+ * // { id: 'VARCHAR', user: { name: 'VARCHAR' }, tags: 'JSON' }
+ * ```
+ *
  * @param structure - the records' structure (an object)
  * @param maxDepth - the flattening depth
  * @param jsonPaths - the paths ({@link jsonPath}) read as JSON

@@ -29,6 +29,13 @@ const witnessRecords = (shape: ReadShape): [unknown, unknown] => {
 /**
  * Writes the witness of `shape`, as JSON Lines.
  *
+ * @example
+ * ```ts
+ * await writeWitness({ id: 'VARCHAR', user: { name: 'VARCHAR' }, tags: 'JSON' }, ws.path('witness.jsonl'));
+ * // {"id":"x","user":{"name":"x"},"tags":"x"}
+ * // {"id":"x","user":{"name":"x"},"tags":[1]}
+ * ```
+ *
  * @param shape - how the batch's records are read
  * @param path - where the witness goes
  */
@@ -44,6 +51,11 @@ export const writeWitness = async (
  * `read_json` over the witness and then the JSON Lines files `paths`, detecting its columns
  * from the witness alone; the witness's records are `file_index` 0.
  *
+ * @example
+ * ```ts
+ * await engine.run(`copy (select * from ${witnessedRead(witness, files)} where file_index > 0) to 'out.parquet'`);
+ * ```
+ *
  * @param witness - the file {@link writeWitness} wrote
  * @param paths - the files to read
  */
@@ -53,6 +65,11 @@ export const witnessedRead = (witness: string, paths: readonly string[]): string
 /**
  * Whether DuckDB detects from the witness exactly the columns `shape` plans (keys that differ
  * only in case, for one, it would rename).
+ *
+ * @example
+ * ```ts
+ * if (await witnessHolds(engine, witness, shape)) await engine.run(copyWith(witnessedRead(witness, files)));
+ * ```
  *
  * @param engine - the engine
  * @param witness - the file {@link writeWitness} wrote for `shape`
