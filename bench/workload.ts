@@ -65,9 +65,12 @@ export const medianMs = async (
     await work();
     times.push(performance.now() - started);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? 0;
+  return median(times);
 };
+
+/** The middle value (the upper of the two middle ones for an even count), 0 for none. */
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /**
  * `work` that also records the CPU time this process spends in each run: every thread of it,
@@ -85,10 +88,7 @@ export const withCpuTime = (work: () => Promise<void>) => {
       spent.push((user + system) / 1000);
     },
     /** The median CPU time of the timed runs, in ms ({@link medianMs}'s first run warms up). */
-    medianMs: () => {
-      const timed = spent.slice(1).sort((a, b) => a - b);
-      return timed[Math.floor(timed.length / 2)] ?? 0;
-    },
+    medianMs: () => median(spent.slice(1)),
   };
 };
 
