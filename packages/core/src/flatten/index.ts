@@ -4,6 +4,8 @@ export {
   type ExplodedArray,
   explodedArrays,
 } from './childTables.js';
+export { PARTITION_KEYS as SILVER_PARTITION_KEYS } from './constants.js';
+export { FlattenLayout } from './flattenLayout.js';
 export { type FlatColumn, type FlattenOptions, flattenPlan, flattenSelect } from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
 export {
@@ -11,7 +13,6 @@ export {
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
-  FlattenLayout,
   flattenBatchInputSchema,
   flattenOptionsOf,
   runFlattenBatch,

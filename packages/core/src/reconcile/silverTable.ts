@@ -1,8 +1,5 @@
-import type { FlatColumn } from '../flatten/index.js';
+import { type FlatColumn, SILVER_PARTITION_KEYS } from '../flatten/index.js';
 import type { TableDefinition } from '../ports/index.js';
-
-/** The hive keys of FlattenLayout.silverPart, in path order. */
-const SILVER_PARTITION_KEYS = ['year', 'month', 'day', 'mode'] as const;
 
 /** The columns runFlattenBatch writes beside the flattened ones in every silver row. */
 const SILVER_LINEAGE_COLUMNS: TableDefinition['columns'] = [

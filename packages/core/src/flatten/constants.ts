@@ -1,0 +1,20 @@
+/** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
+export const IO_CONCURRENCY = 16;
+/** Lines of each JSON Lines file, and lines spread over the batch, that seed its structure. */
+export const SAMPLE_HEAD = 10;
+export const SAMPLE_SPREAD = 1000;
+/**
+ * The most one gzip object may inflate to: FlattenBatch has 10 GB of /tmp (stacks/backfill.ts),
+ * which the inflated file shares with its masked copy, DuckDB's spill and the Parquet output.
+ */
+export const MAX_INFLATED_BYTES = 4 * 1024 ** 3;
+/** DuckDB's errors about the data it read, which the key pass finds out about and handles. */
+export const DATA_ERROR = /^(Invalid Input|Conversion) Error/;
+/** The partition value of a record whose date or mode is missing (Hive's and DuckDB's). */
+export const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+/**
+ * Columns every silver row gets besides the record's own, the hive keys of its partition folders
+ * in path order first; a record field of the same name is renamed.
+ */
+export const PARTITION_KEYS = ['year', 'month', 'day', 'mode'] as const;
+export const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'] as const;

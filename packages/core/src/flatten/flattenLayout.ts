@@ -1,0 +1,14 @@
+/** Where a feed's flattened output, quarantine and schemas live. */
+export const FlattenLayout = {
+  silverPrefix: (feed: string) => `silver/${feed}/`,
+  /** DuckDB names the partition folders; the file name is the batch's, so a retry overwrites it. */
+  silverFilePattern: (batchId: string) => `part-${batchId}-{i}`,
+  quarantineRecords: (feed: string, batchId: string) =>
+    `quarantine/${feed}/batch=${batchId}/records.jsonl`,
+  quarantineFile: (feed: string, batchId: string, key: string) =>
+    `quarantine/${feed}/batch=${batchId}/files/${key.slice(key.lastIndexOf('/') + 1)}`,
+  schemaFragment: (feed: string, batchId: string) => `_schemas/${feed}/fragments/${batchId}.json`,
+  /** The feed's registry: the merged columns every finished run has written. */
+  schema: (feed: string) => `_schemas/${feed}/schema.json`,
+  processed: (key: string) => `raw-processed/${key.slice('raw/'.length)}`,
+} as const;

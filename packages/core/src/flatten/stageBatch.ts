@@ -1,0 +1,209 @@
+import { rm, writeFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine, Workspace } from '../engine/index.js';
+import { eachLimited } from '../lake/index.js';
+import type { Ledger, ObjectStore } from '../ports/index.js';
+import type { ExplodedArray } from './childTables.js';
+import { IO_CONCURRENCY, MAX_INFLATED_BYTES, SAMPLE_HEAD, SAMPLE_SPREAD } from './constants.js';
+import type { FileGroup } from './discoverStructure.js';
+import { FlattenLayout } from './flattenLayout.js';
+import type { FlatColumn } from './flattenPlan.js';
+import { downloadLineRange } from './lineRange.js';
+import { inspectRawObject, maskLines, type RawObjectInfo, type Rejection } from './rawObject.js';
+import type { FlattenBatchOptions, flattenBatchInputSchema } from './runFlattenBatch.js';
+
+/** One planned item: an object, or a byte range of one, with its ledger key `id`. */
+export type BatchItem = z.output<typeof flattenBatchInputSchema>['objects'][number] & {
+  id: string;
+};
+
+/** One object of the batch on local disk, and how it will be read. */
+export interface LocalObject {
+  /** Its ledger and lineage key: the object's, or for a range `<key>#bytes=<start>-<end>`. */
+  key: string;
+  /** The object in the lake. */
+  object: string;
+  /** Where it was read from: its key, or its copy in raw-processed/ when a retry finds it moved. */
+  source: string;
+  size: number;
+  index: number;
+  info: RawObjectInfo;
+  /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line (`loadRecords`). */
+  path: 'fast' | 'slow' | 'none';
+  /** The file the fast reader takes: the plain file, or its copy with rejected lines masked. */
+  read: string;
+  /** Lines of `read` masked as `{}` ({@link maskLines}), which the batch leaves out. */
+  masked: number[];
+  records: number;
+  rejected: number;
+  error?: string;
+}
+
+/** A batch whose objects are on local disk, and what writing and committing it needs. */
+export interface StagedBatch {
+  feed: string;
+  batchId: string;
+  items: readonly BatchItem[];
+  store: ObjectStore;
+  engine: DuckDbEngine;
+  ledger: Ledger;
+  now: () => Date;
+  options: FlattenBatchOptions;
+  /** The run's copy of the feed's registry: columns the batch keeps as they are. */
+  registry: readonly FlatColumn[];
+  ws: Workspace;
+  /** The objects this batch claimed, in plan order: output names and rows depend on it. */
+  objects: LocalObject[];
+  /** Items an attempt this one retries already finished (their objects may have moved). */
+  finished: ReadonlySet<string>;
+  /** The sampled lines of the batch's JSON Lines files, as one JSON Lines file. */
+  sample: string;
+  /** Where DuckDB writes Parquet: the records' under it, child table `i`'s under `<out>-<i>`. */
+  out: string;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Claims the batch's items in the ledger and brings each claimed one onto local disk, inflated
+ * and inspected ({@link inspectRawObject}), as soon as it is claimed. Items another batch owns
+ * or finished are left out; the batch's own, finished by an attempt this one retries, are
+ * staged again (from raw-processed/ if they moved), so the retry rewrites the same files.
+ *
+ * @param batch - everything but what staging finds out
+ */
+export const stageBatch = async (
+  batch: Omit<StagedBatch, 'objects' | 'finished' | 'sample' | 'out'>
+): Promise<StagedBatch> => {
+  const { items, ledger, store, ws, batchId } = batch;
+  const entries = await ledger.getMany(items.map((item) => item.id));
+  const finished = new Set<string>();
+  /** Whether the item is this batch's: claimed now, or finished by an attempt this one retries. */
+  const claim = async (item: BatchItem) => {
+    const entry = entries.get(item.id);
+    if (entry?.batchId === batchId && entry.status === 'SUCCEEDED') {
+      finished.add(item.id);
+      return true;
+    }
+    return ledger.claim(item.id, batchId, batch.now());
+  };
+  const claimed = new Array<LocalObject | undefined>(items.length);
+  // About a thousand records spread over the batch as planned (so a retry samples the same
+  // lines), and each file's first few.
+  const sample = {
+    head: SAMPLE_HEAD,
+    everyBytes: items.reduce((total, o) => total + o.size, 0) / SAMPLE_SPREAD,
+    spread: SAMPLE_SPREAD,
+  };
+  await eachLimited(items, IO_CONCURRENCY, async (item, index) => {
+    if (!(await claim(item))) return;
+    const local = ws.path(`object-${index}`);
+    let source = item.key;
+    const download = () => {
+      const { range, size } = item;
+      return range
+        ? downloadLineRange(store, { key: source, size, range }, local)
+        : store.download(source, local);
+    };
+    await download().catch((error: unknown) => {
+      if (!finished.has(item.id)) throw error;
+      source = FlattenLayout.processed(item.key);
+      return download();
+    });
+    const info = await inspectRawObject(local, {
+      gzip: item.key.endsWith('.gz'),
+      plain: ws.path(`object-${index}.json`),
+      maxPlainBytes: MAX_INFLATED_BYTES,
+      sample,
+    });
+    // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
+    // move to raw-processed/ copy the object in S3).
+    if (info.path !== local) await rm(local);
+    const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
+    claimed[index] = {
+      key: item.id,
+      object: item.key,
+      source,
+      size: item.size,
+      index,
+      info,
+      path:
+        info.layout === 'empty' || info.layout === 'unreadable' ? 'none' : fast ? 'fast' : 'slow',
+      read: info.path,
+      masked: [],
+      records: 0,
+      rejected: 0,
+      ...(info.error ? { error: info.error } : {}),
+    };
+  });
+  const objects = claimed.filter((object) => object !== undefined);
+  const sampled = ws.path('sample.jsonl');
+  await writeFile(
+    sampled,
+    Buffer.concat(objects.flatMap((o) => o.info.sample.flatMap((line) => [line, NEWLINE])))
+  );
+  // Records of files that go line by line, and lines that hold no record, wherever found.
+  await batch.engine.run(
+    'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
+  );
+  return { ...batch, objects, finished, sample: sampled, out: ws.path('silver') };
+};
+
+/**
+ * The batch's files DuckDB's reader takes in one pass, in one format: JSON Lines (with their
+ * line count) or JSON arrays.
+ */
+export const fileGroup = (batch: StagedBatch, format: FileGroup['format']): FileGroup => {
+  const members = batch.objects.filter(
+    (o) => o.path === 'fast' && (o.info.layout === 'array') === (format === 'array')
+  );
+  return {
+    format,
+    paths: members.map((o) => o.read),
+    ...(format === 'newline_delimited'
+      ? { records: members.reduce((total, o) => total + o.info.lines, 0) }
+      : {}),
+  };
+};
+
+/** The batch's fast files, a group per format it has. */
+export const fastGroups = (batch: StagedBatch): FileGroup[] =>
+  (['newline_delimited', 'array'] as const)
+    .map((format) => fileGroup(batch, format))
+    .filter((group) => group.paths.length > 0);
+
+/**
+ * Copies a file with its lines that hold no record masked; `use` then reads the copy and
+ * sends those lines to quarantine.
+ *
+ * @param reasonOf - why a line holds no record, or nothing if it does
+ */
+export const maskRejected = async (
+  batch: StagedBatch,
+  object: LocalObject,
+  reasonOf: (line: number, bytes: Buffer) => Rejection | undefined
+) => {
+  const { engine, ws } = batch;
+  const read = ws.path(`object-${object.index}.masked.json`);
+  const rejected = await maskLines(object.info.path, read, reasonOf);
+  return {
+    rejected,
+    use: async () => {
+      Object.assign(object, { read, masked: rejected.map((r) => r.line) });
+      object.rejected = rejected.length;
+      const local = ws.path(`object-${object.index}.rejected.json`);
+      await writeFile(local, rejected.map((r) => JSON.stringify(r)).join('\n'));
+      await engine.run(
+        `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'})`
+      );
+    },
+  };
+};
+
+/** Removes what a write attempt left, which the next one might not overwrite. */
+export const clearOutputs = async (batch: StagedBatch, arrays: readonly ExplodedArray[]) => {
+  for (const dir of [batch.out, ...arrays.map((_, i) => `${batch.out}-${i}`)]) {
+    await rm(dir, { recursive: true, force: true });
+  }
+};

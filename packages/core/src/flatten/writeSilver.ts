@@ -1,0 +1,203 @@
+import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
+import { hasField, planOptionsOf } from './batchPlan.js';
+import { type ChildTable, childTable, type ExplodedArray } from './childTables.js';
+import { HIVE_NULL, PARTITION_KEYS } from './constants.js';
+import { discoverStructure, type FileGroup } from './discoverStructure.js';
+import { FlattenLayout } from './flattenLayout.js';
+import {
+  type ColumnAccess,
+  type FlatColumn,
+  flattenSelect,
+  jsonAccess,
+  normalise,
+  structAccess,
+} from './flattenPlan.js';
+import type { FlattenBatchOptions } from './runFlattenBatch.js';
+import type { LocalObject } from './stageBatch.js';
+import {
+  type JsonStructure,
+  jsonPath,
+  pathKeys,
+  type ReadShape,
+  readJsonColumns,
+  structureAt,
+} from './structure.js';
+import { witnessedRead } from './witnessRead.js';
+
+/** What a batch wrote: its columns, and the child tables its exploded arrays went to. */
+export interface Written {
+  columns: FlatColumn[];
+  children: { table: ChildTable; elements: number }[];
+}
+
+/**
+ * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their
+ * loaded records, as ZSTD Parquet partitioned by year/month/day/mode in one COPY. With child
+ * tables, the rows are kept in a temporary table first so each child is unnested from it
+ * instead of reading the files again; returns the elements each child should get.
+ */
+export const writeSilver = async (
+  engine: DuckDbEngine,
+  plan: {
+    columns: FlatColumn[];
+    arrays: ExplodedArray[];
+    structure: JsonStructure;
+    /** How the fast files are read (`readShapeOf`). */
+    shape: { [key: string]: ReadShape };
+    fastGroups: FileGroup[];
+    objects: readonly LocalObject[];
+    batchId: string;
+    options: FlattenBatchOptions;
+    out: string;
+    /** JSON Lines are read with columns detected from this ({@link witnessedRead}), not given. */
+    witness?: string;
+    /** Typed columns the shape reads as JSON. */
+    asJson?: ReadonlySet<string>;
+  }
+): Promise<Written['children']> => {
+  const { columns, arrays, structure, options } = plan;
+  const asJson = plan.asJson ?? new Set<string>();
+  /** A typed column read as JSON is cast from its text. */
+  const access: ColumnAccess = (column) =>
+    asJson.has(column.path) ? `${structAccess(column)}::varchar` : structAccess(column);
+  /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
+  const partitions = (text: (field: string) => string) => {
+    const day = `try_cast(${text(options.partition.date)} as date)`;
+    return [
+      `coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as year`,
+      `coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as month`,
+      `coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as day`,
+      `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as mode`,
+    ].join(', ');
+  };
+  const topLevelText = (field: string) => {
+    const node = structureAt(structure, [field]);
+    return typeof node === 'string' && node !== 'JSON'
+      ? access({ name: field, path: jsonPath([field]), type: 'VARCHAR' })
+      : 'null::varchar';
+  };
+  const batch = quoteLiteral(plan.batchId);
+  /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
+  const arrayColumns = (access: ColumnAccess) =>
+    arrays
+      .map(
+        (array, i) => `, ${access({ name: '', path: array.path, type: 'JSON' })} as _explode_${i}`
+      )
+      .join('');
+  // The reader's own columns (file, row number) take names no top-level field has.
+  const unused = (base: string) => {
+    let name = base;
+    while (hasField(structure, name)) name = `_${name}`;
+    return name;
+  };
+  const [fileColumn, rowColumn, pathColumn] = [
+    '__strata_file',
+    '__strata_row',
+    '__strata_path',
+  ].map(unused) as [string, string, string];
+  // DuckDB numbers the files it reads from 0 (`file_index`); a record field of that name hides
+  // the number, and each row's file is then looked up by its path (a scan of the batch's list).
+  const indexHidden = hasField(structure, 'file_index');
+  const byRead = new Map(plan.objects.map((object) => [object.read, object]));
+  const branches = plan.fastGroups.map((group) => {
+    // Files are read in list order: a record's line is its row number less the rows before its file.
+    const objects = group.paths.map((path) => byRead.get(path) as LocalObject);
+    const offsets: number[] = [];
+    let before = 0;
+    for (const object of objects) {
+      offsets.push(before);
+      before += object.records + object.masked.length;
+    }
+    const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
+    const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
+    const fileIndex = quoteIdentifier(fileColumn);
+    const witnessed = group.format === 'newline_delimited' ? plan.witness : undefined;
+    // The witness is file 0, the batch's files 1…n.
+    const files = witnessed
+      ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group.paths)} where file_index > 0)`
+      : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
+         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readJsonColumns(plan.shape)}))`;
+    const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
+    const masked = objects.some((o) => o.masked.length > 0)
+      ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
+      : '';
+    return `
+      select ${flattenSelect(columns, access, asJson)},
+        ${keys}[${fileIndex}] as _source_key,
+        ${line} as _source_line,
+        ${batch} as _batch_id,
+        ${partitions(topLevelText)}${arrayColumns(access)}
+      from (select *, row_number() over () as ${quoteIdentifier(rowColumn)} from ${files})
+      ${masked}`;
+  });
+  const slowText = (field: string) =>
+    `json_extract_string(record, ${quoteLiteral(jsonPath([field]))})`;
+  branches.push(`
+      select ${flattenSelect(columns, jsonAccess('record'))},
+        source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
+        ${partitions(slowText)}${arrayColumns(jsonAccess('record'))}
+      from slow_records`);
+  const rows = branches.join(' union all ');
+  // A partitioned COPY buffers this many rows across partitions before it writes (524,288 by
+  // default), outside DuckDB's memory limit: a lower mark keeps a large batch's RSS bounded.
+  await engine.run('set partitioned_write_flush_threshold = 65536');
+  const copy = (query: string, dir: string) =>
+    engine.run(`
+      copy (${query})
+      to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
+  if (arrays.length === 0) {
+    await copy(rows, plan.out);
+    return [];
+  }
+  await engine.run(`create or replace temp table batch_rows as ${rows}`);
+  // A value at an exploded path that is no array (an object, a string) has no elements to be
+  // rows of the child table: the record keeps it in `_variant`, as a value that does not fit.
+  const notArrays = arrays.map((array, i) => {
+    const value = `_explode_${i}`;
+    const name = pathKeys(array.path).map(normalise).join(options.separator);
+    return `case when json_type(${value}) not in ('ARRAY', 'NULL') then json_object(${quoteLiteral(name)}, ${value}) end`;
+  });
+  const variant = `nullif(to_json(list_concat(coalesce(from_json(_variant, '["JSON"]'), []), list_filter([${notArrays.join(', ')}], x -> x is not null))), '[]')::json`;
+  await copy(
+    `select * exclude (${arrays.map((_, i) => `_explode_${i}`).join(', ')}) replace (${variant} as _variant) from batch_rows`,
+    plan.out
+  );
+  const children: { table: ChildTable; elements: number }[] = [];
+  for (const [i, array] of arrays.entries()) {
+    const column = `_explode_${i}`;
+    const holding = `from batch_rows where json_type(${column}) = 'ARRAY'`;
+    const elements = `select _source_key, _source_line, _batch_id, ${PARTITION_KEYS.join(', ')},
+        unnest(json_extract(${column}, '$[*]')) as _element,
+        unnest(range(1, json_array_length(${column})::bigint + 1)) as _index
+      ${holding}`;
+    // Every element's keys, as for records: an element key no sample showed is still a column.
+    const { structure: element } = await discoverStructure(
+      engine,
+      [
+        {
+          format: 'relation',
+          paths: ['elements'],
+          sql: `select 'elements' as filename, _element as json from (${elements})`,
+        },
+      ],
+      { maxDepth: options.maxDepth, known: 'NULL' }
+    );
+    const table = childTable(array, element, planOptionsOf(options));
+    const record = table.wrap ? `json_object('value', _element)` : '_element';
+    await copy(
+      `select ${flattenSelect(table.columns, jsonAccess('_record'))},
+         _source_key, _source_line, _index, _batch_id, ${PARTITION_KEYS.join(', ')}
+       from (select *, ${record} as _record from (${elements}))`,
+      `${plan.out}-${i}`
+    );
+    children.push({
+      table,
+      elements: await engine.scalarNumber(
+        `select coalesce(sum(json_array_length(${column})), 0) ${holding}`
+      ),
+    });
+  }
+  await engine.run('drop table batch_rows');
+  return children;
+};

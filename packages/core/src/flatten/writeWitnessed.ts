@@ -1,0 +1,105 @@
+import { hasField, planBatch, readShapeOf, structureOf } from './batchPlan.js';
+import { DATA_ERROR } from './constants.js';
+import { discoverStructure, sampleStructure } from './discoverStructure.js';
+import { rejectionOf } from './rawObject.js';
+import {
+  clearOutputs,
+  fastGroups,
+  fileGroup,
+  maskRejected,
+  type StagedBatch,
+} from './stageBatch.js';
+import { jsonPath, leafPaths, structureAt } from './structure.js';
+import { witnessHolds, writeWitness } from './witnessRead.js';
+import { type Written, writeSilver } from './writeSilver.js';
+
+/**
+ * The batch written in one read, when the sample already shows every key: DuckDB's reader,
+ * its columns detected from a witness (`witnessedRead`), fails on any key the plan
+ * lacks. Lines Node saw cannot be objects are masked first. None when the batch needs the
+ * key pass instead: a file goes line by line, the sample saw a new field only as null, the
+ * read fails (a key the sample missed…), or a value does not fit the type a new column took
+ * from the sample, which fails the read too (the pass types the column by every value it
+ * holds, where this read would park the misfits in `_variant`). Then the batch is as staged
+ * again, with nothing written.
+ *
+ * @param batch - the staged batch
+ */
+export const writeWitnessed = async (batch: StagedBatch): Promise<Written | undefined> => {
+  const { engine, objects, options, registry } = batch;
+  if (objects.some((o) => o.path === 'slow')) return undefined;
+  const lineFiles = { ...fileGroup(batch, 'newline_delimited'), sample: batch.sample };
+  const arrayFiles = fileGroup(batch, 'array');
+  const first = await sampleStructure(engine, [lineFiles], structureOf(registry));
+  let { structure } = first;
+  const unreadable = [...first.unreadable];
+  // A file that is one JSON array is read whole or not at all, and no line count tells
+  // its records apart: arrays get the key pass, which counts them too.
+  if (arrayFiles.paths.length > 0) {
+    const listed = await discoverStructure(engine, [arrayFiles], {
+      maxDepth: options.maxDepth,
+      known: structure,
+    });
+    structure = listed.structure;
+    unreadable.push(...listed.unreadable);
+    for (const object of objects.filter((o) => o.info.layout === 'array')) {
+      object.records = listed.records.get(object.info.path) ?? 0;
+    }
+  }
+  const registered = new Set(registry.map((column) => column.path));
+  const unsettled = leafPaths(structure, options.maxDepth).some(
+    (keys) => structureAt(structure, keys) === 'NULL' && !registered.has(jsonPath(keys))
+  );
+  // A field named file_index hides the reader's file number the witness is told apart by.
+  if (unreadable.length > 0 || unsettled || hasField(structure, 'file_index')) return undefined;
+  const { columns, arrays } = planBatch(structure, batch);
+  // A new typed column is read as JSON: a string there ("5") then does not fit, as the key
+  // pass would see it, rather than being cast.
+  const asJson = new Set(
+    columns
+      .filter((c) => !registered.has(c.path) && c.type !== 'JSON' && c.type !== 'VARCHAR')
+      .map((c) => c.path)
+  );
+  const shape = readShapeOf(structure, columns, arrays, options.maxDepth, asJson);
+  const witness = batch.ws.path('witness.jsonl');
+  await writeWitness(shape, witness);
+  if (!(await witnessHolds(engine, witness, shape))) return undefined;
+  for (const object of objects.filter((o) => o.path === 'fast' && o.info.suspect.length)) {
+    const suspect = new Set(object.info.suspect);
+    const masked = await maskRejected(batch, object, (line, bytes) =>
+      suspect.has(line) ? rejectionOf(bytes.toString('utf8')) : undefined
+    );
+    await masked.use();
+  }
+  // The lines that are left must all be records, or the read fails; the batch's count check
+  // compares their sum with the rows the Parquet files hold.
+  for (const object of objects.filter((o) => o.path === 'fast' && o.info.layout === 'lines')) {
+    object.records = object.info.lines - object.rejected;
+  }
+  try {
+    const children = await writeSilver(engine, {
+      columns,
+      arrays,
+      structure,
+      shape,
+      fastGroups: fastGroups(batch),
+      objects,
+      batchId: batch.batchId,
+      options,
+      out: batch.out,
+      witness,
+      asJson,
+    });
+    return { columns, children };
+  } catch (error) {
+    // A key the sample missed, a malformed record…: the key pass finds out. Anything else
+    // (no memory, no disk) would fail that path too, after reading the batch again.
+    if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
+  }
+  for (const object of objects) {
+    Object.assign(object, { read: object.info.path, masked: [], records: 0, rejected: 0 });
+  }
+  await engine.run('delete from slow_rejected');
+  await clearOutputs(batch, arrays);
+  return undefined;
+};
