@@ -1,5 +1,4 @@
-import type { ExplodedArray } from './childTables.js';
-import { explodedArrays } from './childTables.js';
+import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, PARTITION_KEYS } from './constants.js';
 import { type FlatColumn, flattenPlan } from './flattenPlan.js';
 import type { FlattenBatchOptions } from './runFlattenBatch.js';

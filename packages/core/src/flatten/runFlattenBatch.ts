@@ -42,7 +42,7 @@ export interface FlattenBatchOptions {
   partition: { date: string; mode: string };
   /** Keep raw objects where they are instead of moving them to raw-processed/. */
   leaveInPlace: boolean;
-  /** Arrays written as child tables, by their keys from the record's top ({@link explodedArrays}). */
+  /** Arrays written as child tables, by their keys from the record's top (`explodedArrays`). */
   explode?: readonly (readonly string[])[];
   /** `always`: list every record's keys before writing, not only when one read cannot do. */
   keyPass?: FeedConfig['key_pass'];

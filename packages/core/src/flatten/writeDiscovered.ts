@@ -41,10 +41,11 @@ const goSlow = async (batch: StagedBatch, object: LocalObject) => {
  * The batch written after the key pass ({@link discoverStructure}) listed every record's
  * keys and kinds; files DuckDB's reader still cannot take go line by line.
  *
- * @param batch - the staged batch, as staged (nothing masked or counted yet)
+ * @param batch - the staged batch, every file to be read where it was staged (none masked)
  */
 export const writeDiscovered = async (batch: StagedBatch): Promise<Written> => {
   const { engine, objects, options, registry } = batch;
+  // The groups list the staged files: a failed one-read write took its masked copies back.
   const discovered = await discoverStructure(
     engine,
     [{ ...fileGroup(batch, 'newline_delimited'), sample: batch.sample }, fileGroup(batch, 'array')],

@@ -20,8 +20,9 @@ import { type Written, writeSilver } from './writeSilver.js';
  * key pass instead: a file goes line by line, the sample saw a new field only as null, the
  * read fails (a key the sample missed…), or a value does not fit the type a new column took
  * from the sample, which fails the read too (the pass types the column by every value it
- * holds, where this read would park the misfits in `_variant`). Then the batch is as staged
- * again, with nothing written.
+ * holds, where this read would park the misfits in `_variant`). Then nothing is written, and
+ * every file is read again from where it was staged, unmasked (the key pass counts the
+ * records of array files again).
  *
  * @param batch - the staged batch
  */
