@@ -17,25 +17,29 @@ export interface PlainBacklog {
  * with the full hand-written schema (no inference), malformed lines skipped, every leaf selected
  * as its `a_b_c` column, `COPY … TO` ZSTD Parquet. No quarantine, no ledger, no object store.
  * `partitioned` writes Strata's layout instead of one file: year/month/day of the date, and mode.
+ * `lossless` reads every scalar as text and casts it, keeping what does not fit in `_variant`,
+ * as a reader that must lose no value does (the hand-written types would cast `"5"` to 5 and
+ * `1.5` to 2 in a BIGINT column, and fail on `"N/A"`).
  *
  * @param engine - a DuckDB engine (threads=1 for a per-core figure)
  * @param input - the local files
  * @param out - the Parquet file (or, partitioned, the directory) to write
- * @param options - whether to partition
+ * @param options - whether to partition, and to read losslessly
  */
 export const duckDbCopy = async (
   engine: DuckDbEngine,
   input: PlainBacklog,
   out: string,
-  options: { partitioned?: boolean } = {}
+  options: { partitioned?: boolean; lossless?: boolean } = {}
 ): Promise<void> => {
+  const lossless = options.lossless ?? false;
   const read = (files: readonly string[], format: string, extra = '') =>
-    `select * from read_json([${files.map(quoteLiteral).join(', ')}], format = '${format}', columns = ${duckColumns()}${extra})`;
+    `select * from read_json([${files.map(quoteLiteral).join(', ')}], format = '${format}', columns = ${duckColumns(lossless)}${extra})`;
   const sources = [
     input.lines.length ? read(input.lines, 'newline_delimited', ', ignore_errors = true') : '',
     input.arrays.length ? read(input.arrays, 'array') : '',
   ].filter(Boolean);
-  const flat = `select ${duckFlatSelect('r')} from (${sources.join(' union all ')}) as r`;
+  const flat = `select ${duckFlatSelect('r', lossless)} from (${sources.join(' union all ')}) as r`;
   await engine.run(
     options.partitioned
       ? `copy (select *, strftime("date", '%Y') as year, strftime("date", '%m') as month, strftime("date", '%d') as day from (${flat}))

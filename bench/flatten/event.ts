@@ -41,25 +41,50 @@ export const EVENT_LEAVES: readonly Leaf[] = leavesOf(EVENT_SHAPE, []);
 /** `a_b_c`, lower case: the name a flattened column gets. */
 export const flatName = (path: readonly string[]): string => path.join('_').toLowerCase();
 
-const duckType = (shape: Shape): string =>
+/** A leaf type as read: itself, or read as text (lists as JSON) to be cast without losing a value. */
+const readType = (type: string, asText: boolean): string =>
+  !asText ? type : type.endsWith('[]') ? 'JSON' : 'VARCHAR';
+
+const duckType = (shape: Shape, asText: boolean): string =>
   typeof shape === 'string'
-    ? shape
+    ? readType(shape, asText)
     : `STRUCT(${Object.entries(shape)
-        .map(([key, child]) => `${quoteIdentifier(key)} ${duckType(child)}`)
+        .map(([key, child]) => `${quoteIdentifier(key)} ${duckType(child, asText)}`)
         .join(', ')})`;
 
-/** `{'event_id': 'VARCHAR', 'user': 'STRUCT(...)', ...}` for read_json's `columns=`. */
-export const duckColumns = (): string =>
+/**
+ * `{'event_id': 'VARCHAR', 'user': 'STRUCT(...)', ...}` for read_json's `columns=`; `asText`
+ * reads every scalar as text and every list as JSON, as a reader that must keep misfits does.
+ */
+export const duckColumns = (asText = false): string =>
   `{${Object.entries(EVENT_SHAPE)
-    .map(([key, shape]) => `${quoteLiteral(key)}: ${quoteLiteral(duckType(shape))}`)
+    .map(([key, shape]) => `${quoteLiteral(key)}: ${quoteLiteral(duckType(shape, asText))}`)
     .join(', ')}}`;
 
-/** Selects every leaf of relation `alias` as its flattened `a_b_c` column. */
-export const duckFlatSelect = (alias: string): string =>
-  EVENT_LEAVES.map(
-    ({ path }) =>
-      `${[alias, ...path].map(quoteIdentifier).join('.')} as ${quoteIdentifier(flatName(path))}`
-  ).join(', ');
+/** A leaf read as text that is cast to its type: not text, not a list. */
+const castFromText = (type: string) => type !== 'VARCHAR' && !type.endsWith('[]');
+
+/**
+ * Selects every leaf of relation `alias` as its flattened `a_b_c` column. `fromText`: the leaves
+ * were read as text ({@link duckColumns}), and are cast to their types, every value that does
+ * not fit kept in a `_variant` JSON list of `{column: value}`.
+ */
+export const duckFlatSelect = (alias: string, fromText = false): string => {
+  const ref = (path: readonly string[]) => [alias, ...path].map(quoteIdentifier).join('.');
+  const columns = EVENT_LEAVES.map(({ path, type }) => {
+    const value = fromText && castFromText(type) ? `try_cast(${ref(path)} as ${type})` : ref(path);
+    return `${value} as ${quoteIdentifier(flatName(path))}`;
+  });
+  if (!fromText) return columns.join(', ');
+  const misfits = EVENT_LEAVES.filter(({ type }) => castFromText(type)).map(
+    ({ path, type }) =>
+      `case when ${ref(path)} is not null and try_cast(${ref(path)} as ${type}) is null then json_object(${quoteLiteral(flatName(path))}, ${ref(path)}) end`
+  );
+  return [
+    ...columns,
+    `nullif(to_json(list_filter([${misfits.join(', ')}], v -> v is not null)), '[]')::json as _variant`,
+  ].join(', ');
+};
 
 /**
  * Flattens one parsed record into `a_b_c` keys, as the JavaScript baselines do: nested objects
