@@ -130,7 +130,8 @@ export class S3ObjectStore implements ObjectStore {
 
   async upload(key: string, path: string, contentType?: string): Promise<void> {
     // A file below one part goes up as one PutObject from memory: lib-storage's stream
-    // chunking costs ~40% more CPU per file, which adds up over a batch's thousands of parts.
+    // chunking cost 30–65% more CPU per file (400 small files), which adds up over a batch's
+    // thousands of parts.
     if ((await stat(path)).size < SINGLE_PUT_BYTES) {
       return this.put(key, await readFile(path), contentType);
     }
