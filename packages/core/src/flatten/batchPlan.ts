@@ -15,6 +15,12 @@ export const hasField = (structure: JsonStructure, name: string) =>
   isObject(structure) &&
   Object.keys(structure).some((key) => key.toLowerCase() === name.toLowerCase());
 
+/** Whether two top-level fields differ only in case, which DuckDB's reader cannot both name. */
+export const keysCollide = (structure: JsonStructure) => {
+  const keys = isObject(structure) ? Object.keys(structure) : [];
+  return new Set(keys.map((key) => key.toLowerCase())).size < keys.length;
+};
+
 /** The registry's columns as a structure (their types are leaf types too), to seed the batch's. */
 export const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
   columns.reduce<JsonStructure>(

@@ -244,6 +244,11 @@ export const discoverStructure = async (
         for (const rn of row.rejected) lines.set(rn - (first.get(row.file) ?? 1) + 1, reason);
         rejected.set(row.file, lines);
       }
+      // An array element that is no object goes to quarantine line by line: DuckDB's reader
+      // would take a list's own elements for records instead.
+      if (group.format === 'array') {
+        for (const row of rows) if (row.kinds[0] !== 'OBJECT') unreadable.add(row.file);
+      }
       // Malformed lines (no JSON) and values that are not objects are no records of a file.
       const shapes = rows.filter((row) => group.format === 'relation' || row.kinds[0] === 'OBJECT');
       // Leaves first: an object widened to JSON below must not take its leaves back.

@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
-import { isObject, type JsonStructure, jsonPath, pathKeys } from './structure.js';
+import { isObject, type JsonStructure, jsonPath, pathKeys, quoteKey } from './structure.js';
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
@@ -40,6 +40,12 @@ export const normalise = (key: string): string =>
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '') || 'field';
 
+/** The longest column name a path gets, leaving room for a suffix under Glue's 255. */
+const MAX_NAME = 240;
+
+/** A flattened name as a SQL identifier: never opening with a digit, never too long. */
+const columnName = (name: string) => (/^[0-9]/.test(name) ? `_${name}` : name).slice(0, MAX_NAME);
+
 /**
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.
  *
@@ -55,7 +61,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
   const walk = (node: JsonStructure, keys: string[]) => {
     const depth = keys.length;
     const path = jsonPath(keys);
-    const name = keys.map(normalise).join(options.separator);
+    const name = columnName(keys.map(normalise).join(options.separator));
     if (isObject(node)) {
       // An object with no keys yet, or one too deep to flatten, is kept whole.
       if (depth >= options.maxDepth || Object.keys(node).length === 0) {
@@ -98,7 +104,7 @@ export const structAccess: ColumnAccess = (column) => {
   const [top, ...rest] = pathKeys(column.path);
   return rest.reduce(
     (expression, key) => `struct_extract(${expression}, ${quoteLiteral(key)})`,
-    quoteIdentifier(top ?? '')
+    quoteKey(top ?? '')
   );
 };
 

@@ -245,11 +245,13 @@ describe('Function: runFlattenBatch (drift)', () => {
       await lake.store.download(key, local);
       files_.push(quoteLiteral(local));
     }
-    const rows = await DuckDbEngine.use({}, (engine) =>
-      engine.all(
-        `select * from read_parquet([${files_.join(', ')}], union_by_name = true) order by _source_key, _source_line`
-      )
-    );
+    const rows = files_.length
+      ? await DuckDbEngine.use({}, (engine) =>
+          engine.all(
+            `select * from read_parquet([${files_.join(', ')}], union_by_name = true) order by _source_key, _source_line`
+          )
+        )
+      : [];
     return { result, rows };
   };
 
@@ -604,6 +606,150 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(rows.map((row) => row.date)).toEqual(['2024-03-01', '2024-03-01', 'not a date']);
     // Values that do not fit a registered column do not need the key pass: they would not widen it
     expect(result.keyPass).toBe(false);
+  });
+
+  /** The records as JSON Lines, and again with a blank line inside, which sends them line by line. */
+  const bothPaths = (name: string, records: readonly object[]) => {
+    const lines = records.map((record) => JSON.stringify(record));
+    return {
+      [`${name}-fast.jsonl`]: `${lines.join('\n')}\n`,
+      [`${name}-slow.jsonl`]: `${lines.join('\n\n')}\n`,
+    };
+  };
+
+  it('flattens top-level keys that are no SQL names, in one read and line by line', async () => {
+    // Prepare: a hyphen, a space, a leading digit, a letter outside ASCII, 300 characters
+    const long = 'k'.repeat(300);
+    const records = [1, 2].map((n) => ({
+      DATE: '2024-05-06',
+      MODE: 'web',
+      'user-agent': `ua${n}`,
+      'a b': n,
+      '1st': n === 1,
+      café: 'x',
+      [long]: n,
+    }));
+
+    // Act
+    const { result, rows } = await flattenDrift('names-1', bothPaths('names', records));
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 4, rowsWritten: 4, recordsQuarantined: 0 });
+    expect(
+      rows.map((row) => [
+        row.user_agent,
+        Number(row.a_b),
+        row._1st,
+        row.caf,
+        Number(row['k'.repeat(240)]),
+      ])
+    ).toEqual([
+      ['ua1', 1, true, 'x', 1],
+      ['ua2', 2, false, 'x', 2],
+      ['ua1', 1, true, 'x', 1],
+      ['ua2', 2, false, 'x', 2],
+    ]);
+    // Alone, the file with no blank line is written in one read
+    const alone = await flattenDrift('names-2', {
+      'names-alone.jsonl': records.map((record) => JSON.stringify(record)).join('\n'),
+    });
+    expect(alone.result).toMatchObject({ rowsWritten: 2, keyPass: false });
+    expect(alone.rows.map((row) => [row.user_agent, row._1st])).toEqual([
+      ['ua1', true],
+      ['ua2', false],
+    ]);
+  });
+
+  it('keeps both of two top-level keys that differ only in case', async () => {
+    // Prepare
+    const records = [
+      { DATE: '2024-05-06', MODE: 'web', Id: 1, id: 2 },
+      { DATE: '2024-05-06', MODE: 'web', id: 3 },
+    ];
+
+    // Act
+    const { result, rows } = await flattenDrift('case-1', bothPaths('case', records));
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 4, rowsWritten: 4, recordsQuarantined: 0 });
+    expect(
+      rows.map((row) => [row.id, row.id_2].map((v) => (v === null ? null : Number(v))))
+    ).toEqual([
+      [1, 2],
+      [null, 3],
+      [1, 2],
+      [null, 3],
+    ]);
+  });
+
+  it('partitions each record by its own date and mode, whatever kinds other records hold there', async () => {
+    // Prepare: a number where the other modes are text, an object where the other dates are
+    const records = [
+      { DATE: '2024-05-06', MODE: 'web', n: 1 },
+      { DATE: '2024-05-07', MODE: 5, n: 2 },
+      { DATE: { on: '2024-05-08' }, MODE: 'ios', n: 3 },
+    ];
+
+    // Act
+    const { result } = await flattenDrift('parts-1', bothPaths('parts', records));
+
+    // Assess: each partition holds that record from both files
+    const partitions = result.outputs.map((key) => key.split('/').slice(2, 6).join('/'));
+    expect(partitions.sort()).toEqual([
+      'year=2024/month=05/day=06/mode=web',
+      'year=2024/month=05/day=07/mode=5',
+      'year=__HIVE_DEFAULT_PARTITION__/month=__HIVE_DEFAULT_PARTITION__/day=__HIVE_DEFAULT_PARTITION__/mode=ios',
+    ]);
+    expect(result.rowsWritten).toBe(6);
+  });
+
+  it('writes a batch whose records hold no key at all', async () => {
+    // Act: empty objects, an empty array, and lines that are no records
+    const { result, rows } = await flattenDrift('nokeys-1', {
+      'nokeys-empty.jsonl': '{}\n{}\n',
+      'nokeys-array.json': '[]',
+      'nokeys-bad.jsonl': '{"a":\nxx\n',
+    });
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 4, rowsWritten: 2, recordsQuarantined: 2 });
+    expect(rows.map((row) => row._source_key)).toEqual([
+      'raw/drift/nokeys-empty.jsonl',
+      'raw/drift/nokeys-empty.jsonl',
+    ]);
+    // Each alone in its batch, with what it reads as
+    const alone = {
+      'nokeys-1.json': ['[]', 0, 0],
+      'nokeys-2.jsonl': ['{}\n', 1, 0],
+      'nokeys-3.jsonl': ['{"a":\n', 0, 1],
+      'nokeys-4.jsonl': ['null\n5\n[1]\n', 0, 3],
+      'nokeys-5.json': ['[[{"a":1}]]', 0, 1],
+    } as const;
+    for (const [i, [name, [body, rowsWritten, recordsQuarantined]]] of Object.entries(
+      alone
+    ).entries()) {
+      const one = await flattenDrift(`nokeys-${i + 2}`, { [name]: body });
+      expect({ name, ...one.result }).toMatchObject({ name, rowsWritten, recordsQuarantined });
+    }
+  });
+
+  it('reads a pretty-printed document as one record next to JSON Lines', async () => {
+    // Prepare
+    const record = (name: string) => ({ DATE: '2024-05-06', MODE: 'web', user: { name } });
+
+    // Act
+    const { result, rows } = await flattenDrift('doc-1', {
+      'doc-pretty.json': JSON.stringify(record('pretty'), null, 2),
+      'doc-lines.jsonl': `${JSON.stringify(record('line'))}\n`,
+    });
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 2, rowsWritten: 2, recordsQuarantined: 0 });
+    expect(rows.map((row) => row.user_name)).toEqual(['line', 'pretty']);
+    const alone = await flattenDrift('doc-2', {
+      'doc-alone.json': JSON.stringify(record('alone'), null, 2),
+    });
+    expect(alone.result).toMatchObject({ rowsWritten: 1, recordsQuarantined: 0 });
   });
 });
 

@@ -120,7 +120,11 @@ export const stageBatch = async (
     // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
     // move to raw-processed/ copy the object in S3).
     if (info.path !== local) await rm(local);
-    const fast = info.layout === 'array' || (info.layout === 'lines' && !info.innerBlankLines);
+    // A file whose first line holds no whole object may be one document over many lines,
+    // which only the line-by-line path tells from JSON Lines with a broken first line.
+    const fast =
+      info.layout === 'array' ||
+      (info.layout === 'lines' && !info.innerBlankLines && info.suspect[0] !== 1);
     claimed[index] = {
       key: item.id,
       object: item.key,

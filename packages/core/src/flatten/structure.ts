@@ -127,8 +127,11 @@ export const withStructureAt = (
   };
 };
 
-/** A DuckDB identifier inside a STRUCT type, quoted. */
-const structField = (key: string) => `"${key.replaceAll('"', '""')}"`;
+/**
+ * A record's key as a DuckDB identifier (a STRUCT field, a column `read_json` made of it):
+ * quoted, its quotes doubled. A key is data, not config, so any text is kept as it is.
+ */
+export const quoteKey = (key: string) => `"${key.replaceAll('"', '""')}"`;
 
 /** How `read_json` takes a value: an object field by field, anything else as text or JSON. */
 export type ReadShape = 'VARCHAR' | 'JSON' | { [key: string]: ReadShape };
@@ -177,7 +180,7 @@ export const readJsonColumns = (shape: { [key: string]: ReadShape }): string => 
     typeof node === 'string'
       ? node
       : `STRUCT(${Object.entries(node)
-          .map(([key, child]) => `${structField(key)} ${typeOf(child)}`)
+          .map(([key, child]) => `${quoteKey(key)} ${typeOf(child)}`)
           .join(', ')})`;
   return `{${Object.entries(shape)
     .map(([key, child]) => `${quoteLiteral(key)}: ${quoteLiteral(typeOf(child))}`)

@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
-import { planBatch, readShapeOf, structureOf } from './batchPlan.js';
+import { keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
 import { discoverStructure, fileNamedIn } from './discoverStructure.js';
 import { loadRecords } from './loadRecords.js';
 import {
@@ -83,6 +83,13 @@ export const writeDiscovered = async (batch: StagedBatch): Promise<Written> => {
         { maxDepth: options.maxDepth, known: structure }
       );
       structure = slow.structure;
+    }
+    // Records with two top-level keys that differ only in case go line by line, where paths
+    // tell the keys apart; the reader's columns cannot.
+    const fast = objects.filter((o) => o.path === 'fast');
+    if (keysCollide(structure) && fast.length > 0) {
+      for (const object of fast) await goSlow(batch, object);
+      continue;
     }
     const { columns, arrays } = planBatch(structure, batch);
     const groups = fastGroups(batch);

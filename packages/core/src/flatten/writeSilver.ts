@@ -71,11 +71,17 @@ export const writeSilver = async (
       `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as mode`,
     ].join(', ');
   };
+  /** A record's own scalar, as text; an object or a list is no partition value. */
+  const scalarText = (json: string) =>
+    `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
+  // A field whose kinds vary is a JSON column: each record's scalar there still partitions it.
   const topLevelText = (field: string) => {
     const node = structureAt(structure, [field]);
-    return typeof node === 'string' && node !== 'JSON'
-      ? access({ name: field, path: jsonPath([field]), type: 'VARCHAR' })
-      : 'null::varchar';
+    if (typeof node !== 'string') return 'null::varchar';
+    const column = { name: field, path: jsonPath([field]) };
+    return node === 'JSON'
+      ? scalarText(access({ ...column, type: 'JSON' }))
+      : access({ ...column, type: 'VARCHAR' });
   };
   const batch = quoteLiteral(plan.batchId);
   /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
@@ -91,11 +97,16 @@ export const writeSilver = async (
     while (hasField(structure, name)) name = `_${name}`;
     return name;
   };
-  const [fileColumn, rowColumn, pathColumn] = [
+  const [fileColumn, rowColumn, pathColumn, noColumn] = [
     '__strata_file',
     '__strata_row',
     '__strata_path',
-  ].map(unused) as [string, string, string];
+    '__strata_none',
+  ].map(unused) as [string, string, string, string];
+  // Records with no key at all (`{}` only) are still rows; the reader needs a column to read.
+  const readColumns = readJsonColumns(
+    Object.keys(plan.shape).length > 0 ? plan.shape : { [noColumn]: 'VARCHAR' }
+  );
   // DuckDB numbers the files it reads from 0 (`file_index`); a record field of that name hides
   // the number, and each row's file is then looked up by its path (a scan of the batch's list).
   const indexHidden = hasField(structure, 'file_index');
@@ -117,7 +128,7 @@ export const writeSilver = async (
     const files = witnessed
       ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group.paths)} where file_index > 0)`
       : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
-         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readJsonColumns(plan.shape)}))`;
+         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}))`;
     const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
     const masked = objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
@@ -132,7 +143,7 @@ export const writeSilver = async (
       ${masked}`;
   });
   const slowText = (field: string) =>
-    `json_extract_string(record, ${quoteLiteral(jsonPath([field]))})`;
+    scalarText(`json_extract(record, ${quoteLiteral(jsonPath([field]))})`);
   branches.push(`
       select ${flattenSelect(columns, jsonAccess('record'))},
         source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,

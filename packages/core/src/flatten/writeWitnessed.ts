@@ -1,4 +1,4 @@
-import { hasField, planBatch, readShapeOf, structureOf } from './batchPlan.js';
+import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
 import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { rejectionOf } from './rawObject.js';
@@ -51,8 +51,15 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
   const unsettled = leafPaths(structure, options.maxDepth).some(
     (keys) => structureAt(structure, keys) === 'NULL' && !registered.has(jsonPath(keys))
   );
-  // A field named file_index hides the reader's file number the witness is told apart by.
-  if (unreadable.length > 0 || unsettled || hasField(structure, 'file_index')) return undefined;
+  // A field named file_index hides the reader's file number the witness is told apart by;
+  // keys that differ only in case the reader cannot name apart.
+  if (
+    unreadable.length > 0 ||
+    unsettled ||
+    hasField(structure, 'file_index') ||
+    keysCollide(structure)
+  )
+    return undefined;
   const { columns, arrays } = planBatch(structure, batch);
   // A new typed column is read as JSON: a string there ("5") then does not fit, as the key
   // pass would see it, rather than being cast.
