@@ -73,22 +73,20 @@ export const planBatch = (
 };
 
 /**
- * How the fast path reads records planned as `columns` and `arrays`: JSON columns and exploded
- * arrays as JSON, `asJson` too, every other scalar as text.
+ * How the fast path reads records planned as `columns` and `arrays`: JSON columns, typed columns
+ * (whose values' kinds decide whether they fit) and exploded arrays as JSON, text columns as text.
  */
 export const readShapeOf = (
   structure: JsonStructure,
   columns: readonly FlatColumn[],
   arrays: readonly ExplodedArray[],
-  maxDepth: number,
-  asJson: ReadonlySet<string> = new Set()
+  maxDepth: number
 ) =>
   readShape(
     structure,
     maxDepth,
     new Set([
-      ...columns.filter((column) => column.type === 'JSON').map((column) => column.path),
+      ...columns.filter((column) => column.type !== 'VARCHAR').map((column) => column.path),
       ...arrays.map((array) => array.path),
-      ...asJson,
     ])
   );

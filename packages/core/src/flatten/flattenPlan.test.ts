@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { type FlatColumn, flattenPlan, flattenSelect, jsonAccess } from './flattenPlan.js';
 
@@ -16,14 +15,8 @@ const flatten = (maxDepth: number, plan?: FlatColumn[], strict?: ReadonlySet<str
     );
     const [row] = await engine.all('select json_group_structure(record) as s from r');
     const columns = plan ?? flattenPlan(JSON.parse(String(row?.s)), { separator: '_', maxDepth });
-    // Strict columns are read as JSON text, as the one-read write reads new typed columns.
-    const text = jsonAccess('record');
-    const access = (column: FlatColumn) =>
-      strict?.has(column.path)
-        ? `json_extract(record, ${quoteLiteral(column.path)})::varchar`
-        : text(column);
     const rows = await engine.all(
-      `select ${flattenSelect(columns, access, strict)} from r order by 1`
+      `select ${flattenSelect(columns, jsonAccess('record'), strict)} from r order by 1`
     );
     return { columns, rows };
   });

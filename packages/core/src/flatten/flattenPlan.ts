@@ -85,47 +85,53 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
   });
 };
 
+/** A column typed BIGINT, DOUBLE or BOOLEAN: its values are read as JSON text, kind and all. */
+export const isTyped = (column: FlatColumn) => column.type !== 'JSON' && column.type !== 'VARCHAR';
+
 /**
- * How a select reaches a column's value: as text for scalar columns (DuckDB's text of any JSON
- * value, so nothing fails to convert) and as JSON for JSON columns.
+ * How a select reaches a column's value: a typed column's as its JSON text (a string keeps its
+ * quotes, so `"5"` is no number), a VARCHAR column's as text, a JSON column's as JSON.
  */
 export type ColumnAccess = (column: FlatColumn) => string;
 
 /** Reads columns out of a JSON column with JSONPath (one parse per column and row: the slow path). */
 export const jsonAccess =
   (record: string): ColumnAccess =>
-  (column) =>
-    column.type === 'JSON'
-      ? `json_extract(${record}, ${quoteLiteral(column.path)})`
-      : `json_extract_string(${record}, ${quoteLiteral(column.path)})`;
+  (column) => {
+    const path = quoteLiteral(column.path);
+    if (column.type === 'JSON') return `json_extract(${record}, ${path})`;
+    return isTyped(column)
+      ? `nullif(json_extract(${record}, ${path})::varchar, 'null')`
+      : `json_extract_string(${record}, ${path})`;
+  };
 
-/** Reads columns out of the STRUCT columns `read_json` produced with {@link readJsonColumns}. */
+/**
+ * Reads columns out of the STRUCT columns `read_json` produced with {@link readJsonColumns},
+ * typed columns read as JSON (see `readShapeOf`).
+ */
 export const structAccess: ColumnAccess = (column) => {
   const [top, ...rest] = pathKeys(column.path);
-  return rest.reduce(
+  const value = rest.reduce(
     (expression, key) => `struct_extract(${expression}, ${quoteLiteral(key)})`,
     quoteKey(top ?? '')
   );
+  return isTyped(column) ? `${value}::varchar` : value;
 };
 
-/** The value typed for its column, or null where it does not fit (then it is in `_variant`). */
+/**
+ * A typed column's value from its JSON text, or null where it does not fit (then it is in
+ * `_variant`): only JSON's own literals are booleans, only an integer the BIGINT holds as
+ * written fits one (try_cast would round 5.5 to 6), only a finite number fits a DOUBLE. A JSON
+ * string fits none: its text keeps its quotes.
+ */
 const typed = (column: FlatColumn, value: string): string => {
-  if (column.type === 'JSON' || column.type === 'VARCHAR') return value;
-  // try_cast would read 1 or 'yes' as true: only JSON's own literals are booleans.
+  if (!isTyped(column)) return value;
   if (column.type === 'BOOLEAN')
     return `(case ${value} when 'true' then true when 'false' then false end)`;
-  // try_cast rounds '5.5' to a BIGINT 6: only a value the integer holds exactly fits.
   if (column.type === 'BIGINT') {
-    return `(case when try_cast(${value} as double) = try_cast(${value} as bigint) then try_cast(${value} as bigint) end)`;
+    return `(case when try_cast(${value} as bigint)::varchar = ${value} then try_cast(${value} as bigint) end)`;
   }
-  return `try_cast(${value} as ${column.type})`;
-};
-
-/** The JSON kinds (`json_type`) a typed column holds as they are. */
-const KINDS: Partial<Record<FlatColumn['type'], string[]>> = {
-  BIGINT: ['BIGINT', 'UBIGINT'],
-  DOUBLE: ['BIGINT', 'UBIGINT', 'DOUBLE'],
-  BOOLEAN: ['BOOLEAN'],
+  return `(case when isfinite(try_cast(${value} as double)) then try_cast(${value} as double) end)`;
 };
 
 /**
@@ -135,8 +141,8 @@ const KINDS: Partial<Record<FlatColumn['type'], string[]>> = {
  *
  * @param columns - the plan
  * @param access - how to reach each column's value ({@link jsonAccess} or {@link structAccess})
- * @param strict - paths of typed columns read as JSON text, where a value of another kind than
- *   the column's (`"5"` or `1.0` for a BIGINT), or one it cannot hold, fails the query instead
+ * @param strict - paths of typed columns where a value that does not fit (`"5"` or `1.0` for a
+ *   BIGINT) fails the query instead, for the key pass to type the column by every value
  */
 export const flattenSelect = (
   columns: readonly FlatColumn[],
@@ -146,18 +152,16 @@ export const flattenSelect = (
   const selected = columns.map((column) => {
     const value = access(column);
     const misfit = `error(${quoteLiteral(`a value of ${column.name} is no ${column.type}`)})`;
-    const kinds = (KINDS[column.type] ?? []).map(quoteLiteral).join(', ');
     const checked = strict.has(column.path)
-      ? `(case when ${value} is not null and (json_type(${value}::json) not in (${kinds}) or ${typed(column, value)} is null) then ${misfit} else ${typed(column, value)} end)`
+      ? `(case when ${value} is not null and ${typed(column, value)} is null then ${misfit} else ${typed(column, value)} end)`
       : typed(column, value);
     return `${checked} as ${quoteIdentifier(column.name)}`;
   });
   const misfits = columns
-    .filter((column) => column.type !== 'JSON' && column.type !== 'VARCHAR')
-    .filter((column) => !strict.has(column.path))
+    .filter((column) => isTyped(column) && !strict.has(column.path))
     .map((column) => {
       const value = access(column);
-      return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`;
+      return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
     });
   const variant = misfits.length
     ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]') as _variant`

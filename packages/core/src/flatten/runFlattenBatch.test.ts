@@ -600,7 +600,7 @@ describe('Function: runFlattenBatch (drift)', () => {
       rows.map(({ amount, flag, extra, _variant }) => ({ amount, flag, extra, _variant }))
     ).toEqual([
       { amount: '5', flag: true, extra: 'x', _variant: null },
-      { amount: null, flag: null, extra: null, _variant: '[{"amount":"5.5"},{"flag":"1"}]' },
+      { amount: null, flag: null, extra: null, _variant: '[{"amount":5.5},{"flag":1}]' },
       { amount: null, flag: false, extra: null, _variant: '[{"amount":"N/A"}]' },
     ]);
     expect(rows.map((row) => row.date)).toEqual(['2024-03-01', '2024-03-01', 'not a date']);
@@ -616,6 +616,38 @@ describe('Function: runFlattenBatch (drift)', () => {
       [`${name}-slow.jsonl`]: `${lines.join('\n\n')}\n`,
     };
   };
+
+  it('keeps a string in a registered number or boolean column in _variant, as it was, on both paths', async () => {
+    // Prepare: strings that a cast from text would take for numbers and booleans
+    const registry = {
+      columns: [
+        { name: 'n', path: '$."n"', type: 'BIGINT' as const },
+        { name: 'x', path: '$."x"', type: 'DOUBLE' as const },
+        { name: 'ok', path: '$."ok"', type: 'BOOLEAN' as const },
+      ],
+    };
+    const records = [
+      { DATE: '2024-05-06', MODE: 'web', n: 5, x: 1.5, ok: true },
+      { DATE: '2024-05-06', MODE: 'web', n: '5', x: 'NaN', ok: 'true' },
+      { DATE: '2024-05-06', MODE: 'web', n: 7, x: ' 7 ', ok: false },
+      { DATE: '2024-05-06', MODE: 'web', n: -0, x: '1e5', ok: null },
+    ];
+
+    // Act
+    const { result, rows } = await flattenDrift('kinds-1', bothPaths('kinds', records), registry);
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 8, recordsQuarantined: 0 });
+    const expected = [
+      [5, 1.5, true, null],
+      [null, null, null, '[{"n":"5"},{"x":"NaN"},{"ok":"true"}]'],
+      [7, null, false, '[{"x":" 7 "}]'],
+      [0, null, null, '[{"x":"1e5"}]'],
+    ];
+    expect(
+      rows.map((row) => [row.n === null ? null : Number(row.n), row.x, row.ok, row._variant])
+    ).toEqual([...expected, ...expected]);
+  });
 
   it('flattens top-level keys that are no SQL names, in one read and line by line', async () => {
     // Prepare: a hyphen, a space, a leading digit, a letter outside ASCII, 300 characters

@@ -19,9 +19,9 @@ import {
   type JsonStructure,
   jsonPath,
   pathKeys,
+  quoteKey,
   type ReadShape,
   readJsonColumns,
-  structureAt,
 } from './structure.js';
 import { witnessedRead } from './witnessRead.js';
 
@@ -52,16 +52,13 @@ export const writeSilver = async (
     out: string;
     /** JSON Lines are read with columns detected from this ({@link witnessedRead}), not given. */
     witness?: string;
-    /** Typed columns the shape reads as JSON. */
-    asJson?: ReadonlySet<string>;
+    /** New typed columns, where a value that does not fit fails the write (`flattenSelect`). */
+    strict?: ReadonlySet<string>;
   }
 ): Promise<Written['children']> => {
   const { columns, arrays, structure, options } = plan;
-  const asJson = plan.asJson ?? new Set<string>();
-  /** A typed column read as JSON is cast from its text. */
-  const access: ColumnAccess = (column) =>
-    asJson.has(column.path) ? `${structAccess(column)}::varchar` : structAccess(column);
-  /** The partition values from the promoted fields, read as `access` reaches a top-level field. */
+  const strict = plan.strict ?? new Set<string>();
+  /** The partition values from the promoted fields, as `text` reaches a top-level field. */
   const partitions = (text: (field: string) => string) => {
     const day = `try_cast(${text(options.partition.date)} as date)`;
     return [
@@ -74,14 +71,11 @@ export const writeSilver = async (
   /** A record's own scalar, as text; an object or a list is no partition value. */
   const scalarText = (json: string) =>
     `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
-  // A field whose kinds vary is a JSON column: each record's scalar there still partitions it.
+  // A field read as JSON (its kinds vary, or it is typed): each record's scalar still partitions it.
   const topLevelText = (field: string) => {
-    const node = structureAt(structure, [field]);
-    if (typeof node !== 'string') return 'null::varchar';
-    const column = { name: field, path: jsonPath([field]) };
-    return node === 'JSON'
-      ? scalarText(access({ ...column, type: 'JSON' }))
-      : access({ ...column, type: 'VARCHAR' });
+    const read = plan.shape[field];
+    if (read === 'JSON') return scalarText(quoteKey(field));
+    return read === 'VARCHAR' ? quoteKey(field) : 'null::varchar';
   };
   const batch = quoteLiteral(plan.batchId);
   /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
@@ -134,11 +128,11 @@ export const writeSilver = async (
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
       : '';
     return `
-      select ${flattenSelect(columns, access, asJson)},
+      select ${flattenSelect(columns, structAccess, strict)},
         ${keys}[${fileIndex}] as _source_key,
         ${line} as _source_line,
         ${batch} as _batch_id,
-        ${partitions(topLevelText)}${arrayColumns(access)}
+        ${partitions(topLevelText)}${arrayColumns(structAccess)}
       from (select *, row_number() over () as ${quoteIdentifier(rowColumn)} from ${files})
       ${masked}`;
   });

@@ -1,6 +1,7 @@
 import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
 import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
+import { isTyped } from './flattenPlan.js';
 import { rejectionOf } from './rawObject.js';
 import {
   clearOutputs,
@@ -61,14 +62,12 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
   )
     return undefined;
   const { columns, arrays } = planBatch(structure, batch);
-  // A new typed column is read as JSON: a string there ("5") then does not fit, as the key
-  // pass would see it, rather than being cast.
-  const asJson = new Set(
-    columns
-      .filter((c) => !registered.has(c.path) && c.type !== 'JSON' && c.type !== 'VARCHAR')
-      .map((c) => c.path)
+  // A value that does not fit a new typed column fails the read, as the key pass would widen
+  // the column; one that does not fit a registered column goes to `_variant`.
+  const strict = new Set(
+    columns.filter((c) => !registered.has(c.path) && isTyped(c)).map((c) => c.path)
   );
-  const shape = readShapeOf(structure, columns, arrays, options.maxDepth, asJson);
+  const shape = readShapeOf(structure, columns, arrays, options.maxDepth);
   const witness = batch.ws.path('witness.jsonl');
   await writeWitness(shape, witness);
   if (!(await witnessHolds(engine, witness, shape))) return undefined;
@@ -96,7 +95,7 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
       options,
       out: batch.out,
       witness,
-      asJson,
+      strict,
     });
     return { columns, children };
   } catch (error) {
