@@ -16,7 +16,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Two events, the second with a user id and a latitude that fit no number column. */
+/** Events whose user ids and latitudes, past the first, fit no number column. */
 const EVENTS = [
   {
     event_id: 'e1',
@@ -30,6 +30,13 @@ const EVENTS = [
     MODE: 'ios',
     user: { id: '7x', address: { geo: { lat: 'north' } } },
   },
+  {
+    event_id: 'e3',
+    DATE: '2024-03-02',
+    MODE: 'ios',
+    user: { id: '5', address: { geo: { lat: '1.5' } } },
+  },
+  { event_id: 'e4', DATE: '2024-03-02', MODE: 'ios', user: { id: 2.5 } },
 ];
 
 describe('Function: duckDbCopy', () => {
@@ -64,10 +71,28 @@ describe('Function: duckDbCopy', () => {
         day: '02',
         mode: 'ios',
       },
+      {
+        event_id: 'e3',
+        user_id: null,
+        lat: null,
+        variant: '[{"user_id":"5"},{"user_address_geo_lat":"1.5"}]',
+        year: '2024',
+        day: '02',
+        mode: 'ios',
+      },
+      {
+        event_id: 'e4',
+        user_id: null,
+        lat: null,
+        variant: '[{"user_id":2.5}]',
+        year: '2024',
+        day: '02',
+        mode: 'ios',
+      },
     ]);
   });
 
-  it('typed: the hand-written types null the values that do not fit, without a word', async () => {
+  it('typed: the hand-written types null, cast or round the values that do not fit, without a word', async () => {
     // Arrange
     const file = join(dir, 'typed.jsonl');
     await writeFile(file, EVENTS.map((event) => JSON.stringify(event)).join('\n'));
@@ -81,12 +106,15 @@ describe('Function: duckDbCopy', () => {
       );
     });
 
-    // Assess: "7x" and "north" are gone, which is why the lossless baseline reads text.
+    // Assess: "7x" and "north" are gone, strings pass for numbers and 2.5 is rounded to 2, which
+    // is why the lossless baseline reads strings as text and numbers as JSON.
     expect(
       rows.map((row) => [row.event_id, row.user_id === null ? null : Number(row.user_id), row.lat])
     ).toEqual([
       ['e1', 7, 1.5],
       ['e2', null, null],
+      ['e3', 5, 1.5],
+      ['e4', 2, null],
     ]);
   });
 });

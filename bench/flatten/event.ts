@@ -41,9 +41,15 @@ export const EVENT_LEAVES: readonly Leaf[] = leavesOf(EVENT_SHAPE, []);
 /** `a_b_c`, lower case: the name a flattened column gets. */
 export const flatName = (path: readonly string[]): string => path.join('_').toLowerCase();
 
-/** A leaf type as read: itself, or read as text (lists as JSON) to be cast without losing a value. */
+/** Leaf types whose values are JSON numbers or booleans, not strings. */
+const JSON_SCALARS = new Set(['BIGINT', 'DOUBLE', 'BOOLEAN']);
+
+/**
+ * A leaf type as read: itself, or, to be cast without losing a value, text for strings (dates
+ * too) and JSON for lists, numbers and booleans (as text, a string "5" would pass for a number).
+ */
 const readType = (type: string, asText: boolean): string =>
-  !asText ? type : type.endsWith('[]') ? 'JSON' : 'VARCHAR';
+  !asText ? type : type.endsWith('[]') || JSON_SCALARS.has(type) ? 'JSON' : 'VARCHAR';
 
 const duckType = (shape: Shape, asText: boolean): string =>
   typeof shape === 'string'
@@ -54,15 +60,28 @@ const duckType = (shape: Shape, asText: boolean): string =>
 
 /**
  * `{'event_id': 'VARCHAR', 'user': 'STRUCT(...)', ...}` for read_json's `columns=`; `asText`
- * reads every scalar as text and every list as JSON, as a reader that must keep misfits does.
+ * reads strings as text and the rest as JSON ({@link readType}), as a reader that must keep
+ * misfits does.
  */
 export const duckColumns = (asText = false): string =>
   `{${Object.entries(EVENT_SHAPE)
     .map(([key, shape]) => `${quoteLiteral(key)}: ${quoteLiteral(duckType(shape, asText))}`)
     .join(', ')}}`;
 
-/** A leaf read as text that is cast to its type: not text, not a list. */
+/** A leaf read as text or JSON that is cast to its type: not text, not a list. */
 const castFromText = (type: string) => type !== 'VARCHAR' && !type.endsWith('[]');
+
+/**
+ * A leaf's value cast from how {@link duckColumns} read it: a number or boolean from its JSON
+ * text (a string's keeps its quotes, and fits no number), an integer only as written.
+ */
+const castLeaf = (value: string, type: string) => {
+  if (!JSON_SCALARS.has(type)) return `try_cast(${value} as ${type})`;
+  const text = `${value}::varchar`;
+  return type === 'BIGINT'
+    ? `(case when try_cast(${text} as bigint)::varchar = ${text} then try_cast(${text} as bigint) end)`
+    : `try_cast(${text} as ${type})`;
+};
 
 /**
  * Selects every leaf of relation `alias` as its flattened `a_b_c` column. `fromText`: the leaves
@@ -72,13 +91,13 @@ const castFromText = (type: string) => type !== 'VARCHAR' && !type.endsWith('[]'
 export const duckFlatSelect = (alias: string, fromText = false): string => {
   const ref = (path: readonly string[]) => [alias, ...path].map(quoteIdentifier).join('.');
   const columns = EVENT_LEAVES.map(({ path, type }) => {
-    const value = fromText && castFromText(type) ? `try_cast(${ref(path)} as ${type})` : ref(path);
+    const value = fromText && castFromText(type) ? castLeaf(ref(path), type) : ref(path);
     return `${value} as ${quoteIdentifier(flatName(path))}`;
   });
   if (!fromText) return columns.join(', ');
   const misfits = EVENT_LEAVES.filter(({ type }) => castFromText(type)).map(
     ({ path, type }) =>
-      `case when ${ref(path)} is not null and try_cast(${ref(path)} as ${type}) is null then json_object(${quoteLiteral(flatName(path))}, ${ref(path)}) end`
+      `case when ${ref(path)} is not null and ${castLeaf(ref(path), type)} is null then json_object(${quoteLiteral(flatName(path))}, ${ref(path)}) end`
   );
   return [
     ...columns,
