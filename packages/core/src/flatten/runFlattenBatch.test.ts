@@ -647,6 +647,13 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(
       rows.map((row) => [row.n === null ? null : Number(row.n), row.x, row.ok, row._variant])
     ).toEqual([...expected, ...expected]);
+    // A number past DOUBLE's range is kept as written, not as Infinity
+    const huge = await flattenDrift(
+      'kinds-2',
+      { 'kinds-huge.jsonl': '{"DATE":"2024-05-06","MODE":"web","x":1e400}\n' },
+      registry
+    );
+    expect(huge.rows.map((row) => [row.x, row._variant])).toEqual([[null, '[{"x":1e400}]']]);
   });
 
   it('flattens top-level keys that are no SQL names, in one read and line by line', async () => {
