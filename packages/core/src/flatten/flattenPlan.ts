@@ -1,5 +1,13 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
-import { isObject, type JsonStructure, jsonPath, pathKeys, quoteKey } from './structure.js';
+import { BadInputError } from '../errors/index.js';
+import {
+  isAddressable,
+  isObject,
+  type JsonStructure,
+  jsonPath,
+  pathKeys,
+  quoteKey,
+} from './structure.js';
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
@@ -63,8 +71,10 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
     const path = jsonPath(keys);
     const name = columnName(keys.map(normalise).join(options.separator));
     if (isObject(node)) {
-      // An object with no keys yet, or one too deep to flatten, is kept whole.
-      if (depth >= options.maxDepth || Object.keys(node).length === 0) {
+      // An object with no keys yet, one too deep to flatten, or one with a key no JSON path
+      // reaches (`""`, `*`), is kept whole.
+      const fieldKeys = Object.keys(node);
+      if (depth >= options.maxDepth || fieldKeys.length === 0 || !fieldKeys.every(isAddressable)) {
         columns.push({ name, path, type: 'JSON' });
         return;
       }
@@ -75,6 +85,12 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
     columns.push({ name, path, type: Array.isArray(node) || !type ? 'JSON' : type });
   };
   if (isObject(structure)) {
+    const unreachable = Object.keys(structure).filter((key) => !isAddressable(key));
+    if (unreachable.length > 0) {
+      throw new BadInputError(
+        `records hold top-level keys no JSON path reaches (${unreachable.map((key) => JSON.stringify(key)).join(', ')}): rename them at the source, or move their records out of the batch`
+      );
+    }
     for (const [key, child] of Object.entries(structure)) walk(child, [key]);
   }
   const seen = new Map<string, number>((options.reserved ?? []).map((name) => [name, 1]));

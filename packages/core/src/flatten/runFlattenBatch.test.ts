@@ -656,6 +656,39 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(huge.rows.map((row) => [row.x, row._variant])).toEqual([[null, '[{"x":1e400}]']]);
   });
 
+  it('keeps the values of keys with control characters, and objects holding a key no JSON path reaches', async () => {
+    // Prepare: a newline and a tab in keys; an empty key and a "*" (a wildcard to JSON paths)
+    const records = [1, 2].map((n) => ({
+      DATE: '2024-05-06',
+      MODE: 'web',
+      'a\nb': `v${n}`,
+      'c\td': { e: n },
+      odd: { '': n, '*': -n, f: 'x' },
+    }));
+
+    // Act
+    const { result, rows } = await flattenDrift('keys-1', bothPaths('keys', records));
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 4, recordsQuarantined: 0 });
+    expect(rows.map((row) => [row.a_b, Number(row.c_d_e), JSON.parse(String(row.odd))])).toEqual(
+      [1, 2, 1, 2].map((n) => [`v${n}`, n, { '': n, '*': -n, f: 'x' }])
+    );
+  });
+
+  it('fails a batch whose records hold a top-level key no JSON path reaches, naming it', async () => {
+    // Act
+    const failed = flattenDrift('keys-2', {
+      'keys-star.jsonl': `${JSON.stringify({ DATE: '2024-05-06', MODE: 'web', '*': 1 })}\n`,
+    });
+
+    // Assess
+    await expect(failed).rejects.toMatchObject({
+      name: 'Strata.BadInput',
+      message: expect.stringContaining('top-level keys no JSON path reaches ("*")'),
+    });
+  });
+
   it('flattens top-level keys that are no SQL names, in one read and line by line', async () => {
     // Prepare: a hyphen, a space, a leading digit, a letter outside ASCII, 300 characters
     const long = 'k'.repeat(300);

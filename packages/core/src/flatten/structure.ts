@@ -53,13 +53,31 @@ export const mergeStructures = (a: JsonStructure, b: JsonStructure): JsonStructu
   return 'JSON';
 };
 
-/** A JSONPath to the value under `keys`, e.g. `$."user"."address"`. */
+/**
+ * A JSONPath to the value under `keys`, e.g. `$."user"."address"`. Only quotes and backslashes
+ * are escaped: DuckDB reads other characters as they are (a key's newline, written `\n`, would
+ * not be found).
+ */
 export const jsonPath = (keys: readonly string[]): string =>
-  keys.length === 0 ? '$' : `$.${keys.map((key) => JSON.stringify(key)).join('.')}`;
+  keys.length === 0
+    ? '$'
+    : `$.${keys.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join('.')}`;
 
 /** The keys of a path {@link jsonPath} wrote, back as strings. */
 export const pathKeys = (path: string): string[] =>
-  [...path.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => JSON.parse(`"${match[1]}"`));
+  [...path.matchAll(/"((?:[^"\\]|\\.)*)"/gs)].map((match) =>
+    (match[1] ?? '').replace(/\\(.)/gs, '$1')
+  );
+
+/**
+ * Whether DuckDB's JSON paths can reach a key: not an empty one, not `*` (a wildcard even when
+ * quoted), not one holding a NUL (which ends its SQL string).
+ */
+export const isAddressable = (key: string) => key !== '' && key !== '*' && !key.includes('\0');
+
+/** Whether an object below the root is kept whole as JSON for a key no path can reach. */
+const unreachable = (node: JsonStructure, keys: readonly string[]) =>
+  keys.length > 0 && isObject(node) && !Object.keys(node).every(isAddressable);
 
 /**
  * The objects whose keys decide the columns: the root and every object above `maxDepth` (deeper
@@ -71,9 +89,10 @@ export const pathKeys = (path: string): string[] =>
 export const objectPaths = (structure: JsonStructure, maxDepth: number): string[][] => {
   const paths: string[][] = [];
   const walk = (node: JsonStructure, keys: string[]) => {
-    if (!isObject(node) || keys.length >= maxDepth) return;
+    if (!isObject(node) || keys.length >= maxDepth || unreachable(node, keys)) return;
     paths.push(keys);
-    for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
+    for (const [key, child] of Object.entries(node))
+      if (isAddressable(key)) walk(child, [...keys, key]);
   };
   walk(structure, []);
   return paths;
@@ -93,8 +112,9 @@ export const leafPaths = (structure: JsonStructure, maxDepth: number): string[][
       if (keys.length > 0) paths.push(keys);
       return;
     }
-    if (keys.length >= maxDepth) return;
-    for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
+    if (keys.length >= maxDepth || unreachable(node, keys)) return;
+    for (const [key, child] of Object.entries(node))
+      if (isAddressable(key)) walk(child, [...keys, key]);
   };
   walk(structure, []);
   return paths;
@@ -162,7 +182,10 @@ export const readShape = (
       Object.entries(node).map(([key, child]) => [key, shapeOf(child, [...keys, key])])
     );
   const shapeOf = (node: JsonStructure, keys: string[]): ReadShape =>
-    isObject(node) && keys.length < maxDepth && Object.keys(node).length > 0
+    isObject(node) &&
+    keys.length < maxDepth &&
+    Object.keys(node).length > 0 &&
+    !unreachable(node, keys)
       ? fields(node, keys)
       : jsonPaths.has(jsonPath(keys))
         ? 'JSON'
