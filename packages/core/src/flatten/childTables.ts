@@ -1,5 +1,5 @@
 import { type FlatColumn, type FlattenOptions, flattenPlan, normalise } from './flattenPlan.js';
-import { isObject, type JsonStructure, jsonPath, structureAt } from './structure.js';
+import { isAddressable, isObject, type JsonStructure, jsonPath, structureAt } from './structure.js';
 
 /** An array of the feed's records that is written as a table of its own. */
 export interface ExplodedArray {
@@ -11,7 +11,7 @@ export interface ExplodedArray {
 
 /** An exploded array's table: one row per element. */
 export interface ChildTable extends ExplodedArray {
-  /** Elements are not objects: each is flattened as `{"value": element}`. */
+  /** Elements are not objects (or hold a key no path reaches): each is `{"value": element}`. */
   wrap: boolean;
   /** The element's columns. */
   columns: FlatColumn[];
@@ -54,7 +54,8 @@ export const childTable = (
   element: JsonStructure,
   options: FlattenOptions
 ): ChildTable => {
-  const wrap = !isObject(element);
+  // An element holding a key no JSON path reaches is kept whole, as `value`.
+  const wrap = !isObject(element) || !Object.keys(element).every(isAddressable);
   return {
     ...array,
     wrap,

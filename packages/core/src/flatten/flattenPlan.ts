@@ -19,6 +19,15 @@ export interface FlatColumn {
   type: 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'JSON';
 }
 
+/**
+ * Columns read from a registry, their paths as {@link jsonPath} writes them now: registries
+ * written before it kept control characters as they are hold them escaped, as JSON does.
+ *
+ * @param columns - a registry's or a schema fragment's columns
+ */
+export const withCurrentPaths = (columns: readonly FlatColumn[]): FlatColumn[] =>
+  columns.map((column) => ({ ...column, path: jsonPath(pathKeys(column.path)) }));
+
 export interface FlattenOptions {
   /** Joins nested keys into a column name (default `_`). */
   separator: string;

@@ -6,7 +6,13 @@ export {
 } from './childTables.js';
 export { PARTITION_KEYS as SILVER_PARTITION_KEYS } from './constants.js';
 export { FlattenLayout } from './flattenLayout.js';
-export { type FlatColumn, type FlattenOptions, flattenPlan, flattenSelect } from './flattenPlan.js';
+export {
+  type FlatColumn,
+  type FlattenOptions,
+  flattenPlan,
+  flattenSelect,
+  withCurrentPaths,
+} from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
 export {
   type FlattenBatchDeps,

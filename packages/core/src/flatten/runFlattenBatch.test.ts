@@ -689,6 +689,28 @@ describe('Function: runFlattenBatch (drift)', () => {
     });
   });
 
+  it('keeps filling a column registered under the older path of a key with a control character', async () => {
+    // Prepare: registries written before paths kept control characters held them escaped
+    const registry = { columns: [{ name: 'a_b', path: '$."a\\nb"', type: 'BIGINT' as const }] };
+    const records = [1, 2].map((n) => ({ DATE: '2024-05-06', MODE: 'web', 'a\nb': n }));
+
+    // Act
+    const { result, rows } = await flattenDrift(
+      'oldpath-1',
+      bothPaths('oldpath', records),
+      registry
+    );
+
+    // Assess
+    expect(rows.map((row) => Number(row.a_b))).toEqual([1, 2, 1, 2]);
+    const fragment = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(result.schemaKey))
+    ) as { columns: FlatColumn[] };
+    expect(
+      fragment.columns.filter((column) => column.name.startsWith('a_b') || column.name === 'anb')
+    ).toEqual([{ name: 'a_b', path: '$."a\nb"', type: 'BIGINT' }]);
+  });
+
   it('flattens top-level keys that are no SQL names, in one read and line by line', async () => {
     // Prepare: a hyphen, a space, a leading digit, a letter outside ASCII, 300 characters
     const long = 'k'.repeat(300);
@@ -929,6 +951,52 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
     expect(
       result.children[1]?.outputs.every((key) => key.startsWith('silver/boxes__tags/year=2024/'))
     ).toBe(true);
+  });
+});
+
+describe('Function: runFlattenBatch (elements holding a key no JSON path reaches)', () => {
+  it('keeps each such element whole, as the value of its child row', async () => {
+    // Prepare
+    const lines = [1, 2].map((n) =>
+      JSON.stringify({ DATE: '2024-05-03', MODE: 'web', id: n, items: [{ '': n, b: 2 }] })
+    );
+    await lake.store.put('raw/odd-keys/a.jsonl', lines.join('\n'));
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'odd_keys',
+          batchId: 'odd-keys-1',
+          objects: [{ key: 'raw/odd-keys/a.jsonl', size: 1 }],
+        },
+        {
+          store: lake.store,
+          engine,
+          ledger,
+          options: { ...OPTIONS, leaveInPlace: true, explode: [['items']] },
+        }
+      )
+    );
+    const [child] = result.children;
+    const files: string[] = [];
+    for (const [i, key] of (child?.outputs ?? []).entries()) {
+      const local = join(lake.dir, `odd-keys-${i}.parquet`);
+      await lake.store.download(key, local);
+      files.push(quoteLiteral(local));
+    }
+    const values = await DuckDbEngine.use({}, (engine) =>
+      engine.all(
+        `select value::varchar as value from read_parquet([${files.join(', ')}]) order by 1`
+      )
+    );
+
+    // Assess
+    expect(child?.rowsWritten).toBe(2);
+    expect(values.map((row) => JSON.parse(String(row.value)))).toEqual([
+      { '': 1, b: 2 },
+      { '': 2, b: 2 },
+    ]);
   });
 });
 

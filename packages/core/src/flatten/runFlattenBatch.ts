@@ -3,7 +3,7 @@ import { type FeedConfig, feedSchema, parseOrThrow } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { commitBatch } from './commitBatch.js';
-import type { FlatColumn } from './flattenPlan.js';
+import { type FlatColumn, withCurrentPaths } from './flattenPlan.js';
 import { rangeKey } from './lineRange.js';
 import { stageBatch } from './stageBatch.js';
 import { writeDiscovered } from './writeDiscovered.js';
@@ -123,7 +123,9 @@ export const runFlattenBatch = async (
   const { feed, batchId } = input;
   const stored = input.registryKey ? await deps.store.get(input.registryKey) : undefined;
   const registry: FlatColumn[] = stored
-    ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+    ? withCurrentPaths(
+        (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+      )
     : [];
   return Workspace.use('flatten-batch', async (ws) => {
     const batch = await stageBatch({

@@ -63,10 +63,20 @@ export const jsonPath = (keys: readonly string[]): string =>
     ? '$'
     : `$.${keys.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join('.')}`;
 
-/** The keys of a path {@link jsonPath} wrote, back as strings. */
+/** Text with its control characters written as JSON writes them inside a string. */
+const escapeControls = (text: string) =>
+  Array.from(text, (character) => {
+    const code = character.charCodeAt(0);
+    return code < 0x20 ? `\\u${code.toString(16).padStart(4, '0')}` : character;
+  }).join('');
+
+/**
+ * The keys of a path {@link jsonPath} wrote, back as strings; also of a path written before it
+ * kept control characters as they are (`JSON.stringify`'s `\n`), as older registries hold.
+ */
 export const pathKeys = (path: string): string[] =>
   [...path.matchAll(/"((?:[^"\\]|\\.)*)"/gs)].map((match) =>
-    (match[1] ?? '').replace(/\\(.)/gs, '$1')
+    JSON.parse(`"${escapeControls(match[1] ?? '')}"`)
   );
 
 /**

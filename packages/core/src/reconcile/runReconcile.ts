@@ -6,6 +6,7 @@ import {
   type FlattenBatchResult,
   FlattenLayout,
   mergeStructures,
+  withCurrentPaths,
 } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import type { Catalog, CatalogTable, ObjectStore } from '../ports/index.js';
@@ -136,7 +137,7 @@ export const runReconcile = async (
     const existing = stored
       ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
       : [];
-    const fragments: FlatColumn[][] = [existing];
+    const fragments: FlatColumn[][] = [withCurrentPaths(existing)];
     for (const batch of batches) {
       const fragment = await readJson<{ columns: FlatColumn[] }>(
         deps.store,
