@@ -245,7 +245,7 @@ const backlogWorkload = (spec: {
           ...common,
           baselineMs: lossless.ms,
           baseline:
-            'the same partitioned COPY reading every scalar as text and casting it, misfits kept in _variant (losing no value, as Strata must), local files, 1 thread',
+            'the same partitioned COPY reading strings as text and numbers and booleans as JSON, casting each and keeping misfits in _variant (losing no value, as Strata must), local files, 1 thread',
           baselineName: 'DuckDB partitioned, lossless',
           ratio: lossless.ms / strataMs,
           notes: `DuckDB partitioned lossless ÷ DuckDB one file: ${(duckMs / lossless.ms).toFixed(2)}× (the layout and the lossless read, before S3, the ledger, lineage or quarantine)`,
