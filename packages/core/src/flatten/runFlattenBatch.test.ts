@@ -52,6 +52,17 @@ const planOf = async (
     .map((line) => JSON.parse(line) as PlannedBatch);
 };
 
+/** Downloads Parquet objects of the lake as `<name>-<i>.parquet`, quoted for a `read_parquet` list. */
+const downloadParts = async (keys: readonly string[], name: string): Promise<string[]> => {
+  const files: string[] = [];
+  for (const [i, key] of keys.entries()) {
+    const local = join(lake.dir, `${name}-${i}.parquet`);
+    await lake.store.download(key, local);
+    files.push(quoteLiteral(local));
+  }
+  return files;
+};
+
 const flatten = (batch: PlannedBatch) =>
   DuckDbEngine.use({}, (engine) =>
     runFlattenBatch(
@@ -108,12 +119,7 @@ describe('Function: runFlattenBatch', () => {
         )
       )
     ).toBe(true);
-    const files: string[] = [];
-    for (const [i, key] of parts.entries()) {
-      const local = join(lake.dir, `silver-${i}.parquet`);
-      await lake.store.download(key, local);
-      files.push(quoteLiteral(local));
-    }
+    const files = await downloadParts(parts, 'silver');
     const [read] = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select count(*) as rows, count(experiments) as with_experiments, count(device_os_version) as with_os_version, count(user_address_geo) as with_geo
@@ -177,12 +183,7 @@ describe('Function: runFlattenBatch (one read or the key pass first)', () => {
           }
         )
       );
-      const files: string[] = [];
-      for (const [i, key] of result.outputs.entries()) {
-        const local = join(lake.dir, `equiv-${way}-${i}.parquet`);
-        await lake.store.download(key, local);
-        files.push(quoteLiteral(local));
-      }
+      const files = await downloadParts(result.outputs, `equiv-${way}`);
       const rows = (from: string) =>
         `(select * exclude (_batch_id) replace (replace(_source_key, 'raw/equiv/${way}/', '') as _source_key) from ${from})`;
       const read = `read_parquet([${files.join(', ')}], union_by_name = true, hive_partitioning = false)`;
@@ -239,12 +240,7 @@ describe('Function: runFlattenBatch (drift)', () => {
         { store: lake.store, engine, ledger, options: { ...OPTIONS, leaveInPlace: true } }
       )
     );
-    const files_: string[] = [];
-    for (const [i, key] of result.outputs.entries()) {
-      const local = join(lake.dir, `${batchId}-${i}.parquet`);
-      await lake.store.download(key, local);
-      files_.push(quoteLiteral(local));
-    }
+    const files_ = await downloadParts(result.outputs, batchId);
     const rows = files_.length
       ? await DuckDbEngine.use({}, (engine) =>
           engine.all(
@@ -893,12 +889,7 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
       )
     );
     const read = async (outputs: string[], order: string) => {
-      const files: string[] = [];
-      for (const [i, key] of outputs.entries()) {
-        const local = join(lake.dir, `boxes-${order.length}-${i}.parquet`);
-        await lake.store.download(key, local);
-        files.push(quoteLiteral(local));
-      }
+      const files = await downloadParts(outputs, `boxes-${order.length}`);
       return DuckDbEngine.use({}, (engine) =>
         engine.all(
           `select * exclude (_batch_id, _variant) from read_parquet([${files.join(', ')}], union_by_name = true) order by ${order}`
@@ -979,12 +970,7 @@ describe('Function: runFlattenBatch (elements holding a key no JSON path reaches
       )
     );
     const [child] = result.children;
-    const files: string[] = [];
-    for (const [i, key] of (child?.outputs ?? []).entries()) {
-      const local = join(lake.dir, `odd-keys-${i}.parquet`);
-      await lake.store.download(key, local);
-      files.push(quoteLiteral(local));
-    }
+    const files = await downloadParts(child?.outputs ?? [], 'odd-keys');
     const values = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select value::varchar as value from read_parquet([${files.join(', ')}]) order by 1`
@@ -1031,12 +1017,7 @@ describe('Function: runFlattenBatch (no array at an exploded path)', () => {
         }
       )
     );
-    const files: string[] = [];
-    for (const [i, key] of result.outputs.entries()) {
-      const local = join(lake.dir, `odd-items-${i}.parquet`);
-      await lake.store.download(key, local);
-      files.push(quoteLiteral(local));
-    }
+    const files = await downloadParts(result.outputs, 'odd-items');
     const kept = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select id, _variant from read_parquet([${files.join(', ')}], union_by_name = true) where _variant is not null order by id`
@@ -1141,12 +1122,10 @@ describe('Function: runFlattenBatch (an object planned in byte ranges)', () => {
     expect(replan).toEqual([]);
     expect(results.reduce((n, r) => n + r.rowsWritten, 0)).toBe(1500);
     expect(results.reduce((n, r) => n + r.recordsQuarantined, 0)).toBe(2);
-    const files: string[] = [];
-    for (const [i, part] of results.flatMap((r) => r.outputs).entries()) {
-      const local = join(lake.dir, `split-${i}.parquet`);
-      await lake.store.download(part, local);
-      files.push(quoteLiteral(local));
-    }
+    const files = await downloadParts(
+      results.flatMap((r) => r.outputs),
+      'split'
+    );
     const [read] = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select count(*) as n, count(distinct id) as ids, min(_source_key) as first_key, count(distinct _source_key) as keys
