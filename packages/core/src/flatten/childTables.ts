@@ -1,5 +1,11 @@
 import { type FlatColumn, type FlattenOptions, flattenPlan, normalise } from './flattenPlan.js';
-import { isAddressable, isObject, type JsonStructure, jsonPath, structureAt } from './structure.js';
+import {
+  holdsUnreachableKey,
+  isObject,
+  type JsonStructure,
+  jsonPath,
+  structureAt,
+} from './structure.js';
 
 /** An array of the feed's records that is written as a table of its own. */
 export interface ExplodedArray {
@@ -55,7 +61,7 @@ export const childTable = (
   options: FlattenOptions
 ): ChildTable => {
   // An element holding a key no JSON path reaches is kept whole, as `value`.
-  const wrap = !isObject(element) || !Object.keys(element).every(isAddressable);
+  const wrap = !isObject(element) || holdsUnreachableKey(element);
   return {
     ...array,
     wrap,

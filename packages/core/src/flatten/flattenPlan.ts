@@ -1,6 +1,7 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
 import {
+  holdsUnreachableKey,
   isAddressable,
   isObject,
   type JsonStructure,
@@ -82,8 +83,11 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
     if (isObject(node)) {
       // An object with no keys yet, one too deep to flatten, or one with a key no JSON path
       // reaches (`""`, `*`), is kept whole.
-      const fieldKeys = Object.keys(node);
-      if (depth >= options.maxDepth || fieldKeys.length === 0 || !fieldKeys.every(isAddressable)) {
+      if (
+        depth >= options.maxDepth ||
+        Object.keys(node).length === 0 ||
+        holdsUnreachableKey(node)
+      ) {
         columns.push({ name, path, type: 'JSON' });
         return;
       }

@@ -85,9 +85,13 @@ export const pathKeys = (path: string): string[] =>
  */
 export const isAddressable = (key: string) => key !== '' && key !== '*' && !key.includes('\0');
 
+/** Whether an object holds a key no JSON path reaches: below the root, it is kept whole. */
+export const holdsUnreachableKey = (node: JsonStructure) =>
+  isObject(node) && !Object.keys(node).every(isAddressable);
+
 /** Whether an object below the root is kept whole as JSON for a key no path can reach. */
 const unreachable = (node: JsonStructure, keys: readonly string[]) =>
-  keys.length > 0 && isObject(node) && !Object.keys(node).every(isAddressable);
+  keys.length > 0 && holdsUnreachableKey(node);
 
 /**
  * The objects whose keys decide the columns: the root and every object above `maxDepth` (deeper
