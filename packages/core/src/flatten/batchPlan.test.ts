@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { hasField, planBatch, structureOf } from './batchPlan.js';
 import type { FlatColumn } from './flattenPlan.js';
-import type { FlattenBatchOptions } from './runFlattenBatch.js';
 import { jsonPath } from './structure.js';
+import type { FlattenBatchOptions } from './types.js';
 
 const OPTIONS: FlattenBatchOptions = {
   separator: '_',

@@ -1,8 +1,8 @@
 import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, PARTITION_KEYS } from './constants.js';
 import { type FlatColumn, flattenPlan } from './flattenPlan.js';
-import type { FlattenBatchOptions } from './runFlattenBatch.js';
 import { isObject, type JsonStructure, pathKeys, readShape, withStructureAt } from './structure.js';
+import type { FlattenBatchOptions } from './types.js';
 
 /** How a batch's fields (and its exploded arrays' elements) plan into columns. */
 export const planOptionsOf = (options: FlattenBatchOptions) => ({

@@ -5,9 +5,7 @@ import { eachLimited } from '../lake/index.js';
 import { IO_CONCURRENCY } from './constants.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { rangeKey, rangesOf } from './lineRange.js';
-import type { FlattenBatchResult } from './runFlattenBatch.js';
-import type { StagedBatch } from './stageBatch.js';
-import type { Written } from './writeSilver.js';
+import type { FlattenBatchResult, StagedBatch, Written } from './types.js';
 
 /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
 const publish = async (batch: StagedBatch, dir: string, dataset: string) => {

@@ -14,13 +14,11 @@ export {
   withCurrentPaths,
 } from './flattenPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
+export { type FlattenBatchDeps, flattenOptionsOf, runFlattenBatch } from './runFlattenBatch.js';
+export { jsonPath, mergeStructures } from './structure.js';
 export {
-  type FlattenBatchDeps,
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
   flattenBatchInputSchema,
-  flattenOptionsOf,
-  runFlattenBatch,
-} from './runFlattenBatch.js';
-export { jsonPath, mergeStructures } from './structure.js';
+} from './types.js';

@@ -11,11 +11,8 @@ import { DuckDbEngine } from '../engine/index.js';
 import { type PlanBacklogInput, type PlannedBatch, runPlanBacklog } from '../plan-backlog/index.js';
 import type { FlatColumn } from './flattenPlan.js';
 import { rangeKey } from './lineRange.js';
-import {
-  type FlattenBatchOptions,
-  type FlattenBatchResult,
-  runFlattenBatch,
-} from './runFlattenBatch.js';
+import { runFlattenBatch } from './runFlattenBatch.js';
+import type { FlattenBatchOptions, FlattenBatchResult } from './types.js';
 
 let lake: LocalLake;
 let dynamo: LocalDynamoDb;

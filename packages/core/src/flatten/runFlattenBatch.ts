@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { type FeedConfig, feedSchema, parseOrThrow } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
@@ -6,47 +5,14 @@ import { commitBatch } from './commitBatch.js';
 import { type FlatColumn, withCurrentPaths } from './flattenPlan.js';
 import { rangeKey } from './lineRange.js';
 import { stageBatch } from './stageBatch.js';
+import {
+  type FlattenBatchInput,
+  type FlattenBatchOptions,
+  type FlattenBatchResult,
+  flattenBatchInputSchema,
+} from './types.js';
 import { writeDiscovered } from './writeDiscovered.js';
 import { writeWitnessed } from './writeWitnessed.js';
-
-/** One Distributed Map item: a planned batch of raw objects of one feed. */
-export const flattenBatchInputSchema = z.object({
-  feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$/),
-  objects: z.array(
-    z
-      .object({
-        key: z.string().min(1),
-        size: z.number().int().min(0),
-        /** Bytes `[start, end)` of an object too large for one batch: the lines that start there. */
-        range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
-        /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
-        step: z.number().int().min(1).optional(),
-      })
-      .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
-        message: 'a range needs its step, and lies inside the object',
-      })
-  ),
-  /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
-  registryKey: z.string().min(1).optional(),
-});
-
-export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
-
-export interface FlattenBatchOptions {
-  /** Joins nested keys into column names: `user_address_city`. */
-  separator: string;
-  /** Objects nested deeper than this stay one JSON column. */
-  maxDepth: number;
-  /** Top-level fields promoted to partition keys: a date and a mode. */
-  partition: { date: string; mode: string };
-  /** Keep raw objects where they are instead of moving them to raw-processed/. */
-  leaveInPlace: boolean;
-  /** Arrays written as child tables, by their keys from the record's top (`explodedArrays`). */
-  explode?: readonly (readonly string[])[];
-  /** `always`: list every record's keys before writing, not only when one read cannot do. */
-  keyPass?: FeedConfig['key_pass'];
-}
 
 /**
  * A feed's configuration as runFlattenBatch takes it; a feed with none gets the defaults.
@@ -68,28 +34,6 @@ export interface FlattenBatchDeps {
   ledger: Ledger;
   options: FlattenBatchOptions;
   now?: () => Date;
-}
-
-export interface FlattenBatchResult {
-  feed: string;
-  batchId: string;
-  /** Objects this batch processed, and those another batch already owns or finished. */
-  objects: number;
-  skipped: number;
-  /** recordsRead = rowsWritten + recordsQuarantined, checked before anything is marked done. */
-  recordsRead: number;
-  rowsWritten: number;
-  recordsQuarantined: number;
-  outputs: string[];
-  schemaKey: string;
-  /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
-  children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
-  /**
-   * Whether the batch listed its JSON Lines records' keys before it wrote them (the keys of a
-   * file that is one JSON array always are): its sample missed a key or a type, a file went
-   * line by line, or the feed asks for it. A feed where most batches do reads its data twice.
-   */
-  keyPass: boolean;
 }
 
 /**

@@ -1,67 +1,13 @@
 import { rm, writeFile } from 'node:fs/promises';
-import type { z } from 'zod';
 import { quoteLiteral } from '../config/index.js';
-import type { DuckDbEngine, Workspace } from '../engine/index.js';
 import { eachLimited } from '../lake/index.js';
-import type { Ledger, ObjectStore } from '../ports/index.js';
 import type { ExplodedArray } from './childTables.js';
 import { IO_CONCURRENCY, MAX_INFLATED_BYTES, SAMPLE_HEAD, SAMPLE_SPREAD } from './constants.js';
 import type { FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
-import type { FlatColumn } from './flattenPlan.js';
 import { downloadLineRange } from './lineRange.js';
-import { inspectRawObject, maskLines, type RawObjectInfo, type Rejection } from './rawObject.js';
-import type { FlattenBatchOptions, flattenBatchInputSchema } from './runFlattenBatch.js';
-
-/** One planned item: an object, or a byte range of one, with its ledger key `id`. */
-export type BatchItem = z.output<typeof flattenBatchInputSchema>['objects'][number] & {
-  id: string;
-};
-
-/** One object of the batch on local disk, and how it will be read. */
-export interface LocalObject {
-  /** Its ledger and lineage key: the object's, or for a range `<key>#bytes=<start>-<end>`. */
-  key: string;
-  /** The object in the lake. */
-  object: string;
-  /** Where it was read from: its key, or its copy in raw-processed/ when a retry finds it moved. */
-  source: string;
-  size: number;
-  index: number;
-  info: RawObjectInfo;
-  /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line (`loadRecords`). */
-  path: 'fast' | 'slow' | 'none';
-  /** The file the fast reader takes: the plain file, or its copy with rejected lines masked. */
-  read: string;
-  /** Lines of `read` masked as `{}` ({@link maskLines}), which the batch leaves out. */
-  masked: number[];
-  records: number;
-  rejected: number;
-  error?: string;
-}
-
-/** A batch whose objects are on local disk, and what writing and committing it needs. */
-export interface StagedBatch {
-  feed: string;
-  batchId: string;
-  items: readonly BatchItem[];
-  store: ObjectStore;
-  engine: DuckDbEngine;
-  ledger: Ledger;
-  now: () => Date;
-  options: FlattenBatchOptions;
-  /** The run's copy of the feed's registry: columns the batch keeps as they are. */
-  registry: readonly FlatColumn[];
-  ws: Workspace;
-  /** The objects this batch claimed, in plan order: output names and rows depend on it. */
-  objects: LocalObject[];
-  /** Items an attempt this one retries already finished (their objects may have moved). */
-  finished: ReadonlySet<string>;
-  /** The sampled lines of the batch's JSON Lines files, as one JSON Lines file. */
-  sample: string;
-  /** Where DuckDB writes Parquet: the records' under it, child table `i`'s under `<out>-<i>`. */
-  out: string;
-}
+import { inspectRawObject, maskLines, type Rejection } from './rawObject.js';
+import type { BatchItem, LocalObject, StagedBatch } from './types.js';
 
 const NEWLINE = Buffer.from('\n');
 

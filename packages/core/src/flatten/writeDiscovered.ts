@@ -2,15 +2,9 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
 import { discoverStructure, fileNamedIn } from './discoverStructure.js';
 import { loadRecords } from './loadRecords.js';
-import {
-  clearOutputs,
-  fastGroups,
-  fileGroup,
-  type LocalObject,
-  maskRejected,
-  type StagedBatch,
-} from './stageBatch.js';
-import { type Written, writeSilver } from './writeSilver.js';
+import { clearOutputs, fastGroups, fileGroup, maskRejected } from './stageBatch.js';
+import type { LocalObject, StagedBatch, Written } from './types.js';
+import { writeSilver } from './writeSilver.js';
 
 /** Loads a file line by line into the slow tables (their structure is discovered after). */
 const goSlow = async (batch: StagedBatch, object: LocalObject) => {

@@ -13,8 +13,6 @@ import {
   normalise,
   structAccess,
 } from './flattenPlan.js';
-import type { FlattenBatchOptions } from './runFlattenBatch.js';
-import type { LocalObject } from './stageBatch.js';
 import {
   type JsonStructure,
   jsonPath,
@@ -23,13 +21,8 @@ import {
   type ReadShape,
   readJsonColumns,
 } from './structure.js';
+import type { FlattenBatchOptions, LocalObject, Written } from './types.js';
 import { witnessedRead } from './witnessRead.js';
-
-/** What a batch wrote: its columns, and the child tables its exploded arrays went to. */
-export interface Written {
-  columns: FlatColumn[];
-  children: { table: ChildTable; elements: number }[];
-}
 
 /**
  * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their

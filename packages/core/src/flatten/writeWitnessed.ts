@@ -3,16 +3,11 @@ import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { isTyped } from './flattenPlan.js';
 import { rejectionOf } from './rawObject.js';
-import {
-  clearOutputs,
-  fastGroups,
-  fileGroup,
-  maskRejected,
-  type StagedBatch,
-} from './stageBatch.js';
+import { clearOutputs, fastGroups, fileGroup, maskRejected } from './stageBatch.js';
 import { jsonPath, leafPaths, structureAt } from './structure.js';
+import type { StagedBatch, Written } from './types.js';
 import { witnessHolds, writeWitness } from './witnessRead.js';
-import { type Written, writeSilver } from './writeSilver.js';
+import { writeSilver } from './writeSilver.js';
 
 /**
  * The batch written in one read, when the sample already shows every key: DuckDB's reader,

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '@strata/core/ports';
-import type { LocalExecutionOutcome } from './runLocalExecution.js';
+
+/** How a local execution ended. */
+export type LocalExecutionOutcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED'; error: string; cause: string };
 
 /** A Lambda function's code as the local executor calls it: event in, result out. */
 export type LocalFunction = (event: unknown, functionName: string) => Promise<unknown>;

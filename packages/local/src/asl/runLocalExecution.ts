@@ -10,7 +10,11 @@ import {
   type TaskHandlers,
 } from './distributedMap/runDistributedMap.js';
 import type { DistributedMapState, ResultWriterOutput } from './distributedMap/shapes.js';
-import { INTEGRATIONS, type LocalIntegrations } from './LocalIntegrations.js';
+import {
+  INTEGRATIONS,
+  type LocalExecutionOutcome,
+  type LocalIntegrations,
+} from './LocalIntegrations.js';
 
 type Json = Parameters<StateMachine['run']>[0];
 type Definition = StateMachineDefinition;
@@ -35,10 +39,6 @@ export interface LocalExecutionOptions {
   /** Milliseconds to wait between retries; defaults to none, so tests do not sleep. */
   retryIntervalMs?: number;
 }
-
-export type LocalExecutionOutcome =
-  | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: string; cause: string };
 
 /** Every Task state, including those inside Map processors and Parallel branches. */
 const taskStates = (states: Record<string, State>, found = new Map<string, State>()) => {

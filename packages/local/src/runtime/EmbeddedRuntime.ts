@@ -11,13 +11,13 @@ import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import { BadInputError } from '@strata/core/errors';
 import type { Platform } from '../../../../functions/_shared/platform.js';
-import { type LocalFunction, type LocalIntegrations, named } from '../asl/LocalIntegrations.js';
 import {
-  type EventLog,
   type LocalExecutionOutcome,
-  redriveLocalMapRun,
-  runLocalExecution,
-} from '../asl/runLocalExecution.js';
+  type LocalFunction,
+  type LocalIntegrations,
+  named,
+} from '../asl/LocalIntegrations.js';
+import { type EventLog, redriveLocalMapRun, runLocalExecution } from '../asl/runLocalExecution.js';
 import { DuckDbCatalog } from '../catalog/DuckDbCatalog.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';

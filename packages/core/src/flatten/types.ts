@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import type { FeedConfig } from '../config/index.js';
+import type { DuckDbEngine, Workspace } from '../engine/index.js';
+import type { Ledger, ObjectStore } from '../ports/index.js';
+import type { ChildTable } from './childTables.js';
+import type { FlatColumn } from './flattenPlan.js';
+import type { RawObjectInfo } from './rawObject.js';
+
+/*
+ * The types FlattenBatch's steps share (the map item, the options, the staged batch, what a
+ * write produced and the result), in a module of their own so the steps import them without
+ * importing each other.
+ */
+
+/** One Distributed Map item: a planned batch of raw objects of one feed. */
+export const flattenBatchInputSchema = z.object({
+  feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+  batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$/),
+  objects: z.array(
+    z
+      .object({
+        key: z.string().min(1),
+        size: z.number().int().min(0),
+        /** Bytes `[start, end)` of an object too large for one batch: the lines that start there. */
+        range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
+        /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
+        step: z.number().int().min(1).optional(),
+      })
+      .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
+        message: 'a range needs its step, and lies inside the object',
+      })
+  ),
+  /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
+  registryKey: z.string().min(1).optional(),
+});
+
+export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
+
+export interface FlattenBatchOptions {
+  /** Joins nested keys into column names: `user_address_city`. */
+  separator: string;
+  /** Objects nested deeper than this stay one JSON column. */
+  maxDepth: number;
+  /** Top-level fields promoted to partition keys: a date and a mode. */
+  partition: { date: string; mode: string };
+  /** Keep raw objects where they are instead of moving them to raw-processed/. */
+  leaveInPlace: boolean;
+  /** Arrays written as child tables, by their keys from the record's top (`explodedArrays`). */
+  explode?: readonly (readonly string[])[];
+  /** `always`: list every record's keys before writing, not only when one read cannot do. */
+  keyPass?: FeedConfig['key_pass'];
+}
+
+/** One planned item: an object, or a byte range of one, with its ledger key `id`. */
+export type BatchItem = z.output<typeof flattenBatchInputSchema>['objects'][number] & {
+  id: string;
+};
+
+/** One object of the batch on local disk, and how it will be read. */
+export interface LocalObject {
+  /** Its ledger and lineage key: the object's, or for a range `<key>#bytes=<start>-<end>`. */
+  key: string;
+  /** The object in the lake. */
+  object: string;
+  /** Where it was read from: its key, or its copy in raw-processed/ when a retry finds it moved. */
+  source: string;
+  size: number;
+  index: number;
+  info: RawObjectInfo;
+  /** `fast`: DuckDB's JSON reader in one pass; `slow`: line by line (`loadRecords`). */
+  path: 'fast' | 'slow' | 'none';
+  /** The file the fast reader takes: the plain file, or its copy with rejected lines masked. */
+  read: string;
+  /** Lines of `read` masked as `{}` ({@link maskLines}), which the batch leaves out. */
+  masked: number[];
+  records: number;
+  rejected: number;
+  error?: string;
+}
+
+/** A batch whose objects are on local disk, and what writing and committing it needs. */
+export interface StagedBatch {
+  feed: string;
+  batchId: string;
+  items: readonly BatchItem[];
+  store: ObjectStore;
+  engine: DuckDbEngine;
+  ledger: Ledger;
+  now: () => Date;
+  options: FlattenBatchOptions;
+  /** The run's copy of the feed's registry: columns the batch keeps as they are. */
+  registry: readonly FlatColumn[];
+  ws: Workspace;
+  /** The objects this batch claimed, in plan order: output names and rows depend on it. */
+  objects: LocalObject[];
+  /** Items an attempt this one retries already finished (their objects may have moved). */
+  finished: ReadonlySet<string>;
+  /** The sampled lines of the batch's JSON Lines files, as one JSON Lines file. */
+  sample: string;
+  /** Where DuckDB writes Parquet: the records' under it, child table `i`'s under `<out>-<i>`. */
+  out: string;
+}
+
+/** What a batch wrote: its columns, and the child tables its exploded arrays went to. */
+export interface Written {
+  columns: FlatColumn[];
+  children: { table: ChildTable; elements: number }[];
+}
+
+export interface FlattenBatchResult {
+  feed: string;
+  batchId: string;
+  /** Objects this batch processed, and those another batch already owns or finished. */
+  objects: number;
+  skipped: number;
+  /** recordsRead = rowsWritten + recordsQuarantined, checked before anything is marked done. */
+  recordsRead: number;
+  rowsWritten: number;
+  recordsQuarantined: number;
+  outputs: string[];
+  schemaKey: string;
+  /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
+  children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
+  /**
+   * Whether the batch listed its JSON Lines records' keys before it wrote them (the keys of a
+   * file that is one JSON array always are): its sample missed a key or a type, a file went
+   * line by line, or the feed asks for it. A feed where most batches do reads its data twice.
+   */
+  keyPass: boolean;
+}
