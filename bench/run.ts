@@ -10,6 +10,7 @@ import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
 import { flattenBacklog, flattenSmallFiles } from './workloads/flattenBacklog.js';
 import { flattenLargeFile } from './workloads/flattenLargeFile.js';
+import { flattenWide } from './workloads/flattenWide.js';
 import { planBacklog } from './workloads/planBacklog.js';
 import { silverStage } from './workloads/silverStage.js';
 
@@ -21,11 +22,13 @@ const WORKLOADS: readonly Workload[] = [
   flattenBacklog,
   flattenSmallFiles,
   flattenLargeFile,
+  flattenWide,
 ];
 
 const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
   [--backlog-size <raw bytes of the flatten-backlog and flatten-small-files inputs, default 160MB>]
   [--flatten-size <bytes of the flatten-1gb input file, default 1GB>]
+  [--wide-size <bytes of real webhook payloads flatten-wide reads, default 32MB>]
 workloads: ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 const { values } = parseArgs({
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'backlog-size': { type: 'string', default: '160MB' },
     'flatten-size': { type: 'string', default: '1GB' },
+    'wide-size': { type: 'string', default: '32MB' },
     child: { type: 'string' },
     dir: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -91,6 +95,8 @@ const runIsolated = async (
       String(options.backlogBytes),
       '--flatten-size',
       String(options.flattenBytes),
+      '--wide-size',
+      String(options.wideBytes),
       '--dir',
       options.dir,
     ],
@@ -139,6 +145,7 @@ const main = async () => {
     repeat: positive('repeat', values.repeat, true),
     backlogBytes: size('backlog-size', values['backlog-size']),
     flattenBytes: size('flatten-size', values['flatten-size']),
+    wideBytes: size('wide-size', values['wide-size']),
   };
   const selected = WORKLOADS.filter((w) => !values.only || w.name === values.only);
   if (selected.length === 0) throw new Error(`no workload named ${values.only}\n${USAGE}`);

@@ -10,6 +10,8 @@ export interface BenchOptions {
   backlogBytes: number;
   /** Bytes of the single JSON-lines file the large-file flatten workload reads. */
   flattenBytes: number;
+  /** Bytes of real webhook payloads the wide flatten workload reads. */
+  wideBytes: number;
 }
 
 /** One line of the report: Strata against its baseline, measured in the same process. */
