@@ -8,6 +8,7 @@ import {
   type FlattenBatchOptions,
   type FlattenBatchResult,
   jsonPath,
+  readBatchManifest,
   runFlattenBatch,
 } from '@strata/core/flatten';
 import { eachLimited } from '@strata/core/lake';
@@ -81,8 +82,18 @@ export const totals = (results: readonly FlattenBatchResult[]) => ({
   recordsRead: results.reduce((sum, r) => sum + r.recordsRead, 0),
   rowsWritten: results.reduce((sum, r) => sum + r.rowsWritten, 0),
   recordsQuarantined: results.reduce((sum, r) => sum + r.recordsQuarantined, 0),
-  outputs: results.flatMap((r) => r.outputs),
 });
+
+/**
+ * The Parquet parts the batches wrote, from their manifests.
+ *
+ * @param store - the lake
+ * @param results - the batches' results
+ */
+export const outputsOf = async (store: ObjectStore, results: readonly FlattenBatchResult[]) =>
+  (await Promise.all(results.map((r) => readBatchManifest(store, r.manifestKey)))).flatMap(
+    (manifest) => manifest.outputs
+  );
 
 /** Downloads at most this many output objects at once. */
 const DOWNLOADS = 16;

@@ -8,7 +8,7 @@ import { generateBacklog } from '@strata/local/backlog';
 import { duckDbCopy, nodeLoop, type PlainBacklog, parquetjsLite } from '../flatten/baselines.js';
 import { collectFieldPaths } from '../flatten/event.js';
 import { startServices } from '../flatten/services.js';
-import { checkOutputs, flattenBatches, planBatches, totals } from '../flatten/strata.js';
+import { checkOutputs, flattenBatches, outputsOf, planBatches, totals } from '../flatten/strata.js';
 import {
   type BenchOptions,
   type Measurement,
@@ -152,7 +152,7 @@ const backlogWorkload = (spec: {
       const sums = totals(results);
       const counted = sums.rowsWritten + sums.recordsQuarantined;
       const check = await checkOutputs(
-        sums.outputs,
+        await outputsOf(store, results),
         { rows: sums.rowsWritten, fields: prepared.fields },
         { store, dir: dirs.out, schemaKeys: results.map((result) => result.schemaKey) }
       );

@@ -124,7 +124,7 @@ export const flattenLargeFile: Workload = {
         strataMs,
         peakRssMb: peakMb,
         peakRssTargetMb: TARGET_MB,
-        notes: `${prepared.records.toLocaleString('en-US')} records → ${prepared.records.toLocaleString('en-US')} rows in ${result?.outputs.length} Parquet parts${result?.keyPass ? ', after the key pass' : ', in one read'}; DuckDB threads=${ENGINE.threads}, memory_limit=${ENGINE.memoryLimit} (the ${FLATTEN_BATCH_MEMORY_MB} MB function gives DuckDB more); median of ${repeat}`,
+        notes: `${prepared.records.toLocaleString('en-US')} records → ${prepared.records.toLocaleString('en-US')} rows in ${result?.parts} Parquet parts${result?.keyPass ? ', after the key pass' : ', in one read'}; DuckDB threads=${ENGINE.threads}, memory_limit=${ENGINE.memoryLimit} (the ${FLATTEN_BATCH_MEMORY_MB} MB function gives DuckDB more); median of ${repeat}`,
       };
       return [
         single,

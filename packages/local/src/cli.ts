@@ -193,7 +193,7 @@ const weeklySync = async (values: Values): Promise<number> => {
     };
     for (const { feed, plan, report } of feedRuns) {
       console.log(
-        `weekly-sync ${weekPrefix(feed, day)}: ${plan.objects} object(s), ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.failedBatches.length} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}`
+        `weekly-sync ${weekPrefix(feed, day)}: ${plan.objects} object(s), ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.batches.failed + report.batches.pending} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}`
       );
     }
     console.log(`\n${wall}`);

@@ -5,7 +5,7 @@ import { eachLimited } from '../lake/index.js';
 import { IO_CONCURRENCY } from './constants.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { rangeKey, rangesOf } from './lineRange.js';
-import type { FlattenBatchResult, StagedBatch, Written } from './types.js';
+import type { BatchManifest, FlattenBatchResult, StagedBatch, Written } from './types.js';
 
 /** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
 const publish = async (batch: StagedBatch, dir: string, dataset: string) => {
@@ -26,8 +26,8 @@ const publish = async (batch: StagedBatch, dir: string, dataset: string) => {
 };
 
 /**
- * Commits a written batch: uploads its Parquet (and its child tables'), its quarantine and its
- * schema fragments, checks that records read equal rows written plus records quarantined, and
+ * Commits a written batch: uploads its Parquet (and its child tables'), its quarantine, its
+ * schema fragments and the manifest of its parts, checks that records read equal rows written plus records quarantined, and
  * only then marks its items SUCCEEDED and moves raw objects to raw-processed/ (an object in
  * ranges: once all its ranges are done).
  *
@@ -41,6 +41,7 @@ export const commitBatch = async (
   const { engine, store, ledger, feed, batchId, objects, now } = batch;
   const { outputs, rows: rowsWritten } = await publish(batch, batch.out, feed);
   const children: FlattenBatchResult['children'] = [];
+  const childOutputs: BatchManifest['children'] = [];
   for (const [i, { table: child, elements }] of written.children.entries()) {
     const published = await publish(batch, `${batch.out}-${i}`, child.dataset);
     if (published.rows !== elements) {
@@ -54,12 +55,8 @@ export const commitBatch = async (
       JSON.stringify({ feed: child.dataset, batchId, columns: child.columns }, null, 2),
       'application/json'
     );
-    children.push({
-      dataset: child.dataset,
-      rowsWritten: published.rows,
-      outputs: published.outputs,
-      schemaKey,
-    });
+    children.push({ dataset: child.dataset, rowsWritten: published.rows, schemaKey });
+    childOutputs.push({ dataset: child.dataset, outputs: published.outputs });
   }
 
   const rejectedLines = await engine.scalarNumber('select count(*) from slow_rejected');
@@ -99,6 +96,9 @@ export const commitBatch = async (
     JSON.stringify({ feed, batchId, columns: written.columns }, null, 2),
     'application/json'
   );
+  const manifestKey = FlattenLayout.batchManifest(feed, batchId);
+  const manifest: BatchManifest = { feed, batchId, outputs, children: childOutputs };
+  await store.put(manifestKey, JSON.stringify(manifest), 'application/json');
 
   await eachLimited(objects, IO_CONCURRENCY, (object) =>
     ledger.succeed(
@@ -149,7 +149,8 @@ export const commitBatch = async (
     recordsRead,
     rowsWritten,
     recordsQuarantined,
-    outputs,
+    parts: outputs.length + childOutputs.reduce((sum, child) => sum + child.outputs.length, 0),
+    manifestKey,
     schemaKey,
     children,
   };

@@ -8,6 +8,8 @@ export const FlattenLayout = {
   quarantineFile: (feed: string, batchId: string, key: string) =>
     `quarantine/${feed}/batch=${batchId}/files/${key.slice(key.lastIndexOf('/') + 1)}`,
   schemaFragment: (feed: string, batchId: string) => `_schemas/${feed}/fragments/${batchId}.json`,
+  /** The Parquet parts a batch wrote, which its result names instead of listing them. */
+  batchManifest: (feed: string, batchId: string) => `_backfill/${feed}/batches/${batchId}.json`,
   /** The feed's registry: the merged columns every finished run has written. */
   schema: (feed: string) => `_schemas/${feed}/schema.json`,
   processed: (key: string) => `raw-processed/${key.slice('raw/'.length)}`,

@@ -1,3 +1,4 @@
+export { readBatchManifest } from './batchManifest.js';
 export {
   type ChildTable,
   childTable,
@@ -17,6 +18,7 @@ export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.j
 export { type FlattenBatchDeps, flattenOptionsOf, runFlattenBatch } from './runFlattenBatch.js';
 export { jsonPath, mergeStructures } from './structure.js';
 export {
+  type BatchManifest,
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,

@@ -9,6 +9,7 @@ import { DynamoDbLedger } from '../adapters/index.js';
 import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { type PlanBacklogInput, type PlannedBatch, runPlanBacklog } from '../plan-backlog/index.js';
+import { readBatchManifest } from './batchManifest.js';
 import type { FlatColumn } from './flattenPlan.js';
 import { rangeKey } from './lineRange.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
@@ -58,6 +59,12 @@ const downloadParts = async (keys: readonly string[], name: string): Promise<str
     files.push(quoteLiteral(local));
   }
   return files;
+};
+
+/** The parts a batch wrote, from its manifest: the feed's, or child table `child`'s. */
+const partsOf = async (result: FlattenBatchResult, child?: number): Promise<string[]> => {
+  const manifest = await readBatchManifest(lake.store, result.manifestKey);
+  return child === undefined ? manifest.outputs : (manifest.children[child]?.outputs ?? []);
 };
 
 const flatten = (batch: PlannedBatch) =>
@@ -180,7 +187,7 @@ describe('Function: runFlattenBatch (one read or the key pass first)', () => {
           }
         )
       );
-      const files = await downloadParts(result.outputs, `equiv-${way}`);
+      const files = await downloadParts(await partsOf(result), `equiv-${way}`);
       const rows = (from: string) =>
         `(select * exclude (_batch_id) replace (replace(_source_key, 'raw/equiv/${way}/', '') as _source_key) from ${from})`;
       const read = `read_parquet([${files.join(', ')}], union_by_name = true, hive_partitioning = false)`;
@@ -237,7 +244,7 @@ describe('Function: runFlattenBatch (drift)', () => {
         { store: lake.store, engine, ledger, options: { ...OPTIONS, leaveInPlace: true } }
       )
     );
-    const files_ = await downloadParts(result.outputs, batchId);
+    const files_ = await downloadParts(await partsOf(result), batchId);
     const rows = files_.length
       ? await DuckDbEngine.use({}, (engine) =>
           engine.all(
@@ -278,7 +285,7 @@ describe('Function: runFlattenBatch (drift)', () => {
     const anonymous = rows.find((row) => row._source_key === 'raw/drift/odd.jsonl');
     expect(anonymous).toMatchObject({ user: '"anonymous"', mode_2: 'ios', _source_line: '1' });
     expect(JSON.parse(String(rows[0]?.user))).toEqual({ name: 'u0' });
-    expect(result.outputs).toEqual([
+    expect(await partsOf(result)).toEqual([
       'silver/drift/year=2024/month=02/day=03/mode=web/part-drift-1-0.parquet',
       'silver/drift/year=2024/month=02/day=04/mode=ios/part-drift-1-0.parquet',
     ]);
@@ -781,7 +788,7 @@ describe('Function: runFlattenBatch (drift)', () => {
     const { result } = await flattenDrift('parts-1', bothPaths('parts', records));
 
     // Assess: each partition holds that record from both files
-    const partitions = result.outputs.map((key) => key.split('/').slice(2, 6).join('/'));
+    const partitions = (await partsOf(result)).map((key) => key.split('/').slice(2, 6).join('/'));
     expect(partitions.sort()).toEqual([
       'year=2024/month=05/day=06/mode=web',
       'year=2024/month=05/day=07/mode=5',
@@ -900,9 +907,9 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
       ['boxes__payload_items', 3],
       ['boxes__tags', 4],
     ]);
-    const parent = await read(result.outputs, '_source_key, _source_line');
+    const parent = await read(await partsOf(result), '_source_key, _source_line');
     expect(Object.keys(parent[0] ?? {})).not.toContain('payload_items');
-    const items = await read(result.children[0]?.outputs ?? [], '_source_line, _index');
+    const items = await read(await partsOf(result, 0), '_source_line, _index');
     expect(items).toEqual([
       {
         sku: 'A',
@@ -929,7 +936,7 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
         _index: '1',
       },
     ]);
-    const tags = await read(result.children[1]?.outputs ?? [], '_source_key, _source_line, _index');
+    const tags = await read(await partsOf(result, 1), '_source_key, _source_line, _index');
     expect(tags.map((row) => [row._source_key, row._source_line, row._index, row.value])).toEqual([
       ['raw/boxes/a.jsonl', '1', '1', 'x'],
       ['raw/boxes/a.jsonl', '1', '2', 'y'],
@@ -937,7 +944,7 @@ describe('Function: runFlattenBatch (exploded arrays)', () => {
       ['raw/boxes/b.jsonl', '1', '1', 'w'],
     ]);
     expect(
-      result.children[1]?.outputs.every((key) => key.startsWith('silver/boxes__tags/year=2024/'))
+      (await partsOf(result, 1)).every((key) => key.startsWith('silver/boxes__tags/year=2024/'))
     ).toBe(true);
   });
 });
@@ -967,7 +974,7 @@ describe('Function: runFlattenBatch (elements holding a key no JSON path reaches
       )
     );
     const [child] = result.children;
-    const files = await downloadParts(child?.outputs ?? [], 'odd-keys');
+    const files = await downloadParts(await partsOf(result, 0), 'odd-keys');
     const values = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select value::varchar as value from read_parquet([${files.join(', ')}]) order by 1`
@@ -1014,7 +1021,7 @@ describe('Function: runFlattenBatch (no array at an exploded path)', () => {
         }
       )
     );
-    const files = await downloadParts(result.outputs, 'odd-items');
+    const files = await downloadParts(await partsOf(result), 'odd-items');
     const kept = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select id, _variant from read_parquet([${files.join(', ')}], union_by_name = true) where _variant is not null order by id`
@@ -1064,7 +1071,7 @@ describe('Function: runFlattenBatch (late element keys)', () => {
     const [child] = result.children;
     expect(child?.rowsWritten).toBe(1500);
     const local = join(lake.dir, 'late-items.parquet');
-    await lake.store.download(child?.outputs[0] ?? '', local);
+    await lake.store.download((await partsOf(result, 0))[0] ?? '', local);
     const rows = await DuckDbEngine.use({}, (engine) =>
       engine.all(
         `select _source_line, late from read_parquet(${quoteLiteral(local)}) where late is not null`
@@ -1120,7 +1127,7 @@ describe('Function: runFlattenBatch (an object planned in byte ranges)', () => {
     expect(results.reduce((n, r) => n + r.rowsWritten, 0)).toBe(1500);
     expect(results.reduce((n, r) => n + r.recordsQuarantined, 0)).toBe(2);
     const files = await downloadParts(
-      results.flatMap((r) => r.outputs),
+      (await Promise.all(results.map((r) => partsOf(r)))).flat(),
       'split'
     );
     const [read] = await DuckDbEngine.use({}, (engine) =>

@@ -107,6 +107,14 @@ export interface Written {
   children: { table: ChildTable; elements: number }[];
 }
 
+/** The Parquet parts one batch wrote, per dataset: the feed's and its child tables'. */
+export interface BatchManifest {
+  feed: string;
+  batchId: string;
+  outputs: string[];
+  children: { dataset: string; outputs: string[] }[];
+}
+
 export interface FlattenBatchResult {
   feed: string;
   batchId: string;
@@ -117,10 +125,16 @@ export interface FlattenBatchResult {
   recordsRead: number;
   rowsWritten: number;
   recordsQuarantined: number;
-  outputs: string[];
+  /** The Parquet parts written, the child tables' included. */
+  parts: number;
+  /**
+   * The {@link BatchManifest} naming every part: a state result carries counts and keys, never
+   * lists that grow with the data (Step Functions fails a state over 256 KiB, uncatchably).
+   */
+  manifestKey: string;
   schemaKey: string;
-  /** The child tables exploded arrays went to, each with its own rows, parts and schema. */
-  children: { dataset: string; rowsWritten: number; outputs: string[]; schemaKey: string }[];
+  /** The child tables exploded arrays went to, each with its own rows and schema. */
+  children: { dataset: string; rowsWritten: number; schemaKey: string }[];
   /**
    * Whether the batch listed its JSON Lines records' keys before it wrote them (the keys of a
    * file that is one JSON array always are): its sample missed a key or a type, a file went

@@ -1,6 +1,7 @@
 export {
   mergeColumns,
   type ReconcileInput,
+  type ReconcileReport,
   type ReconcileResult,
   reconcileInputSchema,
   runReconcile,

@@ -5,7 +5,7 @@ import { type LocalLake, startLocalLake } from '../../../../test/support/localLa
 import { DuckDbEngine, Workspace } from '../engine/index.js';
 import type { FlattenBatchResult } from '../flatten/index.js';
 import { writeParquetObject } from '../lake/index.js';
-import { runReconcile } from './runReconcile.js';
+import { type ReconcileReport, runReconcile } from './runReconcile.js';
 
 let lake: LocalLake;
 
@@ -17,7 +17,10 @@ afterAll(async () => {
   await lake?.stop();
 });
 
-/** What FlattenBatch would have written for one batch: a part, a schema fragment, its result. */
+/**
+ * What FlattenBatch would have written for one batch: a part, a schema fragment, the manifest
+ * of its parts, its result.
+ */
 const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchResult> => {
   const part = `silver/tally/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
   await DuckDbEngine.use({}, (engine) =>
@@ -32,6 +35,11 @@ const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchRes
   const schemaKey = `_schemas/tally/fragments/${batchId}.json`;
   const columns = [{ name: 'id', path: '$."id"', type: 'BIGINT' }];
   await lake.store.put(schemaKey, JSON.stringify({ feed: 'tally', batchId, columns }));
+  const manifestKey = `_backfill/tally/batches/${batchId}.json`;
+  await lake.store.put(
+    manifestKey,
+    JSON.stringify({ feed: 'tally', batchId, outputs: [part], children: [] })
+  );
   return {
     feed: 'tally',
     batchId,
@@ -40,7 +48,8 @@ const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchRes
     recordsRead: 1,
     rowsWritten: 1,
     recordsQuarantined: 0,
-    outputs: [part],
+    parts: 1,
+    manifestKey,
     schemaKey,
     children: [],
     keyPass,
@@ -76,5 +85,46 @@ describe('Function: runReconcile', () => {
     // Assess
     expect(report.batches).toEqual({ succeeded: 3, failed: 0, pending: 0, keyPass: 2 });
     expect(report).toMatchObject({ recordsRead: 3, rowsWritten: 3, recordsQuarantined: 0 });
+  });
+
+  it('lists failed batches in the report in the lake and only counts them in its result', async () => {
+    // Prepare: one succeeded batch, and 3,000 failed ones as the ResultWriter records them
+    const succeededFile = '_backfill/tally/run-2/results/SUCCEEDED_0.json';
+    await lake.store.put(
+      succeededFile,
+      JSON.stringify([{ Output: JSON.stringify(await batch('b4', false)) }])
+    );
+    const failedIds = Array.from({ length: 3000 }, (_, i) => `run-2-tally-${i}`);
+    const failedFile = '_backfill/tally/run-2/results/FAILED_0.json';
+    await lake.store.put(
+      failedFile,
+      JSON.stringify(failedIds.map((batchId) => ({ Input: JSON.stringify({ batchId }) })))
+    );
+    const manifest = '_backfill/tally/run-2/results/manifest.json';
+    await lake.store.put(
+      manifest,
+      JSON.stringify({
+        ResultFiles: { SUCCEEDED: [{ Key: succeededFile }], FAILED: [{ Key: failedFile }] },
+      })
+    );
+    const catalog = new DuckDbCatalog({
+      path: join(lake.dir, 'catalog-2.duckdb'),
+      lakeDirectory: join(lake.dir, 's3', 'test-lake'),
+      schema: 'silver',
+    });
+
+    // Act
+    const result = await runReconcile(
+      { runId: 'run-2', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
+      { store: lake.store, catalog }
+    );
+
+    // Assess
+    expect(result.batches).toMatchObject({ succeeded: 1, failed: 3000 });
+    expect(result).not.toHaveProperty('failedBatches');
+    expect(JSON.stringify(result).length).toBeLessThan(4096);
+    const stored = await lake.store.get(result.reportKey);
+    const report = JSON.parse(new TextDecoder().decode(stored)) as ReconcileReport;
+    expect(report.failedBatches).toEqual(failedIds);
   });
 });

@@ -6,9 +6,10 @@ import {
   type FlattenBatchResult,
   FlattenLayout,
   mergeStructures,
+  readBatchManifest,
   withCurrentPaths,
 } from '../flatten/index.js';
-import { assertRunId } from '../lake/index.js';
+import { assertRunId, eachLimited } from '../lake/index.js';
 import type { Catalog, CatalogTable, ObjectStore } from '../ports/index.js';
 import { silverTableOf } from './silverTable.js';
 
@@ -21,12 +22,15 @@ export const reconcileInputSchema = z.object({
 
 export type ReconcileInput = z.input<typeof reconcileInputSchema>;
 
+/**
+ * Reconcile's state output: counts and keys only, so it stays the same size whatever the run's
+ * size (Step Functions fails a state over 256 KiB, uncatchably). The lists are in the report.
+ */
 export interface ReconcileResult {
   feed: string;
   runId: string;
   /** keyPass: succeeded batches that listed every record's keys before writing. */
   batches: { succeeded: number; failed: number; pending: number; keyPass: number };
-  failedBatches: string[];
   recordsRead: number;
   rowsWritten: number;
   recordsQuarantined: number;
@@ -40,8 +44,18 @@ export interface ReconcileResult {
     schemaKey: string;
     table: { name: string; change: CatalogTable['change'] };
   }[];
+  /** The {@link ReconcileReport} in the lake. */
   reportKey: string;
 }
+
+/** The run report Reconcile writes to the lake: its result and the batches to redrive. */
+export interface ReconcileReport extends ReconcileResult {
+  /** Every batch that failed or never started (FAILED or PENDING in the Map Run's results). */
+  failedBatches: string[];
+}
+
+/** Manifests and fragments are read this many at a time: one per batch, thousands per run. */
+const READ_CONCURRENCY = 16;
 
 /** The parts of a ResultWriter manifest and result record Reconcile reads. */
 interface ResultManifest {
@@ -84,9 +98,10 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
 
 /**
  * Closes a backfill run: reads the Distributed Map's ResultWriter manifest and result files,
- * sums the batches' counts (and checks records read = rows written + quarantined), lists the
- * failed batches for a redrive, merges the succeeded batches' schema fragments into the feed's
- * schema, makes the feed's silver table in the catalog match it, and writes a run report.
+ * sums the batches' counts (and checks records read = rows written + quarantined), reads the
+ * manifests of the parts they wrote, merges the succeeded batches' schema fragments into the
+ * feed's schema, makes the feed's silver table in the catalog match it, and writes a run report
+ * that lists the failed batches for a redrive. The result holds counts and the report's key.
  *
  * @param raw - the run, its feed and the map's ResultWriterDetails
  * @param deps - the lake and the catalog
@@ -129,7 +144,8 @@ export const runReconcile = async (
   /** Merges a dataset's fragments into its schema and makes its catalog table match. */
   const settle = async (
     dataset: string,
-    batches: readonly { batchId: string; outputs: readonly string[] }[],
+    batches: readonly { batchId: string }[],
+    folders: ReadonlySet<string>,
     kind: 'feed' | 'child'
   ) => {
     const schemaKey = FlattenLayout.schema(dataset);
@@ -137,42 +153,49 @@ export const runReconcile = async (
     const existing = stored
       ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
       : [];
-    const fragments: FlatColumn[][] = [withCurrentPaths(existing)];
-    for (const batch of batches) {
+    const fragments: FlatColumn[][] = batches.map(() => []);
+    await eachLimited(batches, READ_CONCURRENCY, async (batch, i) => {
       const fragment = await readJson<{ columns: FlatColumn[] }>(
         deps.store,
         FlattenLayout.schemaFragment(dataset, batch.batchId)
       );
-      fragments.push(fragment.columns);
-    }
-    const columns = mergeColumns(fragments);
+      fragments[i] = fragment.columns;
+    });
+    // Batch order, oldest first, so the merge does not depend on which read finished first.
+    const columns = mergeColumns([withCurrentPaths(existing), ...fragments]);
     await deps.store.put(
       schemaKey,
       JSON.stringify({ feed: dataset, updatedBy: runId, columns }, null, 2),
       'application/json'
     );
-    const table = await deps.catalog.upsertTable(
-      silverTableOf(
-        dataset,
-        columns,
-        batches.flatMap((batch) => batch.outputs),
-        kind
-      )
-    );
+    const table = await deps.catalog.upsertTable(silverTableOf(dataset, columns, folders, kind));
     return { schemaKey, table: { name: table.name, change: table.change } };
   };
-  const { schemaKey, table } = await settle(input.feed, succeeded, 'feed');
-  const childBatches = new Map<string, { batchId: string; outputs: string[]; rows: number }[]>();
+  // The partition folders the batches wrote to, per dataset: few, however many parts there are.
+  const folders = new Map<string, Set<string>>();
+  const addFolders = (dataset: string, outputs: readonly string[]) => {
+    const seen = folders.get(dataset) ?? new Set<string>();
+    for (const output of outputs) seen.add(output.slice(0, output.lastIndexOf('/') + 1));
+    folders.set(dataset, seen);
+  };
+  await eachLimited(succeeded, READ_CONCURRENCY, async (batch) => {
+    const manifest = await readBatchManifest(deps.store, batch.manifestKey);
+    addFolders(input.feed, manifest.outputs);
+    for (const child of manifest.children) addFolders(child.dataset, child.outputs);
+  });
+  const foldersOf = (dataset: string) => folders.get(dataset) ?? new Set<string>();
+  const { schemaKey, table } = await settle(input.feed, succeeded, foldersOf(input.feed), 'feed');
+  const childBatches = new Map<string, { batchId: string; rows: number }[]>();
   for (const batch of succeeded) {
     for (const child of batch.children ?? []) {
       const seen = childBatches.get(child.dataset) ?? [];
-      seen.push({ batchId: batch.batchId, outputs: child.outputs, rows: child.rowsWritten });
+      seen.push({ batchId: batch.batchId, rows: child.rowsWritten });
       childBatches.set(child.dataset, seen);
     }
   }
   const children: ReconcileResult['children'] = [];
   for (const [dataset, batches] of childBatches) {
-    const settled = await settle(dataset, batches, 'child');
+    const settled = await settle(dataset, batches, foldersOf(dataset), 'child');
     children.push({
       dataset,
       rowsWritten: batches.reduce((total, batch) => total + batch.rows, 0),
@@ -189,13 +212,16 @@ export const runReconcile = async (
       pending: pending.length,
       keyPass: succeeded.filter((batch) => batch.keyPass).length,
     },
-    failedBatches: [...failed, ...pending].map(batchOf),
     ...totals,
     schemaKey,
     table,
     children,
     reportKey: `_backfill/${input.feed}/${runId}/report.json`,
   };
-  await deps.store.put(result.reportKey, JSON.stringify(result, null, 2), 'application/json');
+  const report: ReconcileReport = {
+    ...result,
+    failedBatches: [...failed, ...pending].map(batchOf),
+  };
+  await deps.store.put(result.reportKey, JSON.stringify(report, null, 2), 'application/json');
   return result;
 };

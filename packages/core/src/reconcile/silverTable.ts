@@ -22,13 +22,13 @@ const CHILD_LINEAGE_COLUMNS: TableDefinition['columns'] = [
  *
  * @param feed - the dataset (a feed, or a feed's exploded array), which names the table
  * @param columns - the merged schema
- * @param outputs - the keys of the parts the run's batches wrote
+ * @param outputs - the keys of the parts the run's batches wrote, or of their folders (`.../`)
  * @param kind - `child` for an exploded array's table, whose rows carry `_index`
  */
 export const silverTableOf = (
   feed: string,
   columns: readonly FlatColumn[],
-  outputs: readonly string[],
+  outputs: Iterable<string>,
   kind: 'feed' | 'child' = 'feed'
 ): TableDefinition => {
   const location = `silver/${feed}/`;

@@ -154,9 +154,10 @@ const feedProblems = (run: FeedBackfill): string[] => {
   if (run.status === 'FAILED') return [`${run.feed}: the execution failed with ${run.error}`];
   const { report, reconciled, silverRows, skippedObjects } = run.summary;
   const problems: string[] = [];
-  if (report.failedBatches.length > 0) {
+  const failedBatches = report.batches.failed + report.batches.pending;
+  if (failedBatches > 0) {
     problems.push(
-      `${run.feed}: ${report.failedBatches.length} batch(es) failed (${report.failedBatches.join(', ')}), listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
+      `${run.feed}: ${failedBatches} batch(es) failed, listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
     );
   }
   if (skippedObjects > 0) {

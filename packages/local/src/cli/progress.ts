@@ -54,9 +54,8 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
     case 'Reconcile': {
       const report = value.reconcile?.report;
       if (!report) return '';
-      const failed = report.failedBatches.length
-        ? `; ${report.failedBatches.length} batch(es) FAILED`
-        : '';
+      const unfinished = report.batches.failed + report.batches.pending;
+      const failed = unfinished ? `; ${unfinished} batch(es) FAILED` : '';
       return `${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined${failed}`;
     }
     default:

@@ -1,4 +1,4 @@
-import { type FlattenBatchResult, FlattenLayout } from '@strata/core/flatten';
+import { type FlattenBatchResult, FlattenLayout, readBatchManifest } from '@strata/core/flatten';
 import type { PlanBacklogResult } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 import type { ReconcileResult } from '@strata/core/reconcile';
@@ -90,13 +90,16 @@ export const summarizeBackfill = async (
   const batches = results.succeeded.map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
+  const manifests = await Promise.all(
+    batches.map((batch) => readBatchManifest(store, batch.manifestKey))
+  );
   const { silverRows, childRows } = await withLakeReader(store, async ({ count }) => {
-    const rows = await count(batches.flatMap((batch) => batch.outputs));
+    const rows = await count(manifests.flatMap((manifest) => manifest.outputs));
     // Exploded arrays' child tables, read back the same way, one after another on the reader.
     const children: { dataset: string; reported: number; rows: number }[] = [];
     for (const child of report.children ?? []) {
-      const outputs = batches.flatMap((batch) =>
-        (batch.children ?? [])
+      const outputs = manifests.flatMap((manifest) =>
+        manifest.children
           .filter((written) => written.dataset === child.dataset)
           .flatMap((written) => written.outputs)
       );
