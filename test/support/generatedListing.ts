@@ -59,7 +59,8 @@ export class GeneratedListing implements ObjectStore {
 /** A ledger that knows nothing yet: every object is pending. */
 export const emptyLedger: Ledger = {
   getMany: async () => new Map<string, LedgerEntry>(),
-  claim: async () => true,
+  claim: async () => ({ granted: true }),
   succeed: async () => undefined,
   fail: async () => undefined,
+  expireLeases: async () => 0,
 };

@@ -3,10 +3,12 @@ import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
+  ScanCommand,
+  type ScanCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TerminalError } from '../errors/index.js';
-import type { Ledger, LedgerEntry, LedgerStatus } from '../ports/index.js';
+import type { Claim, Ledger, LedgerEntry, LedgerStatus } from '../ports/index.js';
 import { translateAwsError } from './translateAwsError.js';
 
 export interface DynamoDbLedgerOptions {
@@ -23,6 +25,7 @@ const toEntry = (item: Record<string, AttributeValue>): LedgerEntry => ({
   attempts: Number(item.attempts?.N ?? 0),
   updatedAt: item.updated_at?.S ?? '',
   ...(item.batch_id?.S ? { batchId: item.batch_id.S } : {}),
+  ...(item.lease_until?.S ? { leaseUntil: item.lease_until.S } : {}),
   ...(item.rows_written?.N ? { rowsWritten: Number(item.rows_written.N) } : {}),
   ...(item.rows_quarantined?.N ? { rowsQuarantined: Number(item.rows_quarantined.N) } : {}),
   ...(item.error?.S ? { error: item.error.S } : {}),
@@ -72,22 +75,38 @@ export class DynamoDbLedger implements Ledger {
     return entries;
   }
 
-  async claim(objectKey: string, batchId: string, now: Date): Promise<boolean> {
-    return this.#transition(objectKey, {
-      condition:
-        'attribute_not_exists(object_key) OR #status IN (:pending, :failed) OR (#status = :processing AND batch_id = :batch)',
-      update:
-        'SET #status = :processing, batch_id = :batch, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now REMOVE #error',
-      values: {
-        ':pending': { S: 'PENDING' },
-        ':failed': { S: 'FAILED' },
-        ':processing': { S: 'PROCESSING' },
-        ':batch': { S: batchId },
-        ':zero': { N: '0' },
-        ':one': { N: '1' },
-        ':now': { S: now.toISOString() },
-      },
+  async claim(objectKey: string, batchId: string, now: Date, leaseMs: number): Promise<Claim> {
+    const values = {
+      ':processing': { S: 'PROCESSING' },
+      ':failed': { S: 'FAILED' },
+      ':batch': { S: batchId },
+      ':now': { S: now.toISOString() },
+      ':until': { S: new Date(now.getTime() + leaseMs).toISOString() },
+    };
+    // A retry of the batch that holds (or failed) the object is the same attempt, not a new one.
+    const own = await this.#transition(objectKey, {
+      condition: '#status IN (:processing, :failed) AND batch_id = :batch',
+      update: 'SET #status = :processing, lease_until = :until, updated_at = :now REMOVE #error',
+      values,
     });
+    // A claim without a lease was made before leases existed: its batch is long gone.
+    const previous =
+      own !== false
+        ? own
+        : await this.#transition(objectKey, {
+            condition:
+              'attribute_not_exists(object_key) OR #status IN (:pending, :failed) OR (#status = :processing AND (attribute_not_exists(lease_until) OR lease_until < :now))',
+            update:
+              'SET #status = :processing, batch_id = :batch, attempts = if_not_exists(attempts, :zero) + :one, lease_until = :until, updated_at = :now REMOVE #error',
+            values: {
+              ...values,
+              ':pending': { S: 'PENDING' },
+              ':zero': { N: '0' },
+              ':one': { N: '1' },
+            },
+          });
+    if (previous === false) return { granted: false };
+    return previous ? { granted: true, previous } : { granted: true };
   }
 
   async succeed(
@@ -114,6 +133,44 @@ export class DynamoDbLedger implements Ledger {
     });
   }
 
+  async expireLeases(now: Date): Promise<number> {
+    let expired = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      let page: ScanCommandOutput;
+      try {
+        page = await this.#client.send(
+          new ScanCommand({
+            TableName: this.#table,
+            ConsistentRead: true,
+            FilterExpression: '#status = :processing',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':processing': { S: 'PROCESSING' } },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          })
+        );
+      } catch (error) {
+        throw translateAwsError(error, 'ledger scan');
+      }
+      for (const entry of (page.Items ?? []).map(toEntry)) {
+        // Only the claim that was read: one settled or renewed since keeps its state.
+        const ended = await this.#transition(entry.objectKey, {
+          condition: '#status = :processing AND batch_id = :batch AND updated_at = :seen',
+          update: 'SET lease_until = :now',
+          values: {
+            ':processing': { S: 'PROCESSING' },
+            ':batch': { S: entry.batchId ?? '' },
+            ':seen': { S: entry.updatedAt },
+            ':now': { S: now.toISOString() },
+          },
+        });
+        if (ended !== false) expired++;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return expired;
+  }
+
   /** PROCESSING (or already `status`) by `batchId` → `status`; else the batch lost its claim. */
   async #settle(
     objectKey: string,
@@ -124,7 +181,7 @@ export class DynamoDbLedger implements Ledger {
     // Settling again to the same state is a retry of the same batch, and changes nothing new.
     const settled = await this.#transition(objectKey, {
       condition: 'batch_id = :batch AND (#status = :processing OR #status = :next)',
-      update: `SET #status = :next, updated_at = :now, ${change.update}`,
+      update: `SET #status = :next, updated_at = :now, ${change.update} REMOVE lease_until`,
       values: {
         ':processing': { S: 'PROCESSING' },
         ':batch': { S: batchId },
@@ -133,20 +190,26 @@ export class DynamoDbLedger implements Ledger {
         ...change.values,
       },
     });
-    if (!settled) {
+    if (settled === false) {
       throw new TerminalError(`ledger: ${objectKey} is not PROCESSING by batch ${batchId}`);
     }
   }
 
-  /** One conditional update; false when the condition did not hold. */
+  /**
+   * One conditional update: false when the condition did not hold, else the entry it replaced
+   * (undefined for a new one).
+   */
   async #transition(
     objectKey: string,
     expression: { condition: string; update: string; values: Record<string, AttributeValue> }
-  ): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status' };
+  ): Promise<LedgerEntry | undefined | false> {
+    const names: Record<string, string> = {};
+    if (expression.condition.includes('#status') || expression.update.includes('#status')) {
+      names['#status'] = 'status';
+    }
     if (expression.update.includes('#error')) names['#error'] = 'error';
     try {
-      await this.#client.send(
+      const out = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { object_key: { S: objectKey } },
@@ -154,9 +217,10 @@ export class DynamoDbLedger implements Ledger {
           UpdateExpression: expression.update,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: expression.values,
+          ReturnValues: 'ALL_OLD',
         })
       );
-      return true;
+      return out.Attributes ? toEntry(out.Attributes) : undefined;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw translateAwsError(error, `ledger update ${objectKey}`);

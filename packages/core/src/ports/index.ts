@@ -7,7 +7,8 @@ export type {
   TableDefinition,
 } from './Catalog.js';
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
-export type { Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
+export type { Claim, Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
+export { isClaimable, isLapsed } from './Ledger.js';
 export type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 export type {
   BindValue,
