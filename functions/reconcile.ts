@@ -11,8 +11,8 @@ import type { PlatformProvider } from './_shared/platform.js';
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler('reconcile', async (event) => {
     const input = parseOrThrow(reconcileInputSchema, event, 'reconcile input');
-    const { store, catalog } = platform();
-    return runReconcile(input, { store, catalog });
+    const { store, catalog, ledger } = platform();
+    return runReconcile(input, { store, catalog, ledger });
   });
 
 export const handler = createHandler(awsPlatform);

@@ -102,7 +102,7 @@ describe('backfill under faults', () => {
     });
     const report = await runReconcile(
       { runId: EXECUTION, feed: FEED, resultWriter: redriven.ResultWriterDetails },
-      { store: faulty.store, catalog: faulty.catalog }
+      { store: faulty.store, catalog: faulty.catalog, ledger: faulty.ledger }
     );
 
     // Assess

@@ -2,64 +2,136 @@ import { join, relative } from 'node:path';
 import { quoteLiteral } from '../config/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
-import { IO_CONCURRENCY } from './constants.js';
+import { writeIntent } from './batchIntent.js';
+import { CLAIM_LEASE_MS, IO_CONCURRENCY } from './constants.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { rangeKey, rangesOf } from './lineRange.js';
 import type { BatchManifest, FlattenBatchResult, StagedBatch, Written } from './types.js';
 
-/** Uploads the Parquet files DuckDB wrote under `dir` to the dataset's silver prefix. */
-const publish = async (batch: StagedBatch, dir: string, dataset: string) => {
+/** The Parquet files DuckDB wrote under `dir`, their keys under the dataset's silver prefix. */
+const partsOf = async (batch: StagedBatch, dir: string, dataset: string) => {
   const parts = await batch.engine
     .all(
       `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(dir, '**', '*.parquet'))}) order by 1`
     )
     // No file at all: a batch with no rows (a real failure shows in the count check).
     .catch(() => []);
-  const outputs = parts.map(
-    (part) =>
-      `${FlattenLayout.silverPrefix(dataset)}${relative(dir, String(part.file)).split('\\').join('/')}`
-  );
-  await eachLimited(parts, IO_CONCURRENCY, (part, i) =>
-    batch.store.upload(outputs[i] as string, String(part.file), 'application/vnd.apache.parquet')
-  );
-  return { outputs, rows: parts.reduce((total, part) => total + Number(part.n), 0) };
+  const files = parts.map((part) => ({
+    file: String(part.file),
+    key: `${FlattenLayout.silverPrefix(dataset)}${relative(dir, String(part.file)).split('\\').join('/')}`,
+  }));
+  return {
+    files,
+    outputs: files.map((file) => file.key),
+    rows: parts.reduce((total, part) => total + Number(part.n), 0),
+  };
 };
 
+/** Uploads Parquet files to their keys. */
+const publish = (batch: StagedBatch, files: readonly { file: string; key: string }[]) =>
+  eachLimited(files, IO_CONCURRENCY, ({ file, key }) =>
+    batch.store.upload(key, file, 'application/vnd.apache.parquet')
+  );
+
 /**
- * Commits a written batch: uploads its Parquet (and its child tables'), its quarantine, its
- * schema fragments and the manifest of its parts, checks that records read equal rows written plus records quarantined, and
- * only then marks its items SUCCEEDED and moves raw objects to raw-processed/ (an object in
- * ranges: once all its ranges are done).
+ * Commits a written batch. First it checks what it wrote on local disk (records read equal
+ * rows written plus records quarantined, every exploded element a child row) and records its
+ * intent: every key it is about to write, with its counts and result ({@link writeIntent}).
+ * Then it uploads its Parquet (and its child tables'), its quarantine and its schema fragments,
+ * writes its manifest, which commits it, and only then marks its items SUCCEEDED and moves raw
+ * objects to raw-processed/ (an object in ranges: once all its ranges are done). A batch that
+ * dies before its manifest leaves only keys its intent names, for a taker to remove; one that
+ * dies after it is finished by a taker instead of processed again.
  *
  * @param batch - the staged batch
  * @param written - its columns and child tables
+ * @param keyPass - whether it listed every record's keys before writing
  */
 export const commitBatch = async (
   batch: StagedBatch,
-  written: Written
-): Promise<Omit<FlattenBatchResult, 'keyPass'>> => {
+  written: Written,
+  keyPass: boolean
+): Promise<FlattenBatchResult> => {
   const { engine, store, ledger, feed, batchId, objects, now } = batch;
-  const { outputs, rows: rowsWritten } = await publish(batch, batch.out, feed);
+  const feedParts = await partsOf(batch, batch.out, feed);
+  const rowsWritten = feedParts.rows;
   const children: FlattenBatchResult['children'] = [];
-  const childOutputs: BatchManifest['children'] = [];
+  const childParts: Awaited<ReturnType<typeof partsOf>>[] = [];
   for (const [i, { table: child, elements }] of written.children.entries()) {
-    const published = await publish(batch, `${batch.out}-${i}`, child.dataset);
-    if (published.rows !== elements) {
+    const parts = await partsOf(batch, `${batch.out}-${i}`, child.dataset);
+    if (parts.rows !== elements) {
       throw new QualityFailedError(
-        `flatten-batch ${batchId}: ${child.path} holds ${elements} elements but ${child.dataset} got ${published.rows} rows`
+        `flatten-batch ${batchId}: ${child.path} holds ${elements} elements but ${child.dataset} got ${parts.rows} rows`
       );
     }
-    const schemaKey = FlattenLayout.schemaFragment(child.dataset, batchId);
-    await store.put(
-      schemaKey,
-      JSON.stringify({ feed: child.dataset, batchId, columns: child.columns }, null, 2),
-      'application/json'
-    );
-    children.push({ dataset: child.dataset, rowsWritten: published.rows, schemaKey });
-    childOutputs.push({ dataset: child.dataset, outputs: published.outputs });
+    childParts.push(parts);
+    children.push({
+      dataset: child.dataset,
+      rowsWritten: parts.rows,
+      schemaKey: FlattenLayout.schemaFragment(child.dataset, batchId),
+    });
   }
 
   const rejectedLines = await engine.scalarNumber('select count(*) from slow_rejected');
+  const unreadable = objects.filter((object) => object.error);
+  const records = objects.reduce((total, object) => total + (object.error ? 0 : object.records), 0);
+  const recordsQuarantined = rejectedLines + unreadable.length;
+  const recordsRead = records + recordsQuarantined;
+  if (rowsWritten !== records) {
+    throw new QualityFailedError(
+      `flatten-batch ${batchId}: read ${recordsRead} records, wrote ${rowsWritten} rows and quarantined ${recordsQuarantined}`
+    );
+  }
+  const schemaKey = FlattenLayout.schemaFragment(feed, batchId);
+  const quarantined = unreadable.map((file) => ({
+    file,
+    key: FlattenLayout.quarantineFile(feed, batchId, file.key),
+  }));
+  const manifestKey = FlattenLayout.batchManifest(feed, batchId);
+  const result: FlattenBatchResult = {
+    feed,
+    batchId,
+    objects: objects.length,
+    skipped: batch.items.length - objects.length,
+    recordsRead,
+    rowsWritten,
+    recordsQuarantined,
+    parts: feedParts.files.length + childParts.reduce((sum, parts) => sum + parts.files.length, 0),
+    manifestKey,
+    schemaKey,
+    children,
+    adopted: [...batch.adopted],
+    keyPass,
+  };
+  const counts = (object: (typeof objects)[number]) => ({
+    rowsWritten: object.error ? 0 : object.records,
+    rowsQuarantined: object.error ? 1 : object.rejected,
+  });
+  await writeIntent(store, {
+    feed,
+    batchId,
+    keys: [
+      ...feedParts.outputs,
+      ...childParts.flatMap((parts) => parts.outputs),
+      ...children.map((child) => child.schemaKey),
+      ...(rejectedLines > 0 ? [FlattenLayout.quarantineRecords(feed, batchId)] : []),
+      ...quarantined.flatMap(({ key }) => [key, `${key}.error.json`]),
+      schemaKey,
+      manifestKey,
+    ],
+    items: objects.map((object) => ({ id: object.key, ...counts(object) })),
+    result,
+  });
+
+  await publish(batch, feedParts.files);
+  for (const [i, child] of written.children.entries()) {
+    await publish(batch, childParts[i]?.files ?? []);
+    await store.put(
+      FlattenLayout.schemaFragment(child.table.dataset, batchId),
+      JSON.stringify({ feed: child.table.dataset, batchId, columns: child.table.columns }, null, 2),
+      'application/json'
+    );
+  }
   if (rejectedLines > 0) {
     const local = batch.ws.path('rejected.jsonl');
     await engine.run(
@@ -71,9 +143,7 @@ export const commitBatch = async (
       'application/x-ndjson'
     );
   }
-  const unreadable = objects.filter((object) => object.error);
-  for (const file of unreadable) {
-    const key = FlattenLayout.quarantineFile(feed, batchId, file.key);
+  for (const { file, key } of quarantined) {
     await store.copy(file.source, key, file.size);
     await store.put(
       `${key}.error.json`,
@@ -81,35 +151,25 @@ export const commitBatch = async (
       'application/json'
     );
   }
-
-  const records = objects.reduce((total, object) => total + (object.error ? 0 : object.records), 0);
-  const recordsQuarantined = rejectedLines + unreadable.length;
-  const recordsRead = records + recordsQuarantined;
-  if (rowsWritten !== records) {
-    throw new QualityFailedError(
-      `flatten-batch ${batchId}: read ${recordsRead} records, wrote ${rowsWritten} rows and quarantined ${recordsQuarantined}`
-    );
-  }
-  const schemaKey = FlattenLayout.schemaFragment(feed, batchId);
   await store.put(
     schemaKey,
     JSON.stringify({ feed, batchId, columns: written.columns }, null, 2),
     'application/json'
   );
-  const manifestKey = FlattenLayout.batchManifest(feed, batchId);
-  const manifest: BatchManifest = { feed, batchId, outputs, children: childOutputs };
+  const manifest: BatchManifest = {
+    feed,
+    batchId,
+    outputs: feedParts.outputs,
+    children: children.map(({ dataset }, i) => ({
+      dataset,
+      outputs: childParts[i]?.outputs ?? [],
+    })),
+  };
+  // The commit: from here on the batch's output is whole, and a taker finishes, not redoes, it.
   await store.put(manifestKey, JSON.stringify(manifest), 'application/json');
 
   await eachLimited(objects, IO_CONCURRENCY, (object) =>
-    ledger.succeed(
-      object.key,
-      batchId,
-      {
-        rowsWritten: object.error ? 0 : object.records,
-        rowsQuarantined: object.error ? 1 : object.rejected,
-      },
-      now()
-    )
+    ledger.succeed(object.key, batchId, counts(object), now())
   );
   // An object leaves raw/ once all of it is done: a whole one with its batch; one planned in
   // ranges with the batch that finds them all SUCCEEDED, which then marks the object itself.
@@ -126,7 +186,9 @@ export const commitBatch = async (
     if (!siblings.every((sibling) => states.get(sibling)?.status === 'SUCCEEDED')) continue;
     const retry = states.get(key)?.batchId === batchId;
     // Two ranges' batches can finish together: the ledger lets one of them move the object.
-    if (await ledger.claim(key, batchId, now())) split.push({ object: key, size, retry });
+    if ((await ledger.claim(key, batchId, now(), CLAIM_LEASE_MS)).granted) {
+      split.push({ object: key, size, retry });
+    }
   }
   const done = [...whole, ...split];
   if (!batch.options.leaveInPlace) {
@@ -141,17 +203,5 @@ export const commitBatch = async (
   await eachLimited(split, IO_CONCURRENCY, ({ object }) =>
     ledger.succeed(object, batchId, { rowsWritten: 0, rowsQuarantined: 0 }, now())
   );
-  return {
-    feed,
-    batchId,
-    objects: objects.length,
-    skipped: batch.items.length - objects.length,
-    recordsRead,
-    rowsWritten,
-    recordsQuarantined,
-    parts: outputs.length + childOutputs.reduce((sum, child) => sum + child.outputs.length, 0),
-    manifestKey,
-    schemaKey,
-    children,
-  };
+  return result;
 };

@@ -1,5 +1,17 @@
 /** Requests to S3 and the ledger in flight at once: a batch holds up to thousands of objects. */
 export const IO_CONCURRENCY = 16;
+/**
+ * How long a batch's claim on an object lasts. FlattenBatch runs at most 15 minutes
+ * (stacks/backfill.ts) and a Task's TimeoutSeconds does not stop it, while a retry of the batch
+ * renews its claims within a minute of the last attempt ending: twice the function's limit
+ * lapses only once no attempt of the batch can still be running or about to start.
+ */
+export const CLAIM_LEASE_MS = 30 * 60_000;
+/**
+ * Batches that may take an object before the next one quarantines it with the last error
+ * instead: an object that fails or kills every batch must not hold up the backlog for good.
+ */
+export const MAX_ATTEMPTS = 3;
 /** Lines of each JSON Lines file, and lines spread over the batch, that seed its structure. */
 export const SAMPLE_HEAD = 10;
 export const SAMPLE_SPREAD = 1000;

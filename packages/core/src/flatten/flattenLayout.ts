@@ -10,6 +10,9 @@ export const FlattenLayout = {
   schemaFragment: (feed: string, batchId: string) => `_schemas/${feed}/fragments/${batchId}.json`,
   /** The Parquet parts a batch wrote, which its result names instead of listing them. */
   batchManifest: (feed: string, batchId: string) => `_backfill/${feed}/batches/${batchId}.json`,
+  /** Every key a batch is about to write, recorded before it uploads the first. */
+  batchIntent: (feed: string, batchId: string) =>
+    `_backfill/${feed}/batches/${batchId}.intent.json`,
   /** The feed's registry: the merged columns every finished run has written. */
   schema: (feed: string) => `_schemas/${feed}/schema.json`,
   processed: (key: string) => `raw-processed/${key.slice('raw/'.length)}`,

@@ -1,3 +1,4 @@
+export { type BatchIntent, clearUncommitted, readCommitted } from './batchIntent.js';
 export { readBatchManifest } from './batchManifest.js';
 export {
   type ChildTable,

@@ -1157,7 +1157,7 @@ describe('Function: runFlattenBatch (an object planned in byte ranges)', () => {
     for (const [n, batch] of batches.entries()) {
       const item = batch.objects[0] as { key: string; range: [number, number] };
       const id = rangeKey(item.key, item.range);
-      await ledger.claim(id, `earlier-${n}`, new Date());
+      await ledger.claim(id, `earlier-${n}`, new Date(), 60_000);
       await ledger.succeed(id, `earlier-${n}`, { rowsWritten: 1, rowsQuarantined: 0 }, new Date());
     }
 

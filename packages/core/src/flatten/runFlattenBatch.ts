@@ -1,7 +1,10 @@
 import { type FeedConfig, feedSchema, parseOrThrow } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
+import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
+import { clearUncommitted } from './batchIntent.js';
 import { commitBatch } from './commitBatch.js';
+import { IO_CONCURRENCY, type MAX_ATTEMPTS } from './constants.js';
 import { type FlatColumn, withCurrentPaths } from './flattenPlan.js';
 import { rangeKey } from './lineRange.js';
 import { stageBatch } from './stageBatch.js';
@@ -65,31 +68,63 @@ export const runFlattenBatch = async (
 ): Promise<FlattenBatchResult> => {
   const input = parseOrThrow(flattenBatchInputSchema, raw, 'flatten-batch input');
   const { feed, batchId } = input;
-  const stored = input.registryKey ? await deps.store.get(input.registryKey) : undefined;
-  const registry: FlatColumn[] = stored
-    ? withCurrentPaths(
-        (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
-      )
-    : [];
-  return Workspace.use('flatten-batch', async (ws) => {
-    const batch = await stageBatch({
-      feed,
-      batchId,
-      // A range of an object is an item of its own in the ledger and in lineage.
-      items: input.objects.map((object) => ({
-        ...object,
-        id: object.range ? rangeKey(object.key, object.range) : object.key,
-      })),
-      store: deps.store,
-      engine: deps.engine,
-      ledger: deps.ledger,
-      now: deps.now ?? (() => new Date()),
-      options: deps.options,
-      registry,
-      ws,
+  const now = deps.now ?? (() => new Date());
+  // A range of an object is an item of its own in the ledger and in lineage.
+  const items = input.objects.map((object) => ({
+    ...object,
+    id: object.range ? rangeKey(object.key, object.range) : object.key,
+  }));
+  try {
+    const stored = input.registryKey ? await deps.store.get(input.registryKey) : undefined;
+    const registry: FlatColumn[] = stored
+      ? withCurrentPaths(
+          (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+        )
+      : [];
+    return await Workspace.use('flatten-batch', async (ws) => {
+      const batch = await stageBatch({
+        feed,
+        batchId,
+        items,
+        store: deps.store,
+        engine: deps.engine,
+        ledger: deps.ledger,
+        now,
+        options: deps.options,
+        registry,
+        ws,
+      });
+      const witnessed = deps.options.keyPass === 'always' ? undefined : await writeWitnessed(batch);
+      const written = witnessed ?? (await writeDiscovered(batch));
+      return commitBatch(batch, written, !witnessed);
     });
-    const witnessed = deps.options.keyPass === 'always' ? undefined : await writeWitnessed(batch);
-    const written = witnessed ?? (await writeDiscovered(batch));
-    return { ...(await commitBatch(batch, written)), keyPass: !witnessed };
-  });
+  } catch (error) {
+    // Left undone, the claims lapse with their lease and the next batch clears up instead.
+    await release(deps, { feed, batchId, ids: items.map((item) => item.id), now }, error).catch(
+      () => undefined
+    );
+    throw error;
+  }
+};
+
+/**
+ * Hands a failed batch's objects back: removes what it uploaded unless it committed, then marks
+ * the objects it still holds FAILED with the error, for the next run to retry (and, after
+ * {@link MAX_ATTEMPTS} batches, to quarantine). A committed batch keeps its claims for a retry
+ * or a taker to finish.
+ */
+const release = async (
+  deps: FlattenBatchDeps,
+  batch: { feed: string; batchId: string; ids: string[]; now: () => Date },
+  error: unknown
+) => {
+  const { feed, batchId, ids, now } = batch;
+  if ((await clearUncommitted(deps.store, feed, batchId)) === 'committed') return;
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const held = [...(await deps.ledger.getMany(ids)).values()].filter(
+    (entry) => entry.status === 'PROCESSING' && entry.batchId === batchId
+  );
+  await eachLimited(held, IO_CONCURRENCY, (entry) =>
+    deps.ledger.fail(entry.objectKey, batchId, reason, now())
+  );
 };

@@ -2,38 +2,37 @@ import { rm, writeFile } from 'node:fs/promises';
 import { quoteLiteral } from '../config/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { ExplodedArray } from './childTables.js';
+import { itemClaimer } from './claimItems.js';
 import { IO_CONCURRENCY, MAX_INFLATED_BYTES, SAMPLE_HEAD, SAMPLE_SPREAD } from './constants.js';
 import type { FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { downloadLineRange } from './lineRange.js';
 import { inspectRawObject, maskLines, type Rejection } from './rawObject.js';
-import type { BatchItem, LocalObject, StagedBatch } from './types.js';
+import type { LocalObject, StagedBatch } from './types.js';
 
 const NEWLINE = Buffer.from('\n');
 
 /**
- * Claims the batch's items in the ledger and brings each claimed one onto local disk, inflated
- * and inspected ({@link inspectRawObject}), as soon as it is claimed. Items another batch owns
- * or finished are left out; the batch's own, finished by an attempt this one retries, are
- * staged again (from raw-processed/ if they moved), so the retry rewrites the same files.
+ * Claims the batch's items in the ledger ({@link itemClaimer}) and brings each claimed one onto
+ * local disk, inflated and inspected ({@link inspectRawObject}), as soon as it is claimed. Items
+ * another batch owns or finished are left out, and so are those a dead batch had committed,
+ * which are finished on its behalf (`adopted`); the batch's own, finished by an attempt this one
+ * retries, are staged again (from raw-processed/ if they moved), so the retry rewrites the same
+ * files. An object given up after its attempts is not read: it goes to quarantine whole.
  *
  * @param batch - everything but what staging finds out
  */
 export const stageBatch = async (
-  batch: Omit<StagedBatch, 'objects' | 'finished' | 'sample' | 'out'>
+  batch: Omit<StagedBatch, 'objects' | 'finished' | 'adopted' | 'sample' | 'out'>
 ): Promise<StagedBatch> => {
-  const { items, ledger, store, ws, batchId } = batch;
-  const entries = await ledger.getMany(items.map((item) => item.id));
+  const { items, ledger, store, ws } = batch;
+  const claim = itemClaimer({
+    ...batch,
+    leaveInPlace: batch.options.leaveInPlace,
+    entries: await ledger.getMany(items.map((item) => item.id)),
+  });
   const finished = new Set<string>();
-  /** Whether the item is this batch's: claimed now, or finished by an attempt this one retries. */
-  const claim = async (item: BatchItem) => {
-    const entry = entries.get(item.id);
-    if (entry?.batchId === batchId && entry.status === 'SUCCEEDED') {
-      finished.add(item.id);
-      return true;
-    }
-    return ledger.claim(item.id, batchId, batch.now());
-  };
+  const adopted = new Set<string>();
   const claimed = new Array<LocalObject | undefined>(items.length);
   // About a thousand records spread over the batch as planned (so a retry samples the same
   // lines), and each file's first few.
@@ -43,7 +42,30 @@ export const stageBatch = async (
     spread: SAMPLE_SPREAD,
   };
   await eachLimited(items, IO_CONCURRENCY, async (item, index) => {
-    if (!(await claim(item))) return;
+    const taken = await claim(item);
+    if (taken.kind === 'refused') return;
+    if (taken.kind === 'adopted') {
+      adopted.add(taken.from);
+      return;
+    }
+    if (taken.kind === 'finished') finished.add(item.id);
+    const object = { key: item.id, object: item.key, size: item.size, index, masked: [] };
+    const counts = { records: 0, rejected: 0 };
+    if (taken.kind === 'claimed' && taken.givenUp) {
+      // Not read again: the object goes to quarantine whole, with why it was given up.
+      const error = taken.givenUp;
+      const info = { path: '', layout: 'unreadable' as const, lines: 0, innerBlankLines: false };
+      claimed[index] = {
+        ...object,
+        ...counts,
+        source: item.key,
+        info: { ...info, sample: [], suspect: [], error },
+        path: 'none',
+        read: '',
+        error,
+      };
+      return;
+    }
     const local = ws.path(`object-${index}`);
     let source = item.key;
     const download = () => {
@@ -72,18 +94,13 @@ export const stageBatch = async (
       info.layout === 'array' ||
       (info.layout === 'lines' && !info.innerBlankLines && info.suspect[0] !== 1);
     claimed[index] = {
-      key: item.id,
-      object: item.key,
+      ...object,
+      ...counts,
       source,
-      size: item.size,
-      index,
       info,
       path:
         info.layout === 'empty' || info.layout === 'unreadable' ? 'none' : fast ? 'fast' : 'slow',
       read: info.path,
-      masked: [],
-      records: 0,
-      rejected: 0,
       ...(info.error ? { error: info.error } : {}),
     };
   });
@@ -97,7 +114,14 @@ export const stageBatch = async (
   await batch.engine.run(
     'create or replace temp table slow_records (source_key varchar, line_no bigint, record json); create or replace temp table slow_rejected (source_key varchar, line_no bigint, text varchar, reason varchar)'
   );
-  return { ...batch, objects, finished, sample: sampled, out: ws.path('silver') };
+  return {
+    ...batch,
+    objects,
+    finished,
+    adopted: [...adopted].sort(),
+    sample: sampled,
+    out: ws.path('silver'),
+  };
 };
 
 /**

@@ -95,6 +95,8 @@ export interface StagedBatch {
   objects: LocalObject[];
   /** Items an attempt this one retries already finished (their objects may have moved). */
   finished: ReadonlySet<string>;
+  /** Dead batches that had committed items of this one, which it finished on their behalf. */
+  adopted: readonly string[];
   /** The sampled lines of the batch's JSON Lines files, as one JSON Lines file. */
   sample: string;
   /** Where DuckDB writes Parquet: the records' under it, child table `i`'s under `<out>-<i>`. */
@@ -133,6 +135,11 @@ export interface FlattenBatchResult {
    */
   manifestKey: string;
   schemaKey: string;
+  /**
+   * Batches that committed but died before marking all their objects SUCCEEDED, and whose
+   * objects this batch found and finished: their results (in their intents) count in this run.
+   */
+  adopted: string[];
   /** The child tables exploded arrays went to, each with its own rows and schema. */
   children: { dataset: string; rowsWritten: number; schemaKey: string }[];
   /**

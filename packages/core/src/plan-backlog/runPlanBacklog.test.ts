@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyLedger, GeneratedListing } from '../../../../test/support/generatedListing.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { ErrorName } from '../errors/index.js';
-import type { Ledger, ObjectStore } from '../ports/index.js';
+import type { Ledger, LedgerEntry, ObjectStore } from '../ports/index.js';
 import type { PlannedBatch } from './binPack.js';
 import { runPlanBacklog } from './runPlanBacklog.js';
 
@@ -102,7 +102,7 @@ const readPlan = async (store: ObjectStore, key: string): Promise<PlannedBatch[]
 };
 
 describe('Function: runPlanBacklog', () => {
-  it('plans the listed objects into a manifest and skips what the ledger marks SUCCEEDED', async () => {
+  it('plans the listed objects into a manifest, again those that failed or whose lease lapsed, and skips the finished and the held', async () => {
     // Prepare
     const keys = Array.from(
       { length: 12 },
@@ -110,17 +110,30 @@ describe('Function: runPlanBacklog', () => {
     );
     for (const key of keys) await lake.store.put(key, 'x'.repeat(40));
     await lake.store.put('raw/clicks/2026/week01/other.json', 'not in the prefix');
-    const succeeded = new Set(keys.slice(0, 2));
+    const hour = 3600_000;
+    const known = new Map<string, Omit<LedgerEntry, 'objectKey' | 'attempts' | 'updatedAt'>>([
+      [keys[0] as string, { status: 'SUCCEEDED' }],
+      [keys[1] as string, { status: 'SUCCEEDED' }],
+      [keys[2] as string, { status: 'FAILED', error: 'Strata.Transient: slow down' }],
+      [
+        keys[3] as string,
+        { status: 'PROCESSING', leaseUntil: new Date(Date.now() - hour).toISOString() },
+      ],
+      [
+        keys[4] as string,
+        { status: 'PROCESSING', leaseUntil: new Date(Date.now() + hour).toISOString() },
+      ],
+    ]);
     const partialLedger: Ledger = {
       ...emptyLedger,
       getMany: async (asked) =>
         new Map(
-          asked
-            .filter((key) => succeeded.has(key))
-            .map((key) => [
-              key,
-              { objectKey: key, status: 'SUCCEEDED', attempts: 1, updatedAt: '' },
-            ])
+          asked.flatMap((key) => {
+            const entry = known.get(key);
+            return entry
+              ? [[key, { objectKey: key, attempts: 1, updatedAt: '', ...entry }] as const]
+              : [];
+          })
         ),
     };
 
@@ -141,15 +154,17 @@ describe('Function: runPlanBacklog', () => {
       feed: 'clicks',
       prefix: 'raw/clicks/all_historical_files/',
       manifestKey: '_backfill/clicks/plan-1/plan.jsonl',
-      objects: 10,
-      bytes: 400,
+      objects: 9,
+      bytes: 360,
       batches: 5,
       skipped: 2,
+      retried: 2,
+      held: 1,
       registryKey: '_backfill/clicks/plan-1/schema.json',
     });
     const plan = await readPlan(lake.store, result.manifestKey);
     const planned = plan.flatMap((batch) => batch.objects.map((object) => object.key)).sort();
-    expect(planned).toEqual(keys.slice(2).sort());
+    expect(planned).toEqual([...keys.slice(2, 4), ...keys.slice(5)].sort());
   });
 
   it('keeps the registry as the run first planned against it, so a replanned run sees the same', async () => {

@@ -6,7 +6,7 @@ import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
 import { FlattenLayout } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
-import type { Ledger, ObjectInfo, ObjectStore } from '../ports/index.js';
+import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
 import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
 import { previousWeekPrefix } from './weekPrefix.js';
@@ -54,6 +54,13 @@ export interface PlanBacklogResult {
   /** Objects the ledger already marks SUCCEEDED. */
   skipped: number;
   /**
+   * Objects planned again: FAILED, or claimed by a batch whose lease lapsed (it died without
+   * settling them). Their batch quarantines one that has used up its attempts.
+   */
+  retried: number;
+  /** Objects left out because a live batch holds them: another run is working on them now. */
+  held: number;
+  /**
    * The feed's schema registry as this run planned against it: every batch of the run, a redriven
    * one too, flattens against this copy, so a redrive writes what the first attempt would have.
    */
@@ -89,7 +96,8 @@ const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
 
 /**
  * Plans a backfill: lists the prefix page by page (or streams an S3 Inventory report's rows
- * under it), drops objects the ledger already marks SUCCEEDED, bin-packs the rest into batches
+ * under it), drops objects the ledger already marks SUCCEEDED or a live batch holds, plans
+ * FAILED ones and those whose batch's lease lapsed again, bin-packs them into batches
  * and streams them as JSON lines to a local file, then uploads it as the manifest. Memory holds
  * one listing chunk and one open batch, whatever the number of objects.
  *
@@ -104,15 +112,21 @@ export const runPlanBacklog = async (
   const runId = assertRunId(input.runId);
   const prefix = prefixOf(input);
   let skipped = 0;
+  let retried = 0;
+  let held = 0;
   let objects = 0;
   let bytes = 0;
   async function* pending(listed: AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
     let chunk: ObjectInfo[] = [];
     const flush = async function* () {
       const entries = await deps.ledger.getMany(chunk.map((object) => object.key));
+      const now = new Date();
       for (const object of chunk) {
-        if (entries.get(object.key)?.status === 'SUCCEEDED') skipped++;
+        const entry = entries.get(object.key);
+        if (entry?.status === 'SUCCEEDED') skipped++;
+        else if (!isClaimable(entry, now)) held++;
         else {
+          if (entry?.status === 'FAILED' || entry?.status === 'PROCESSING') retried++;
           objects++;
           bytes += object.size;
           yield object;
@@ -178,6 +192,8 @@ export const runPlanBacklog = async (
       bytes,
       batches,
       skipped,
+      retried,
+      held,
       registryKey: registry,
     };
   });

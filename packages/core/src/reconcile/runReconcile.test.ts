@@ -1,21 +1,44 @@
 import { join } from 'node:path';
 import { DuckDbCatalog } from '@strata/local/catalog';
+import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { DynamoDbLedger } from '../adapters/index.js';
 import { DuckDbEngine, Workspace } from '../engine/index.js';
-import type { FlattenBatchResult } from '../flatten/index.js';
+import { type BatchIntent, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
 import { writeParquetObject } from '../lake/index.js';
+import { planKey } from '../plan-backlog/index.js';
 import { type ReconcileReport, runReconcile } from './runReconcile.js';
 
 let lake: LocalLake;
+let dynamo: LocalDynamoDb;
+let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
   lake = await startLocalLake();
+  dynamo = await LocalDynamoDb.start({ tables: [{ name: 'ledger', key: 'object_key' }] });
+  ledger = new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client });
 });
 
 afterAll(async () => {
+  await dynamo?.stop();
   await lake?.stop();
 });
+
+/** Writes a run's plan: a batch a line, each of the given raw objects. */
+const plan = (runId: string, batches: readonly string[][]) =>
+  lake.store.put(
+    planKey('tally', runId),
+    batches
+      .map((keys, n) =>
+        JSON.stringify({
+          batchId: `${runId}-tally-${n}`,
+          bytes: 1,
+          objects: keys.map((key) => ({ key, size: 1 })),
+        })
+      )
+      .join('\n')
+  );
 
 /**
  * What FlattenBatch would have written for one batch: a part, a schema fragment, the manifest
@@ -52,6 +75,7 @@ const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchRes
     manifestKey,
     schemaKey,
     children: [],
+    adopted: [],
     keyPass,
   };
 };
@@ -70,6 +94,7 @@ describe('Function: runReconcile', () => {
       manifest,
       JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: resultFile }] } })
     );
+    await plan('run-1', []);
     const catalog = new DuckDbCatalog({
       path: join(lake.dir, 'catalog.duckdb'),
       lakeDirectory: join(lake.dir, 's3', 'test-lake'),
@@ -79,7 +104,7 @@ describe('Function: runReconcile', () => {
     // Act
     const report = await runReconcile(
       { runId: 'run-1', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
-      { store: lake.store, catalog }
+      { store: lake.store, catalog, ledger }
     );
 
     // Assess
@@ -107,6 +132,7 @@ describe('Function: runReconcile', () => {
         ResultFiles: { SUCCEEDED: [{ Key: succeededFile }], FAILED: [{ Key: failedFile }] },
       })
     );
+    await plan('run-2', []);
     const catalog = new DuckDbCatalog({
       path: join(lake.dir, 'catalog-2.duckdb'),
       lakeDirectory: join(lake.dir, 's3', 'test-lake'),
@@ -116,7 +142,7 @@ describe('Function: runReconcile', () => {
     // Act
     const result = await runReconcile(
       { runId: 'run-2', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
-      { store: lake.store, catalog }
+      { store: lake.store, catalog, ledger }
     );
 
     // Assess
@@ -126,5 +152,70 @@ describe('Function: runReconcile', () => {
     const stored = await lake.store.get(result.reportKey);
     const report = JSON.parse(new TextDecoder().decode(stored)) as ReconcileReport;
     expect(report.failedBatches).toEqual(failedIds);
+  });
+
+  it('reports the failed, retried and stranded objects, and counts a finished dead batch once', async () => {
+    // Prepare: two batches each finished objects of a dead batch that had committed
+    const now = new Date();
+    const lease = 30 * 60_000;
+    const keys = ['raw/tally/ok', 'raw/tally/again', 'raw/tally/failed', 'raw/tally/held'];
+    await ledger.claim('raw/tally/again', 'run-1-tally-0', now, lease);
+    await ledger.fail('raw/tally/again', 'run-1-tally-0', 'Error: boom', now);
+    for (const key of keys) await ledger.claim(key, 'run-3-tally-0', now, lease);
+    for (const key of keys.slice(0, 2)) {
+      await ledger.succeed(key, 'run-3-tally-0', { rowsWritten: 1, rowsQuarantined: 0 }, now);
+    }
+    await ledger.fail('raw/tally/failed', 'run-3-tally-0', 'Strata.Transient: slow down', now);
+    await plan('run-3', [keys]);
+    const dead = await batch('dead', false);
+    const intent: BatchIntent = {
+      feed: 'tally',
+      batchId: 'dead',
+      keys: [],
+      items: [],
+      result: dead,
+    };
+    await lake.store.put(FlattenLayout.batchIntent('tally', 'dead'), JSON.stringify(intent));
+    const finishers = [await batch('c1', false), await batch('c2', false)];
+    const resultFile = '_backfill/tally/run-3/results/SUCCEEDED_0.json';
+    await lake.store.put(
+      resultFile,
+      JSON.stringify(
+        finishers.map((result) => ({ Output: JSON.stringify({ ...result, adopted: ['dead'] }) }))
+      )
+    );
+    const manifest = '_backfill/tally/run-3/results/manifest.json';
+    await lake.store.put(
+      manifest,
+      JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: resultFile }] } })
+    );
+    const catalog = new DuckDbCatalog({
+      path: join(lake.dir, 'catalog-3.duckdb'),
+      lakeDirectory: join(lake.dir, 's3', 'test-lake'),
+      schema: 'silver',
+    });
+
+    // Act
+    const result = await runReconcile(
+      { runId: 'run-3', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
+      { store: lake.store, catalog, ledger }
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      objects: { planned: 4, succeeded: 2, retried: 1, failed: 1, stranded: 1 },
+      adoptedBatches: 1,
+      batches: { succeeded: 3 },
+      rowsWritten: 3,
+    });
+    const stored = await lake.store.get(result.reportKey);
+    const report = JSON.parse(new TextDecoder().decode(stored)) as ReconcileReport;
+    expect(report).toMatchObject({
+      retriedObjects: [{ key: 'raw/tally/again', attempts: 2, status: 'SUCCEEDED' }],
+      failedObjects: [
+        { key: 'raw/tally/failed', batchId: 'run-3-tally-0', error: 'Strata.Transient: slow down' },
+      ],
+      strandedObjects: [{ key: 'raw/tally/held', batchId: 'run-3-tally-0' }],
+    });
   });
 });

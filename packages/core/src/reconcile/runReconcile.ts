@@ -7,10 +7,13 @@ import {
   FlattenLayout,
   mergeStructures,
   readBatchManifest,
+  readCommitted,
   withCurrentPaths,
 } from '../flatten/index.js';
 import { assertRunId, eachLimited } from '../lake/index.js';
-import type { Catalog, CatalogTable, ObjectStore } from '../ports/index.js';
+import { planKey } from '../plan-backlog/index.js';
+import type { Catalog, CatalogTable, Ledger, ObjectStore } from '../ports/index.js';
+import { type ObjectOutcomes, objectOutcomes } from './objectOutcomes.js';
 import { silverTableOf } from './silverTable.js';
 
 export const reconcileInputSchema = z.object({
@@ -31,6 +34,13 @@ export interface ReconcileResult {
   runId: string;
   /** keyPass: succeeded batches that listed every record's keys before writing. */
   batches: { succeeded: number; failed: number; pending: number; keyPass: number };
+  /**
+   * How the planned objects ended, by the ledger; the report also lists them as
+   * `failedObjects`, `retriedObjects` and `strandedObjects`.
+   */
+  objects: ObjectOutcomes['counts'];
+  /** Dead batches that had committed, finished by this run's batches and counted here. */
+  adoptedBatches: number;
   recordsRead: number;
   rowsWritten: number;
   recordsQuarantined: number;
@@ -48,10 +58,16 @@ export interface ReconcileResult {
   reportKey: string;
 }
 
-/** The run report Reconcile writes to the lake: its result and the batches to redrive. */
+/** The run report Reconcile writes to the lake: its result, the batches to redrive and the objects to look at. */
 export interface ReconcileReport extends ReconcileResult {
   /** Every batch that failed or never started (FAILED or PENDING in the Map Run's results). */
   failedBatches: string[];
+  /** Planned objects the ledger holds FAILED, with the last error. */
+  failedObjects: ObjectOutcomes['failed'];
+  /** Planned objects an earlier batch had taken (attempts > 1), however they ended now. */
+  retriedObjects: ObjectOutcomes['retried'];
+  /** Planned objects still PROCESSING: their batch neither finished nor failed. */
+  strandedObjects: ObjectOutcomes['stranded'];
 }
 
 /** Manifests and fragments are read this many at a time: one per batch, thousands per run. */
@@ -108,7 +124,7 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
  */
 export const runReconcile = async (
   raw: ReconcileInput,
-  deps: { store: ObjectStore; catalog: Catalog }
+  deps: { store: ObjectStore; catalog: Catalog; ledger: Ledger }
 ): Promise<ReconcileResult> => {
   const input = parseOrThrow(reconcileInputSchema, raw, 'reconcile input');
   const runId = assertRunId(input.runId);
@@ -120,9 +136,19 @@ export const runReconcile = async (
     }
     return all;
   };
-  const succeeded = (await records('SUCCEEDED')).map(
+  const finished = (await records('SUCCEEDED')).map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
+  // A batch that committed and died is counted by the run whose batches finished it, once.
+  const counted = new Set(finished.map((batch) => batch.batchId));
+  const adopted: FlattenBatchResult[] = [];
+  for (const batchId of finished.flatMap((batch) => batch.adopted ?? [])) {
+    if (counted.has(batchId)) continue;
+    counted.add(batchId);
+    const intent = await readCommitted(deps.store, input.feed, batchId);
+    if (intent) adopted.push(intent.result);
+  }
+  const succeeded = [...finished, ...adopted];
   const failed = await records('FAILED');
   const pending = await records('PENDING');
   const batchOf = (record: ExecutionRecord) =>
@@ -203,6 +229,7 @@ export const runReconcile = async (
     });
   }
 
+  const outcomes = await objectOutcomes(deps, planKey(input.feed, runId));
   const result: ReconcileResult = {
     feed: input.feed,
     runId,
@@ -212,6 +239,8 @@ export const runReconcile = async (
       pending: pending.length,
       keyPass: succeeded.filter((batch) => batch.keyPass).length,
     },
+    objects: outcomes.counts,
+    adoptedBatches: adopted.length,
     ...totals,
     schemaKey,
     table,
@@ -221,6 +250,9 @@ export const runReconcile = async (
   const report: ReconcileReport = {
     ...result,
     failedBatches: [...failed, ...pending].map(batchOf),
+    failedObjects: outcomes.failed,
+    retriedObjects: outcomes.retried,
+    strandedObjects: outcomes.stranded,
   };
   await deps.store.put(result.reportKey, JSON.stringify(report, null, 2), 'application/json');
   return result;

@@ -145,7 +145,12 @@ describe('Function: backfillFeeds', () => {
     const held = backlog.objects.filter((object) =>
       object.key.startsWith('raw/refunds/all_historical_files/')
     );
-    await runtime.ledger.claim(held[0]?.key ?? '', 'interrupted-refunds-000000', new Date());
+    await runtime.ledger.claim(
+      held[0]?.key ?? '',
+      'interrupted-refunds-000000',
+      new Date(),
+      60_000
+    );
 
     // Act
     const runs = await backfillFeeds(runtime, ['refunds'], capture().write);
