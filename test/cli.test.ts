@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { FlattenLayout } from '@strata/core/flatten';
-import { EmbeddedRuntime } from '@strata/local/runtime';
+import { EmbeddedRuntime, LEDGER_TABLE } from '@strata/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silverHashes } from './support/silverHash.js';
 
 const CLI = fileURLToPath(new URL('../packages/local/src/cli.ts', import.meta.url));
 
@@ -254,6 +257,49 @@ describe('strata backfill', () => {
     expect(run.stdout).toContain('Backfill SUCCEEDED — 3 feed(s)');
     expect(run.stdout).not.toContain('▶ pipeline');
     for (const feed of FEEDS) expect(backfillRow(run.stdout, feed).check, feed).toBe('✓');
+  });
+
+  it('finishes the job exactly once after kill -9, in a plain rerun without --fresh', async () => {
+    // Prepare: a clean run to compare with, and a run killed while it flattens payments
+    const clean = join(dir, 'clean');
+    await strata(['backfill', '--dir', clean, '--size', '256KB']);
+    const killed = join(dir, 'killed');
+    const batches = join(killed, 's3', 'strata-lake', '_backfill', 'payments', 'batches');
+    let watching: NodeJS.Timeout | undefined;
+    const first = await strata(['backfill', '--dir', killed, '--size', '256KB'], (out, child) => {
+      // Killed once a payments batch has claimed its objects and is about to upload its parts.
+      if (watching || !out.includes('▶ backfill payments')) return;
+      watching = setInterval(() => {
+        const names = existsSync(batches) ? readdirSync(batches) : [];
+        if (!names.some((name) => name.includes('.intent.json'))) return;
+        clearInterval(watching);
+        child.kill('SIGKILL');
+      }, 1);
+    });
+
+    // Act
+    const rerun = await strata(['backfill', '--dir', killed]);
+
+    // Assess
+    expect(first.code).toBe(null);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toMatch(
+      /pid \d+\) ended without stopping; its \d+ claim\(s\) are released/
+    );
+    const lake = (run: string) => join(run, 's3', 'strata-lake');
+    expect(await silverHashes(lake(killed))).toEqual(await silverHashes(lake(clean)));
+    await withLake(killed, async (runtime) => {
+      const processing = await runtime.dynamo.client.send(
+        new ScanCommand({
+          TableName: LEDGER_TABLE,
+          FilterExpression: '#status = :processing',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':processing': { S: 'PROCESSING' } },
+        })
+      );
+      expect(processing.Count).toBe(0);
+    });
   });
 });
 

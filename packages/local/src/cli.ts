@@ -73,6 +73,12 @@ const withRuntime = async (
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    const dead = runtime.deadHolder;
+    if (dead) {
+      console.log(
+        `the run started at ${dead.startedAt} (pid ${dead.pid}) ended without stopping; its ${dead.leasesEnded} claim(s) are released, so this run takes its objects over and clears what it left`
+      );
+    }
     console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}\n`);
     return await work(runtime);
   } finally {

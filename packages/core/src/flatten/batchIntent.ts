@@ -79,3 +79,30 @@ export const clearUncommitted = async (
   }
   return 'cleared';
 };
+
+/**
+ * A run's finished batches and the dead batches they finished (`adopted`), each once: a batch
+ * that committed and died before its result reached the map counts in the run that found it.
+ *
+ * @example
+ * const batches = await withAdopted(store, feed, resultWriterOutputs);
+ *
+ * @param store - the lake
+ * @param feed - the run's feed
+ * @param finished - the results of the run's batches
+ */
+export const withAdopted = async (
+  store: ObjectStore,
+  feed: string,
+  finished: readonly FlattenBatchResult[]
+): Promise<FlattenBatchResult[]> => {
+  const counted = new Set(finished.map((batch) => batch.batchId));
+  const adopted: FlattenBatchResult[] = [];
+  for (const batchId of finished.flatMap((batch) => batch.adopted ?? [])) {
+    if (counted.has(batchId)) continue;
+    counted.add(batchId);
+    const intent = await readCommitted(store, feed, batchId);
+    if (intent) adopted.push(intent.result);
+  }
+  return [...finished, ...adopted];
+};

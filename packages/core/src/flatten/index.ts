@@ -1,4 +1,9 @@
-export { type BatchIntent, clearUncommitted, readCommitted } from './batchIntent.js';
+export {
+  type BatchIntent,
+  clearUncommitted,
+  readCommitted,
+  withAdopted,
+} from './batchIntent.js';
 export { readBatchManifest } from './batchManifest.js';
 export {
   type ChildTable,

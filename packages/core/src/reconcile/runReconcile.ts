@@ -7,7 +7,7 @@ import {
   FlattenLayout,
   mergeStructures,
   readBatchManifest,
-  readCommitted,
+  withAdopted,
   withCurrentPaths,
 } from '../flatten/index.js';
 import { assertRunId, eachLimited } from '../lake/index.js';
@@ -139,16 +139,7 @@ export const runReconcile = async (
   const finished = (await records('SUCCEEDED')).map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
-  // A batch that committed and died is counted by the run whose batches finished it, once.
-  const counted = new Set(finished.map((batch) => batch.batchId));
-  const adopted: FlattenBatchResult[] = [];
-  for (const batchId of finished.flatMap((batch) => batch.adopted ?? [])) {
-    if (counted.has(batchId)) continue;
-    counted.add(batchId);
-    const intent = await readCommitted(deps.store, input.feed, batchId);
-    if (intent) adopted.push(intent.result);
-  }
-  const succeeded = [...finished, ...adopted];
+  const succeeded = await withAdopted(deps.store, input.feed, finished);
   const failed = await records('FAILED');
   const pending = await records('PENDING');
   const batchOf = (record: ExecutionRecord) =>
@@ -240,7 +231,7 @@ export const runReconcile = async (
       keyPass: succeeded.filter((batch) => batch.keyPass).length,
     },
     objects: outcomes.counts,
-    adoptedBatches: adopted.length,
+    adoptedBatches: succeeded.length - finished.length,
     ...totals,
     schemaKey,
     table,

@@ -9,6 +9,7 @@ import {
   BACKLOG_KEY,
   backfillFeeds,
   backfillProblems,
+  backfillSection,
   backfillTable,
   type CliOutput,
   prepareBacklog,
@@ -135,7 +136,7 @@ describe('Function: backfillFeeds', () => {
     ]);
   });
 
-  it('reports objects an interrupted earlier run still holds in the ledger', async () => {
+  it('leaves out objects a live batch of another run holds, and says so', async () => {
     // Prepare
     const backlog = await generateBacklog({
       store: runtime.store,
@@ -156,10 +157,36 @@ describe('Function: backfillFeeds', () => {
     const runs = await backfillFeeds(runtime, ['refunds'], capture().write);
 
     // Assess
-    expect(runs[0]?.status === 'SUCCEEDED' && runs[0].summary.skippedObjects).toBe(1);
+    expect(runs[0]?.status === 'SUCCEEDED' && runs[0].summary.plan.held).toBe(1);
     expect(backfillProblems(runs)).toEqual([
-      'refunds: 1 object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over',
+      'refunds: 1 object(s) left out, held by a live batch of another run; a rerun takes them over if that run dies and its lease lapses',
     ]);
     expect(backfillTable(runs)).toMatch(/^refunds .* ✗$/m);
+  });
+
+  it('takes over objects whose batch died, and says what it retried', async () => {
+    // Prepare: a batch of a killed run claimed an object; its lease has lapsed
+    const backlog = await generateBacklog({
+      store: runtime.store,
+      targetBytes: 64 * 1024,
+      feeds: ['returns'],
+    });
+    const [left] = backlog.objects.filter((object) =>
+      object.key.startsWith('raw/returns/all_historical_files/')
+    );
+    await runtime.ledger.claim(left?.key ?? '', 'killed-returns-000000', new Date(), 0);
+
+    // Act
+    const runs = await backfillFeeds(runtime, ['returns'], capture().write);
+
+    // Assess
+    const summary = runs[0]?.status === 'SUCCEEDED' ? runs[0].summary : undefined;
+    expect(summary?.report.objects).toMatchObject({ retried: 1, failed: 0, stranded: 0 });
+    expect(backfillProblems(runs)).toEqual([]);
+    expect(backfillSection(runs, 1000)).toMatch(
+      /^returns: retried 1 object\(s\) earlier batches failed or left, finished 0 batch\(es\)/m
+    );
+    const entry = (await runtime.ledger.getMany([left?.key ?? ''])).get(left?.key ?? '');
+    expect(entry).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
   });
 });

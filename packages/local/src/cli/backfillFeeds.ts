@@ -152,7 +152,7 @@ export const backfillFeeds = async (
 /** What went wrong in one feed's backfill, one sentence per problem, each naming the feed. */
 const feedProblems = (run: FeedBackfill): string[] => {
   if (run.status === 'FAILED') return [`${run.feed}: the execution failed with ${run.error}`];
-  const { report, reconciled, silverRows, skippedObjects } = run.summary;
+  const { report, reconciled, silverRows, plan } = run.summary;
   const problems: string[] = [];
   const failedBatches = report.batches.failed + report.batches.pending;
   if (failedBatches > 0) {
@@ -160,10 +160,20 @@ const feedProblems = (run: FeedBackfill): string[] => {
       `${run.feed}: ${failedBatches} batch(es) failed, listed for a redrive in s3://${LOCAL_BUCKET}/${report.reportKey}`
     );
   }
-  if (skippedObjects > 0) {
-    // Locally only an interrupted run leaves claims behind; nothing here redrives its Map Run.
+  const listed = `listed in s3://${LOCAL_BUCKET}/${report.reportKey}`;
+  if (report.objects.failed > 0) {
     problems.push(
-      `${run.feed}: ${count(skippedObjects)} object(s) skipped, still claimed in the ledger by a batch of an earlier run that did not finish; --fresh starts over`
+      `${run.feed}: ${count(report.objects.failed)} object(s) FAILED, each with its error, ${listed}; the next run retries them, and quarantines one that has failed too often`
+    );
+  }
+  if (report.objects.stranded > 0) {
+    problems.push(
+      `${run.feed}: ${count(report.objects.stranded)} object(s) still PROCESSING by a batch that did not finish, ${listed}; a rerun takes them over when the lease lapses`
+    );
+  }
+  if (plan.held > 0) {
+    problems.push(
+      `${run.feed}: ${count(plan.held)} object(s) left out, held by a live batch of another run; a rerun takes them over if that run dies and its lease lapses`
     );
   }
   if (!reconciled) {
@@ -216,6 +226,14 @@ export const backfillTable = (runs: readonly FeedBackfill[]): string =>
     [1, 2, 3, 4, 5]
   );
 
+/** What a run took over from earlier runs that failed or died, if anything. */
+const recoveryLine = ({ feed, report }: BackfillSummary): string[] =>
+  report.objects.retried > 0 || report.adoptedBatches > 0
+    ? [
+        `${feed}: retried ${count(report.objects.retried)} object(s) earlier batches failed or left, finished ${count(report.adoptedBatches)} batch(es) a stopped run had committed`,
+      ]
+    : [];
+
 /**
  * The backfill's part of the final summary: the outcome and wall time, the reconciliation table,
  * and where the runs' outputs are.
@@ -229,6 +247,7 @@ export const backfillSection = (runs: readonly FeedBackfill[], wallMs: number): 
     `Backfill ${failed ? 'FAILED' : 'SUCCEEDED'} — ${runs.length} feed(s), wall time ${(wallMs / 1000).toFixed(1)}s`,
     '',
     backfillTable(runs),
+    ...runs.flatMap((run) => (run.status === 'SUCCEEDED' ? recoveryLine(run.summary) : [])),
     '',
     `Outputs in s3://${LOCAL_BUCKET}/: silver/<feed>/ (Parquet by year/month/day/mode),`,
     '  quarantine/<feed>/batch=<id>/ (rejected lines and unreadable files, with the reasons),',

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -102,6 +102,51 @@ export const LEDGER_TABLE = 'strata-ledger';
 /** The schema of the local catalog the silver tables are views in (`silver.clickstream`). */
 export const CATALOG_SCHEMA = 'silver';
 
+/** The file a runtime holds in its directory while it runs: its pid and start time. */
+export const LOCK_FILE = 'strata.lock';
+
+/** A runtime that held the directory and ended without stopping (killed), as its lock says. */
+export interface DeadHolder {
+  pid: number;
+  startedAt: string;
+  /** The claims it held, ended so this runtime's batches take them over at once. */
+  leasesEnded: number;
+}
+
+/** Whether a process runs with this pid (one of another user's counts: signalling it is refused). */
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the directory's lock for this process. A lock whose process is gone was left by a run
+ * that was killed: it is replaced and returned; one whose process runs refuses, since two
+ * runtimes on one lake and ledger would take each other's claims over.
+ */
+const takeLock = async (dir: string): Promise<{ pid: number; startedAt: string } | undefined> => {
+  const path = join(dir, LOCK_FILE);
+  const mine = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() });
+  try {
+    await writeFile(path, mine, { flag: 'wx' });
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const held = JSON.parse(await readFile(path, 'utf8')) as { pid: number; startedAt: string };
+  if (held.pid !== process.pid && isRunning(held.pid)) {
+    throw new BadInputError(
+      `${dir} is in use by strata (pid ${held.pid}, since ${held.startedAt}); wait for it to finish, or delete ${path} if that process is not strata`
+    );
+  }
+  await writeFile(path, mine);
+  return held;
+};
+
 /**
  * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
  * and the real ASL files executed locally with the real handlers.
@@ -124,6 +169,8 @@ export class EmbeddedRuntime {
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
+  /** The run that held the directory before and was killed, if one was. */
+  deadHolder: DeadHolder | undefined;
   readonly deadLetters: DeadLetter[] = [];
   readonly alerts: LocalAlert[] = [];
   readonly #platform: Platform;
@@ -186,6 +233,8 @@ export class EmbeddedRuntime {
    */
   static async start(options: EmbeddedRuntimeOptions): Promise<EmbeddedRuntime> {
     const dir = resolve(options.dir);
+    await mkdir(dir, { recursive: true });
+    const dead = await takeLock(dir);
     if (options.fresh) {
       await rm(join(dir, 's3'), { recursive: true, force: true });
       await rm(join(dir, 'dynamodb'), { recursive: true, force: true });
@@ -193,9 +242,10 @@ export class EmbeddedRuntime {
       await rm(join(dir, 'catalog.duckdb.wal'), { force: true });
     }
     await mkdir(join(dir, 's3'), { recursive: true });
-    const s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });
+    let s3: LocalS3 | undefined;
     let dynamo: LocalDynamoDb | undefined;
     try {
+      s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });
       dynamo = await LocalDynamoDb.start({
         path: join(dir, 'dynamodb'),
         tables: [
@@ -206,11 +256,17 @@ export class EmbeddedRuntime {
       const warehousePath = join(dir, 'warehouse.duckdb');
       await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
       const runtime = new EmbeddedRuntime(dir, s3, dynamo, warehousePath);
+      // A killed run's batches are gone with it: their claims need not wait for their leases.
+      if (dead) {
+        const leasesEnded = await runtime.ledger.expireLeases(new Date());
+        runtime.deadHolder = { ...dead, leasesEnded };
+      }
       await runtime.putConfig(await runtime.defaultConfig());
       return runtime;
     } catch (error) {
       await dynamo?.stop();
-      await s3.stop();
+      await s3?.stop();
+      await rm(join(dir, LOCK_FILE), { force: true });
       throw error;
     }
   }
@@ -333,10 +389,17 @@ export class EmbeddedRuntime {
     };
   }
 
+  /**
+   * Stops local S3 and DynamoDB and gives the directory up. Claims still held (a run stopped
+   * with Ctrl-C) end first: no batch of this runtime runs after it, and the next run takes them
+   * over at once instead of waiting for their leases.
+   */
   async stop(): Promise<void> {
     await this.featureStore.close();
+    await this.ledger.expireLeases(new Date());
     await this.dynamo.stop();
     await this.s3.stop();
+    await rm(join(this.dir, LOCK_FILE), { force: true });
   }
 }
 

@@ -1,9 +1,12 @@
 export {
+  type DeadHolder,
   type DeadLetter,
   EmbeddedRuntime,
   type EmbeddedRuntimeOptions,
   type ExecuteOptions,
+  LEDGER_TABLE,
   LOCAL_BUCKET,
+  LOCK_FILE,
   type LocalAlert,
   localBindings,
   MACHINES,

@@ -1,4 +1,9 @@
-import { type FlattenBatchResult, FlattenLayout, readBatchManifest } from '@strata/core/flatten';
+import {
+  type FlattenBatchResult,
+  FlattenLayout,
+  readBatchManifest,
+  withAdopted,
+} from '@strata/core/flatten';
 import type { PlanBacklogResult } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 import type { ReconcileResult } from '@strata/core/reconcile';
@@ -24,11 +29,6 @@ export interface BackfillSummary {
   silverRows: number;
   /** This run's quarantined records by reason, counted from the quarantine sidecars. */
   quarantined: { reason: string; records: number }[];
-  /**
-   * Planned objects the batches left alone because the ledger gives them to another batch: one
-   * of an earlier execution that never finished, if nothing else runs.
-   */
-  skippedObjects: number;
   /** Read = written + quarantined, and the lake holds exactly those rows and records. */
   reconciled: boolean;
   /** The summary's silver and quarantine lines for the run table. */
@@ -87,8 +87,10 @@ export const summarizeBackfill = async (
   const { report } = output.reconcile;
   const { Bucket, Key } = output.mapRun.ResultWriterDetails;
   const results = await readResultSet(store, Bucket, Key);
-  const batches = results.succeeded.map(
-    (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
+  const batches = await withAdopted(
+    store,
+    feed,
+    results.succeeded.map((record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult)
   );
   const manifests = await Promise.all(
     batches.map((batch) => readBatchManifest(store, batch.manifestKey))
@@ -124,7 +126,6 @@ export const summarizeBackfill = async (
     report,
     silverRows,
     quarantined,
-    skippedObjects: batches.reduce((sum, batch) => sum + batch.skipped, 0),
     reconciled:
       report.recordsRead === report.rowsWritten + report.recordsQuarantined &&
       silverRows === report.rowsWritten &&
