@@ -48,6 +48,12 @@ export class GeneratedListing implements ObjectStore {
   download(): Promise<void> {
     throw new Error('not used by the planner');
   }
+  getTagged(): Promise<undefined> {
+    throw new Error('not used by the planner');
+  }
+  putIfMatch(): Promise<undefined> {
+    throw new Error('not used by the planner');
+  }
   copy(): Promise<void> {
     throw new Error('not used by the planner');
   }

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { isIdentifier } from '../config/index.js';
 import { BadInputError, TerminalError, TransientError } from '../errors/index.js';
+import { raceBackoff } from '../lake/index.js';
 import type { Catalog, CatalogColumnType, CatalogTable, TableDefinition } from '../ports/index.js';
 import {
   type EngineColumn,
@@ -122,7 +123,7 @@ export class GlueCatalog implements Catalog {
     this.#database = options.database;
     this.#bucket = options.bucket;
     this.#client = options.client ?? new GlueClient({});
-    this.#attempts = options.attempts ?? 5;
+    this.#attempts = options.attempts ?? 10;
   }
 
   async upsertTable(definition: TableDefinition): Promise<CatalogTable> {
@@ -165,6 +166,7 @@ export class GlueCatalog implements Catalog {
         // Another writer created or changed the table since we read it: read it again.
         const code = (error as Error).name;
         if (code === 'ConcurrentModificationException' || code === 'AlreadyExistsException') {
+          await raceBackoff(attempt);
           continue;
         }
         throw translateGlueError(error, `glue ${current ? 'UpdateTable' : 'CreateTable'} ${name}`);

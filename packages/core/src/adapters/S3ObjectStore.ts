@@ -21,7 +21,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BadInputError, TerminalError } from '../errors/index.js';
 import { eachLimited } from '../lake/eachLimited.js';
-import type { ObjectInfo, ObjectStore } from '../ports/index.js';
+import type { ObjectInfo, ObjectStore, TaggedObject } from '../ports/index.js';
 import { translateAwsError } from './translateAwsError.js';
 
 const MiB = 1024 * 1024;
@@ -81,12 +81,49 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getTagged(key))?.body;
+  }
+
+  async getTagged(key: string): Promise<TaggedObject | undefined> {
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      return {
+        body: out.Body ? await out.Body.transformToByteArray() : new Uint8Array(),
+        etag: out.ETag ?? '',
+      };
     } catch (error) {
       if (error instanceof NoSuchKey) return undefined;
       throw translate(error, `get ${key}`);
+    }
+  }
+
+  /**
+   * PutObject with `If-Match` (or `If-None-Match: *` for a new object). S3 answers a stale tag
+   * 412 PreconditionFailed, an If-Match on a deleted object 404 NoSuchKey, and a conditional
+   * write racing another 409 ConditionalRequestConflict: each means "read again".
+   */
+  async putIfMatch(
+    key: string,
+    body: string | Uint8Array,
+    etag: string | undefined,
+    contentType?: string
+  ): Promise<string | undefined> {
+    try {
+      const out = await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+        })
+      );
+      return out.ETag ?? '';
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 412 || status === 409 || error instanceof NoSuchKey) return undefined;
+      throw translate(error, `put ${key}`);
     }
   }
 

@@ -4,6 +4,12 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** An object's bytes with the entity tag that names this version of it. */
+export interface TaggedObject {
+  body: Uint8Array;
+  etag: string;
+}
+
 /**
  * The lake's object storage (S3 in AWS and locally, through s3rver).
  *
@@ -14,6 +20,22 @@ export interface ObjectStore {
   /** The object's bytes, or `undefined` when there is no such key. */
   get(key: string): Promise<Uint8Array | undefined>;
   put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** The object's bytes and its entity tag (S3's ETag), or `undefined` when there is no such key. */
+  getTagged(key: string): Promise<TaggedObject | undefined>;
+  /**
+   * Writes the object only if it is still the version `etag` names, or with `etag` undefined
+   * only if there is still no object: a compare-and-swap, for read-modify-writes that two
+   * writers may run at once.
+   *
+   * @returns the new object's entity tag, or `undefined` (nothing written) when another writer
+   *   changed or created the object since `etag` was read
+   */
+  putIfMatch(
+    key: string,
+    body: string | Uint8Array,
+    etag: string | undefined,
+    contentType?: string
+  ): Promise<string | undefined>;
   /**
    * Streams the object, or the bytes `[start, end)` of it, into `path`; throws when the key is
    * missing. The range starts inside the object (or is empty); an end past the object's is cut.

@@ -105,6 +105,22 @@ export const catalogContract = (name: string, factory: () => Catalog | Promise<C
       expect(after.columns[0]?.type).not.toBe(before.columns[0]?.type);
     });
 
+    it('keeps every column when upserts of one table race', async () => {
+      // Prepare: each writer adds a column of its own to one table
+      const base = definition([{ name: 'user_id', type: 'BIGINT' }]);
+      await catalog.upsertTable(base);
+      const added = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => `only_${name}`);
+
+      // Act
+      await Promise.all(
+        added.map((name) => catalog.upsertTable({ ...base, columns: [{ name, type: 'VARCHAR' }] }))
+      );
+
+      // Assess
+      const after = await catalog.upsertTable(base);
+      expect(names(after.columns).sort()).toEqual([...added, 'user_id'].sort());
+    });
+
     it('names a partition column <key>_partition when a data column has the key’s name', async () => {
       // Act
       const result = await catalog.upsertTable(

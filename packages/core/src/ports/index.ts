@@ -9,7 +9,7 @@ export type {
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
 export type { Claim, Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export { isClaimable, isLapsed } from './Ledger.js';
-export type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+export type { ObjectInfo, ObjectStore, TaggedObject } from './ObjectStore.js';
 export type {
   BindValue,
   ColumnSpec,

@@ -89,6 +89,73 @@ export const objectStoreContract = (
       expect(text(await store.get(key))).toBe('v2');
     });
 
+    it('writes with putIfMatch only over the version it names, and tags each version', async () => {
+      // Prepare
+      const key = `${root}/cas/registry.json`;
+      const created = await store.putIfMatch(key, 'v1', undefined);
+      const read = await store.getTagged(key);
+
+      // Act
+      const stale = await store.putIfMatch(key, 'stale', 'not-the-etag');
+      const recreate = await store.putIfMatch(key, 'again', undefined);
+      const next = await store.putIfMatch(key, 'v2', read?.etag);
+      const lost = await store.putIfMatch(key, 'lost update', read?.etag);
+
+      // Assess
+      expect(created).toBe(read?.etag);
+      expect(text(read?.body)).toBe('v1');
+      expect([stale, recreate, lost]).toEqual([undefined, undefined, undefined]);
+      expect(next).toBeDefined();
+      expect(next).not.toBe(read?.etag);
+      expect(await store.getTagged(key)).toEqual({
+        body: new TextEncoder().encode('v2'),
+        etag: next,
+      });
+    });
+
+    it('lets one of many racing putIfMatch calls on one version win', async () => {
+      // Prepare
+      const key = `${root}/cas/race.json`;
+      const etag = await store.putIfMatch(key, 'v1', undefined);
+
+      // Act
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.putIfMatch(key, `writer ${i}`, etag))
+      );
+
+      // Assess
+      const winners = outcomes.flatMap((tag, i) => (tag === undefined ? [] : [i]));
+      expect(winners).toHaveLength(1);
+      expect(text(await store.get(key))).toBe(`writer ${winners[0]}`);
+    });
+
+    it('answers putIfMatch on a missing key with a tag as a lost race', async () => {
+      // Act
+      const tag = await store.putIfMatch(`${root}/cas/deleted.json`, 'v1', '"0123"');
+
+      // Assess
+      expect(tag).toBeUndefined();
+      expect(await store.get(`${root}/cas/deleted.json`)).toBeUndefined();
+    });
+
+    it('shows a read during a put the whole old object or the whole new one', async () => {
+      // Prepare
+      const key = `${root}/atomic/object.bin`;
+      const [before, after] = [randomBytes(4 * 1024 * 1024), randomBytes(4 * 1024 * 1024)];
+      await store.put(key, before);
+
+      // Act
+      const [, ...reads] = await Promise.all([
+        store.put(key, after),
+        ...Array.from({ length: 4 }, () => store.get(key)),
+      ]);
+
+      // Assess
+      for (const read of reads) {
+        expect([before, after].some((whole) => whole.equals(read ?? new Uint8Array()))).toBe(true);
+      }
+    });
+
     it('round-trips a multi-part-sized file byte for byte through upload and download', async () => {
       // Prepare: over lib-storage's 5 MiB default part size, so the upload takes two parts.
       const size = 6 * 1024 * 1024 + 123;

@@ -9,6 +9,7 @@ import { type BatchIntent, type FlattenBatchResult, FlattenLayout } from '../fla
 import { writeParquetObject } from '../lake/index.js';
 import { planKey } from '../plan-backlog/index.js';
 import { type ReconcileReport, runReconcile } from './runReconcile.js';
+import { silverTableOf } from './silverTable.js';
 
 let lake: LocalLake;
 let dynamo: LocalDynamoDb;
@@ -43,28 +44,35 @@ const plan = (runId: string, batches: readonly string[][]) =>
 /**
  * What FlattenBatch would have written for one batch: a part, a schema fragment, the manifest
  * of its parts, its result.
+ *
+ * @param column - the batch's one data column
  */
-const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchResult> => {
-  const part = `silver/tally/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
+const batch = async (
+  batchId: string,
+  keyPass: boolean,
+  feed = 'tally',
+  column = 'id'
+): Promise<FlattenBatchResult> => {
+  const part = `silver/${feed}/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
   await DuckDbEngine.use({}, (engine) =>
     Workspace.use('reconcile-test', (ws) =>
       writeParquetObject(
         { engine, ws, store: lake.store },
-        `select 1::bigint as id, null::json as _variant, 'raw/x' as _source_key, 1::bigint as _source_line, '${batchId}' as _batch_id`,
+        `select 1::bigint as "${column}", null::json as _variant, 'raw/x' as _source_key, 1::bigint as _source_line, '${batchId}' as _batch_id`,
         part
       )
     )
   );
-  const schemaKey = `_schemas/tally/fragments/${batchId}.json`;
-  const columns = [{ name: 'id', path: '$."id"', type: 'BIGINT' }];
-  await lake.store.put(schemaKey, JSON.stringify({ feed: 'tally', batchId, columns }));
-  const manifestKey = `_backfill/tally/batches/${batchId}.json`;
+  const schemaKey = `_schemas/${feed}/fragments/${batchId}.json`;
+  const columns = [{ name: column, path: `$."${column}"`, type: 'BIGINT' }];
+  await lake.store.put(schemaKey, JSON.stringify({ feed, batchId, columns }));
+  const manifestKey = `_backfill/${feed}/batches/${batchId}.json`;
   await lake.store.put(
     manifestKey,
-    JSON.stringify({ feed: 'tally', batchId, outputs: [part], children: [] })
+    JSON.stringify({ feed, batchId, outputs: [part], children: [] })
   );
   return {
-    feed: 'tally',
+    feed,
     batchId,
     objects: 1,
     skipped: 0,
@@ -80,7 +88,56 @@ const batch = async (batchId: string, keyPass: boolean): Promise<FlattenBatchRes
   };
 };
 
+/** The ResultWriter manifest of one run whose batches all succeeded. */
+const resultWriterOf = async (feed: string, runId: string, results: FlattenBatchResult[]) => {
+  const resultFile = `_backfill/${feed}/${runId}/results/SUCCEEDED_0.json`;
+  await lake.store.put(
+    resultFile,
+    JSON.stringify(results.map((result) => ({ Output: JSON.stringify(result) })))
+  );
+  const manifest = `_backfill/${feed}/${runId}/results/manifest.json`;
+  await lake.store.put(
+    manifest,
+    JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: resultFile }] } })
+  );
+  return { Bucket: 'test-lake', Key: manifest };
+};
+
+const localCatalog = () =>
+  new DuckDbCatalog({
+    path: join(lake.dir, 'catalog.duckdb'),
+    lakeDirectory: join(lake.dir, 's3', 'test-lake'),
+    schema: 'silver',
+  });
+
 describe('Function: runReconcile', () => {
+  it('keeps every run’s new columns in the registry and the catalog when runs reconcile at once', async () => {
+    // Prepare: four runs of one feed, each with a batch that found a column of its own
+    const runs = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (name) => ({
+        runId: `race-${name}`,
+        resultWriter: await resultWriterOf('race', `race-${name}`, [
+          await batch(`race-${name}1`, false, 'race', `only_${name}`),
+        ]),
+      }))
+    );
+    const catalog = localCatalog();
+
+    // Act
+    const reports = await Promise.all(
+      runs.map((run) => runReconcile({ ...run, feed: 'race' }, { store: lake.store, catalog }))
+    );
+
+    // Assess
+    const registry = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(reports[0]?.schemaKey ?? ''))
+    ) as { columns: { name: string }[] };
+    const wanted = ['only_a', 'only_b', 'only_c', 'only_d'];
+    expect(registry.columns.map((column) => column.name).sort()).toEqual(wanted);
+    const table = await catalog.upsertTable(silverTableOf('race', [], new Set()));
+    expect(table.columns.map((column) => column.name)).toEqual(expect.arrayContaining(wanted));
+  });
+
   it('counts the batches and those of them that needed the key pass', async () => {
     // Prepare: the Distributed Map's ResultWriter files for three succeeded batches
     const results = [await batch('b1', true), await batch('b2', false), await batch('b3', true)];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
-import { BadInputError, QualityFailedError } from '../errors/index.js';
+import { BadInputError, QualityFailedError, TransientError } from '../errors/index.js';
 import {
   type FlatColumn,
   type FlattenBatchResult,
@@ -10,7 +10,7 @@ import {
   withAdopted,
   withCurrentPaths,
 } from '../flatten/index.js';
-import { assertRunId, eachLimited } from '../lake/index.js';
+import { assertRunId, eachLimited, updateObject } from '../lake/index.js';
 import { planKey } from '../plan-backlog/index.js';
 import type { Catalog, CatalogTable, Ledger, ObjectStore } from '../ports/index.js';
 import { type ObjectOutcomes, objectOutcomes } from './objectOutcomes.js';
@@ -81,6 +81,9 @@ interface ExecutionRecord {
   Input?: string;
   Output?: string;
 }
+
+/** Catalog upserts to try while other runs keep changing the registry. */
+const CATALOG_ATTEMPTS = 10;
 
 const readJson = async <T>(store: ObjectStore, key: string): Promise<T> => {
   const body = await store.get(key);
@@ -158,7 +161,12 @@ export const runReconcile = async (
     );
   }
 
-  /** Merges a dataset's fragments into its schema and makes its catalog table match. */
+  /**
+   * Merges a dataset's fragments into its schema and makes its catalog table match. Another
+   * run may reconcile the same dataset at once: the registry is written only over the version
+   * the merge read, and the catalog, which takes the types a definition names, is upserted
+   * again until the registry did not change in between, so neither keeps a stale schema.
+   */
   const settle = async (
     dataset: string,
     batches: readonly { batchId: string }[],
@@ -166,10 +174,6 @@ export const runReconcile = async (
     kind: 'feed' | 'child'
   ) => {
     const schemaKey = FlattenLayout.schema(dataset);
-    const stored = await deps.store.get(schemaKey);
-    const existing = stored
-      ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
-      : [];
     const fragments: FlatColumn[][] = batches.map(() => []);
     await eachLimited(batches, READ_CONCURRENCY, async (batch, i) => {
       const fragment = await readJson<{ columns: FlatColumn[] }>(
@@ -178,15 +182,37 @@ export const runReconcile = async (
       );
       fragments[i] = fragment.columns;
     });
-    // Batch order, oldest first, so the merge does not depend on which read finished first.
-    const columns = mergeColumns([withCurrentPaths(existing), ...fragments]);
-    await deps.store.put(
+    const registered = (stored: Uint8Array | undefined) =>
+      withCurrentPaths(
+        stored
+          ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
+          : []
+      );
+    let columns: FlatColumn[] = [];
+    let etag = await updateObject(
+      deps.store,
       schemaKey,
-      JSON.stringify({ feed: dataset, updatedBy: runId, columns }, null, 2),
-      'application/json'
+      (stored) => {
+        // Batch order, oldest first, so the merge does not depend on which read finished first.
+        columns = mergeColumns([registered(stored), ...fragments]);
+        return JSON.stringify({ feed: dataset, updatedBy: runId, columns }, null, 2);
+      },
+      { contentType: 'application/json' }
     );
-    const table = await deps.catalog.upsertTable(silverTableOf(dataset, columns, folders, kind));
-    return { schemaKey, table: { name: table.name, change: table.change } };
+    for (let attempt = 1; ; attempt++) {
+      const table = await deps.catalog.upsertTable(silverTableOf(dataset, columns, folders, kind));
+      const now = await deps.store.getTagged(schemaKey);
+      if (!now || now.etag === etag) {
+        return { schemaKey, table: { name: table.name, change: table.change } };
+      }
+      if (attempt === CATALOG_ATTEMPTS) {
+        throw new TransientError(
+          `reconcile ${dataset}: ${schemaKey} kept changing while the catalog was updated`
+        );
+      }
+      ({ etag } = now);
+      columns = registered(now.body);
+    }
   };
   // The partition folders the batches wrote to, per dataset: few, however many parts there are.
   const folders = new Map<string, Set<string>>();

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   type EngineColumn,
   evolveColumns,
@@ -36,6 +37,13 @@ const OBJECT_SUFFIX = '._S3rver_object';
 /** Where the catalog records each table's definition, as Glue does for Athena. */
 const TABLES = '"_strata"."tables"';
 
+/**
+ * The last upsert of each catalog file in this process. DuckDB's file lock keeps another
+ * process out while one upserts (it gets Strata.Transient), but not a second instance in this
+ * process, whose transaction would then overwrite the first's: upserts of one file take turns.
+ */
+const upserts = new Map<string, Promise<unknown>>();
+
 /** A table's record: its columns in the pipeline's types and the view generated from them. */
 interface TableRecord {
   columns: EngineColumn[];
@@ -65,7 +73,20 @@ export class DuckDbCatalog implements Catalog {
     this.#options = options;
   }
 
-  async upsertTable(definition: TableDefinition): Promise<CatalogTable> {
+  upsertTable(definition: TableDefinition): Promise<CatalogTable> {
+    const file = resolve(this.#options.path);
+    const upsert = (upserts.get(file) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.#upsert(definition));
+    upserts.set(file, upsert);
+    void upsert.then(
+      () => upserts.get(file) === upsert && upserts.delete(file),
+      () => upserts.get(file) === upsert && upserts.delete(file)
+    );
+    return upsert;
+  }
+
+  async #upsert(definition: TableDefinition): Promise<CatalogTable> {
     const { schema } = this.#options;
     const view = `${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)}`;
     if (!definition.location.endsWith('/')) {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 
@@ -8,8 +8,21 @@ export const LOCAL_S3_CREDENTIALS = {
   secretAccessKey: 'S3RVER',
 } as const;
 
+/** s3rver's filesystem store, as far as the conditional-write check reads it. */
+interface S3rverStore {
+  getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+}
+
+/** An S3 error response, as the SDK parses it into an exception named by `Code`. */
+const s3Error = (res: ServerResponse, status: number, code: string, message: string) => {
+  res.writeHead(status, { 'content-type': 'application/xml' });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`
+  );
+};
+
 /**
- * s3rver with the one S3 behaviour Strata relies on that it gets wrong fixed on the way in.
+ * s3rver with the S3 behaviours Strata relies on that it gets wrong fixed on the way in.
  *
  * S3 reads `x-amz-copy-source` as a URL-encoded `bucket/key` and decodes every escape in it, so
  * clients encode the key whole (`a%2Bb%3D1.json` for `a+b=1.json`). s3rver decodes the header
@@ -17,11 +30,23 @@ export const LOCAL_S3_CREDENTIALS = {
  * as they are, and answers NoSuchKey. Decoding the header as S3 does and encoding it again with
  * `encodeURI` gives s3rver a value its `decodeURI` turns back into the very key S3 would read.
  * Only the header changes: s3rver does not check SigV4 signatures, which would cover it.
+ *
+ * s3rver also ignores PutObject's `If-Match` and `If-None-Match`, so a compare-and-swap would
+ * always win locally and a lost update pass every test; and it writes an object's file in
+ * place, so a GET during a PUT reads a half-written object, which S3 never shows. Requests for
+ * one key are queued here, and a conditional PUT is checked against the stored ETag before
+ * s3rver sees it, answering as S3 does: 412 PreconditionFailed, or 404 NoSuchKey for If-Match
+ * on a missing object.
  */
 class S3CompatibleS3rver extends S3rver {
+  /** The request each key's next GET or PUT waits for. */
+  readonly #writes = new Map<string, Promise<void>>();
+
   override callback(): ReturnType<S3rver['callback']> {
     const handle = super.callback();
-    return (req, res) => {
+    return (request, response) => {
+      // s3rver serves HTTP/1.1 only.
+      const [req, res] = [request as IncomingMessage, response as ServerResponse];
       const source = req.headers['x-amz-copy-source'];
       if (typeof source === 'string') {
         try {
@@ -30,8 +55,70 @@ class S3CompatibleS3rver extends S3rver {
           // Not a valid encoding: s3rver rejects it as it would have.
         }
       }
-      handle(req, res);
+      const url = new URL(req.url ?? '/', 'http://s3');
+      const [, bucket, ...key] = url.pathname.split('/');
+      const objectRequest = bucket && key.length > 0 && !url.searchParams.has('uploadId');
+      if (!objectRequest || (req.method !== 'PUT' && req.method !== 'GET')) {
+        handle(req, res);
+        return;
+      }
+      this.#inTurn(`${bucket}/${key.join('/')}`, res, async () => {
+        const failure = await this.#precondition(
+          req,
+          bucket,
+          key.map(decodeURIComponent).join('/')
+        );
+        if (!failure) return handle(req, res);
+        // Read the body S3 would have refused, so the client sees the answer, not a reset.
+        req.resume().once('end', () => s3Error(res, ...failure));
+      });
     };
+  }
+
+  /** Runs `serve` after the key's earlier requests have answered; the next waits for this one. */
+  #inTurn(key: string, res: ServerResponse, serve: () => unknown): void {
+    const before = this.#writes.get(key) ?? Promise.resolve();
+    const done = new Promise<void>((resolve) => res.once('close', resolve));
+    const turn = before.then(() => done);
+    this.#writes.set(key, turn);
+    void turn.then(() => {
+      if (this.#writes.get(key) === turn) this.#writes.delete(key);
+    });
+    void before.then(serve);
+  }
+
+  /** Why S3 would refuse this PUT's `If-Match` / `If-None-Match`, or nothing. */
+  async #precondition(
+    req: IncomingMessage,
+    bucket: string,
+    key: string
+  ): Promise<[number, string, string] | undefined> {
+    const ifMatch = req.headers['if-match'];
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+    const store = (this as unknown as { store: S3rverStore }).store;
+    const etag = await store.getMetadata(bucket, key).then(
+      (metadata) => metadata.etag,
+      () => undefined
+    );
+    if (ifNoneMatch === '*' && etag !== undefined) {
+      return [
+        412,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+      ];
+    }
+    if (ifMatch !== undefined && etag === undefined) {
+      return [404, 'NoSuchKey', 'The specified key does not exist.'];
+    }
+    if (ifMatch !== undefined && ifMatch !== etag) {
+      return [
+        412,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+      ];
+    }
+    return undefined;
   }
 }
 
