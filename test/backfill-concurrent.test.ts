@@ -37,7 +37,7 @@ beforeAll(async () => {
   }
 });
 
-describe('two backfills of one feed at once (embedded runtime)', () => {
+describe('backfills of one feed at once (embedded runtime)', () => {
   it('keeps every column in the registry and the catalog and writes no record twice', async () => {
     // Prepare: each run's Reconcile waits until every other run's has started too, so they overlap
     let arrived = 0;
