@@ -41,7 +41,10 @@ describe('backfills of one feed at once (embedded runtime)', () => {
   it('keeps every column in the registry and the catalog and writes no record twice', async () => {
     // Prepare: each run's Reconcile waits until every other run's has started too, so they overlap
     let arrived = 0;
-    const { promise: bothArrived, resolve } = Promise.withResolvers<void>();
+    let resolve = () => {};
+    const bothArrived = new Promise<void>((done) => {
+      resolve = done;
+    });
 
     // Act
     const outcomes = await Promise.all(
