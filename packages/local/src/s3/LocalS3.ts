@@ -1,5 +1,11 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 
 /** s3rver accepts only these credentials when it checks request signatures. */
@@ -8,9 +14,20 @@ export const LOCAL_S3_CREDENTIALS = {
   secretAccessKey: 'S3RVER',
 } as const;
 
-/** s3rver's filesystem store, as far as the conditional-write check reads it. */
+/** An object as s3rver's controllers hand it to the store. */
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  metadata: Record<string, string>;
+  content: Buffer | NodeJS.ReadableStream;
+}
+
+/** s3rver's filesystem store, as far as this class reads and replaces it. */
 interface S3rverStore {
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: object, md5: string): Promise<void>;
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
 }
 
 /** An S3 error response, as the SDK parses it into an exception named by `Code`. */
@@ -33,7 +50,10 @@ const s3Error = (res: ServerResponse, status: number, code: string, message: str
  *
  * s3rver also ignores PutObject's `If-Match` and `If-None-Match`, so a compare-and-swap would
  * always win locally and a lost update pass every test; and it writes an object's file in
- * place, so a GET during a PUT reads a half-written object, which S3 never shows. Requests for
+ * place and answers before the bytes are on disk (it resolves a Buffer's write at once, and a
+ * stream's when the hash has seen it), so a GET during or right after a PUT reads a half-written
+ * object, which S3 never shows. Objects are written to a temporary file and renamed into place
+ * once written, and requests for
  * one key are queued here, and a conditional PUT is checked against the stored ETag before
  * s3rver sees it, answering as S3 does: 412 PreconditionFailed, or 404 NoSuchKey for If-Match
  * on a missing object.
@@ -41,6 +61,44 @@ const s3Error = (res: ServerResponse, status: number, code: string, message: str
 class S3CompatibleS3rver extends S3rver {
   /** The request each key's next GET or PUT waits for. */
   readonly #writes = new Map<string, Promise<void>>();
+
+  constructor(options: ConstructorParameters<typeof S3rver>[0]) {
+    super(options);
+    const store = this.#store;
+    store.putObject = async (object) => {
+      const path = store.getResourcePath(object.bucket, object.key, 'object');
+      await mkdir(dirname(path), { recursive: true });
+      const partial = `${path}.${randomUUID()}.partial`;
+      const hash = createHash('md5');
+      let size = 0;
+      const source = Buffer.isBuffer(object.content)
+        ? Readable.from([object.content])
+        : (object.content as Readable);
+      try {
+        await pipeline(
+          source,
+          new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              hash.update(chunk);
+              size += chunk.length;
+              done(null, chunk);
+            },
+          }),
+          createWriteStream(partial)
+        );
+        await rename(partial, path);
+      } finally {
+        await rm(partial, { force: true });
+      }
+      const md5 = hash.digest('hex');
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      return { size, md5 };
+    };
+  }
+
+  get #store(): S3rverStore {
+    return (this as unknown as { store: S3rverStore }).store;
+  }
 
   override callback(): ReturnType<S3rver['callback']> {
     const handle = super.callback();
@@ -96,8 +154,7 @@ class S3CompatibleS3rver extends S3rver {
     const ifMatch = req.headers['if-match'];
     const ifNoneMatch = req.headers['if-none-match'];
     if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
-    const store = (this as unknown as { store: S3rverStore }).store;
-    const etag = await store.getMetadata(bucket, key).then(
+    const etag = await this.#store.getMetadata(bucket, key).then(
       (metadata) => metadata.etag,
       () => undefined
     );
