@@ -53,7 +53,11 @@ const killedAfter = (dies: (method: string, key: string) => boolean) => {
     };
   const store: ObjectStore = {
     get: guard('get', (key) => lake.store.get(key)),
+    getTagged: guard('getTagged', (key) => lake.store.getTagged(key)),
     put: guard('put', (key, body, type) => lake.store.put(key, body, type)),
+    putIfMatch: guard('putIfMatch', (key, body, etag, type) =>
+      lake.store.putIfMatch(key, body, etag, type)
+    ),
     download: guard('download', (key, path, range) => lake.store.download(key, path, range)),
     upload: guard('upload', (key, path, type) => lake.store.upload(key, path, type)),
     copy: guard('copy', (from, to, size) => lake.store.copy(from, to, size)),
@@ -197,7 +201,9 @@ describe('Function: runFlattenBatch (a batch that fails)', () => {
     const refusing: ObjectStore = {
       ...lake.store,
       get: (key) => lake.store.get(key),
+      getTagged: (key) => lake.store.getTagged(key),
       put: (key, body, type) => lake.store.put(key, body, type),
+      putIfMatch: (key, body, etag, type) => lake.store.putIfMatch(key, body, etag, type),
       download: (key, path, range) => lake.store.download(key, path, range),
       copy: (from, to, size) => lake.store.copy(from, to, size),
       list: (prefix) => lake.store.list(prefix),

@@ -27,13 +27,13 @@ afterAll(async () => {
 });
 
 /** Writes a run's plan: a batch a line, each of the given raw objects. */
-const plan = (runId: string, batches: readonly string[][]) =>
+const plan = (runId: string, batches: readonly string[][], feed = 'tally') =>
   lake.store.put(
-    planKey('tally', runId),
+    planKey(feed, runId),
     batches
       .map((keys, n) =>
         JSON.stringify({
-          batchId: `${runId}-tally-${n}`,
+          batchId: `${runId}-${feed}-${n}`,
           bytes: 1,
           objects: keys.map((key) => ({ key, size: 1 })),
         })
@@ -121,11 +121,14 @@ describe('Function: runReconcile', () => {
         ]),
       }))
     );
+    for (const run of runs) await plan(run.runId, [], 'race');
     const catalog = localCatalog();
 
     // Act
     const reports = await Promise.all(
-      runs.map((run) => runReconcile({ ...run, feed: 'race' }, { store: lake.store, catalog }))
+      runs.map((run) =>
+        runReconcile({ ...run, feed: 'race' }, { store: lake.store, catalog, ledger })
+      )
     );
 
     // Assess
