@@ -20,6 +20,15 @@ export const SAMPLE_SPREAD = 1000;
  * which the inflated file shares with its masked copy, DuckDB's spill and the Parquet output.
  */
 export const MAX_INFLATED_BYTES = 4 * 1024 ** 3;
+/**
+ * The longest record (a line, an element, a document) a batch reads, which every DuckDB JSON
+ * reader is told to take (its own default is 16 MiB); a JSON Lines object with a longer line is
+ * quarantined whole, naming it. DuckDB parses a record into a tree several times its size, and
+ * FlattenBatch has 3.5 GB (stacks/backfill.ts).
+ */
+export const MAX_RECORD_BYTES = 128 * 1024 ** 2;
+/** The longest a record's text grows written as a JSON string (a control byte takes six). */
+export const MAX_ESCAPED_BYTES = 6 * MAX_RECORD_BYTES + 1024;
 /** DuckDB's errors about the data it read, which the key pass finds out about and handles. */
 export const DATA_ERROR = /^(Invalid Input|Conversion) Error/;
 /** The partition value of a record whose date or mode is missing (Hive's and DuckDB's). */

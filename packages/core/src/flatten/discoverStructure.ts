@@ -1,6 +1,7 @@
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import type { Rejection } from './rawObject.js';
+import { MAX_RECORD_BYTES } from './constants.js';
+import type { Rejection } from './strictJson.js';
 import {
   isObject,
   type JsonStructure,
@@ -64,8 +65,8 @@ const objectsReader = (group: RecordGroup): string =>
   group.format === 'relation'
     ? `(${group.sql})`
     : group.format === 'array'
-      ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true)`
-      : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true)`;
+      ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true, maximum_object_size = ${MAX_RECORD_BYTES})`
+      : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true, maximum_object_size = ${MAX_RECORD_BYTES})`;
 
 /** The file a DuckDB read error names, if it is one of `paths`. */
 export const fileNamedIn = (error: unknown, paths: readonly string[]): string | undefined => {
@@ -140,7 +141,7 @@ export const sampleStructure = async (
       const records = readable.format === 'relation' ? 'true' : `json_type(json) = 'OBJECT'`;
       const [head] = await engine.all(
         sample
-          ? `select json_structure(to_json(list(json))) as s from read_ndjson_objects(${quoteLiteral(sample)}, ignore_errors = true) where ${records}`
+          ? `select json_structure(to_json(list(json))) as s from read_ndjson_objects(${quoteLiteral(sample)}, ignore_errors = true, maximum_object_size = ${MAX_RECORD_BYTES}) where ${records}`
           : every > 1
             ? `select json_structure(to_json(list(json))) as s from (
                select json from (select json, row_number() over () as rn from ${objectsReader(readable)})
@@ -202,9 +203,10 @@ export const discoverStructure = async (
     // too: a scalar where an object was sampled keeps that object whole, as JSON. Files skip
     // them (a fifth of the pass): DuckDB's reader refuses such a file, which then goes line
     // by line and is read here as records.
-    const leaves = leafPaths(structure, options.maxDepth).filter(
-      (keys) => keys.length > 0 && TYPED_LEAVES.has(String(structureAt(structure, keys)))
-    );
+    const leaves = leafPaths(structure, options.maxDepth).filter((keys) => {
+      const leaf = structureAt(structure, keys);
+      return keys.length > 0 && typeof leaf === 'string' && TYPED_LEAVES.has(leaf);
+    });
     for (const group of groups) {
       const kindPaths = [
         [],

@@ -147,11 +147,15 @@ export const structAccess: ColumnAccess = (column) => {
   return isTyped(column) ? `${value}::varchar` : value;
 };
 
+/** The largest integer every smaller one of which a DOUBLE holds exactly: 2^53. */
+const EXACT_DOUBLE_INTEGER = 2 ** 53;
+
 /**
  * A typed column's value from its JSON text, or null where it does not fit (then it is in
- * `_variant`): only JSON's own literals are booleans, only an integer the BIGINT holds as
- * written fits one (try_cast would round 5.5 to 6), only a finite number fits a DOUBLE. A JSON
- * string fits none: its text keeps its quotes.
+ * `_variant`, digit for digit): only JSON's own literals are booleans, only an integer the
+ * BIGINT holds as written fits one (try_cast would round 5.5 to 6), only a finite number fits a
+ * DOUBLE, and of integers only those up to 2^53 (9223372036854775807 would read back as
+ * 9.223372036854776e18). A JSON string fits none: its text keeps its quotes.
  */
 const typed = (column: FlatColumn, value: string): string => {
   if (!isTyped(column)) return value;
@@ -160,7 +164,9 @@ const typed = (column: FlatColumn, value: string): string => {
   if (column.type === 'BIGINT') {
     return `(case when try_cast(${value} as bigint)::varchar = ${value} then try_cast(${value} as bigint) end)`;
   }
-  return `(case when isfinite(try_cast(${value} as double)) then try_cast(${value} as double) end)`;
+  // Texts of fewer than 16 characters hold no integer past 2^53: most values skip the regex.
+  const exact = `(length(${value}) < 16 or not regexp_full_match(${value}, '-?[0-9]+') or abs(try_cast(${value} as hugeint)) <= ${EXACT_DOUBLE_INTEGER})`;
+  return `(case when isfinite(try_cast(${value} as double)) and ${exact} then try_cast(${value} as double) end)`;
 };
 
 /**

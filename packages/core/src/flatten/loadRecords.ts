@@ -1,6 +1,10 @@
-import { open, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
+import { MAX_ESCAPED_BYTES, MAX_RECORD_BYTES } from './constants.js';
+import { strictRejection, UNUSUAL_RE2 } from './strictJson.js';
 
 /** How a raw object turned out to be laid out. */
 export type RawFormat = 'jsonl' | 'array' | 'documents' | 'empty' | 'unreadable';
@@ -15,9 +19,44 @@ export interface LoadedRecords {
   error?: string;
 }
 
-/** Reads each line as one VARCHAR, whatever it holds: no quoting, no delimiter, no inference. */
-const lines = (path: string) =>
-  `read_csv(${quoteLiteral(path)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '', auto_detect = false, null_padding = false)`;
+const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
+
+/**
+ * Copies a file's non-blank lines, split at `\n` only (as Node's scan and DuckDB's JSON reader
+ * split them), into JSON Lines `{"n": line number, "t": text}` for DuckDB to read: `read_csv`
+ * as a line reader splits at a lone `\r` too, fails on a file that mixes `\r\n` and `\n`, and
+ * reads a line past `max_line_size` as nothing. Returns the first non-blank line's text.
+ */
+const writeLines = async (plain: string, out: string): Promise<string | undefined> => {
+  const file = createWriteStream(out);
+  const finished = once(file, 'finish');
+  let first: string | undefined;
+  let line = 0;
+  let pieces: Buffer[] = [];
+  const write = async (bytes: Buffer) => {
+    line++;
+    if (!bytes.some((byte) => !isSpace(byte))) return;
+    const text = bytes.toString('utf8');
+    first ??= text;
+    if (!file.write(`{"n":${line},"t":${JSON.stringify(text)}}\n`)) await once(file, 'drain');
+  };
+  for await (const chunk of createReadStream(plain, {
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
+      pieces.push(chunk.subarray(start, end));
+      await write(pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces));
+      pieces = [];
+      start = end + 1;
+    }
+    if (start < chunk.length) pieces.push(chunk.subarray(start));
+  }
+  if (pieces.length > 0) await write(Buffer.concat(pieces));
+  file.end();
+  await finished;
+  return first;
+};
 
 const firstCharacter = async (path: string): Promise<string | undefined> => {
   const handle = await open(path, 'r');
@@ -32,6 +71,38 @@ const firstCharacter = async (path: string): Promise<string | undefined> => {
   } finally {
     await handle.close();
   }
+};
+
+/** How DuckDB's JSON readers may read a record as large as the batch lets one be. */
+const objectSize = `maximum_object_size = ${MAX_RECORD_BYTES}`;
+/** The same for a record's text written as a JSON string. */
+const textSize = `maximum_object_size = ${MAX_ESCAPED_BYTES}`;
+
+/**
+ * Moves the records DuckDB's lenient parser took but RFC 8259 does not (`NaN`, a trailing
+ * comma…), or whose numbers DuckDB would change, to the rejected table with the reason: DuckDB's
+ * regular expression picks the few records worth it, and `strictRejection` judges each.
+ */
+const rejectLenient = async (
+  engine: DuckDbEngine,
+  tables: { records: string; rejected: string },
+  scratch: string
+) => {
+  const refused = (
+    await engine.all(
+      `select line_no, record::varchar as text from ${tables.records} where regexp_matches(record::varchar, ${quoteLiteral(UNUSUAL_RE2)})`
+    )
+  ).flatMap((row) => {
+    const text = String(row.text);
+    const reason = strictRejection(text);
+    return reason ? [JSON.stringify({ line: Number(row.line_no), text, reason })] : [];
+  });
+  if (refused.length === 0) return;
+  await writeFile(scratch, refused.join('\n'));
+  const read = `read_json(${quoteLiteral(scratch)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, ${textSize})`;
+  await engine.run(`
+    insert into ${tables.rejected} select line, text, reason from ${read};
+    delete from ${tables.records} where line_no in (select line from ${read});`);
 };
 
 /**
@@ -78,6 +149,7 @@ export const loadRecords = async (
   `);
   const counts = async (format: RawFormat): Promise<LoadedRecords> => {
     await engine.run(rejectNonRecords(records, rejected));
+    await rejectLenient(engine, { records, rejected }, `${plain}.refused.jsonl`);
     return {
       format,
       records: await engine.scalarNumber(`select count(*) from ${records}`),
@@ -91,7 +163,7 @@ export const loadRecords = async (
   if (first === '[') {
     try {
       await engine.run(
-        `insert into ${records} select row_number() over () as line_no, json as record from read_json_objects(${quoteLiteral(plain)}, format = 'array')`
+        `insert into ${records} select row_number() over () as line_no, json as record from read_json_objects(${quoteLiteral(plain)}, format = 'array', ${objectSize})`
       );
       return counts('array');
     } catch (error) {
@@ -104,30 +176,23 @@ export const loadRecords = async (
     }
   }
 
-  await engine.run(`
-    create or replace temp table ${quoteIdentifier(`${options.table}_lines`)} as
-    select row_number() over () as line_no, line from ${lines(plain)}`);
-  const linesTable = quoteIdentifier(`${options.table}_lines`);
-  const firstLineIsJson = await engine.scalarNumber(
-    `select count(*) from ${linesTable} where line_no = (select min(line_no) from ${linesTable} where line is not null and trim(line) <> '') and json_valid(line)`
-  );
-  if (!firstLineIsJson) {
+  const lines = `${plain}.lines.jsonl`;
+  const firstLine = await writeLines(plain, lines);
+  if (firstLine !== undefined && strictRejection(firstLine) === 'not valid JSON') {
     try {
       await engine.run(
-        `insert into ${records} select row_number() over () as line_no, json as record from read_json_objects(${quoteLiteral(plain)}, format = 'unstructured')`
+        `insert into ${records} select row_number() over () as line_no, json as record from read_json_objects(${quoteLiteral(plain)}, format = 'unstructured', ${objectSize})`
       );
+      await rm(lines);
       return counts('documents');
     } catch {
       // Not one document either: fall through and judge it line by line.
     }
   }
+  const read = `read_json(${quoteLiteral(lines)}, format = 'newline_delimited', columns = {n: 'BIGINT', t: 'VARCHAR'}, ${textSize})`;
   await engine.run(`
-    insert into ${records}
-    select line_no, line::json from ${linesTable}
-    where line is not null and trim(line) <> '' and json_valid(line);
-    insert into ${rejected}
-    select line_no, line, 'not valid JSON' from ${linesTable}
-    where line is not null and trim(line) <> '' and not json_valid(line);
-    drop table ${linesTable};`);
+    insert into ${records} select n, t::json from ${read} where json_valid(t);
+    insert into ${rejected} select n, t, 'not valid JSON' from ${read} where not json_valid(t);`);
+  await rm(lines);
   return counts('jsonl');
 };

@@ -4,6 +4,8 @@ import { rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { type Rejection, unusualOffsets } from './strictJson.js';
+import { decodeToUtf8, markedEncoding, utf8Check } from './textEncoding.js';
 
 /** What a downloaded raw object looks like before DuckDB reads it. */
 export interface RawObjectInfo {
@@ -25,6 +27,14 @@ export interface RawObjectInfo {
    * with `{` and end with `}`. Not every line that does is an object.
    */
   suspect: number[];
+  /**
+   * Non-blank lines (numbered among them) holding a byte pattern DuckDB's reader would take
+   * less strictly than RFC 8259, or a number it could change (`strictJson`): each needs the
+   * full check.
+   */
+  unusual: number[];
+  /** Bytes of its longest line: what DuckDB's readers must be let take as one record. */
+  longestLine: number;
   error?: string;
 }
 
@@ -59,18 +69,53 @@ const atMost = (max: number) => {
 };
 
 /**
+ * An object no reader takes, and why.
+ *
+ * @param path - the file it was read from, if any
+ * @param error - why
+ */
+export const unreadable = (path: string, error: string): RawObjectInfo => ({
+  path,
+  layout: 'unreadable',
+  lines: 0,
+  innerBlankLines: false,
+  sample: [],
+  suspect: [],
+  unusual: [],
+  longestLine: 0,
+  error,
+});
+
+/** Bytes of the previous chunk a pattern of {@link unusualOffsets} may begin in. */
+const OVERLAP = 16;
+
+const mib = (bytes: number) =>
+  (bytes / 1024 ** 2).toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+/**
  * Inflates a gzip object (DuckDB returns nothing, rather than failing, for a truncated gzip, so
  * Node does it and reports the damage) and scans it once for its layout and line counts, which
  * the fast path checks DuckDB's record counts against, keeping a sample of lines on the way
  * (DuckDB would read the whole file again to spread one over it).
  *
  * @param local - the downloaded object
- * @param options - whether it is gzip, where the inflated copy goes and how large it may grow,
- *   and which lines to sample
+ * The text is checked on the way: UTF-16 or UTF-32 with a byte order mark is decoded to UTF-8
+ * first (`textEncoding`); bytes that are no UTF-8 text, or a line longer than a record may be,
+ * make the object unreadable, with the reason. Lines holding a byte pattern DuckDB's reader
+ * takes less strictly than RFC 8259 are listed for the full check (`strictJson`).
+ *
+ * @param options - whether it is gzip, where the inflated (or decoded) copy goes and how large
+ *   it may grow, the longest line a record may be, and which lines to sample
  */
 export const inspectRawObject = async (
   local: string,
-  options: { gzip: boolean; plain: string; maxPlainBytes?: number; sample?: SampleOptions }
+  options: {
+    gzip: boolean;
+    plain: string;
+    maxPlainBytes?: number;
+    maxRecordBytes?: number;
+    sample?: SampleOptions;
+  }
 ): Promise<RawObjectInfo> => {
   let path = local;
   if (options.gzip) {
@@ -85,31 +130,48 @@ export const inspectRawObject = async (
     } catch (error) {
       // What was inflated of it would only crowd the rest of the batch out of the disk.
       await rm(options.plain, { force: true });
-      const message = `gzip: ${(error as Error).message}`;
-      return {
-        path,
-        layout: 'unreadable',
-        lines: 0,
-        innerBlankLines: false,
-        sample: [],
-        suspect: [],
-        error: message,
-      };
+      return unreadable(path, `gzip: ${(error as Error).message}`);
     }
+  }
+  const encoding = await markedEncoding(path);
+  if (encoding) {
+    const decoded = path === options.plain ? `${options.plain}.utf8` : options.plain;
+    try {
+      await decodeToUtf8(path, decoded, encoding);
+    } catch (error) {
+      await rm(decoded, { force: true });
+      return unreadable(path, `not valid ${encoding} text: ${(error as Error).message}`);
+    } finally {
+      if (path === options.plain) await rm(path);
+    }
+    path = decoded;
   }
   let lines = 0;
   let first: number | undefined;
   let lineHasText = false;
-  /** The current line's first and last bytes other than whitespace. */
+  /** The current line's first and last bytes other than whitespace, and where it starts. */
   let lineFirst = 0;
   let lineLast = 0;
+  let lineStart = 0;
+  let longestLine = 0;
   const suspect: number[] = [];
-  const endLine = () => {
+  const unusual: number[] = [];
+  /** Offsets {@link unusualOffsets} found that no line ended after yet, in order. */
+  let pending: number[] = [];
+  let checked = 0;
+  /** Ends the current line at `end`, the offset of its newline (or of the file's end). */
+  const endLine = (end: number) => {
     lines++;
+    longestLine = Math.max(longestLine, end - lineStart);
     // A line that opens or closes with a control character (a form feed…) is DuckDB's to judge.
     const opens = lineFirst === 0x7b || lineFirst < 0x20;
     const closes = lineLast === 0x7d || lineLast < 0x20;
     if (!opens || !closes) suspect.push(lines);
+    let holds = false;
+    for (; checked < pending.length && (pending[checked] as number) < end; checked++) {
+      holds ||= (pending[checked] as number) >= lineStart;
+    }
+    if (holds) unusual.push(lines);
   };
   /** The last byte other than whitespace in chunk[from, to), or `fallback`. */
   const lastText = (chunk: Buffer, from: number, to: number, fallback: number) => {
@@ -137,10 +199,22 @@ export const inspectRawObject = async (
     if (blankSinceText) innerBlankLines = true;
     first ??= byte;
   };
+  const text = utf8Check();
   let offset = 0;
+  let tail = Buffer.alloc(0);
   for await (const chunk of createReadStream(path, {
     highWaterMark: 1 << 20,
   }) as AsyncIterable<Buffer>) {
+    const notText = text(chunk);
+    if (notText) return unreadable(path, notText);
+    // A pattern may begin in the previous chunk's last bytes.
+    const from0 = offset - tail.length;
+    pending = pending.slice(checked);
+    checked = 0;
+    for (const at of unusualOffsets(tail.toString('latin1') + chunk.toString('latin1'))) {
+      pending.push(from0 + at);
+    }
+    tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - OVERLAP)));
     // A byte order mark opens the text, as DuckDB's reader takes it, not the first line.
     const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
     if (offset === 0 && chunk.length > from && !isSpace(chunk[from] as number)) {
@@ -150,9 +224,10 @@ export const inspectRawObject = async (
     for (let i = from; i < chunk.length; i++) {
       const byte = chunk[i] as number;
       if (byte === 0x0a) {
-        if (lineHasText) endLine();
+        if (lineHasText) endLine(offset + i);
         else if (lines > 0) blankSinceText = true;
         lineHasText = false;
+        lineStart = offset + i + 1;
         // Most lines are long records starting with text: jump to the next newline natively.
         const start = chunk[i + 1];
         if (start !== undefined && !isSpace(start)) {
@@ -170,9 +245,19 @@ export const inspectRawObject = async (
     }
     offset += chunk.length;
   }
-  if (lineHasText) endLine();
+  const notText = text(undefined);
+  if (notText) return unreadable(path, notText);
+  if (lineHasText) endLine(offset);
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
   const isLines = layout === 'lines';
+  const maxRecordBytes = options.maxRecordBytes ?? Number.POSITIVE_INFINITY;
+  // A record DuckDB would need more memory for than a function has: the object is kept whole.
+  if (isLines && longestLine > maxRecordBytes) {
+    return unreadable(
+      path,
+      `a line of ${mib(longestLine)} MiB, more than the ${mib(maxRecordBytes)} MiB a record may hold`
+    );
+  }
   return {
     path,
     layout,
@@ -180,34 +265,9 @@ export const inspectRawObject = async (
     innerBlankLines,
     sample: isLines ? sample : [],
     suspect: isLines ? suspect : [],
+    unusual,
+    longestLine,
   };
-};
-
-/** Why a line of a JSON Lines file holds no record. */
-export type Rejection = 'not valid JSON' | 'not a JSON object';
-
-/**
- * Why a line holds no record, as JSON.parse judges it (control characters around the value
- * aside, as DuckDB's reader takes them); none when it holds a JSON object.
- *
- * @example
- * ```ts
- * rejectionOf('[6]'); // 'not a JSON object'
- * rejectionOf('{"id": 4, "user": {'); // 'not valid JSON'
- * ```
- *
- * @param text - the line
- */
-export const rejectionOf = (text: string): Rejection | undefined => {
-  try {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: those are the characters trimmed
-    const value: unknown = JSON.parse(text.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, ''));
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? undefined
-      : 'not a JSON object';
-  } catch {
-    return 'not valid JSON';
-  }
 };
 
 /** A line of a JSON Lines file that holds no record, and why. */

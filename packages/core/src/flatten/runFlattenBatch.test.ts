@@ -676,17 +676,37 @@ describe('Function: runFlattenBatch (drift)', () => {
     );
   });
 
-  it('fails a batch whose records hold a top-level key no JSON path reaches, naming it', async () => {
+  it('quarantines the records holding a top-level key no JSON path reaches, and lands their neighbours', async () => {
+    // Prepare
+    const records = [
+      { DATE: '2024-05-06', MODE: 'web', a: 1 },
+      { DATE: '2024-05-06', MODE: 'web', '*': 1 },
+      { DATE: '2024-05-06', MODE: 'web', '': 2, a: 2 },
+    ];
+
     // Act
-    const failed = flattenDrift('keys-2', {
-      'keys-star.jsonl': `${JSON.stringify({ DATE: '2024-05-06', MODE: 'web', '*': 1 })}\n`,
+    const { result, rows } = await flattenDrift('keys-2', {
+      'keys-star.jsonl': `${records.map((r) => JSON.stringify(r)).join('\n')}\n`,
+      'keys-plain.jsonl': `${JSON.stringify({ DATE: '2024-05-06', MODE: 'web', a: 3 })}\n`,
     });
+    const quarantined = new TextDecoder()
+      .decode(await lake.store.get('quarantine/drift/batch=keys-2/records.jsonl'))
+      .trim()
+      .split('\n')
+      .map(
+        (line) => JSON.parse(line) as { file: string; line: number; error: string; text: string }
+      );
 
     // Assess
-    await expect(failed).rejects.toMatchObject({
-      name: 'Strata.BadInput',
-      message: expect.stringContaining('top-level keys no JSON path reaches ("*")'),
-    });
+    expect(result).toMatchObject({ rowsWritten: 2, recordsQuarantined: 2, recordsRead: 4 });
+    expect(rows.map((row) => [row._source_key, Number(row.a)])).toEqual([
+      ['raw/drift/keys-plain.jsonl', 3],
+      ['raw/drift/keys-star.jsonl', 1],
+    ]);
+    expect(quarantined.map((q) => [q.line, q.error, JSON.parse(q.text)])).toEqual([
+      [2, expect.stringContaining('a top-level key no JSON path reaches'), records[1]],
+      [3, expect.stringContaining('a top-level key no JSON path reaches'), records[2]],
+    ]);
   });
 
   it('keeps filling a column registered under the older path of a key with a control character', async () => {

@@ -3,11 +3,19 @@ import { quoteLiteral } from '../config/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { ExplodedArray } from './childTables.js';
 import { itemClaimer } from './claimItems.js';
-import { IO_CONCURRENCY, MAX_INFLATED_BYTES, SAMPLE_HEAD, SAMPLE_SPREAD } from './constants.js';
+import {
+  IO_CONCURRENCY,
+  MAX_ESCAPED_BYTES,
+  MAX_INFLATED_BYTES,
+  MAX_RECORD_BYTES,
+  SAMPLE_HEAD,
+  SAMPLE_SPREAD,
+} from './constants.js';
 import type { FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { downloadLineRange } from './lineRange.js';
-import { inspectRawObject, maskLines, type Rejection } from './rawObject.js';
+import { inspectRawObject, maskLines, unreadable } from './rawObject.js';
+import type { Rejection } from './strictJson.js';
 import type { LocalObject, StagedBatch } from './types.js';
 
 const NEWLINE = Buffer.from('\n');
@@ -54,12 +62,11 @@ export const stageBatch = async (
     if (taken.kind === 'claimed' && taken.givenUp) {
       // Not read again: the object goes to quarantine whole, with why it was given up.
       const error = taken.givenUp;
-      const info = { path: '', layout: 'unreadable' as const, lines: 0, innerBlankLines: false };
       claimed[index] = {
         ...object,
         ...counts,
         source: item.key,
-        info: { ...info, sample: [], suspect: [], error },
+        info: unreadable('', error),
         path: 'none',
         read: '',
         error,
@@ -83,15 +90,17 @@ export const stageBatch = async (
       gzip: item.key.endsWith('.gz'),
       plain: ws.path(`object-${index}.json`),
       maxPlainBytes: MAX_INFLATED_BYTES,
+      maxRecordBytes: Math.min(batch.options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES),
       sample,
     });
     // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
     // move to raw-processed/ copy the object in S3).
     if (info.path !== local) await rm(local);
     // A file whose first line holds no whole object may be one document over many lines,
-    // which only the line-by-line path tells from JSON Lines with a broken first line.
+    // which only the line-by-line path tells from JSON Lines with a broken first line; an
+    // array holding a pattern DuckDB reads less strictly has each element judged there.
     const fast =
-      info.layout === 'array' ||
+      (info.layout === 'array' && info.unusual.length === 0) ||
       (info.layout === 'lines' && !info.innerBlankLines && info.suspect[0] !== 1);
     claimed[index] = {
       ...object,
@@ -169,7 +178,7 @@ export const maskRejected = async (
       const local = ws.path(`object-${object.index}.rejected.json`);
       await writeFile(local, rejected.map((r) => JSON.stringify(r)).join('\n'));
       await engine.run(
-        `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'})`
+        `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, maximum_object_size = ${MAX_ESCAPED_BYTES})`
       );
     },
   };

@@ -38,7 +38,8 @@ export const mergeStructures = (a: JsonStructure, b: JsonStructure): JsonStructu
   if (a === 'NULL') return b;
   if (b === 'NULL') return a;
   if (isObject(a) && isObject(b)) {
-    const merged: { [key: string]: JsonStructure } = { ...a };
+    // Keys are data: with no prototype, `__proto__` is a key like any other.
+    const merged: { [key: string]: JsonStructure } = Object.assign(Object.create(null), a);
     for (const [key, child] of Object.entries(b)) {
       const seen = merged[key];
       merged[key] = seen === undefined ? child : mergeStructures(seen, child);
@@ -134,13 +135,25 @@ export const leafPaths = (structure: JsonStructure, maxDepth: number): string[][
   return paths;
 };
 
+/**
+ * The object's own value under a key that is data (`toString` is no key of `{}`).
+ *
+ * @param node - an object of a structure
+ * @param key - a record's key
+ */
+export const childAt = (
+  node: { [key: string]: JsonStructure },
+  key: string
+): JsonStructure | undefined => (Object.hasOwn(node, key) ? node[key] : undefined);
+
 /** The structure at `keys`, or undefined where the structure has no object on the way. */
 export const structureAt = (
   structure: JsonStructure,
   keys: readonly string[]
 ): JsonStructure | undefined => {
   let node: JsonStructure | undefined = structure;
-  for (const key of keys) node = node !== undefined && isObject(node) ? node[key] : undefined;
+  for (const key of keys)
+    node = node !== undefined && isObject(node) ? childAt(node, key) : undefined;
   return node;
 };
 
@@ -153,7 +166,7 @@ export const withStructureAt = (
   const [head, ...rest] = keys;
   if (head === undefined) return mergeStructures(structure, child);
   const node = isObject(structure) ? structure : {};
-  const seen = node[head];
+  const seen = childAt(node, head);
   return {
     ...node,
     [head]:

@@ -49,6 +49,11 @@ export interface FlattenBatchOptions {
   explode?: readonly (readonly string[])[];
   /** `always`: list every record's keys before writing, not only when one read cannot do. */
   keyPass?: FeedConfig['key_pass'];
+  /**
+   * The longest line a JSON Lines object may hold, up to `MAX_RECORD_BYTES` (the default): an
+   * object with a longer one is quarantined whole, naming it.
+   */
+  maxRecordBytes?: number;
 }
 
 /** One planned item: an object, or a byte range of one, with its ledger key `id`. */

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
+import { MAX_RECORD_BYTES } from './constants.js';
 import { type ReadShape, readJsonColumns } from './structure.js';
 
 /*
@@ -60,7 +61,7 @@ export const writeWitness = async (
  * @param paths - the files to read
  */
 export const witnessedRead = (witness: string, paths: readonly string[]): string =>
-  `read_json([${[witness, ...paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0)`;
+  `read_json([${[witness, ...paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0, maximum_object_size = ${MAX_RECORD_BYTES})`;
 
 /**
  * Whether DuckDB detects from the witness exactly the columns `shape` plans (keys that differ

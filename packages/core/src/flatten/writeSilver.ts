@@ -2,7 +2,7 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { hasField, planOptionsOf } from './batchPlan.js';
 import { type ChildTable, childTable, type ExplodedArray } from './childTables.js';
-import { HIVE_NULL, PARTITION_KEYS } from './constants.js';
+import { HIVE_NULL, MAX_RECORD_BYTES, PARTITION_KEYS } from './constants.js';
 import { discoverStructure, type FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import {
@@ -115,7 +115,7 @@ export const writeSilver = async (
     const files = witnessed
       ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group.paths)} where file_index > 0)`
       : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
-         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}))`;
+         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}, maximum_object_size = ${MAX_RECORD_BYTES}))`;
     const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
     const masked = objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`

@@ -2,9 +2,9 @@ import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './ba
 import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { isTyped } from './flattenPlan.js';
-import { rejectionOf } from './rawObject.js';
 import { clearOutputs, fastGroups, fileGroup, maskRejected } from './stageBatch.js';
-import { jsonPath, leafPaths, structureAt } from './structure.js';
+import { strictRejection } from './strictJson.js';
+import { holdsUnreachableKey, jsonPath, leafPaths, structureAt } from './structure.js';
 import type { StagedBatch, Written } from './types.js';
 import { witnessHolds, writeWitness } from './witnessRead.js';
 import { writeSilver } from './writeSilver.js';
@@ -48,12 +48,14 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
     (keys) => structureAt(structure, keys) === 'NULL' && !registered.has(jsonPath(keys))
   );
   // A field named file_index hides the reader's file number the witness is told apart by;
-  // keys that differ only in case the reader cannot name apart.
+  // keys that differ only in case the reader cannot name apart; a top-level key no JSON path
+  // reaches sends its records to quarantine, line by line.
   if (
     unreadable.length > 0 ||
     unsettled ||
     hasField(structure, 'file_index') ||
-    keysCollide(structure)
+    keysCollide(structure) ||
+    holdsUnreachableKey(structure)
   )
     return undefined;
   const { columns, arrays } = planBatch(structure, batch);
@@ -66,10 +68,12 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
   const witness = batch.ws.path('witness.jsonl');
   await writeWitness(shape, witness);
   if (!(await witnessHolds(engine, witness, shape))) return undefined;
-  for (const object of objects.filter((o) => o.path === 'fast' && o.info.suspect.length)) {
-    const suspect = new Set(object.info.suspect);
+  for (const object of objects.filter(
+    (o) => o.path === 'fast' && (o.info.suspect.length || o.info.unusual.length)
+  )) {
+    const suspect = new Set([...object.info.suspect, ...object.info.unusual]);
     const masked = await maskRejected(batch, object, (line, bytes) =>
-      suspect.has(line) ? rejectionOf(bytes.toString('utf8')) : undefined
+      suspect.has(line) ? strictRejection(bytes.toString('utf8')) : undefined
     );
     await masked.use();
   }
