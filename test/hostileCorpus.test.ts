@@ -1,9 +1,10 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DynamoDbLedger } from '@strata/core/adapters';
 import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
-import { type FlatColumn, runFlattenBatch } from '@strata/core/flatten';
+import { type FlatColumn, readBatchManifest, runFlattenBatch } from '@strata/core/flatten';
 import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathKeys } from '../packages/core/src/flatten/structure.js';
@@ -99,7 +100,7 @@ const itemsOf = (bytes: Buffer): string[] => {
 const recordOf = (row: JsonNode, columns: readonly FlatColumn[]): JsonNode => {
   const root: JsonNode = { kind: 'object', members: [] };
   const put = (keys: readonly string[], value: JsonNode) => {
-    let node = root;
+    let node: JsonNode = root;
     for (const key of keys.slice(0, -1)) {
       let next = node.kind === 'object' ? node.members.find(([k]) => k === key)?.[1] : undefined;
       if (!next && node.kind === 'object') {
@@ -116,8 +117,9 @@ const recordOf = (row: JsonNode, columns: readonly FlatColumn[]): JsonNode => {
     if (name === '_variant' && value.kind === 'array') {
       for (const misfit of value.items) {
         if (misfit.kind !== 'object') continue;
+        // Keyed by column, or by its JSON path for an empty object flattened into columns.
         for (const [column, kept] of misfit.members) {
-          put(pathKeys(byName.get(column)?.path ?? '$'), kept);
+          put(pathKeys(byName.get(column)?.path ?? column), kept);
         }
       }
       continue;
@@ -170,12 +172,14 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
   );
   const columns = (JSON.parse(await text(result.schemaKey)) as { columns: FlatColumn[] }).columns;
   const parts: string[] = [];
-  for (const [i, key] of result.outputs.entries()) {
+  for (const [i, key] of (
+    await readBatchManifest(lake.store, result.manifestKey)
+  ).outputs.entries()) {
     const local = join(lake.dir, `${result.batchId}-${i}.parquet`);
     await lake.store.download(key, local);
     parts.push(quoteLiteral(local));
   }
-  const rows: { file: unknown; row: unknown }[] = parts.length
+  const rows = parts.length
     ? await DuckDbEngine.use({}, (engine) =>
         engine.all(
           `select _source_key as file, to_json(t)::varchar as row from read_parquet([${parts.join(', ')}], union_by_name = true, hive_partitioning = false) t`
@@ -187,13 +191,20 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
     ? (await text(`${quarantine}records.jsonl`))
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { file: string; line: number; error: string; text: string })
+        .map(
+          (line) => JSON.parse(line) as { file: string; line: number; error: string; text: string }
+        )
     : [];
-  const sidecars = (await keysUnder(lake.store, quarantine)).filter((k) => k.endsWith('.error.json'));
+  const sidecars = (await keysUnder(lake.store, quarantine)).filter((k) =>
+    k.endsWith('.error.json')
+  );
   const wholes = new Map<string, Buffer>();
   for (const sidecar of sidecars) {
     const { file } = JSON.parse(await text(sidecar)) as { file: string };
-    wholes.set(file, Buffer.from((await lake.store.get(sidecar.replace(/\.error\.json$/, ''))) ?? []));
+    wholes.set(
+      file,
+      Buffer.from((await lake.store.get(sidecar.replace(/\.error\.json$/, ''))) ?? [])
+    );
   }
 
   const leaves = { given: 0, kept: 0, quarantined: 0, lost: 0, altered: 0 };
@@ -206,7 +217,9 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
   };
   for (const file of given) {
     const whole = wholes.get(file.key);
-    const items = whole ? [''] : itemsOf(file.key.endsWith('.gz') ? gunzipSync(file.bytes) : file.bytes);
+    const items = whole
+      ? ['']
+      : itemsOf(file.key.endsWith('.gz') ? gunzipSync(file.bytes) : file.bytes);
     const itemLeaves = items.reduce((total, item) => total + count(item), 0);
     leaves.given += itemLeaves;
     if (whole) {
@@ -255,6 +268,26 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
   };
 };
 
+/** Each class's outcome, for the table `HOSTILE_TABLE=<file>` writes (docs/hostile-corpus.md). */
+const outcomes = new Map<string, Outcome>();
+
+afterAll(async () => {
+  const file = process.env.HOSTILE_TABLE;
+  if (!file) return;
+  const rows = [...outcomes].map(
+    ([name, o]) =>
+      `| ${name} | ${o.rows} | ${o.lines} | ${o.objects} | ${o.leaves.given} | ${o.leaves.kept} | ${o.leaves.quarantined} | ${o.leaves.lost} | ${o.leaves.altered} |`
+  );
+  await writeFile(
+    file,
+    [
+      '| class | rows | lines quarantined | objects quarantined | leaves given | kept exactly | quarantined | lost | altered |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n')
+  );
+});
+
 describe('The hostile corpus', () => {
   it('holds at least 40 classes', () => {
     // Assess
@@ -266,6 +299,7 @@ describe('The hostile corpus', () => {
     async (_name, hostile) => {
       // Act
       const outcome = await judge(hostile);
+      outcomes.set(hostile.name, outcome);
 
       // Assess
       const { leaves } = outcome;

@@ -38,7 +38,8 @@ const PNG = Buffer.from([
   0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
   0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
 ]);
-const deep = (depth: number): unknown => (depth === 0 ? { v: 1, s: 'leaf' } : { a: deep(depth - 1) });
+const deep = (depth: number): unknown =>
+  depth === 0 ? { v: 1, s: 'leaf' } : { a: deep(depth - 1) };
 const big = (bytes: number) => ({ id: 1, pad: 'x'.repeat(bytes) });
 const cut = (gz: Buffer) => gz.subarray(0, Math.floor(gz.length / 2));
 
@@ -86,7 +87,9 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   },
   {
     name: 'truncated-gzip',
-    files: { 'a.jsonl.gz': cut(gzipSync(lines(...Array.from({ length: 200 }, (_, id) => ({ id }))))) },
+    files: {
+      'a.jsonl.gz': cut(gzipSync(lines(...Array.from({ length: 200 }, (_, id) => ({ id }))))),
+    },
     expect: { rows: 0, lines: 0, objects: 1 },
   },
   {
@@ -96,7 +99,9 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   },
   {
     name: 'concatenated-gzip-members',
-    files: { 'a.jsonl.gz': Buffer.concat([gzipSync(lines({ id: 1 })), gzipSync(lines({ id: 2 }))]) },
+    files: {
+      'a.jsonl.gz': Buffer.concat([gzipSync(lines({ id: 1 })), gzipSync(lines({ id: 2 }))]),
+    },
     expect: { rows: 2, lines: 0, objects: 0 },
   },
   {
@@ -174,7 +179,9 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   },
   {
     name: 'nul-in-strings',
-    files: { 'a.jsonl': lines({ a: 'x\u0000y', o: { '\u0000': 1, k: 'v\u0000' } }, { a: 'plain' }) },
+    files: {
+      'a.jsonl': lines({ a: 'x\u0000y', o: { '\u0000': 1, k: 'v\u0000' } }, { a: 'plain' }),
+    },
     expect: { rows: 2, lines: 0, objects: 0 },
   },
   {
@@ -217,19 +224,44 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   },
   {
     name: 'integers-past-2^53-in-a-double-column',
-    files: { 'a.jsonl': lines('{"n":9223372036854775807}', '{"n":1.5}', '{"n":9007199254740993}', '{"n":-7}') },
+    files: {
+      'a.jsonl': lines(
+        '{"n":9223372036854775807}',
+        '{"n":1.5}',
+        '{"n":9007199254740993}',
+        '{"n":-7}'
+      ),
+    },
     expect: { rows: 4, lines: 0, objects: 0 },
   },
   {
     name: 'mixed-kinds-per-field',
     files: {
-      'a.jsonl': lines({ v: 1 }, { v: '1' }, { v: true }, { v: null }, { v: { a: 1 } }, { v: [1] }, { v: 1.5 }),
+      'a.jsonl': lines(
+        { v: 1 },
+        { v: '1' },
+        { v: true },
+        { v: null },
+        { v: { a: 1 } },
+        { v: [1] },
+        { v: 1.5 }
+      ),
     },
     expect: { rows: 7, lines: 0, objects: 0 },
   },
   {
     name: 'arrays-of-arrays',
-    files: { 'a.jsonl': lines({ m: [[1, 2], [3, [4, []]]] }, { m: [[]] }) },
+    files: {
+      'a.jsonl': lines(
+        {
+          m: [
+            [1, 2],
+            [3, [4, []]],
+          ],
+        },
+        { m: [[]] }
+      ),
+    },
     expect: { rows: 2, lines: 0, objects: 0 },
   },
   {
@@ -377,7 +409,9 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   },
   {
     name: 'utf32be-with-byte-order-mark',
-    files: { 'a.json': Buffer.concat([Buffer.from([0, 0, 0xfe, 0xff]), utf32('[{"id":1}]', false)]) },
+    files: {
+      'a.json': Buffer.concat([Buffer.from([0, 0, 0xfe, 0xff]), utf32('[{"id":1}]', false)]),
+    },
     expect: { rows: 1, lines: 0, objects: 0 },
   },
   {

@@ -27,8 +27,15 @@ export const MAX_INFLATED_BYTES = 4 * 1024 ** 3;
  * FlattenBatch has 3.5 GB (stacks/backfill.ts).
  */
 export const MAX_RECORD_BYTES = 128 * 1024 ** 2;
-/** The longest a record's text grows written as a JSON string (a control byte takes six). */
-export const MAX_ESCAPED_BYTES = 6 * MAX_RECORD_BYTES + 1024;
+/**
+ * DuckDB's `maximum_object_size` option for JSON values up to `bytes` long: its default, 16 MiB,
+ * unless they need more. DuckDB allocates read buffers of that size (one of 128 MiB failed a
+ * batch of two 50 MB records at a 2 GB memory limit), so it is never set above what a batch needs.
+ *
+ * @param bytes - the longest value to read
+ */
+export const maximumObjectSize = (bytes: number) =>
+  `maximum_object_size = ${Math.max(16 * 1024 ** 2, Math.ceil(bytes) + 1024)}`;
 /** DuckDB's errors about the data it read, which the key pass finds out about and handles. */
 export const DATA_ERROR = /^(Invalid Input|Conversion) Error/;
 /** The partition value of a record whose date or mode is missing (Hive's and DuckDB's). */

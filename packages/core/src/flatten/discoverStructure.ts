@@ -1,6 +1,6 @@
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import { MAX_RECORD_BYTES } from './constants.js';
+import { maximumObjectSize } from './constants.js';
 import type { Rejection } from './strictJson.js';
 import {
   isObject,
@@ -21,6 +21,8 @@ export interface FileGroup {
   records?: number;
   /** A JSON Lines file of records sampled from the files already: read instead of them. */
   sample?: string;
+  /** Bytes of the longest record the files hold (or may hold, for an array); none: DuckDB's default. */
+  longestRecord?: number;
 }
 
 /**
@@ -65,8 +67,8 @@ const objectsReader = (group: RecordGroup): string =>
   group.format === 'relation'
     ? `(${group.sql})`
     : group.format === 'array'
-      ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true, maximum_object_size = ${MAX_RECORD_BYTES})`
-      : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true, maximum_object_size = ${MAX_RECORD_BYTES})`;
+      ? `read_json_objects(${pathList(group.paths)}, format = 'array', filename = true, ${maximumObjectSize(group.longestRecord ?? 0)})`
+      : `read_ndjson_objects(${pathList(group.paths)}, filename = true, ignore_errors = true, ${maximumObjectSize(group.longestRecord ?? 0)})`;
 
 /** The file a DuckDB read error names, if it is one of `paths`. */
 export const fileNamedIn = (error: unknown, paths: readonly string[]): string | undefined => {
@@ -135,13 +137,14 @@ export const sampleStructure = async (
       // Schemas drift over time, so records spread over the whole group show it better than
       // the first ones alone; the spread needs the group's size, which files given by line know.
       const every = Math.floor((readable.records ?? 0) / HEAD_RECORDS);
-      const sample = readable.format === 'relation' ? undefined : readable.sample;
+      const [sample, longest] =
+        readable.format === 'relation' ? [] : [readable.sample, readable.longestRecord ?? 0];
       // A line of a file that is not an object is no record (it goes to quarantine): one in
       // the sample would make the records' structure a mix of kinds.
       const records = readable.format === 'relation' ? 'true' : `json_type(json) = 'OBJECT'`;
       const [head] = await engine.all(
         sample
-          ? `select json_structure(to_json(list(json))) as s from read_ndjson_objects(${quoteLiteral(sample)}, ignore_errors = true, maximum_object_size = ${MAX_RECORD_BYTES}) where ${records}`
+          ? `select json_structure(to_json(list(json))) as s from read_ndjson_objects(${quoteLiteral(sample)}, ignore_errors = true, ${maximumObjectSize(longest ?? 0)}) where ${records}`
           : every > 1
             ? `select json_structure(to_json(list(json))) as s from (
                select json from (select json, row_number() over () as rn from ${objectsReader(readable)})

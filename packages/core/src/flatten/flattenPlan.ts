@@ -150,6 +150,35 @@ export const structAccess: ColumnAccess = (column) => {
 /** The largest integer every smaller one of which a DOUBLE holds exactly: 2^53. */
 const EXACT_DOUBLE_INTEGER = 2 ** 53;
 
+/** Whether a record holds an object (not null, not missing) at a JSON path, in SQL. */
+export type ObjectPresence = (path: string) => string;
+
+/** Whether a STRUCT `read_json` produced holds an object at a path: a null one reads as NULL. */
+export const structHoldsObject: ObjectPresence = (path) =>
+  `(${structAccess({ name: '', path, type: 'JSON' })} is not null)`;
+
+/** Whether a JSON record holds an object at a path. */
+export const jsonHoldsObject =
+  (record: string): ObjectPresence =>
+  (path) =>
+    `(json_type(${record}, ${quoteLiteral(path)}) = 'OBJECT')`;
+
+/**
+ * The objects flattened into columns (every proper prefix of a column's path), each with the
+ * columns under it.
+ */
+const flattenedObjects = (columns: readonly FlatColumn[]) => {
+  const objects = new Map<string, FlatColumn[]>();
+  for (const column of columns) {
+    const keys = pathKeys(column.path);
+    for (let depth = 1; depth < keys.length; depth++) {
+      const path = jsonPath(keys.slice(0, depth));
+      objects.set(path, [...(objects.get(path) ?? []), column]);
+    }
+  }
+  return objects;
+};
+
 /**
  * A typed column's value from its JSON text, or null where it does not fit (then it is in
  * `_variant`, digit for digit): only JSON's own literals are booleans, only an integer the
@@ -178,11 +207,14 @@ const typed = (column: FlatColumn, value: string): string => {
  * @param access - how to reach each column's value ({@link jsonAccess} or {@link structAccess})
  * @param strict - paths of typed columns where a value that does not fit (`"5"` or `1.0` for a
  *   BIGINT) fails the query instead, for the key pass to type the column by every value
+ * @param holdsObject - how to tell an object from a null or a missing one, so an empty object
+ *   flattened into columns is kept in `_variant` as `{"<its JSON path>": {}}`
  */
 export const flattenSelect = (
   columns: readonly FlatColumn[],
   access: ColumnAccess,
-  strict: ReadonlySet<string> = new Set()
+  strict: ReadonlySet<string> = new Set(),
+  holdsObject?: ObjectPresence
 ): string => {
   const selected = columns.map((column) => {
     const value = access(column);
@@ -198,6 +230,13 @@ export const flattenSelect = (
       const value = access(column);
       return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
     });
+  // An object flattened into columns that holds none of their values (`{}`) would read as one
+  // missing: `_variant` keeps it, under its path.
+  const empties = [...flattenedObjects(holdsObject ? columns : [])].map(
+    ([path, under]) =>
+      `case when ${holdsObject?.(path)} and ${under.map((column) => `${access(column)} is null`).join(' and ')} then json_object(${quoteLiteral(path)}, '{}'::json) end`
+  );
+  misfits.push(...empties);
   const variant = misfits.length
     ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]') as _variant`
     : 'null::json as _variant';

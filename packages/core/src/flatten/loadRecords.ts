@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import { MAX_ESCAPED_BYTES, MAX_RECORD_BYTES } from './constants.js';
+import { MAX_RECORD_BYTES, maximumObjectSize } from './constants.js';
 import { strictRejection, UNUSUAL_RE2 } from './strictJson.js';
 
 /** How a raw object turned out to be laid out. */
@@ -25,12 +25,17 @@ const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0
  * Copies a file's non-blank lines, split at `\n` only (as Node's scan and DuckDB's JSON reader
  * split them), into JSON Lines `{"n": line number, "t": text}` for DuckDB to read: `read_csv`
  * as a line reader splits at a lone `\r` too, fails on a file that mixes `\r\n` and `\n`, and
- * reads a line past `max_line_size` as nothing. Returns the first non-blank line's text.
+ * reads a line past `max_line_size` as nothing. Returns the first non-blank line's text, and
+ * the length of the longest line written.
  */
-const writeLines = async (plain: string, out: string): Promise<string | undefined> => {
+const writeLines = async (
+  plain: string,
+  out: string
+): Promise<{ first?: string; longest: number }> => {
   const file = createWriteStream(out);
   const finished = once(file, 'finish');
   let first: string | undefined;
+  let longest = 0;
   let line = 0;
   let pieces: Buffer[] = [];
   const write = async (bytes: Buffer) => {
@@ -38,7 +43,9 @@ const writeLines = async (plain: string, out: string): Promise<string | undefine
     if (!bytes.some((byte) => !isSpace(byte))) return;
     const text = bytes.toString('utf8');
     first ??= text;
-    if (!file.write(`{"n":${line},"t":${JSON.stringify(text)}}\n`)) await once(file, 'drain');
+    const record = `{"n":${line},"t":${JSON.stringify(text)}}\n`;
+    longest = Math.max(longest, record.length);
+    if (!file.write(record)) await once(file, 'drain');
   };
   for await (const chunk of createReadStream(plain, {
     highWaterMark: 1 << 20,
@@ -55,7 +62,7 @@ const writeLines = async (plain: string, out: string): Promise<string | undefine
   if (pieces.length > 0) await write(Buffer.concat(pieces));
   file.end();
   await finished;
-  return first;
+  return { ...(first === undefined ? {} : { first }), longest };
 };
 
 const firstCharacter = async (path: string): Promise<string | undefined> => {
@@ -72,11 +79,6 @@ const firstCharacter = async (path: string): Promise<string | undefined> => {
     await handle.close();
   }
 };
-
-/** How DuckDB's JSON readers may read a record as large as the batch lets one be. */
-const objectSize = `maximum_object_size = ${MAX_RECORD_BYTES}`;
-/** The same for a record's text written as a JSON string. */
-const textSize = `maximum_object_size = ${MAX_ESCAPED_BYTES}`;
 
 /**
  * Moves the records DuckDB's lenient parser took but RFC 8259 does not (`NaN`, a trailing
@@ -99,7 +101,8 @@ const rejectLenient = async (
   });
   if (refused.length === 0) return;
   await writeFile(scratch, refused.join('\n'));
-  const read = `read_json(${quoteLiteral(scratch)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, ${textSize})`;
+  const size = maximumObjectSize(Math.max(...refused.map((line) => line.length)));
+  const read = `read_json(${quoteLiteral(scratch)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, ${size})`;
   await engine.run(`
     insert into ${tables.rejected} select line, text, reason from ${read};
     delete from ${tables.records} where line_no in (select line from ${read});`);
@@ -157,8 +160,11 @@ export const loadRecords = async (
     };
   };
 
-  const first = (await stat(plain)).size === 0 ? undefined : await firstCharacter(plain);
+  const bytes = (await stat(plain)).size;
+  const first = bytes === 0 ? undefined : await firstCharacter(plain);
   if (first === undefined) return counts('empty');
+  // An element or a document may span lines: the file's text bounds it.
+  const objectSize = maximumObjectSize(Math.min(bytes, MAX_RECORD_BYTES));
 
   if (first === '[') {
     try {
@@ -177,8 +183,8 @@ export const loadRecords = async (
   }
 
   const lines = `${plain}.lines.jsonl`;
-  const firstLine = await writeLines(plain, lines);
-  if (firstLine !== undefined && strictRejection(firstLine) === 'not valid JSON') {
+  const written = await writeLines(plain, lines);
+  if (written.first !== undefined && strictRejection(written.first) === 'not valid JSON') {
     try {
       await engine.run(
         `insert into ${records} select row_number() over () as line_no, json as record from read_json_objects(${quoteLiteral(plain)}, format = 'unstructured', ${objectSize})`
@@ -189,7 +195,7 @@ export const loadRecords = async (
       // Not one document either: fall through and judge it line by line.
     }
   }
-  const read = `read_json(${quoteLiteral(lines)}, format = 'newline_delimited', columns = {n: 'BIGINT', t: 'VARCHAR'}, ${textSize})`;
+  const read = `read_json(${quoteLiteral(lines)}, format = 'newline_delimited', columns = {n: 'BIGINT', t: 'VARCHAR'}, ${maximumObjectSize(written.longest)})`;
   await engine.run(`
     insert into ${records} select n, t::json from ${read} where json_valid(t);
     insert into ${rejected} select n, t, 'not valid JSON' from ${read} where not json_valid(t);`);

@@ -92,6 +92,7 @@ describe('Function: inspectRawObject', () => {
       suspect,
       unusual: [],
       longestLine: expect.any(Number),
+      bytes: Buffer.byteLength(text),
     });
   });
 

@@ -35,6 +35,8 @@ export interface RawObjectInfo {
   unusual: number[];
   /** Bytes of its longest line: what DuckDB's readers must be let take as one record. */
   longestLine: number;
+  /** Bytes of the plain text. */
+  bytes: number;
   error?: string;
 }
 
@@ -83,6 +85,7 @@ export const unreadable = (path: string, error: string): RawObjectInfo => ({
   suspect: [],
   unusual: [],
   longestLine: 0,
+  bytes: 0,
   error,
 });
 
@@ -267,6 +270,7 @@ export const inspectRawObject = async (
     suspect: isLines ? suspect : [],
     unusual,
     longestLine,
+    bytes: offset,
   };
 };
 

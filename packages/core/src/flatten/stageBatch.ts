@@ -5,9 +5,9 @@ import type { ExplodedArray } from './childTables.js';
 import { itemClaimer } from './claimItems.js';
 import {
   IO_CONCURRENCY,
-  MAX_ESCAPED_BYTES,
   MAX_INFLATED_BYTES,
   MAX_RECORD_BYTES,
+  maximumObjectSize,
   SAMPLE_HEAD,
   SAMPLE_SPREAD,
 } from './constants.js';
@@ -144,6 +144,13 @@ export const fileGroup = (batch: StagedBatch, format: FileGroup['format']): File
   return {
     format,
     paths: members.map((o) => o.read),
+    // An array's element may span lines: its text bounds it.
+    longestRecord: Math.max(
+      0,
+      ...members.map((o) =>
+        o.info.layout === 'array' ? Math.min(o.info.bytes, MAX_RECORD_BYTES) : o.info.longestLine
+      )
+    ),
     ...(format === 'newline_delimited'
       ? { records: members.reduce((total, o) => total + o.info.lines, 0) }
       : {}),
@@ -176,9 +183,10 @@ export const maskRejected = async (
       Object.assign(object, { read, masked: rejected.map((r) => r.line) });
       object.rejected = rejected.length;
       const local = ws.path(`object-${object.index}.rejected.json`);
-      await writeFile(local, rejected.map((r) => JSON.stringify(r)).join('\n'));
+      const lines = rejected.map((r) => JSON.stringify(r));
+      await writeFile(local, lines.join('\n'));
       await engine.run(
-        `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, maximum_object_size = ${MAX_ESCAPED_BYTES})`
+        `insert into slow_rejected select ${quoteLiteral(object.key)}, line, text, reason from read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = {line: 'BIGINT', text: 'VARCHAR', reason: 'VARCHAR'}, ${maximumObjectSize(Math.max(0, ...lines.map((line) => line.length)))})`
       );
     },
   };

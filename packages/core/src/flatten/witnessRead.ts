@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import { MAX_RECORD_BYTES } from './constants.js';
+import { maximumObjectSize } from './constants.js';
 import { type ReadShape, readJsonColumns } from './structure.js';
 
 /*
@@ -54,14 +54,17 @@ export const writeWitness = async (
  *
  * @example
  * ```ts
- * await engine.run(`copy (select * from ${witnessedRead(witness, files)} where file_index > 0) to 'out.parquet'`);
+ * await engine.run(`copy (select * from ${witnessedRead(witness, { paths, longestRecord })} where file_index > 0) to 'out.parquet'`);
  * ```
  *
  * @param witness - the file {@link writeWitness} wrote
- * @param paths - the files to read
+ * @param files - the files to read, and the bytes of their longest record
  */
-export const witnessedRead = (witness: string, paths: readonly string[]): string =>
-  `read_json([${[witness, ...paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0, maximum_object_size = ${MAX_RECORD_BYTES})`;
+export const witnessedRead = (
+  witness: string,
+  files: { paths: readonly string[]; longestRecord?: number }
+): string =>
+  `read_json([${[witness, ...files.paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0, ${maximumObjectSize(files.longestRecord ?? 0)})`;
 
 /**
  * Whether DuckDB detects from the witness exactly the columns `shape` plans (keys that differ
@@ -84,7 +87,7 @@ export const witnessHolds = async (
   const describe = (reader: string) =>
     engine.all(`select column_name, column_type from (describe select * from ${reader})`);
   try {
-    const detected = await describe(witnessedRead(witness, []));
+    const detected = await describe(witnessedRead(witness, { paths: [] }));
     const planned = await describe(
       `read_json(${quoteLiteral(witness)}, format = 'newline_delimited', records = true, columns = ${readJsonColumns(shape)})`
     );

@@ -2,7 +2,7 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { hasField, planOptionsOf } from './batchPlan.js';
 import { type ChildTable, childTable, type ExplodedArray } from './childTables.js';
-import { HIVE_NULL, MAX_RECORD_BYTES, PARTITION_KEYS } from './constants.js';
+import { HIVE_NULL, maximumObjectSize, PARTITION_KEYS } from './constants.js';
 import { discoverStructure, type FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import {
@@ -10,8 +10,10 @@ import {
   type FlatColumn,
   flattenSelect,
   jsonAccess,
+  jsonHoldsObject,
   normalise,
   structAccess,
+  structHoldsObject,
 } from './flattenPlan.js';
 import {
   type JsonStructure,
@@ -113,15 +115,15 @@ export const writeSilver = async (
     const witnessed = group.format === 'newline_delimited' ? plan.witness : undefined;
     // The witness is file 0, the batch's files 1…n.
     const files = witnessed
-      ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group.paths)} where file_index > 0)`
+      ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group)} where file_index > 0)`
       : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
-         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}, maximum_object_size = ${MAX_RECORD_BYTES}))`;
+         from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}, ${maximumObjectSize(group.longestRecord ?? 0)}))`;
     const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
     const masked = objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
       : '';
     return `
-      select ${flattenSelect(columns, structAccess, strict)},
+      select ${flattenSelect(columns, structAccess, strict, structHoldsObject)},
         ${keys}[${fileIndex}] as _source_key,
         ${line} as _source_line,
         ${batch} as _batch_id,
@@ -132,7 +134,7 @@ export const writeSilver = async (
   const slowText = (field: string) =>
     scalarText(`json_extract(record, ${quoteLiteral(jsonPath([field]))})`);
   branches.push(`
-      select ${flattenSelect(columns, jsonAccess('record'))},
+      select ${flattenSelect(columns, jsonAccess('record'), new Set(), jsonHoldsObject('record'))},
         source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
         ${partitions(slowText)}${arrayColumns(jsonAccess('record'))}
       from slow_records`);
@@ -184,7 +186,7 @@ export const writeSilver = async (
     const table = childTable(array, element, planOptionsOf(options));
     const record = table.wrap ? `json_object('value', _element)` : '_element';
     await copy(
-      `select ${flattenSelect(table.columns, jsonAccess('_record'))},
+      `select ${flattenSelect(table.columns, jsonAccess('_record'), new Set(), jsonHoldsObject('_record'))},
          _source_key, _source_line, _index, _batch_id, ${PARTITION_KEYS.join(', ')}
        from (select *, ${record} as _record from (${elements}))`,
       `${plan.out}-${i}`
