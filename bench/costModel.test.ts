@@ -46,7 +46,13 @@ describe('Function: estimateCost', () => {
     expect(estimate.secondsPerBatch).toBeCloseTo(256 / 158, 9);
     expect(cost(estimate, 'Step Functions standard')?.quantity).toBe(4100);
     expect(cost(estimate, 'Step Functions standard')?.arm64).toBeCloseTo(4100 * 0.000025, 9);
-    expect(cost(estimate, 'Step Functions EXPRESS child requests')?.arm64).toBeCloseTo(0.004096, 9);
+    expect(cost(estimate, 'Step Functions STANDARD child')?.quantity).toBe(8192);
+    expect(cost(estimate, 'Step Functions STANDARD child')?.arm64).toBeCloseTo(8192 * 0.000025, 9);
+    expect(estimate.children.standard).toBeCloseTo(8192 * 0.000025, 9);
+    expect(estimate.children.express).toBeCloseTo(
+      4096 * 0.000001 + expressDurationCost(4096 * 1.7 * (64 / 1024)),
+      9
+    );
     expect(cost(estimate, 'S3 GET')?.quantity).toBe(100_001);
     expect(cost(estimate, 'S3 PUT')?.quantity).toBe(4096 * 21 + 1);
     expect(cost(estimate, 'S3 COPY')?.arm64).toBeCloseTo(100_000 * 0.000005, 9);
@@ -90,13 +96,13 @@ describe('Function: estimateCost', () => {
     ]);
   });
 
-  it('warns when a batch outlasts an EXPRESS child execution', () => {
+  it("warns when a batch outlasts half of FlattenBatch's timeout, the planner's budget", () => {
     // Act
-    const slow = estimateCost(inputs({ perCoreMBps: 0.5 }));
+    const slow = estimateCost(inputs({ perCoreMBps: 0.3 }));
     const quick = estimateCost(inputs());
 
     // Assess
-    expect(slow.warnings).toEqual([expect.stringContaining('EXPRESS child execution limit')]);
+    expect(slow.warnings).toEqual([expect.stringContaining("the planner's budget")]);
     expect(quick.warnings).toEqual([]);
   });
 

@@ -20,6 +20,8 @@ export const PRICES = {
   lambdaPerGbSecond: { arm64: 0.0000133334, x86: 0.0000166667 },
   lambdaPerRequest: 0.2 / 1e6,
   standardPerTransition: 0.025 / 1000,
+  /** A STANDARD child of the map: its one Task state, and one more for a retry. */
+  transitionsPerStandardChild: 2,
   expressPerRequest: 1 / 1e6,
   /** Per GB-second, by GB-hours used in the month: 1,000, then 4,000 more, then the rest. */
   expressPerGbSecond: [
@@ -121,6 +123,11 @@ export interface CostEstimate {
   secondsPerBatch: number;
   lines: CostLine[];
   total: { arm64: number; x86: number };
+  /**
+   * What the map's children cost as STANDARD executions (priced in `lines`) and what they would
+   * as EXPRESS: requests plus duration in 64 MB.
+   */
+  children: { standard: number; express: number };
   glue: { dpuHours: number; cost: number; seconds: number };
   wall: WallTime[];
   warnings: string[];
@@ -152,7 +159,7 @@ const line = (item: string, quantity: number, unit: string, arm64: number, x86 =
 
 /**
  * Prices the backfill of `inputs.totalBytes` in `inputs.objects` objects, one FlattenBatch
- * invocation (one EXPRESS child execution) per planned batch.
+ * invocation (one STANDARD child execution) per planned batch.
  *
  * @param inputs - the measured throughput and the stated assumptions
  */
@@ -168,6 +175,9 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
   const gbSeconds = (lambdaSeconds * inputs.memoryMb) / 1024;
   // An EXPRESS child lasts as long as its Lambda, billed per 100 ms in 64 MB chunks.
   const childGbSeconds = batches * (Math.ceil(secondsPerBatch * 10) / 10) * (64 / 1024);
+  const childTransitions = batches * PRICES.transitionsPerStandardChild;
+  const standardChildren = childTransitions * PRICES.standardPerTransition;
+  const expressChildren = batches * PRICES.expressPerRequest + expressDurationCost(childGbSeconds);
   const listPages = Math.ceil(inputs.objects / 1000);
   const puts = batches * (inputs.outputPartsPerBatch + 1) + 1;
 
@@ -187,16 +197,10 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
       (batches + 4) * PRICES.standardPerTransition
     ),
     line(
-      'Step Functions EXPRESS child requests',
-      batches,
-      'requests',
-      batches * PRICES.expressPerRequest
-    ),
-    line(
-      'Step Functions EXPRESS child duration (64 MB)',
-      childGbSeconds,
-      'GB-s',
-      expressDurationCost(childGbSeconds)
+      `Step Functions STANDARD child transitions (${PRICES.transitionsPerStandardChild} per child)`,
+      childTransitions,
+      'transitions',
+      standardChildren
     ),
     line(
       'S3 GET (one per raw object, plan manifest)',
@@ -278,8 +282,7 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
       ? `a ${Math.round(inputs.batchBytes / MIB)} MiB batch takes ${Math.round(secondsPerBatch)} s, over ${what} (${limit} s): plan smaller batches`
       : '';
   const warnings = [
-    over(LIMITS.expressTimeoutSeconds, 'the EXPRESS child execution limit'),
-    over(LIMITS.lambdaTimeoutSeconds, "Lambda's timeout"),
+    over(LIMITS.lambdaTimeoutSeconds / 2, "the planner's budget, half FlattenBatch's timeout"),
   ].filter(Boolean);
   return {
     inputs,
@@ -288,6 +291,7 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
     secondsPerBatch,
     lines,
     total,
+    children: { standard: standardChildren, express: expressChildren },
     glue: {
       dpuHours: glueDpuHours,
       cost: glueDpuHours * PRICES.gluePerDpuHour,

@@ -52,9 +52,11 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
     // A finished object moves by a server-side copy from raw/ to raw-processed/, then a delete
     // from raw/; ListBucket (which lakeAccess grants) makes S3 say 404, not 403, for a source
     // already moved, which a retried batch relies on.
+    // _backfill/: its intent and manifest; a batch that takes over from a dead one deletes what
+    // the dead one's intent names (its silver parts, quarantine, fragments, intent).
     ...lakeAccess({
       read: ['_config/', 'raw/', 'raw-processed/', '_backfill/'],
-      write: ['raw-processed/', 'silver/', 'quarantine/', '_schemas/'],
+      write: ['raw-processed/', 'silver/', 'quarantine/', '_schemas/', '_backfill/'],
       remove: ['raw/'],
     }),
     ledgerAccess(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']),
@@ -64,8 +66,10 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
 export const reconcile = stageFunction('Reconcile', 'functions/reconcile.handler', {
   timeout: '15 minutes',
   memory: '1024 MB',
-  link: [lakeLink, catalogLink],
+  link: [lakeLink, catalogLink, ledgerLink],
   permissions: [
+    // How each planned object ended, for the report's failed, retried and stranded objects.
+    ledgerAccess(['dynamodb:BatchGetItem']),
     ...lakeAccess({
       read: ['_backfill/', '_schemas/'],
       write: ['_backfill/', '_schemas/'],

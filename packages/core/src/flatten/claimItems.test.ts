@@ -271,4 +271,27 @@ describe('Function: runFlattenBatch (a batch that fails)', () => {
     expect(await lake.store.get(quarantined)).toBeDefined();
     expect((await ledger.getMany([object.key])).get(object.key)?.status).toBe('SUCCEEDED');
   });
+
+  it("quarantines an object the plan found too large for a batch, unread, with the plan's reason", async () => {
+    // Prepare
+    const [object] = await putObjects('huge', 1);
+    if (!object) throw new Error('no object');
+    const tooLarge = 'too large for one batch: 9 GiB at 1 MiB/s takes about 9216 s';
+
+    // Act
+    const result = await flatten({
+      feed: 'huge',
+      batchId: 'run-1-huge-000000',
+      objects: [{ ...object, tooLarge }],
+    });
+
+    // Assess
+    expect(result).toMatchObject({ objects: 1, rowsWritten: 0, recordsQuarantined: 1 });
+    const quarantined = FlattenLayout.quarantineFile('huge', 'run-1-huge-000000', object.key);
+    const sidecar = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(`${quarantined}.error.json`))
+    ) as { error: string };
+    expect(sidecar.error).toBe(tooLarge);
+    expect(await keysUnder(lake.store, 'raw/huge/')).toEqual([]);
+  });
 });

@@ -26,7 +26,8 @@ const NEWLINE = Buffer.from('\n');
  * another batch owns or finished are left out, and so are those a dead batch had committed,
  * which are finished on its behalf (`adopted`); the batch's own, finished by an attempt this one
  * retries, are staged again (from raw-processed/ if they moved), so the retry rewrites the same
- * files. An object given up after its attempts is not read: it goes to quarantine whole.
+ * files. An object given up after its attempts, or planned as too large for a batch, is not
+ * read: it goes to quarantine whole, with the reason.
  *
  * @param batch - everything but what staging finds out
  */
@@ -59,9 +60,10 @@ export const stageBatch = async (
     if (taken.kind === 'finished') finished.add(item.id);
     const object = { key: item.id, object: item.key, size: item.size, index, masked: [] };
     const counts = { records: 0, rejected: 0 };
-    if (taken.kind === 'claimed' && taken.givenUp) {
-      // Not read again: the object goes to quarantine whole, with why it was given up.
-      const error = taken.givenUp;
+    const unread = taken.kind === 'claimed' ? (taken.givenUp ?? item.tooLarge) : undefined;
+    if (unread) {
+      // Not read (again): the object goes to quarantine whole, with why.
+      const error = unread;
       claimed[index] = {
         ...object,
         ...counts,

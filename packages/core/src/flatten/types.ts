@@ -25,6 +25,8 @@ export const flattenBatchInputSchema = z.object({
         range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
         /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
         step: z.number().int().min(1).optional(),
+        /** Why the plan found it too large to read within a batch: quarantined whole, unread. */
+        tooLarge: z.string().min(1).max(1000).optional(),
       })
       .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
         message: 'a range needs its step, and lies inside the object',

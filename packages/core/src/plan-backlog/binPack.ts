@@ -8,6 +8,8 @@ export interface PlannedObject {
   range?: [number, number];
   /** The length of each of the object's ranges ({@link rangesOf}). */
   step?: number;
+  /** Why no batch can read it within its limit: it goes to quarantine whole, unread. */
+  tooLarge?: string;
 }
 
 /** A batch of raw objects that one FlattenBatch invocation processes. */
@@ -26,6 +28,8 @@ export interface BinPackOptions {
   batchIdPrefix: string;
   /** Cut oversized line-delimited objects into byte ranges, a batch each. */
   splitOversized?: boolean;
+  /** Why an object that cannot be cut is too large for one batch, if it is. */
+  tooLarge?: (object: { key: string; size: number }) => string | undefined;
 }
 
 /** Line-delimited, uncompressed JSON can be cut at any line; gzip and JSON arrays cannot. */
@@ -37,7 +41,9 @@ export const isSplittable = (key: string): boolean => /\.(jsonl|ndjson)$/i.test(
  * packs tighter but needs every object sorted in memory, which 2,000,000 keys rule out).
  *
  * An object larger than the target gets a batch of its own, or (with `splitOversized`, for
- * formats that can be cut at lines) several, each a byte range of about the target size.
+ * formats that can be cut at lines) several, each a byte range of about the target size. One
+ * that cannot be cut and that `tooLarge` rejects is planned alone with the reason, for its batch
+ * to quarantine it unread instead of being stopped midway by its time limit.
  *
  * @param objects - the listing, in order
  * @param options - target size, file cap, id prefix
@@ -62,7 +68,12 @@ export async function* binPack(
           };
         }
       } else {
-        yield { batchId: id(), bytes: object.size, objects: [{ ...object }] };
+        const tooLarge = options.tooLarge?.(object);
+        yield {
+          batchId: id(),
+          bytes: object.size,
+          objects: [{ key: object.key, size: object.size, ...(tooLarge ? { tooLarge } : {}) }],
+        };
       }
       continue;
     }

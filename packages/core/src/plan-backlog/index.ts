@@ -20,4 +20,12 @@ export {
   registryKey,
   runPlanBacklog,
 } from './runPlanBacklog.js';
+export {
+  BATCH_BUDGET_SECONDS,
+  DEFAULT_BYTES_PER_SECOND,
+  FLATTEN_TIMEOUT_SECONDS,
+  planningRate,
+  type Throughput,
+  throughputKey,
+} from './throughput.js';
 export { type IsoWeek, isoWeekOf, previousWeekPrefix, weekPrefix } from './weekPrefix.js';

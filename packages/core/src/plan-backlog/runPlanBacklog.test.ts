@@ -7,6 +7,7 @@ import { ErrorName } from '../errors/index.js';
 import type { Ledger, LedgerEntry, ObjectStore } from '../ports/index.js';
 import type { PlannedBatch } from './binPack.js';
 import { runPlanBacklog } from './runPlanBacklog.js';
+import { throughputKey } from './throughput.js';
 
 let lake: LocalLake;
 
@@ -160,11 +161,54 @@ describe('Function: runPlanBacklog', () => {
       skipped: 2,
       retried: 2,
       held: 1,
+      batchBytes: 100,
+      tooLarge: 0,
       registryKey: '_backfill/clicks/plan-1/schema.json',
     });
     const plan = await readPlan(lake.store, result.manifestKey);
     const planned = plan.flatMap((batch) => batch.objects.map((object) => object.key)).sort();
     expect(planned).toEqual([...keys.slice(2, 4), ...keys.slice(5)].sort());
+  });
+
+  it("sizes batches to end within half the timeout at the feed's measured rate, and plans what cannot be cut and would not for quarantine", async () => {
+    // Prepare: the last run measured 1 KiB/s, so a batch may hold 450 KiB
+    await lake.store.put(
+      throughputKey('rated'),
+      JSON.stringify({
+        feed: 'rated',
+        runId: 'r-0',
+        bytesPerSecond: 1024,
+        basis: 'slowest batch',
+        batches: 3,
+      })
+    );
+    const kib = (n: number) => 'x'.repeat(n * 1024);
+    await lake.store.put('raw/rated/a-small.jsonl', kib(200));
+    await lake.store.put('raw/rated/b-small.jsonl', kib(200));
+    await lake.store.put('raw/rated/c-big.jsonl', kib(1000));
+    await lake.store.put('raw/rated/d-big.json.gz', kib(500));
+
+    // Act
+    const result = await runPlanBacklog(
+      { runId: 'r-1', feed: 'rated', prefix: 'raw/rated/' },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    const plan = await readPlan(lake.store, result.manifestKey);
+    expect(result).toMatchObject({ batchBytes: 450 * 1024, tooLarge: 1 });
+    expect(plan.map((batch) => batch.bytes)).toEqual([
+      400 * 1024,
+      450 * 1024,
+      450 * 1024,
+      100 * 1024,
+      500 * 1024,
+    ]);
+    const gzip = plan.at(-1)?.objects[0];
+    expect(gzip?.key).toBe('raw/rated/d-big.json.gz');
+    expect(gzip?.tooLarge).toBe(
+      "too large for one batch: 0.488 MiB at 0.000977 MiB/s (the feed's measured rate) takes about 500 s, over the 450 s a batch may take (half FlattenBatch's 900 s); gzip and JSON arrays cannot be cut, so deliver it as JSON Lines or smaller files"
+    );
   });
 
   it('keeps the registry as the run first planned against it, so a replanned run sees the same', async () => {

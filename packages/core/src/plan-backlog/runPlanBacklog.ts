@@ -9,6 +9,7 @@ import { assertRunId } from '../lake/index.js';
 import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
 import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
+import { BATCH_BUDGET_SECONDS, FLATTEN_TIMEOUT_SECONDS, planningRate } from './throughput.js';
 import { previousWeekPrefix } from './weekPrefix.js';
 
 export const planBacklogInputSchema = z.object({
@@ -61,6 +62,13 @@ export interface PlanBacklogResult {
   /** Objects left out because a live batch holds them: another run is working on them now. */
   held: number;
   /**
+   * The batch size planned: the requested target, or less when the feed's measured rate could
+   * not flatten that much within half of FlattenBatch's timeout.
+   */
+  batchBytes: number;
+  /** Objects that cannot be cut into ranges and would outlast a batch: planned for quarantine. */
+  tooLarge: number;
+  /**
    * The feed's schema registry as this run planned against it: every batch of the run, a redriven
    * one too, flattens against this copy, so a redrive writes what the first attempt would have.
    */
@@ -97,7 +105,8 @@ const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
 /**
  * Plans a backfill: lists the prefix page by page (or streams an S3 Inventory report's rows
  * under it), drops objects the ledger already marks SUCCEEDED or a live batch holds, plans
- * FAILED ones and those whose batch's lease lapsed again, bin-packs them into batches
+ * FAILED ones and those whose batch's lease lapsed again, bin-packs them into batches sized so
+ * each ends within half FlattenBatch's timeout at the feed's measured rate ({@link planningRate})
  * and streams them as JSON lines to a local file, then uploads it as the manifest. Memory holds
  * one listing chunk and one open batch, whatever the number of objects.
  *
@@ -142,6 +151,17 @@ export const runPlanBacklog = async (
     yield* flush();
   }
 
+  const rate = await planningRate(deps.store, input.feed);
+  const budgetBytes = Math.floor(BATCH_BUDGET_SECONDS * rate.bytesPerSecond);
+  const batchBytes = Math.min(input.targetBatchBytes, budgetBytes);
+  let tooLarge = 0;
+  const mib = (bytes: number) => String(Number((bytes / 1024 ** 2).toPrecision(3)));
+  /** Why an object that cannot be cut into ranges would outlast its batch, if it would. */
+  const overBudget = ({ size }: { size: number }) => {
+    if (size <= budgetBytes) return undefined;
+    tooLarge++;
+    return `too large for one batch: ${mib(size)} MiB at ${mib(rate.bytesPerSecond)} MiB/s (${rate.measured ? "the feed's measured rate" : 'the rate assumed for a feed not yet measured'}) takes about ${Math.round(size / rate.bytesPerSecond)} s, over the ${BATCH_BUDGET_SECONDS} s a batch may take (half FlattenBatch's ${FLATTEN_TIMEOUT_SECONDS} s); gzip and JSON arrays cannot be cut, so deliver it as JSON Lines or smaller files`;
+  };
   return Workspace.use('plan-backlog', async (ws) => {
     const local = ws.path('plan.jsonl');
     const out = createWriteStream(local);
@@ -150,12 +170,13 @@ export const runPlanBacklog = async (
       : deps.store.list(prefix);
     let batches = 0;
     for await (const batch of binPack(pending(listed), {
-      targetBytes: input.targetBatchBytes,
+      targetBytes: batchBytes,
       maxFiles: input.maxFilesPerBatch,
       batchIdPrefix: `${runId}-${input.feed}`,
       // A JSON Lines object larger than a batch is read in ranges, one batch each: in parallel,
       // and within a function's 15 minutes and 10 GB of /tmp whatever the object's size.
       splitOversized: true,
+      tooLarge: overBudget,
     })) {
       batches++;
       if (!out.write(`${JSON.stringify(batch)}\n`)) await once(out, 'drain');
@@ -194,6 +215,8 @@ export const runPlanBacklog = async (
       skipped,
       retried,
       held,
+      batchBytes,
+      tooLarge,
       registryKey: registry,
     };
   });

@@ -11,8 +11,9 @@ import {
   withCurrentPaths,
 } from '../flatten/index.js';
 import { assertRunId, eachLimited, updateObject } from '../lake/index.js';
-import { planKey } from '../plan-backlog/index.js';
+import { planKey, type Throughput, throughputKey } from '../plan-backlog/index.js';
 import type { Catalog, CatalogTable, Ledger, ObjectStore } from '../ports/index.js';
+import { measureThroughput, type TimedRecord } from './measureThroughput.js';
 import { type ObjectOutcomes, objectOutcomes } from './objectOutcomes.js';
 import { silverTableOf } from './silverTable.js';
 
@@ -41,6 +42,11 @@ export interface ReconcileResult {
   objects: ObjectOutcomes['counts'];
   /** Dead batches that had committed, finished by this run's batches and counted here. */
   adoptedBatches: number;
+  /**
+   * The feed's flatten rate this run measured, which the next plan sizes batches by; none when
+   * no batch ran long enough to tell.
+   */
+  throughput?: Throughput;
   recordsRead: number;
   rowsWritten: number;
   recordsQuarantined: number;
@@ -77,10 +83,7 @@ const READ_CONCURRENCY = 16;
 interface ResultManifest {
   ResultFiles: Partial<Record<'SUCCEEDED' | 'FAILED' | 'PENDING', { Key: string }[]>>;
 }
-interface ExecutionRecord {
-  Input?: string;
-  Output?: string;
-}
+type ExecutionRecord = TimedRecord;
 
 /** Catalog upserts to try while other runs keep changing the registry. */
 const CATALOG_ATTEMPTS = 10;
@@ -139,7 +142,8 @@ export const runReconcile = async (
     }
     return all;
   };
-  const finished = (await records('SUCCEEDED')).map(
+  const finishedRecords = await records('SUCCEEDED');
+  const finished = finishedRecords.map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
   const succeeded = await withAdopted(deps.store, input.feed, finished);
@@ -247,6 +251,14 @@ export const runReconcile = async (
   }
 
   const outcomes = await objectOutcomes(deps, planKey(input.feed, runId));
+  const throughput = measureThroughput({ feed: input.feed, runId }, finishedRecords);
+  if (throughput) {
+    await deps.store.put(
+      throughputKey(input.feed),
+      JSON.stringify(throughput, null, 2),
+      'application/json'
+    );
+  }
   const result: ReconcileResult = {
     feed: input.feed,
     runId,
@@ -258,6 +270,7 @@ export const runReconcile = async (
     },
     objects: outcomes.counts,
     adoptedBatches: succeeded.length - finished.length,
+    ...(throughput ? { throughput } : {}),
     ...totals,
     schemaKey,
     table,
