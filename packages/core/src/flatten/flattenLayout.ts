@@ -5,8 +5,12 @@ export const FlattenLayout = {
   silverFilePattern: (batchId: string) => `part-${batchId}-{i}`,
   quarantineRecords: (feed: string, batchId: string) =>
     `quarantine/${feed}/batch=${batchId}/records.jsonl`,
+  /**
+   * An unreadable object's copy, named by its key below `raw/<feed>/` (where every batch's keys
+   * are): two objects with one base name never meet, and a retry overwrites its own copy.
+   */
   quarantineFile: (feed: string, batchId: string, key: string) =>
-    `quarantine/${feed}/batch=${batchId}/files/${key.slice(key.lastIndexOf('/') + 1)}`,
+    `quarantine/${feed}/batch=${batchId}/files/${key.slice(`raw/${feed}/`.length)}`,
   schemaFragment: (feed: string, batchId: string) => `_schemas/${feed}/fragments/${batchId}.json`,
   /** The Parquet parts a batch wrote, which its result names instead of listing them. */
   batchManifest: (feed: string, batchId: string) => `_backfill/${feed}/batches/${batchId}.json`,
