@@ -153,6 +153,45 @@ describe('Function: runFlattenBatch', () => {
   });
 });
 
+describe('Function: runFlattenBatch (objects outside the feed)', () => {
+  it.each([
+    ['another feed’s raw object', 'raw/payments/x.jsonl'],
+    ['a silver part', 'silver/guarded/x.jsonl'],
+    ['a feed whose name starts like it', 'raw/guardedx/x.jsonl'],
+    ['a key climbing out of the feed with ..', 'raw/guarded/../payments/y.jsonl'],
+    ['a key with a . segment', 'raw/guarded/./z.jsonl'],
+  ])('refuses %s with Strata.BadInput and moves nothing', async (_, key) => {
+    // Prepare: the object exists, beside one of the feed's own
+    const own = 'raw/guarded/own.jsonl';
+    await lake.store.put(key, '{"id":1}\n');
+    await lake.store.put(own, '{"id":2}\n');
+    const before = await snapshot(lake.store, '');
+
+    // Act
+    const attempt = DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'guarded',
+          batchId: 'guarded-1',
+          objects: [
+            { key: own, size: 9 },
+            { key, size: 9 },
+          ],
+        },
+        { store: lake.store, engine, ledger, options: OPTIONS }
+      )
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: 'Strata.BadInput',
+      message: expect.stringContaining('must name an object under raw/guarded/'),
+    });
+    expect(await snapshot(lake.store, '')).toEqual(before);
+    expect(await ledger.getMany([own, key])).toEqual(new Map());
+  });
+});
+
 describe('Function: runFlattenBatch (one read or the key pass first)', () => {
   it('writes the same rows, types and quarantine whether or not it lists the keys first', async () => {
     // Prepare: a drifting backlog with gzip, JSON arrays, malformed lines, a truncated gzip and
@@ -466,6 +505,34 @@ describe('Function: runFlattenBatch (drift)', () => {
       expect(JSON.parse(new TextDecoder().decode(sidecar))).toMatchObject({
         file: `raw/drift/${name}`,
         batchId: 'whole-1',
+      });
+    }
+  });
+
+  it('quarantines two unreadable files with one base name under keys of their own', async () => {
+    // Prepare: two different gzips cut short, both named part.jsonl.gz, in two folders
+    const cut = (n: number) => {
+      const whole = gzipSync(Buffer.from(`{"id":${n}}\n`.repeat(500)));
+      return whole.subarray(0, whole.length / 2);
+    };
+    const files: Record<string, Uint8Array> = {
+      'week01/part.jsonl.gz': cut(1),
+      'week02/part.jsonl.gz': cut(2),
+    };
+
+    // Act
+    const { result } = await flattenDrift('same-name-1', files);
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 2, recordsQuarantined: 2 });
+    for (const name of Object.keys(files)) {
+      const kept = await lake.store.get(`quarantine/drift/batch=same-name-1/files/${name}`);
+      expect(Buffer.from(kept ?? [])).toEqual(Buffer.from(files[name] ?? []));
+      const sidecar = await lake.store.get(
+        `quarantine/drift/batch=same-name-1/files/${name}.error.json`
+      );
+      expect(JSON.parse(new TextDecoder().decode(sidecar))).toMatchObject({
+        file: `raw/drift/${name}`,
       });
     }
   });

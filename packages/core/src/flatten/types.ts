@@ -13,28 +13,43 @@ import type { RawObjectInfo } from './rawObject.js';
  */
 
 /** One Distributed Map item: a planned batch of raw objects of one feed. */
-export const flattenBatchInputSchema = z.object({
-  feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$/),
-  objects: z.array(
-    z
-      .object({
-        key: z.string().min(1),
-        size: z.number().int().min(0),
-        /** Bytes `[start, end)` of an object too large for one batch: the lines that start there. */
-        range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
-        /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
-        step: z.number().int().min(1).optional(),
-        /** Why the plan found it too large to read within a batch: quarantined whole, unread. */
-        tooLarge: z.string().min(1).max(1000).optional(),
-      })
-      .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
-        message: 'a range needs its step, and lies inside the object',
-      })
-  ),
-  /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
-  registryKey: z.string().min(1).optional(),
-});
+export const flattenBatchInputSchema = z
+  .object({
+    feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+    batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$/),
+    objects: z.array(
+      z
+        .object({
+          key: z.string().min(1),
+          size: z.number().int().min(0),
+          /** Bytes `[start, end)` of an object too large for one batch: the lines that start there. */
+          range: z.tuple([z.number().int().min(0), z.number().int().min(1)]).optional(),
+          /** The plan's range length: the object's ranges are `[k × step, (k + 1) × step)`. */
+          step: z.number().int().min(1).optional(),
+          /** Why the plan found it too large to read within a batch: quarantined whole, unread. */
+          tooLarge: z.string().min(1).max(1000).optional(),
+        })
+        .refine((o) => !o.range || (o.step && o.range[0] < o.range[1] && o.range[1] <= o.size), {
+          message: 'a range needs its step, and lies inside the object',
+        })
+    ),
+    /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
+    registryKey: z.string().min(1).optional(),
+  })
+  // A batch moves and deletes the objects it names: only its own feed's raw objects, by a key
+  // no store could read as another (s3rver maps `..` onto its directories).
+  .superRefine((input, ctx) => {
+    const prefix = `raw/${input.feed}/`;
+    for (const [i, { key }] of input.objects.entries()) {
+      const segments = key.slice(prefix.length).split('/');
+      if (key.startsWith(prefix) && !segments.some((s) => s === '.' || s === '..')) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objects', i, 'key'],
+        message: `must name an object under ${prefix} without . or .. segments`,
+      });
+    }
+  });
 
 export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
 
