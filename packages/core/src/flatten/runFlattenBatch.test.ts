@@ -1042,7 +1042,7 @@ describe('Function: runFlattenBatch (elements holding a key no JSON path reaches
     const lines = [1, 2].map((n) =>
       JSON.stringify({ DATE: '2024-05-03', MODE: 'web', id: n, items: [{ '': n, b: 2 }] })
     );
-    await lake.store.put('raw/odd-keys/a.jsonl', lines.join('\n'));
+    await lake.store.put('raw/odd_keys/a.jsonl', lines.join('\n'));
 
     // Act
     const result = await DuckDbEngine.use({}, (engine) =>
@@ -1050,7 +1050,7 @@ describe('Function: runFlattenBatch (elements holding a key no JSON path reaches
         {
           feed: 'odd_keys',
           batchId: 'odd-keys-1',
-          objects: [{ key: 'raw/odd-keys/a.jsonl', size: 1 }],
+          objects: [{ key: 'raw/odd_keys/a.jsonl', size: 1 }],
         },
         {
           store: lake.store,
@@ -1090,7 +1090,7 @@ describe('Function: runFlattenBatch (no array at an exploded path)', () => {
         payload: { items: i in odd ? odd[i] : [i] },
       }).padEnd(99)
     );
-    await lake.store.put('raw/odd-items/a.jsonl', lines.join('\n'));
+    await lake.store.put('raw/odd_items/a.jsonl', lines.join('\n'));
 
     // Act
     const result = await DuckDbEngine.use({}, (engine) =>
@@ -1098,7 +1098,7 @@ describe('Function: runFlattenBatch (no array at an exploded path)', () => {
         {
           feed: 'odd_items',
           batchId: 'odd-items-1',
-          objects: [{ key: 'raw/odd-items/a.jsonl', size: 1 }],
+          objects: [{ key: 'raw/odd_items/a.jsonl', size: 1 }],
         },
         {
           store: lake.store,
