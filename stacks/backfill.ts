@@ -3,6 +3,7 @@
 // `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
 import { catalogAccess, catalogLink } from './catalog';
 import {
+  alarmOnAny,
   alertTopic,
   deadLetterQueue,
   lakeAccess,
@@ -148,6 +149,16 @@ export const backfill = new aws.sfn.StateMachine('Backfill', {
   definition: aslDefinition('backfill.asl.json', backfillBindings),
   tracingConfiguration: { enabled: true },
 });
+
+// A Distributed Map's failure is left uncaught so that RedriveExecution can resume its Map Run,
+// and States.DataLimitExceeded or States.Runtime escape every Catch: these alarms alert on them.
+for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+  alarmOnAny(`Backfill${metricName}`, {
+    namespace: 'AWS/States',
+    metricName,
+    dimensions: { StateMachineArn: backfill.arn },
+  });
+}
 
 /** The raw/<feed>/ folders the weekly sync covers: the feeds config/strata.json configures. */
 const weeklyFeeds = configuredFeeds();

@@ -259,7 +259,7 @@ export const schedule = scheduleStateMachine('PipelineSchedule', pipeline, {
 });
 
 /** An alarm that fires on any occurrence in five minutes and tells the alert topic. */
-const alarmOnAny = (
+export const alarmOnAny = (
   name: string,
   metric: {
     namespace: string;

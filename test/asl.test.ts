@@ -4,7 +4,13 @@ import { ErrorName } from '@strata/core/errors';
 import { localBindings, MACHINES } from '@strata/local/runtime';
 import validator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { retryCatchProblems, unboundPlaceholders, unknownErrorNames } from './support/aslChecks.js';
+import {
+  functionTimeouts,
+  lambdaTimeoutProblems,
+  retryCatchProblems,
+  unboundPlaceholders,
+  unknownErrorNames,
+} from './support/aslChecks.js';
 
 const root = new URL('../', import.meta.url);
 let stacksSource = '';
@@ -84,6 +90,64 @@ describe('statemachines/*.asl.json', () => {
     }
   });
 
+  it('gives every Lambda Task a timeout past that of its function, so no retry runs beside it', () => {
+    for (const { file, template } of machines) {
+      // Prepare
+      const definition = JSON.parse(template) as {
+        States: Record<string, Record<string, unknown>>;
+      };
+
+      // Act
+      const problems = lambdaTimeoutProblems(definition.States, functionTimeouts(stacksSource));
+
+      // Assess
+      expect(problems, file).toEqual([]);
+    }
+  });
+
+  it('reports a Lambda Task that gives up before its function or retries States.Timeout', () => {
+    // Prepare
+    const task = (TimeoutSeconds?: number) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: an ASL placeholder, as templates write it
+      Parameters: { FunctionName: '${FlattenBatchFunctionArn}' },
+      ...(TimeoutSeconds === undefined ? {} : { TimeoutSeconds }),
+      Retry: [
+        {
+          ErrorEquals: [
+            'Lambda.ServiceException',
+            'Lambda.TooManyRequestsException',
+            'States.Timeout',
+          ],
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
+      ],
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Done' }],
+      End: true,
+    });
+    const states = { Equal: task(900), Unset: task(), Longer: task(960) };
+
+    // Act
+    const timeouts = lambdaTimeoutProblems(
+      states,
+      functionTimeouts(
+        "stageFunction('FlattenBatch', 'functions/flatten-batch.handler', {\n  timeout: '15 minutes',"
+      )
+    );
+    const retries = retryCatchProblems({ Longer: states.Longer });
+
+    // Assess
+    expect(timeouts).toEqual([
+      "Equal: TimeoutSeconds 900 does not exceed FlattenBatch's timeout of 900 s",
+      "Unset: TimeoutSeconds 60 does not exceed FlattenBatch's timeout of 900 s",
+    ]);
+    expect(retries).toEqual([
+      'Longer: Retry on States.Timeout would run beside the invocation still running',
+    ]);
+  });
+
   it('matches only on Strata error names the errors module defines', () => {
     for (const { file, template } of machines) {
       // Prepare
@@ -133,11 +197,7 @@ describe('statemachines/*.asl.json', () => {
         Resource: 'arn:aws:states:::lambda:invoke',
         Retry: [
           {
-            ErrorEquals: [
-              'Lambda.ServiceException',
-              'Lambda.TooManyRequestsException',
-              'States.Timeout',
-            ],
+            ErrorEquals: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'],
             BackoffRate: 2,
           },
         ],

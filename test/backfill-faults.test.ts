@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TransientError } from '@strata/core/errors';
-import { type ReconcileResult, runReconcile } from '@strata/core/reconcile';
+import type { ReconcileResult } from '@strata/core/reconcile';
 import { generateBacklog } from '@strata/local/backlog';
-import { EmbeddedRuntime } from '@strata/local/runtime';
+import { EmbeddedRuntime, type ExecuteOptions } from '@strata/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshot } from './support/lake.js';
+import { TEST_TIME_SCALE } from './support/runtime.js';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -25,7 +26,11 @@ let faulty: EmbeddedRuntime;
 
 /** Starts a runtime with the same generated backlog as every other one here. */
 const runtimeWithBacklog = async (name: string) => {
-  const runtime = await EmbeddedRuntime.start({ dir: join(dir, name), scale: 0.002 });
+  const runtime = await EmbeddedRuntime.start({
+    dir: join(dir, name),
+    scale: 0.002,
+    timeScale: TEST_TIME_SCALE,
+  });
   await generateBacklog({
     store: runtime.store,
     targetBytes: 1024 * 1024,
@@ -37,8 +42,6 @@ const runtimeWithBacklog = async (name: string) => {
 
 /** The parts of the backfill's final state this test reads. */
 interface BackfillOutput {
-  plan: unknown;
-  mapRun: { ResultWriterDetails: { Bucket: string; Key: string } };
   reconcile: { report: ReconcileResult };
 }
 
@@ -59,63 +62,74 @@ afterAll(async () => {
 });
 
 describe('backfill under faults', () => {
-  it('ends, after retries and a redrive, with exactly the fault-free output', async () => {
+  it('ends, after retries, a failed run and its redrive, with exactly the fault-free output', async () => {
     // Prepare: the fault-free reference
     const reference = await clean.execute('backfill', { executionName: EXECUTION, input: INPUT });
     expect(reference.status).toBe('SUCCEEDED');
     const expected = await snapshot(clean.store, 'silver/');
     const attempts = new Map<number, number>();
+    let fixed = false;
     const faults = {
       // Fails before doing anything, once: the map's Retry runs it again.
       thrown: (n: number) => n % 5 === 1,
       // Writes everything, then dies before answering, once: the retry must rewrite the same files.
       crashedAfterWrite: (n: number) => n % 5 === 3,
-      // Fails on every attempt of the first execution: left FAILED for the redrive.
-      persistent: (n: number) => n === 0,
+      // Fails on every attempt until fixed: in FlattenBacklog (tolerated), then again in
+      // RetryFailedBatches (not tolerated), which leaves the execution FAILED for a redrive.
+      persistent: (n: number) => n === 0 && !fixed,
+    };
+    const functionOverrides: ExecuteOptions['functionOverrides'] = {
+      FlattenBatch: (real) => async (event, name) => {
+        const n = batchNumber(event);
+        const attempt = (attempts.get(n) ?? 0) + 1;
+        attempts.set(n, attempt);
+        if (faults.persistent(n)) throw new TransientError(`batch ${n} keeps failing`);
+        if (faults.thrown(n) && attempt === 1) throw new TransientError(`batch ${n} failed once`);
+        const result = await real(event, name);
+        if (faults.crashedAfterWrite(n) && attempt === 1) {
+          throw new TransientError(`batch ${n} crashed after writing`);
+        }
+        return result;
+      },
     };
 
     // Act
-    const outcome = await faulty.execute('backfill', {
+    const failed = await faulty.execute('backfill', {
       executionName: EXECUTION,
       input: INPUT,
-      functionOverrides: {
-        FlattenBatch: (real) => async (event, name) => {
-          const n = batchNumber(event);
-          const attempt = (attempts.get(n) ?? 0) + 1;
-          attempts.set(n, attempt);
-          if (faults.persistent(n)) throw new TransientError(`batch ${n} keeps failing`);
-          if (faults.thrown(n) && attempt === 1) throw new TransientError(`batch ${n} failed once`);
-          const result = await real(event, name);
-          if (faults.crashedAfterWrite(n) && attempt === 1) {
-            throw new TransientError(`batch ${n} crashed after writing`);
-          }
-          return result;
-        },
-      },
+      functionOverrides,
     });
-    const output = outputOf(outcome);
-    const redriven = await faulty.redriveMapRun('backfill', {
-      executionName: EXECUTION,
-      input: { ...INPUT, plan: output.plan },
-      stateName: 'FlattenBacklog',
-      resultWriterDetails: output.mapRun.ResultWriterDetails,
-    });
-    const report = await runReconcile(
-      { runId: EXECUTION, feed: FEED, resultWriter: redriven.ResultWriterDetails },
-      { store: faulty.store, catalog: faulty.catalog, ledger: faulty.ledger }
-    );
+    fixed = true;
+    const redriven = await faulty.redriveExecution(EXECUTION, { functionOverrides });
+    const again = await faulty.redriveExecution(EXECUTION).catch((error: Error) => error);
 
     // Assess
-    expect(outcome.status).toBe('SUCCEEDED');
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      error: 'States.ExceedToleratedFailureThreshold',
+      redrive: { state: 'RetryFailedBatches' },
+    });
+    expect(faulty.deadLetters.map((letter) => JSON.parse(letter.body).error)).toEqual([
+      'batches failed',
+    ]);
+    expect(faulty.alerts.map((alert) => alert.subject)).toEqual([
+      'Strata backfill: batches failed',
+      'ALARM: BackfillExecutionsFailed',
+    ]);
+    expect(redriven.status).toBe('SUCCEEDED');
     const batches = attempts.size;
     expect(batches).toBeGreaterThanOrEqual(10);
     const faulted = [...attempts.keys()].filter(
-      (n) => faults.thrown(n) || faults.crashedAfterWrite(n) || faults.persistent(n)
+      (n) => faults.thrown(n) || faults.crashedAfterWrite(n) || n === 0
     );
     expect(faulted.length / batches).toBeGreaterThanOrEqual(0.1);
-    expect(output.reconcile.report.batches.failed).toBe(1);
-    expect(report.batches).toMatchObject({ failed: 0, pending: 0 });
+    const { report } = outputOf(redriven).reconcile;
+    expect(report.batches).toMatchObject({ succeeded: batches, failed: 0, pending: 0 });
     expect(report.rowsWritten).toBe(outputOf(reference).reconcile.report.rowsWritten);
     expect(await snapshot(faulty.store, 'silver/')).toEqual(expected);
+    expect(again).toMatchObject({
+      name: 'StepFunctions.ExecutionNotRedrivable',
+      message: 'Execution is SUCCEEDED and cannot be redriven',
+    });
   });
 });

@@ -34,7 +34,10 @@ const CHILD_ENDED = ['States.ALL', 'States.TaskFailed', 'States.Timeout'];
 
 /**
  * Problems with Retry/Catch on Task and Map states, as readable strings. Every Retry backs off
- * with full jitter; a Lambda Task retries the Lambda service's transient errors; a Task that
+ * with full jitter; a Lambda Task retries the Lambda service's transient errors but never
+ * States.Timeout, which Step Functions raises while the invocation may still run (a retry would
+ * run beside it); a top-level Task catches, a Distributed Map may not (an uncaught failure
+ * leaves the execution where RedriveExecution resumes its Map Run); a Task that
  * runs a nested execution (`states:startExecution.sync`) sets its own timeout (the local
  * executor's default is 60 s) and retries only failures to start or follow the child, never a
  * child that ran and failed.
@@ -51,7 +54,10 @@ export const retryCatchProblems = (states: States): string[] => {
     const catchers = (state.Catch ?? []) as unknown[];
     if (state.Type === 'Task' && retry.length === 0) problems.push(`${name}: no Retry`);
     // A Task inside a Map may leave catching to the Map (or catch itself, as ExtractEntity does).
-    if (!insideMap && catchers.length === 0) problems.push(`${name}: no Catch`);
+    const distributed =
+      (state.ItemProcessor as { ProcessorConfig?: { Mode?: string } } | undefined)?.ProcessorConfig
+        ?.Mode === 'DISTRIBUTED';
+    if (!insideMap && !distributed && catchers.length === 0) problems.push(`${name}: no Catch`);
     for (const rule of retry) {
       if (!((rule.BackoffRate ?? 2) > 1)) problems.push(`${name}: Retry without backoff`);
       if (rule.JitterStrategy !== 'FULL') problems.push(`${name}: Retry without full jitter`);
@@ -64,7 +70,10 @@ export const retryCatchProblems = (states: States): string[] => {
     };
     const resource = String(state.Resource ?? '');
     if (resource === 'arn:aws:states:::lambda:invoke') {
-      requiring(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'States.Timeout']);
+      requiring(['Lambda.ServiceException', 'Lambda.TooManyRequestsException']);
+      for (const error of errors.filter((error) => CHILD_ENDED.includes(error))) {
+        problems.push(`${name}: Retry on ${error} would run beside the invocation still running`);
+      }
     }
     if (resource.startsWith('arn:aws:states:::states:startExecution.sync')) {
       requiring(['StepFunctions.ExecutionLimitExceededException']);
@@ -89,3 +98,42 @@ export const unknownErrorNames = (states: States, known: readonly string[]): str
   );
   return [...new Set(used.filter((name) => name.startsWith('Strata.') && !known.includes(name)))];
 };
+
+/**
+ * Each function's timeout in seconds, read from the stacks' text as `stageFunction('<Name>', …,
+ * { timeout: '<n> minutes'` (stacks/ cannot be evaluated here, see unboundPlaceholders).
+ *
+ * @param stacksSource - the text of every stacks/*.ts file
+ */
+export const functionTimeouts = (stacksSource: string): Map<string, number> =>
+  new Map(
+    [...stacksSource.matchAll(/stageFunction\(\s*'(\w+)',[^{]*\{\s*timeout: '(\d+) minutes'/g)].map(
+      (match) => [match[1] as string, Number(match[2]) * 60]
+    )
+  );
+
+/**
+ * Lambda Tasks whose TimeoutSeconds does not exceed their function's timeout: Step Functions
+ * would give up (States.Timeout) while the function still runs, and whatever follows, a retry
+ * included, would run beside it. Over the function's timeout, Lambda ends the invocation first
+ * and the Task fails with the function's own error.
+ *
+ * @param states - a template's `States`, placeholders unfilled
+ * @param timeouts - each function's timeout in seconds (functionTimeouts)
+ */
+export const lambdaTimeoutProblems = (
+  states: States,
+  timeouts: ReadonlyMap<string, number>
+): string[] =>
+  allStates(states).flatMap(({ name, state }) => {
+    if (state.Resource !== 'arn:aws:states:::lambda:invoke') return [];
+    const fn = /^\$\{(\w+)FunctionArn\}$/.exec(
+      String((state.Parameters as { FunctionName?: unknown }).FunctionName)
+    )?.[1];
+    const limit = fn === undefined ? undefined : timeouts.get(fn);
+    if (limit === undefined) return [`${name}: no timeout found for its function in stacks/`];
+    const timeout = state.TimeoutSeconds as number | undefined;
+    return timeout !== undefined && timeout > limit
+      ? []
+      : [`${name}: TimeoutSeconds ${timeout ?? 60} does not exceed ${fn}'s timeout of ${limit} s`];
+  });

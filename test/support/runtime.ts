@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { EmbeddedRuntime } from '@strata/local/runtime';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
+/**
+ * Local seconds per AWS second for Retry waits in tests: a 2 s interval waits 2 ms, backed off
+ * and jittered as the ASL says, so retries are exercised without sleeping for real.
+ */
+export const TEST_TIME_SCALE = 0.001;
+
 /** The suite's runtime and its directory, set once `beforeAll` has run. */
 export interface SuiteRuntime {
   dir: string;
@@ -22,7 +28,11 @@ export const useEmbeddedRuntime = (scale: number): SuiteRuntime => {
   const suite = {} as SuiteRuntime;
   beforeAll(async () => {
     suite.dir = await mkdtemp(join(tmpdir(), 'strata-test-'));
-    suite.runtime = await EmbeddedRuntime.start({ dir: suite.dir, scale });
+    suite.runtime = await EmbeddedRuntime.start({
+      dir: suite.dir,
+      scale,
+      timeScale: TEST_TIME_SCALE,
+    });
   });
   afterEach(async () => {
     await suite.runtime.putConfig(await suite.runtime.defaultConfig());

@@ -17,11 +17,18 @@ import { measureThroughput, type TimedRecord } from './measureThroughput.js';
 import { type ObjectOutcomes, objectOutcomes } from './objectOutcomes.js';
 import { silverTableOf } from './silverTable.js';
 
+const resultWriterDetails = z.object({ Bucket: z.string().min(1), Key: z.string().min(1) });
+
 export const reconcileInputSchema = z.object({
   runId: z.string().min(1),
   feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
   /** The Distributed Map's `ResultWriterDetails`. */
-  resultWriter: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+  resultWriter: resultWriterDetails,
+  /**
+   * The `ResultWriterDetails` of the Map Run that reran this run's failed batches (the backfill's
+   * RetryFailedBatches): its results replace theirs.
+   */
+  retried: resultWriterDetails.optional(),
 });
 
 export type ReconcileInput = z.input<typeof reconcileInputSchema>;
@@ -62,6 +69,11 @@ export interface ReconcileResult {
   }[];
   /** The {@link ReconcileReport} in the lake. */
   reportKey: string;
+  /**
+   * With failed or pending batches, a JSON Lines file of their map items (one per line, as the
+   * Distributed Map gave them), which a second Map Run reads to run them again.
+   */
+  failedItemsKey?: string;
 }
 
 /** The run report Reconcile writes to the lake: its result, the batches to redrive and the objects to look at. */
@@ -123,9 +135,10 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
  * sums the batches' counts (and checks records read = rows written + quarantined), reads the
  * manifests of the parts they wrote, merges the succeeded batches' schema fragments into the
  * feed's schema, makes the feed's silver table in the catalog match it, and writes a run report
- * that lists the failed batches for a redrive. The result holds counts and the report's key.
+ * that lists the failed batches. The result holds counts and keys: the report's, and that of
+ * the failed batches' map items for a Map Run that runs them again.
  *
- * @param raw - the run, its feed and the map's ResultWriterDetails
+ * @param raw - the run, its feed, the map's ResultWriterDetails and those of a retry's Map Run
  * @param deps - the lake and the catalog
  */
 export const runReconcile = async (
@@ -134,21 +147,26 @@ export const runReconcile = async (
 ): Promise<ReconcileResult> => {
   const input = parseOrThrow(reconcileInputSchema, raw, 'reconcile input');
   const runId = assertRunId(input.runId);
-  const manifest = await readJson<ResultManifest>(deps.store, input.resultWriter.Key);
-  const records = async (kind: 'SUCCEEDED' | 'FAILED' | 'PENDING') => {
+  const records = async (key: string, kind: 'SUCCEEDED' | 'FAILED' | 'PENDING') => {
+    const manifest = await readJson<ResultManifest>(deps.store, key);
     const all: ExecutionRecord[] = [];
     for (const file of manifest.ResultFiles[kind] ?? []) {
       all.push(...(await readJson<ExecutionRecord[]>(deps.store, file.Key)));
     }
     return all;
   };
-  const finishedRecords = await records('SUCCEEDED');
+  // A retry's Map Run reran exactly the first one's failed and pending batches.
+  const last = (input.retried ?? input.resultWriter).Key;
+  const finishedRecords = [
+    ...(await records(input.resultWriter.Key, 'SUCCEEDED')),
+    ...(input.retried ? await records(input.retried.Key, 'SUCCEEDED') : []),
+  ];
   const finished = finishedRecords.map(
     (record) => JSON.parse(record.Output ?? '{}') as FlattenBatchResult
   );
   const succeeded = await withAdopted(deps.store, input.feed, finished);
-  const failed = await records('FAILED');
-  const pending = await records('PENDING');
+  const failed = await records(last, 'FAILED');
+  const pending = await records(last, 'PENDING');
   const batchOf = (record: ExecutionRecord) =>
     String((JSON.parse(record.Input ?? '{}') as { batchId?: string }).batchId ?? 'unknown');
 
@@ -277,9 +295,18 @@ export const runReconcile = async (
     children,
     reportKey: `_backfill/${input.feed}/${runId}/report.json`,
   };
+  const unfinished = [...failed, ...pending];
+  if (unfinished.length > 0) {
+    result.failedItemsKey = `_backfill/${input.feed}/${runId}/failed-items.jsonl`;
+    await deps.store.put(
+      result.failedItemsKey,
+      unfinished.map((record) => `${record.Input ?? '{}'}\n`).join(''),
+      'application/x-ndjson'
+    );
+  }
   const report: ReconcileReport = {
     ...result,
-    failedBatches: [...failed, ...pending].map(batchOf),
+    failedBatches: unfinished.map(batchOf),
     failedObjects: outcomes.failed,
     retriedObjects: outcomes.retried,
     strandedObjects: outcomes.stranded,

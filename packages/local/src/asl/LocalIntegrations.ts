@@ -1,10 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '@strata/core/ports';
+import {
+  dataLimitExceeded,
+  type LargestPayload,
+  MAX_PAYLOAD_BYTES,
+  payloadBytes,
+} from './payloadLimit.js';
 
-/** How a local execution ended. */
-export type LocalExecutionOutcome =
+/**
+ * Where a failed execution stopped: the top-level state that entered and never exited, which is
+ * where RedriveExecution resumes it (redrive-executions.html).
+ */
+export interface RedrivePoint {
+  state: string;
+  /** The state's input as it entered. */
+  input: unknown;
+  /** The last Map Run the state started, when it is a Distributed Map: its manifest. */
+  mapRun?: { Bucket: string; Key: string };
+}
+
+/** How a local execution ended, and the largest payload it (or a child of its maps) carried. */
+export type LocalExecutionOutcome = (
   | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: string; cause: string };
+  | { status: 'FAILED'; error: string; cause: string; redrive?: RedrivePoint }
+) & { largestPayload?: LargestPayload };
 
 /** A Lambda function's code as the local executor calls it: event in, result out. */
 export type LocalFunction = (event: unknown, functionName: string) => Promise<unknown>;
@@ -37,9 +56,6 @@ export interface LocalIntegrations {
   startExecution?(request: NestedExecutionRequest): Promise<LocalExecutionOutcome>;
 }
 
-/** Step Functions caps a state's input and output at 256 KiB. */
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
-
 /** An Error whose `name` is a Step Functions error name, the name Retry and Catch match. */
 export const named = (name: string, message: string): Error => {
   const error = new Error(message);
@@ -47,21 +63,22 @@ export const named = (name: string, message: string): Error => {
   return error;
 };
 
-/** Copies through JSON, as the service does, and enforces the payload limit. */
+/** Copies through JSON, as the service passes data. */
+const jsonCopy = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
+
+/** Copies through JSON and enforces the payload limit, for payloads no Task handler returns. */
 export const serialize = (value: unknown, what: string): unknown => {
-  const text = JSON.stringify(value ?? null);
-  if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-    throw named('States.DataLimitExceeded', `${what} is larger than 256 KiB`);
-  }
-  return JSON.parse(text);
+  const copy = jsonCopy(value);
+  if (payloadBytes(copy) > MAX_PAYLOAD_BYTES) throw dataLimitExceeded(what);
+  return copy;
 };
 
 const record = (value: unknown): Record<string, unknown> =>
   (value ?? {}) as Record<string, unknown>;
 
 /**
- * The handler for an optimized `lambda:invoke` Task, shaped as the service shapes it: the result
- * is wrapped as `{ StatusCode, Payload, ExecutedVersion }`, and a function error surfaces with
+ * The handler for an optimized `lambda:invoke` Task, shaped as the service shapes it (the size
+ * limit is the Task's, checked by the executor): the result is wrapped as `{ StatusCode, Payload, ExecutedVersion }`, and a function error surfaces with
  * the function's error name and a JSON `Cause` of `{ errorType, errorMessage }`.
  */
 const lambdaInvoke = (integrations: LocalIntegrations) => async (input: unknown) => {
@@ -70,7 +87,7 @@ const lambdaInvoke = (integrations: LocalIntegrations) => async (input: unknown)
   const run = integrations.lambda(functionName);
   let result: unknown;
   try {
-    result = await run(serialize(Payload, `${functionName} payload`), functionName);
+    result = await run(jsonCopy(Payload), functionName);
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
     throw named(cause.name, JSON.stringify({ errorType: cause.name, errorMessage: cause.message }));
@@ -78,7 +95,7 @@ const lambdaInvoke = (integrations: LocalIntegrations) => async (input: unknown)
   return {
     ExecutedVersion: '$LATEST',
     StatusCode: 200,
-    Payload: serialize(result, `${functionName} result`),
+    Payload: jsonCopy(result),
   };
 };
 
@@ -154,7 +171,7 @@ const startExecutionSync2 = (integrations: LocalIntegrations) => async (input: u
   if (outcome.status !== 'SUCCEEDED') {
     throw named('States.TaskFailed', JSON.stringify(description));
   }
-  return serialize(description, `${name} description`);
+  return jsonCopy(description);
 };
 
 /** Task resources the local executor understands, and how each is served. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalFunction, LocalIntegrations } from './LocalIntegrations.js';
-import { runLocalExecution } from './runLocalExecution.js';
+import { runLocalExecution, scaleRetries } from './runLocalExecution.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:Work';
 
@@ -59,10 +59,10 @@ describe('Function: runLocalExecution', () => {
     });
 
     // Assess
-    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { result: { doubled: 42 } } });
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { result: { doubled: 42 } } });
   });
 
-  it('retries by error name without waiting, then catches with a Lambda-shaped cause', async () => {
+  it('retries by error name in scaled time, then catches with a Lambda-shaped cause', async () => {
     // Prepare
     let calls = 0;
     const sent: string[] = [];
@@ -72,19 +72,18 @@ describe('Function: runLocalExecution', () => {
     };
 
     // Act
-    const started = Date.now();
     const outcome = await runLocalExecution({
       definition: definition(),
       input: { value: 1 },
       executionName: 'retry',
       stateMachineName: 'test',
       integrations: integrations(work, sent),
+      timeScale: 0.001,
     });
 
     // Assess
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(calls).toBe(3);
-    expect(outcome).toEqual({
+    expect(outcome).toMatchObject({
       status: 'FAILED',
       error: 'Strata.Transient',
       cause: JSON.stringify({ errorType: 'Strata.Transient', errorMessage: 'try later' }),
@@ -116,8 +115,9 @@ describe('Function: runLocalExecution', () => {
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'Error' });
   });
 
-  it('fails a state whose result exceeds 256 KiB with States.DataLimitExceeded', async () => {
+  it('fails a Task whose result exceeds 256 KiB with States.DataLimitExceeded, which States.ALL does not catch', async () => {
     // Prepare
+    const sent: string[] = [];
     const work: LocalFunction = async () => ({ blob: 'x'.repeat(300 * 1024) });
 
     // Act
@@ -126,11 +126,122 @@ describe('Function: runLocalExecution', () => {
       input: { value: 1 },
       executionName: 'big',
       stateMachineName: 'test',
+      integrations: integrations(work, sent),
+    });
+
+    // Assess
+    expect(outcome).toMatchObject({
+      status: 'FAILED',
+      error: 'States.DataLimitExceeded',
+      cause:
+        "The state/task 'Work' returned a result with a size exceeding the maximum number of bytes service limit.",
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('catches States.DataLimitExceeded where a Catch names it', async () => {
+    // Prepare
+    const sent: string[] = [];
+    const work: LocalFunction = async () => ({ blob: 'x'.repeat(300 * 1024) });
+    const named = definition();
+    named.States.Work.Catch = [
+      { ErrorEquals: ['States.DataLimitExceeded'], ResultPath: '$.failure', Next: 'Report' },
+    ];
+
+    // Act
+    const outcome = await runLocalExecution({
+      definition: named,
+      input: { value: 1 },
+      executionName: 'big-named',
+      stateMachineName: 'test',
+      integrations: integrations(work, sent),
+    });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(sent.map((body) => JSON.parse(body).Error)).toEqual(['States.DataLimitExceeded']);
+  });
+
+  it('stops the execution when a state output passes 256 KiB, before the next Task runs', async () => {
+    // Prepare
+    let calls = 0;
+    const work: LocalFunction = async () => {
+      calls += 1;
+      return {};
+    };
+    const grow = {
+      StartAt: 'Grow',
+      States: {
+        Grow: { Type: 'Pass', Result: 'x'.repeat(300 * 1024), ResultPath: '$.blob', Next: 'Work' },
+        Work: { ...definition().States.Work, Catch: undefined },
+      },
+    };
+
+    // Act
+    const outcome = await runLocalExecution({
+      definition: grow,
+      input: { value: 1 },
+      executionName: 'grow',
+      stateMachineName: 'test',
       integrations: integrations(work),
     });
 
     // Assess
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(calls).toBe(0);
+  });
+
+  it('reports the largest payload the execution carried and where', async () => {
+    // Prepare
+    const work: LocalFunction = async () => ({ blob: 'x'.repeat(10_000) });
+
+    // Act
+    const outcome = await runLocalExecution({
+      definition: definition(),
+      input: { value: 1 },
+      executionName: 'largest',
+      stateMachineName: 'test',
+      integrations: integrations(work),
+    });
+
+    // Assess
+    expect(outcome.largestPayload?.bytes).toBeGreaterThan(10_000);
+    expect(outcome.largestPayload?.bytes).toBeLessThan(10_200);
+    expect(outcome.largestPayload?.at).toMatch(/^Work/);
+  });
+
+  it('scales Retry intervals and delays, at any depth, and refuses a scale of 0', () => {
+    // Prepare
+    const states = {
+      Map: {
+        Type: 'Map',
+        ItemProcessor: {
+          StartAt: 'Inner',
+          States: {
+            Inner: {
+              Type: 'Task',
+              Retry: [
+                { ErrorEquals: ['X'], IntervalSeconds: 2, MaxDelaySeconds: 60, BackoffRate: 2 },
+              ],
+            },
+          },
+        },
+        Retry: [{ ErrorEquals: ['Y'] }],
+      },
+    };
+
+    // Act
+    const scaled = scaleRetries(states, 0.01);
+
+    // Assess
+    expect(scaled.Map?.Retry).toEqual([{ ErrorEquals: ['Y'], IntervalSeconds: 0.01 }]);
+    expect(
+      (scaled.Map?.ItemProcessor as { States: { Inner: { Retry: unknown } } } | undefined)?.States
+        .Inner.Retry
+    ).toEqual([
+      { ErrorEquals: ['X'], IntervalSeconds: 0.02, MaxDelaySeconds: 0.6, BackoffRate: 2 },
+    ]);
+    expect(() => scaleRetries(states, 0)).toThrow('timeScale must be above 0');
   });
 
   it('passes a pinned start time where the definition reads $$.Execution.StartTime', async () => {
@@ -228,7 +339,7 @@ describe('Function: runLocalExecution', () => {
         });
 
         // Assess
-        expect(outcome).toEqual({
+        expect(outcome).toMatchObject({
           status: 'SUCCEEDED',
           output: {
             ExecutionArn: 'arn:aws:states:us-east-1:000000000000:execution:child:child-run',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlattenLayout } from '@strata/core/flatten';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
 import {
@@ -39,7 +40,7 @@ const SIZE = 192 * 1024;
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dir = await mkdtemp(join(tmpdir(), 'strata-backfill-feeds-'));
-  runtime = await EmbeddedRuntime.start({ dir, scale: 0.001 });
+  runtime = await EmbeddedRuntime.start({ dir, scale: 0.001, timeScale: TEST_TIME_SCALE });
 });
 
 afterAll(async () => {

@@ -51,7 +51,8 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
       const rate = elapsedMs > 0 ? (plan.bytes / 1024 ** 2 / (elapsedMs / 1000)).toFixed(1) : '–';
       return `${count(plan.batches)} batch(es), ${formatBytes(plan.bytes)} at ${rate} MB/s`;
     }
-    case 'Reconcile': {
+    case 'Reconcile':
+    case 'ReconcileRetried': {
       const report = value.reconcile?.report;
       if (!report) return '';
       const unfinished = report.batches.failed + report.batches.pending;

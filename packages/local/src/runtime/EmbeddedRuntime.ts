@@ -17,7 +17,11 @@ import {
   type LocalIntegrations,
   named,
 } from '../asl/LocalIntegrations.js';
-import { type EventLog, redriveLocalMapRun, runLocalExecution } from '../asl/runLocalExecution.js';
+import {
+  type EventLog,
+  redriveLocalExecution,
+  runLocalExecution,
+} from '../asl/runLocalExecution.js';
 import { DuckDbCatalog } from '../catalog/DuckDbCatalog.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
@@ -30,6 +34,17 @@ const REPO = new URL('../../../../', import.meta.url);
 /** The state machines in statemachines/, by file name. */
 export const MACHINES = ['pipeline', 'backfill', 'weekly-sync'] as const;
 export type MachineName = (typeof MACHINES)[number];
+
+/** An execution a runtime ran: what a redrive of it needs. */
+interface RanExecution {
+  machine: MachineName;
+  input: unknown;
+  startTime: string;
+  outcome: LocalExecutionOutcome;
+}
+
+/** The machines stacks/ alarm on (`<Machine>ExecutionsFailed`, stacks/pipeline.ts, backfill.ts). */
+const ALARMED: readonly MachineName[] = ['pipeline', 'backfill'];
 
 /** A state machine's name in the embedded runtime, which its local ARN ends with. */
 const localMachineName = (machine: string) => `strata-local-${machine}`;
@@ -61,6 +76,11 @@ export interface EmbeddedRuntimeOptions {
   seed?: number;
   /** Start from an empty lake (and catalog) instead of the one a previous run left in `dir`. */
   fresh?: boolean;
+  /**
+   * How long one of AWS's seconds lasts for Retry waits: 1 (the default) waits as AWS does;
+   * tests pass a small fraction. Never 0.
+   */
+  timeScale?: number;
 }
 
 export interface ExecuteOptions {
@@ -176,9 +196,19 @@ export class EmbeddedRuntime {
   readonly #platform: Platform;
   readonly #s3Client: S3Client;
   readonly #functions = new Map<string, LocalFunction>();
+  readonly #timeScale: number;
+  /** Every execution this runtime ran, by name: how a redrive finds what it resumes. */
+  readonly #executions = new Map<string, RanExecution>();
 
-  private constructor(dir: string, s3: LocalS3, dynamo: LocalDynamoDb, warehousePath: string) {
+  private constructor(
+    dir: string,
+    s3: LocalS3,
+    dynamo: LocalDynamoDb,
+    warehousePath: string,
+    timeScale: number
+  ) {
     this.dir = dir;
+    this.#timeScale = timeScale;
     this.s3 = s3;
     this.dynamo = dynamo;
     this.warehousePath = warehousePath;
@@ -255,7 +285,7 @@ export class EmbeddedRuntime {
       });
       const warehousePath = join(dir, 'warehouse.duckdb');
       await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
-      const runtime = new EmbeddedRuntime(dir, s3, dynamo, warehousePath);
+      const runtime = new EmbeddedRuntime(dir, s3, dynamo, warehousePath, options.timeScale ?? 1);
       // A killed run's batches are gone with it: their claims need not wait for their leases.
       if (dead) {
         const leasesEnded = await runtime.ledger.expireLeases(new Date());
@@ -298,44 +328,58 @@ export class EmbeddedRuntime {
     machine: MachineName,
     options: ExecuteOptions = {}
   ): Promise<LocalExecutionOutcome> {
-    return runLocalExecution({
-      definition: await this.#definition(machine),
-      input: options.input ?? {},
-      executionName:
-        options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      stateMachineName: localMachineName(machine),
-      startTime: options.startTime,
-      onEvent: options.onEvent,
-      integrations: this.#integrations(options.functionOverrides, options.onEvent),
+    const input = options.input ?? {};
+    const executionName =
+      options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const startTime = options.startTime ?? new Date().toISOString();
+    const outcome = await runLocalExecution({
+      ...(await this.#run(machine, options)),
+      input,
+      executionName,
+      startTime,
     });
+    return this.#ended({ machine, input, startTime, outcome }, executionName);
   }
 
   /**
-   * Redrives a Distributed Map's Map Run of an earlier execution, as the console's redrive does
-   * for its failed and pending items.
+   * Redrives an execution this runtime ran, as RedriveExecution does in AWS: only one that did
+   * not succeed, resumed at the state that failed (a Distributed Map's failed and pending
+   * children, for a Map Run), with its name, input and start time. A Map Run is redriven only
+   * this way, through its parent, as in AWS.
    *
-   * @param machine - the state machine's file name
-   * @param run - the execution's name and input, the map state, and its ResultWriterDetails
+   * @param executionName - the execution's name
+   * @param options - event callback and function overrides for the redrive
    */
-  async redriveMapRun(
-    machine: MachineName,
-    run: {
-      executionName: string;
-      input: unknown;
-      stateName: string;
-      resultWriterDetails: { Bucket: string; Key: string };
-      functionOverrides?: ExecuteOptions['functionOverrides'];
+  async redriveExecution(
+    executionName: string,
+    options: Pick<ExecuteOptions, 'onEvent' | 'functionOverrides'> = {}
+  ): Promise<LocalExecutionOutcome> {
+    const earlier = this.#executions.get(executionName);
+    if (!earlier) {
+      throw named(
+        'StepFunctions.ExecutionDoesNotExist',
+        `Execution Does Not Exist: '${executionName}'`
+      );
     }
-  ) {
-    return redriveLocalMapRun({
-      definition: await this.#definition(machine),
-      input: run.input,
-      executionName: run.executionName,
-      stateMachineName: localMachineName(machine),
-      stateName: run.stateName,
-      resultWriterDetails: run.resultWriterDetails,
-      integrations: this.#integrations(run.functionOverrides),
+    const outcome = await redriveLocalExecution({
+      ...(await this.#run(earlier.machine, options)),
+      input: earlier.input,
+      executionName,
+      startTime: earlier.startTime,
+      outcome: earlier.outcome,
     });
+    return this.#ended({ ...earlier, outcome }, executionName);
+  }
+
+  /** What every run of a machine shares: its definition, identity, clock and integrations. */
+  async #run(machine: MachineName, options: Pick<ExecuteOptions, 'onEvent' | 'functionOverrides'>) {
+    return {
+      definition: await this.#definition(machine),
+      stateMachineName: localMachineName(machine),
+      onEvent: options.onEvent,
+      timeScale: this.#timeScale,
+      integrations: this.#integrations(options.functionOverrides, options.onEvent),
+    };
   }
 
   async #definition(machine: MachineName): Promise<unknown> {
@@ -379,14 +423,35 @@ export class EmbeddedRuntime {
           functionOverrides: overrides,
           onEvent,
         }),
-      publish: async (topicArn, subject, message) => {
-        this.alerts.push({ topicArn, subject, message });
-        await appendFile(
-          join(this.dir, 'alerts.log'),
-          `${new Date().toISOString()} ${subject ?? ''}: ${message}\n`
-        );
-      },
+      publish: (topicArn, subject, message) => this.#alert({ topicArn, subject, message }),
     };
+  }
+
+  async #alert(alert: LocalAlert): Promise<void> {
+    this.alerts.push(alert);
+    await appendFile(
+      join(this.dir, 'alerts.log'),
+      `${new Date().toISOString()} ${alert.subject ?? ''}: ${alert.message}\n`
+    );
+  }
+
+  /**
+   * Records an execution's end; a failed one of a machine stacks/ alarm on also raises that
+   * alarm's alert, as the alarm's SNS action does in AWS (the only alert for a failure no Catch
+   * sees, such as a Distributed Map left uncaught for a redrive).
+   */
+  async #ended(record: RanExecution, executionName: string): Promise<LocalExecutionOutcome> {
+    this.#executions.set(executionName, record);
+    const { machine, outcome } = record;
+    if (outcome.status === 'FAILED' && ALARMED.includes(machine)) {
+      const metric = `${machine[0]?.toUpperCase()}${machine.slice(1)}ExecutionsFailed`;
+      await this.#alert({
+        topicArn: localBindings(['AlertTopicArn']).AlertTopicArn ?? '',
+        subject: `ALARM: ${metric}`,
+        message: `execution ${executionName} failed with ${outcome.error}: ${outcome.cause}`,
+      });
+    }
+    return outcome;
   }
 
   /**

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { type GeneratedBacklog, generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from './EmbeddedRuntime.js';
 import { type BackfillOutput, summarizeBackfill } from './summarizeBackfill.js';
@@ -29,7 +30,7 @@ const backfillOnce = async (runId: string) => {
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dir = await mkdtemp(join(tmpdir(), 'strata-summarize-backfill-'));
-  runtime = await EmbeddedRuntime.start({ dir, scale: 0.001 });
+  runtime = await EmbeddedRuntime.start({ dir, scale: 0.001, timeScale: TEST_TIME_SCALE });
   backlog = await generateBacklog({
     store: runtime.store,
     targetBytes: 256 * 1024,

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../../test/support/localLake.js';
+import { ManualClock } from '../clock.js';
 import type { LocalFunction, LocalIntegrations } from '../LocalIntegrations.js';
-import { redriveLocalMapRun, runLocalExecution } from '../runLocalExecution.js';
+import type { TaskHandlers } from '../payloadLimit.js';
+import { redriveLocalExecution, runLocalExecution } from '../runLocalExecution.js';
 import type { Json } from './evaluate.js';
-import { runDistributedMap, type TaskHandlers } from './runDistributedMap.js';
+import { runDistributedMap } from './runDistributedMap.js';
 import type {
   DistributedMapState,
   ExecutionRecord,
@@ -404,6 +406,51 @@ const backfill = (map: Record<string, unknown> = {}) => ({
   },
 });
 
+describe('Function: runDistributedMap with EXPRESS children', () => {
+  it('times out a child that runs past 5 minutes of its own, measured per child', async () => {
+    // Prepare: one child at a time, each advancing the clock by its item's minutes
+    const clock = new ManualClock();
+    const work = async (item: Json) => {
+      clock.advance((item as { minutes: number }).minutes * 60_000);
+      // Lets the limit fire while the handler is still "running", as a Lambda past it would.
+      await new Promise(setImmediate);
+      return item;
+    };
+    const express = mapState({
+      MaxConcurrency: 1,
+      ToleratedFailurePercentage: 100,
+      ItemProcessor: {
+        ...mapState().ItemProcessor,
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' },
+      },
+      ResultWriter: resultWriter('express'),
+    });
+
+    // Act
+    const output = (await runDistributedMap({
+      state: express,
+      stateName: 'Process',
+      input: [{ minutes: 6 }, { minutes: 4 }, { minutes: 4 }],
+      context: CONTEXT,
+      mapRunId: 'express-1',
+      integrations: integrations(),
+      handlers: { Work: work },
+      clock,
+    })) as ResultWriterOutput;
+
+    // Assess: 14 minutes in all, but only the child that ran 6 of its own timed out
+    const manifest = await readJson<ResultManifest>(output.ResultWriterDetails.Key);
+    const failed = await readJson<ExecutionRecord[]>(manifest.ResultFiles.FAILED[0]?.Key ?? '');
+    expect(failed.map((record) => [record.Status, record.Error, record.Input])).toEqual([
+      ['TIMED_OUT', 'States.Timeout', '{"minutes":6}'],
+    ]);
+    const succeeded = await readJson<ExecutionRecord[]>(
+      manifest.ResultFiles.SUCCEEDED[0]?.Key ?? ''
+    );
+    expect(succeeded).toHaveLength(2);
+  });
+});
+
 describe('Function: runLocalExecution with a Distributed Map', () => {
   it('runs the map from a JSONL plan, serving the processor Task through integrations.lambda', async () => {
     // Prepare
@@ -470,7 +517,7 @@ describe('Function: runLocalExecution with a Distributed Map', () => {
     });
 
     // Assess
-    expect(outcome).toEqual({
+    expect(outcome).toMatchObject({
       status: 'FAILED',
       error: 'States.ExceedToleratedFailureThreshold',
       cause: 'The specified tolerated failure threshold was exceeded',
@@ -499,60 +546,75 @@ describe('Function: runLocalExecution with a Distributed Map', () => {
   });
 });
 
-describe('Function: redriveLocalMapRun', () => {
-  it('reruns only the failed items and writes a new result set under the same Map Run', async () => {
-    // Prepare
+describe('Function: redriveLocalExecution', () => {
+  /** A plan of six items of which 3 and 6 fail while `broken`, in a map that tolerates none. */
+  const flaky = async () => {
     await lake.store.put(
       'plans/flaky.jsonl',
       [1, 2, 3, 4, 5, 6].map((k) => `{"k":${k}}`).join('\n')
     );
-    const definition = backfill({
+    const base = backfill({
       ItemBatcher: undefined,
       ItemSelector: undefined,
-      ToleratedFailurePercentage: 50,
+      ToleratedFailureCount: 0,
       ItemProcessor: {
         ...backfill().States.Backfill.ItemProcessor,
         ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
       },
       ResultSelector: undefined,
+      // Uncaught, the Map's failure fails the execution at the Map, where a redrive resumes.
+      Catch: undefined,
     });
-    let broken = true;
-    const calls: number[] = [];
-    const flatten: LocalFunction = async (event) => {
+    const { Failed: _unreachable, ...States } = base.States;
+    const state = {
+      broken: true,
+      calls: [] as number[],
+      identity: {
+        definition: { ...base, States },
+        input: { feed: 'orders', manifestKey: 'plans/flaky.jsonl' },
+        executionName: 'bf-4',
+        stateMachineName: 'pipeline',
+        startTime: '2026-12-07T00:00:00.000Z',
+        timeScale: 0.001,
+        integrations: integrations(),
+      },
+    };
+    state.identity.integrations = integrations(async (event) => {
       const { k } = event as { k: number };
-      calls.push(k);
-      if (broken && k % 3 === 0)
+      state.calls.push(k);
+      if (state.broken && k % 3 === 0) {
         throw Object.assign(new Error(`flaky ${k}`), { name: 'Strata.Transient' });
+      }
       return { k };
-    };
-    const identity = {
-      definition,
-      executionName: 'bf-4',
-      stateMachineName: 'pipeline',
-      integrations: integrations(flatten),
-    };
-    const first = await runLocalExecution({
-      ...identity,
-      input: { feed: 'orders', manifestKey: 'plans/flaky.jsonl' },
     });
-    const details = (first as { output: { results: ResultWriterOutput } }).output.results
-      .ResultWriterDetails;
+    return state;
+  };
+
+  it('resumes the failed Map Run, rerunning only its failed items, and goes on to the end', async () => {
+    // Prepare
+    const run = await flaky();
+    const first = await runLocalExecution(run.identity);
+    const details = (first as { redrive?: { mapRun?: { Bucket: string; Key: string } } }).redrive
+      ?.mapRun ?? { Bucket: '', Key: '' };
     const before = await readJson<ResultManifest>(details.Key);
     const failedBefore = await readJson<ExecutionRecord[]>(before.ResultFiles.FAILED[0]?.Key ?? '');
-    broken = false;
-    calls.length = 0;
+    run.broken = false;
+    run.calls.length = 0;
 
     // Act
-    const output = await redriveLocalMapRun({
-      ...identity,
-      stateName: 'Backfill',
-      resultWriterDetails: details,
-    });
+    const redriven = await redriveLocalExecution({ ...run.identity, outcome: first });
 
     // Assess
-    expect(first.status).toBe('SUCCEEDED');
-    expect(calls.sort()).toEqual([3, 6]);
-    expect(output).toEqual({ MapRunArn: before.MapRunArn, ResultWriterDetails: details });
+    expect(first).toMatchObject({
+      status: 'FAILED',
+      error: 'States.ExceedToleratedFailureThreshold',
+      redrive: { state: 'Backfill' },
+    });
+    expect(run.calls.sort()).toEqual([3, 6]);
+    expect(redriven).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { results: { MapRunArn: before.MapRunArn, ResultWriterDetails: details } },
+    });
     const after = await readJson<ResultManifest>(details.Key);
     const folder = details.Key.replace('manifest.json', '');
     expect(after).toEqual({
@@ -567,9 +629,9 @@ describe('Function: redriveLocalMapRun', () => {
         ],
       },
     });
-    const redriven = await readJson<ExecutionRecord[]>(`${folder}SUCCEEDED_1.json`);
+    const rerun = await readJson<ExecutionRecord[]>(`${folder}SUCCEEDED_1.json`);
     expect(
-      redriven.map(({ Name, ExecutionArn, Input, RedriveCount }) => ({
+      rerun.map(({ Name, ExecutionArn, Input, RedriveCount }) => ({
         Name,
         ExecutionArn,
         Input,
@@ -587,5 +649,22 @@ describe('Function: redriveLocalMapRun', () => {
       'REDRIVABLE',
       'REDRIVABLE',
     ]);
+  });
+
+  it('refuses an execution that succeeded, whose Map Run it cannot redrive either', async () => {
+    // Prepare
+    const run = await flaky();
+    run.broken = false;
+    const succeeded = await runLocalExecution(run.identity);
+
+    // Act
+    const attempt = redriveLocalExecution({ ...run.identity, outcome: succeeded });
+
+    // Assess
+    expect(succeeded.status).toBe('SUCCEEDED');
+    await expect(attempt).rejects.toMatchObject({
+      name: 'StepFunctions.ExecutionNotRedrivable',
+      message: 'Execution is SUCCEEDED and cannot be redriven',
+    });
   });
 });

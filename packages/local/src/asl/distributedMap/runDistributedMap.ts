@@ -1,23 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '@strata/core/ports';
-import {
-  ExecutionError,
-  ExecutionTimeoutError,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { type LocalClock, realClock } from '../clock.js';
 import { type LocalIntegrations, named, serialize } from '../LocalIntegrations.js';
+import {
+  guardHandlers,
+  monitorRun,
+  PayloadWatch,
+  statesNamingDataLimit,
+  type TaskHandlers,
+} from '../payloadLimit.js';
 import { type Batch, batchItems, DEFAULT_MAX_BATCH_BYTES } from './batchItems.js';
 import { type ContextObject, type Json, payloadTemplate, referencePath } from './evaluate.js';
 import { itemReaderFailed, parseItems } from './parseItems.js';
 import { mapRunFolder, readResultSet, resultWriterFailed, writeResultSet } from './resultWriter.js';
 import type { DistributedMapState, ExecutionRecord, ResultWriterOutput } from './shapes.js';
 
-/** Local Task handlers keyed by state name, as aws-local-stepfunctions takes them. */
-export type TaskHandlers = Record<string, (input: Json) => Promise<Json>>;
-
 /** AWS runs up to 10,000 children at once; one process gains nothing from more than this. */
 export const DEFAULT_LOCAL_CONCURRENCY = 40;
+
+/** An EXPRESS execution, a Distributed Map's child included, ends after 5 minutes. */
+export const EXPRESS_LIMIT_MS = 5 * 60 * 1000;
 
 /** The Cause AWS reports with States.ExceedToleratedFailureThreshold. */
 const THRESHOLD_CAUSE = 'The specified tolerated failure threshold was exceeded';
@@ -35,8 +38,12 @@ export interface DistributedMapOptions {
   integrations: LocalIntegrations;
   /** Handlers for the Task states of the ItemProcessor (the parent's map serves them all). */
   handlers: TaskHandlers;
-  /** Milliseconds between retries, per state name, inside the children. */
-  retryIntervalOverrides?: Record<string, number>;
+  /** The parent execution's payload watch: each child's payloads count toward its largest. */
+  watch?: PayloadWatch;
+  /** The clock an EXPRESS child's 5 minutes are measured on; real time if unset. */
+  clock?: LocalClock;
+  /** Told where the Map Run's results are as soon as they are written, failed or not. */
+  onMapRun?: (details: ResultWriterOutput['ResultWriterDetails']) => void;
   /** Upper bound on children in flight, whatever MaxConcurrency says. */
   maxLocalConcurrency?: number;
 }
@@ -161,10 +168,59 @@ interface Child {
 interface ChildRun {
   machine: StateMachine;
   handlers: TaskHandlers;
-  retryIntervalOverrides: Record<string, number>;
+  /** The processor's Task states whose Retry or Catch names States.DataLimitExceeded. */
+  namingDataLimit: ReadonlySet<string>;
+  watch: PayloadWatch;
+  clock: LocalClock;
   executionType: 'EXPRESS' | 'STANDARD';
   roleArn: unknown;
 }
+
+/**
+ * Runs one child to its end. An EXPRESS child still running after 5 minutes on the clock, from
+ * its own start, is stopped and counts as timed out, as AWS ends it; its payloads are held to the
+ * 256 KiB limit as the parent's are.
+ */
+const runToEnd = async (
+  child: Child,
+  run: ChildRun,
+  context: Record<string, unknown>
+): Promise<
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string }
+> => {
+  const watch = new PayloadWatch(run.watch);
+  const execution = run.machine.run(child.input as Json, {
+    overrides: {
+      taskResourceLocalHandlers: guardHandlers(run.handlers, watch, run.namingDataLimit),
+    },
+    context,
+    noThrowOnAbort: true,
+  });
+  const monitored = monitorRun(execution, watch);
+  const ended = new AbortController();
+  let timedOut = false;
+  if (run.executionType === 'EXPRESS') {
+    void run.clock.after(EXPRESS_LIMIT_MS, ended.signal).then(() => {
+      timedOut = true;
+      execution.abort();
+    });
+  }
+  try {
+    const output = await execution.result;
+    const failure = await monitored;
+    if (timedOut) return { status: 'TIMED_OUT', error: 'States.Timeout', cause: '' };
+    return failure ? { status: 'FAILED', ...failure } : { status: 'SUCCEEDED', output };
+  } catch (error) {
+    const failure = (await monitored) ?? {
+      error: (error as Error).name,
+      cause: (error as Error).message,
+    };
+    return { status: 'FAILED', ...failure };
+  } finally {
+    ended.abort();
+  }
+};
 
 /**
  * Runs one child as its own execution with its own context object, and returns its record in
@@ -178,25 +234,19 @@ const runChild = async (child: Child, run: ChildRun): Promise<ExecutionRecord> =
     InputDetails: { Included: true },
     Name: child.name,
   };
-  try {
-    const output = await run.machine.run(child.input as Json, {
-      overrides: {
-        taskResourceLocalHandlers: run.handlers,
-        retryIntervalOverrides: run.retryIntervalOverrides,
-      },
-      context: {
-        Execution: {
-          Id: child.executionArn,
-          Name: child.name,
-          StartTime: StartDate,
-          RoleArn: run.roleArn,
-        },
-        StateMachine: { Id: child.stateMachineArn, Name: child.stateMachineArn.split(':').pop() },
-      },
-    }).result;
+  const outcome = await runToEnd(child, run, {
+    Execution: {
+      Id: child.executionArn,
+      Name: child.name,
+      StartTime: StartDate,
+      RoleArn: run.roleArn,
+    },
+    StateMachine: { Id: child.stateMachineArn, Name: child.stateMachineArn.split(':').pop() },
+  });
+  if (outcome.status === 'SUCCEEDED') {
     return {
       ...base,
-      Output: JSON.stringify(output),
+      Output: JSON.stringify(outcome.output),
       OutputDetails: { Included: true },
       RedriveCount: child.redriveCount,
       RedriveStatus: 'NOT_REDRIVABLE',
@@ -206,25 +256,21 @@ const runChild = async (child: Child, run: ChildRun): Promise<ExecutionRecord> =
       Status: 'SUCCEEDED',
       StopDate: new Date().toISOString(),
     };
-  } catch (error) {
-    const timedOut = error instanceof ExecutionTimeoutError;
-    const cause =
-      error instanceof ExecutionError && error.cause instanceof Error ? error.cause : error;
-    return {
-      ...base,
-      Error: timedOut ? 'States.Timeout' : (cause as Error).name,
-      Cause: timedOut ? '' : (cause as Error).message,
-      OutputDetails: { Included: true },
-      RedriveCount: child.redriveCount,
-      // An EXPRESS child is only rerun by redriving its Map Run (API reference,
-      // ExecutionRedriveStatus); a STANDARD one is redriven with RedriveExecution.
-      RedriveStatus: run.executionType === 'EXPRESS' ? 'REDRIVABLE_BY_MAP_RUN' : 'REDRIVABLE',
-      StartDate,
-      StateMachineArn: child.stateMachineArn,
-      Status: timedOut ? 'TIMED_OUT' : 'FAILED',
-      StopDate: new Date().toISOString(),
-    };
   }
+  return {
+    ...base,
+    Error: outcome.error,
+    Cause: outcome.cause,
+    OutputDetails: { Included: true },
+    RedriveCount: child.redriveCount,
+    // An EXPRESS child is only rerun by redriving its Map Run (API reference,
+    // ExecutionRedriveStatus); a STANDARD one is redriven with RedriveExecution.
+    RedriveStatus: run.executionType === 'EXPRESS' ? 'REDRIVABLE_BY_MAP_RUN' : 'REDRIVABLE',
+    StartDate,
+    StateMachineArn: child.stateMachineArn,
+    Status: outcome.status,
+    StopDate: new Date().toISOString(),
+  };
 };
 
 /**
@@ -321,7 +367,11 @@ const childRun = async (
   return {
     machine: processorMachine(options.state),
     handlers: options.handlers,
-    retryIntervalOverrides: options.retryIntervalOverrides ?? {},
+    namingDataLimit: statesNamingDataLimit(
+      options.state.ItemProcessor.States as Record<string, Record<string, unknown>>
+    ),
+    watch: options.watch ?? new PayloadWatch(),
+    clock: options.clock ?? realClock,
     executionType: options.state.ItemProcessor.ProcessorConfig?.ExecutionType ?? 'STANDARD',
     roleArn: record(record(options.context).Execution).RoleArn,
     // MaxConcurrency 0 or absent means no limit in AWS (10,000).
@@ -401,6 +451,7 @@ export const runDistributedMap = async (options: DistributedMapOptions): Promise
       records,
       fileIndex: 0,
     });
+    options.onMapRun?.(output.ResultWriterDetails);
     // The results are written even when the Map Run fails: FAILED_n.json is how one recovers.
     if (exceeded(failedItems)) throw exceededError();
     return output;
@@ -458,7 +509,7 @@ const fileIndexOf = (key: string): number => Number(/_(\d+)\.json$/.exec(key)?.[
  * rerun child starts from the ItemProcessor's first state (there is no child history to resume
  * from); RedriveCount + 1 for STANDARD children that had run; new files numbered after the
  * highest index of the old manifest, so the old files stay; the same tolerated-failure rule over
- * all of the Map Run's items. It does not rerun the parent execution's other states.
+ * all of the Map Run's items. The parent's redrive (`redriveLocalExecution`) calls it and goes on.
  *
  * @param options - the original Map state, the manifest location and the local services
  */
@@ -504,6 +555,7 @@ export const redriveMapRun = async (options: RedriveMapRunOptions): Promise<Resu
     fileIndex: Math.max(-1, ...files.map((file) => fileIndexOf(file.Key))) + 1,
     earlierSucceeded: previous.manifest.ResultFiles.SUCCEEDED,
   });
+  options.onMapRun?.(output.ResultWriterDetails);
   if (exceeded(failedItems)) throw exceededError();
   return output;
 };
