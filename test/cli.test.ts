@@ -271,7 +271,9 @@ describe('strata backfill', () => {
       if (watching || !out.includes('▶ backfill payments')) return;
       watching = setInterval(() => {
         const names = existsSync(batches) ? readdirSync(batches) : [];
-        if (!names.some((name) => name.includes('.intent.json'))) return;
+        // s3rver writes an object in place, then its metadata: killed before that, it leaves a
+        // truncated object, which S3's atomic PUT never shows. Wait until the intent is whole.
+        if (!names.some((name) => name.endsWith('.intent.json._S3rver_metadata.json'))) return;
         clearInterval(watching);
         child.kill('SIGKILL');
       }, 1);
