@@ -1,6 +1,15 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { withoutData } from './withoutData.js';
+
+/**
+ * DuckDB's error again, its message without the data it quoted. Not as `cause`: loggers and
+ * error serialisers print causes, which would carry the record along after all.
+ */
+const rethrowWithoutData = (error: unknown): never => {
+  throw error instanceof Error ? new Error(withoutData(error.message)) : error;
+};
 
 /** JSON-safe row as DuckDB converts it (BIGINT and DECIMAL arrive as strings when unsafe). */
 export type JsonRow = Record<string, unknown>;
@@ -60,14 +69,14 @@ export class DuckDbEngine {
     }
   }
 
-  /** Runs statements for their effect. */
+  /** Runs statements for their effect; a failure's message holds no data ({@link withoutData}). */
   async run(sql: string): Promise<void> {
-    await this.#connection.run(sql);
+    await this.#connection.run(sql).catch(rethrowWithoutData);
   }
 
-  /** Runs a query and returns every row as a JSON-safe object. */
+  /** Runs a query and returns every row as a JSON-safe object; errors as {@link run}'s. */
   async all(sql: string): Promise<JsonRow[]> {
-    const reader = await this.#connection.runAndReadAll(sql);
+    const reader = await this.#connection.runAndReadAll(sql).catch(rethrowWithoutData);
     return reader.getRowObjectsJson() as JsonRow[];
   }
 
