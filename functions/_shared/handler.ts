@@ -1,5 +1,7 @@
+import { tmpdir } from 'node:os';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { asDiskFull } from '@strata/core/errors';
 import type { Context } from 'aws-lambda';
 import { logger } from './observability.js';
 
@@ -18,8 +20,10 @@ export const stageHandler = <R>(stage: string, run: (event: unknown) => Promise<
       before: () => {
         logger.appendKeys({ stage });
       },
-      onError: (request) => {
-        const error = request.error;
+      onError: async (request) => {
+        // A stage that wrote its workspace full (in /tmp) fails as Strata.Terminal naming it.
+        const error = (await asDiskFull(request.error, tmpdir())) as Error | null;
+        request.error = error;
         logger.error(`${stage} failed`, {
           errorName: error?.name,
           errorMessage: error?.message,

@@ -54,6 +54,22 @@ describe('Class: S3ObjectStore', () => {
     }
   );
 
+  describe('Method: download', () => {
+    it('fails on a full disk with Strata.Terminal naming the disk', async () => {
+      // Prepare: /dev/full answers every write with ENOSPC, as a full disk does
+      await store.put('full-disk/object.bin', new Uint8Array(64 * 1024));
+
+      // Act
+      const attempt = store.download('full-disk/object.bin', '/dev/full');
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: ErrorName.Terminal,
+        message: expect.stringMatching(/^disk full: no space left on the disk holding \/dev \(/),
+      });
+    });
+  });
+
   describe('Method: copy', () => {
     it('keeps the content type and user metadata on s3rver', async () => {
       // Prepare

@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -19,7 +20,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BadInputError, TerminalError } from '../errors/index.js';
+import { asDiskFull, BadInputError, TerminalError } from '../errors/index.js';
 import { eachLimited } from '../lake/eachLimited.js';
 import type { ObjectInfo, ObjectStore, TaggedObject } from '../ports/index.js';
 import { translateAwsError } from './translateAwsError.js';
@@ -161,7 +162,7 @@ export class S3ObjectStore implements ObjectStore {
       if (error instanceof NoSuchKey) {
         throw new BadInputError(`s3 download: no object at ${key}`, { cause: error });
       }
-      throw translate(error, `download ${key}`);
+      throw await asDiskFull(translate(error, `download ${key}`), dirname(path));
     }
   }
 

@@ -1,3 +1,5 @@
+import { statfs } from 'node:fs/promises';
+
 /**
  * The closed set of error names Strata raises.
  *
@@ -46,3 +48,29 @@ export class TerminalError extends StrataError {
 /** True when `value` is one of Strata's own errors. */
 export const isStrataError = (value: unknown): value is StrataError =>
   value instanceof Error && Object.values<string>(ErrorName).includes(value.name);
+
+/** How Node and DuckDB say that a disk is full or over its quota. */
+const DISK_FULL = /\b(ENOSPC|EDQUOT)\b|No space left on device|Disk quota exceeded/;
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * A full disk as Strata's error, naming the disk: `Strata.Terminal`, since a retry on the same
+ * machine finds the disk as full (Lambda's /tmp keeps what an invocation left), with what the
+ * disk holding `dir` has free. Anything else comes back as it was.
+ *
+ * @example
+ * catch (error) { throw await asDiskFull(error, tmpdir()); }
+ * @param error - what a write threw (Node's ENOSPC, DuckDB's "No space left on device")
+ * @param dir - a directory on the disk that was written to
+ */
+export const asDiskFull = async (error: unknown, dir: string): Promise<unknown> => {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (!DISK_FULL.test(`${String(code)} ${error.message}`)) return error;
+  const space = await statfs(dir).then(
+    (disk) => ` (${mib(disk.bavail * disk.bsize)} free of ${mib(disk.blocks * disk.bsize)})`,
+    () => ''
+  );
+  return new TerminalError(`disk full: no space left on the disk holding ${dir}${space}`);
+};

@@ -382,7 +382,7 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
-  it('fails, rather than read the batch again, when the one-read write runs out of disk', async () => {
+  it('fails with Strata.Terminal naming the full disk, rather than read the batch again', async () => {
     // Prepare: the first COPY fails as a full /tmp makes DuckDB fail
     const body = `${JSON.stringify({ id: 1, DATE: '2024-03-07', MODE: 'web' })}\n`;
     await lake.store.put('raw/drift/full-disk.jsonl', body);
@@ -411,8 +411,16 @@ describe('Function: runFlattenBatch (drift)', () => {
     });
 
     // Assess
-    await expect(attempt).rejects.toThrow(/No space left on device/);
+    await expect(attempt).rejects.toMatchObject({
+      name: 'Strata.Terminal',
+      message: expect.stringContaining('disk full: no space left on the disk holding'),
+    });
     expect(copies).toHaveLength(1);
+    const [entry] = (await ledger.getMany(['raw/drift/full-disk.jsonl'])).values();
+    expect(entry).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringMatching(/^Strata\.Terminal: disk full/),
+    });
   });
 
   it('reads a record after a byte order mark or a form feed, as DuckDB does', async () => {

@@ -1,5 +1,7 @@
+import { tmpdir } from 'node:os';
 import { type FeedConfig, feedSchema, parseOrThrow } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
+import { asDiskFull } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { clearUncommitted } from './batchIntent.js';
@@ -98,7 +100,9 @@ export const runFlattenBatch = async (
       const written = witnessed ?? (await writeDiscovered(batch));
       return commitBatch(batch, written, !witnessed);
     });
-  } catch (error) {
+  } catch (thrown) {
+    // Node and DuckDB write the workspace in many places; a full disk is named once, here.
+    const error = await asDiskFull(thrown, tmpdir());
     // Left undone, the claims lapse with their lease and the next batch clears up instead.
     await release(deps, { feed, batchId, ids: items.map((item) => item.id), now }, error).catch(
       () => undefined
