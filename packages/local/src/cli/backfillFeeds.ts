@@ -1,4 +1,5 @@
 import { BadInputError } from '@strata/core/errors';
+import { planKey } from '@strata/core/plan-backlog';
 import { z } from 'zod';
 import { generateBacklog } from '../backlog/index.js';
 import { type EmbeddedRuntime, LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
@@ -107,6 +108,37 @@ export const prepareBacklog = async (
   return backlog;
 };
 
+/** Batches of a failed run whose objects {@link firstBatchFailure} looks up, at most. */
+const BATCHES_TO_SEARCH = 20;
+
+/**
+ * What the first failed batch of a run failed with, from the ledger's FAILED entries of the
+ * run's planned objects: a map that exceeded its tolerated failures says only that, and the
+ * fault (a full disk, an unreachable store) is in its batches. Nothing when the lake or the
+ * ledger cannot say (local S3 down).
+ */
+const firstBatchFailure = async (
+  runtime: EmbeddedRuntime,
+  feed: string,
+  runId: string
+): Promise<string | undefined> => {
+  try {
+    const plan = await runtime.store.get(planKey(feed, runId));
+    const batches = new TextDecoder().decode(plan).split('\n').filter(Boolean);
+    for (const line of batches.slice(0, BATCHES_TO_SEARCH)) {
+      const { objects } = JSON.parse(line) as { objects: { key: string }[] };
+      const entries = await runtime.ledger.getMany(objects.map((object) => object.key));
+      const failed = [...entries.values()].find(
+        (entry) => entry.status === 'FAILED' && entry.batchId?.startsWith(runId)
+      );
+      if (failed) return `batch ${failed.batchId} failed with ${failed.error}`;
+    }
+  } catch {
+    // The execution's own error is all there is to tell.
+  }
+  return undefined;
+};
+
 /** One feed's backfill execution: its summary, or why it failed. */
 export type FeedBackfill =
   | { feed: string; runId: string; status: 'SUCCEEDED'; summary: BackfillSummary }
@@ -137,7 +169,9 @@ export const backfillFeeds = async (
     });
     if (outcome.status === 'FAILED') {
       // Causes can span lines (a parser's message quoting the input); one line reads better.
-      const error = `${outcome.error}: ${failureReason(outcome.cause).replace(/\s*\n\s*/g, ' ')}`;
+      const failed = `${outcome.error}: ${failureReason(outcome.cause).replace(/\s*\n\s*/g, ' ')}`;
+      const batch = await firstBatchFailure(runtime, feed, runId);
+      const error = batch ? `${failed}; ${batch}` : failed;
       write.err(`✗ backfill ${feed} FAILED with ${error}`);
       runs.push({ feed, runId, status: 'FAILED', error });
       continue;
