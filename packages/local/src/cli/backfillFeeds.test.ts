@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlattenLayout } from '@strata/core/flatten';
+import { planKey } from '@strata/core/plan-backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { generateBacklog } from '../backlog/index.js';
@@ -13,6 +14,7 @@ import {
   backfillSection,
   backfillTable,
   type CliOutput,
+  firstBatchFailure,
   prepareBacklog,
 } from './backfillFeeds.js';
 
@@ -189,5 +191,44 @@ describe('Function: backfillFeeds', () => {
     );
     const entry = (await runtime.ledger.getMany([left?.key ?? ''])).get(left?.key ?? '');
     expect(entry).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  });
+});
+
+describe('Function: firstBatchFailure', () => {
+  it('tells what the first failed batch of a run failed with, from the ledger', async () => {
+    // Prepare: a run of two batches whose second failed on a full disk
+    const runId = 'first-failure';
+    const batches = [['raw/payments/ff/a.jsonl'], ['raw/payments/ff/b.jsonl']];
+    await runtime.store.put(
+      planKey('payments', runId),
+      batches
+        .map((keys, n) =>
+          JSON.stringify({
+            batchId: `${runId}-payments-00000${n}`,
+            objects: keys.map((key) => ({ key, size: 1 })),
+          })
+        )
+        .join('\n')
+    );
+    const now = new Date();
+    const [[ok], [failing]] = batches as [[string], [string]];
+    await runtime.ledger.claim(ok, `${runId}-payments-000000`, now, 60_000);
+    await runtime.ledger.claim(failing, `${runId}-payments-000001`, now, 60_000);
+    const error = 'Strata.Terminal: disk full: no space left on the disk holding /tmp';
+    await runtime.ledger.fail(failing, `${runId}-payments-000001`, error, now);
+
+    // Act
+    const told = await firstBatchFailure(runtime, 'payments', runId);
+
+    // Assess
+    expect(told).toBe(`batch ${runId}-payments-000001 failed with ${error}`);
+  });
+
+  it('tells nothing when the run left no plan', async () => {
+    // Act
+    const told = await firstBatchFailure(runtime, 'payments', 'never-planned');
+
+    // Assess
+    expect(told).toBeUndefined();
   });
 });

@@ -116,8 +116,15 @@ const BATCHES_TO_SEARCH = 20;
  * run's planned objects: a map that exceeded its tolerated failures says only that, and the
  * fault (a full disk, an unreachable store) is in its batches. Nothing when the lake or the
  * ledger cannot say (local S3 down).
+ *
+ * @example
+ * await firstBatchFailure(runtime, 'payments', runId);
+ * // 'batch <runId>-payments-000000 failed with Strata.Terminal: disk full: …'
+ * @param runtime - the embedded runtime whose lake and ledger the run used
+ * @param feed - the run's feed
+ * @param runId - the run (its execution name)
  */
-const firstBatchFailure = async (
+export const firstBatchFailure = async (
   runtime: EmbeddedRuntime,
   feed: string,
   runId: string
