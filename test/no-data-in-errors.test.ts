@@ -39,7 +39,7 @@ afterEach(() => {
 });
 
 describe('errors of a batch DuckDB fails on a record (embedded runtime)', () => {
-  it('name the file and line in the map results, dead letter, alert and logs, never the record', async () => {
+  it('name the file and line in the map results, alert and logs, never the record', async () => {
     // Prepare: a batch whose read of a record fails inside DuckDB, through the real handler shape
     const key = `raw/${FEED}/secret/part-0.jsonl`;
     await suite.runtime.store.put(key, `{"id":1}\n{"id":"${SECRET}","ssn":"${SECRET}"}\n`);
@@ -77,7 +77,11 @@ describe('errors of a batch DuckDB fails on a record (embedded runtime)', () => 
     expect(failed.join('')).toContain('line 2');
     expect(logs).toContain('flatten-batch failed');
     expect(logs).toContain('line 2');
-    const deadLetters = await readFile(join(suite.dir, 'dead-letter-queue.jsonl'), 'utf8');
+    // A map over its tolerance fails uncaught (for a redrive): the alarm alerts, nothing is
+    // dead-lettered; failed batches within it are dead-lettered.
+    const deadLetters = await readFile(join(suite.dir, 'dead-letter-queue.jsonl'), 'utf8').catch(
+      () => ''
+    );
     const alerts = await readFile(join(suite.dir, 'alerts.log'), 'utf8');
     for (const text of [...results, logs, deadLetters, alerts]) expect(text).not.toContain(SECRET);
   });
