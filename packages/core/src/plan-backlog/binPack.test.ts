@@ -78,4 +78,30 @@ describe('Function: binPack', () => {
     // Assess
     expect(batches).toEqual([]);
   });
+
+  it('closes a batch before its JSON line would pass maxItemBytes, whatever the file cap', async () => {
+    // Prepare: keys of 1,000 characters, as S3 allows up to 1,024 bytes
+    const objects = Array.from({ length: 40 }, (_, i) => ({
+      key: `${'k'.repeat(990)}-${String(i).padStart(4, '0')}.json`,
+      size: 10,
+    }));
+
+    // Act
+    const batches: PlannedBatch[] = [];
+    for await (const batch of binPack(listing(objects), {
+      targetBytes: 1_000_000,
+      maxFiles: 1_000,
+      maxItemBytes: 8 * 1024,
+      batchIdPrefix: 'r',
+    })) {
+      batches.push(batch);
+    }
+
+    // Assess
+    expect(batches.flatMap((batch) => batch.objects)).toEqual(objects);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const batch of batches) {
+      expect(Buffer.byteLength(JSON.stringify(batch))).toBeLessThanOrEqual(8 * 1024);
+    }
+  });
 });

@@ -24,6 +24,12 @@ export interface BinPackOptions {
   targetBytes: number;
   /** Close a batch at this many objects. */
   maxFiles: number;
+  /**
+   * Close a batch before its JSON line would pass this many bytes: the line becomes a
+   * Distributed Map child's input, which Step Functions caps at 256 KiB, and object keys run to
+   * 1 KiB, so a file cap alone does not bound it.
+   */
+  maxItemBytes?: number;
   /** Batch ids are `<prefix>-<n>`, numbered in listing order, so a plan is reproducible. */
   batchIdPrefix: string;
   /** Cut oversized line-delimited objects into byte ranges, a batch each. */
@@ -46,7 +52,7 @@ export const isSplittable = (key: string): boolean => /\.(jsonl|ndjson)$/i.test(
  * to quarantine it unread instead of being stopped midway by its time limit.
  *
  * @param objects - the listing, in order
- * @param options - target size, file cap, id prefix
+ * @param options - target size, file and line caps, id prefix
  */
 export async function* binPack(
   objects: AsyncIterable<{ key: string; size: number }>,
@@ -55,6 +61,11 @@ export async function* binPack(
   let n = 0;
   const id = () => `${options.batchIdPrefix}-${String(n++).padStart(6, '0')}`;
   let open: PlannedBatch | undefined;
+  /** The open batch's JSON line in bytes, counting `bytes` at the most digits it can have. */
+  let openItemBytes = 0;
+  const lineBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+  const emptyItemBytes = lineBytes({ batchId: id(), bytes: options.targetBytes, objects: [] });
+  n = 0;
   for await (const object of objects) {
     if (object.size > options.targetBytes) {
       if (open) yield open;
@@ -77,16 +88,25 @@ export async function* binPack(
       }
       continue;
     }
+    const entry = { key: object.key, size: object.size };
+    // One more object adds its JSON and a comma.
+    const entryBytes = lineBytes(entry) + 1;
     if (
       open &&
-      (open.bytes + object.size > options.targetBytes || open.objects.length >= options.maxFiles)
+      (open.bytes + object.size > options.targetBytes ||
+        open.objects.length >= options.maxFiles ||
+        openItemBytes + entryBytes > (options.maxItemBytes ?? Number.POSITIVE_INFINITY))
     ) {
       yield open;
       open = undefined;
     }
-    open ??= { batchId: id(), bytes: 0, objects: [] };
-    open.objects.push({ key: object.key, size: object.size });
+    if (!open) {
+      open = { batchId: id(), bytes: 0, objects: [] };
+      openItemBytes = emptyItemBytes;
+    }
+    open.objects.push(entry);
     open.bytes += object.size;
+    openItemBytes += entryBytes;
   }
   if (open) yield open;
 }

@@ -12,6 +12,7 @@ export {
   parseCsvLine,
 } from './inventoryObjects.js';
 export {
+  MAX_BATCH_ITEM_BYTES,
   type PlanBacklogDeps,
   type PlanBacklogInput,
   type PlanBacklogResult,

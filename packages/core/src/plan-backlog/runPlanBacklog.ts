@@ -80,6 +80,12 @@ export interface PlanBacklogDeps {
   ledger: Ledger;
 }
 
+/**
+ * A planned batch's JSON line is a map child's input (with the feed and the registry key):
+ * 48 KiB keeps it, and so every state of a backfill, well under Step Functions' 256 KiB.
+ */
+export const MAX_BATCH_ITEM_BYTES = 48 * 1024;
+
 /** Ledger lookups go in chunks: one BatchGetItem reads 100 keys. */
 const LOOKUP_CHUNK = 100;
 
@@ -172,6 +178,7 @@ export const runPlanBacklog = async (
     for await (const batch of binPack(pending(listed), {
       targetBytes: batchBytes,
       maxFiles: input.maxFilesPerBatch,
+      maxItemBytes: MAX_BATCH_ITEM_BYTES,
       batchIdPrefix: `${runId}-${input.feed}`,
       // A JSON Lines object larger than a batch is read in ranges, one batch each: in parallel,
       // and within a function's 15 minutes and 10 GB of /tmp whatever the object's size.
