@@ -272,9 +272,19 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
   {
     name: 'null-missing-and-empty-object',
     files: {
-      'a.jsonl': lines({ u: { n: 1 } }, { u: {} }, { u: null }, {}, { u: { n: null } }),
+      'a.jsonl': lines(
+        { u: { n: 1, v: { w: 2 } } },
+        { u: {} },
+        { u: null },
+        {},
+        { u: { n: null } },
+        { u: { v: {} } },
+        { u: { v: null, n: 3 } }
+      ),
+      // The same, line by line (a blank line between records).
+      'b.jsonl': `\n${lines({ u: { n: 1, v: { w: 2 } } }, { u: {} }, { u: null }, { u: { v: {} } })}\n{}`,
     },
-    expect: { rows: 5, lines: 0, objects: 0 },
+    expect: { rows: 12, lines: 0, objects: 0 },
   },
   {
     name: 'prototype-keys',

@@ -164,16 +164,19 @@ export const jsonHoldsObject =
     `(json_type(${record}, ${quoteLiteral(path)}) = 'OBJECT')`;
 
 /**
- * The objects flattened into columns (every proper prefix of a column's path), each with the
- * columns under it.
+ * The objects flattened into columns (every proper prefix of a column's path), each with what
+ * it directly holds: its columns, and the paths of the objects inside it.
  */
 const flattenedObjects = (columns: readonly FlatColumn[]) => {
-  const objects = new Map<string, FlatColumn[]>();
+  const objects = new Map<string, { columns: FlatColumn[]; objects: Set<string> }>();
   for (const column of columns) {
     const keys = pathKeys(column.path);
     for (let depth = 1; depth < keys.length; depth++) {
       const path = jsonPath(keys.slice(0, depth));
-      objects.set(path, [...(objects.get(path) ?? []), column]);
+      const held = objects.get(path) ?? { columns: [], objects: new Set<string>() };
+      if (depth === keys.length - 1) held.columns.push(column);
+      else held.objects.add(jsonPath(keys.slice(0, depth + 1)));
+      objects.set(path, held);
     }
   }
   return objects;
@@ -231,11 +234,17 @@ export const flattenSelect = (
       return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
     });
   // An object flattened into columns that holds none of their values (`{}`) would read as one
-  // missing: `_variant` keeps it, under its path.
-  const empties = [...flattenedObjects(holdsObject ? columns : [])].map(
-    ([path, under]) =>
-      `case when ${holdsObject?.(path)} and ${under.map((column) => `${access(column)} is null`).join(' and ')} then json_object(${quoteLiteral(path)}, '{}'::json) end`
-  );
+  // missing: `_variant` keeps it, under its path. Only what it holds directly is checked (an
+  // object inside it counts as held when it is there), so the cost grows with the columns.
+  const empties = holdsObject
+    ? [...flattenedObjects(columns)].map(([path, held]) => {
+        const none = [
+          ...held.columns.map((column) => `${access(column)} is null`),
+          ...[...held.objects].map((inner) => `not coalesce(${holdsObject(inner)}, false)`),
+        ];
+        return `case when ${holdsObject(path)} and ${none.join(' and ')} then json_object(${quoteLiteral(path)}, '{}'::json) end`;
+      })
+    : [];
   misfits.push(...empties);
   const variant = misfits.length
     ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]') as _variant`

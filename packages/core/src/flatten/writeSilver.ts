@@ -68,7 +68,7 @@ export const writeSilver = async (
     `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
   // A field read as JSON (its kinds vary, or it is typed): each record's scalar still partitions it.
   const topLevelText = (field: string) => {
-    const read = plan.shape[field];
+    const read = Object.hasOwn(plan.shape, field) ? plan.shape[field] : undefined;
     if (read === 'JSON') return scalarText(quoteKey(field));
     return read === 'VARCHAR' ? quoteKey(field) : 'null::varchar';
   };
