@@ -112,6 +112,25 @@ describe('Function: inspectRawObject', () => {
     expect(info).toMatchObject({ lines: 600, suspect: [419, 501] });
   });
 
+  it('flags a trailing comma cut by a read chunk, and no comma a chunk merely ends at', async () => {
+    // Prepare: the 1,048,576th byte, the first read chunk's last, is a comma in both files
+    const pad = 'x'.repeat((1 << 20) - 10);
+    const array = join(dir, 'comma-at-chunk-end.json');
+    await writeFile(array, `[{"p":"${pad}"},{"a":1}]`);
+    const lines = join(dir, 'trailing-comma-across-chunks.jsonl');
+    await writeFile(lines, `{"p":"${'x'.repeat((1 << 20) - 16)}"}\n{"a":1,}\n{"a":2}\n`);
+
+    // Act
+    const [plain, cut] = [
+      await inspectRawObject(array, { gzip: false, plain: `${array}.plain` }),
+      await inspectRawObject(lines, { gzip: false, plain: `${lines}.plain` }),
+    ];
+
+    // Assess
+    expect(plain).toMatchObject({ layout: 'array', unusual: [] });
+    expect(cut).toMatchObject({ layout: 'lines', lines: 3, unusual: [2] });
+  });
+
   it('samples the first lines, then one line every so many bytes', async () => {
     // Prepare: 100 lines of 100 bytes each (newline included), over more than one read chunk
     const line = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(88 - String(i).length) });

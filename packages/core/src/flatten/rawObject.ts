@@ -89,8 +89,11 @@ export const unreadable = (path: string, error: string): RawObjectInfo => ({
   error,
 });
 
-/** Bytes of the previous chunk a pattern of {@link unusualOffsets} may begin in. */
-const OVERLAP = 16;
+/**
+ * Bytes of the previous chunk a pattern of {@link unusualOffsets} may begin in: a trailing
+ * comma cut by a chunk's end is found with up to 60 spaces before its bracket.
+ */
+const OVERLAP = 64;
 
 const mib = (bytes: number) =>
   (bytes / 1024 ** 2).toLocaleString('en-US', { maximumFractionDigits: 1 });

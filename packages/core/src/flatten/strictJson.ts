@@ -21,13 +21,12 @@ const LOSSY: Rejection =
 
 /**
  * Byte patterns worth a full check, as a regular expression over a chunk read as Latin-1: what
- * RFC 8259 forbids and DuckDB takes (`NaN`, `Infinity`, a comma before a closing bracket, or at
- * the end of the chunk, before what the next one holds), and the numbers DuckDB may change: `-0`
+ * RFC 8259 forbids and DuckDB takes (`NaN`, `Infinity`, a comma before a closing bracket), and
+ * the numbers DuckDB may change: `-0`
  * as an integer, nine digits beside a point or an exponent (a number of 18 significant digits has
  * them), an exponent of three digits. Strings match too (an id of 20 digits): the check tells.
  */
-export const UNUSUAL =
-  /NaN|Infinity|,[ \t\r]*(?:[}\]]|$)|-0(?![1-9.])|\.[0-9]{9}|[eE][+-]?[0-9]{3}/g;
+export const UNUSUAL = /NaN|Infinity|,[ \t\r]*[}\]]|-0(?![1-9.])|\.[0-9]{9}|[eE][+-]?[0-9]{3}/g;
 
 /** The same question in DuckDB's (RE2) syntax, for records already loaded. */
 export const UNUSUAL_RE2 =
