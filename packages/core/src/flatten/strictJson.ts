@@ -22,11 +22,12 @@ const LOSSY: Rejection =
 /**
  * Byte patterns worth a full check, as a regular expression over a chunk read as Latin-1: what
  * RFC 8259 forbids and DuckDB takes (`NaN`, `Infinity`, a comma before a closing bracket), and
- * the numbers DuckDB may change: `-0`
- * as an integer, nine digits beside a point or an exponent (a number of 18 significant digits has
- * them), an exponent of three digits. Strings match too (an id of 20 digits): the check tells.
+ * the numbers DuckDB may change: `-0` as a value (after `:`, `,`, `[` or a space; `SKU-0` is
+ * text), nine digits beside a point or an exponent (a number of 18 significant digits has them),
+ * an exponent of three digits. Strings match too (an id of 20 digits): the check tells.
  */
-export const UNUSUAL = /NaN|Infinity|,[ \t\r]*[}\]]|-0(?![1-9.])|\.[0-9]{9}|[eE][+-]?[0-9]{3}/g;
+export const UNUSUAL =
+  /NaN|Infinity|,[ \t\r]*[}\]]|[:,[ \t]-0(?![1-9.])|\.[0-9]{9}|[eE][+-]?[0-9]{3}/g;
 
 /** The same question in DuckDB's (RE2) syntax, for records already loaded. */
 export const UNUSUAL_RE2 =
@@ -71,11 +72,19 @@ export const changesInDuckDb = (text: string): boolean => {
  */
 const needsCheck = (text: string, index: number, match: string): boolean => {
   const first = match.charCodeAt(0);
-  // A value opens after `:`, `[`, `,` or whitespace: `-0` elsewhere is text ("SKU-0").
-  if (first === 0x2d) return /[:[,\s]/.test(text[index - 1] ?? ' ');
   const isExponent = first === 0x65 || first === 0x45;
   if (first !== 0x2e && !isExponent) return true;
   if (isExponent && !isDigit(text.charCodeAt(index - 1))) return false;
+  if (!isExponent) {
+    // Most decimals (every double's shortest form) have at most 17 digits and no exponent:
+    // counted here, they need no token.
+    let digits = 0;
+    for (let i = index - 1; i >= 0 && isDigit(text.charCodeAt(i)); i--) digits++;
+    let end = index + 1;
+    for (; end < text.length && isDigit(text.charCodeAt(end)); end++) digits++;
+    const next = text.charCodeAt(end);
+    if (digits < 18 && next !== 0x65 && next !== 0x45) return false;
+  }
   let start = index;
   while (start > 0 && inNumber(text.charCodeAt(start - 1))) start--;
   let end = index + match.length;
@@ -97,7 +106,8 @@ const needsCheck = (text: string, index: number, match: string): boolean => {
  */
 export const unusualOffsets = (text: string): number[] => {
   const offsets: number[] = [];
-  for (const match of text.matchAll(UNUSUAL)) {
+  const pattern = new RegExp(UNUSUAL);
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     if (needsCheck(text, match.index, match[0])) offsets.push(match.index);
   }
   return offsets;
