@@ -194,6 +194,7 @@ export interface LocalS3Options {
 export class LocalS3 {
   readonly endpoint: string;
   readonly #server: S3rver;
+  #stopped = false;
 
   private constructor(server: S3rver, endpoint: string) {
     this.#server = server;
@@ -222,6 +223,9 @@ export class LocalS3 {
 
   /** Stops the server, dropping idle keep-alive sockets so close does not wait on them. */
   async stop(): Promise<void> {
+    // A test that takes S3 away mid-run stops it before the runtime's own stop does.
+    if (this.#stopped) return;
+    this.#stopped = true;
     const http = (this.#server as unknown as { httpServer?: Server }).httpServer;
     http?.closeAllConnections();
     await this.#server.close();
