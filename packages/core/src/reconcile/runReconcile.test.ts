@@ -6,8 +6,9 @@ import { type LocalLake, startLocalLake } from '../../../../test/support/localLa
 import { DynamoDbLedger } from '../adapters/index.js';
 import { DuckDbEngine, Workspace } from '../engine/index.js';
 import { type BatchIntent, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
-import { writeParquetObject } from '../lake/index.js';
+import { updateObject, writeParquetObject } from '../lake/index.js';
 import { planKey } from '../plan-backlog/index.js';
+import type { Catalog } from '../ports/index.js';
 import { type ReconcileReport, runReconcile } from './runReconcile.js';
 import { silverTableOf } from './silverTable.js';
 
@@ -139,6 +140,40 @@ describe('Function: runReconcile', () => {
     expect(registry.columns.map((column) => column.name).sort()).toEqual(wanted);
     const table = await catalog.upsertTable(silverTableOf('race', [], new Set()));
     expect(table.columns.map((column) => column.name)).toEqual(expect.arrayContaining(wanted));
+  });
+
+  it('upserts the catalog again when a run that widened the registry upserted first', async () => {
+    // Prepare: this run found amount as BIGINT; another run widens it to DOUBLE in the registry
+    // and the catalog just before this run's catalog upsert lands
+    const resultWriter = await resultWriterOf('widen', 'widen-1', [
+      await batch('widen-11', false, 'widen', 'amount'),
+    ]);
+    await plan('widen-1', [], 'widen');
+    const real = localCatalog();
+    const widened = [{ name: 'amount', path: '$."amount"', type: 'DOUBLE' as const }];
+    let raced = false;
+    const catalog: Catalog = {
+      upsertTable: async (definition) => {
+        if (!raced) {
+          raced = true;
+          await updateObject(lake.store, FlattenLayout.schema('widen'), () =>
+            JSON.stringify({ feed: 'widen', updatedBy: 'widen-2', columns: widened })
+          );
+          await real.upsertTable(silverTableOf('widen', widened, new Set()));
+        }
+        return real.upsertTable(definition);
+      },
+    };
+
+    // Act
+    await runReconcile(
+      { runId: 'widen-1', feed: 'widen', resultWriter },
+      { store: lake.store, catalog, ledger }
+    );
+
+    // Assess
+    const table = await real.upsertTable(silverTableOf('widen', [], new Set()));
+    expect(table.columns.find((column) => column.name === 'amount')?.type).toBe('DOUBLE');
   });
 
   it('counts the batches and those of them that needed the key pass', async () => {
