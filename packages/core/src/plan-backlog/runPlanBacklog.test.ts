@@ -178,7 +178,7 @@ describe('Function: runPlanBacklog', () => {
         feed: 'rated',
         runId: 'r-0',
         bytesPerSecond: 1024,
-        basis: 'slowest batch',
+        basis: 'batches together',
         batches: 3,
       })
     );

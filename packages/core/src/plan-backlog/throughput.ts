@@ -23,8 +23,8 @@ export interface Throughput {
   runId: string;
   /** Planned bytes (compressed for gzip) per second of a child execution. */
   bytesPerSecond: number;
-  /** How it was taken: the slowest of the run's batches that ran long enough to tell. */
-  basis: 'slowest batch';
+  /** How it was taken: the bytes over the time of the run's batches that ran long enough. */
+  basis: 'batches together';
   /** The batches measured. */
   batches: number;
 }
