@@ -1,11 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DynamoDbLedger } from '@strata/core/adapters';
+import type { DynamoDbLedger } from '@strata/core/adapters';
 import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { type FlatColumn, readBatchManifest, runFlattenBatch } from '@strata/core/flatten';
-import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathKeys } from '../packages/core/src/flatten/structure.js';
 import { HOSTILE_CLASSES, type HostileClass } from './support/hostileCorpus.js';
@@ -20,17 +19,14 @@ import {
 } from './support/losslessJson.js';
 
 let lake: LocalLake;
-let dynamo: LocalDynamoDb;
 let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
   lake = await startLocalLake();
-  dynamo = await LocalDynamoDb.start({ tables: [{ name: 'ledger', key: 'object_key' }] });
-  ledger = new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client });
+  ledger = lake.ledger;
 });
 
 afterAll(async () => {
-  await dynamo?.stop();
   await lake?.stop();
 });
 

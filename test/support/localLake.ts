@@ -2,18 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDbWatermarkStore, S3ObjectStore } from '@strata/core/adapters';
+import { DynamoDbLedger, DynamoDbWatermarkStore, S3ObjectStore } from '@strata/core/adapters';
 import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '@strata/local/s3';
 
 /**
  * A real S3 API (s3rver) with one bucket and a real DynamoDB API (dynalite) with the watermark
- * table, for tests that exercise the lake through the SDK.
+ * and ledger tables, for tests that exercise the lake through the SDK.
  */
 export interface LocalLake {
   dir: string;
   store: S3ObjectStore;
   watermarks: DynamoDbWatermarkStore;
+  /** The backlog ledger, empty when the lake starts. */
+  ledger: DynamoDbLedger;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,12 @@ export interface LocalLake {
 export const startLocalLake = async (bucket = 'test-lake'): Promise<LocalLake> => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-lake-'));
   const s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [bucket] });
-  const dynamo = await LocalDynamoDb.start({ tables: [{ name: 'watermarks', key: 'query' }] });
+  const dynamo = await LocalDynamoDb.start({
+    tables: [
+      { name: 'watermarks', key: 'query' },
+      { name: 'ledger', key: 'object_key' },
+    ],
+  });
   const client = new S3Client({
     endpoint: s3.endpoint,
     forcePathStyle: true,
@@ -37,6 +44,7 @@ export const startLocalLake = async (bucket = 'test-lake'): Promise<LocalLake> =
     dir,
     store: new S3ObjectStore({ bucket, client }),
     watermarks: new DynamoDbWatermarkStore({ tableName: 'watermarks', client: dynamo.client }),
+    ledger: new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client }),
     stop: async () => {
       await dynamo.stop();
       client.destroy();

@@ -1,8 +1,7 @@
-import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { DynamoDbLedger } from '../adapters/index.js';
+import type { DynamoDbLedger } from '../adapters/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import type { Ledger, ObjectStore } from '../ports/index.js';
 import { readBatchManifest } from './batchManifest.js';
@@ -12,7 +11,6 @@ import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchInput, FlattenBatchOptions } from './types.js';
 
 let lake: LocalLake;
-let dynamo: LocalDynamoDb;
 let ledger: DynamoDbLedger;
 
 const OPTIONS: FlattenBatchOptions = {
@@ -96,12 +94,10 @@ const silverParts = async (feed: string) =>
 
 beforeAll(async () => {
   lake = await startLocalLake();
-  dynamo = await LocalDynamoDb.start({ tables: [{ name: 'ledger', key: 'object_key' }] });
-  ledger = new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client });
+  ledger = lake.ledger;
 });
 
 afterAll(async () => {
-  await dynamo?.stop();
   await lake?.stop();
 });
 

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { DuckDbCatalog } from '@strata/local/catalog';
-import { LocalDynamoDb } from '@strata/local/dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { DynamoDbLedger } from '../adapters/index.js';
+import type { DynamoDbLedger } from '../adapters/index.js';
 import { DuckDbEngine, Workspace } from '../engine/index.js';
 import { type BatchIntent, type FlattenBatchResult, FlattenLayout } from '../flatten/index.js';
 import { updateObject, writeParquetObject } from '../lake/index.js';
@@ -13,17 +12,14 @@ import { type ReconcileReport, runReconcile } from './runReconcile.js';
 import { silverTableOf } from './silverTable.js';
 
 let lake: LocalLake;
-let dynamo: LocalDynamoDb;
 let ledger: DynamoDbLedger;
 
 beforeAll(async () => {
   lake = await startLocalLake();
-  dynamo = await LocalDynamoDb.start({ tables: [{ name: 'ledger', key: 'object_key' }] });
-  ledger = new DynamoDbLedger({ tableName: 'ledger', client: dynamo.client });
+  ledger = lake.ledger;
 });
 
 afterAll(async () => {
-  await dynamo?.stop();
   await lake?.stop();
 });
 
