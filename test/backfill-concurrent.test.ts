@@ -1,10 +1,8 @@
-import { join } from 'node:path';
-import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
-import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import { quoteIdentifier } from '@strata/core/config';
 import type { FlatColumn } from '@strata/core/flatten';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from './support/lake.js';
-import { useEmbeddedRuntime } from './support/runtime.js';
+import { useEmbeddedRuntime, withCatalogAndSilver } from './support/runtime.js';
 
 const suite = useEmbeddedRuntime(0.002);
 const FEED = 'payments';
@@ -75,17 +73,10 @@ describe('backfills of one feed at once (embedded runtime)', () => {
     const registered = registry.columns.map((column) => column.name);
     expect([...found]).toEqual(expect.arrayContaining(['id', 'only_a', 'only_b', 'only_c']));
     expect(registered).toEqual(expect.arrayContaining([...found]));
-    const { cataloged, rows, distinct } = await DuckDbEngine.use({}, (engine) =>
-      Workspace.use('concurrent-check', async (ws) => {
-        const files: string[] = [];
-        for (const key of await keysUnder(suite.runtime.store, `silver/${FEED}/`)) {
-          files.push(ws.path(`${files.length}.parquet`));
-          await suite.runtime.store.download(key, files.at(-1) as string);
-        }
-        await engine.run(
-          `attach ${quoteLiteral(join(suite.dir, 'catalog.duckdb'))} as catalog (read_only)`
-        );
-        const silver = `read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true)`;
+    const { cataloged, rows, distinct } = await withCatalogAndSilver(
+      suite,
+      FEED,
+      async (engine, silver) => {
         const lineage = ['_source_key', '_source_line'].map(quoteIdentifier).join(', ');
         return {
           cataloged: (await engine.all(`describe catalog.silver.${quoteIdentifier(FEED)}`)).map(
@@ -96,7 +87,7 @@ describe('backfills of one feed at once (embedded runtime)', () => {
             `select count(*) from (select distinct ${lineage} from ${silver})`
           ),
         };
-      })
+      }
     );
     expect(cataloged).toEqual(expect.arrayContaining(registered));
     expect(rows).toBe(FOLDERS.length * FILES * RECORDS);

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
-import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import { DuckDbEngine } from '@strata/core/engine';
 import type { FlatColumn } from '@strata/core/flatten';
 import { type GeneratedBacklog, generateBacklog, writeEventLines } from '@strata/local/backlog';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from './support/lake.js';
-import { useEmbeddedRuntime } from './support/runtime.js';
+import { useEmbeddedRuntime, withCatalogAndSilver } from './support/runtime.js';
 
 const suite = useEmbeddedRuntime(0.002);
 const FEED = 'payments';
@@ -26,28 +26,6 @@ const reportOf = (outcome: unknown): Report =>
 
 /** The lineage columns every silver row carries beside the flattened ones. */
 const LINEAGE = ['_variant', '_source_key', '_source_line', '_batch_id'];
-
-/**
- * Runs `work` on a DuckDB session with the runtime's catalog attached read-only (as `catalog`)
- * and every silver object of the feed downloaded, as `read_parquet` over the local copies.
- */
-const withCatalogAndSilver = <T>(work: (engine: DuckDbEngine, silver: string) => Promise<T>) =>
-  DuckDbEngine.use({}, (engine) =>
-    Workspace.use('catalog-check', async (ws) => {
-      const files: string[] = [];
-      for (const key of await keysUnder(suite.runtime.store, `silver/${FEED}/`)) {
-        files.push(ws.path(`${files.length}.parquet`));
-        await suite.runtime.store.download(key, files.at(-1) as string);
-      }
-      await engine.run(
-        `attach ${quoteLiteral(join(suite.dir, 'catalog.duckdb'))} as catalog (read_only)`
-      );
-      return work(
-        engine,
-        `read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true)`
-      );
-    })
-  );
 
 beforeAll(async () => {
   backlog = await generateBacklog({
@@ -94,6 +72,8 @@ describe('backfill state machine (embedded runtime, Distributed Map emulated)', 
 
     // Act
     const { described, missing, extra, rows, misplaced } = await withCatalogAndSilver(
+      suite,
+      FEED,
       async (engine, silver) => {
         const view = `catalog.silver.${quoteIdentifier(FEED)}`;
         // Every value as text, so the comparison sees values, not the engines' types.

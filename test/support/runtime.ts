@@ -1,8 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine, Workspace } from '@strata/core/engine';
 import { EmbeddedRuntime } from '@strata/local/runtime';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { keysUnder } from './lake.js';
 
 /**
  * Local seconds per AWS second for Retry waits in tests: a 2 s interval waits 2 ms, backed off
@@ -43,3 +46,33 @@ export const useEmbeddedRuntime = (scale: number): SuiteRuntime => {
   });
   return suite;
 };
+
+/**
+ * Runs `work` on a DuckDB session with the runtime's catalog attached read-only (as `catalog`)
+ * and every silver object of the feed downloaded, as `read_parquet` over the local copies.
+ *
+ * @param suite - the test file's runtime
+ * @param feed - the feed whose silver objects are read
+ * @param work - the checks, given the engine and the `read_parquet` expression
+ */
+export const withCatalogAndSilver = <T>(
+  suite: SuiteRuntime,
+  feed: string,
+  work: (engine: DuckDbEngine, silver: string) => Promise<T>
+): Promise<T> =>
+  DuckDbEngine.use({}, (engine) =>
+    Workspace.use('catalog-check', async (ws) => {
+      const files: string[] = [];
+      for (const key of await keysUnder(suite.runtime.store, `silver/${feed}/`)) {
+        files.push(ws.path(`${files.length}.parquet`));
+        await suite.runtime.store.download(key, files.at(-1) as string);
+      }
+      await engine.run(
+        `attach ${quoteLiteral(join(suite.dir, 'catalog.duckdb'))} as catalog (read_only)`
+      );
+      return work(
+        engine,
+        `read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true)`
+      );
+    })
+  );
