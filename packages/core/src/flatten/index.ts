@@ -29,4 +29,5 @@ export {
   type FlattenBatchOptions,
   type FlattenBatchResult,
   flattenBatchInputSchema,
+  rawKeyProblem,
 } from './types.js';

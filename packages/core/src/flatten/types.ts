@@ -12,6 +12,23 @@ import type { RawObjectInfo } from './rawObject.js';
  * importing each other.
  */
 
+/**
+ * Why a batch may not take `key` as one of its feed's raw objects, if it may not. A batch moves
+ * and deletes the objects it names: only its own feed's raw objects, by a key no store could read
+ * as another (s3rver maps `..` onto its directories; a path-style client may normalise it away).
+ *
+ * @param feed - the batch's feed
+ * @param key - an object key
+ */
+export const rawKeyProblem = (feed: string, key: string): string | undefined => {
+  const prefix = `raw/${feed}/`;
+  if (!key.startsWith(prefix)) return `must name an object under ${prefix}`;
+  const segments = key.slice(prefix.length).split('/');
+  return segments.some((s) => s === '.' || s === '..')
+    ? `must name an object under ${prefix} without . or .. segments: no store reads such a key as one object`
+    : undefined;
+};
+
 /** One Distributed Map item: a planned batch of raw objects of one feed. */
 export const flattenBatchInputSchema = z
   .object({
@@ -36,18 +53,10 @@ export const flattenBatchInputSchema = z
     /** The run's copy of the feed's schema registry (from plan-backlog); none: plan from scratch. */
     registryKey: z.string().min(1).optional(),
   })
-  // A batch moves and deletes the objects it names: only its own feed's raw objects, by a key
-  // no store could read as another (s3rver maps `..` onto its directories).
   .superRefine((input, ctx) => {
-    const prefix = `raw/${input.feed}/`;
     for (const [i, { key }] of input.objects.entries()) {
-      const segments = key.slice(prefix.length).split('/');
-      if (key.startsWith(prefix) && !segments.some((s) => s === '.' || s === '..')) continue;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['objects', i, 'key'],
-        message: `must name an object under ${prefix} without . or .. segments`,
-      });
+      const problem = rawKeyProblem(input.feed, key);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['objects', i, 'key'], message: problem });
     }
   });
 

@@ -18,6 +18,7 @@ export {
   type PlanBacklogResult,
   planBacklogInputSchema,
   planKey,
+  refusedKey,
   registryKey,
   runPlanBacklog,
 } from './runPlanBacklog.js';

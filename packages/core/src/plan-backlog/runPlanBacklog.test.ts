@@ -163,6 +163,7 @@ describe('Function: runPlanBacklog', () => {
       held: 1,
       batchBytes: 100,
       tooLarge: 0,
+      refused: 0,
       registryKey: '_backfill/clicks/plan-1/schema.json',
     });
     const plan = await readPlan(lake.store, result.manifestKey);
@@ -334,6 +335,42 @@ describe('Function: runPlanBacklog', () => {
         wanted.find((row) => row.key === key)?.size ?? -1
       );
     }
+  });
+
+  it('leaves out the keys with . or .. segments a batch would refuse, and names them in the plan', async () => {
+    // Prepare
+    const week = 'raw/clicks/2026/week46/';
+    const manifestKey = await writeInventory(lake.store, [
+      [
+        { key: `${week}fine.jsonl`, size: 10 },
+        { key: `${week}../week45/escaped.jsonl`, size: 20 },
+        { key: `${week}./dotted.jsonl`, size: 30 },
+        { key: `${week}..hidden.jsonl`, size: 40 },
+      ],
+    ]);
+
+    // Act
+    const result = await runPlanBacklog(
+      { runId: 'plan-dots', feed: 'clicks', prefix: week, inventory: { manifestKey } },
+      { store: lake.store, ledger: emptyLedger }
+    );
+
+    // Assess
+    expect(result).toMatchObject({ objects: 2, bytes: 50, refused: 2 });
+    expect(await plannedKeys(lake.store, result.manifestKey)).toEqual([
+      `${week}..hidden.jsonl`,
+      `${week}fine.jsonl`,
+    ]);
+    const refused = new TextDecoder()
+      .decode(await lake.store.get(result.refusedKey ?? ''))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; reason: string });
+    expect(refused.map((r) => r.key)).toEqual([
+      `${week}../week45/escaped.jsonl`,
+      `${week}./dotted.jsonl`,
+    ]);
+    expect(refused[0]?.reason).toMatch(/without \. or \.\. segments/);
   });
 
   it('fails transiently when an inventory data file does not match its MD5', async () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
 import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
-import { FlattenLayout } from '../flatten/index.js';
+import { FlattenLayout, rawKeyProblem } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
@@ -69,6 +69,13 @@ export interface PlanBacklogResult {
   /** Objects that cannot be cut into ranges and would outlast a batch: planned for quarantine. */
   tooLarge: number;
   /**
+   * Listed objects no batch may take (a `.` or `..` segment in the key): left out of the plan,
+   * which would otherwise fail every attempt of their batch and strand its other objects.
+   */
+  refused: number;
+  /** The JSON lines `{key, reason}` of the refused objects, when there are any. */
+  refusedKey?: string;
+  /**
    * The feed's schema registry as this run planned against it: every batch of the run, a redriven
    * one too, flattens against this copy, so a redrive writes what the first attempt would have.
    */
@@ -94,6 +101,9 @@ export const planKey = (feed: string, runId: string) => `_backfill/${feed}/${run
 /** Where a backfill run keeps its copy of the feed's schema registry. */
 export const registryKey = (feed: string, runId: string) =>
   `_backfill/${feed}/${runId}/schema.json`;
+/** Where a backfill run names the listed objects it could not plan. */
+export const refusedKey = (feed: string, runId: string) =>
+  `_backfill/${feed}/${runId}/refused.jsonl`;
 
 /** The prefix an input names, directly or as a week, checked to lie inside the feed. */
 const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
@@ -131,7 +141,11 @@ export const runPlanBacklog = async (
   let held = 0;
   let objects = 0;
   let bytes = 0;
-  async function* pending(listed: AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
+  let refused = 0;
+  async function* pending(
+    listed: AsyncIterable<ObjectInfo>,
+    refuse: (line: string) => Promise<void>
+  ): AsyncIterable<ObjectInfo> {
     let chunk: ObjectInfo[] = [];
     const flush = async function* () {
       const entries = await deps.ledger.getMany(chunk.map((object) => object.key));
@@ -151,6 +165,12 @@ export const runPlanBacklog = async (
     };
     for await (const object of listed) {
       if (object.key.endsWith('/')) continue;
+      const problem = rawKeyProblem(input.feed, object.key);
+      if (problem) {
+        refused++;
+        await refuse(`${JSON.stringify({ key: object.key, reason: problem })}\n`);
+        continue;
+      }
       chunk.push(object);
       if (chunk.length === LOOKUP_CHUNK) yield* flush();
     }
@@ -171,11 +191,16 @@ export const runPlanBacklog = async (
   return Workspace.use('plan-backlog', async (ws) => {
     const local = ws.path('plan.jsonl');
     const out = createWriteStream(local);
+    const refusedLocal = ws.path('refused.jsonl');
+    const refusedOut = createWriteStream(refusedLocal);
+    const refuse = async (line: string) => {
+      if (!refusedOut.write(line)) await once(refusedOut, 'drain');
+    };
     const listed = input.inventory
       ? inventoryObjects(deps.store, input.inventory.manifestKey, prefix, ws)
       : deps.store.list(prefix);
     let batches = 0;
-    for await (const batch of binPack(pending(listed), {
+    for await (const batch of binPack(pending(listed, refuse), {
       targetBytes: batchBytes,
       maxFiles: input.maxFilesPerBatch,
       maxItemBytes: MAX_BATCH_ITEM_BYTES,
@@ -188,10 +213,14 @@ export const runPlanBacklog = async (
       batches++;
       if (!out.write(`${JSON.stringify(batch)}\n`)) await once(out, 'drain');
     }
-    out.end();
-    await once(out, 'finish');
+    for (const stream of [out, refusedOut]) {
+      stream.end();
+      await once(stream, 'finish');
+    }
     const manifestKey = planKey(input.feed, runId);
     await deps.store.upload(manifestKey, local, 'application/x-ndjson');
+    const refusals = refused > 0 ? refusedKey(input.feed, runId) : undefined;
+    if (refusals) await deps.store.upload(refusals, refusedLocal, 'application/x-ndjson');
     const registry = registryKey(input.feed, runId);
     // A replanned run keeps its first copy: batches that already ran used that one.
     if (!(await deps.store.get(registry))) {
@@ -224,6 +253,8 @@ export const runPlanBacklog = async (
       held,
       batchBytes,
       tooLarge,
+      refused,
+      ...(refusals ? { refusedKey: refusals } : {}),
       registryKey: registry,
     };
   });

@@ -1,5 +1,5 @@
 import { BadInputError } from '@strata/core/errors';
-import { planKey } from '@strata/core/plan-backlog';
+import { planKey, refusedKey } from '@strata/core/plan-backlog';
 import { z } from 'zod';
 import { generateBacklog } from '../backlog/index.js';
 import { type EmbeddedRuntime, LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
@@ -215,6 +215,11 @@ const feedProblems = (run: FeedBackfill): string[] => {
   if (plan.held > 0) {
     problems.push(
       `${run.feed}: ${count(plan.held)} object(s) left out, held by a live batch of another run; a rerun takes them over if that run dies and its lease lapses`
+    );
+  }
+  if (plan.refused > 0) {
+    problems.push(
+      `${run.feed}: ${count(plan.refused)} object(s) left out, their keys holding a . or .. segment no batch may take, listed in s3://${LOCAL_BUCKET}/${refusedKey(run.feed, run.runId)}; rename them under raw/${run.feed}/`
     );
   }
   if (!reconciled) {
