@@ -112,23 +112,28 @@ export const prepareBacklog = async (
 const BATCHES_TO_SEARCH = 20;
 
 /**
- * What the first failed batch of a run failed with, from the ledger's FAILED entries of the
- * run's planned objects: a map that exceeded its tolerated failures says only that, and the
- * fault (a full disk, an unreachable store) is in its batches. Nothing when the lake or the
- * ledger cannot say (local S3 down).
+ * What the first failed batch of a run failed with: from the ledger's FAILED entries of the
+ * run's planned objects, or else from the failed children the Map Run wrote beside its manifest
+ * (the ledger may be what failed). A map that exceeded its tolerated failures says only that,
+ * and the fault (a full disk, an unreachable store) is in its batches. Nothing when neither can
+ * say (local S3 down).
  *
  * @example
- * await firstBatchFailure(runtime, 'payments', runId);
+ * await firstBatchFailure(runtime, 'payments', runId, outcome.redrive?.mapRun?.Key);
  * // 'batch <runId>-payments-000000 failed with Strata.Terminal: disk full: …'
  * @param runtime - the embedded runtime whose lake and ledger the run used
  * @param feed - the run's feed
  * @param runId - the run (its execution name)
+ * @param mapRunManifest - the key of the failed Map Run's ResultWriter manifest, if it wrote one
  */
 export const firstBatchFailure = async (
   runtime: EmbeddedRuntime,
   feed: string,
-  runId: string
+  runId: string,
+  mapRunManifest?: string
 ): Promise<string | undefined> => {
+  const read = async <T>(key: string) =>
+    JSON.parse(new TextDecoder().decode(await runtime.store.get(key))) as T;
   try {
     const plan = await runtime.store.get(planKey(feed, runId));
     const batches = new TextDecoder().decode(plan).split('\n').filter(Boolean);
@@ -139,6 +144,27 @@ export const firstBatchFailure = async (
         (entry) => entry.status === 'FAILED' && entry.batchId?.startsWith(runId)
       );
       if (failed) return `batch ${failed.batchId} failed with ${failed.error}`;
+    }
+  } catch {
+    // The ledger cannot say: the Map Run's results may.
+  }
+  try {
+    if (!mapRunManifest) return undefined;
+    const manifest = await read<{ ResultFiles?: { FAILED?: { Key: string }[] } }>(mapRunManifest);
+    for (const file of manifest.ResultFiles?.FAILED ?? []) {
+      for (const child of await read<{ Input?: string; Error?: string; Cause?: string }[]>(
+        file.Key
+      )) {
+        const { batchId } = JSON.parse(child.Input ?? '{}') as { batchId?: string };
+        // A Lambda's error reaches Step Functions as {errorType, errorMessage} in the Cause.
+        let message = child.Cause ?? '';
+        try {
+          message = (JSON.parse(message) as { errorMessage?: string }).errorMessage ?? message;
+        } catch {
+          // A Cause that is plain text is the message.
+        }
+        return `batch ${batchId ?? '?'} failed with ${child.Error}: ${message.split('\n')[0]}`;
+      }
     }
   } catch {
     // The execution's own error is all there is to tell.
@@ -177,7 +203,7 @@ export const backfillFeeds = async (
     if (outcome.status === 'FAILED') {
       // Causes can span lines (a parser's message quoting the input); one line reads better.
       const failed = `${outcome.error}: ${failureReason(outcome.cause).replace(/\s*\n\s*/g, ' ')}`;
-      const batch = await firstBatchFailure(runtime, feed, runId);
+      const batch = await firstBatchFailure(runtime, feed, runId, outcome.redrive?.mapRun?.Key);
       const error = batch ? `${failed}; ${batch}` : failed;
       write.err(`✗ backfill ${feed} FAILED with ${error}`);
       runs.push({ feed, runId, status: 'FAILED', error });
