@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { asDiskFull } from '@strata/core/errors';
 import S3rver from 's3rver';
 
 /** s3rver accepts only these credentials when it checks request signatures. */
@@ -39,6 +40,39 @@ const s3Error = (res: ServerResponse, status: number, code: string, message: str
 };
 
 /**
+ * Writes an object to a temporary file beside its place and renames it there once written, then
+ * its metadata: a GET never reads a half-written object.
+ */
+const writeObject = async (store: S3rverStore, object: S3rverObject, path: string) => {
+  await mkdir(dirname(path), { recursive: true });
+  const partial = `${path}.${randomUUID()}.partial`;
+  const hash = createHash('md5');
+  let size = 0;
+  const source = Buffer.isBuffer(object.content)
+    ? Readable.from([object.content])
+    : (object.content as Readable);
+  try {
+    await pipeline(
+      source,
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      }),
+      createWriteStream(partial)
+    );
+    await rename(partial, path);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  const md5 = hash.digest('hex');
+  await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size, md5 };
+};
+
+/**
  * s3rver with the S3 behaviours Strata relies on that it gets wrong fixed on the way in.
  *
  * S3 reads `x-amz-copy-source` as a URL-encoded `bucket/key` and decodes every escape in it, so
@@ -67,32 +101,15 @@ class S3CompatibleS3rver extends S3rver {
     const store = this.#store;
     store.putObject = async (object) => {
       const path = store.getResourcePath(object.bucket, object.key, 'object');
-      await mkdir(dirname(path), { recursive: true });
-      const partial = `${path}.${randomUUID()}.partial`;
-      const hash = createHash('md5');
-      let size = 0;
-      const source = Buffer.isBuffer(object.content)
-        ? Readable.from([object.content])
-        : (object.content as Readable);
       try {
-        await pipeline(
-          source,
-          new Transform({
-            transform(chunk: Buffer, _encoding, done) {
-              hash.update(chunk);
-              size += chunk.length;
-              done(null, chunk);
-            },
-          }),
-          createWriteStream(partial)
-        );
-        await rename(partial, path);
-      } finally {
-        await rm(partial, { force: true });
+        return await writeObject(store, object, path);
+      } catch (error) {
+        // S3 never runs out of room, the disk under a local lake does: the client is told which
+        // (s3rver answers an exposed error's message with its InternalError, not a generic one).
+        const named = await asDiskFull(error, options?.directory ?? dirname(path));
+        if (named === error) throw error;
+        throw Object.assign(new Error((named as Error).message), { expose: true });
       }
-      const md5 = hash.digest('hex');
-      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
-      return { size, md5 };
     };
   }
 
