@@ -169,8 +169,8 @@ export const guardHandlers = (
   );
 
 /**
- * Drains an execution's event log, measuring its input and every state's output; a state
- * output over the limit stops the execution with States.DataLimitExceeded, which no Catch sees.
+ * Drains an execution's event log, measuring its input and every state's input and output; a
+ * payload over the limit stops the execution with States.DataLimitExceeded, which no Catch sees.
  *
  * @param execution - what `StateMachine.run` returned, run with `noThrowOnAbort`
  * @param watch - the execution's watch
@@ -184,9 +184,17 @@ export const monitorRun = async (
   let failure: { error: string; cause: string } | undefined;
   for await (const event of execution.eventLogs) {
     if (event.type === 'ExecutionStarted') watch.measure('the execution input', event.input);
-    if (event.type === 'StateExited' && !watch.stopped) {
-      if (watch.measure(event.state.name, event.state.output) > MAX_PAYLOAD_BYTES) {
-        watch.stop(dataLimitExceeded(event.state.name));
+    // A state's input is its predecessor's output, already held to the limit, except where a
+    // Map made it: an iteration's input is what its ItemSelector built.
+    const [at, payload] =
+      event.type === 'StateExited'
+        ? [event.state.name, event.state.output]
+        : event.type === 'StateEntered'
+          ? [`${event.state.name} input`, event.state.input]
+          : [undefined, undefined];
+    if (at !== undefined && !watch.stopped) {
+      if (watch.measure(at, payload) > MAX_PAYLOAD_BYTES) {
+        watch.stop(dataLimitExceeded(at));
         execution.abort();
       }
     }

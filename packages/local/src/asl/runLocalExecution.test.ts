@@ -191,6 +191,46 @@ describe('Function: runLocalExecution', () => {
     expect(calls).toBe(0);
   });
 
+  it("fails an inline Map whose iteration's input passes 256 KiB, before the iteration's Task runs", async () => {
+    // Prepare: each iteration gets the 150 KiB value twice from its ItemSelector; the
+    // execution's input, the Map's output and every Task result stay small
+    let calls = 0;
+    const work: LocalFunction = async () => {
+      calls += 1;
+      return {};
+    };
+    const fanOut = {
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemSelector: { 'a.$': '$.big', 'b.$': '$.big' },
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'INLINE' },
+            StartAt: 'Work',
+            States: { Work: { ...definition({}).States.Work, Catch: undefined, End: true } },
+          },
+          ResultPath: null,
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const outcome = await runLocalExecution({
+      definition: fanOut,
+      input: { items: [1, 2], big: 'x'.repeat(150 * 1024) },
+      executionName: 'fan-out',
+      stateMachineName: 'test',
+      integrations: integrations(work),
+    });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(calls).toBe(0);
+  });
+
   it('reports the largest payload the execution carried and where', async () => {
     // Prepare
     const work: LocalFunction = async () => ({ blob: 'x'.repeat(10_000) });
