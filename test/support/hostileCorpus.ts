@@ -203,9 +203,11 @@ export const HOSTILE_CLASSES: readonly HostileClass[] = [
         '{"n":5e-324}',
         '{"n":1.000000000000000000001}',
         '{"n":[1e-400]}',
+        // 18 significant digits, most of them before the point.
+        '{"n":1234567890.12345678}',
       ].join('\n'),
     },
-    expect: { rows: 6, lines: 4, objects: 0 },
+    expect: { rows: 6, lines: 5, objects: 0 },
   },
   {
     name: 'integers-past-2^53',

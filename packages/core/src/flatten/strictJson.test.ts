@@ -71,6 +71,7 @@ describe('Function: unusualOffsets', () => {
       '{"a":0.1234567890123456789}',
       '{"a":5e-324,"b":"type123"}',
       '{"a":1e-400}',
+      '{"a":1234567890.12345678,"b":123456789.12345678}',
     ];
     const text = lines.join('\n');
 
@@ -79,6 +80,6 @@ describe('Function: unusualOffsets', () => {
 
     // Assess: the line each offset falls in
     const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
-    expect([...new Set(offsets.map(lineOf))]).toEqual([2, 3, 4, 5, 7]);
+    expect([...new Set(offsets.map(lineOf))]).toEqual([2, 3, 4, 5, 7, 8]);
   });
 });

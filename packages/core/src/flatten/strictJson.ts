@@ -23,11 +23,12 @@ const LOSSY: Rejection =
  * Byte patterns worth a full check, as a regular expression over a chunk read as Latin-1: what
  * RFC 8259 forbids and DuckDB takes (`NaN`, `Infinity`, a comma before a closing bracket), and
  * the numbers DuckDB may change: `-0` as a value (after `:`, `,`, `[` or a space; `SKU-0` is
- * text), nine digits beside a point or an exponent (a number of 18 significant digits has them),
- * an exponent of three digits. Strings match too (an id of 20 digits): the check tells.
+ * text), a point with nine digits after it or before it (a number of 18 significant digits has
+ * them on one side: `1234567890.12345678` as well as `0.123456789012345678`), an exponent of three
+ * digits. Strings match too (an id of 20 digits): the check tells.
  */
 export const UNUSUAL =
-  /NaN|Infinity|,[ \t\r]*[}\]]|[:,[ \t]-0(?![1-9.])|\.[0-9]{9}|[eE][+-]?[0-9]{3}/g;
+  /NaN|Infinity|,[ \t\r]*[}\]]|[:,[ \t]-0(?![1-9.])|\.(?:[0-9]{9}|(?<=[0-9]{9}\.))|[eE][+-]?[0-9]{3}/g;
 
 /** The same question in DuckDB's (RE2) syntax, for records already loaded. */
 export const UNUSUAL_RE2 =
