@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { quoteLiteral } from '../config/index.js';
 import { eachLimited } from '../lake/index.js';
+import type { LedgerEntry } from '../ports/index.js';
 import type { ExplodedArray } from './childTables.js';
 import { itemClaimer } from './claimItems.js';
 import {
@@ -16,7 +17,7 @@ import { FlattenLayout } from './flattenLayout.js';
 import { downloadLineRange } from './lineRange.js';
 import { inspectRawObject, maskLines, unreadable } from './rawObject.js';
 import type { Rejection } from './strictJson.js';
-import type { LocalObject, StagedBatch } from './types.js';
+import type { BatchItem, LocalObject, StagedBatch } from './types.js';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -35,11 +36,8 @@ export const stageBatch = async (
   batch: Omit<StagedBatch, 'objects' | 'finished' | 'adopted' | 'sample' | 'out'>
 ): Promise<StagedBatch> => {
   const { items, ledger, store, ws } = batch;
-  const claim = itemClaimer({
-    ...batch,
-    leaveInPlace: batch.options.leaveInPlace,
-    entries: await ledger.getMany(items.map((item) => item.id)),
-  });
+  const entries = await ledger.getMany(items.map((item) => item.id));
+  const claim = itemClaimer({ ...batch, leaveInPlace: batch.options.leaveInPlace, entries });
   const finished = new Set<string>();
   const adopted = new Set<string>();
   const claimed = new Array<LocalObject | undefined>(items.length);
@@ -51,17 +49,40 @@ export const stageBatch = async (
     spread: SAMPLE_SPREAD,
   };
   await eachLimited(items, IO_CONCURRENCY, async (item, index) => {
-    const taken = await claim(item);
-    if (taken.kind === 'refused') return;
+    const local = ws.path(`object-${index}`);
+    const download = (source: string) => {
+      const { range, size } = item;
+      return range
+        ? downloadLineRange(store, { key: source, size, range }, local)
+        : store.download(source, local);
+    };
+    // The download starts with the claim rather than after it: the two round trips overlap.
+    // Reading an object this batch then does not get is harmless; its copy is removed.
+    const fetched = speculates(item, entries.get(item.id), batch.batchId)
+      ? download(item.key).then(
+          () => undefined,
+          (error: unknown) => ({ error })
+        )
+      : undefined;
+    const discard = async () => {
+      await fetched;
+      await rm(local, { force: true });
+    };
+    const taken = await claim(item).catch(async (error: unknown) => {
+      await discard();
+      throw error;
+    });
+    if (taken.kind === 'refused') return discard();
     if (taken.kind === 'adopted') {
       adopted.add(taken.from);
-      return;
+      return discard();
     }
     if (taken.kind === 'finished') finished.add(item.id);
     const object = { key: item.id, object: item.key, size: item.size, index, masked: [] };
     const counts = { records: 0, rejected: 0 };
     const unread = taken.kind === 'claimed' ? (taken.givenUp ?? item.tooLarge) : undefined;
     if (unread) {
+      await discard();
       // Not read (again): the object goes to quarantine whole, with why.
       const error = unread;
       claimed[index] = {
@@ -75,19 +96,19 @@ export const stageBatch = async (
       };
       return;
     }
-    const local = ws.path(`object-${index}`);
     let source = item.key;
-    const download = () => {
-      const { range, size } = item;
-      return range
-        ? downloadLineRange(store, { key: source, size, range }, local)
-        : store.download(source, local);
-    };
-    await download().catch((error: unknown) => {
-      if (!finished.has(item.id)) throw error;
+    const failed = fetched
+      ? await fetched
+      : await download(source).then(
+          () => undefined,
+          (error: unknown) => ({ error })
+        );
+    if (failed) {
+      // An object no longer in raw/ was moved by the attempt this one retries.
+      if (!finished.has(item.id)) throw failed.error;
       source = FlattenLayout.processed(item.key);
-      return download();
-    });
+      await download(source);
+    }
     const info = await inspectRawObject(local, {
       gzip: item.key.endsWith('.gz'),
       plain: ws.path(`object-${index}.json`),
@@ -134,6 +155,14 @@ export const stageBatch = async (
     out: ws.path('silver'),
   };
 };
+
+/**
+ * Whether an item is worth downloading while it is being claimed: not one planned too large to
+ * read, nor one the ledger already shows done or held by another batch (most of those are
+ * refused; a lapsed one is downloaded once its claim is granted).
+ */
+const speculates = (item: BatchItem, entry: LedgerEntry | undefined, batchId: string) =>
+  !item.tooLarge && (entry === undefined || entry.batchId === batchId || entry.status === 'FAILED');
 
 /**
  * The batch's files DuckDB's reader takes in one pass, in one format: JSON Lines (with their
