@@ -27,12 +27,6 @@ const partsOf = async (batch: StagedBatch, dir: string, dataset: string) => {
   };
 };
 
-/** Uploads Parquet files to their keys. */
-const publish = (batch: StagedBatch, files: readonly { file: string; key: string }[]) =>
-  eachLimited(files, IO_CONCURRENCY, ({ file, key }) =>
-    batch.store.upload(key, file, 'application/vnd.apache.parquet')
-  );
-
 /**
  * Commits a written batch. First it checks what it wrote on local disk (records read equal
  * rows written plus records quarantined, every exploded element a child row) and records its
@@ -123,39 +117,59 @@ export const commitBatch = async (
     result,
   });
 
-  await publish(batch, feedParts.files);
-  for (const [i, child] of written.children.entries()) {
-    await publish(batch, childParts[i]?.files ?? []);
-    await store.put(
-      FlattenLayout.schemaFragment(child.table.dataset, batchId),
-      JSON.stringify({ feed: child.table.dataset, batchId, columns: child.table.columns }, null, 2),
-      'application/json'
-    );
-  }
   if (rejectedLines > 0) {
-    const local = batch.ws.path('rejected.jsonl');
     await engine.run(
-      `copy (select source_key as file, line_no as line, reason as error, text from slow_rejected order by 1, 2) to ${quoteLiteral(local)} (format json)`
-    );
-    await store.upload(
-      FlattenLayout.quarantineRecords(feed, batchId),
-      local,
-      'application/x-ndjson'
+      `copy (select source_key as file, line_no as line, reason as error, text from slow_rejected order by 1, 2) to ${quoteLiteral(batch.ws.path('rejected.jsonl'))} (format json)`
     );
   }
-  for (const { file, key } of quarantined) {
-    await store.copy(file.source, key, file.size);
-    await store.put(
-      `${key}.error.json`,
-      JSON.stringify({ file: file.key, error: file.error, batchId }, null, 2),
-      'application/json'
-    );
-  }
-  await store.put(
-    schemaKey,
-    JSON.stringify({ feed, batchId, columns: written.columns }, null, 2),
-    'application/json'
-  );
+  // Everything the manifest commits goes up at once, in one pool of requests: the Parquet of
+  // the feed and its child tables, schema fragments, quarantine. Their order does not matter,
+  // only that all of them are there before the manifest is.
+  const uploads: (() => Promise<void>)[] = [
+    ...[...feedParts.files, ...childParts.flatMap((parts) => parts.files)].map(
+      ({ file, key }) =>
+        () =>
+          store.upload(key, file, 'application/vnd.apache.parquet')
+    ),
+    ...written.children.map(
+      (child) => () =>
+        store.put(
+          FlattenLayout.schemaFragment(child.table.dataset, batchId),
+          JSON.stringify(
+            { feed: child.table.dataset, batchId, columns: child.table.columns },
+            null,
+            2
+          ),
+          'application/json'
+        )
+    ),
+    ...(rejectedLines > 0
+      ? [
+          () =>
+            store.upload(
+              FlattenLayout.quarantineRecords(feed, batchId),
+              batch.ws.path('rejected.jsonl'),
+              'application/x-ndjson'
+            ),
+        ]
+      : []),
+    ...quarantined.flatMap(({ file, key }) => [
+      () => store.copy(file.source, key, file.size),
+      () =>
+        store.put(
+          `${key}.error.json`,
+          JSON.stringify({ file: file.key, error: file.error, batchId }, null, 2),
+          'application/json'
+        ),
+    ]),
+    () =>
+      store.put(
+        schemaKey,
+        JSON.stringify({ feed, batchId, columns: written.columns }, null, 2),
+        'application/json'
+      ),
+  ];
+  await eachLimited(uploads, IO_CONCURRENCY, (upload) => upload());
   const manifest: BatchManifest = {
     feed,
     batchId,
