@@ -14,11 +14,17 @@ describe('Function: engineOptions', () => {
     expect(options).toEqual(expected);
   });
 
-  it('uses one thread and no limit outside Lambda', () => {
-    // Act
-    const options = engineOptions({});
+  it.each([
+    ['no', {}],
+    ['a malformed', { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' }],
+  ])(
+    'sizes DuckDB as a 2048 MB function, with a memory limit, for %s function memory',
+    (_, env) => {
+      // Act
+      const options = engineOptions(env);
 
-    // Assess
-    expect(options).toEqual({ threads: 1 });
-  });
+      // Assess
+      expect(options).toEqual({ threads: 1, memoryLimit: '1228MB' });
+    }
+  );
 });

@@ -76,3 +76,20 @@ describe('Class: DuckDbEngine', () => {
     });
   });
 });
+
+describe('Class: DuckDbEngine (memory limit)', () => {
+  it('fails with Strata.Terminal naming its memory limit when work cannot fit in it', async () => {
+    // Act: one list of five million numbers, which no spill can split
+    const error = await DuckDbEngine.use({ threads: 1, memoryLimit: '16MB' }, (engine) =>
+      engine.run('select len(list(i)) from range(5000000) t(i)').then(
+        () => undefined,
+        (rejected: unknown) => rejected as Error
+      )
+    );
+
+    // Assess
+    expect(error?.name).toBe('Strata.Terminal');
+    expect(error?.message).toMatch(/^out of memory: .* memory_limit of 15\.2 MiB/);
+    expect(error?.message).toContain('Out of Memory Error');
+  });
+});

@@ -1,15 +1,11 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { TerminalError } from '../errors/index.js';
 import { withoutData } from './withoutData.js';
 
-/**
- * DuckDB's error again, its message without the data it quoted. Not as `cause`: loggers and
- * error serialisers print causes, which would carry the record along after all.
- */
-const rethrowWithoutData = (error: unknown): never => {
-  throw error instanceof Error ? new Error(withoutData(error.message)) : error;
-};
+/** DuckDB's error when an allocation would pass its memory limit (no spill could avoid it). */
+const OUT_OF_MEMORY = /^Out of Memory Error/;
 
 /** JSON-safe row as DuckDB converts it (BIGINT and DECIMAL arrive as strings when unsafe). */
 export type JsonRow = Record<string, unknown>;
@@ -69,15 +65,38 @@ export class DuckDbEngine {
     }
   }
 
-  /** Runs statements for their effect; a failure's message holds no data ({@link withoutData}). */
+  /**
+   * Runs statements for their effect. A failure's message holds no data ({@link withoutData});
+   * work that needs more memory than DuckDB's limit, after spilling what it can, fails as
+   * `Strata.Terminal` naming the limit: a retry on the same function runs out again.
+   */
   async run(sql: string): Promise<void> {
-    await this.#connection.run(sql).catch(rethrowWithoutData);
+    await this.#connection.run(sql).catch((error: unknown) => this.#rethrow(error));
   }
 
   /** Runs a query and returns every row as a JSON-safe object; errors as {@link run}'s. */
   async all(sql: string): Promise<JsonRow[]> {
-    const reader = await this.#connection.runAndReadAll(sql).catch(rethrowWithoutData);
+    const reader = await this.#connection
+      .runAndReadAll(sql)
+      .catch((error: unknown) => this.#rethrow(error));
     return reader.getRowObjectsJson() as JsonRow[];
+  }
+
+  /**
+   * DuckDB's error again, its message without the data it quoted. Not as `cause`: loggers and
+   * error serialisers print causes, which would carry the record along after all.
+   */
+  async #rethrow(error: unknown): Promise<never> {
+    if (!(error instanceof Error)) throw error;
+    const message = withoutData(error.message);
+    if (!OUT_OF_MEMORY.test(message)) throw new Error(message);
+    const limit = await this.#connection
+      .runAndReadAll("select current_setting('memory_limit') as m")
+      .then((reader) => String(reader.getRowObjectsJson()[0]?.m))
+      .catch(() => 'unknown');
+    throw new TerminalError(
+      `out of memory: the work needs more than DuckDB's memory_limit of ${limit} lets it hold, after spilling what it can to disk (${message})`
+    );
   }
 
   /** The single number a `select count(*)`-style query returns. */
