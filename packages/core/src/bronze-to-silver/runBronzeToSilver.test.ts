@@ -143,4 +143,79 @@ describe('Function: runBronzeToSilver', () => {
         'bronze-to-silver items: primary key column(s) ITEM_ID not among the extracted columns (NAME)',
     });
   });
+
+  it('succeeds when the extract returns no rows, and leaves silver as it was', async () => {
+    // Prepare
+    await extractAndUpsert('run-5', '2026-05-05T00:00:00Z', configFor('select * from src.v1'));
+    const before = await silverRows();
+
+    // Act
+    const result = await extractAndUpsert(
+      'run-6',
+      '2026-05-06T00:00:00Z',
+      configFor('select * from src.v1 where false')
+    );
+
+    // Assess
+    expect(result.datasets).toEqual([
+      {
+        entity: 'items',
+        key: 'silver/items/current.parquet',
+        rowsIn: 0,
+        rowsAccepted: 0,
+        rowsQuarantined: 0,
+        rowsOut: before.length,
+      },
+    ]);
+    expect(await silverRows()).toEqual(before);
+  });
+
+  it('applies no entity when one of the run fails: every silver table stays as it was', async () => {
+    // Prepare: items and a second entity whose primary key the extract does not return
+    const two = parseOrThrow(
+      configSchema,
+      {
+        warehouse: { type: 'duckdb', path: warehousePath, database: 'src' },
+        queries: [
+          { name: 'items', sql: 'select * from src.v2', primary_key: ['ITEM_ID'] },
+          { name: 'names', sql: 'select NAME from src.v1', primary_key: ['ITEM_ID'] },
+        ],
+      },
+      'config'
+    );
+    await extractAndUpsert('run-7', '2026-05-07T00:00:00Z', configFor('select * from src.v1'));
+    const before = await silverRows();
+    const warehouse = new DuckDbWarehouse({ path: warehousePath, database: 'src' });
+    const engine = await DuckDbEngine.create();
+
+    // Act
+    const attempt = (async () => {
+      try {
+        const deps = { store: lake.store, warehouse, engine, config: two };
+        const extracts = [];
+        for (const entity of ['items', 'names']) {
+          extracts.push(
+            await runExtract(
+              {
+                entity,
+                runId: 'run-8',
+                runDate: '2026-05-08',
+                runStartedAt: '2026-05-08T00:00:00Z',
+              },
+              { ...deps, watermarks: lake.watermarks }
+            )
+          );
+        }
+        return await runBronzeToSilver({ runId: 'run-8', extracts }, deps);
+      } finally {
+        engine.close();
+        await warehouse.close();
+      }
+    })();
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: ErrorName.BadInput });
+    expect(await silverRows()).toEqual(before);
+    expect(await keysUnder(lake.store, 'quarantine/items/run=run-8/')).toEqual([]);
+  });
 });

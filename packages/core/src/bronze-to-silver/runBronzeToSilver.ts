@@ -3,7 +3,7 @@ import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/inde
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
-import { assertRunId, Lake, writeParquetObject } from '../lake/index.js';
+import { assertRunId, Lake, writeParquetFile } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
 
 export const bronzeToSilverInputSchema = z.object({
@@ -88,24 +88,48 @@ const countSilver = async (
   return deps.engine.scalarNumber(`select count(*) from read_parquet(${quoteLiteral(local)})`);
 };
 
+/** What one entity's upsert will change in the lake, written locally and not yet published. */
+interface PreparedUpsert {
+  dataset: SilverDataset;
+  /** Local files to upload, by key. */
+  uploads: { key: string; local: string }[];
+  /** Keys to delete: an earlier attempt's quarantine this one does not rewrite. */
+  deletes: string[];
+}
+
 /**
- * Upserts one entity's bronze parts from this run into its silver table.
+ * Prepares the upsert of one entity's bronze parts from this run into its silver table, in the
+ * workspace: nothing in the lake changes until the run publishes every entity.
  *
  * Column names become lower snake case; rows with a null primary key go to quarantine with the
  * reason; the rest are merged with the existing silver table, keeping the latest extract per key.
  * Rerunning the same run reproduces the same table, because the merge is keyed and deterministic.
+ * An extract of no rows (an incremental entity with nothing new, an empty table) leaves the
+ * table as it is.
  */
-const upsertEntity = async (
+const prepareUpsert = async (
   deps: BronzeToSilverDeps,
   ws: Workspace,
   runId: string,
   manifest: BronzeManifest
-): Promise<SilverDataset> => {
+): Promise<PreparedUpsert> => {
   const { entity } = manifest;
   const query = deps.config.queries.find((candidate) => candidate.name === entity);
   if (!query) throw new BadInputError(`bronze-to-silver: entity "${entity}" is not configured`);
-  const io = { engine: deps.engine, ws, store: deps.store };
+  const io = { engine: deps.engine, ws };
   const table = (name: string) => quoteIdentifier(`${entity}__${name}`);
+  const silverKey = Lake.silverTable(entity);
+  const quarantineKey = Lake.quarantine(entity, runId);
+  if (manifest.parts.length === 0) {
+    // Nothing extracted this run (an empty extract writes no part, and so names no column): the
+    // silver table stays as it is, and an earlier attempt's quarantine goes.
+    const rowsOut = await countSilver(deps, ws, silverKey);
+    return {
+      dataset: { entity, key: silverKey, rowsIn: 0, rowsAccepted: 0, rowsQuarantined: 0, rowsOut },
+      uploads: [],
+      deletes: [quarantineKey],
+    };
+  }
 
   const rename = manifest.columns
     .map(
@@ -129,14 +153,6 @@ const upsertEntity = async (
     await deps.store.download(part.key, local);
     files.push(quoteLiteral(local));
   }
-  const silverKey = Lake.silverTable(entity);
-  const quarantineKey = Lake.quarantine(entity, runId);
-  if (files.length === 0) {
-    // Nothing extracted this run: the silver table stays as it is.
-    await deps.store.delete([quarantineKey]);
-    const rowsOut = await countSilver(deps, ws, silverKey);
-    return { entity, key: silverKey, rowsIn: 0, rowsAccepted: 0, rowsQuarantined: 0, rowsOut };
-  }
   await deps.engine.run(
     `create or replace temp table ${table('incoming')} as select ${rename} from read_parquet([${files.join(', ')}])`
   );
@@ -145,16 +161,19 @@ const upsertEntity = async (
   const rowsQuarantined = await deps.engine.scalarNumber(
     `select count(*) from ${table('incoming')} where ${missingKey}`
   );
+  const uploads: PreparedUpsert['uploads'] = [];
+  const deletes: string[] = [];
   if (rowsQuarantined > 0) {
     const reason = quoteLiteral(`primary key (${query.primary_key.join(', ')}) is null`);
-    await writeParquetObject(
+    const { local } = await writeParquetFile(
       io,
       `select *, ${reason} as _quarantine_reason from ${table('incoming')} where ${missingKey}`,
       quarantineKey
     );
+    uploads.push({ key: quarantineKey, local });
   } else {
     // A retry that quarantines nothing must not leave an earlier attempt's rejects behind.
-    await deps.store.delete([quarantineKey]);
+    deletes.push(quarantineKey);
   }
 
   const previousLocal = ws.path(`${entity}-previous.parquet`);
@@ -162,7 +181,7 @@ const upsertEntity = async (
   const previous = hasPrevious
     ? `select * from read_parquet(${quoteLiteral(previousLocal)}) union all by name `
     : '';
-  const rowsOut = await writeParquetObject(
+  const { local: silverLocal, rows: rowsOut } = await writeParquetFile(
     io,
     `select * from (${previous}select * from ${table('incoming')} where not (${missingKey}))
      qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc) = 1
@@ -178,11 +197,17 @@ const upsertEntity = async (
       `bronze-to-silver ${entity}: counts do not reconcile (manifest ${manifest.rows}, read ${rowsIn}, accepted ${rowsAccepted}, quarantined ${rowsQuarantined})`
     );
   }
-  return { entity, key: silverKey, rowsIn, rowsAccepted, rowsQuarantined, rowsOut };
+  uploads.push({ key: silverKey, local: silverLocal });
+  return {
+    dataset: { entity, key: silverKey, rowsIn, rowsAccepted, rowsQuarantined, rowsOut },
+    uploads,
+    deletes,
+  };
 };
 
 /**
- * Types, deduplicates and upserts every extracted entity from bronze into silver.
+ * Types, deduplicates and upserts every extracted entity from bronze into silver: all
+ * entities are prepared first and published together, so a failure applies none.
  *
  * @param input - the run and the Extract map's per-entity results
  * @param deps - lake, engine and config
@@ -193,7 +218,7 @@ export const runBronzeToSilver = async (
 ): Promise<BronzeToSilverResult> => {
   const runId = assertRunId(input.runId);
   return Workspace.use('bronze-to-silver', async (ws) => {
-    const datasets: SilverDataset[] = [];
+    const prepared: PreparedUpsert[] = [];
     const skipped: SkippedExtract[] = [];
     for (const extract of input.extracts) {
       if (!('manifestKey' in extract)) {
@@ -206,8 +231,17 @@ export const runBronzeToSilver = async (
           throw error;
         }
       );
-      datasets.push(await upsertEntity(deps, ws, runId, manifest));
+      prepared.push(await prepareUpsert(deps, ws, runId, manifest));
     }
+    // Every entity prepared: only now does the lake change, so an entity that fails leaves no
+    // other half-applied. A retry prepares the same files again, the merge being deterministic.
+    for (const { uploads, deletes } of prepared) {
+      if (deletes.length > 0) await deps.store.delete(deletes);
+      for (const { key, local } of uploads) {
+        await deps.store.upload(key, local, 'application/vnd.apache.parquet');
+      }
+    }
+    const datasets = prepared.map((entity) => entity.dataset);
     const [first] = skipped;
     const extractFailure = first
       ? { Error: first.error.Error, Cause: JSON.stringify(skipped) }

@@ -1,4 +1,4 @@
 export { eachLimited } from './eachLimited.js';
 export { assertRunId, type BronzeFormat, datePartition, Lake } from './layout.js';
-export { writeParquetObject } from './parquet.js';
+export { writeParquetFile, writeParquetObject } from './parquet.js';
 export { raceBackoff, updateObject } from './updateObject.js';
