@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { DuckDbEngine } from '@strata/core/engine';
 import { ErrorName } from '@strata/core/errors';
-import { weekPrefix } from '@strata/core/plan-backlog';
+import { BATCH_BUDGET_SECONDS, weekPrefix } from '@strata/core/plan-backlog';
 import type { ReconcileResult } from '@strata/core/reconcile';
 import { BACKLOG_FEEDS } from './backlog/index.js';
 import {
@@ -12,8 +14,16 @@ import {
   type FeedBackfill,
   prepareBacklog,
 } from './cli/backfillFeeds.js';
-import { count, failureReason, parseSize } from './cli/format.js';
+import { count, failureReason, formatBytes, parseSize } from './cli/format.js';
 import { progressPrinter } from './cli/progress.js';
+import { formatRows, openLake, type QueryFormat } from './cli/query.js';
+import {
+  assertFeedName,
+  backlogPrefix,
+  listSourceFiles,
+  planSourceFiles,
+  uploadSourceFiles,
+} from './cli/sourceFiles.js';
 import { summaryTable } from './cli/summaryTable.js';
 import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
 import { type SummaryRow, summarizeRun } from './runtime/summarizeRun.js';
@@ -24,8 +34,11 @@ Commands:
   start               backfill a generated nested-JSON backlog, then run the whole pipeline
                       locally on generated TPC-H data
   backfill            only the backfill: generate a nested-JSON backlog and run the backfill
-                      state machine over each feed
+                      state machine over each feed; with --feed, backfill that feed instead,
+                      from your own files with --from
   weekly-sync         run the weekly-sync state machine over one ISO week's drops in the lake
+  query [<sql>]       run SQL over the local lake: silver.<dataset>, gold.<model>,
+                      quarantine.<entity>, strata.ledger; without SQL, a prompt
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -35,12 +48,20 @@ Options:
   --size <bytes>      backlog size, e.g. 256KB, 64MB or 1GB (default 16MB); a lake keeps the
                       backlog it was given first, so a different size needs --fresh
   --no-backfill       start: skip the backfill and run only the pipeline
+  --feed <name>       backfill: the feed to backfill (lower snake case), from what is under
+                      raw/<feed>/all_historical_files/ in the lake, and --from
+  --from <path>       backfill: a JSON file or a folder of them (read recursively) to upload to
+                      raw/<feed>/all_historical_files/ first; a rerun uploads nothing twice
+  --include <glob>    backfill --from: take only files whose path under --from matches (repeatable)
+  --exclude <glob>    backfill --from: leave out files whose path matches (repeatable)
+  --dry-run           backfill --from: print the plan (files, bytes, batches) and upload nothing
+  --format <f>        query: table (default), csv or json
   --week <date>       weekly-sync: a date in the ISO week to sync, e.g. 2023-01-28
-  --feeds <a,b>       weekly-sync: the feeds to sync (default ${BACKLOG_FEEDS.join(',')})
+  --feeds <a,b>       weekly-sync: the feeds to sync (default: the configured feeds)
   --verbose           print the handlers' structured logs too
   --help              show this help`;
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 const write: CliOutput = {
   out: (line) => console.log(line),
@@ -172,15 +193,104 @@ const backfill = async (values: Values, size: number) =>
     return reportProblems(runtime, runs) === 0 ? 0 : 1;
   });
 
+/** The list a repeatable option was given, or none. */
+const listOf = (value: Values[string]): string[] =>
+  Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+
+/**
+ * Backfills one feed: from a user's files (`--from`, uploaded first), or from what the lake
+ * already holds under its backlog prefix.
+ */
+const backfillFeed = async (values: Values): Promise<number> => {
+  const feed = assertFeedName(typeof values.feed === 'string' ? values.feed : '');
+  const from = typeof values.from === 'string' ? values.from : undefined;
+  const files = from
+    ? await listSourceFiles(from, {
+        include: listOf(values.include),
+        exclude: listOf(values.exclude),
+      })
+    : undefined;
+  if (files?.length === 0) {
+    const filters = [...listOf(values.include), ...listOf(values.exclude)].length
+      ? ' that --include / --exclude let through'
+      : '';
+    console.error(`no files under ${from}${filters}: nothing to backfill into ${feed}`);
+    return 1;
+  }
+  return withRuntime(values, undefined, async (runtime) => {
+    if (from && files) {
+      if (values['dry-run']) {
+        const plan = await planSourceFiles(runtime.store, feed, files);
+        const rate = `${formatBytes(plan.bytesPerSecond)}/s (${plan.measured ? "the feed's measured rate" : 'assumed: the feed has not run yet'})`;
+        console.log(
+          `dry run: ${count(plan.objects)} file(s), ${formatBytes(plan.bytes)} from ${from} → ${backlogPrefix(feed)}\n${count(plan.batches)} batch(es) of up to ${formatBytes(plan.batchBytes)}, sized to end within ${BATCH_BUDGET_SECONDS} s each at ${rate}; nothing uploaded`
+        );
+        return 0;
+      }
+      const sent = await uploadSourceFiles(runtime, feed, files);
+      console.log(
+        `${feed}: ${count(files.length)} file(s) under ${from}: ${count(sent.uploaded)} uploaded (${formatBytes(sent.bytes)}) to ${backlogPrefix(feed)}, ${count(sent.present)} already there, ${count(sent.done)} backfilled before`
+      );
+      if (sent.done === files.length) {
+        console.log(`every file was backfilled before: nothing to do`);
+        return 0;
+      }
+    }
+    const began = Date.now();
+    const runs = await backfillFeeds(runtime, [feed], write);
+    console.log(`\n${backfillSection(runs, Date.now() - began)}\n`);
+    const rows = runs.flatMap((run) => (run.status === 'SUCCEEDED' ? run.summary.rows : []));
+    console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
+    return reportProblems(runtime, runs) === 0 ? 0 : 1;
+  });
+};
+
+const FORMATS: readonly QueryFormat[] = ['table', 'csv', 'json'];
+
+/** Runs SQL over the local lake, once or at a prompt, printing each result. */
+const query = async (values: Values, sql: string | undefined): Promise<number> => {
+  const format = (values.format ?? 'table') as QueryFormat;
+  if (!FORMATS.includes(format)) {
+    console.error(`--format: "${values.format}" must be one of ${FORMATS.join(', ')}`);
+    return 2;
+  }
+  const dir = String(values.dir ?? '.strata');
+  return DuckDbEngine.use({ threads: 2 }, async (engine) => {
+    await openLake(engine, dir);
+    if (sql !== undefined) {
+      console.log(formatRows(await engine.all(sql), format));
+      return 0;
+    }
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    prompt.setPrompt('strata> ');
+    prompt.prompt();
+    for await (const line of prompt) {
+      if (line.trim()) {
+        // A mistake at the prompt is told, and the prompt stays.
+        await engine.all(line).then(
+          (rows) => console.log(formatRows(rows, format)),
+          (error: Error) => console.error(error.message)
+        );
+      }
+      prompt.prompt();
+    }
+    return 0;
+  });
+};
+
 const weeklySync = async (values: Values): Promise<number> => {
   const day = new Date(String(values.week ?? ''));
   if (Number.isNaN(day.getTime())) {
     console.error(`--week: "${values.week ?? ''}" must be a date, e.g. 2023-01-28`);
     return 2;
   }
-  const feeds = typeof values.feeds === 'string' ? values.feeds.split(',') : [...BACKLOG_FEEDS];
   const began = Date.now();
   return withRuntime(values, undefined, async (runtime) => {
+    const configured = (await runtime.defaultConfig()) as { feeds?: Record<string, unknown> };
+    const feeds =
+      typeof values.feeds === 'string'
+        ? values.feeds.split(',')
+        : Object.keys(configured.feeds ?? {});
     // The schedule syncs the week before its time: a week after the given day is that day's week.
     const scheduledTime = new Date(day.getTime() + 7 * 86_400_000).toISOString();
     const outcome = await runtime.execute('weekly-sync', {
@@ -198,6 +308,10 @@ const weeklySync = async (values: Values): Promise<number> => {
       feedRuns: { feed: string; plan: { objects: number }; report: ReconcileResult }[];
     };
     for (const { feed, plan, report } of feedRuns) {
+      if (plan.objects === 0) {
+        console.error(`⚠ weekly-sync ${weekPrefix(feed, day)}: no objects to sync`);
+        continue;
+      }
       console.log(
         `weekly-sync ${weekPrefix(feed, day)}: ${plan.objects} object(s), ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.batches.failed + report.batches.pending} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}`
       );
@@ -220,6 +334,12 @@ const main = async (): Promise<number> => {
       backfill: { type: 'boolean' },
       week: { type: 'string' },
       feeds: { type: 'string' },
+      feed: { type: 'string' },
+      from: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean' },
+      format: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -230,6 +350,10 @@ const main = async (): Promise<number> => {
     return values.help ? 0 : 2;
   }
   if (command === 'weekly-sync') return weeklySync(values);
+  if (command === 'query') return query(values, positionals.slice(1).join(' ') || undefined);
+  if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
+    return backfillFeed(values);
+  }
   if (command !== 'start' && command !== 'backfill') {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;

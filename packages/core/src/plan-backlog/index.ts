@@ -12,6 +12,8 @@ export {
   parseCsvLine,
 } from './inventoryObjects.js';
 export {
+  DEFAULT_MAX_FILES_PER_BATCH,
+  DEFAULT_TARGET_BATCH_BYTES,
   MAX_BATCH_ITEM_BYTES,
   type PlanBacklogDeps,
   type PlanBacklogInput,

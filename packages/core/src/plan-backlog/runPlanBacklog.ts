@@ -12,6 +12,11 @@ import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
 import { BATCH_BUDGET_SECONDS, FLATTEN_TIMEOUT_SECONDS, planningRate } from './throughput.js';
 import { previousWeekPrefix } from './weekPrefix.js';
 
+/** The batch size a backfill plans unless told otherwise (less when its rate says so). */
+export const DEFAULT_TARGET_BATCH_BYTES = 256 * 1024 * 1024;
+/** The objects a batch takes at most unless told otherwise. */
+export const DEFAULT_MAX_FILES_PER_BATCH = 1_000;
+
 export const planBacklogInputSchema = z.object({
   runId: z.string().min(1),
   feed: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'must be lower snake case' }),
@@ -33,12 +38,8 @@ export const planBacklogInputSchema = z.object({
     .object({ manifestKey: z.string().startsWith(INVENTORY_PREFIX) })
     .strict()
     .optional(),
-  targetBatchBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(256 * 1024 * 1024),
-  maxFilesPerBatch: z.number().int().min(1).max(10_000).default(1_000),
+  targetBatchBytes: z.number().int().min(1).default(DEFAULT_TARGET_BATCH_BYTES),
+  maxFilesPerBatch: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_FILES_PER_BATCH),
 });
 
 export type PlanBacklogInput = z.input<typeof planBacklogInputSchema>;
