@@ -5,7 +5,6 @@ import { DuckDbEngine } from '@strata/core/engine';
 import { ErrorName } from '@strata/core/errors';
 import { BATCH_BUDGET_SECONDS, weekPrefix } from '@strata/core/plan-backlog';
 import type { ReconcileResult } from '@strata/core/reconcile';
-import { BACKLOG_FEEDS } from './backlog/index.js';
 import {
   backfillFeeds,
   backfillProblems,
