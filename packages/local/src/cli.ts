@@ -237,6 +237,15 @@ const backfillFeed = async (values: Values): Promise<number> => {
     }
     const began = Date.now();
     const runs = await backfillFeeds(runtime, [feed], write);
+    const [run] = runs;
+    if (run?.status === 'SUCCEEDED') {
+      const { objects, skipped, held, refused } = run.summary.plan;
+      if (objects + skipped + held + refused === 0) {
+        console.error(
+          `⚠ backfill ${feed}: no objects under ${backlogPrefix(feed)}: nothing to backfill`
+        );
+      }
+    }
     console.log(`\n${backfillSection(runs, Date.now() - began)}\n`);
     const rows = runs.flatMap((run) => (run.status === 'SUCCEEDED' ? run.summary.rows : []));
     console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));

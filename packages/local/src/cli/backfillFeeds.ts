@@ -211,12 +211,6 @@ export const backfillFeeds = async (
     }
     const output = outcome.output as BackfillOutput;
     const summary = await summarizeBackfill(runtime.store, { feed, runId, output });
-    const { plan } = summary;
-    if (plan.objects + plan.skipped + plan.held + plan.refused === 0) {
-      write.err(
-        `⚠ backfill ${feed}: no objects under ${historicalPrefix(feed)}: nothing to backfill`
-      );
-    }
     runs.push({ feed, runId, status: 'SUCCEEDED', summary });
   }
   return runs;
