@@ -2,6 +2,8 @@
 -- grain:  one row per customer
 -- inputs: silver.customer, silver.orders, silver.nation, silver.region
 -- tests:  unique(customer_id); not_null(customer_id, order_count, total_spent)
+-- tests:  range(order_count: 0..); range(total_spent: 0..); range(days_since_last_order: 0..)
+-- tests:  warn not_null(nation, region, market_segment); warn row_count_change(50%)
 -- note:   recency is measured from the latest order in the data, not from the wall clock, so a
 --         rerun over the same silver tables produces the same features.
 

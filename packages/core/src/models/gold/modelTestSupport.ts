@@ -1,21 +1,6 @@
 import type { DuckDbEngine } from '../../engine/index.js';
 
 /**
- * The columns a model's `-- tests:` header line declares: `unique(a, b); not_null(a, b, c)`.
- *
- * @param sql - the model file's text
- */
-export const declaredTests = (sql: string): { unique: string[]; notNull: string[] } => {
-  const line = /^--\s*tests:[ \t]*(.+)$/m.exec(sql)?.[1] ?? '';
-  const columns = (test: string) =>
-    new RegExp(`${test}\\(([^)]*)\\)`)
-      .exec(line)?.[1]
-      ?.split(',')
-      .map((column) => column.trim()) ?? [];
-  return { unique: columns('unique'), notNull: columns('not_null') };
-};
-
-/**
  * Given silver dimension tables, typed like the real ones, and empty orders and line items
  * for a test to fill.
  *

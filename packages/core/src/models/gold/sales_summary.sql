@@ -2,6 +2,8 @@
 -- grain:  one row per order date and customer region
 -- inputs: silver.orders, silver.customer, silver.nation, silver.region, silver.lineitem
 -- tests:  unique(order_date, region_name); not_null(order_date, region_name, count_orders)
+-- tests:  range(count_orders: 1..); range(net_revenue: 0..); range(gross_sales: 0..)
+-- tests:  warn row_count_change(50%)
 
 with
 
