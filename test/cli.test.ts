@@ -271,18 +271,10 @@ describe('strata backfill', () => {
     await writeFile(join(source, 'more.json'), '[{"id":4,"tags":["x"]},{"id":5}]');
     await writeFile(join(source, 'README.txt'), 'not data');
 
+    const backfill = ['backfill', '--feed', 'mine', '--from', source, '--exclude', '*.txt'];
+
     // Act
-    const run = await strata([
-      'backfill',
-      '--feed',
-      'mine',
-      '--from',
-      source,
-      '--exclude',
-      '*.txt',
-      '--dir',
-      lake,
-    ]);
+    const run = await strata([...backfill, '--dir', lake]);
     const counted = await strata([
       'query',
       'select count(*) as n, count(distinct _source_key) as files from silver.mine',
@@ -291,17 +283,7 @@ describe('strata backfill', () => {
       '--dir',
       lake,
     ]);
-    const again = await strata([
-      'backfill',
-      '--feed',
-      'mine',
-      '--from',
-      source,
-      '--exclude',
-      '*.txt',
-      '--dir',
-      lake,
-    ]);
+    const again = await strata([...backfill, '--dir', lake]);
 
     // Assess
     expect(run.stderr).toBe('');

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../engine/index.js';
-import { checkQuality, parseQualityRules } from '../../quality/index.js';
 import { loadGoldModel, type SqlModel } from '../../silver-to-gold/models.js';
-import { givenDimensions } from './modelTestSupport.js';
+import { buildAndCheck, givenDimensions } from './modelTestSupport.js';
 
 let engine: DuckDbEngine;
 let model: SqlModel;
@@ -122,25 +121,16 @@ describe('Model: gold.ml_features', () => {
     `);
 
     // Act
-    await engine.run(`create table built as ${model.sql}`);
-    const report = await checkQuality(engine, {
-      dataset: model.name,
-      relation: 'built',
-      rules: parseQualityRules(model.sql),
-      runId: 'run-1',
-      now: new Date(),
-      previousRows: 4,
-    });
-    const rows = await engine.all('select * from built');
+    const { rows, checked, failed } = await buildAndCheck(engine, model, 4);
 
     // Assess
-    expect(report.rules.map((rule) => rule.rule)).toEqual(
+    expect(checked).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^unique\(/),
         expect.stringMatching(/^not_null\(/),
       ])
     );
-    expect(report.rules.filter((rule) => !rule.passed)).toEqual([]);
+    expect(failed).toEqual([]);
     expect(rows).toHaveLength(4);
     expect(rows.reduce((sum, row) => sum + Number(row.order_count), 0)).toBe(30);
   });

@@ -1,4 +1,6 @@
-import type { DuckDbEngine } from '../../engine/index.js';
+import type { DuckDbEngine, JsonRow } from '../../engine/index.js';
+import { checkQuality, parseQualityRules, type RuleOutcome } from '../../quality/index.js';
+import type { SqlModel } from '../../silver-to-gold/models.js';
 
 /**
  * Given silver dimension tables, typed like the real ones, and empty orders and line items
@@ -26,4 +28,33 @@ export const givenDimensions = async (engine: DuckDbEngine): Promise<void> => {
       l_extendedprice decimal(12,2), l_discount decimal(12,2)
     );
   `);
+};
+
+/**
+ * Builds a model from the silver tables given and checks the rules its header declares, as
+ * silver-to-gold does in a run: its rows, and the rules checked and those that failed.
+ *
+ * @param engine - the engine holding the silver tables
+ * @param model - the model
+ * @param previousRows - the last run's row count, for `row_count_change`
+ */
+export const buildAndCheck = async (
+  engine: DuckDbEngine,
+  model: SqlModel,
+  previousRows: number
+): Promise<{ rows: JsonRow[]; checked: string[]; failed: RuleOutcome[] }> => {
+  await engine.run(`create table built as ${model.sql}`);
+  const report = await checkQuality(engine, {
+    dataset: model.name,
+    relation: 'built',
+    rules: parseQualityRules(model.sql),
+    runId: 'run-1',
+    now: new Date(),
+    previousRows,
+  });
+  return {
+    rows: await engine.all('select * from built'),
+    checked: report.rules.map((rule) => rule.rule),
+    failed: report.rules.filter((rule) => !rule.passed),
+  };
 };
