@@ -1,7 +1,8 @@
+import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { quoteLiteral } from '../config/index.js';
+import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
-import { assertRunId, Lake } from '../lake/index.js';
+import { assertRunId, Lake, writeParquetFile } from '../lake/index.js';
 import type { FeatureRecord, FeatureSink, ObjectStore } from '../ports/index.js';
 
 export const featureIngestInputSchema = z.object({
@@ -17,7 +18,10 @@ export interface FeatureIngestInput {
 
 export interface FeatureIngestResult {
   featureGroup: string;
+  /** Records sent this run: new ones, and those whose features changed since they were sent. */
   records: number;
+  /** Records whose features are as last sent: not sent again. */
+  unchanged: number;
 }
 
 export interface FeatureIngestDeps {
@@ -31,9 +35,27 @@ export interface FeatureIngestDeps {
 
 /** The gold model feature-ingest publishes, one record per customer. */
 export const FEATURE_MODEL = 'ml_features';
+/** The model's record identifier. */
+const RECORD_ID = 'customer_id';
 
 /**
- * Publishes gold `ml_features` to the feature store, one record per customer.
+ * Where the lake keeps, per feature group, the hash of every record's features as last sent
+ * (`record_id`, `features_hash`), and the batches of a run already sent.
+ */
+export const FeatureState = {
+  sent: (group: string) => `_features/${group}/sent.parquet`,
+  batchDone: (group: string, runId: string, batch: number) =>
+    `_features/${group}/runs/${runId}/batch-${String(batch).padStart(6, '0')}.done`,
+} as const;
+
+/**
+ * Publishes gold `ml_features` to the feature store: only the records that are new or whose
+ * features changed since they were last sent, each with the run's event time.
+ *
+ * Each record's features are hashed and compared with the hashes the lake keeps from the runs
+ * before (`_features/<group>/sent.parquet`). The changed records go out in batches in record-id
+ * order; each batch sent is marked in the lake, so a retry of the run sends none twice (the
+ * offline store would keep a second copy), and the hashes are replaced once all are sent.
  *
  * @param input - the run
  * @param deps - lake, engine, the feature sink and the group's name
@@ -42,27 +64,48 @@ export const runFeatureIngest = async (
   input: FeatureIngestInput,
   deps: FeatureIngestDeps
 ): Promise<FeatureIngestResult> => {
-  assertRunId(input.runId);
+  const runId = assertRunId(input.runId);
   const eventTime = new Date(input.runStartedAt).toISOString();
   const batchSize = deps.batchSize ?? 500;
+  const group = deps.featureGroup;
+  const { engine, store } = deps;
   return Workspace.use('feature-ingest', async (ws) => {
     const local = ws.path('ml_features.parquet');
-    await deps.store.download(Lake.goldModel(FEATURE_MODEL), local);
-    const result = await deps.engine.connection.stream(
-      `select *, ${quoteLiteral(eventTime)} as event_time from read_parquet(${quoteLiteral(local)}) order by customer_id`
+    await store.download(Lake.goldModel(FEATURE_MODEL), local);
+    const id = quoteIdentifier(RECORD_ID);
+    await engine.run(
+      `create or replace temp table features as select *, md5(to_json(f)::varchar) as __hash from read_parquet(${quoteLiteral(local)}) as f`
     );
+    const sentLocal = ws.path('sent.parquet');
+    const sentBefore = await store.get(FeatureState.sent(group));
+    if (sentBefore) await writeFile(sentLocal, sentBefore);
+    const sent = sentBefore
+      ? `read_parquet(${quoteLiteral(sentLocal)})`
+      : '(select null::varchar as record_id, null::varchar as features_hash where false)';
+    await engine.run(`
+      create or replace temp table changed as
+      select f.*, row_number() over (order by f.${id}) - 1 as __n from features as f
+      left join ${sent} as s on s.record_id = f.${id}::varchar
+      where s.features_hash is distinct from f.__hash`);
+    const total = await engine.scalarNumber('select count(*) from features');
+    const changed = await engine.scalarNumber('select count(*) from changed');
     let records = 0;
-    let batch: FeatureRecord[] = [];
-    for await (const rows of result.yieldRowObjectJson()) {
-      for (const row of rows) {
-        batch.push(row as FeatureRecord);
-        if (batch.length === batchSize) {
-          records += (await deps.sink.putRecords(deps.featureGroup, batch)).written;
-          batch = [];
-        }
-      }
+    for (let batch = 0; batch * batchSize < changed; batch++) {
+      const marker = FeatureState.batchDone(group, runId, batch);
+      if (await store.get(marker)) continue;
+      const rows = await engine.all(
+        `select * exclude (__hash, __n), ${quoteLiteral(eventTime)} as event_time from changed where __n >= ${batch * batchSize} and __n < ${(batch + 1) * batchSize} order by __n`
+      );
+      records += (await deps.sink.putRecords(group, rows as FeatureRecord[])).written;
+      await store.put(marker, '');
     }
-    if (batch.length > 0) records += (await deps.sink.putRecords(deps.featureGroup, batch)).written;
-    return { featureGroup: deps.featureGroup, records };
+    // Every changed record is sent: the hashes as of this run replace the old ones.
+    const { local: next } = await writeParquetFile(
+      { engine, ws },
+      `select ${id}::varchar as record_id, __hash as features_hash from features order by ${id}`,
+      FeatureState.sent(group)
+    );
+    await store.upload(FeatureState.sent(group), next, 'application/vnd.apache.parquet');
+    return { featureGroup: group, records, unchanged: total - changed };
   });
 };

@@ -38,7 +38,7 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
         .map((model) => `${model.model}: ${count(model.rows)} rows`)
         .join(', ');
     case 'FeatureIngest':
-      return `${count(value.features?.records)} records to ${value.features?.featureGroup}`;
+      return `${count(value.features?.records)} records to ${value.features?.featureGroup}, ${count(value.features?.unchanged)} unchanged`;
     case 'PlanBacklog': {
       const plan = value.plan;
       if (!plan) return '';
