@@ -96,8 +96,9 @@ export const runFeatureIngest = async (
       const rows = await engine.all(
         `select * exclude (__hash, __n), ${quoteLiteral(eventTime)} as event_time from changed where __n >= ${batch * batchSize} and __n < ${(batch + 1) * batchSize} order by __n`
       );
-      records += (await deps.sink.putRecords(group, rows as FeatureRecord[])).written;
-      await store.put(marker, '');
+      const { written } = await deps.sink.putRecords(group, rows as FeatureRecord[]);
+      records += written;
+      await store.put(marker, JSON.stringify({ written }), 'application/json');
     }
     // Every changed record is sent: the hashes as of this run replace the old ones.
     const { local: next } = await writeParquetFile(
