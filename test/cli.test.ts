@@ -155,6 +155,21 @@ describe('strata start', () => {
         /^silver +clickstream__payload_items \(backfill, this run: one row per array element\) +[1-9]/m
       );
     });
+
+    it("prints a customer's record from the online feature store, and exits 1 for one it lacks", async () => {
+      // Act
+      const found = await strata(['features', 'get', '1', '--dir', join(dir, 'ok')]);
+      const missing = await strata(['features', 'get', 'nobody', '--dir', join(dir, 'ok')]);
+
+      // Assess
+      expect(found.code).toBe(0);
+      expect(JSON.parse(found.stdout)).toMatchObject({
+        customer_id: '1',
+        order_count: expect.anything(),
+        event_time: expect.any(String),
+      });
+      expect(missing).toMatchObject({ code: 1, stderr: 'no record nobody in the online store\n' });
+    });
   });
 
   describe('on the directory of an earlier run', () => {

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { ErrorName } from '@strata/core/errors';
 import { BATCH_BUDGET_SECONDS, weekPrefix } from '@strata/core/plan-backlog';
@@ -38,6 +40,7 @@ Commands:
   weekly-sync         run the weekly-sync state machine over one ISO week's drops in the lake
   query [<sql>]       run SQL over the local lake: silver.<dataset>, gold.<model>,
                       quarantine.<entity>, strata.ledger; without SQL, a prompt
+  features get <id>   print a record of the local online feature store as JSON
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -286,6 +289,32 @@ const query = async (values: Values, sql: string | undefined): Promise<number> =
   });
 };
 
+/** Prints the online store's record for an identifier, as GetRecord returns it. */
+const featuresGet = async (values: Values, id: string | undefined): Promise<number> => {
+  if (!id) {
+    console.error('usage: strata features get <record id>');
+    return 2;
+  }
+  const dir = String(values.dir ?? '.strata');
+  const online = join(dir, 'online-store.duckdb');
+  if (!existsSync(online)) {
+    console.error(`no online feature store in ${dir}: run npm start there first, or pass --dir`);
+    return 1;
+  }
+  return DuckDbEngine.use({}, async (engine) => {
+    await engine.run(`attach ${quoteLiteral(online)} as online (read_only)`);
+    const [row] = await engine.all(
+      `select record from online.online_records where record_identifier = ${quoteLiteral(id)} order by feature_group limit 1`
+    );
+    if (!row) {
+      console.error(`no record ${id} in the online store`);
+      return 1;
+    }
+    console.log(JSON.stringify(JSON.parse(String(row.record)), null, 2));
+    return 0;
+  });
+};
+
 const weeklySync = async (values: Values): Promise<number> => {
   const day = new Date(String(values.week ?? ''));
   if (Number.isNaN(day.getTime())) {
@@ -359,6 +388,8 @@ const main = async (): Promise<number> => {
   }
   if (command === 'weekly-sync') return weeklySync(values);
   if (command === 'query') return query(values, positionals.slice(1).join(' ') || undefined);
+  if (command === 'features' && positionals[1] === 'get')
+    return featuresGet(values, positionals[2]);
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
     return backfillFeed(values);
   }
