@@ -34,7 +34,7 @@ const givenFeatures = async (orders: Record<number, number>) => {
   const local = join(lake.dir, `ml_features-${Date.now()}.parquet`);
   await DuckDbEngine.use({}, (engine) =>
     engine.run(
-      `copy (select * from (values ${rows}) as t(customer_id, order_count, total_spent)) to ${quoteLiteral(local)} (format parquet)`
+      `copy (select customer_id, order_count::bigint as order_count, total_spent, 9007199254740993::bigint as big from (values ${rows}) as t(customer_id, order_count, total_spent)) to ${quoteLiteral(local)} (format parquet)`
     )
   );
   await lake.store.upload(Lake.goldModel('ml_features'), local);
@@ -74,12 +74,15 @@ describe('Function: runFeatureIngest', () => {
       [0, 3],
       [2, 2],
     ]);
+    // Integers as numbers (BIGINT ones too), one past 2^53 with its digits
     expect(third.sent).toEqual([
-      expect.objectContaining({
+      {
         customer_id: '2',
         order_count: 5,
+        total_spent: 52.5,
+        big: '9007199254740993',
         event_time: '2026-03-01T00:00:00.000Z',
-      }),
+      },
       expect.objectContaining({ customer_id: '4', order_count: 1 }),
     ]);
   });

@@ -49,6 +49,15 @@ export const FeatureState = {
 } as const;
 
 /**
+ * Keeps a feature's number as a number (Integral and Fractional features are numbers), except
+ * an integer a double cannot hold exactly, which keeps its digits as text.
+ */
+const keepDigits = (_key: string, value: unknown, context?: { source?: string }) =>
+  typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
+    ? (context?.source ?? value)
+    : value;
+
+/**
  * Publishes gold `ml_features` to the feature store: only the records that are new or whose
  * features changed since they were last sent, each with the run's event time.
  *
@@ -94,9 +103,12 @@ export const runFeatureIngest = async (
       const marker = FeatureState.batchDone(group, runId, batch);
       if (await store.get(marker)) continue;
       const rows = await engine.all(
-        `select * exclude (__hash, __n), ${quoteLiteral(eventTime)} as event_time from changed where __n >= ${batch * batchSize} and __n < ${(batch + 1) * batchSize} order by __n`
+        `select to_json(r)::varchar as record from (select * exclude (__hash, __n), ${quoteLiteral(eventTime)} as event_time from changed where __n >= ${batch * batchSize} and __n < ${(batch + 1) * batchSize} order by __n) as r`
       );
-      const { written } = await deps.sink.putRecords(group, rows as FeatureRecord[]);
+      const { written } = await deps.sink.putRecords(
+        group,
+        rows.map((row) => JSON.parse(String(row.record), keepDigits) as FeatureRecord)
+      );
       records += written;
       await store.put(marker, JSON.stringify({ written }), 'application/json');
     }
