@@ -11,7 +11,13 @@ import {
 import { isIdentifier } from '../config/index.js';
 import { BadInputError, TerminalError, TransientError } from '../errors/index.js';
 import { raceBackoff } from '../lake/index.js';
-import type { Catalog, CatalogColumnType, CatalogTable, TableDefinition } from '../ports/index.js';
+import type {
+  Catalog,
+  CatalogColumnType,
+  CatalogTable,
+  ScalarColumnType,
+  TableDefinition,
+} from '../ports/index.js';
 import {
   type EngineColumn,
   evolveColumns,
@@ -31,12 +37,20 @@ export interface GlueCatalogOptions {
 }
 
 /** Hive's names for the pipeline's column types; JSON is text to every engine that reads it. */
-const HIVE_TYPE: Record<CatalogColumnType, string> = {
+const HIVE_SCALAR: Record<ScalarColumnType | 'JSON', string> = {
   BIGINT: 'bigint',
   DOUBLE: 'double',
   BOOLEAN: 'boolean',
   VARCHAR: 'string',
   JSON: 'string',
+};
+
+/** A column type in Hive's words: LISTs as `array<…>`, MAPs as `map<string,…>`. */
+const hiveType = (type: CatalogColumnType): string => {
+  if (type.endsWith('[]')) return `array<${hiveType(type.slice(0, -2) as CatalogColumnType)}>`;
+  const map = /^MAP\(VARCHAR, (.+)\)$/.exec(type);
+  if (map) return `map<string,${hiveType(map[1] as CatalogColumnType)}>`;
+  return HIVE_SCALAR[type as ScalarColumnType];
 };
 
 /** How Athena and Spark read Parquet through a Hive table. */
@@ -196,7 +210,7 @@ export class GlueCatalog implements Catalog {
     const existing = current?.StorageDescriptor?.Columns ?? [];
     const columns = evolveColumns(
       existing.map((column) => ({ name: column.Name ?? '', type: column.Type ?? '' })),
-      definition.columns.map((column) => ({ name: column.name, type: HIVE_TYPE[column.type] }))
+      definition.columns.map((column) => ({ name: column.name, type: hiveType(column.type) }))
     );
     const keys = definition.partitionKeys.map((partition) => partition.key);
     const partitionNames = partitionColumnNames(keys, columns);

@@ -93,8 +93,11 @@ export const feedSchema = z
       .string()
       .regex(/^_{1,3}$/, { message: 'must be one to three underscores' })
       .default('_'),
-    /** Objects nested deeper than this stay one JSON column. */
-    max_depth: z.number().int().min(1).max(10).default(3),
+    /**
+     * Objects nested deeper than this stay one JSON column. Unset: a wide batch is typed at
+     * any depth, a narrow one planned from its sample down to 3.
+     */
+    max_depth: z.number().int().min(1).max(10).optional(),
     /** Top-level fields promoted to the year/month/day and mode partitions. */
     partition: z
       .object({ date: z.string().min(1), mode: z.string().min(1) })
@@ -119,6 +122,11 @@ export const feedSchema = z
      * missing keys then skips the read that would fail).
      */
     key_pass: z.enum(['when-needed', 'always']).default('when-needed'),
+    /**
+     * When a batch is typed from DuckDB's inference over all its records, each path read
+     * natively (docs/wide-json.md): `wide` (its sample shows a wide record), `always`, `never`.
+     */
+    infer: z.enum(['wide', 'always', 'never']).default('wide'),
   })
   .strict();
 

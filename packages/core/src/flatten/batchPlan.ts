@@ -23,7 +23,10 @@ export const keysCollide = (structure: JsonStructure) => {
 
 /** The registry's columns as a structure (their types are leaf types too), to seed the batch's. */
 export const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
-  columns.reduce<JsonStructure>(
+  columns
+    // Variant columns share their path's: the path's own column stands for it.
+    .filter((column) => !column.variant)
+    .reduce<JsonStructure>(
     (structure, column) => withStructureAt(structure, pathKeys(column.path), column.type),
     {}
   );
@@ -38,7 +41,9 @@ const withRegistry = (
   registry: readonly FlatColumn[],
   separator: string
 ): FlatColumn[] => {
-  const byPath = new Map(registry.map((column) => [column.path, column]));
+  const byPath = new Map(
+    registry.filter((column) => !column.variant).map((column) => [column.path, column])
+  );
   const taken = new Set(registry.map((column) => column.name));
   return planned.map((column) => {
     const known = byPath.get(column.path);

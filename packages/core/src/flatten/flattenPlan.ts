@@ -1,5 +1,6 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
+import type { CatalogColumnType, ScalarColumnType } from '../ports/index.js';
 import {
   holdsUnreachableKey,
   isAddressable,
@@ -10,15 +11,29 @@ import {
   quoteKey,
 } from './structure.js';
 
+/** A scalar column type. */
+export type ScalarType = ScalarColumnType;
+
+/** The kind of a variant column `<name>__v_<kind>`: values of another kind than its path's column. */
+export type VariantKind = 'text' | 'bigint' | 'double' | 'bool' | 'json';
+
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
   /** `a_b_c`: the path's keys, normalised, joined by the separator. */
   name: string;
   /** JSONPath into the record, e.g. `$."user"."address"."city"`. */
   path: string;
-  /** BIGINT, DOUBLE, BOOLEAN, VARCHAR, or JSON (arrays, deep subtrees, conflicting types). */
-  type: 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'JSON';
+  /**
+   * BIGINT, DOUBLE, BOOLEAN, VARCHAR, JSON (deep subtrees, conflicting types), a LIST of a
+   * scalar (`BIGINT[]`) or a MAP from text to a scalar.
+   */
+  type: CatalogColumnType;
+  /** A variant column: the values at `path` of this kind, beside the path's own column. */
+  variant?: VariantKind;
 }
+
+/** Whether a column type is a LIST or a MAP. */
+export const isListOrMap = (type: string) => type.endsWith('[]') || type.startsWith('MAP(');
 
 /**
  * Columns read from a registry, their paths as {@link jsonPath} writes them now: registries
@@ -62,7 +77,7 @@ export const normalise = (key: string): string =>
 const MAX_NAME = 240;
 
 /** A flattened name as a SQL identifier: never opening with a digit, never too long. */
-const columnName = (name: string) => (/^[0-9]/.test(name) ? `_${name}` : name).slice(0, MAX_NAME);
+export const safeColumnName = (name: string) => (/^[0-9]/.test(name) ? `_${name}` : name).slice(0, MAX_NAME);
 
 /**
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.
@@ -79,7 +94,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
   const walk = (node: JsonStructure, keys: string[]) => {
     const depth = keys.length;
     const path = jsonPath(keys);
-    const name = columnName(keys.map(normalise).join(options.separator));
+    const name = safeColumnName(keys.map(normalise).join(options.separator));
     if (isObject(node)) {
       // An object with no keys yet, one too deep to flatten, or one with a key no JSON path
       // reaches (`""`, `*`), is kept whole.
@@ -189,11 +204,24 @@ const flattenedObjects = (columns: readonly FlatColumn[]) => {
  * DOUBLE, and of integers only those up to 2^53 (9223372036854775807 would read back as
  * 9.223372036854776e18). A JSON string fits none: its text keeps its quotes.
  */
-const typed = (column: FlatColumn, value: string): string => {
-  if (!isTyped(column)) return value;
-  if (column.type === 'BOOLEAN')
+const typed = (column: FlatColumn, value: string): string =>
+  isTyped(column) ? typedValue(column.type, value) : value;
+
+/**
+ * {@link typed} for a type: a LIST or MAP takes a JSON value only when it reads back as the same
+ * JSON (`[1.5]` is no BIGINT[]).
+ *
+ * @param type - the column's type (not VARCHAR or JSON)
+ * @param value - the value's JSON text
+ */
+export const typedValue = (type: FlatColumn['type'], value: string): string => {
+  if (isListOrMap(type)) {
+    const cast = `try_cast(${value}::json as ${type})`;
+    return `(case when to_json(${cast})::varchar = json(${value})::varchar then ${cast} end)`;
+  }
+  if (type === 'BOOLEAN')
     return `(case ${value} when 'true' then true when 'false' then false end)`;
-  if (column.type === 'BIGINT') {
+  if (type === 'BIGINT') {
     return `(case when try_cast(${value} as bigint)::varchar = ${value} then try_cast(${value} as bigint) end)`;
   }
   // Texts of fewer than 16 characters hold no integer past 2^53: most values skip the regex.

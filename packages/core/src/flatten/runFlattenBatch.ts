@@ -17,7 +17,15 @@ import {
   flattenBatchInputSchema,
 } from './types.js';
 import { writeDiscovered } from './writeDiscovered.js';
+import { writeInferred } from './writeInferred.js';
 import { writeWitnessed } from './writeWitnessed.js';
+
+/**
+ * How deep a batch planned from its sample flattens objects when the feed sets no `max_depth`:
+ * that plan's cost grows with its columns ({@link flattenSelect}), while a wide batch is typed
+ * at any depth from DuckDB's inference ({@link writeInferred}).
+ */
+const SAMPLED_MAX_DEPTH = 3;
 
 /**
  * A feed's configuration as runFlattenBatch takes it; a feed with none gets the defaults.
@@ -26,7 +34,9 @@ import { writeWitnessed } from './writeWitnessed.js';
  */
 export const flattenOptionsOf = (feed: FeedConfig = feedSchema.parse({})): FlattenBatchOptions => ({
   separator: feed.separator,
-  maxDepth: feed.max_depth,
+  maxDepth: feed.max_depth ?? SAMPLED_MAX_DEPTH,
+  ...(feed.max_depth !== undefined ? { depthCap: feed.max_depth } : {}),
+  infer: feed.infer,
   partition: feed.partition,
   leaveInPlace: feed.leave_in_place,
   explode: feed.explode.map((path) => path.split('.')),
@@ -96,6 +106,8 @@ export const runFlattenBatch = async (
         registry,
         ws,
       });
+      const inferred = await writeInferred(batch);
+      if (inferred) return commitBatch(batch, inferred, false);
       const witnessed = deps.options.keyPass === 'always' ? undefined : await writeWitnessed(batch);
       const written = witnessed ?? (await writeDiscovered(batch));
       return commitBatch(batch, written, !witnessed);

@@ -65,8 +65,15 @@ export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
 export interface FlattenBatchOptions {
   /** Joins nested keys into column names: `user_address_city`. */
   separator: string;
-  /** Objects nested deeper than this stay one JSON column. */
+  /** Objects nested deeper than this stay one JSON column, where the sample plans the batch. */
   maxDepth: number;
+  /** `max_depth` when configured: caps the inferred typing of wide batches too. */
+  depthCap?: number;
+  /**
+   * When a batch is typed from DuckDB's inference over every record (`writeInferred`): `wide`
+   * (the sample shows a wide record), `always` or `never`.
+   */
+  infer?: FeedConfig['infer'];
   /** Top-level fields promoted to partition keys: a date and a mode. */
   partition: { date: string; mode: string };
   /** Keep raw objects where they are instead of moving them to raw-processed/. */

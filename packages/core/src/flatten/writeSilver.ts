@@ -27,6 +27,29 @@ import type { FlattenBatchOptions, LocalObject, Written } from './types.js';
 import { witnessedRead } from './witnessRead.js';
 
 /**
+ * The partition values from the promoted fields, as `text` reaches a top-level field.
+ *
+ * @param prefix - put before each partition column's name
+ */
+export const partitionValues = (
+  options: FlattenBatchOptions,
+  text: (field: string) => string,
+  prefix = ''
+) => {
+  const day = `try_cast(${text(options.partition.date)} as date)`;
+  return [
+    `coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as ${prefix}year`,
+    `coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as ${prefix}month`,
+    `coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as ${prefix}day`,
+    `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as ${prefix}mode`,
+  ].join(', ');
+};
+
+/** A record's own scalar, as text; an object or a list is no partition value. */
+export const scalarText = (json: string) =>
+  `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
+
+/**
  * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their
  * loaded records, as ZSTD Parquet partitioned by year/month/day/mode in one COPY. With child
  * tables, the rows are kept in a temporary table first so each child is unnested from it
@@ -53,19 +76,7 @@ export const writeSilver = async (
 ): Promise<Written['children']> => {
   const { columns, arrays, structure, options } = plan;
   const strict = plan.strict ?? new Set<string>();
-  /** The partition values from the promoted fields, as `text` reaches a top-level field. */
-  const partitions = (text: (field: string) => string) => {
-    const day = `try_cast(${text(options.partition.date)} as date)`;
-    return [
-      `coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as year`,
-      `coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as month`,
-      `coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as day`,
-      `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as mode`,
-    ].join(', ');
-  };
-  /** A record's own scalar, as text; an object or a list is no partition value. */
-  const scalarText = (json: string) =>
-    `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
+  const partitions = (text: (field: string) => string) => partitionValues(options, text);
   // A field read as JSON (its kinds vary, or it is typed): each record's scalar still partitions it.
   const topLevelText = (field: string) => {
     const read = Object.hasOwn(plan.shape, field) ? plan.shape[field] : undefined;

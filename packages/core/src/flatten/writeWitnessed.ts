@@ -2,8 +2,8 @@ import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './ba
 import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { isTyped } from './flattenPlan.js';
-import { clearOutputs, fastGroups, fileGroup, maskRejected } from './stageBatch.js';
-import { strictRejection } from './strictJson.js';
+import { clearOutputs, fastGroups, fileGroup } from './stageBatch.js';
+import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import { holdsUnreachableKey, jsonPath, leafPaths, structureAt } from './structure.js';
 import type { StagedBatch, Written } from './types.js';
 import { witnessHolds, writeWitness } from './witnessRead.js';
@@ -68,20 +68,7 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
   const witness = batch.ws.path('witness.jsonl');
   await writeWitness(shape, witness);
   if (!(await witnessHolds(engine, witness, shape))) return undefined;
-  for (const object of objects.filter(
-    (o) => o.path === 'fast' && (o.info.suspect.length || o.info.unusual.length)
-  )) {
-    const suspect = new Set([...object.info.suspect, ...object.info.unusual]);
-    const masked = await maskRejected(batch, object, (line, bytes) =>
-      suspect.has(line) ? strictRejection(bytes.toString('utf8')) : undefined
-    );
-    await masked.use();
-  }
-  // The lines that are left must all be records, or the read fails; the batch's count check
-  // compares their sum with the rows the Parquet files hold.
-  for (const object of objects.filter((o) => o.path === 'fast' && o.info.layout === 'lines')) {
-    object.records = object.info.lines - object.rejected;
-  }
+  await maskSuspectLines(batch);
   try {
     const children = await writeSilver(engine, {
       columns,
@@ -102,10 +89,7 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
     // (no memory, no disk) would fail that path too, after reading the batch again.
     if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
   }
-  for (const object of objects) {
-    Object.assign(object, { read: object.info.path, masked: [], records: 0, rejected: 0 });
-  }
-  await engine.run('delete from slow_rejected');
+  await unmaskLines(batch);
   await clearOutputs(batch, arrays);
   return undefined;
 };

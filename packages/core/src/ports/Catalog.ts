@@ -1,5 +1,15 @@
-/** A column's type as the pipeline writes it (the flattened schema's types). */
-export type CatalogColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'JSON';
+/** A scalar column type. */
+export type ScalarColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR';
+
+/**
+ * A column's type as the pipeline writes it (the flattened schema's types): a scalar, JSON text,
+ * a LIST of a scalar, or a MAP from text to a scalar.
+ */
+export type CatalogColumnType =
+  | ScalarColumnType
+  | 'JSON'
+  | `${ScalarColumnType}[]`
+  | `MAP(VARCHAR, ${ScalarColumnType})`;
 
 /** One data column of a dataset. */
 export interface CatalogColumn {

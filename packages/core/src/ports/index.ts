@@ -2,6 +2,7 @@ export type {
   Catalog,
   CatalogColumn,
   CatalogColumnType,
+  ScalarColumnType,
   CatalogPartitionKey,
   CatalogTable,
   TableDefinition,

@@ -23,13 +23,7 @@ export interface DuckDbCatalogOptions {
 }
 
 /** How a view casts each column type; JSON stays text, as in Athena, so every file's value fits. */
-const DUCKDB_TYPE: Record<CatalogColumnType, string> = {
-  BIGINT: 'BIGINT',
-  DOUBLE: 'DOUBLE',
-  BOOLEAN: 'BOOLEAN',
-  VARCHAR: 'VARCHAR',
-  JSON: 'VARCHAR',
-};
+const duckDbType = (type: CatalogColumnType): string => (type === 'JSON' ? 'VARCHAR' : type);
 
 /** s3rver's suffix for an object's body. */
 const OBJECT_SUFFIX = '._S3rver_object';
@@ -130,7 +124,7 @@ export class DuckDbCatalog implements Catalog {
         change: !before ? 'created' : same ? 'unchanged' : 'updated',
         columns: columns.map((column) => ({
           name: column.name,
-          type: DUCKDB_TYPE[column.type as CatalogColumnType],
+          type: duckDbType(column.type as CatalogColumnType),
         })),
         partitionColumns,
       };
@@ -152,7 +146,7 @@ export class DuckDbCatalog implements Catalog {
       `${root}${keys.map((key) => `${key}=*/`).join('')}*.parquet${OBJECT_SUFFIX}`
     );
     const files = await engine.scalarNumber(`select count(*) from glob(${pattern})`);
-    const typed = (column: EngineColumn) => DUCKDB_TYPE[column.type as CatalogColumnType];
+    const typed = (column: EngineColumn) => duckDbType(column.type as CatalogColumnType);
     if (files === 0) {
       const empty = [
         ...columns.map((c) => `cast(null as ${typed(c)}) as ${quoteIdentifier(c.name)}`),

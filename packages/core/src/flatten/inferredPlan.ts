@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto';
+import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import type { DuckType } from './duckType.js';
+import {
+  type FlatColumn,
+  isListOrMap,
+  normalise,
+  type ScalarType,
+  safeColumnName,
+  typedValue,
+  type VariantKind,
+} from './flattenPlan.js';
+import { jsonPath, quoteKey } from './structure.js';
+
+/*
+ * The plan of a batch whose kinds DuckDB inferred over every record (`writeInferred`): which
+ * type the reader declares at each path, and which columns and child tables the rows flatten
+ * into. A path whose values all have one kind is read natively and selected by plain field
+ * access; only the paths read as JSON (kinds that mix, doubles, integers past BIGINT, a
+ * registry that disagrees) get an expression per row.
+ */
+
+/** Scalars the reader types natively and losslessly when every value has that kind. */
+const NATIVE = new Set(['BIGINT', 'BOOLEAN', 'VARCHAR']);
+/** Strings DuckDB's inference types as dates, times or UUIDs: read as the text they are. */
+const TEXT_LIKE = /^(TIMESTAMP|DATE|TIME|UUID|INTERVAL)/;
+
+/** A path read as JSON, whose kinds a query over the batch tells before its columns exist. */
+export interface CheckedLeaf {
+  /** The value in SQL (a JSON), as a chain of field accesses from the row's columns. */
+  chain: string;
+  path: string;
+  name: string;
+  /** The registered column at this path: its name and type are kept. */
+  registered?: FlatColumn;
+}
+
+/**
+ * A STRUCT given a column of its own before the table's select: DuckDB allocates a function's
+ * argument vectors once per expression, so every access to a field of a wide STRUCT costs the
+ * whole STRUCT's vectors, while a field of a narrower column costs that column's.
+ */
+export interface Stage {
+  alias: string;
+  expression: string;
+  /** Stages of level n read those of level n - 1. */
+  level: number;
+}
+
+/** A table of the batch: the feed's records, or the elements of an array (or a map's entries). */
+export interface InferredTable {
+  dataset: string;
+  /** The array's JSON path (`$."commits"[*]."files"`); `$` for the feed's own table. */
+  path: string;
+  /** Array positions above this table's own (`_parent_index`): 0 for the feed and its children. */
+  depth: number;
+  /** Elements are not objects: each is one column `value`. */
+  wrap: boolean;
+  /** Columns selected natively (plain field access), with their SQL. */
+  native: { column: FlatColumn; expression: string }[];
+  /** Paths read as JSON, planned once their kinds are known ({@link checkedColumns}). */
+  checked: CheckedLeaf[];
+  /** The STRUCTs its select reads from columns of their own (the feed's table only). */
+  stages: Stage[];
+  /**
+   * The arrays (and map entries) inside its rows that are tables of their own, as a chain of
+   * field accesses from the row's columns.
+   */
+  children: { table: InferredTable; list: string }[];
+}
+export interface InferredPlanOptions {
+  feed: string;
+  separator: string;
+  /** Objects, arrays and maps this deep stay one JSON column (`max_depth`, when configured). */
+  depthCap?: number;
+  /** Arrays written as child tables even when their elements are not objects. */
+  explode: readonly (readonly string[])[];
+  /** Names partitions and lineage take. */
+  reserved: readonly string[];
+  /** The feed's registered columns (its own table only). */
+  registry: readonly FlatColumn[];
+}
+
+/** The longest dataset name a catalog takes: `[a-z][a-z0-9_]{0,62}`. */
+const MAX_DATASET = 63;
+
+/**
+ * A child table's dataset: the parent's, `__`, and the array's keys below the parent joined
+ * by `_` (`webhooks__pull_request_labels`, `webhooks__commits__files`). A name past 63
+ * characters, or one a sibling took, keeps its first 54 and gets `_` and 8 hex digits of the
+ * array's JSON path, so it stays stable across batches and apart from every other.
+ */
+export const childDataset = (
+  parent: string,
+  keys: readonly string[],
+  path: string,
+  taken: Set<string>
+): string => {
+  let name = `${parent}__${keys.map(normalise).join('_')}`;
+  if (name.length > MAX_DATASET || taken.has(name)) {
+    const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
+    name = `${name.slice(0, MAX_DATASET - 9)}_${hash}`;
+  }
+  taken.add(name);
+  return name;
+};
+
+/** The registered column at a path (not a variant one). */
+const registeredAt = (registry: readonly FlatColumn[], path: string) =>
+  registry.find((column) => column.path === path && !column.variant);
+
+/**
+ * The read types and tables of records DuckDB inferred as `record` (a STRUCT of the top-level
+ * fields).
+ *
+ * @param record - the inferred record type
+ * @param options - the feed, naming, depth cap, explode overrides and registry
+ * @returns the `columns` for `read_json`, those of the side read (what the kinds of the feed's
+ *   mixed paths and its child tables need), and the feed's table, its children within
+ */
+export const inferredPlan = (
+  record: Extract<DuckType, { kind: 'struct' }>,
+  options: InferredPlanOptions
+): { read: Record<string, string>; side: Record<string, string>; table: InferredTable } => {
+  const datasets = new Set<string>([options.feed]);
+  const exploded = new Set(options.explode.map((keys) => jsonPath(keys)));
+  const newTable = (dataset: string, path: string, depth: number, wrap: boolean) => ({
+    dataset,
+    path,
+    depth,
+    wrap,
+    native: [],
+    checked: [],
+    stages: [],
+    children: [],
+  });
+
+  /** Where a value is in SQL: a chain of field accesses, and the select's (staged) access. */
+  interface At {
+    chain: string;
+    staged: string;
+    /** Stages above it. */
+    level: number;
+  }
+  const field = (at: At, key: string): At => {
+    const access = (from: string) => `struct_extract(${from}, ${quoteLiteral(key)})`;
+    return { chain: access(at.chain), staged: access(at.staged), level: at.level };
+  };
+  /** A STRUCT's own column (in the feed's table), from which its fields are references. */
+  const staged = (table: InferredTable, at: At): At => {
+    if (table.path !== '$' || !at.staged.startsWith('struct_extract(')) return at;
+    const alias = `__strata_s${table.stages.length}`;
+    table.stages.push({ alias, expression: at.staged, level: at.level + 1 });
+    return { chain: at.chain, staged: quoteKey(alias), level: at.level + 1 };
+  };
+
+  /**
+   * Plans the value of `type` at `keys` (relative to the table's row) into `table`, and
+   * returns the type the reader declares for it and, where the feed's kinds query or its child
+   * tables need it, the type the side read declares (none: nothing below it is needed there).
+   *
+   * @param absolute - the keys from the record's top, array steps as `[*]`, for JSON paths
+   */
+  const walk = (
+    table: InferredTable,
+    type: DuckType,
+    keys: string[],
+    absolute: string[],
+    at: At,
+    registry: readonly FlatColumn[]
+  ): { read: string; side?: string } => {
+    const path = jsonPath(keys);
+    const name = keys.map(normalise).join(options.separator);
+    const registered = registeredAt(registry, path);
+    const capped = options.depthCap !== undefined && absolute.length >= options.depthCap;
+    const asJson = () => {
+      table.checked.push({
+        chain: at.chain,
+        path,
+        name,
+        ...(registered ? { registered } : {}),
+      });
+      return { read: 'JSON', side: 'JSON' };
+    };
+    const nativeColumn = (columnType: FlatColumn['type'], read: string) => {
+      if (registered && registered.type !== columnType) return asJson();
+      table.native.push({ column: { name, path, type: columnType }, expression: at.staged });
+      return { read };
+    };
+    if (type.kind === 'scalar') {
+      if (NATIVE.has(type.name)) return nativeColumn(type.name as ScalarType, type.name);
+      if (TEXT_LIKE.test(type.name)) return nativeColumn('VARCHAR', 'VARCHAR');
+      return asJson();
+    }
+    if (capped) return asJson();
+    if (type.kind === 'struct') {
+      // An object with no fields (always `{}`) is kept whole.
+      if (type.fields.length === 0) return asJson();
+      const own = staged(table, at);
+      const fields = type.fields.map(([key, child]) => ({
+        key,
+        ...walk(table, child, [...keys, key], [...absolute, key], field(own, key), registry),
+      }));
+      const side = fields.filter((f) => f.side !== undefined);
+      return {
+        read: `STRUCT(${fields.map((f) => `${quoteKey(f.key)} ${f.read}`).join(', ')})`,
+        ...(side.length > 0
+          ? { side: `STRUCT(${side.map((f) => `${quoteKey(f.key)} ${f.side}`).join(', ')})` }
+          : {}),
+      };
+    }
+    const element = type.kind === 'list' ? type.element : type.value;
+    const scalar = element.kind === 'scalar' ? element.name : undefined;
+    const elementType = scalar && TEXT_LIKE.test(scalar) ? 'VARCHAR' : scalar;
+    const explode = exploded.has(jsonPath(absolute));
+    if (type.kind === 'map' && elementType && NATIVE.has(elementType) && !explode) {
+      return nativeColumn(
+        `MAP(VARCHAR, ${elementType as ScalarType})`,
+        `MAP(VARCHAR, ${elementType})`
+      );
+    }
+    if (type.kind === 'list' && elementType && NATIVE.has(elementType) && !explode) {
+      return nativeColumn(`${elementType as ScalarType}[]`, `${elementType}[]`);
+    }
+    // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
+    // table, one row per element or entry.
+    const objects = element.kind === 'struct' && element.fields.length > 0;
+    if (type.kind === 'list' && !objects && !explode) return asJson();
+    if (registered) return asJson();
+    const childPath = `${jsonPath(absolute)}[*]`;
+    const child: InferredTable = newTable(
+      childDataset(table.dataset, keys, childPath, datasets),
+      childPath,
+      table.depth + (table.path === '$' ? 0 : 1),
+      !objects && type.kind === 'list'
+    );
+    const list = type.kind === 'map' ? `map_entries(${at.chain})` : at.chain;
+    table.children.push({ table: child, list });
+    const inner = [...absolute, '[*]'];
+    const row = (expression: string): At => ({ chain: expression, staged: expression, level: 0 });
+    const elementRead =
+      type.kind === 'map'
+        ? // The entry's key is the `_key` column, its value `value` (or `value_<field>`…).
+          (walk(child, { kind: 'scalar', name: 'VARCHAR' }, ['_key'], [...inner, '_key'], row("struct_extract(__strata_e, 'key')"), []),
+          walk(child, type.value, ['value'], [...inner, 'value'], row("struct_extract(__strata_e, 'value')"), []).read)
+        : objects
+          ? walk(child, element, [], inner, row('__strata_e'), []).read
+          : walk(child, element, ['value'], inner, row('__strata_e'), []).read;
+    // No normalised name opens with `_`: the key's column cannot meet a value's.
+    const key = type.kind === 'map' ? child.native[0] : undefined;
+    if (key) key.column.name = '_key';
+    const read = type.kind === 'map' ? `MAP(VARCHAR, ${elementRead})` : `${elementRead}[]`;
+    return { read, side: read };
+  };
+
+  const table: InferredTable = newTable(options.feed, '$', 0, false);
+  const read: Record<string, string> = {};
+  const side: Record<string, string> = {};
+  for (const [key, type] of record.fields) {
+    const at = { chain: quoteKey(key), staged: quoteKey(key), level: 0 };
+    const planned = walk(table, type, [key], [key], at, options.registry);
+    read[key] = planned.read;
+    if (planned.side) side[key] = planned.side;
+  }
+  return { read, side, table };
+};
+
+/** The JSON kinds `json_type` names, by the variant column each goes to. */
+const KIND_GROUP: Record<string, VariantKind> = {
+  VARCHAR: 'text',
+  BIGINT: 'bigint',
+  UBIGINT: 'bigint',
+  DOUBLE: 'double',
+  BOOLEAN: 'bool',
+  OBJECT: 'json',
+  ARRAY: 'json',
+};
+const GROUP_TYPE: Record<VariantKind, FlatColumn['type']> = {
+  text: 'VARCHAR',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  bool: 'BOOLEAN',
+  json: 'JSON',
+};
+/** The groups a base column of a type takes; the others go to variant columns. */
+const TAKES: Record<string, readonly VariantKind[]> = {
+  VARCHAR: ['text'],
+  BIGINT: ['bigint'],
+  DOUBLE: ['bigint', 'double'],
+  BOOLEAN: ['bool'],
+  JSON: ['text', 'bigint', 'double', 'bool', 'json'],
+};
+
+/**
+ * The columns a path read as JSON becomes once the kinds of its values are known: its own
+ * column, of its registered type or else the first of text, double, integer, boolean, JSON
+ * present (so an ISO time that is an epoch number elsewhere stays text, the numbers beside it),
+ * and a variant column `<name>__v_<kind>` for each other kind (dlt's names). A value that fits
+ * neither (an integer past BIGINT, one past 2^53 among doubles, `1e400`) is kept in `_variant`
+ * as written.
+ *
+ * @param leaf - the path
+ * @param kinds - the `json_type`s its values took in this batch
+ * @returns the columns with their SQL, and `_variant`'s entries for misfits
+ */
+export const checkedColumns = (
+  leaf: CheckedLeaf,
+  kinds: readonly string[]
+): { columns: { column: FlatColumn; expression: string }[]; misfits: string[] } => {
+  const groups = [...new Set(kinds.map((kind) => KIND_GROUP[kind]).filter((g) => g !== undefined))];
+  const order: VariantKind[] = ['text', 'double', 'bigint', 'bool', 'json'];
+  const base: FlatColumn['type'] =
+    leaf.registered?.type ?? GROUP_TYPE[order.find((g) => groups.includes(g)) ?? 'text'];
+  const value = leaf.chain;
+  const kindOf = `json_type(${value})`;
+  const columns: { column: FlatColumn; expression: string }[] = [];
+  const misfits: string[] = [];
+  const place = (column: FlatColumn, taken: readonly VariantKind[]) => {
+    const kinds = Object.keys(KIND_GROUP).filter((kind) =>
+      taken.includes(KIND_GROUP[kind] as VariantKind)
+    );
+    const holds = `${kindOf} in (${kinds.map(quoteLiteral).join(', ')})`;
+    const text = `${value}::varchar`;
+    const typed =
+      column.type === 'VARCHAR'
+        ? `json_extract_string(${value}, '$')`
+        : column.type === 'JSON'
+          ? value
+          : typedValue(column.type, text);
+    columns.push({ column, expression: `(case when ${holds} then ${typed} end)` });
+    if (column.type !== 'VARCHAR' && column.type !== 'JSON') {
+      misfits.push(
+        `case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`
+      );
+    }
+  };
+  const own = leaf.registered ?? { name: leaf.name, path: leaf.path, type: base };
+  const takes = isListOrMap(base) ? ['json' as const] : (TAKES[base] ?? []);
+  place(own, takes);
+  for (const group of groups.filter((g) => !takes.includes(g))) {
+    place(
+      { name: `${own.name}__v_${group}`, path: leaf.path, type: GROUP_TYPE[group], variant: group },
+      [group]
+    );
+  }
+  return { columns, misfits };
+};
+
+/**
+ * The columns of a table, named: registered ones keep their names, a variant column its
+ * registered name, and the rest take names neither the registry, the lineage nor another path
+ * took (a suffix `_2`, `_3`… in path order), at most 240 characters.
+ *
+ * @param planned - the table's columns with their SQL
+ * @param registry - the table's registered columns
+ * @param reserved - lineage and partition names
+ */
+export const nameColumns = (
+  planned: readonly { column: FlatColumn; expression: string }[],
+  registry: readonly FlatColumn[],
+  reserved: readonly string[],
+  separator: string
+): { column: FlatColumn; expression: string }[] => {
+  const key = (column: FlatColumn) => `${column.path}\u0000${column.variant ?? ''}`;
+  const known = new Map(registry.map((column) => [key(column), column]));
+  const taken = new Set([...reserved, ...registry.map((column) => column.name)]);
+  return planned.map(({ column, expression }) => {
+    const registered = known.get(key(column));
+    if (registered && registered.type === column.type) return { column: registered, expression };
+    const base = safeColumnName(column.name);
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base}${separator}${n}`;
+    taken.add(name);
+    return { column: { ...column, name }, expression };
+  });
+};
+
+/** A column's select item. */
+export const selectItem = ({ column, expression }: { column: FlatColumn; expression: string }) =>
+  `${expression} as ${quoteIdentifier(column.name)}`;

@@ -1,0 +1,318 @@
+import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
+import { BadInputError } from '../errors/index.js';
+import { planOptionsOf } from './batchPlan.js';
+import type { ChildTable } from './childTables.js';
+import { DATA_ERROR, maximumObjectSize, PARTITION_KEYS } from './constants.js';
+import { type DuckType, parseDuckType } from './duckType.js';
+import { FlattenLayout } from './flattenLayout.js';
+import {
+  checkedColumns,
+  type InferredTable,
+  inferredPlan,
+  nameColumns,
+  selectItem,
+} from './inferredPlan.js';
+import { isAddressable, quoteKey } from './structure.js';
+import { clearOutputs, fileGroup } from './stageBatch.js';
+import { maskSuspectLines, unmaskLines } from './suspectLines.js';
+import type { StagedBatch, Written } from './types.js';
+import { partitionValues, scalarText } from './writeSilver.js';
+
+/** Leaf paths in the sample from which a batch counts as wide and is typed by inference. */
+export const WIDE_LEAVES = 100;
+
+/** Columns from which a table is written without string dictionaries (see `writeTables`). */
+const WIDE_COLUMNS = 500;
+
+/** Lineage columns a child row carries besides its record's: its position, its ancestors'. */
+export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
+
+/** DuckDB's errors that mean the inference or the typed read cannot take the batch. */
+const UNTAKEN = /^(Invalid Input|Conversion|Not implemented) Error/;
+
+/** Scalar leaves in a type: the columns it would flatten into at most. */
+const leavesOf = (type: DuckType): number => {
+  if (type.kind === 'scalar') return 1;
+  if (type.kind === 'struct') return type.fields.reduce((n, [, t]) => n + leavesOf(t), 0);
+  return leavesOf(type.kind === 'list' ? type.element : type.value);
+};
+
+/** Whether a type holds an object key no JSON path reaches, which the key pass quarantines. */
+const holdsUnreachable = (type: DuckType): boolean => {
+  if (type.kind === 'scalar') return false;
+  if (type.kind === 'struct')
+    return type.fields.some(([key, t]) => !isAddressable(key) || holdsUnreachable(t));
+  return holdsUnreachable(type.kind === 'list' ? type.element : type.value);
+};
+
+/** The record type DuckDB infers over files, every record seen (none when it cannot). */
+const inferRecord = async (
+  engine: DuckDbEngine,
+  files: string,
+  longest: number
+): Promise<Extract<DuckType, { kind: 'struct' }> | undefined> => {
+  const rows = await engine
+    .all(
+      `describe select * from read_json(${files}, format = 'newline_delimited', records = true, sample_size = -1, field_appearance_threshold = 0, ${maximumObjectSize(longest)})`
+    )
+    .catch((error: unknown) => {
+      if (UNTAKEN.test(error instanceof Error ? error.message : String(error))) return undefined;
+      throw error;
+    });
+  if (!rows) return undefined;
+  return {
+    kind: 'struct',
+    fields: rows.map((row) => [String(row.column_name), parseDuckType(String(row.column_type))]),
+  };
+};
+
+/**
+ * Whether DuckDB's reader names every top-level key as it is: keys that differ only in case
+ * are renamed (`id` beside `Id` becomes `id_1`), and a key named like the reader's own file
+ * number, or like the columns this write adds, would be hidden.
+ */
+const namesHold = (record: Extract<DuckType, { kind: 'struct' }>) => {
+  const lower = new Set(record.fields.map(([key]) => key.toLowerCase()));
+  return record.fields.every(([key]) => {
+    const renamed = /^(.*)_[0-9]+$/.exec(key.toLowerCase());
+    return (
+      !(renamed?.[1] !== undefined && lower.has(renamed[1])) &&
+      key.toLowerCase() !== 'file_index' &&
+      key.toLowerCase() !== 'ordinality' &&
+      !key.toLowerCase().startsWith('__strata_')
+    );
+  });
+};
+
+/** Where a table's rows come from, and its columns once planned. */
+interface TableSource {
+  table: InferredTable;
+  /** The relation its rows are read from, with the lineage columns `__strata_*`. */
+  relation: string;
+  /** The elements it should get (a child table), summed over its parent's rows. */
+  elements?: string;
+}
+
+/**
+ * The batch written from DuckDB's own inference over every record: each path's kinds are
+ * known before the read, so a path of one kind is read natively typed and selected as it is,
+ * and only paths of mixed kinds (and doubles, and integers past BIGINT) are split per row into
+ * their column and variant columns ({@link checkedColumns}). Arrays of objects and maps of
+ * non-scalars become child tables (nested ones too), arrays of scalars LIST columns, maps of
+ * scalars MAP columns.
+ *
+ * Taken when the sample shows a wide record (`WIDE_LEAVES` leaf paths or more) or the feed
+ * asks for it (`infer: always`); none when the batch needs another path: a file goes line by
+ * line or is a JSON array, the reader cannot take a file (a key twice, keys that differ only in
+ * case), or a key no JSON path reaches.
+ *
+ * @param batch - the staged batch
+ */
+export const writeInferred = async (batch: StagedBatch): Promise<Written | undefined> => {
+  const { engine, objects, options } = batch;
+  const mode = options.infer ?? 'wide';
+  if (mode === 'never') return undefined;
+  if (objects.some((o) => o.path === 'slow' || (o.path === 'fast' && o.info.layout === 'array')))
+    return undefined;
+  const group = fileGroup(batch, 'newline_delimited');
+  if (group.paths.length === 0) return undefined;
+  if (mode === 'wide') {
+    const sampled = await inferRecord(engine, quoteLiteral(batch.sample), group.longestRecord ?? 0);
+    if (!sampled || leavesOf(sampled) < WIDE_LEAVES) return undefined;
+  }
+  await maskSuspectLines(batch);
+  const read = batch.objects.filter((o) => o.path === 'fast');
+  const files = `[${read.map((o) => quoteLiteral(o.read)).join(', ')}]`;
+  const record = await inferRecord(engine, files, group.longestRecord ?? 0);
+  if (!record || !namesHold(record) || holdsUnreachable(record)) {
+    await unmaskLines(batch);
+    return undefined;
+  }
+  const plan = inferredPlan(record, {
+    feed: batch.feed,
+    separator: options.separator,
+    ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
+    explode: options.explode ?? [],
+    reserved: planOptionsOf(options).reserved,
+    registry: batch.registry,
+  });
+  try {
+    return await writeTables(batch, plan, files, read);
+  } catch (error) {
+    // A key twice in one object, a value the inference did not see…: the other paths tell.
+    if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
+  }
+  await engine.run('drop table if exists batch_side; drop table if exists batch_split');
+  await unmaskLines(batch);
+  await clearOutputs(batch, []);
+  return undefined;
+};
+
+/** `relation` with each STRUCT its select reads taken apart first, level by level. */
+const withStages = (relation: string, stages: InferredTable['stages']) => {
+  const levels = Math.max(0, ...stages.map((stage) => stage.level));
+  let staged = relation;
+  for (let level = 1; level <= levels; level++) {
+    const items = stages
+      .filter((stage) => stage.level === level)
+      .map((stage) => `${stage.expression} as ${quoteKey(stage.alias)}`);
+    staged = `(select *, ${items.join(', ')} from ${staged})`;
+  }
+  return staged;
+};
+
+const writeTables = async (
+  batch: StagedBatch,
+  plan: ReturnType<typeof inferredPlan>,
+  files: string,
+  read: StagedBatch['objects']
+): Promise<Written> => {
+  const { engine, options } = batch;
+  const offsets: number[] = [];
+  let before = 0;
+  for (const object of read) {
+    offsets.push(before);
+    before += object.records + object.masked.length;
+  }
+  const keys = `[${read.map((o) => quoteLiteral(o.key)).join(', ')}]`;
+  const line = `__strata_row - [${offsets.join(', ')}][__strata_file]`;
+  const masked = read.some((o) => o.masked.length > 0)
+    ? `where not list_contains([${read.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][__strata_file], ${line})`
+    : '';
+  const topLevel = (field: string) => {
+    const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
+    if (type === 'JSON') return scalarText(quoteKey(field));
+    return type === 'VARCHAR' || type === 'BIGINT' || type === 'BOOLEAN'
+      ? `${quoteKey(field)}::varchar`
+      : 'null::varchar';
+  };
+  const longest = Math.max(0, ...read.map((o) => o.info.longestLine));
+  const lineageColumns = `__strata_key, __strata_line, ${PARTITION_KEYS.map((key) => `__strata_${key}`).join(', ')}`;
+  /** The records read with these columns, and each one's file, line and partition. */
+  const records = (types: Record<string, string>) => {
+    const columns = `{${Object.entries(types)
+      .map(([key, type]) => `${quoteLiteral(key)}: ${quoteLiteral(type)}`)
+      .join(', ')}}`;
+    return `(select * exclude (__strata_row, __strata_file, ordinality), ${keys}[__strata_file] as __strata_key,
+        ${line} as __strata_line, ${partitionValues(options, topLevel, '__strata_')}
+      from (
+        select *, (file_index + 1)::bigint as __strata_file, ordinality as __strata_row
+        from read_json(${files}, format = 'newline_delimited', records = true, columns = ${columns}, ${maximumObjectSize(longest)}) with ordinality
+      ) ${masked})`;
+  };
+  // What the kinds of the feed's mixed paths and its child tables need, read once and kept
+  // (a few hundred of the thousands of columns), so that the feed's own read streams.
+  const side = { ...plan.side };
+  for (const field of [options.partition.date, options.partition.mode]) {
+    const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
+    if (type !== undefined) side[field] = type;
+  }
+  await engine.run(
+    `create or replace temp table batch_side as select ${lineageColumns}${Object.keys(plan.side)
+      .map((key) => `, ${quoteKey(key)}`)
+      .join('')} from ${records(side)}`
+  );
+  const written: Written = { columns: [], children: [] };
+  const sources: TableSource[] = [{ table: plan.table, relation: 'batch_side' }];
+  for (let i = 0; i < sources.length; i++) {
+    const { table, relation, elements } = sources[i] as TableSource;
+    const child = table.path !== '$';
+    const kinds = table.checked.length
+      ? ((
+          await engine.all(
+            `select ${table.checked.map((leaf, n) => `list(distinct json_type(${leaf.chain})) filter (where ${leaf.chain} is not null) as k${n}`).join(', ')} from ${relation}`
+          )
+        )[0] ?? {})
+      : {};
+    const misfits: string[] = [];
+    const planned = [...table.native];
+    for (const [n, leaf] of table.checked.entries()) {
+      const split = checkedColumns(leaf, ((kinds[`k${n}`] as string[] | null) ?? []).map(String));
+      planned.push(...split.columns);
+      misfits.push(...split.misfits);
+    }
+    const named = nameColumns(
+      planned,
+      child ? [] : batch.registry,
+      [...planOptionsOf(options).reserved, ...(child ? NESTED_LINEAGE : [])],
+      options.separator
+    );
+    const variant = misfits.length
+      ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]')::json`
+      : 'null::json';
+    const nested = child
+      ? `, __strata_index as _index${table.depth > 0 ? ', __strata_parent as _parent_index' : ''}`
+      : '';
+    let items = [...named.map(selectItem), `${variant} as _variant`];
+    let from = relation;
+    let line = '__strata_line';
+    if (!child) {
+      // The feed's mixed paths are split from the side read, a narrow table, and joined to the
+      // streamed read by position (both read the same lines in the same order, which each
+      // row's file and line check): over the read's thousands of columns, those few
+      // expressions would cost DuckDB gigabytes of vectors.
+      const own = named.slice(0, table.native.length);
+      const split = named.slice(table.native.length);
+      const splits = [...split.map(({ expression }) => expression), variant];
+      await engine.run(
+        `create or replace temp table batch_split as select __strata_key as __strata_k, __strata_line as __strata_l, ${splits.map((expression, n) => `${expression} as __strata_c${n}`).join(', ')} from batch_side`
+      );
+      items = [
+        ...own.map(selectItem),
+        ...[...split.map(({ column }) => column.name), '_variant'].map(
+          (name, n) => `__strata_c${n} as ${quoteIdentifier(name)}`
+        ),
+      ];
+      from = `${withStages(records(plan.read), table.stages)} positional join batch_split`;
+      line = `(case when __strata_key = __strata_k and __strata_line = __strata_l then __strata_line else error('flatten-batch: the side read is out of step with the records') end)`;
+    }
+    const select = `select ${items.join(', ')},
+        __strata_key as _source_key, ${line} as _source_line${nested}, ${quoteLiteral(batch.batchId)} as _batch_id,
+        ${PARTITION_KEYS.map((key) => `__strata_${key} as ${key}`).join(', ')}
+      from ${from}`;
+    const dir = child ? `${batch.out}-${i - 1}` : batch.out;
+    // DuckDB sets a dictionary's buffer aside for each text column it writes (~0.4 MB), 1.3 GB
+    // of its memory for the webhooks' 3,000 columns: a wide table's text is compressed by
+    // ZSTD alone.
+    const dictionaries =
+      named.length >= WIDE_COLUMNS
+        ? ', dictionary_size_limit 1, string_dictionary_page_size_limit 1'
+        : '';
+    await engine
+      .run(`
+      copy (${select}) to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(batch.batchId))}, overwrite_or_ignore${dictionaries})`)
+      .catch((error: unknown) => {
+        if (!/^Out of Memory Error/.test(error instanceof Error ? error.message : String(error)))
+          throw error;
+        throw new BadInputError(
+          `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns needs more memory than DuckDB's limit (${error instanceof Error ? error.message : String(error)}); cap the columns with the feed's max_depth, or give FlattenBatch more memory`
+        );
+      });
+    const flat = named.map(({ column }) => column);
+    if (child) {
+      const asChild: ChildTable = {
+        dataset: table.dataset,
+        path: table.path,
+        wrap: table.wrap,
+        columns: flat,
+      };
+      written.children.push({
+        table: asChild,
+        elements: await engine.scalarNumber(elements ?? '0'),
+      });
+    } else written.columns = flat;
+    for (const { table: inner, list } of table.children) {
+      const parents = child ? 'list_append(__strata_parent, __strata_index)' : '[]::bigint[]';
+      sources.push({
+        table: inner,
+        relation: `(select ${lineageColumns}, ${parents} as __strata_parent, unnest(${list}) as __strata_e,
+            unnest(range(1, len(${list}) + 1)) as __strata_index
+          from ${relation} where len(${list}) > 0)`,
+        elements: `select coalesce(sum(len(${list})), 0) from ${relation}`,
+      });
+    }
+  }
+  await engine.run('drop table batch_side; drop table batch_split');
+  return written;
+};
