@@ -138,8 +138,8 @@ interface Outcome {
 }
 
 /** Flattens a class as a batch of its own and accounts for every leaf it was given. */
-const judge = async (hostile: HostileClass): Promise<Outcome> => {
-  const prefix = `raw/hostile/${hostile.name}/`;
+const judge = async (hostile: HostileClass, infer: 'wide' | 'always'): Promise<Outcome> => {
+  const prefix = `raw/hostile/${infer}/${hostile.name}/`;
   const given = Object.entries(hostile.files).map(([name, body]) => ({
     key: `${prefix}${name}`,
     bytes: Buffer.from(body),
@@ -149,7 +149,7 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
     runFlattenBatch(
       {
         feed: 'hostile',
-        batchId: hostile.name.replace(/[^A-Za-z0-9_.-]/g, '_'),
+        batchId: `${infer}-${hostile.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
         objects: given.map((file) => ({ key: file.key, size: file.bytes.length })),
       },
       {
@@ -161,6 +161,7 @@ const judge = async (hostile: HostileClass): Promise<Outcome> => {
           maxDepth: 3,
           partition: { date: 'DATE', mode: 'MODE' },
           leaveInPlace: true,
+          infer,
           ...(hostile.maxRecordBytes ? { maxRecordBytes: hostile.maxRecordBytes } : {}),
         },
       }
@@ -290,12 +291,18 @@ describe('The hostile corpus', () => {
     expect(HOSTILE_CLASSES.length).toBeGreaterThanOrEqual(40);
   });
 
-  it.each(HOSTILE_CLASSES.map((hostile) => [hostile.name, hostile] as const))(
-    'keeps every leaf of %s exactly, or quarantines it with its file, line and reason',
-    async (_name, hostile) => {
+  // Each class as the sample plans it, and again typed from DuckDB's inference over every
+  // record (writeInferred), which wide batches take.
+  it.each(
+    (['wide', 'always'] as const).flatMap((infer) =>
+      HOSTILE_CLASSES.map((hostile) => [hostile.name, infer, hostile] as const)
+    )
+  )(
+    'keeps every leaf of %s (infer: %s) exactly, or quarantines it with its file, line and reason',
+    async (_name, infer, hostile) => {
       // Act
-      const outcome = await judge(hostile);
-      outcomes.set(hostile.name, outcome);
+      const outcome = await judge(hostile, infer);
+      if (infer === 'wide') outcomes.set(hostile.name, outcome);
 
       // Assess
       const { leaves } = outcome;

@@ -107,7 +107,8 @@ const scalars = (
 /** SQL counting a typed column's leaves: its non-null values, a LIST's or a MAP's non-null values. */
 const typedLeaves = (name: string, type: string) => {
   const column = quoteIdentifier(name);
-  if (type.endsWith('[]')) return `coalesce(sum(len(list_filter(${column}, x -> x is not null))), 0)`;
+  if (type.endsWith('[]'))
+    return `coalesce(sum(len(list_filter(${column}, x -> x is not null))), 0)`;
   if (type.startsWith('MAP('))
     return `coalesce(sum(len(list_filter(map_values(${column}), x -> x is not null))), 0)`;
   return `count(${column})`;
@@ -272,7 +273,9 @@ export const flattenWide: Workload = {
       for (const [dataset, keys] of written) {
         const dir = join(dirs.out, dataset);
         await mkdir(dir, { recursive: true });
-        await eachLimited(keys, 16, (key, n) => store.download(key, join(dir, `part-${n}.parquet`)));
+        await eachLimited(keys, 16, (key, n) =>
+          store.download(key, join(dir, `part-${n}.parquet`))
+        );
         const found = await countLeaves(join(dir, '*.parquet'), dataset !== FEED);
         for (const field of ['typed', 'child', 'json', 'variant'] as const) {
           counts[field] += found[field];

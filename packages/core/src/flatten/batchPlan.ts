@@ -27,9 +27,9 @@ export const structureOf = (columns: readonly FlatColumn[]): JsonStructure =>
     // Variant columns share their path's: the path's own column stands for it.
     .filter((column) => !column.variant)
     .reduce<JsonStructure>(
-    (structure, column) => withStructureAt(structure, pathKeys(column.path), column.type),
-    {}
-  );
+      (structure, column) => withStructureAt(structure, pathKeys(column.path), column.type),
+      {}
+    );
 
 /**
  * The batch's columns: a column the registry knows keeps its registered name and type (values

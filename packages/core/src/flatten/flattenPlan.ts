@@ -77,7 +77,8 @@ export const normalise = (key: string): string =>
 const MAX_NAME = 240;
 
 /** A flattened name as a SQL identifier: never opening with a digit, never too long. */
-export const safeColumnName = (name: string) => (/^[0-9]/.test(name) ? `_${name}` : name).slice(0, MAX_NAME);
+export const safeColumnName = (name: string) =>
+  (/^[0-9]/.test(name) ? `_${name}` : name).slice(0, MAX_NAME);
 
 /**
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.

@@ -66,7 +66,14 @@ export interface InferredTable {
    * The arrays (and map entries) inside its rows that are tables of their own, as a chain of
    * field accesses from the row's columns.
    */
-  children: { table: InferredTable; list: string }[];
+  children: {
+    table: InferredTable;
+    list: string;
+    /** Where it is in the table's row: an empty one is kept in `_variant` under this path. */
+    at: string;
+    /** What an empty one is: `[]`, or `{}` for a map's entries. */
+    empty: '[]' | '{}';
+  }[];
 }
 export interface InferredPlanOptions {
   feed: string;
@@ -235,17 +242,24 @@ export const inferredPlan = (
       !objects && type.kind === 'list'
     );
     const list = type.kind === 'map' ? `map_entries(${at.chain})` : at.chain;
-    table.children.push({ table: child, list });
+    table.children.push({ table: child, list, at: path, empty: type.kind === 'map' ? '{}' : '[]' });
     const inner = [...absolute, '[*]'];
     const row = (expression: string): At => ({ chain: expression, staged: expression, level: 0 });
-    const elementRead =
-      type.kind === 'map'
-        ? // The entry's key is the `_key` column, its value `value` (or `value_<field>`…).
-          (walk(child, { kind: 'scalar', name: 'VARCHAR' }, ['_key'], [...inner, '_key'], row("struct_extract(__strata_e, 'key')"), []),
-          walk(child, type.value, ['value'], [...inner, 'value'], row("struct_extract(__strata_e, 'value')"), []).read)
-        : objects
-          ? walk(child, element, [], inner, row('__strata_e'), []).read
-          : walk(child, element, ['value'], inner, row('__strata_e'), []).read;
+    if (type.kind === 'map') {
+      // The entry's key is the `_key` column, its value `value` (or `value_<field>`…).
+      const key = row("struct_extract(__strata_e, 'key')");
+      walk(child, { kind: 'scalar', name: 'VARCHAR' }, ['_key'], [...inner, '_key'], key, []);
+    }
+    const value =
+      type.kind === 'map' ? row("struct_extract(__strata_e, 'value')") : row('__strata_e');
+    const elementRead = walk(
+      child,
+      element,
+      objects && type.kind === 'list' ? [] : ['value'],
+      type.kind === 'map' ? [...inner, 'value'] : inner,
+      value,
+      []
+    ).read;
     // No normalised name opens with `_`: the key's column cannot meet a value's.
     const key = type.kind === 'map' ? child.native[0] : undefined;
     if (key) key.column.name = '_key';
@@ -254,8 +268,9 @@ export const inferredPlan = (
   };
 
   const table: InferredTable = newTable(options.feed, '$', 0, false);
-  const read: Record<string, string> = {};
-  const side: Record<string, string> = {};
+  // Keys are data: `__proto__` is a field like any other.
+  const read: Record<string, string> = Object.create(null);
+  const side: Record<string, string> = Object.create(null);
   for (const [key, type] of record.fields) {
     const at = { chain: quoteKey(key), staged: quoteKey(key), level: 0 };
     const planned = walk(table, type, [key], [key], at, options.registry);
@@ -307,10 +322,11 @@ export const checkedColumns = (
   leaf: CheckedLeaf,
   kinds: readonly string[]
 ): { columns: { column: FlatColumn; expression: string }[]; misfits: string[] } => {
-  const groups = [...new Set(kinds.map((kind) => KIND_GROUP[kind]).filter((g) => g !== undefined))];
+  const present = new Set(kinds.map((kind) => KIND_GROUP[kind]));
+  // In this order whatever order the batch saw them in, so the columns are too.
   const order: VariantKind[] = ['text', 'double', 'bigint', 'bool', 'json'];
-  const base: FlatColumn['type'] =
-    leaf.registered?.type ?? GROUP_TYPE[order.find((g) => groups.includes(g)) ?? 'text'];
+  const groups = order.filter((group) => present.has(group));
+  const base: FlatColumn['type'] = leaf.registered?.type ?? GROUP_TYPE[groups[0] ?? 'text'];
   const value = leaf.chain;
   const kindOf = `json_type(${value})`;
   const columns: { column: FlatColumn; expression: string }[] = [];

@@ -21,7 +21,9 @@ export const maskSuspectLines = async (batch: StagedBatch) => {
   }
   // The lines that are left must all be records, or the read fails; the batch's count check
   // compares their sum with the rows the Parquet files hold.
-  for (const object of batch.objects.filter((o) => o.path === 'fast' && o.info.layout === 'lines')) {
+  for (const object of batch.objects.filter(
+    (o) => o.path === 'fast' && o.info.layout === 'lines'
+  )) {
     object.records = object.info.lines - object.rejected;
   }
 };

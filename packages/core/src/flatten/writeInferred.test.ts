@@ -7,8 +7,9 @@ import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { readBatchManifest } from './batchManifest.js';
 import type { FlatColumn } from './flattenPlan.js';
+import { childDataset } from './inferredPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
-import type { FlattenBatchOptions, FlattenBatchResult } from './types.js';
+import type { FlattenBatchOptions } from './types.js';
 
 let lake: LocalLake;
 let dynamo: LocalDynamoDb;
@@ -41,12 +42,21 @@ const flattenRecords = async (
   registry?: FlatColumn[]
 ) => {
   const key = `raw/${feed}/a.jsonl`;
-  await lake.store.put(key, records.map((r) => JSON.stringify(r)).join('\n'));
+  // A string is a line as written (a number JavaScript would round).
+  await lake.store.put(
+    key,
+    records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')
+  );
   const registryKey = registry ? `_schemas/${feed}/registry-copy.json` : undefined;
   if (registryKey) await lake.store.put(registryKey, JSON.stringify({ columns: registry }));
   const result = await DuckDbEngine.use({}, (engine) =>
     runFlattenBatch(
-      { feed, batchId: `${feed}-1`, objects: [{ key, size: 1 }], ...(registryKey ? { registryKey } : {}) },
+      {
+        feed,
+        batchId: `${feed}-1`,
+        objects: [{ key, size: 1 }],
+        ...(registryKey ? { registryKey } : {}),
+      },
       { store: lake.store, engine, ledger, options: { ...OPTIONS, ...options } }
     )
   );
@@ -60,9 +70,9 @@ const flattenRecords = async (
     }
     return `read_parquet([${files.join(', ')}])`;
   };
-  const schema = JSON.parse(
-    new TextDecoder().decode(await lake.store.get(result.schemaKey))
-  ) as { columns: FlatColumn[] };
+  const schema = JSON.parse(new TextDecoder().decode(await lake.store.get(result.schemaKey))) as {
+    columns: FlatColumn[];
+  };
   return {
     result,
     columns: schema.columns,
@@ -76,20 +86,309 @@ const flattenRecords = async (
 };
 
 const rows = (sql: string) =>
-  DuckDbEngine.use({}, async (engine) =>
-    JSON.parse(
-      JSON.stringify(await engine.all(sql), (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
-    ) as Record<string, unknown>[]
+  DuckDbEngine.use(
+    {},
+    async (engine) =>
+      JSON.parse(
+        JSON.stringify(await engine.all(sql), (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
+      ) as Record<string, unknown>[]
   );
 
+const DAY = { DATE: '2024-05-03', MODE: 'web' };
+
 describe('Function: runFlattenBatch (typed from inference)', () => {
-  it('smoke', async () => {
-    const out = await flattenRecords('smoke', [
-      { DATE: '2024-05-03', MODE: 'web', a: { b: { c: { d: { e: 1 } } } }, t: '2019-05-15T15:19:25Z', l: [1, 2], o: [{ x: 1, y: [{ z: 'a' }] }] },
-      { DATE: '2024-05-03', MODE: 'web', a: { b: { c: { d: { e: 2 } } } }, t: 1557933565, l: [], o: [] },
+  it("types a leaf at any depth natively, past the sampled plan's depth of 3", async () => {
+    // Act
+    const out = await flattenRecords('deep', [
+      { ...DAY, a: { b: { c: { d: { e: 1, f: 'x' } } } } },
+      { ...DAY, a: { b: { c: { d: { e: 2 } } } } },
     ]);
-    console.log(out.result, out.columns, out.children);
-    console.log(await rows(`select * from ${out.feed}`));
-    for (const c of Object.values(out.children)) console.log(await rows(`select * from ${c}`));
+    const found = await rows(
+      `select a_b_c_d_e::int as a_b_c_d_e, a_b_c_d_f from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(out.result.keyPass).toBe(false);
+    expect(out.columns).toContainEqual({
+      name: 'a_b_c_d_e',
+      path: '$."a"."b"."c"."d"."e"',
+      type: 'BIGINT',
+    });
+    expect(found).toEqual([
+      { a_b_c_d_e: 1, a_b_c_d_f: 'x' },
+      { a_b_c_d_e: 2, a_b_c_d_f: null },
+    ]);
+  });
+
+  it('splits a field of mixed kinds into one typed column per kind, no value altered', async () => {
+    // Prepare: an ISO time in one event, an epoch number in another (GitHub's pushed_at).
+    const records = [
+      { ...DAY, at: '2019-05-15T15:19:25Z', v: 'text' },
+      { ...DAY, at: 1557933565, v: 1.5 },
+      { ...DAY, at: null, v: true },
+      { ...DAY, v: { x: [1, 2] } },
+      { ...DAY, v: 12 },
+    ];
+
+    // Act
+    const out = await flattenRecords('mixed', records);
+    const found = await rows(
+      `select "at", at__v_bigint::int as at__v_bigint, v, v__v_double, v__v_bigint::int as v__v_bigint, v__v_bool, v__v_json::varchar as v__v_json, _variant from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(out.columns.filter((c) => c.path === '$."v"')).toEqual([
+      { name: 'v', path: '$."v"', type: 'VARCHAR' },
+      { name: 'v__v_double', path: '$."v"', type: 'DOUBLE', variant: 'double' },
+      { name: 'v__v_bigint', path: '$."v"', type: 'BIGINT', variant: 'bigint' },
+      { name: 'v__v_bool', path: '$."v"', type: 'BOOLEAN', variant: 'bool' },
+      { name: 'v__v_json', path: '$."v"', type: 'JSON', variant: 'json' },
+    ]);
+    const none = {
+      at: null,
+      at__v_bigint: null,
+      v: null,
+      v__v_double: null,
+      v__v_bigint: null,
+      v__v_bool: null,
+      v__v_json: null,
+      _variant: null,
+    };
+    expect(found).toEqual([
+      { ...none, at: '2019-05-15T15:19:25Z', v: 'text' },
+      { ...none, at__v_bigint: 1557933565, v__v_double: 1.5 },
+      { ...none, v__v_bool: true },
+      { ...none, v__v_json: '{"x":[1,2]}' },
+      { ...none, v__v_bigint: 12 },
+    ]);
+  });
+
+  it('writes arrays of objects as child tables linked to their parent row, nested ones too', async () => {
+    // Prepare
+    const records = [
+      {
+        ...DAY,
+        id: 1,
+        commits: [
+          { sha: 'a', files: [{ name: 'x' }, { name: 'y' }] },
+          { sha: 'b', files: [] },
+        ],
+      },
+      { ...DAY, id: 2, commits: [{ sha: 'c', files: [{ name: 'z' }] }] },
+      { ...DAY, id: 3 },
+    ];
+
+    // Act
+    const out = await flattenRecords('nested', records);
+    const commits = out.children.nested__commits as string;
+    const files = out.children.nested__commits__files as string;
+    const children = await rows(
+      `select c._source_line::int as line, c._index::int as commit, c.sha, f._index::int as file, f.name
+       from ${commits} c left join ${files} f
+         on f._source_key = c._source_key and f._source_line = c._source_line and f._parent_index = [c._index]
+       order by 1, 2, 4`
+    );
+
+    // Assess
+    expect(out.result.children.map((c) => [c.dataset, c.rowsWritten])).toEqual([
+      ['nested__commits', 3],
+      ['nested__commits__files', 3],
+    ]);
+    expect(children).toEqual([
+      { line: 1, commit: 1, sha: 'a', file: 1, name: 'x' },
+      { line: 1, commit: 1, sha: 'a', file: 2, name: 'y' },
+      { line: 1, commit: 2, sha: 'b', file: null, name: null },
+      { line: 2, commit: 1, sha: 'c', file: 1, name: 'z' },
+    ]);
+    expect(out.columns.map((c) => c.name)).toEqual(['date', 'mode_2', 'id']);
+  });
+
+  it('writes arrays of scalars as typed LIST columns', async () => {
+    // Act
+    const out = await flattenRecords('lists', [
+      { ...DAY, tags: ['a', 'b'], ids: [1, null, 3] },
+      { ...DAY, tags: [], ids: null },
+    ]);
+    const found = await rows(
+      `select tags, ids::int[] as ids from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(out.columns.filter((c) => c.name === 'tags' || c.name === 'ids')).toEqual([
+      { name: 'tags', path: '$."tags"', type: 'VARCHAR[]' },
+      { name: 'ids', path: '$."ids"', type: 'BIGINT[]' },
+    ]);
+    expect(found).toEqual([
+      { tags: ['a', 'b'], ids: [1, null, 3] },
+      { tags: [], ids: null },
+    ]);
+  });
+
+  it('writes objects whose keys are data as a MAP column or a key/value child table, not a column per key', async () => {
+    // Prepare: 500 records, each with 2 of 1,000 ids as keys.
+    const records = Array.from({ length: 500 }, (_, n) => ({
+      ...DAY,
+      stars: { [`u${2 * n}`]: n, [`u${2 * n + 1}`]: n + 1 },
+      docs: {
+        [`d${2 * n}`]: { title: `t${n}`, size: n },
+        [`d${2 * n + 1}`]: { title: 'x', size: 1 },
+      },
+    }));
+
+    // Act
+    const out = await flattenRecords('maps', records);
+    const docs = out.children.maps__docs as string;
+    const [first] = await rows(`select stars from ${out.feed} where _source_line = 1`);
+    const entries = await rows(
+      `select _key, value_title, value_size::int as value_size, _index::int as _index from ${docs} where _source_line = 1 order by _index`
+    );
+
+    // Assess
+    expect(out.columns.map((c) => [c.name, c.type])).toEqual([
+      ['date', 'VARCHAR'],
+      ['mode_2', 'VARCHAR'],
+      ['stars', 'MAP(VARCHAR, BIGINT)'],
+    ]);
+    expect(first?.stars).toBeDefined();
+    expect(entries).toEqual([
+      { _key: 'd0', value_title: 't0', value_size: 0, _index: 1 },
+      { _key: 'd1', value_title: 'x', value_size: 1, _index: 2 },
+    ]);
+    expect(out.result.children).toEqual([
+      expect.objectContaining({ dataset: 'maps__docs', rowsWritten: 1000 }),
+    ]);
+  });
+
+  it('keeps every digit of an integer past 2^53 among decimals, in _variant', async () => {
+    // Act
+    const out = await flattenRecords('digits', [
+      { ...DAY, n: 1.5 },
+      `{"DATE": "2024-05-03", "MODE": "web", "n": 9007199254740993}`,
+      { ...DAY, n: 2 },
+    ]);
+    const found = await rows(
+      `select n, _variant::varchar as v from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(out.columns).toContainEqual({ name: 'n', path: '$."n"', type: 'DOUBLE' });
+    expect(found).toEqual([
+      { n: 1.5, v: null },
+      { n: null, v: '[{"n":9007199254740993}]' },
+      { n: 2, v: null },
+    ]);
+  });
+
+  it("keeps a registered column's type: values of other kinds go to variant columns", async () => {
+    // Prepare: the registry typed amount BIGINT and note VARCHAR; this batch holds decimals and
+    // text in amount, and only numbers in note.
+    const registry: FlatColumn[] = [
+      { name: 'amount', path: '$."amount"', type: 'BIGINT' },
+      { name: 'note', path: '$."note"', type: 'VARCHAR' },
+    ];
+
+    // Act
+    const out = await flattenRecords(
+      'registered',
+      [
+        { ...DAY, amount: 2, note: 5 },
+        { ...DAY, amount: 2.5, note: 6 },
+        { ...DAY, amount: 'n/a' },
+      ],
+      {},
+      registry
+    );
+    const found = await rows(
+      `select amount::int as amount, amount__v_double, amount__v_text, note, note__v_bigint::int as note__v_bigint from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(
+      out.columns.filter((c) => !c.variant && (c.name === 'amount' || c.name === 'note'))
+    ).toEqual(registry);
+    expect(found).toEqual([
+      { amount: 2, amount__v_double: null, amount__v_text: null, note: null, note__v_bigint: 5 },
+      { amount: null, amount__v_double: 2.5, amount__v_text: null, note: null, note__v_bigint: 6 },
+      {
+        amount: null,
+        amount__v_double: null,
+        amount__v_text: 'n/a',
+        note: null,
+        note__v_bigint: null,
+      },
+    ]);
+  });
+
+  it('quarantines lines that hold no record with their line numbers, and counts reconcile', async () => {
+    // Prepare
+    const key = 'raw/broken/a.jsonl';
+    await lake.store.put(
+      key,
+      [
+        JSON.stringify({ ...DAY, a: { b: 1 } }),
+        '{"a": NaN}',
+        'not json',
+        JSON.stringify({ ...DAY, a: { b: 2 } }),
+      ].join('\n')
+    );
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        { feed: 'broken', batchId: 'broken-1', objects: [{ key, size: 1 }] },
+        { store: lake.store, engine, ledger, options: OPTIONS }
+      )
+    );
+    const manifest = await readBatchManifest(lake.store, result.manifestKey);
+    const local = join(lake.dir, 'broken.parquet');
+    await lake.store.download(manifest.outputs[0] as string, local);
+    const found = await rows(
+      `select a_b::int as a_b, _source_line::int as _source_line from read_parquet(${quoteLiteral(local)}) order by 2`
+    );
+
+    // Assess
+    expect([result.recordsRead, result.rowsWritten, result.recordsQuarantined]).toEqual([4, 2, 2]);
+    expect(found).toEqual([
+      { a_b: 1, _source_line: 1 },
+      { a_b: 2, _source_line: 4 },
+    ]);
+  });
+
+  it('leaves a batch with a key twice in one object to the other paths, which quarantine that record', async () => {
+    // Prepare
+    const key = 'raw/twice/a.jsonl';
+    await lake.store.put(key, [JSON.stringify({ ...DAY, a: 1 }), '{"a": 1, "a": 2}'].join('\n'));
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        { feed: 'twice', batchId: 'twice-1', objects: [{ key, size: 1 }] },
+        { store: lake.store, engine, ledger, options: OPTIONS }
+      )
+    );
+
+    // Assess
+    expect([result.recordsRead, result.rowsWritten, result.recordsQuarantined]).toEqual([2, 1, 1]);
+    expect(result.keyPass).toBe(true);
+  });
+});
+
+describe('Function: childDataset', () => {
+  it('names a child table after its path, within 63 characters and apart from its siblings', () => {
+    // Prepare
+    const taken = new Set<string>();
+    const long = ['a_very_long_key_name_that_goes_on', 'and_on_and_on_past_the_limit'];
+
+    // Act
+    const short = childDataset('hooks', ['commits'], '$."commits"[*]', taken);
+    const again = childDataset('hooks', ['Commits'], '$."Commits"[*]', taken);
+    const cut = childDataset('hooks', long, '$."a"."b"[*]', taken);
+
+    // Assess
+    expect(short).toBe('hooks__commits');
+    expect(again).toMatch(/^hooks__commits_[0-9a-f]{8}$/);
+    expect(cut).toHaveLength(63);
+    expect(cut).toMatch(/^[a-z][a-z0-9_]*$/);
+    expect(childDataset('hooks', long, '$."a"."b"[*]', new Set())).toBe(cut);
   });
 });

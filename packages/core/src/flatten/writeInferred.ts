@@ -13,8 +13,8 @@ import {
   nameColumns,
   selectItem,
 } from './inferredPlan.js';
-import { isAddressable, quoteKey } from './structure.js';
 import { clearOutputs, fileGroup } from './stageBatch.js';
+import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { StagedBatch, Written } from './types.js';
 import { partitionValues, scalarText } from './writeSilver.js';
@@ -29,7 +29,7 @@ const WIDE_COLUMNS = 500;
 export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
 
 /** DuckDB's errors that mean the inference or the typed read cannot take the batch. */
-const UNTAKEN = /^(Invalid Input|Conversion|Not implemented) Error/;
+const UNTAKEN = /^(Invalid Input|Conversion|Not implemented|Binder) Error/;
 
 /** Scalar leaves in a type: the columns it would flatten into at most. */
 const leavesOf = (type: DuckType): number => {
@@ -46,7 +46,10 @@ const holdsUnreachable = (type: DuckType): boolean => {
   return holdsUnreachable(type.kind === 'list' ? type.element : type.value);
 };
 
-/** The record type DuckDB infers over files, every record seen (none when it cannot). */
+/**
+ * The record type DuckDB infers over files, every record seen; none when it cannot (a line
+ * that holds no object, a key twice, keys that differ only in case).
+ */
 const inferRecord = async (
   engine: DuckDbEngine,
   files: string,
@@ -203,11 +206,14 @@ const writeTables = async (
   };
   // What the kinds of the feed's mixed paths and its child tables need, read once and kept
   // (a few hundred of the thousands of columns), so that the feed's own read streams.
-  const side = { ...plan.side };
+  const readColumns = Object.keys(plan.read).length > 0 ? plan.read : { __strata_none: 'VARCHAR' };
+  const side: Record<string, string> = Object.assign(Object.create(null), plan.side);
   for (const field of [options.partition.date, options.partition.mode]) {
     const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
     if (type !== undefined) side[field] = type;
   }
+  // A read needs a column: records with no key at all are read by a name none of them has.
+  if (Object.keys(side).length === 0) side.__strata_none = 'VARCHAR';
   await engine.run(
     `create or replace temp table batch_side as select ${lineageColumns}${Object.keys(plan.side)
       .map((key) => `, ${quoteKey(key)}`)
@@ -238,22 +244,29 @@ const writeTables = async (
       [...planOptionsOf(options).reserved, ...(child ? NESTED_LINEAGE : [])],
       options.separator
     );
+    // An empty array or map has no rows in its child table: `_variant` keeps it apart from a
+    // missing one, under its path, as an empty object flattened into columns is kept.
+    for (const { list, at, empty } of table.children) {
+      misfits.push(
+        `case when len(${list}) = 0 then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
+      );
+    }
     const variant = misfits.length
       ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]')::json`
       : 'null::json';
     const nested = child
       ? `, __strata_index as _index${table.depth > 0 ? ', __strata_parent as _parent_index' : ''}`
       : '';
+    const own = named.slice(0, table.native.length);
+    const split = named.slice(table.native.length);
     let items = [...named.map(selectItem), `${variant} as _variant`];
-    let from = relation;
+    let from = child ? relation : withStages(records(readColumns), table.stages);
     let line = '__strata_line';
-    if (!child) {
+    if (!child && (split.length > 0 || misfits.length > 0)) {
       // The feed's mixed paths are split from the side read, a narrow table, and joined to the
       // streamed read by position (both read the same lines in the same order, which each
       // row's file and line check): over the read's thousands of columns, those few
       // expressions would cost DuckDB gigabytes of vectors.
-      const own = named.slice(0, table.native.length);
-      const split = named.slice(table.native.length);
       const splits = [...split.map(({ expression }) => expression), variant];
       await engine.run(
         `create or replace temp table batch_split as select __strata_key as __strata_k, __strata_line as __strata_l, ${splits.map((expression, n) => `${expression} as __strata_c${n}`).join(', ')} from batch_side`
@@ -313,6 +326,6 @@ const writeTables = async (
       });
     }
   }
-  await engine.run('drop table batch_side; drop table batch_split');
+  await engine.run('drop table batch_side; drop table if exists batch_split');
   return written;
 };

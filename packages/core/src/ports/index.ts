@@ -2,9 +2,9 @@ export type {
   Catalog,
   CatalogColumn,
   CatalogColumnType,
-  ScalarColumnType,
   CatalogPartitionKey,
   CatalogTable,
+  ScalarColumnType,
   TableDefinition,
 } from './Catalog.js';
 export type { FeatureRecord, FeatureSink } from './FeatureSink.js';

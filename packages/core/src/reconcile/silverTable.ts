@@ -9,10 +9,14 @@ const SILVER_LINEAGE_COLUMNS: TableDefinition['columns'] = [
   { name: '_batch_id', type: 'VARCHAR' },
 ];
 
-/** A child table's rows also carry the element's position in its parent's array. */
+/**
+ * A child table's rows also carry the element's position in its parent's array, and a nested
+ * array's rows the positions of the elements above it (`_parent_index`, null for the others).
+ */
 const CHILD_LINEAGE_COLUMNS: TableDefinition['columns'] = [
   ...SILVER_LINEAGE_COLUMNS.slice(0, 3),
   { name: '_index', type: 'BIGINT' },
+  { name: '_parent_index', type: 'BIGINT[]' },
   ...SILVER_LINEAGE_COLUMNS.slice(3),
 ];
 
