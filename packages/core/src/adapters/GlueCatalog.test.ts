@@ -165,6 +165,31 @@ describe('Class: GlueCatalog', () => {
       expect(mock.commandCalls(UpdateTableCommand)).toHaveLength(0);
     });
 
+    it('declares LIST and MAP columns as Hive arrays and maps', async () => {
+      // Prepare
+      mock
+        .on(GetTableCommand)
+        .rejects(new EntityNotFoundException({ ...meta, message: 'Table clickstream not found.' }));
+      mock.on(CreateTableCommand).resolves({});
+
+      // Act
+      const result = await newCatalog().upsertTable({
+        ...clickstream,
+        columns: [
+          { name: 'labels', type: 'VARCHAR[]' },
+          { name: 'stars', type: 'MAP(VARCHAR, BIGINT)' },
+          { name: '_parent_index', type: 'BIGINT[]' },
+        ],
+      });
+
+      // Assess
+      expect(result.columns).toEqual([
+        { name: 'labels', type: 'array<string>' },
+        { name: 'stars', type: 'map<string,bigint>' },
+        { name: '_parent_index', type: 'array<bigint>' },
+      ]);
+    });
+
     it('sends nothing when the table already matches the definition', async () => {
       // Prepare
       mock.on(GetTableCommand).resolves({ Table: asStored(clickstreamInput) });

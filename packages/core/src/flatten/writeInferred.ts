@@ -17,7 +17,7 @@ import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { StagedBatch, Written } from './types.js';
-import { partitionValues, scalarText } from './writeSilver.js';
+import { fileLines, partitionValues, scalarText } from './writeSilver.js';
 
 /** Leaf paths in the sample from which a batch counts as wide and is typed by inference. */
 export const WIDE_LEAVES = 100;
@@ -172,17 +172,7 @@ const writeTables = async (
   read: StagedBatch['objects']
 ): Promise<Written> => {
   const { engine, options } = batch;
-  const offsets: number[] = [];
-  let before = 0;
-  for (const object of read) {
-    offsets.push(before);
-    before += object.records + object.masked.length;
-  }
-  const keys = `[${read.map((o) => quoteLiteral(o.key)).join(', ')}]`;
-  const line = `__strata_row - [${offsets.join(', ')}][__strata_file]`;
-  const masked = read.some((o) => o.masked.length > 0)
-    ? `where not list_contains([${read.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][__strata_file], ${line})`
-    : '';
+  const { keys, line, masked } = fileLines(read, '__strata_file', '__strata_row');
   const topLevel = (field: string) => {
     const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
     if (type === 'JSON') return scalarText(quoteKey(field));

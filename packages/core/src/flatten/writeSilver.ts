@@ -45,6 +45,28 @@ export const partitionValues = (
   ].join(', ');
 };
 
+/**
+ * For files read in list order, each numbered (from 1) in `file` and each record in `row`
+ * across all of them: a record's object key, its line (its row less the rows of the files
+ * before, masked lines included), and the filter that leaves masked lines out.
+ */
+export const fileLines = (objects: readonly LocalObject[], file: string, row: string) => {
+  const offsets: number[] = [];
+  let before = 0;
+  for (const object of objects) {
+    offsets.push(before);
+    before += object.records + object.masked.length;
+  }
+  const line = `${row} - [${offsets.join(', ')}][${file}]`;
+  return {
+    keys: `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`,
+    line,
+    masked: objects.some((o) => o.masked.length > 0)
+      ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${file}], ${line})`
+      : '',
+  };
+};
+
 /** A record's own scalar, as text; an object or a list is no partition value. */
 export const scalarText = (json: string) =>
   `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
@@ -114,25 +136,15 @@ export const writeSilver = async (
   const branches = plan.fastGroups.map((group) => {
     // Files are read in list order: a record's line is its row number less the rows before its file.
     const objects = group.paths.map((path) => byRead.get(path) as LocalObject);
-    const offsets: number[] = [];
-    let before = 0;
-    for (const object of objects) {
-      offsets.push(before);
-      before += object.records + object.masked.length;
-    }
-    const keys = `[${objects.map((o) => quoteLiteral(o.key)).join(', ')}]`;
-    const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
     const fileIndex = quoteIdentifier(fileColumn);
+    const { keys, line, masked } = fileLines(objects, fileIndex, quoteIdentifier(rowColumn));
+    const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
     const witnessed = group.format === 'newline_delimited' ? plan.witness : undefined;
     // The witness is file 0, the batch's files 1…n.
     const files = witnessed
       ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group)} where file_index > 0)`
       : `(select *, ${indexHidden ? `list_position(${paths}, ${quoteIdentifier(pathColumn)})` : '(file_index + 1)::bigint'} as ${fileIndex}
          from read_json(${paths}, format = ${quoteLiteral(group.format)}, records = true, ${indexHidden ? `filename = ${quoteLiteral(pathColumn)}, ` : ''}columns = ${readColumns}, ${maximumObjectSize(group.longestRecord ?? 0)}))`;
-    const line = `${quoteIdentifier(rowColumn)} - [${offsets.join(', ')}][${fileIndex}]`;
-    const masked = objects.some((o) => o.masked.length > 0)
-      ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${fileIndex}], ${line})`
-      : '';
     return `
       select ${flattenSelect(columns, structAccess, strict, structHoldsObject)},
         ${keys}[${fileIndex}] as _source_key,

@@ -110,6 +110,49 @@ describe('Class: DuckDbCatalog', () => {
       ]);
     });
 
+    it('types LIST and MAP columns as DuckDB lists and maps, null where a part lacks them', async () => {
+      // Prepare: a part with the columns, and one written before they existed.
+      await putParquet(
+        'silver/hooks/year=2024/mode=web/part-b1-00000.parquet',
+        `select ['a', 'b'] as labels, map {'u1': 2} as stars, [1]::bigint[] as _parent_index`
+      );
+      await putParquet(
+        'silver/hooks/year=2024/mode=web/part-b0-00000.parquet',
+        `select 'old' as note`
+      );
+
+      // Act
+      await catalog.upsertTable({
+        table: 'hooks',
+        location: 'silver/hooks/',
+        columns: [
+          { name: 'labels', type: 'VARCHAR[]' },
+          { name: 'stars', type: 'MAP(VARCHAR, BIGINT)' },
+          { name: '_parent_index', type: 'BIGINT[]' },
+          { name: 'note', type: 'VARCHAR' },
+        ],
+        partitionKeys: [
+          { key: 'year', values: [] },
+          { key: 'mode', values: [] },
+        ],
+      });
+
+      // Assess
+      const types = await query('describe silver.hooks');
+      expect(types.slice(0, 3).map((row) => [row.column_name, row.column_type])).toEqual([
+        ['labels', 'VARCHAR[]'],
+        ['stars', 'MAP(VARCHAR, BIGINT)'],
+        ['_parent_index', 'BIGINT[]'],
+      ]);
+      const rows = await query(
+        `select labels, stars['u1']::int as star, note from silver.hooks order by note nulls first`
+      );
+      expect(rows).toEqual([
+        { labels: ['a', 'b'], star: 2, note: null },
+        { labels: null, star: null, note: 'old' },
+      ]);
+    });
+
     it('sees objects written after the upsert without another upsert', async () => {
       // Prepare
       await catalog.upsertTable(events);
