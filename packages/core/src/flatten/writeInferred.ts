@@ -1,6 +1,6 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import { BadInputError } from '../errors/index.js';
+import { TerminalError } from '../errors/index.js';
 import { planOptionsOf } from './batchPlan.js';
 import type { ChildTable } from './childTables.js';
 import { DATA_ERROR, maximumObjectSize, PARTITION_KEYS } from './constants.js';
@@ -286,10 +286,10 @@ const writeTables = async (
       .run(`
       copy (${select}) to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(batch.batchId))}, overwrite_or_ignore${dictionaries})`)
       .catch((error: unknown) => {
-        if (!/^Out of Memory Error/.test(error instanceof Error ? error.message : String(error)))
-          throw error;
-        throw new BadInputError(
-          `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns needs more memory than DuckDB's limit (${error instanceof Error ? error.message : String(error)}); cap the columns with the feed's max_depth, or give FlattenBatch more memory`
+        if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
+        // The engine names the limit; what needed it, and what to do, are known here.
+        throw new TerminalError(
+          `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns: ${error.message}; cap the columns with the feed's max_depth, or give FlattenBatch more memory`
         );
       });
     const flat = named.map(({ column }) => column);
