@@ -373,6 +373,30 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
   });
 });
 
+describe('Function: runFlattenBatch (when a batch is typed from inference)', () => {
+  it('takes a batch whose sample shows a wide record by default, and leaves a narrow one to its sample', async () => {
+    // Prepare: the same deep field beside 120 other fields, and beside one.
+    const wide = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`f${i}`, i]));
+    const deep = { a: { b: { c: { d: 1 } } } };
+
+    // Act
+    const typed = await flattenRecords('wide_default', [{ ...DAY, ...wide, ...deep }, DAY], {
+      infer: undefined,
+    });
+    const sampled = await flattenRecords('narrow_default', [{ ...DAY, ...deep }, DAY], {
+      infer: undefined,
+    });
+
+    // Assess
+    expect(typed.columns).toContainEqual({
+      name: 'a_b_c_d',
+      path: '$."a"."b"."c"."d"',
+      type: 'BIGINT',
+    });
+    expect(sampled.columns).toContainEqual({ name: 'a_b_c', path: '$."a"."b"."c"', type: 'JSON' });
+  });
+});
+
 describe('Function: childDataset', () => {
   it('names a child table after its path, within 63 characters and apart from its siblings', () => {
     // Prepare

@@ -16,7 +16,7 @@ import {
 import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
-import type { StagedBatch, Written } from './types.js';
+import type { LocalObject, StagedBatch, Written } from './types.js';
 import { fileLines, partitionValues, scalarText } from './writeSilver.js';
 
 /** Leaf paths in the sample from which a batch counts as wide and is typed by inference. */
@@ -31,11 +31,35 @@ export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
 /** DuckDB's errors that mean the inference or the typed read cannot take the batch. */
 const UNTAKEN = /^(Invalid Input|Conversion|Not implemented|Binder) Error/;
 
-/** Scalar leaves in a type: the columns it would flatten into at most. */
-const leavesOf = (type: DuckType): number => {
-  if (type.kind === 'scalar') return 1;
-  if (type.kind === 'struct') return type.fields.reduce((n, [, t]) => n + leavesOf(t), 0);
-  return leavesOf(type.kind === 'list' ? type.element : type.value);
+/**
+ * Whether the batch's sample holds a record of `WIDE_LEAVES` distinct leaf paths or more (an
+ * array's elements as one path). Counted in Node over the lines staging kept: a narrow batch
+ * pays a millisecond, not a DuckDB inference.
+ */
+const wideSample = (objects: readonly LocalObject[]) => {
+  const paths = new Set<string>();
+  const wide = (value: unknown, path: string): boolean => {
+    if (Array.isArray(value)) return value.some((item) => wide(item, `${path}[]`));
+    if (value !== null && typeof value === 'object') {
+      return Object.entries(value).some(([key, child]) =>
+        wide(child, `${path}.${JSON.stringify(key)}`)
+      );
+    }
+    paths.add(path);
+    return paths.size >= WIDE_LEAVES;
+  };
+  for (const object of objects) {
+    for (const line of object.info.sample) {
+      let record: unknown;
+      try {
+        record = JSON.parse(line.toString('utf8'));
+      } catch {
+        continue;
+      }
+      if (wide(record, '$')) return true;
+    }
+  }
+  return false;
 };
 
 /** Whether a type holds an object key no JSON path reaches, which the key pass quarantines. */
@@ -120,10 +144,7 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
     return undefined;
   const group = fileGroup(batch, 'newline_delimited');
   if (group.paths.length === 0) return undefined;
-  if (mode === 'wide') {
-    const sampled = await inferRecord(engine, quoteLiteral(batch.sample), group.longestRecord ?? 0);
-    if (!sampled || leavesOf(sampled) < WIDE_LEAVES) return undefined;
-  }
+  if (mode === 'wide' && !wideSample(objects)) return undefined;
   await maskSuspectLines(batch);
   const read = batch.objects.filter((o) => o.path === 'fast');
   const files = `[${read.map((o) => quoteLiteral(o.read)).join(', ')}]`;
