@@ -298,6 +298,7 @@ describe('strata backfill', () => {
       '--dir',
       lake,
     ]);
+    const status = await strata(['status', '--dir', lake]);
     const again = await strata([...backfill, '--dir', lake]);
 
     // Assess
@@ -307,6 +308,9 @@ describe('strata backfill', () => {
     expect(backfillRow(run.stdout, 'mine')).toMatchObject({ read: '5', written: '5', check: '✓' });
     expect(counted.code).toBe(0);
     expect(JSON.parse(counted.stdout)).toEqual([{ n: '5', files: '2' }]);
+    // waiting, processing, succeeded, failed; then the run: read, written, quarantined, failed
+    expect(status.stdout).toMatch(/^mine +0 +0 +2 +0$/m);
+    expect(status.stdout).toMatch(/^mine +backfill-mine-\S+ +5 +5 +0 +0$/m);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(
       '0 uploaded (0 KB) to raw/mine/all_historical_files/, 0 already there, 2 backfilled before'

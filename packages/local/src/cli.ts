@@ -25,6 +25,7 @@ import {
   planSourceFiles,
   uploadSourceFiles,
 } from './cli/sourceFiles.js';
+import { lakeStatus } from './cli/status.js';
 import { summaryTable } from './cli/summaryTable.js';
 import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
 import { type SummaryRow, summarizeRun } from './runtime/summarizeRun.js';
@@ -41,6 +42,7 @@ Commands:
   query [<sql>]       run SQL over the local lake: silver.<dataset>, gold.<model>,
                       quarantine.<entity>, strata.ledger; without SQL, a prompt
   features get <id>   print a record of the local online feature store as JSON
+  status              each feed's raw objects by state, and its last backfill runs
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -289,6 +291,15 @@ const query = async (values: Values, sql: string | undefined): Promise<number> =
   });
 };
 
+/** Prints where each feed stands: raw objects by state, last backfill runs. */
+const status = async (values: Values): Promise<number> =>
+  DuckDbEngine.use({ threads: 2 }, async (engine) => {
+    const dir = String(values.dir ?? '.strata');
+    await openLake(engine, dir);
+    console.log(await lakeStatus(engine, dir));
+    return 0;
+  });
+
 /** Prints the online store's record for an identifier, as GetRecord returns it. */
 const featuresGet = async (values: Values, id: string | undefined): Promise<number> => {
   if (!id) {
@@ -390,6 +401,7 @@ const main = async (): Promise<number> => {
   if (command === 'query') return query(values, positionals.slice(1).join(' ') || undefined);
   if (command === 'features' && positionals[1] === 'get')
     return featuresGet(values, positionals[2]);
+  if (command === 'status') return status(values);
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
     return backfillFeed(values);
   }

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { quoteLiteral } from '@strata/core/config';
+import type { DuckDbEngine, JsonRow } from '@strata/core/engine';
+import { LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
+import { textTable } from './summaryTable.js';
+
+/** s3rver keeps the object `<key>` as the file `<bucket dir>/<key>._S3rver_object`. */
+const OBJECT_SUFFIX = '._S3rver_object';
+
+/** The latest backfill runs shown per feed. */
+const LAST_RUNS = 3;
+
+const cells = (rows: readonly JsonRow[], columns: readonly string[]) =>
+  rows.map((row) => columns.map((column) => String(row[column] ?? '')));
+
+/**
+ * Where each feed of a local lake stands, from an engine {@link openLake} opened: its raw
+ * objects by state (waiting in raw/, processing, succeeded, failed, as the ledger and the lake
+ * say), and its last backfill runs with their counts, from their reports.
+ *
+ * @param engine - an engine with the lake open
+ * @param dir - the runtime's `--dir`
+ */
+export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<string> => {
+  const bucket = join(dir, 's3', LOCAL_BUCKET);
+  const raw = join(bucket, 'raw');
+  // Objects still in raw/ that the ledger has not seen are waiting for a backfill.
+  const waiting = existsSync(raw)
+    ? `select split_part(key, '/', 2) as feed, count(*) as n from (
+         select replace(replace(file, ${quoteLiteral(`${bucket}/`)}, ''), ${quoteLiteral(OBJECT_SUFFIX)}, '') as key
+         from glob(${quoteLiteral(join(raw, '**', `*${OBJECT_SUFFIX}`))})
+       ) where key not in (select object_key from strata.ledger) group by all`
+    : 'select null::varchar as feed, 0 as n where false';
+  const objects = await engine.all(`
+    with ledger as (
+      select split_part(object_key, '/', 2) as feed, status from strata.ledger
+    ), waiting as (${waiting})
+    select feed,
+      coalesce(any_value(w.n), 0)::bigint as waiting,
+      count(*) filter (status = 'PROCESSING')::bigint as processing,
+      count(*) filter (status = 'SUCCEEDED')::bigint as succeeded,
+      count(*) filter (status = 'FAILED')::bigint as failed
+    from ledger full join waiting as w using (feed)
+    group by feed order by feed`);
+  const reports = join(bucket, '_backfill', '*', '*', `report.json${OBJECT_SUFFIX}`);
+  const runs = existsSync(join(bucket, '_backfill'))
+    ? await engine.all(`
+        select feed, runId as run, recordsRead as "records read", rowsWritten as "rows written",
+          recordsQuarantined as quarantined, failed as "failed batches"
+        from (
+          select *, len(failedBatches) as failed,
+            row_number() over (partition by feed order by runId desc) as n
+          from read_json(${quoteLiteral(reports)}, columns = {feed: 'VARCHAR', runId: 'VARCHAR',
+            recordsRead: 'BIGINT', rowsWritten: 'BIGINT', recordsQuarantined: 'BIGINT',
+            failedBatches: 'JSON[]'})
+        ) where n <= ${LAST_RUNS} order by feed, run desc`)
+    : [];
+  const objectColumns = ['feed', 'waiting', 'processing', 'succeeded', 'failed'];
+  const runColumns = [
+    'feed',
+    'run',
+    'records read',
+    'rows written',
+    'quarantined',
+    'failed batches',
+  ];
+  return [
+    'Raw objects by state',
+    textTable(objectColumns, cells(objects, objectColumns), [1, 2, 3, 4]),
+    '',
+    `Last backfill runs (up to ${LAST_RUNS} per feed)`,
+    textTable(runColumns, cells(runs, runColumns), [2, 3, 4, 5]),
+  ].join('\n');
+};
