@@ -39,7 +39,7 @@ const clickstream: TableDefinition = {
   table: 'clickstream',
   location: 'silver/clickstream/',
   columns: [
-    { name: 'user_id', type: 'BIGINT' },
+    { name: 'user_id', type: 'BIGINT', comment: '$."user"."id"' },
     { name: 'amount', type: 'DOUBLE' },
     { name: 'is_bot', type: 'BOOLEAN' },
     { name: 'mode', type: 'VARCHAR' },
@@ -88,7 +88,8 @@ const clickstreamInput = {
       Parameters: { 'serialization.format': '1' },
     },
     Columns: [
-      { Name: 'user_id', Type: 'bigint' },
+      // The column's JSON path, for Athena users to see beside its name.
+      { Name: 'user_id', Type: 'bigint', Comment: '$."user"."id"' },
       { Name: 'amount', Type: 'double' },
       { Name: 'is_bot', Type: 'boolean' },
       { Name: 'mode', Type: 'string' },

@@ -210,7 +210,11 @@ export class GlueCatalog implements Catalog {
     const existing = current?.StorageDescriptor?.Columns ?? [];
     const columns = evolveColumns(
       existing.map((column) => ({ name: column.Name ?? '', type: column.Type ?? '' })),
-      definition.columns.map((column) => ({ name: column.name, type: hiveType(column.type) }))
+      definition.columns.map((column) => ({
+        name: column.name,
+        type: hiveType(column.type),
+        ...(column.comment === undefined ? {} : { comment: column.comment }),
+      }))
     );
     const keys = definition.partitionKeys.map((partition) => partition.key);
     const partitionNames = partitionColumnNames(keys, columns);
@@ -259,8 +263,20 @@ const translateGlueError = (error: unknown, action: string): Error =>
     ? new TransientError(`${action}: ${error.name}: ${error.message}`, { cause: error })
     : translateAwsError(error, action);
 
-/** A column with the comment and parameters it already had in Glue, if any. */
+/** Glue's limit on a column comment. */
+const MAX_COMMENT = 255;
+
+/**
+ * A column with the comment and parameters it already had in Glue (someone may have written
+ * that comment by hand), or else the definition's comment: its JSON path.
+ */
 const withDetails = (column: EngineColumn, existing: readonly Column[]): Column => {
   const before = existing.find((candidate) => candidate.Name === column.name);
-  return { ...before, Name: column.name, Type: column.type };
+  const comment = before?.Comment ?? column.comment?.slice(0, MAX_COMMENT);
+  return {
+    ...before,
+    Name: column.name,
+    Type: column.type,
+    ...(comment === undefined ? {} : { Comment: comment }),
+  };
 };

@@ -2,6 +2,7 @@
 export interface EngineColumn {
   name: string;
   type: string;
+  comment?: string;
 }
 
 /** The partition value Hive-style writers use for null. */
@@ -9,8 +10,8 @@ export const HIVE_NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 
 /**
  * The columns a table has after an upsert (the Catalog port's "tables only grow"): its own
- * columns in their order, each taking the wanted type when the definition names it, then the
- * definition's new columns in the definition's order.
+ * columns in their order, each taking the wanted type (and comment) when the definition names
+ * it, then the definition's new columns in the definition's order.
  *
  * @param existing - the table's columns now (empty for a new table)
  * @param wanted - the definition's columns, in the engine's types
@@ -19,11 +20,16 @@ export const evolveColumns = (
   existing: readonly EngineColumn[],
   wanted: readonly EngineColumn[]
 ): EngineColumn[] => {
-  const wantedTypes = new Map(wanted.map((column) => [column.name, column.type]));
-  const kept = existing.map((column) => ({
-    name: column.name,
-    type: wantedTypes.get(column.name) ?? column.type,
-  }));
+  const byName = new Map(wanted.map((column) => [column.name, column]));
+  const kept = existing.map((column) => {
+    const asked = byName.get(column.name);
+    const comment = asked?.comment ?? column.comment;
+    return {
+      name: column.name,
+      type: asked?.type ?? column.type,
+      ...(comment === undefined ? {} : { comment }),
+    };
+  });
   const known = new Set(existing.map((column) => column.name));
   return [...kept, ...wanted.filter((column) => !known.has(column.name))];
 };

@@ -15,6 +15,11 @@ export type CatalogColumnType =
 export interface CatalogColumn {
   name: string;
   type: CatalogColumnType;
+  /**
+   * What the column holds, shown beside it (Glue's column comment, DuckDB's `COMMENT ON
+   * COLUMN`): a flattened column's JSON path in the record, so a name never hides its path.
+   */
+  comment?: string;
 }
 
 /** A hive-style partition key: the `<key>=<value>/` segment of every data object's key. */

@@ -25,12 +25,13 @@ describe('Function: silverTableOf', () => {
       table: 'clicks',
       location: 'silver/clicks/',
       columns: [
-        { name: 'user_id', type: 'BIGINT' },
-        { name: 'mode', type: 'VARCHAR' },
-        { name: '_variant', type: 'JSON' },
-        { name: '_source_key', type: 'VARCHAR' },
-        { name: '_source_line', type: 'BIGINT' },
-        { name: '_batch_id', type: 'VARCHAR' },
+        // Each flattened column carries its JSON path, so a name never hides where it came from.
+        { name: 'user_id', type: 'BIGINT', comment: '$."user"."id"' },
+        { name: 'mode', type: 'VARCHAR', comment: '$."MODE"' },
+        { name: '_variant', type: 'JSON', comment: expect.stringContaining('values no column') },
+        { name: '_source_key', type: 'VARCHAR', comment: expect.stringMatching(/^lineage: /) },
+        { name: '_source_line', type: 'BIGINT', comment: expect.stringMatching(/^lineage: /) },
+        { name: '_batch_id', type: 'VARCHAR', comment: expect.stringMatching(/^lineage: /) },
       ],
       partitionKeys: [
         { key: 'year', values: ['2023', '2024', '__HIVE_DEFAULT_PARTITION__'] },

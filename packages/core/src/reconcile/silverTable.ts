@@ -3,10 +3,22 @@ import type { TableDefinition } from '../ports/index.js';
 
 /** The columns runFlattenBatch writes beside the flattened ones in every silver row. */
 const SILVER_LINEAGE_COLUMNS: TableDefinition['columns'] = [
-  { name: '_variant', type: 'JSON' },
-  { name: '_source_key', type: 'VARCHAR' },
-  { name: '_source_line', type: 'BIGINT' },
-  { name: '_batch_id', type: 'VARCHAR' },
+  {
+    name: '_variant',
+    type: 'JSON',
+    comment: 'values no column of their kind holds, as [{"<column or JSON path>": value}]',
+  },
+  {
+    name: '_source_key',
+    type: 'VARCHAR',
+    comment: 'lineage: the raw object the row was read from',
+  },
+  {
+    name: '_source_line',
+    type: 'BIGINT',
+    comment: 'lineage: the line (or element) of the raw object',
+  },
+  { name: '_batch_id', type: 'VARCHAR', comment: 'lineage: the backfill batch that wrote the row' },
 ];
 
 /**
@@ -15,8 +27,16 @@ const SILVER_LINEAGE_COLUMNS: TableDefinition['columns'] = [
  */
 const CHILD_LINEAGE_COLUMNS: TableDefinition['columns'] = [
   ...SILVER_LINEAGE_COLUMNS.slice(0, 3),
-  { name: '_index', type: 'BIGINT' },
-  { name: '_parent_index', type: 'BIGINT[]' },
+  {
+    name: '_index',
+    type: 'BIGINT',
+    comment: "lineage: the element's position in its array, from 1",
+  },
+  {
+    name: '_parent_index',
+    type: 'BIGINT[]',
+    comment: 'lineage: the positions of the elements above it, outermost first',
+  },
   ...SILVER_LINEAGE_COLUMNS.slice(3),
 ];
 
@@ -48,7 +68,7 @@ export const silverTableOf = (
     table: feed,
     location,
     columns: [
-      ...columns.map((column) => ({ name: column.name, type: column.type })),
+      ...columns.map((column) => ({ name: column.name, type: column.type, comment: column.path })),
       ...(kind === 'child' ? CHILD_LINEAGE_COLUMNS : SILVER_LINEAGE_COLUMNS),
     ],
     partitionKeys: SILVER_PARTITION_KEYS.map((key) => ({

@@ -29,7 +29,7 @@ const events: TableDefinition = {
   table: 'events',
   location: 'silver/events/',
   columns: [
-    { name: 'user_id', type: 'BIGINT' },
+    { name: 'user_id', type: 'BIGINT', comment: '$."user"."id"' },
     { name: 'mode', type: 'VARCHAR' },
     { name: 'tags', type: 'JSON' },
     { name: 'device', type: 'VARCHAR' },
@@ -108,6 +108,10 @@ describe('Class: DuckDbCatalog', () => {
         ['year', 'VARCHAR'],
         ['mode_partition', 'VARCHAR'],
       ]);
+      const comments = await query(
+        "select column_name, comment from duckdb_columns() where table_name = 'events' and comment is not null"
+      );
+      expect(comments).toEqual([{ column_name: 'user_id', comment: '$."user"."id"' }]);
     });
 
     it('types LIST and MAP columns as DuckDB lists and maps, null where a part lacks them', async () => {

@@ -116,6 +116,13 @@ export class DuckDbCatalog implements Catalog {
         await engine.run(`
           create schema if not exists ${quoteIdentifier(schema)};
           create or replace view ${view} as ${sql};
+          ${columns
+            .filter((column) => column.comment !== undefined)
+            .map(
+              (column) =>
+                `comment on column ${view}.${quoteIdentifier(column.name)} is ${quoteLiteral(column.comment ?? '')};`
+            )
+            .join('\n')}
           insert or replace into ${TABLES} values (${quoteLiteral(schema)}, ${quoteLiteral(definition.table)}, ${quoteLiteral(JSON.stringify(columns))}, ${quoteLiteral(sql)});`);
       }
       await engine.run('commit');
