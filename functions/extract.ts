@@ -1,7 +1,8 @@
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { extractInputSchema, runExtract } from '@strata/core/extract';
-import { awsPlatform } from './_shared/aws.js';
+import { awsPlatformWith } from './_shared/aws.js';
+import { awsWarehouse } from './_shared/awsWarehouse.js';
 import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
@@ -22,4 +23,4 @@ export const createHandler = (platform: PlatformProvider) =>
     }
   });
 
-export const handler = createHandler(awsPlatform);
+export const handler = createHandler(awsPlatformWith(awsWarehouse));

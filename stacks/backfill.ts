@@ -27,7 +27,7 @@ const ledgerLink = new sst.Linkable('Ledger', { properties: { name: ledgerTable.
 
 const ledgerAccess = (actions: string[]) => ({ actions, resources: [ledgerTable.arn] });
 
-export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.handler', {
+export const planBacklog = stageFunction('PlanBacklog', {
   timeout: '15 minutes',
   memory: '1024 MB',
   link: [lakeLink, ledgerLink],
@@ -42,7 +42,7 @@ export const planBacklog = stageFunction('PlanBacklog', 'functions/plan-backlog.
   ],
 });
 
-export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-batch.handler', {
+export const flattenBatch = stageFunction('FlattenBatch', {
   timeout: '15 minutes',
   memory: '3538 MB',
   // /tmp holds a 256 MiB batch as downloaded, inflated (gzip runs ~10:1) and masked, its
@@ -64,7 +64,7 @@ export const flattenBatch = stageFunction('FlattenBatch', 'functions/flatten-bat
   ],
 });
 
-export const reconcile = stageFunction('Reconcile', 'functions/reconcile.handler', {
+export const reconcile = stageFunction('Reconcile', {
   timeout: '15 minutes',
   memory: '1024 MB',
   link: [lakeLink, catalogLink, ledgerLink],

@@ -2,6 +2,7 @@
 // `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
 import { featureGroup, featureGroupLink } from './features';
+import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES } from './lambdas';
 import { aslDefinition, assumedBy } from './shared';
 import { key, lake, lakeLink } from './storage';
 
@@ -50,30 +51,39 @@ export const lakeAccess = (access: { read?: string[]; write?: string[]; remove?:
   { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
 ];
 
-/** The settings every stage shares; DuckDB is native, so it is installed, not bundled. */
+/**
+ * A stage function with the settings every stage shares, built as stacks/lambdas.ts describes
+ * (`npm run check:aws` bundles and runs the same description offline): the native packages stay
+ * external everywhere and are installed only where the bundle imports them.
+ *
+ * @param name - the function's logical name in LAMBDAS
+ * @param options - its size, links and permissions
+ */
 export const stageFunction = (
-  name: string,
-  handler: string,
+  name: LambdaName,
   options: { timeout: `${number} minutes`; memory: `${number} MB` } & Partial<sst.aws.FunctionArgs>
-) =>
-  new sst.aws.Function(name, {
+) => {
+  const { handler, install, copyFiles } = LAMBDAS[name] as LambdaBuild;
+  return new sst.aws.Function(name, {
     handler,
     runtime: 'nodejs22.x',
     architecture: 'arm64',
     logging: { retention: '3 months' },
-    nodejs: { install: ['@duckdb/node-api', 'snowflake-sdk'] },
+    nodejs: { install, esbuild: { external: [...NATIVE_PACKAGES] } },
+    ...(copyFiles ? { copyFiles } : {}),
     environment: { POWERTOOLS_SERVICE_NAME: 'strata', POWERTOOLS_LOG_LEVEL: 'INFO' },
     ...options,
   });
+};
 
-export const planRun = stageFunction('PlanRun', 'functions/plan-run.handler', {
+export const planRun = stageFunction('PlanRun', {
   timeout: '1 minutes',
   memory: '256 MB',
   link: [lakeLink],
   permissions: lakeAccess({ read: ['_config/'] }),
 });
 
-export const extract = stageFunction('Extract', 'functions/extract.handler', {
+export const extract = stageFunction('Extract', {
   timeout: '15 minutes',
   memory: '2048 MB',
   link: [lakeLink, watermarksLink],
@@ -92,31 +102,24 @@ export const extract = stageFunction('Extract', 'functions/extract.handler', {
   ],
 });
 
-export const bronzeToSilver = stageFunction(
-  'BronzeToSilver',
-  'functions/bronze-to-silver.handler',
-  {
-    timeout: '15 minutes',
-    memory: '2048 MB',
-    link: [lakeLink],
-    permissions: lakeAccess({
-      read: ['_config/', 'bronze/', 'silver/'],
-      write: ['silver/', 'quarantine/'],
-    }),
-  }
-);
+export const bronzeToSilver = stageFunction('BronzeToSilver', {
+  timeout: '15 minutes',
+  memory: '2048 MB',
+  link: [lakeLink],
+  permissions: lakeAccess({
+    read: ['_config/', 'bronze/', 'silver/'],
+    write: ['silver/', 'quarantine/'],
+  }),
+});
 
-export const silverToGold = stageFunction('SilverToGold', 'functions/silver-to-gold.handler', {
+export const silverToGold = stageFunction('SilverToGold', {
   timeout: '15 minutes',
   memory: '2048 MB',
   link: [lakeLink],
   permissions: lakeAccess({ read: ['_config/', 'silver/'], write: ['gold/'] }),
-  // The gold SQL models are read at run time relative to the bundled handler
-  // (functions/silver-to-gold.mjs → ../models/gold/<model>.sql).
-  copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
 });
 
-export const featureIngest = stageFunction('FeatureIngest', 'functions/feature-ingest.handler', {
+export const featureIngest = stageFunction('FeatureIngest', {
   timeout: '15 minutes',
   memory: '1024 MB',
   link: [lakeLink, featureGroupLink],

@@ -1,33 +1,16 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import {
   DynamoDbLedger,
   DynamoDbWatermarkStore,
   GlueCatalog,
   S3ObjectStore,
   SageMakerFeatureSink,
-  warehouseFor,
 } from '@strata/core/adapters';
-import { BadInputError } from '@strata/core/errors';
+import { TerminalError } from '@strata/core/errors';
 import { Resource } from 'sst';
 import type { Platform, PlatformProvider } from './platform.js';
 
-let platform: Platform | undefined;
-
-/** A Secrets Manager secret as text, cached for five minutes across warm invocations. */
-const readSecret = async (id: string): Promise<string> => {
-  const value = await getSecret(id, { maxAge: 300 });
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
-  throw new BadInputError(`secret ${id} has no value`);
-};
-
-/**
- * The AWS platform: linked resources from SST, SDK clients created once per container.
- */
-export const awsPlatform: PlatformProvider = () => {
-  platform ??= buildPlatform();
-  return platform;
-};
+/** Connects to the configured warehouse; only Extract has one (see awsWarehouse.ts). */
+export type WarehouseFactory = (store: Platform['store']) => Platform['warehouse'];
 
 /** Builds a value on first use and keeps it. */
 const once = <T>(make: () => T): (() => T) => {
@@ -38,11 +21,16 @@ const once = <T>(make: () => T): (() => T) => {
   };
 };
 
+/** What a function without a warehouse answers if its code ever asks for one. */
+const noWarehouse: WarehouseFactory = () => async () => {
+  throw new TerminalError('this function is deployed without a warehouse driver');
+};
+
 /**
  * Each function links only the resources it uses, and SST throws when an unlinked one is read,
  * so everything but the lake is built on first use, by the handlers that need it.
  */
-const buildPlatform = (): Platform => {
+const buildPlatform = (warehouse: WarehouseFactory): Platform => {
   const store = new S3ObjectStore({ bucket: Resource.Lake.name });
   const watermarks = once(
     () => new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name })
@@ -62,8 +50,23 @@ const buildPlatform = (): Platform => {
     get catalog() {
       return catalog();
     },
-    warehouse: (config) => warehouseFor(config, { secret: readSecret, store }),
+    warehouse: warehouse(store),
     featureSink: () => new SageMakerFeatureSink(),
     featureGroup: () => Resource.FeatureGroup.name,
   };
 };
+
+/**
+ * The AWS platform: linked resources from SST, SDK clients created once per container.
+ *
+ * The warehouse drivers (DuckDB, snowflake-sdk) are native packages installed only into the
+ * function that extracts, so they come in through `warehouse` and nowhere else: a handler that
+ * imported them here could not load in the functions deployed without them.
+ *
+ * @param warehouse - the warehouse factory, for Extract only
+ */
+export const awsPlatformWith = (warehouse: WarehouseFactory = noWarehouse): PlatformProvider =>
+  once(() => buildPlatform(warehouse));
+
+/** The AWS platform of every function but Extract. */
+export const awsPlatform: PlatformProvider = awsPlatformWith();

@@ -11,6 +11,7 @@ export {
   localBindings,
   MACHINES,
   type MachineName,
+  WATERMARK_TABLE,
 } from './EmbeddedRuntime.js';
-export { handlerFileOf, loadLocalFunction } from './localFunctions.js';
+export { handlerFileOf, lambdaContext, loadLocalFunction } from './localFunctions.js';
 export { type SummarizeOptions, type SummaryRow, summarizeRun } from './summarizeRun.js';

@@ -17,7 +17,7 @@ type HandlerFactory = (
 ) => (event: unknown, context: Context) => Promise<unknown>;
 
 /** A Lambda context with the fields Powertools and middy read. */
-const lambdaContext = (functionName: string): Context => {
+export const lambdaContext = (functionName: string): Context => {
   const deadline = Date.now() + 15 * 60 * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -1,0 +1,65 @@
+// `npm run check:aws`: what can be known offline about the first `sst deploy` and run.
+//   1. SST's platform types (.sst/platform, from the installed sst binary) against sst.config.ts
+//      and stacks/: type errors, deprecated APIs, relative file paths;
+//   2. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
+//      inside the embedded runtime's pipeline and backfill (smoke.ts).
+// Exits 1 with one line per finding.
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAMBDAS, type LambdaName } from '../../stacks/lambdas.js';
+import { type BuiltLambda, bundleLambda } from './bundle.js';
+import { extractPlatform } from './platform.js';
+import { smokeRun } from './smoke.js';
+import { type Finding, typecheckStacks } from './typecheck.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Our @pulumi/* pins must be the versions SST's platform deploys with. */
+const pinsMatchPlatform = async (platform: Record<string, string>): Promise<Finding[]> => {
+  const ours = (
+    JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    }
+  ).devDependencies;
+  return ['@pulumi/aws', '@pulumi/pulumi'].flatMap((pkg) =>
+    ours[pkg] === platform[pkg]?.replace(/^v/, '')
+      ? []
+      : [`package.json pins ${pkg}@${ours[pkg]}; sst's platform uses ${platform[pkg]}`]
+  );
+};
+
+/**
+ * Bundles every function in LAMBDAS into a temporary directory.
+ *
+ * @param out - where the bundles go
+ */
+export const bundleAll = async (
+  out: string
+): Promise<{ bundles: Map<LambdaName, BuiltLambda>; findings: Finding[] }> => {
+  const bundles = new Map<LambdaName, BuiltLambda>();
+  const findings: Finding[] = [];
+  for (const [name, spec] of Object.entries(LAMBDAS) as [
+    LambdaName,
+    (typeof LAMBDAS)[LambdaName],
+  ][]) {
+    const built = await bundleLambda(root, out, name, spec);
+    findings.push(...built.findings);
+    if (built.findings.length === 0) bundles.set(name, built);
+  }
+  return { bundles, findings };
+};
+
+const main = async () => {
+  const findings: Finding[] = [];
+  findings.push(...(await pinsMatchPlatform(await extractPlatform(root))));
+  findings.push(...typecheckStacks(root));
+  const { bundles, findings: built } = await bundleAll(join(tmpdir(), 'strata-check-aws-bundles'));
+  findings.push(...built, ...(await smokeRun(bundles)));
+  for (const finding of findings) console.error(finding);
+  console.log(`check:aws: ${findings.length} finding(s), ${bundles.size} bundles ran`);
+  process.exitCode = findings.length > 0 ? 1 : 0;
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

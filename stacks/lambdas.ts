@@ -1,0 +1,43 @@
+// What each Lambda is built from, as plain data: stacks/ deploys these with sst.aws.Function and
+// `npm run check:aws` bundles them the same way offline (scripts/check-aws/bundle.ts). Imports
+// no SST global, so Node can load it outside `sst deploy`.
+
+/**
+ * Native packages esbuild cannot bundle. Every function leaves them external (the core barrels
+ * reach them even where tree shaking then drops them); `nodejs.install` puts them in
+ * node_modules/ of the functions whose bundle still imports them.
+ */
+export const NATIVE_PACKAGES = ['@duckdb/node-api', 'snowflake-sdk'] as const;
+export type NativePackage = (typeof NATIVE_PACKAGES)[number];
+
+/** How one function's code is built. */
+export interface LambdaBuild {
+  /** `<file without extension>.<export>`, from the project root. */
+  handler: string;
+  /** Installed beside the bundle, only where the handler loads them (DuckDB is ~147 MB). */
+  install: NativePackage[];
+  /** Files copied into the bundle's root, as `copyFiles` does. */
+  copyFiles?: { from: string; to: string }[];
+}
+
+/** Every function stacks/ deploys, by logical name. */
+export const LAMBDAS = {
+  PlanRun: { handler: 'functions/plan-run.handler', install: [] },
+  Extract: {
+    handler: 'functions/extract.handler',
+    install: ['@duckdb/node-api', 'snowflake-sdk'],
+  },
+  BronzeToSilver: { handler: 'functions/bronze-to-silver.handler', install: ['@duckdb/node-api'] },
+  SilverToGold: {
+    handler: 'functions/silver-to-gold.handler',
+    install: ['@duckdb/node-api'],
+    // The gold SQL models, read at run time from `models/gold/` beside the bundle.
+    copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
+  },
+  FeatureIngest: { handler: 'functions/feature-ingest.handler', install: ['@duckdb/node-api'] },
+  PlanBacklog: { handler: 'functions/plan-backlog.handler', install: [] },
+  FlattenBatch: { handler: 'functions/flatten-batch.handler', install: ['@duckdb/node-api'] },
+  Reconcile: { handler: 'functions/reconcile.handler', install: [] },
+} as const satisfies Record<string, LambdaBuild>;
+
+export type LambdaName = keyof typeof LAMBDAS;
