@@ -1,6 +1,10 @@
 // Small pieces every stack file builds the same way.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { renderAsl } from '@strata/core/asl';
+
+/** A project file's path: SST runs the program from under .sst/, not from the project root. */
+export const fromRoot = (...path: string[]): string => join($cli.paths.root, ...path);
 
 /** A trust policy letting one AWS service assume a role. */
 export const assumedBy = (service: string): string =>
@@ -17,7 +21,7 @@ export const assumedBy = (service: string): string =>
  * @param bindings - one output per placeholder
  */
 export const aslDefinition = (file: string, bindings: Record<string, $util.Input<string>>) => {
-  const template = readFileSync(`statemachines/${file}`, 'utf8');
+  const template = readFileSync(fromRoot('statemachines', file), 'utf8');
   return $resolve(bindings).apply((values) =>
     JSON.stringify(renderAsl(template, values as Record<string, string>))
   );
@@ -29,5 +33,6 @@ export const aslDefinition = (file: string, bindings: Record<string, $util.Input
  */
 export const configuredFeeds = (): string[] =>
   Object.keys(
-    (JSON.parse(readFileSync('config/strata.json', 'utf8')) as { feeds?: object }).feeds ?? {}
+    (JSON.parse(readFileSync(fromRoot('config/strata.json'), 'utf8')) as { feeds?: object })
+      .feeds ?? {}
   );

@@ -39,7 +39,7 @@ new aws.kms.Alias('LakeKeyAlias', { name: `alias/strata-${stage}-lake`, targetKe
 
 /** A bucket nobody can make public or reach without TLS; `extra` adds policy statements. */
 const privateBucket = (name: string, extra: (arn: string) => object[] = () => []) => {
-  const bucket = new aws.s3.BucketV2(name, {
+  const bucket = new aws.s3.Bucket(name, {
     forceDestroy: stage !== 'prod',
   });
   new aws.s3.BucketOwnershipControls(`${name}Ownership`, {
@@ -92,22 +92,22 @@ export const logBucket = privateBucket('LakeAccessLogs', (arn) => [
     Resource: `${arn}/lake/*`,
   },
 ]);
-new aws.s3.BucketServerSideEncryptionConfigurationV2('LakeAccessLogsEncryption', {
+new aws.s3.BucketServerSideEncryptionConfiguration('LakeAccessLogsEncryption', {
   bucket: logBucket.id,
   rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
 });
-new aws.s3.BucketLifecycleConfigurationV2('LakeAccessLogsLifecycle', {
+new aws.s3.BucketLifecycleConfiguration('LakeAccessLogsLifecycle', {
   bucket: logBucket.id,
   rules: [{ id: 'expire-logs', status: 'Enabled', filter: {}, expiration: { days: 365 } }],
 });
 
 /** The lake: raw/, raw-processed/, bronze/, silver/, gold/, quarantine/, feature-store/. */
 export const lake = privateBucket('Lake');
-new aws.s3.BucketVersioningV2('LakeVersioning', {
+new aws.s3.BucketVersioning('LakeVersioning', {
   bucket: lake.id,
   versioningConfiguration: { status: 'Enabled' },
 });
-new aws.s3.BucketServerSideEncryptionConfigurationV2('LakeEncryption', {
+new aws.s3.BucketServerSideEncryptionConfiguration('LakeEncryption', {
   bucket: lake.id,
   rules: [
     {
@@ -117,12 +117,12 @@ new aws.s3.BucketServerSideEncryptionConfigurationV2('LakeEncryption', {
     },
   ],
 });
-new aws.s3.BucketLoggingV2('LakeLogging', {
+new aws.s3.BucketLogging('LakeLogging', {
   bucket: lake.id,
   targetBucket: logBucket.id,
   targetPrefix: 'lake/',
 });
-new aws.s3.BucketLifecycleConfigurationV2('LakeLifecycle', {
+new aws.s3.BucketLifecycleConfiguration('LakeLifecycle', {
   bucket: lake.id,
   rules: [
     {
@@ -168,7 +168,8 @@ new aws.s3.BucketLifecycleConfigurationV2('LakeLifecycle', {
 export const config = new aws.s3.BucketObjectv2('PipelineConfig', {
   bucket: lake.id,
   key: '_config/strata.json',
-  source: new $util.asset.FileAsset('config/strata.json'),
+  // $asset joins the project root: Pulumi would resolve a bare relative path under .sst/.
+  source: $asset('config/strata.json'),
   contentType: 'application/json',
   serverSideEncryption: 'aws:kms',
   kmsKeyId: key.arn,

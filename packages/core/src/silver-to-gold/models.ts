@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { BadInputError } from '../errors/index.js';
+import { fileURLToPath } from 'node:url';
+import { BadInputError, TerminalError } from '../errors/index.js';
 
 /** A gold SQL model and what its header declares. */
 export interface SqlModel {
@@ -38,14 +39,31 @@ export const parseModel = (name: string, sql: string): SqlModel => {
 };
 
 /**
- * Loads a gold model from `models/gold/<name>.sql`.
- *
- * The path is relative to this module in the source tree and to the bundled handler in Lambda,
- * where stacks/pipeline copies `packages/core/src/models` next to it.
+ * Where the gold models are: `models/gold/` beside the deployed bundle (SST writes
+ * `<fn>-src/bundle.mjs`, and stacks/lambdas.ts copies `packages/core/src/models` to `models/`
+ * under that root), or in the source tree, one level up from this module.
+ */
+const MODEL_DIRS = [
+  new URL('./models/gold/', import.meta.url),
+  new URL('../models/gold/', import.meta.url),
+];
+
+/**
+ * Loads a gold model from `models/gold/<name>.sql`, in the bundle or the source tree.
  *
  * @param name - the model's name
+ * @throws TerminalError when neither place has the file: a build that left the models out,
+ *   which no retry mends
  */
 export const loadGoldModel = async (name: GoldModelName): Promise<SqlModel> => {
-  const sql = await readFile(new URL(`../models/gold/${name}.sql`, import.meta.url), 'utf8');
-  return parseModel(name, sql);
+  for (const dir of MODEL_DIRS) {
+    const sql = await readFile(new URL(`${name}.sql`, dir), 'utf8').catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (sql !== undefined) return parseModel(name, sql);
+  }
+  throw new TerminalError(
+    `model ${name}: ${name}.sql is in none of ${MODEL_DIRS.map((d) => fileURLToPath(d)).join(', ')}`
+  );
 };
