@@ -3,14 +3,14 @@
 // `weekly-sync` state machine that runs it over each feed's last weekly drop every Monday.
 import { catalogAccess, catalogLink } from './catalog';
 import {
-  alarmOnAny,
   alertTopic,
   deadLetterQueue,
   lakeAccess,
   scheduleStateMachine,
   stageFunction,
+  stateMachine,
 } from './pipeline';
-import { aslDefinition, assumedBy, configuredFeeds } from './shared';
+import { configuredFeeds, deployTarget } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
@@ -90,75 +90,50 @@ const backfillBindings = {
   AlertTopicArn: alertTopic.arn,
 };
 
+/** Its executions' own name, which the Distributed Map's statements need before it exists. */
 const name = `strata-${stage}-backfill`;
+const statesArn = (kind: string, rest: string) =>
+  $interpolate`arn:${deployTarget.partition}:states:${deployTarget.region}:${deployTarget.account}:${kind}:${rest}`;
 
-const role = new aws.iam.Role('BackfillRole', {
-  assumeRolePolicy: assumedBy('states.amazonaws.com'),
-  inlinePolicies: [
+export const backfill = stateMachine('Backfill', {
+  file: 'backfill',
+  bindings: backfillBindings,
+  statements: [
     {
-      name: 'backfill',
-      policy: $jsonStringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'lambda:InvokeFunction',
-            Resource: [planBacklog, flattenBatch, reconcile].flatMap((fn) => [
-              fn.arn,
-              $interpolate`${fn.arn}:*`,
-            ]),
-          },
-          {
-            // The Distributed Map starts its own child executions and manages its map runs.
-            Effect: 'Allow',
-            Action: ['states:StartExecution', 'states:DescribeExecution', 'states:StopExecution'],
-            Resource: [
-              $interpolate`arn:aws:states:*:*:stateMachine:${name}`,
-              $interpolate`arn:aws:states:*:*:execution:${name}/*`,
-            ],
-          },
-          {
-            Effect: 'Allow',
-            Action: ['states:DescribeMapRun', 'states:UpdateMapRun', 'states:ListMapRuns'],
-            Resource: $interpolate`arn:aws:states:*:*:mapRun:${name}/*`,
-          },
-          // ItemReader reads the plan; ResultWriter writes the map run's results.
-          {
-            Effect: 'Allow',
-            Action: 's3:GetObject',
-            Resource: $interpolate`${lake.arn}/_backfill/*`,
-          },
-          {
-            Effect: 'Allow',
-            Action: ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-            Resource: $interpolate`${lake.arn}/_backfill/*`,
-          },
-          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
-          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
-          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
-        ],
-      }),
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: [planBacklog, flattenBatch, reconcile].flatMap((fn) => [
+        fn.arn,
+        $interpolate`${fn.arn}:*`,
+      ]),
     },
+    {
+      // The Distributed Map starts its own child executions and manages its map runs.
+      Effect: 'Allow',
+      Action: ['states:StartExecution', 'states:DescribeExecution', 'states:StopExecution'],
+      Resource: [statesArn('stateMachine', name), statesArn('execution', `${name}/*`)],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['states:DescribeMapRun', 'states:UpdateMapRun', 'states:ListMapRuns'],
+      Resource: statesArn('mapRun', `${name}/*`),
+    },
+    // ItemReader reads the plan; ResultWriter writes the map run's results.
+    {
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: $interpolate`${lake.arn}/_backfill/*`,
+    },
+    {
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      Resource: $interpolate`${lake.arn}/_backfill/*`,
+    },
+    { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+    { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+    { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
   ],
 });
-
-export const backfill = new aws.sfn.StateMachine('Backfill', {
-  name,
-  type: 'STANDARD',
-  roleArn: role.arn,
-  definition: aslDefinition('backfill.asl.json', backfillBindings),
-  tracingConfiguration: { enabled: true },
-});
-
-// A Distributed Map's failure is left uncaught so that RedriveExecution can resume its Map Run,
-// and States.DataLimitExceeded or States.Runtime escape every Catch: these alarms alert on them.
-for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
-  alarmOnAny(`Backfill${metricName}`, {
-    namespace: 'AWS/States',
-    metricName,
-    dimensions: { StateMachineArn: backfill.arn },
-  });
-}
 
 /** The raw/<feed>/ folders the weekly sync covers: the feeds config/strata.json configures. */
 const weeklyFeeds = configuredFeeds();
@@ -184,45 +159,25 @@ const nestedExecutionRule = backfill.arn.apply((arn) => {
   return `arn:${partition}:events:${region}:${account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
 });
 
-const weeklySyncRole = new aws.iam.Role('WeeklySyncRole', {
-  assumeRolePolicy: assumedBy('states.amazonaws.com'),
-  inlinePolicies: [
+export const weeklySync = stateMachine('WeeklySync', {
+  file: 'weekly-sync',
+  bindings: weeklySyncBindings,
+  statements: [
+    { Effect: 'Allow', Action: 'states:StartExecution', Resource: backfill.arn },
     {
-      name: 'weekly-sync',
-      policy: $jsonStringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: 'states:StartExecution', Resource: backfill.arn },
-          {
-            Effect: 'Allow',
-            Action: ['states:DescribeExecution', 'states:StopExecution'],
-            Resource: backfillExecutions,
-          },
-          {
-            Effect: 'Allow',
-            Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-            Resource: nestedExecutionRule,
-          },
-          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
-          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
-          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
-          {
-            Effect: 'Allow',
-            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-            Resource: '*',
-          },
-        ],
-      }),
+      Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Resource: backfillExecutions,
     },
+    {
+      Effect: 'Allow',
+      Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      Resource: nestedExecutionRule,
+    },
+    { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+    { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+    { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
   ],
-});
-
-export const weeklySync = new aws.sfn.StateMachine('WeeklySync', {
-  name: `strata-${stage}-weekly-sync`,
-  type: 'STANDARD',
-  roleArn: weeklySyncRole.arn,
-  definition: aslDefinition('weekly-sync.asl.json', weeklySyncBindings),
-  tracingConfiguration: { enabled: true },
 });
 
 /**

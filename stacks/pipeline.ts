@@ -3,7 +3,7 @@
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
 import { featureGroup, featureGroupLink } from './features';
 import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES } from './lambdas';
-import { aslDefinition, assumedBy } from './shared';
+import { aslDefinition, assumedBy, deployTarget } from './shared';
 import { key, lake, lakeLink } from './storage';
 
 const stage = $app.stage;
@@ -40,16 +40,63 @@ const onLakePrefixes = (actions: string[], prefixes: string[] = []) =>
  * Read, write (put, delete, abort a multipart upload) and only delete under the given lake
  * prefixes, plus the KMS calls S3 makes for us. A server-side copy needs read on its source and
  * write on its target.
+ *
+ * Listing is allowed under the same prefixes only (an `s3:prefix` condition). S3 answers a read
+ * of a missing key with 404 only to a caller allowed to list it, 403 otherwise; the stages read
+ * missing keys as "absent" (a registry not yet written, a raw object already moved), so every
+ * prefix a function touches is listable by it.
  */
-export const lakeAccess = (access: { read?: string[]; write?: string[]; remove?: string[] }) => [
-  // Listing returns key names only; S3 cannot scope ListBucket by prefix without a condition
-  // that sst.aws.Function's permissions do not carry.
-  { actions: ['s3:ListBucket'], resources: [lake.arn] },
-  ...onLakePrefixes(['s3:GetObject'], access.read),
-  ...onLakePrefixes(['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], access.write),
-  ...onLakePrefixes(['s3:DeleteObject'], access.remove),
-  { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
-];
+export const lakeAccess = (access: { read?: string[]; write?: string[]; remove?: string[] }) => {
+  const touched = [
+    ...new Set([...(access.read ?? []), ...(access.write ?? []), ...(access.remove ?? [])]),
+  ];
+  return [
+    {
+      actions: ['s3:ListBucket'],
+      resources: [lake.arn],
+      conditions: [
+        { test: 'StringLike', variable: 's3:prefix', values: touched.map((p) => `${p}*`) },
+      ],
+    },
+    ...onLakePrefixes(['s3:GetObject'], access.read),
+    ...onLakePrefixes(['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], access.write),
+    ...onLakePrefixes(['s3:DeleteObject'], access.remove),
+    { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
+  ];
+};
+
+/** An alarm that fires on any occurrence in five minutes and tells the alert topic. */
+export const alarmOnAny = (
+  name: string,
+  metric: {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, $util.Input<string>>;
+  },
+  statistic: 'Sum' | 'Maximum' = 'Sum'
+) =>
+  new aws.cloudwatch.MetricAlarm(name, {
+    ...metric,
+    statistic,
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: [alertTopic.arn],
+  });
+
+/** alarmOnAny for each of one resource's metrics, named `<prefix><metric>`. */
+const alarmOnEach = (
+  prefix: string,
+  namespace: string,
+  metricNames: string[],
+  dimensions: Record<string, $util.Input<string>>
+) => {
+  for (const metricName of metricNames) {
+    alarmOnAny(`${prefix}${metricName}`, { namespace, metricName, dimensions });
+  }
+};
 
 /**
  * A stage function with the settings every stage shares, built as stacks/lambdas.ts describes
@@ -64,7 +111,7 @@ export const stageFunction = (
   options: { timeout: `${number} minutes`; memory: `${number} MB` } & Partial<sst.aws.FunctionArgs>
 ) => {
   const { handler, install, copyFiles } = LAMBDAS[name] as LambdaBuild;
-  return new sst.aws.Function(name, {
+  const fn = new sst.aws.Function(name, {
     handler,
     runtime: 'nodejs22.x',
     architecture: 'arm64',
@@ -74,6 +121,9 @@ export const stageFunction = (
     environment: { POWERTOOLS_SERVICE_NAME: 'strata', POWERTOOLS_LOG_LEVEL: 'INFO' },
     ...options,
   });
+  // A Task's retries hide a function that keeps failing or is throttled; these do not.
+  alarmOnEach(name, 'AWS/Lambda', ['Errors', 'Throttles'], { FunctionName: fn.name });
+  return fn;
 };
 
 export const planRun = stageFunction('PlanRun', {
@@ -95,9 +145,13 @@ export const extract = stageFunction('Extract', {
       resources: [watermarksTable.arn],
     },
     {
-      // Warehouse credentials live under strata/snowflake/ (config's private_key_secret_id).
+      // This stage's warehouse key only: config's private_key_secret_id names
+      // strata/{stage}/snowflake/…, which the function reads with its own stage filled in.
+      // (Secrets Manager appends a random suffix to every secret's ARN, hence the `*`.)
       actions: ['secretsmanager:GetSecretValue'],
-      resources: ['arn:aws:secretsmanager:*:*:secret:strata/snowflake/*'],
+      resources: [
+        $interpolate`arn:${deployTarget.partition}:secretsmanager:${deployTarget.region}:${deployTarget.account}:secret:strata/${stage}/snowflake/*`,
+      ],
     },
   ],
 });
@@ -145,64 +199,103 @@ const pipelineBindings = {
   AlertTopicArn: alertTopic.arn,
 };
 
-const stateMachineRole = new aws.iam.Role('PipelineRole', {
-  assumeRolePolicy: assumedBy('states.amazonaws.com'),
-  inlinePolicies: [
-    {
-      name: 'pipeline',
-      policy: $jsonStringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'lambda:InvokeFunction',
-            Resource: stageFunctions.flatMap((fn) => [fn.arn, $interpolate`${fn.arn}:*`]),
-          },
-          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
-          { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
-          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
-          {
-            // CloudWatch Logs delivery for state machines cannot be scoped to a log group.
-            Effect: 'Allow',
-            Action: [
-              'logs:CreateLogDelivery',
-              'logs:GetLogDelivery',
-              'logs:UpdateLogDelivery',
-              'logs:DeleteLogDelivery',
-              'logs:ListLogDeliveries',
-              'logs:PutResourcePolicy',
-              'logs:DescribeResourcePolicies',
-              'logs:DescribeLogGroups',
-            ],
-            Resource: '*',
-          },
-          {
-            Effect: 'Allow',
-            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-            Resource: '*',
-          },
-        ],
-      }),
-    },
-  ],
-});
-
-const pipelineLogs = new aws.cloudwatch.LogGroup('PipelineLogs', {
-  name: `/aws/vendedlogs/states/strata-${stage}-pipeline`,
-  retentionInDays: 90,
-});
-
-export const pipeline = new aws.sfn.StateMachine('Pipeline', {
-  name: `strata-${stage}-pipeline`,
-  type: 'STANDARD',
-  roleArn: stateMachineRole.arn,
-  definition: aslDefinition('pipeline.asl.json', pipelineBindings),
-  loggingConfiguration: {
-    level: 'ERROR',
-    includeExecutionData: false,
-    logDestination: $interpolate`${pipelineLogs.arn}:*`,
+/**
+ * What every state machine's role needs to log and trace, on `*`: CloudWatch Logs delivery and
+ * X-Ray take no resource-level permissions. The sampling calls are what a traced execution makes
+ * first (X-Ray's sampling rules decide which executions are traced).
+ */
+const observabilityStatements = [
+  {
+    Effect: 'Allow',
+    Action: [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ],
+    Resource: '*',
   },
-  tracingConfiguration: { enabled: true },
+  {
+    Effect: 'Allow',
+    Action: [
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ],
+    Resource: '*',
+  },
+];
+
+/**
+ * A STANDARD state machine from statemachines/<file>.asl.json, observed like every other: its
+ * role (`statements` plus logging and tracing), errors logged to its own log group without
+ * execution data, X-Ray tracing, and an alarm on each execution that fails, times out or is
+ * aborted (the only alert for a failure no Catch sees: a Distributed Map left uncaught for a
+ * redrive, States.DataLimitExceeded, States.Runtime).
+ *
+ * @param logicalName - e.g. `Pipeline`; the role is `<logicalName>Role`, the logs `<logicalName>Logs`
+ * @param args - the ASL file (without `.asl.json`), its bindings and what the role may do
+ */
+export const stateMachine = (
+  logicalName: string,
+  args: { file: string; bindings: Record<string, $util.Input<string>>; statements: object[] }
+) => {
+  const name = `strata-${stage}-${args.file}`;
+  const role = new aws.iam.Role(`${logicalName}Role`, {
+    assumeRolePolicy: assumedBy('states.amazonaws.com'),
+    inlinePolicies: [
+      {
+        name: args.file,
+        policy: $jsonStringify({
+          Version: '2012-10-17',
+          Statement: [...args.statements, ...observabilityStatements],
+        }),
+      },
+    ],
+  });
+  const logs = new aws.cloudwatch.LogGroup(`${logicalName}Logs`, {
+    name: `/aws/vendedlogs/states/${name}`,
+    retentionInDays: 90,
+  });
+  const machine = new aws.sfn.StateMachine(logicalName, {
+    name,
+    type: 'STANDARD',
+    roleArn: role.arn,
+    definition: aslDefinition(`${args.file}.asl.json`, args.bindings),
+    loggingConfiguration: {
+      level: 'ERROR',
+      includeExecutionData: false,
+      logDestination: $interpolate`${logs.arn}:*`,
+    },
+    tracingConfiguration: { enabled: true },
+  });
+  alarmOnEach(
+    logicalName,
+    'AWS/States',
+    ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'],
+    { StateMachineArn: machine.arn }
+  );
+  return machine;
+};
+
+export const pipeline = stateMachine('Pipeline', {
+  file: 'pipeline',
+  bindings: pipelineBindings,
+  statements: [
+    {
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: stageFunctions.flatMap((fn) => [fn.arn, $interpolate`${fn.arn}:*`]),
+    },
+    { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterQueue.arn },
+    { Effect: 'Allow', Action: 'sns:Publish', Resource: alertTopic.arn },
+    { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: key.arn },
+  ],
 });
 
 /**
@@ -261,34 +354,6 @@ export const schedule = scheduleStateMachine('PipelineSchedule', pipeline, {
   input: '{}',
 });
 
-/** An alarm that fires on any occurrence in five minutes and tells the alert topic. */
-export const alarmOnAny = (
-  name: string,
-  metric: {
-    namespace: string;
-    metricName: string;
-    dimensions: Record<string, $util.Input<string>>;
-  },
-  statistic: 'Sum' | 'Maximum' = 'Sum'
-) =>
-  new aws.cloudwatch.MetricAlarm(name, {
-    ...metric,
-    statistic,
-    period: 300,
-    evaluationPeriods: 1,
-    threshold: 1,
-    comparisonOperator: 'GreaterThanOrEqualToThreshold',
-    treatMissingData: 'notBreaching',
-    alarmActions: [alertTopic.arn],
-  });
-
-for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
-  alarmOnAny(`Pipeline${metricName}`, {
-    namespace: 'AWS/States',
-    metricName,
-    dimensions: { StateMachineArn: pipeline.arn },
-  });
-}
 alarmOnAny(
   'DeadLetterQueueNotEmpty',
   {

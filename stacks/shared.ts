@@ -6,6 +6,13 @@ import { renderAsl } from '@strata/core/asl';
 /** A project file's path: SST runs the program from under .sst/, not from the project root. */
 export const fromRoot = (...path: string[]): string => join($cli.paths.root, ...path);
 
+/** This deploy's account, region and partition, for ARNs no resource hands over. */
+export const deployTarget = {
+  account: aws.getCallerIdentityOutput().accountId,
+  region: aws.getRegionOutput().region,
+  partition: aws.getPartitionOutput().partition,
+};
+
 /** A trust policy letting one AWS service assume a role. */
 export const assumedBy = (service: string): string =>
   JSON.stringify({

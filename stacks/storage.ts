@@ -139,6 +139,17 @@ new aws.s3.BucketLifecycleConfiguration('LakeLifecycle', {
       transitions: [{ days: 0, storageClass: 'INTELLIGENT_TIERING' }],
     },
     {
+      // FlattenBatch moves each raw object to raw-processed/ (a copy, then a delete): on a
+      // versioned lake the delete leaves the old version behind, a second copy of the whole
+      // backlog for as long as noncurrent versions live. Keep it a day, long enough to undo a
+      // mistaken delete, then drop it and the delete marker left on its own.
+      id: 'raw-moved-versions',
+      status: 'Enabled',
+      filter: { prefix: 'raw/' },
+      noncurrentVersionExpiration: { noncurrentDays: 1 },
+      expiration: { expiredObjectDeleteMarker: true },
+    },
+    {
       // Processed raw files are kept for audit and replay only.
       id: 'raw-processed-archive',
       status: 'Enabled',

@@ -1,7 +1,10 @@
 // `npm run check:aws`: what can be known offline about the first `sst deploy` and run.
 //   1. SST's platform types (.sst/platform, from the installed sst binary) against sst.config.ts
 //      and stacks/: type errors, deprecated APIs, relative file paths;
-//   2. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
+//   2. the stacks rendered under Pulumi's mocks (render.ts): least privilege in every policy,
+//      logs, traces and alarms on every state machine and function, the lake's lifecycle;
+//   3. deploy.yml deploys only what CI passed;
+//   4. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
 //      inside the embedded runtime's pipeline and backfill (smoke.ts).
 // Exits 1 with one line per finding.
 import { readFile } from 'node:fs/promises';
@@ -11,8 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { LAMBDAS, type LambdaName } from '../../stacks/lambdas.js';
 import { type BuiltLambda, bundleLambda } from './bundle.js';
 import { extractPlatform } from './platform.js';
+import { leastPrivilegeFindings, lifecycleFindings, observabilityFindings } from './policies.js';
+import { ACCOUNT, functionName, REGION, renderStacks } from './render.js';
 import { smokeRun } from './smoke.js';
 import { type Finding, typecheckStacks } from './typecheck.js';
+import { deployWorkflowFindings } from './workflows.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,6 +61,15 @@ const main = async () => {
   const findings: Finding[] = [];
   findings.push(...(await pinsMatchPlatform(await extractPlatform(root))));
   findings.push(...typecheckStacks(root));
+  // dev: a stage that must reach nothing of another stage's.
+  const stage = 'dev';
+  const stacks = await renderStacks(root, stage);
+  findings.push(
+    ...leastPrivilegeFindings(stacks.policies, { account: ACCOUNT, region: REGION, stage }),
+    ...observabilityFindings(stacks, (name) => functionName(stage, name)),
+    ...lifecycleFindings(stacks),
+    ...(await deployWorkflowFindings(root))
+  );
   const { bundles, findings: built } = await bundleAll(join(tmpdir(), 'strata-check-aws-bundles'));
   findings.push(...built, ...(await smokeRun(bundles)));
   for (const finding of findings) console.error(finding);

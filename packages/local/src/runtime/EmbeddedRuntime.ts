@@ -43,8 +43,15 @@ interface RanExecution {
   outcome: LocalExecutionOutcome;
 }
 
-/** The machines stacks/ alarm on (`<Machine>ExecutionsFailed`, stacks/pipeline.ts, backfill.ts). */
-const ALARMED: readonly MachineName[] = ['pipeline', 'backfill'];
+/**
+ * Every machine's logical name in stacks/, whose `<Logical>ExecutionsFailed` alarm
+ * (stacks/pipeline.ts, stateMachine) alerts on each failed execution.
+ */
+const ALARMED: Record<MachineName, string> = {
+  pipeline: 'Pipeline',
+  backfill: 'Backfill',
+  'weekly-sync': 'WeeklySync',
+};
 
 /** A state machine's name in the embedded runtime, which its local ARN ends with. */
 const localMachineName = (machine: string) => `strata-local-${machine}`;
@@ -443,8 +450,8 @@ export class EmbeddedRuntime {
   async #ended(record: RanExecution, executionName: string): Promise<LocalExecutionOutcome> {
     this.#executions.set(executionName, record);
     const { machine, outcome } = record;
-    if (outcome.status === 'FAILED' && ALARMED.includes(machine)) {
-      const metric = `${machine[0]?.toUpperCase()}${machine.slice(1)}ExecutionsFailed`;
+    if (outcome.status === 'FAILED') {
+      const metric = `${ALARMED[machine]}ExecutionsFailed`;
       await this.#alert({
         topicArn: localBindings(['AlertTopicArn']).AlertTopicArn ?? '',
         subject: `ALARM: ${metric}`,

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import {
+  leastPrivilegeFindings,
+  lifecycleFindings,
+  observabilityFindings,
+  TRACING_ACTIONS,
+} from '../scripts/check-aws/policies.js';
+import {
+  ACCOUNT,
+  functionName,
+  REGION,
+  type RenderedPolicy,
+  type RenderedStacks,
+  renderStacks,
+} from '../scripts/check-aws/render.js';
+import { LAMBDAS } from '../stacks/lambdas.js';
+
+const root = new URL('../', import.meta.url).pathname;
+const stage = 'dev';
+const target = { account: ACCOUNT, region: REGION, stage };
+// One render per process: the stacks are modules, evaluated once.
+const stacks: RenderedStacks = await renderStacks(root, stage);
+
+const policyOf = (owner: string): RenderedPolicy => {
+  const policy = stacks.policies.find((p) => p.owner === owner);
+  if (!policy) throw new Error(`no policy for ${owner}`);
+  return policy;
+};
+
+describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
+  it('grants no wildcard data action, no unscoped or foreign resource, no whole-lake listing', () => {
+    // Act
+    const findings = leastPrivilegeFindings(stacks.policies, target);
+
+    // Assess
+    expect(findings).toEqual([]);
+    expect(stacks.policies.map((p) => p.owner)).toEqual(
+      expect.arrayContaining([
+        ...Object.keys(LAMBDAS).map((name) => `function:${name}`),
+        'role:PipelineRole',
+        'role:BackfillRole',
+        'role:WeeklySyncRole',
+      ])
+    );
+  });
+
+  it("lets each function list only the prefixes it reads or writes, and Extract read only its stage's secret", () => {
+    // Assess
+    const listing = (name: string) =>
+      policyOf(`function:${name}`).statements.find((s) => s.Action.includes('s3:ListBucket'))
+        ?.Condition;
+    expect(listing('PlanRun')).toEqual({ StringLike: { 's3:prefix': ['_config/*'] } });
+    expect(listing('FeatureIngest')).toEqual({
+      StringLike: { 's3:prefix': ['_config/*', 'gold/*'] },
+    });
+    const secrets = policyOf('function:Extract').statements.filter((s) =>
+      s.Action.includes('secretsmanager:GetSecretValue')
+    );
+    expect(secrets.flatMap((s) => s.Resource)).toEqual([
+      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:strata/dev/snowflake/*`,
+    ]);
+    const others = stacks.policies.filter((p) => p.owner !== 'function:Extract');
+    expect(JSON.stringify(others)).not.toContain('secretsmanager');
+  });
+
+  it('logs, traces and alarms on every state machine, and alarms on every function', () => {
+    // Act
+    const findings = observabilityFindings(stacks, (name) => functionName(stage, name));
+
+    // Assess
+    expect(findings).toEqual([]);
+    const machines = stacks.resources.filter((r) => r.type === 'aws:sfn/stateMachine:StateMachine');
+    expect(machines.map((m) => m.name).sort()).toEqual(['Backfill', 'Pipeline', 'WeeklySync']);
+    const alarms = stacks.resources
+      .filter((r) => r.type === 'aws:cloudwatch/metricAlarm:MetricAlarm')
+      .map((r) => r.name);
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        'WeeklySyncExecutionsFailed',
+        'BackfillExecutionsTimedOut',
+        'FlattenBatchThrottles',
+        'DeadLetterQueueNotEmpty',
+      ])
+    );
+  });
+
+  it('expires the versions raw/ moves leave behind within a week', () => {
+    // Assess
+    expect(lifecycleFindings(stacks)).toEqual([]);
+  });
+
+  it('installs the native packages each function is built with', () => {
+    // Assess
+    for (const [name, spec] of Object.entries(LAMBDAS)) {
+      const args = stacks.functions.get(name) as { nodejs: { install: string[] } };
+      expect(args.nodejs.install, name).toEqual([...spec.install]);
+    }
+  });
+});
+
+describe('Function: leastPrivilegeFindings', () => {
+  it("finds today's defects in a policy that has them", () => {
+    // Prepare
+    const policies: RenderedPolicy[] = [
+      {
+        owner: 'function:Old',
+        arn: 'arn:aws:lambda:eu-west-1:123456789012:function:old',
+        statements: [
+          { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::lake'] },
+          {
+            Effect: 'Allow',
+            Action: ['secretsmanager:GetSecretValue'],
+            Resource: ['arn:aws:secretsmanager:*:*:secret:strata/snowflake/*'],
+          },
+          { Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::lake/*'] },
+          { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: ['*'] },
+        ],
+      },
+    ];
+
+    // Act
+    const findings = leastPrivilegeFindings(policies, target);
+
+    // Assess
+    expect(findings).toEqual([
+      'function:Old: s3:ListBucket on the whole bucket (no s3:prefix condition)',
+      'function:Old: arn:aws:secretsmanager:*:*:secret:strata/snowflake/*: region "*", not eu-west-1',
+      'function:Old: arn:aws:secretsmanager:*:*:secret:strata/snowflake/*: account "*", not 123456789012',
+      'function:Old: arn:aws:secretsmanager:*:*:secret:strata/snowflake/*: not under arn:aws:secretsmanager:eu-west-1:123456789012:secret:strata/dev/',
+      'function:Old: wildcard action s3:*',
+      'function:Old: dynamodb:GetItem on every resource (*)',
+    ]);
+  });
+
+  it('accepts X-Ray and log delivery on * (they take no resource-level permissions)', () => {
+    // Prepare
+    const policies: RenderedPolicy[] = [
+      {
+        owner: 'role:Traced',
+        arn: 'arn:aws:iam::123456789012:role/traced',
+        statements: [
+          { Effect: 'Allow', Action: TRACING_ACTIONS, Resource: '*' },
+          { Effect: 'Allow', Action: ['logs:CreateLogDelivery'], Resource: '*' },
+        ],
+      },
+    ];
+
+    // Act
+    const findings = leastPrivilegeFindings(policies, target);
+
+    // Assess
+    expect(findings).toEqual([]);
+  });
+});
