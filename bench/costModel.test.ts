@@ -57,6 +57,12 @@ describe('Function: estimateCost', () => {
     expect(cost(estimate, 'S3 PUT')?.quantity).toBe(4096 * 21 + 1);
     expect(cost(estimate, 'S3 COPY')?.arm64).toBeCloseTo(100_000 * 0.000005, 9);
     expect(cost(estimate, 'S3 LIST')?.quantity).toBe(100);
+    // 1 TiB stored a second time for two days (a 90-day retention would cost 45 times more).
+    expect(cost(estimate, 'S3 storage of the raw/ versions')?.quantity).toBeCloseTo(1024 / 15, 9);
+    expect(cost(estimate, 'S3 storage of the raw/ versions')?.arm64).toBeCloseTo(
+      (1024 / 15) * 0.023,
+      9
+    );
     expect(cost(estimate, 'DynamoDB ledger writes')?.arm64).toBeCloseTo(0.125, 9);
     expect(estimate.total.arm64).toBeCloseTo(
       estimate.lines.reduce((sum, line) => sum + line.arm64, 0),

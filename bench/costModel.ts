@@ -32,6 +32,8 @@ export const PRICES = {
   s3PerGet: 0.0004 / 1000,
   /** PUT, COPY, POST and LIST share a price; DELETE is free. */
   s3PerPutCopyList: 0.005 / 1000,
+  /** S3 Standard, and Intelligent-Tiering's frequent tier, for the first 50 TB a month. */
+  s3PerGbMonth: 0.023,
   dynamoPerWrite: 0.625 / 1e6,
   dynamoPerRead: 0.125 / 1e6,
   gluePerDpuHour: 0.44,
@@ -76,6 +78,12 @@ export interface CostInputs {
   glueWorkers: number;
   /** Seconds the planner spends per 1,000 listed keys (one LIST page plus ledger look-ups). */
   planSecondsPerPage: number;
+  /**
+   * Days the version a move leaves under raw/ is stored beside its raw-processed/ copy: the
+   * lake is versioned, and stacks/storage.ts ('raw-moved-versions') expires it after a day,
+   * which S3 rounds up to the next midnight UTC.
+   */
+  rawNoncurrentDays: number;
   concurrencies: readonly number[];
 }
 
@@ -96,6 +104,7 @@ export const DEFAULT_COST_INPUTS: Omit<CostInputs, 'perCoreMBps' | 'source'> = {
   glueMBpsPerDpu: 80,
   glueWorkers: 100,
   planSecondsPerPage: 0.1,
+  rawNoncurrentDays: 2,
   concurrencies: [100, 1000, 5000],
 };
 
@@ -179,6 +188,7 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
   const standardChildren = childTransitions * PRICES.standardPerTransition;
   const expressChildren = batches * PRICES.expressPerRequest + expressDurationCost(childGbSeconds);
   const listPages = Math.ceil(inputs.objects / 1000);
+  const noncurrentGbMonths = (inputs.totalBytes / 1024 ** 3) * (inputs.rawNoncurrentDays / 30);
   const puts = batches * (inputs.outputPartsPerBatch + 1) + 1;
 
   const lines: CostLine[] = [
@@ -219,6 +229,12 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
       inputs.objects,
       'requests',
       inputs.objects * PRICES.s3PerPutCopyList
+    ),
+    line(
+      `S3 storage of the raw/ versions the move leaves (${inputs.rawNoncurrentDays} days)`,
+      noncurrentGbMonths,
+      'GB-months',
+      noncurrentGbMonths * PRICES.s3PerGbMonth
     ),
     line(
       'S3 LIST (1,000 keys per page)',
