@@ -15,6 +15,7 @@ export default $config({
     const features = await import('./stacks/features');
     const pipeline = await import('./stacks/pipeline');
     const backfill = await import('./stacks/backfill');
+    const monitoring = await import('./stacks/monitoring');
     return {
       lake: storage.lake.bucket,
       catalog: catalog.database.name,
@@ -23,6 +24,7 @@ export default $config({
       backfill: backfill.backfill.arn,
       deadLetterQueue: pipeline.deadLetterQueue.url,
       alertTopic: pipeline.alertTopic.arn,
+      dashboard: monitoring.dashboard.dashboardName,
     };
   },
 });

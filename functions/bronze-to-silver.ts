@@ -3,18 +3,25 @@ import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { awsPlatform } from './_shared/aws.js';
 import { engineOptions } from './_shared/engine.js';
-import { stageHandler } from './_shared/handler.js';
+import { stageHandler, sum } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
 /** BronzeToSilver: types, deduplicates and upserts this run's bronze into silver. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('bronze-to-silver', async (event) => {
-    const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
-    const { store } = platform();
-    const config = await loadConfig(store);
-    return DuckDbEngine.use(engineOptions(), (engine) =>
-      runBronzeToSilver(input, { store, engine, config })
-    );
-  });
+  stageHandler(
+    'bronze-to-silver',
+    async (event) => {
+      const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
+      const { store } = platform();
+      const config = await loadConfig(store);
+      return DuckDbEngine.use(engineOptions(), (engine) =>
+        runBronzeToSilver(input, { store, engine, config })
+      );
+    },
+    (result) => ({
+      rows: sum(result.datasets.map((d) => d.rowsOut)),
+      quarantined: sum(result.datasets.map((d) => d.rowsQuarantined)),
+    })
+  );
 
 export const handler = createHandler(awsPlatform);

@@ -9,18 +9,22 @@ import type { PlatformProvider } from './_shared/platform.js';
 
 /** ExtractEntity: one configured query from the warehouse to bronze Parquet. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('extract', async (event) => {
-    const input = parseOrThrow(extractInputSchema, event, 'extract input');
-    const { store, watermarks, warehouse: warehouseFor } = platform();
-    const config = await loadConfig(store);
-    const warehouse = await warehouseFor(config);
-    try {
-      return await DuckDbEngine.use(engineOptions(), (engine) =>
-        runExtract(input, { store, warehouse, engine, config, watermarks })
-      );
-    } finally {
-      await warehouse.close();
-    }
-  });
+  stageHandler(
+    'extract',
+    async (event) => {
+      const input = parseOrThrow(extractInputSchema, event, 'extract input');
+      const { store, watermarks, warehouse: warehouseFor } = platform();
+      const config = await loadConfig(store);
+      const warehouse = await warehouseFor(config);
+      try {
+        return await DuckDbEngine.use(engineOptions(), (engine) =>
+          runExtract(input, { store, warehouse, engine, config, watermarks })
+        );
+      } finally {
+        await warehouse.close();
+      }
+    },
+    (result) => ({ feed: result.entity, rows: result.rows })
+  );
 
 export const handler = createHandler(awsPlatformWith(awsWarehouse));

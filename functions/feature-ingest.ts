@@ -8,18 +8,22 @@ import type { PlatformProvider } from './_shared/platform.js';
 
 /** FeatureIngest: publishes gold ml_features to the feature store. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('feature-ingest', async (event) => {
-    const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
-    const { store, featureSink, featureGroup } = platform();
-    const config = await loadConfig(store);
-    return DuckDbEngine.use(engineOptions(), (engine) =>
-      runFeatureIngest(input, {
-        store,
-        engine,
-        sink: featureSink(),
-        featureGroup: featureGroup(config),
-      })
-    );
-  });
+  stageHandler(
+    'feature-ingest',
+    async (event) => {
+      const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
+      const { store, featureSink, featureGroup } = platform();
+      const config = await loadConfig(store);
+      return DuckDbEngine.use(engineOptions(), (engine) =>
+        runFeatureIngest(input, {
+          store,
+          engine,
+          sink: featureSink(),
+          featureGroup: featureGroup(config),
+        })
+      );
+    },
+    (result) => ({ rows: result.records })
+  );
 
 export const handler = createHandler(awsPlatform);

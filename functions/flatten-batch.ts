@@ -8,14 +8,22 @@ import type { PlatformProvider } from './_shared/platform.js';
 
 /** FlattenBatch: one planned batch of raw nested JSON to partitioned silver Parquet. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('flatten-batch', async (event) => {
-    const input = parseOrThrow(flattenBatchInputSchema, event, 'flatten-batch input');
-    const { store, ledger } = platform();
-    // A feed the configuration does not name is flattened with the defaults.
-    const options = flattenOptionsOf((await loadConfig(store)).feeds[input.feed]);
-    return DuckDbEngine.use(engineOptions(), (engine) =>
-      runFlattenBatch(input, { store, engine, ledger, options })
-    );
-  });
+  stageHandler(
+    'flatten-batch',
+    async (event) => {
+      const input = parseOrThrow(flattenBatchInputSchema, event, 'flatten-batch input');
+      const { store, ledger } = platform();
+      // A feed the configuration does not name is flattened with the defaults.
+      const options = flattenOptionsOf((await loadConfig(store)).feeds[input.feed]);
+      return DuckDbEngine.use(engineOptions(), (engine) =>
+        runFlattenBatch(input, { store, engine, ledger, options })
+      );
+    },
+    (result) => ({
+      feed: result.feed,
+      rows: result.rowsWritten,
+      quarantined: result.recordsQuarantined,
+    })
+  );
 
 export const handler = createHandler(awsPlatform);

@@ -21,11 +21,15 @@ const eventSchema = z.object({
 
 /** PlanBacklog: lists a feed's backlog (or one week of it) and bin-packs it into the map's manifest. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('plan-backlog', async (event) => {
-    const { runId, request } = parseOrThrow(eventSchema, event, 'backfill input');
-    const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...plan } = request;
-    const { store, ledger } = platform();
-    return runPlanBacklog({ runId, ...plan }, { store, ledger });
-  });
+  stageHandler(
+    'plan-backlog',
+    async (event) => {
+      const { runId, request } = parseOrThrow(eventSchema, event, 'backfill input');
+      const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...plan } = request;
+      const { store, ledger } = platform();
+      return runPlanBacklog({ runId, ...plan }, { store, ledger });
+    },
+    (result) => ({ feed: result.feed, bytes: result.bytes })
+  );
 
 export const handler = createHandler(awsPlatform);

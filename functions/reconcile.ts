@@ -9,10 +9,18 @@ import type { PlatformProvider } from './_shared/platform.js';
  * catalog table, reports failed batches.
  */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('reconcile', async (event) => {
-    const input = parseOrThrow(reconcileInputSchema, event, 'reconcile input');
-    const { store, catalog, ledger } = platform();
-    return runReconcile(input, { store, catalog, ledger });
-  });
+  stageHandler(
+    'reconcile',
+    async (event) => {
+      const input = parseOrThrow(reconcileInputSchema, event, 'reconcile input');
+      const { store, catalog, ledger } = platform();
+      return runReconcile(input, { store, catalog, ledger });
+    },
+    (result) => ({
+      feed: result.feed,
+      rows: result.rowsWritten,
+      quarantined: result.recordsQuarantined,
+    })
+  );
 
 export const handler = createHandler(awsPlatform);

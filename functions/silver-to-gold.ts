@@ -3,15 +3,21 @@ import { DuckDbEngine } from '@strata/core/engine';
 import { runSilverToGold, silverToGoldInputSchema } from '@strata/core/silver-to-gold';
 import { awsPlatform } from './_shared/aws.js';
 import { engineOptions } from './_shared/engine.js';
-import { stageHandler } from './_shared/handler.js';
+import { stageHandler, sum } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
 /** SilverToGold: rebuilds every gold model from the current silver tables. */
 export const createHandler = (platform: PlatformProvider) =>
-  stageHandler('silver-to-gold', async (event) => {
-    const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
-    const { store } = platform();
-    return DuckDbEngine.use(engineOptions(), (engine) => runSilverToGold(input, { store, engine }));
-  });
+  stageHandler(
+    'silver-to-gold',
+    async (event) => {
+      const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
+      const { store } = platform();
+      return DuckDbEngine.use(engineOptions(), (engine) =>
+        runSilverToGold(input, { store, engine })
+      );
+    },
+    (result) => ({ rows: sum(result.models.map((m) => m.rows)) })
+  );
 
 export const handler = createHandler(awsPlatform);

@@ -41,3 +41,12 @@ export const LAMBDAS = {
 } as const satisfies Record<string, LambdaBuild>;
 
 export type LambdaName = keyof typeof LAMBDAS;
+
+/**
+ * The stage name a handler publishes its metrics under (functions/_shared/handler.ts): its
+ * file's name, `functions/flatten-batch.handler` → `flatten-batch`.
+ *
+ * @param handler - a LambdaBuild handler
+ */
+export const stageOf = (handler: string): string =>
+  handler.replace(/^.*\//, '').replace(/\.[^.]+$/, '');

@@ -2,7 +2,7 @@
 // `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
 import { featureGroup, featureGroupLink } from './features';
-import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES } from './lambdas';
+import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES, stageOf } from './lambdas';
 import { aslDefinition, assumedBy, deployTarget } from './shared';
 import { key, lake, lakeLink } from './storage';
 
@@ -98,6 +98,9 @@ const alarmOnEach = (
   }
 };
 
+/** Every function stageFunction built, with the stage name its handler publishes metrics under. */
+export const deployedFunctions: { name: LambdaName; fn: sst.aws.Function; stage: string }[] = [];
+
 /**
  * A stage function with the settings every stage shares, built as stacks/lambdas.ts describes
  * (`npm run check:aws` bundles and runs the same description offline): the native packages stay
@@ -123,6 +126,21 @@ export const stageFunction = (
   });
   // A Task's retries hide a function that keeps failing or is throttled; these do not.
   alarmOnEach(name, 'AWS/Lambda', ['Errors', 'Throttles'], { FunctionName: fn.name });
+  const timeoutSeconds = Number.parseInt(options.timeout, 10) * 60;
+  // Resource use: an invocation that took most of its timeout is the next one to time out.
+  new aws.cloudwatch.MetricAlarm(`${name}NearTimeout`, {
+    namespace: 'AWS/Lambda',
+    metricName: 'Duration',
+    dimensions: { FunctionName: fn.name },
+    statistic: 'Maximum',
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: timeoutSeconds * 1000 * 0.8,
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: [alertTopic.arn],
+  });
+  deployedFunctions.push({ name, fn, stage: stageOf(handler) });
   return fn;
 };
 

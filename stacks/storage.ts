@@ -21,11 +21,17 @@ export const key = new aws.kms.Key('LakeKey', {
           Resource: '*',
         },
         {
-          // SNS, SQS and CloudWatch alarms encrypt with the key on the pipeline's behalf.
+          // SNS, SQS, CloudWatch alarms and AWS Budgets encrypt with the key on the
+          // pipeline's behalf (the alert topic is encrypted with it).
           Sid: 'ServicesUseKey',
           Effect: 'Allow',
           Principal: {
-            Service: ['sns.amazonaws.com', 'sqs.amazonaws.com', 'cloudwatch.amazonaws.com'],
+            Service: [
+              'sns.amazonaws.com',
+              'sqs.amazonaws.com',
+              'cloudwatch.amazonaws.com',
+              'budgets.amazonaws.com',
+            ],
           },
           Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
           Resource: '*',

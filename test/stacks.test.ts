@@ -79,9 +79,32 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
         'WeeklySyncExecutionsFailed',
         'BackfillExecutionsTimedOut',
         'FlattenBatchThrottles',
+        'FlattenBatchNearTimeout',
+        'BronzeToSilverQualityFailures',
+        'SilverToGoldSlowerThanBaseline',
         'DeadLetterQueueNotEmpty',
       ])
     );
+  });
+
+  it('shows every state machine and function on the dashboard, and budgets the stage', () => {
+    // Prepare
+    const byType = (type: string) => stacks.resources.filter((r) => r.type === type);
+
+    // Assess
+    const [dashboard] = byType('aws:cloudwatch/dashboard:Dashboard');
+    const body = String(dashboard?.inputs.dashboardBody);
+    for (const machine of ['pipeline', 'backfill', 'weekly-sync']) {
+      expect(body).toContain(`stateMachine:strata-dev-${machine}`);
+    }
+    for (const name of Object.keys(LAMBDAS)) expect(body).toContain(functionName(stage, name));
+    const [budget] = byType('aws:budgets/budget:Budget');
+    expect(budget?.inputs).toMatchObject({
+      limitAmount: '25',
+      costFilters: [{ name: 'TagKeyValue', values: ['user:sst:stage$dev'] }],
+    });
+    // config/operations.json names no e-mail for dev.
+    expect(byType('aws:sns/topicSubscription:TopicSubscription')).toEqual([]);
   });
 
   it('expires the versions raw/ moves leave behind within a week', () => {

@@ -1,5 +1,7 @@
 // What the rendered stacks (render.ts) must show before a deploy: least privilege in every IAM
 // policy, and every state machine and function observed (logs, traces, alarms).
+import { STAGE_METRIC } from '../../functions/_shared/metrics.js';
+import { LAMBDAS, type LambdaName, stageOf } from '../../stacks/lambdas.js';
 import type { RenderedPolicy, RenderedStacks, Statement } from './render.js';
 import type { Finding } from './typecheck.js';
 
@@ -100,8 +102,9 @@ const allows = (policy: RenderedPolicy | undefined, action: string): boolean =>
 
 /**
  * Observability the stacks must declare: every state machine logs, traces with a role allowed
- * to, and alarms on failed, timed-out and aborted executions; every function alarms on errors
- * and throttles.
+ * to, and alarms on failed, timed-out and aborted executions; every function alarms on errors,
+ * throttles and a duration near its timeout, and its stage on data-quality failures and on a
+ * duration above its learned baseline; a cost budget and a dashboard exist.
  *
  * @param stacks - the rendered stacks
  * @param functionName - the deployed name of a function, by logical name
@@ -141,13 +144,35 @@ export const observabilityFindings = (
       }
     }
   }
+  const anomalyAlarmed = (stage: string) =>
+    stacks.resources.some((r) => {
+      const queries = (r.inputs.metricQueries ?? []) as {
+        expression?: string;
+        metric?: { metricName?: string; dimensions?: Record<string, string> };
+      }[];
+      return (
+        queries.some((q) => q.expression?.startsWith('ANOMALY_DETECTION_BAND(')) &&
+        queries.some(
+          (q) =>
+            q.metric?.metricName === STAGE_METRIC.duration && q.metric.dimensions?.stage === stage
+        )
+      );
+    });
   for (const name of stacks.functions.keys()) {
-    for (const metric of ['Errors', 'Throttles']) {
+    const stage = stageOf(LAMBDAS[name as LambdaName].handler);
+    for (const metric of ['Errors', 'Throttles', 'Duration']) {
       if (!alarmed(metric, 'FunctionName', functionName(name))) {
         findings.push(`function ${name}: no ${metric} alarm`);
       }
     }
+    if (!alarmed(STAGE_METRIC.qualityFailures, 'stage', stage)) {
+      findings.push(`stage ${stage}: no data-quality alarm`);
+    }
+    if (!anomalyAlarmed(stage)) findings.push(`stage ${stage}: no anomaly alarm on its duration`);
   }
+  const has = (type: string) => stacks.resources.some((r) => r.type === type);
+  if (!has('aws:budgets/budget:Budget')) findings.push('no monthly cost budget');
+  if (!has('aws:cloudwatch/dashboard:Dashboard')) findings.push('no dashboard');
   return findings;
 };
 

@@ -50,6 +50,7 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoints.standIns,
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048',
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
 });
 
 /** A bundle's handler, or why it does not load. */

@@ -50,6 +50,8 @@ export const loadLocalFunction = async (
   if (!existsSync(file)) {
     throw new Error(`no handler for function ${functionName} at ${fileURLToPath(file)}`);
   }
+  // Nothing reads CloudWatch's embedded metric format locally: keep it off stdout.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const module = (await import(file.href)) as { createHandler: HandlerFactory };
   const handler = module.createHandler(() => platform);
   return (event) => handler(event, lambdaContext(functionName));
