@@ -7,7 +7,7 @@
 //   4. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
 //      inside the embedded runtime's pipeline and backfill (smoke.ts).
 // Exits 1 with one line per finding.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,7 @@ export const bundleAll = async (
 
 const main = async () => {
   const findings: Finding[] = [];
+  let ran = 0;
   findings.push(...(await pinsMatchPlatform(await extractPlatform(root))));
   findings.push(...typecheckStacks(root));
   // dev: a stage that must reach nothing of another stage's.
@@ -70,10 +71,17 @@ const main = async () => {
     ...lifecycleFindings(stacks),
     ...(await deployWorkflowFindings(root))
   );
-  const { bundles, findings: built } = await bundleAll(join(tmpdir(), 'strata-check-aws-bundles'));
-  findings.push(...built, ...(await smokeRun(bundles)));
+  // Its own directory: two checks at once (CI, a laptop) must not run each other's bundles.
+  const out = await mkdtemp(join(tmpdir(), 'strata-check-aws-bundles-'));
+  try {
+    const { bundles, findings: built } = await bundleAll(out);
+    findings.push(...built, ...(await smokeRun(bundles)));
+    ran = bundles.size;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
   for (const finding of findings) console.error(finding);
-  console.log(`check:aws: ${findings.length} finding(s), ${bundles.size} bundles ran`);
+  console.log(`check:aws: ${findings.length} finding(s), ${ran} bundles ran`);
   process.exitCode = findings.length > 0 ? 1 : 0;
 };
 
