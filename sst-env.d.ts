@@ -1,6 +1,6 @@
 /* SST regenerates this file on `sst dev` / `sst deploy`; it is committed so the handlers
-   type-check on machines where SST's platform cannot be installed. Keep it in step with the
-   `Lake`, `Catalog`, `FeatureGroup`, `Ledger` and `Watermarks` resources in stacks/. */
+   type-check on machines where SST's platform cannot be installed. `npm run check:aws` fails
+   when it does not declare exactly the links stacks/ creates (scripts/check-aws/links.ts). */
 import 'sst';
 
 declare module 'sst' {

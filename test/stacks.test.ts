@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { linkFindings } from '../scripts/check-aws/links.js';
 import {
   leastPrivilegeFindings,
   lifecycleFindings,
@@ -110,6 +111,41 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
   it('expires the versions raw/ moves leave behind within a week', () => {
     // Assess
     expect(lifecycleFindings(stacks)).toEqual([]);
+  });
+
+  it('declares in sst-env.d.ts exactly the links the stacks create, for the handlers', () => {
+    // Act
+    const findings = linkFindings(root, stacks.links);
+
+    // Assess
+    expect(findings).toEqual([]);
+    expect([...stacks.links.keys()].sort()).toEqual([
+      'Catalog',
+      'FeatureGroup',
+      'Lake',
+      'Ledger',
+      'Watermarks',
+    ]);
+  });
+
+  it('finds a link sst-env.d.ts lacks or declares otherwise', () => {
+    // Prepare
+    const links = new Map([
+      ['Lake', ['name', 'region']],
+      ['Queue', ['url']],
+    ]);
+
+    // Act
+    const findings = linkFindings(root, links);
+
+    // Assess
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        'sst-env.d.ts: Resource.Lake declares name; stacks/ links name, region',
+        'sst-env.d.ts: no Resource.Queue, which stacks/ links',
+        'sst-env.d.ts: Resource.Ledger is linked by no stack',
+      ])
+    );
   });
 
   it('installs the native packages each function is built with', () => {

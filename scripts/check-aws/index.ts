@@ -2,7 +2,8 @@
 //   1. SST's platform types (.sst/platform, from the installed sst binary) against sst.config.ts
 //      and stacks/: type errors, deprecated APIs, relative file paths;
 //   2. the stacks rendered under Pulumi's mocks (render.ts): least privilege in every policy,
-//      logs, traces and alarms on every state machine and function, the lake's lifecycle;
+//      logs, traces and alarms on every state machine and function, the lake's lifecycle, the
+//      links sst-env.d.ts declares for the handlers;
 //   3. deploy.yml deploys only what CI passed;
 //   4. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
 //      inside the embedded runtime's pipeline and backfill (smoke.ts).
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDAS, type LambdaName } from '../../stacks/lambdas.js';
 import { type BuiltLambda, bundleLambda } from './bundle.js';
+import { linkFindings } from './links.js';
 import { extractPlatform } from './platform.js';
 import { leastPrivilegeFindings, lifecycleFindings, observabilityFindings } from './policies.js';
 import { ACCOUNT, functionName, REGION, renderStacks } from './render.js';
@@ -69,6 +71,7 @@ const main = async () => {
     ...leastPrivilegeFindings(stacks.policies, { account: ACCOUNT, region: REGION, stage }),
     ...observabilityFindings(stacks, (name) => functionName(stage, name)),
     ...lifecycleFindings(stacks),
+    ...linkFindings(root, stacks.links),
     ...(await deployWorkflowFindings(root))
   );
   // Its own directory: two checks at once (CI, a laptop) must not run each other's bundles.

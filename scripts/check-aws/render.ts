@@ -41,6 +41,8 @@ export interface RenderedStacks {
   policies: RenderedPolicy[];
   /** Each sst.aws.Function's arguments, resolved. */
   functions: Map<string, Record<string, unknown>>;
+  /** Each sst.Linkable's name and its properties' names: what handlers see as `Resource.<Name>`. */
+  links: Map<string, string[]>;
 }
 
 /** An ARN of the resource's kind, well-formed enough for the stacks' string surgery. */
@@ -112,6 +114,7 @@ const resolved = <T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> =>
 export const renderStacks = async (root: string, stage: string): Promise<RenderedStacks> => {
   const resources: RenderedResource[] = [];
   const functions = new Map<string, Record<string, unknown>>();
+  const links = new Map<string, string[]>();
   const pending: Promise<unknown>[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -159,9 +162,10 @@ export const renderStacks = async (root: string, stage: string): Promise<Rendere
     aws,
     sst: {
       Linkable: class {
-        readonly properties: unknown;
-        constructor(_name: string, args: { properties: unknown }) {
+        readonly properties: Record<string, unknown>;
+        constructor(name: string, args: { properties: Record<string, unknown> }) {
           this.properties = args.properties;
+          links.set(name, Object.keys(args.properties).sort());
         }
       },
       aws: {
@@ -201,5 +205,5 @@ export const renderStacks = async (root: string, stage: string): Promise<Rendere
         ),
       })),
   ];
-  return { resources, policies, functions };
+  return { resources, policies, functions, links };
 };
