@@ -9,11 +9,10 @@ import {
   scheduleStateMachine,
   stageFunction,
   stateMachine,
+  stateMachineName,
 } from './pipeline';
 import { configuredFeeds, deployTarget } from './shared';
 import { key, lake, lakeLink } from './storage';
-
-const stage = $app.stage;
 
 /** One item per raw object: PENDING → PROCESSING → SUCCEEDED / FAILED, conditional writes only. */
 export const ledgerTable = new aws.dynamodb.Table('Ledger', {
@@ -51,7 +50,7 @@ export const flattenBatch = stageFunction('FlattenBatch', {
   link: [lakeLink, ledgerLink],
   permissions: [
     // A finished object moves by a server-side copy from raw/ to raw-processed/, then a delete
-    // from raw/; ListBucket (which lakeAccess grants) makes S3 say 404, not 403, for a source
+    // from raw/; listing raw/ (which lakeAccess grants) makes S3 say 404, not 403, for a source
     // already moved, which a retried batch relies on.
     // _backfill/: its intent and manifest; a batch that takes over from a dead one deletes what
     // the dead one's intent names (its silver parts, quarantine, fragments, intent).
@@ -90,8 +89,8 @@ const backfillBindings = {
   AlertTopicArn: alertTopic.arn,
 };
 
-/** Its executions' own name, which the Distributed Map's statements need before it exists. */
-const name = `strata-${stage}-backfill`;
+/** Its own name, which the Distributed Map's statements need before the machine exists. */
+const name = stateMachineName('backfill');
 const statesArn = (kind: string, rest: string) =>
   $interpolate`arn:${deployTarget.partition}:states:${deployTarget.region}:${deployTarget.account}:${kind}:${rest}`;
 

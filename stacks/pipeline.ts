@@ -249,6 +249,9 @@ const observabilityStatements = [
   },
 ];
 
+/** A state machine's name, from its ASL file's: `backfill` → `strata-<stage>-backfill`. */
+export const stateMachineName = (file: string) => `strata-${stage}-${file}`;
+
 /**
  * A STANDARD state machine from statemachines/<file>.asl.json, observed like every other: its
  * role (`statements` plus logging and tracing), errors logged to its own log group without
@@ -263,7 +266,7 @@ export const stateMachine = (
   logicalName: string,
   args: { file: string; bindings: Record<string, $util.Input<string>>; statements: object[] }
 ) => {
-  const name = `strata-${stage}-${args.file}`;
+  const name = stateMachineName(args.file);
   const role = new aws.iam.Role(`${logicalName}Role`, {
     assumeRolePolicy: assumedBy('states.amazonaws.com'),
     inlinePolicies: [
