@@ -188,7 +188,12 @@ export const silverToGold = stageFunction('SilverToGold', {
   timeout: '15 minutes',
   memory: '2048 MB',
   link: [lakeLink],
-  permissions: lakeAccess({ read: ['_config/', 'silver/'], write: ['gold/'] }),
+  // _quality/: each model's quality report per run and the last published one's, which the
+  // row-count rule compares with; quarantine/: the rows that broke an error rule.
+  permissions: lakeAccess({
+    read: ['_config/', 'silver/', '_quality/'],
+    write: ['gold/', '_quality/', 'quarantine/'],
+  }),
 });
 
 export const featureIngest = stageFunction('FeatureIngest', {
