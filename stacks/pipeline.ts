@@ -201,7 +201,8 @@ export const featureIngest = stageFunction('FeatureIngest', {
   memory: '1024 MB',
   link: [lakeLink, featureGroupLink],
   permissions: [
-    ...lakeAccess({ read: ['_config/', 'gold/'] }),
+    // _features/: the hashes of what was last sent and the markers of batches sent this run.
+    ...lakeAccess({ read: ['_config/', 'gold/', '_features/'], write: ['_features/'] }),
     { actions: ['sagemaker:PutRecord'], resources: [featureGroup.arn] },
   ],
 });
