@@ -52,7 +52,7 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
         ?.Condition;
     expect(listing('PlanRun')).toEqual({ StringLike: { 's3:prefix': ['_config/*'] } });
     expect(listing('FeatureIngest')).toEqual({
-      StringLike: { 's3:prefix': ['_config/*', 'gold/*'] },
+      StringLike: { 's3:prefix': ['_config/*', 'gold/*', '_features/*'] },
     });
     const secrets = policyOf('function:Extract').statements.filter((s) =>
       s.Action.includes('secretsmanager:GetSecretValue')
