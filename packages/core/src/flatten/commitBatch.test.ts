@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { DuckDbEngine } from '../engine/index.js';
 import type { ObjectStore } from '../ports/index.js';
@@ -84,5 +85,72 @@ describe('Function: commitBatch', () => {
     expect(written[0]).toBe(FlattenLayout.batchIntent('committed', batchId));
     expect(written.at(-1)).toBe(manifest);
     expect(written.slice(1).sort()).toEqual([...intent.keys].sort());
+  });
+
+  it('moves each raw object to raw-processed/ once it is marked, while the others are being marked', async () => {
+    // Prepare: a ledger whose last mark answers only once an object has been moved
+    const keys = [0, 1, 2].map((n) => `raw/moving/part-${n}.jsonl`);
+    const body = (n: number) => `${JSON.stringify({ id: n, DATE: '2024-01-02' })}\n`;
+    for (const [n, key] of keys.entries()) await lake.store.put(key, body(n));
+    const copied: string[] = [];
+    const store = new Proxy(lake.store, {
+      get(target, prop) {
+        const method = bound(target, prop);
+        if (prop !== 'copy') return method;
+        return async (...args: [string, string, number?]) => {
+          await method(...args);
+          copied.push(args[0]);
+        };
+      },
+    });
+    let marked = 0;
+    const ledger = new Proxy(lake.ledger, {
+      get(target, prop) {
+        const method = bound(target, prop);
+        if (prop !== 'succeed') return method;
+        return async (...args: unknown[]) => {
+          if (++marked === keys.length) {
+            const deadline = Date.now() + 5_000;
+            while (copied.length === 0) {
+              if (Date.now() > deadline) throw new Error('no object moved before the last mark');
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          }
+          return method(...args);
+        };
+      },
+    });
+
+    // Act
+    const result = await DuckDbEngine.use({}, (engine) =>
+      runFlattenBatch(
+        {
+          feed: 'moving',
+          batchId: 'moving-1',
+          objects: keys.map((key, n) => ({ key, size: body(n).length })),
+        },
+        {
+          store,
+          engine,
+          ledger,
+          options: {
+            separator: '_',
+            maxDepth: 3,
+            partition: { date: 'DATE', mode: 'MODE' },
+            leaveInPlace: false,
+          },
+        }
+      )
+    );
+
+    // Assess
+    expect(result.rowsWritten).toBe(3);
+    expect(copied.sort()).toEqual(keys);
+    expect(await keysUnder(lake.store, 'raw/moving/')).toEqual([]);
+    expect([...(await lake.ledger.getMany(keys)).values()].map((entry) => entry.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
   });
 });

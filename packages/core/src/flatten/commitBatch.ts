@@ -27,6 +27,13 @@ const partsOf = async (batch: StagedBatch, dir: string, dataset: string) => {
   };
 };
 
+/** A raw object to move to raw-processed/, and whether an attempt this one retries may have. */
+interface Move {
+  object: string;
+  size: number;
+  retry: boolean;
+}
+
 /**
  * Commits a written batch. First it checks what it wrote on local disk (records read equal
  * rows written plus records quarantined, every exploded element a child row) and records its
@@ -182,15 +189,29 @@ export const commitBatch = async (
   // The commit: from here on the batch's output is whole, and a taker finishes, not redoes, it.
   await store.put(manifestKey, JSON.stringify(manifest), 'application/json');
 
-  await eachLimited(objects, IO_CONCURRENCY, (object) =>
-    ledger.succeed(object.key, batchId, counts(object), now())
-  );
-  // An object leaves raw/ once all of it is done: a whole one with its batch; one planned in
-  // ranges with the batch that finds them all SUCCEEDED, which then marks the object itself.
-  const whole = objects
-    .filter((object) => object.key === object.object)
-    .map(({ object, size, key }) => ({ object, size, retry: batch.finished.has(key) }));
-  const split: typeof whole = [];
+  // An object leaves raw/ once all of it is done: a whole one with its batch, copied to
+  // raw-processed/ as soon as it is marked (never before: a taker adopting it reads raw/), while
+  // the others are marked; one planned in ranges with the batch that finds them all SUCCEEDED,
+  // which then marks the object itself.
+  const moving = !batch.options.leaveInPlace;
+  const moveToProcessed = ({ object, size, retry }: Move) =>
+    store.copy(object, FlattenLayout.processed(object), size).catch((error: unknown) => {
+      // An object no longer in raw/ was moved by the attempt this one retries.
+      if (!(retry && error instanceof BadInputError)) throw error;
+    });
+  const whole: Move[] = [];
+  await eachLimited(objects, IO_CONCURRENCY, async (object) => {
+    await ledger.succeed(object.key, batchId, counts(object), now());
+    if (object.key !== object.object) return;
+    const move = {
+      object: object.object,
+      size: object.size,
+      retry: batch.finished.has(object.key),
+    };
+    whole.push(move);
+    if (moving) await moveToProcessed(move);
+  });
+  const split: Move[] = [];
   // Ranges the ledger gave to other batches count too: a range this plan skips may be the
   // last one an earlier run finished without moving its object.
   for (const { key, size, range, step } of batch.items) {
@@ -204,15 +225,9 @@ export const commitBatch = async (
       split.push({ object: key, size, retry });
     }
   }
-  const done = [...whole, ...split];
-  if (!batch.options.leaveInPlace) {
-    await eachLimited(done, IO_CONCURRENCY, ({ object, size, retry }) =>
-      store.copy(object, FlattenLayout.processed(object), size).catch((error: unknown) => {
-        // An object no longer in raw/ was moved by the attempt this one retries.
-        if (!(retry && error instanceof BadInputError)) throw error;
-      })
-    );
-    await store.delete(done.map(({ object }) => object));
+  if (moving) {
+    await eachLimited(split, IO_CONCURRENCY, moveToProcessed);
+    await store.delete([...whole, ...split].map(({ object }) => object));
   }
   await eachLimited(split, IO_CONCURRENCY, ({ object }) =>
     ledger.succeed(object, batchId, { rowsWritten: 0, rowsQuarantined: 0 }, now())
