@@ -36,7 +36,15 @@ describe('pipeline state machine (embedded runtime)', () => {
 
     // Assess
     expect(outcome).toMatchObject({ status: 'SUCCEEDED' });
-    const run = (outcome as { output: { run: { runStartedAt: string } } }).output.run;
+    const { run, features } = (
+      outcome as { output: { run: { runStartedAt: string }; features: unknown } }
+    ).output;
+    // Every customer is new to the feature store: sent, none unchanged.
+    expect(features).toEqual({
+      featureGroup: 'strata-customer-features',
+      records: expected.customer,
+      unchanged: 0,
+    });
     const summary = await summarizeRun(suite.runtime.store, {
       runId: 'e2e-full',
       runStartedAt: run.runStartedAt,
