@@ -27,7 +27,7 @@ import {
 } from './cli/sourceFiles.js';
 import { lakeStatus } from './cli/status.js';
 import { summaryTable } from './cli/summaryTable.js';
-import { EmbeddedRuntime, LOCAL_BUCKET } from './runtime/EmbeddedRuntime.js';
+import { EmbeddedRuntime, LOCAL_BUCKET, lakeDirectory } from './runtime/EmbeddedRuntime.js';
 import { type SummaryRow, summarizeRun } from './runtime/summarizeRun.js';
 
 const USAGE = `Usage: strata <command> [options]
@@ -181,7 +181,7 @@ const start = async (values: Values, size: number, scale: number | undefined) =>
       `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
     );
     console.log(
-      `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${join(runtime.dir, 's3', LOCAL_BUCKET)}`
+      `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${lakeDirectory(runtime.dir)}`
     );
     console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
     return reportProblems(runtime, runs) === 0 ? 0 : 1;

@@ -9,6 +9,7 @@ import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { BadInputError, TransientError } from '@strata/core/errors';
 import type { Catalog, CatalogColumnType, CatalogTable, TableDefinition } from '@strata/core/ports';
+import { S3RVER_OBJECT_SUFFIX } from '../s3/LocalS3.js';
 
 export interface DuckDbCatalogOptions {
   /** The catalog's database file, e.g. `.strata/catalog.duckdb`. */
@@ -24,9 +25,6 @@ export interface DuckDbCatalogOptions {
 
 /** How a view casts each column type; JSON stays text, as in Athena, so every file's value fits. */
 const duckDbType = (type: CatalogColumnType): string => (type === 'JSON' ? 'VARCHAR' : type);
-
-/** s3rver's suffix for an object's body. */
-const OBJECT_SUFFIX = '._S3rver_object';
 
 /** Where the catalog records each table's definition, as Glue does for Athena. */
 const TABLES = '"_strata"."tables"';
@@ -150,7 +148,7 @@ export class DuckDbCatalog implements Catalog {
     const root = `${this.#options.lakeDirectory.replace(/\/+$/, '')}/${definition.location}`;
     const keys = definition.partitionKeys.map((partition) => partition.key);
     const pattern = quoteLiteral(
-      `${root}${keys.map((key) => `${key}=*/`).join('')}*.parquet${OBJECT_SUFFIX}`
+      `${root}${keys.map((key) => `${key}=*/`).join('')}*.parquet${S3RVER_OBJECT_SUFFIX}`
     );
     const files = await engine.scalarNumber(`select count(*) from glob(${pattern})`);
     const typed = (column: EngineColumn) => duckDbType(column.type as CatalogColumnType);

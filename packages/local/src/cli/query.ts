@@ -7,24 +7,19 @@ import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import type { DuckDbEngine, JsonRow } from '@strata/core/engine';
 import { BadInputError } from '@strata/core/errors';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
-import { LEDGER_TABLE, LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
+import { LEDGER_TABLE, lakeDirectory } from '../runtime/EmbeddedRuntime.js';
+import { S3RVER_OBJECT_SUFFIX } from '../s3/LocalS3.js';
 import { textTable } from './summaryTable.js';
 
 /** How `strata query` prints a result. */
 export type QueryFormat = 'table' | 'csv' | 'json';
 
-/** s3rver keeps the object `<key>` as the file `<bucket dir>/<key>._S3rver_object`. */
-const OBJECT_SUFFIX = '._S3rver_object';
-
-/** The local lake's bucket directory under a runtime's `--dir`. */
-const bucketDirectory = (dir: string) => join(dir, 's3', LOCAL_BUCKET);
-
 /** The Parquet objects under a prefix of the local lake, as files DuckDB reads. */
 const parquetUnder = async (dir: string, prefix: string): Promise<string[]> => {
-  const root = join(bucketDirectory(dir), prefix);
+  const root = join(lakeDirectory(dir), prefix);
   if (!existsSync(root)) return [];
   return (await readdir(root, { recursive: true }))
-    .filter((name) => name.endsWith(`.parquet${OBJECT_SUFFIX}`))
+    .filter((name) => name.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`))
     .map((name) => join(root, name))
     .sort();
 };
@@ -57,7 +52,7 @@ export const openLake = async (engine: DuckDbEngine, dir: string): Promise<void>
     await engine.run(`create view memory.silver.${name} as select * from lake.silver.${name}`);
   }
   for (const layer of ['gold', 'quarantine'] as const) {
-    const root = join(bucketDirectory(dir), layer);
+    const root = join(lakeDirectory(dir), layer);
     const datasets = existsSync(root) ? (await readdir(root)).sort() : [];
     for (const dataset of datasets) {
       const files = await parquetUnder(dir, `${layer}/${dataset}`);

@@ -2,11 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { quoteLiteral } from '@strata/core/config';
 import type { DuckDbEngine, JsonRow } from '@strata/core/engine';
-import { LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
+import { lakeDirectory } from '../runtime/EmbeddedRuntime.js';
+import { S3RVER_OBJECT_SUFFIX } from '../s3/LocalS3.js';
 import { textTable } from './summaryTable.js';
-
-/** s3rver keeps the object `<key>` as the file `<bucket dir>/<key>._S3rver_object`. */
-const OBJECT_SUFFIX = '._S3rver_object';
 
 /** The latest backfill runs shown per feed. */
 const LAST_RUNS = 3;
@@ -23,13 +21,13 @@ const cells = (rows: readonly JsonRow[], columns: readonly string[]) =>
  * @param dir - the runtime's `--dir`
  */
 export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<string> => {
-  const bucket = join(dir, 's3', LOCAL_BUCKET);
+  const bucket = lakeDirectory(dir);
   const raw = join(bucket, 'raw');
   // Objects still in raw/ that the ledger has not seen are waiting for a backfill.
   const waiting = existsSync(raw)
     ? `select split_part(key, '/', 2) as feed, count(*) as n from (
-         select replace(replace(file, ${quoteLiteral(`${bucket}/`)}, ''), ${quoteLiteral(OBJECT_SUFFIX)}, '') as key
-         from glob(${quoteLiteral(join(raw, '**', `*${OBJECT_SUFFIX}`))})
+         select replace(replace(file, ${quoteLiteral(`${bucket}/`)}, ''), ${quoteLiteral(S3RVER_OBJECT_SUFFIX)}, '') as key
+         from glob(${quoteLiteral(join(raw, '**', `*${S3RVER_OBJECT_SUFFIX}`))})
        ) where key not in (select object_key from strata.ledger) group by all`
     : 'select null::varchar as feed, 0 as n where false';
   const objects = await engine.all(`
@@ -43,7 +41,7 @@ export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<str
       count(*) filter (status = 'FAILED')::bigint as failed
     from ledger full join waiting as w using (feed)
     group by feed order by feed`);
-  const reports = join(bucket, '_backfill', '*', '*', `report.json${OBJECT_SUFFIX}`);
+  const reports = join(bucket, '_backfill', '*', '*', `report.json${S3RVER_OBJECT_SUFFIX}`);
   const runs = existsSync(join(bucket, '_backfill'))
     ? await engine.all(`
         select feed, runId as run, recordsRead as "records read", rowsWritten as "rows written",

@@ -120,6 +120,9 @@ export interface LocalAlert {
 /** The lake bucket's name in the embedded runtime. */
 export const LOCAL_BUCKET = 'strata-lake';
 
+/** The lake bucket's directory on disk, s3rver's files, under a runtime's `--dir`. */
+export const lakeDirectory = (dir: string) => join(dir, 's3', LOCAL_BUCKET);
+
 /** The watermark table's name in the embedded runtime. */
 export const WATERMARK_TABLE = 'strata-watermarks';
 
@@ -240,7 +243,7 @@ export class EmbeddedRuntime {
     });
     this.catalog = new DuckDbCatalog({
       path: join(dir, 'catalog.duckdb'),
-      lakeDirectory: join(dir, 's3', LOCAL_BUCKET),
+      lakeDirectory: lakeDirectory(dir),
       schema: CATALOG_SCHEMA,
     });
     this.#platform = {

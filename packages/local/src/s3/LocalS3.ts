@@ -9,6 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { asDiskFull } from '@strata/core/errors';
 import S3rver from 's3rver';
 
+/** s3rver keeps the object `<key>` as the file `<bucket dir>/<key>._S3rver_object`. */
+export const S3RVER_OBJECT_SUFFIX = '._S3rver_object';
+
 /** s3rver accepts only these credentials when it checks request signatures. */
 export const LOCAL_S3_CREDENTIALS = {
   accessKeyId: 'S3RVER',
