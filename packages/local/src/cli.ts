@@ -18,6 +18,7 @@ import {
 import { count, failureReason, formatBytes, parseSize } from './cli/format.js';
 import { progressPrinter } from './cli/progress.js';
 import { formatRows, openLake, type QueryFormat } from './cli/query.js';
+import { DEFAULT_S3_PORT, DEFAULT_SFN_PORT, parsePort, serve } from './cli/serve.js';
 import {
   assertFeedName,
   backlogPrefix,
@@ -43,6 +44,9 @@ Commands:
                       quarantine.<entity>, strata.ledger; without SQL, a prompt
   features get <id>   print a record of the local online feature store as JSON
   status              each feed's raw objects by state, and its last backfill runs
+  serve               keep local S3 on a fixed port and serve the Step Functions API over the
+                      embedded runtime, for @aws-sdk/client-sfn or aws stepfunctions
+                      --endpoint-url, until Ctrl-C
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -62,6 +66,8 @@ Options:
   --format <f>        query: table (default), csv or json
   --week <date>       weekly-sync: a date in the ISO week to sync, e.g. 2023-01-28
   --feeds <a,b>       weekly-sync: the feeds to sync (default: the configured feeds)
+  --port <port>       serve: the Step Functions API's port (default ${DEFAULT_SFN_PORT}; 0 picks one)
+  --s3-port <port>    serve: local S3's port (default ${DEFAULT_S3_PORT}; 0 picks one)
   --verbose           print the handlers' structured logs too
   --help              show this help`;
 
@@ -83,13 +89,19 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 const withRuntime = async (
   values: Values,
   scale: number | undefined,
-  work: (runtime: EmbeddedRuntime) => Promise<number>
+  work: (runtime: EmbeddedRuntime) => Promise<number>,
+  s3Port?: number
 ): Promise<number> => {
   // The handlers' loggers read this when they are first imported, which is after this point.
   process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
   const dir = String(values.dir ?? '.strata');
   console.log(`Strata — embedded runtime in ${dir}`);
-  const runtime = await EmbeddedRuntime.start({ dir, scale, fresh: Boolean(values.fresh) });
+  const runtime = await EmbeddedRuntime.start({
+    dir,
+    scale,
+    fresh: Boolean(values.fresh),
+    s3Port,
+  });
   const stop = async (signal: string) => {
     console.error(`\n${signal}: stopping local S3`);
     await runtime.stop();
@@ -388,6 +400,8 @@ const main = async (): Promise<number> => {
       exclude: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean' },
       format: { type: 'string' },
+      port: { type: 'string' },
+      's3-port': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -402,6 +416,17 @@ const main = async (): Promise<number> => {
   if (command === 'features' && positionals[1] === 'get')
     return featuresGet(values, positionals[2]);
   if (command === 'status') return status(values);
+  if (command === 'serve') {
+    const [port, s3Port] = [
+      parsePort(values.port, DEFAULT_SFN_PORT),
+      parsePort(values['s3-port'], DEFAULT_S3_PORT),
+    ];
+    if (port === undefined || s3Port === undefined) {
+      console.error('--port, --s3-port: a port is a whole number from 0 to 65535');
+      return 2;
+    }
+    return withRuntime(values, undefined, (runtime) => serve(runtime, port, write), s3Port);
+  }
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
     return backfillFeed(values);
   }

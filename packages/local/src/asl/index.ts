@@ -1,4 +1,5 @@
 export { type LocalClock, ManualClock, realClock } from './clock.js';
+export type { MapRunCounts, MapRunReport } from './distributedMap/shapes.js';
 export type {
   LocalExecutionOutcome,
   LocalFunction,

@@ -6,7 +6,11 @@ import {
   rewriteDistributedMaps,
 } from './distributedMap/rewriteDistributedMaps.js';
 import { nameUuid, redriveMapRun, runDistributedMap } from './distributedMap/runDistributedMap.js';
-import type { DistributedMapState, ResultWriterOutput } from './distributedMap/shapes.js';
+import type {
+  DistributedMapState,
+  MapRunReport,
+  ResultWriterOutput,
+} from './distributedMap/shapes.js';
 import {
   INTEGRATIONS,
   type LocalExecutionOutcome,
@@ -48,6 +52,14 @@ export interface LocalExecutionOptions {
   timeScale?: number;
   /** The clock the 5-minute limit of EXPRESS map children is measured on; real time if unset. */
   clock?: LocalClock;
+  /** Told how each Map Run of a Distributed Map stands, as it starts and as it ends. */
+  onMapRunReport?: (report: MapRunReport) => void;
+  /**
+   * Stops the execution, as StopExecution does: no state starts after it, and the execution
+   * ends FAILED with States.Aborted, redrivable from the state it was in. A Task already running
+   * goes on to its end, as a Lambda does in AWS.
+   */
+  signal?: AbortSignal;
 }
 
 /** Every Task state, including those inside Map processors and Parallel branches. */
@@ -136,6 +148,8 @@ type Identity = Pick<
   | 'integrations'
   | 'timeScale'
   | 'clock'
+  | 'onMapRunReport'
+  | 'signal'
 > & { input?: unknown };
 
 /**
@@ -201,6 +215,8 @@ const prepare = (options: Identity, resume?: RedrivePoint) => {
           clock: options.clock ?? realClock,
           onMapRun: (details: ResultWriterOutput['ResultWriterDetails']) =>
             mapRuns.set(name, details),
+          onMapRunReport: options.onMapRunReport,
+          signal: options.signal,
         };
         if (resumed) {
           const resultWriterDetails = resumed;
@@ -273,16 +289,28 @@ const execute = async (
       : {}),
     largestPayload: watch.largest,
   });
+  const abort = () => execution.abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     const output = await execution.result;
     const failure = await monitored;
+    if (options.signal?.aborted) return ended(aborted(options.signal));
     if (failure) return ended(failure);
     return { status: 'SUCCEEDED', output, largestPayload: watch.largest };
   } catch (error) {
+    if (options.signal?.aborted) return ended(aborted(options.signal));
     return ended(
       (await monitored) ?? { error: (error as Error).name, cause: (error as Error).message }
     );
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
   }
+};
+
+/** The failure of an execution that was stopped: the error and cause StopExecution was given. */
+const aborted = (signal: AbortSignal): { error: string; cause: string } => {
+  const reason = (signal.reason ?? {}) as { error?: string; cause?: string };
+  return { error: reason.error ?? 'States.Aborted', cause: reason.cause ?? 'Execution stopped' };
 };
 
 /**

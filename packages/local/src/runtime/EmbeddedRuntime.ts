@@ -19,6 +19,7 @@ import {
 } from '../asl/LocalIntegrations.js';
 import {
   type EventLog,
+  type LocalExecutionOptions,
   redriveLocalExecution,
   runLocalExecution,
 } from '../asl/runLocalExecution.js';
@@ -54,10 +55,10 @@ const ALARMED: Record<MachineName, string> = {
 };
 
 /** A state machine's name in the embedded runtime, which its local ARN ends with. */
-const localMachineName = (machine: string) => `strata-local-${machine}`;
+export const localMachineName = (machine: string) => `strata-local-${machine}`;
 
 /** The local ARN of a state machine, as another one names it to start it. */
-const localMachineArn = (machine: string) =>
+export const localMachineArn = (machine: string) =>
   `arn:aws:states:us-east-1:000000000000:stateMachine:${localMachineName(machine)}`;
 
 /** The machine a local state machine ARN names; AWS's error when there is none. */
@@ -83,6 +84,8 @@ export interface EmbeddedRuntimeOptions {
   seed?: number;
   /** Start from an empty lake (and catalog) instead of the one a previous run left in `dir`. */
   fresh?: boolean;
+  /** The port local S3 listens on (`strata serve`); a free one when unset or 0. */
+  s3Port?: number;
   /**
    * How long one of AWS's seconds lasts for Retry waits: 1 (the default) waits as AWS does;
    * tests pass a small fraction. Never 0.
@@ -104,7 +107,17 @@ export interface ExecuteOptions {
    * wrapper gets the real one and returns what runs instead.
    */
   functionOverrides?: Record<string, (real: LocalFunction) => LocalFunction>;
+  /** Told how each Map Run of the execution stands, as it starts and as it ends. */
+  onMapRunReport?: LocalExecutionOptions['onMapRunReport'];
+  /** Stops the execution (StopExecution); see {@link LocalExecutionOptions.signal}. */
+  signal?: AbortSignal;
 }
+
+/** What a run or a redrive may be given besides the execution's identity and input. */
+type RunOptions = Pick<
+  ExecuteOptions,
+  'onEvent' | 'functionOverrides' | 'onMapRunReport' | 'signal'
+>;
 
 export interface DeadLetter {
   queueUrl: string;
@@ -285,7 +298,11 @@ export class EmbeddedRuntime {
     let s3: LocalS3 | undefined;
     let dynamo: LocalDynamoDb | undefined;
     try {
-      s3 = await LocalS3.start({ directory: join(dir, 's3'), buckets: [LOCAL_BUCKET] });
+      s3 = await LocalS3.start({
+        directory: join(dir, 's3'),
+        buckets: [LOCAL_BUCKET],
+        port: options.s3Port,
+      });
       dynamo = await LocalDynamoDb.start({
         path: join(dir, 'dynamodb'),
         tables: [
@@ -362,7 +379,7 @@ export class EmbeddedRuntime {
    */
   async redriveExecution(
     executionName: string,
-    options: Pick<ExecuteOptions, 'onEvent' | 'functionOverrides'> = {}
+    options: RunOptions = {}
   ): Promise<LocalExecutionOutcome> {
     const earlier = this.#executions.get(executionName);
     if (!earlier) {
@@ -382,17 +399,25 @@ export class EmbeddedRuntime {
   }
 
   /** What every run of a machine shares: its definition, identity, clock and integrations. */
-  async #run(machine: MachineName, options: Pick<ExecuteOptions, 'onEvent' | 'functionOverrides'>) {
+  async #run(machine: MachineName, options: RunOptions) {
     return {
-      definition: await this.#definition(machine),
+      definition: await this.definition(machine),
       stateMachineName: localMachineName(machine),
       onEvent: options.onEvent,
+      onMapRunReport: options.onMapRunReport,
+      signal: options.signal,
       timeScale: this.#timeScale,
       integrations: this.#integrations(options.functionOverrides, options.onEvent),
     };
   }
 
-  async #definition(machine: MachineName): Promise<unknown> {
+  /**
+   * A state machine's definition as the runtime runs it: statemachines/<machine>.asl.json with
+   * its placeholders bound to the local ARNs and sinks.
+   *
+   * @param machine - the state machine's file name
+   */
+  async definition(machine: MachineName): Promise<unknown> {
     const template = await readFile(new URL(`statemachines/${machine}.asl.json`, REPO), 'utf8');
     return renderAsl(template, localBindings(placeholdersOf(template)));
   }

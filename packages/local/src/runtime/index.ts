@@ -9,6 +9,8 @@ export {
   LOCK_FILE,
   type LocalAlert,
   localBindings,
+  localMachineArn,
+  localMachineName,
   MACHINES,
   type MachineName,
   WATERMARK_TABLE,

@@ -203,10 +203,13 @@ export interface LocalS3Options {
   /** Where s3rver keeps objects. */
   directory: string;
   buckets: readonly string[];
+  /** The port to listen on; a free one when unset or 0. */
+  port?: number;
 }
 
 /**
- * An s3rver instance on 127.0.0.1 and a free port, reached through the real AWS SDK.
+ * An s3rver instance on 127.0.0.1 (a free port unless one is given), reached through the real
+ * AWS SDK.
  *
  * s3rver crashes on truncated listings unless Node runs with `--openssl-legacy-provider`; the
  * npm scripts set it, and {@link LocalS3.start} refuses to start without it.
@@ -232,7 +235,7 @@ export class LocalS3 {
     }
     const server = new S3CompatibleS3rver({
       address: '127.0.0.1',
-      port: 0,
+      port: options.port ?? 0,
       silent: true,
       directory: options.directory,
       configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),

@@ -14,7 +14,14 @@ import { type Batch, batchItems, DEFAULT_MAX_BATCH_BYTES } from './batchItems.js
 import { type ContextObject, type Json, payloadTemplate, referencePath } from './evaluate.js';
 import { itemReaderFailed, parseItems } from './parseItems.js';
 import { mapRunFolder, readResultSet, resultWriterFailed, writeResultSet } from './resultWriter.js';
-import type { DistributedMapState, ExecutionRecord, ResultWriterOutput } from './shapes.js';
+import type {
+  DistributedMapState,
+  ExecutionRecord,
+  ExecutionStatus,
+  MapRunCounts,
+  MapRunReport,
+  ResultWriterOutput,
+} from './shapes.js';
 
 /** AWS runs up to 10,000 children at once; one process gains nothing from more than this. */
 export const DEFAULT_LOCAL_CONCURRENCY = 40;
@@ -44,6 +51,13 @@ export interface DistributedMapOptions {
   clock?: LocalClock;
   /** Told where the Map Run's results are as soon as they are written, failed or not. */
   onMapRun?: (details: ResultWriterOutput['ResultWriterDetails']) => void;
+  /** Told how the Map Run stands as it starts and as it ends, for ListMapRuns and DescribeMapRun. */
+  onMapRunReport?: (report: MapRunReport) => void;
+  /**
+   * The parent's stop (StopExecution): no child starts after it, and the running ones are
+   * aborted, as stopping a parent aborts its Map Run's children.
+   */
+  signal?: AbortSignal;
   /** Upper bound on children in flight, whatever MaxConcurrency says. */
   maxLocalConcurrency?: number;
 }
@@ -174,6 +188,7 @@ interface ChildRun {
   clock: LocalClock;
   executionType: 'EXPRESS' | 'STANDARD';
   roleArn: unknown;
+  signal?: AbortSignal;
 }
 
 /**
@@ -187,7 +202,7 @@ const runToEnd = async (
   context: Record<string, unknown>
 ): Promise<
   | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string }
+  | { status: 'FAILED' | 'TIMED_OUT' | 'ABORTED'; error: string; cause: string }
 > => {
   const watch = new PayloadWatch(run.watch);
   const execution = run.machine.run(child.input as Json, {
@@ -199,6 +214,8 @@ const runToEnd = async (
   });
   const monitored = monitorRun(execution, watch);
   const ended = new AbortController();
+  const abort = () => execution.abort();
+  run.signal?.addEventListener('abort', abort, { once: true });
   let timedOut = false;
   if (run.executionType === 'EXPRESS') {
     void run.clock.after(EXPRESS_LIMIT_MS, ended.signal).then(() => {
@@ -210,6 +227,7 @@ const runToEnd = async (
     const output = await execution.result;
     const failure = await monitored;
     if (timedOut) return { status: 'TIMED_OUT', error: 'States.Timeout', cause: '' };
+    if (run.signal?.aborted) return { status: 'ABORTED', error: 'States.Aborted', cause: '' };
     return failure ? { status: 'FAILED', ...failure } : { status: 'SUCCEEDED', output };
   } catch (error) {
     const failure = (await monitored) ?? {
@@ -219,6 +237,7 @@ const runToEnd = async (
     return { status: 'FAILED', ...failure };
   } finally {
     ended.abort();
+    run.signal?.removeEventListener('abort', abort);
   }
 };
 
@@ -291,7 +310,7 @@ const runChildren = async (
   let failedItems = 0;
   let stopped = false;
   const worker = async () => {
-    while (!stopped && next < children.length) {
+    while (!stopped && !run.signal?.aborted && next < children.length) {
       const index = next;
       next += 1;
       const child = children[index] as Child;
@@ -374,12 +393,95 @@ const childRun = async (
     clock: options.clock ?? realClock,
     executionType: options.state.ItemProcessor.ProcessorConfig?.ExecutionType ?? 'STANDARD',
     roleArn: record(record(options.context).Execution).RoleArn,
+    signal: options.signal,
     // MaxConcurrency 0 or absent means no limit in AWS (10,000).
     concurrency: Math.min(
       maxConcurrency ? maxConcurrency : Number.POSITIVE_INFINITY,
       options.maxLocalConcurrency ?? DEFAULT_LOCAL_CONCURRENCY
     ),
   };
+};
+
+/** One child's share of a Map Run's counts: the items it carries and where it stands. */
+interface Tally {
+  items: number;
+  status: ExecutionStatus;
+}
+
+const countsOf = (
+  tallies: readonly Tally[],
+  weigh: (tally: Tally) => number,
+  written: boolean
+): MapRunCounts => {
+  const sum = (status?: ExecutionStatus) =>
+    tallies
+      .filter((tally) => status === undefined || tally.status === status)
+      .reduce((total, tally) => total + weigh(tally), 0);
+  return {
+    pending: sum('PENDING'),
+    running: 0,
+    succeeded: sum('SUCCEEDED'),
+    failed: sum('FAILED'),
+    timedOut: sum('TIMED_OUT'),
+    aborted: sum('ABORTED'),
+    total: sum(),
+    // ResultWriter writes every child's record once the run ends, failed or not.
+    resultsWritten: written ? sum() : 0,
+    failuresNotRedrivable: 0,
+    pendingRedrive: 0,
+  };
+};
+
+/**
+ * A function that tells `onMapRunReport` how the Map Run stands (a no-op without one), with the
+ * state's limits resolved once.
+ */
+const mapRunTeller = async (
+  options: Omit<DistributedMapOptions, 'mapRunId' | 'input'> & { input: unknown },
+  mapRunArn: string
+) => {
+  const tell = options.onMapRunReport;
+  if (!tell) return () => undefined;
+  const state = record(options.state);
+  const limit = async (field: string) =>
+    (await resolveNumber(state, field, options.input, options.context)) ?? 0;
+  const limits = {
+    maxConcurrency: await limit('MaxConcurrency'),
+    toleratedFailurePercentage: await limit('ToleratedFailurePercentage'),
+    toleratedFailureCount: await limit('ToleratedFailureCount'),
+  };
+  return (status: MapRunReport['status'], tallies: readonly Tally[], failure?: Error) => {
+    const written = status !== 'RUNNING' && options.state.ResultWriter !== undefined;
+    tell({
+      mapRunArn,
+      stateName: options.stateName,
+      status,
+      ...(failure ? { failure: { error: failure.name, cause: failure.message } } : {}),
+      ...limits,
+      itemCounts: countsOf(tallies, (tally) => tally.items, written),
+      executionCounts: countsOf(tallies, () => 1, written),
+    });
+  };
+};
+
+/** Runs a Map Run's children, telling its start and its end, whichever way it ends. */
+const reported = async <T>(
+  tell: (status: MapRunReport['status'], tallies: readonly Tally[], failure?: Error) => void,
+  before: readonly Tally[],
+  work: (ran: (tallies: readonly Tally[]) => void) => Promise<T>
+): Promise<T> => {
+  let tallies = before;
+  tell('RUNNING', tallies);
+  try {
+    const result = await work((after) => {
+      tallies = after;
+    });
+    tell('SUCCEEDED', tallies);
+    return result;
+  } catch (error) {
+    tell('FAILED', tallies, error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
 };
 
 const exceededError = () => named('States.ExceedToleratedFailureThreshold', THRESHOLD_CAUSE);
@@ -440,29 +542,35 @@ export const runDistributedMap = async (options: DistributedMapOptions): Promise
 
   const run = await childRun(options);
   const exceeded = await thresholdRule(options, items.length);
-  const { records, failedItems } = await runChildren(children, run, run.concurrency, exceeded);
+  const mapRunArn = ids.mapRunArn(options.mapRunId);
+  const tell = await mapRunTeller(options, mapRunArn);
+  const pending = children.map((child): Tally => ({ items: child.items, status: 'PENDING' }));
+  return reported(tell, pending, async (ran) => {
+    const { records, failedItems } = await runChildren(children, run, run.concurrency, exceeded);
+    ran(records.map((result, index) => ({ ...(pending[index] as Tally), status: result.Status })));
 
-  if (state.ResultWriter) {
-    const target = await resultWriterTarget(options);
-    const output = await writeResultSet({
-      ...target,
-      folder: mapRunFolder(target.prefix, options.mapRunId),
-      mapRunArn: ids.mapRunArn(options.mapRunId),
-      records,
-      fileIndex: 0,
-    });
-    options.onMapRun?.(output.ResultWriterDetails);
-    // The results are written even when the Map Run fails: FAILED_n.json is how one recovers.
+    if (state.ResultWriter) {
+      const target = await resultWriterTarget(options);
+      const output = await writeResultSet({
+        ...target,
+        folder: mapRunFolder(target.prefix, options.mapRunId),
+        mapRunArn,
+        records,
+        fileIndex: 0,
+      });
+      options.onMapRun?.(output.ResultWriterDetails);
+      // The results are written even when the Map Run fails: FAILED_n.json is how one recovers.
+      if (exceeded(failedItems)) throw exceededError();
+      return output;
+    }
     if (exceeded(failedItems)) throw exceededError();
-    return output;
-  }
-  if (exceeded(failedItems)) throw exceededError();
-  return serialize(
-    records.map((result) =>
-      result.Status === 'SUCCEEDED' ? (JSON.parse(result.Output ?? 'null') as unknown) : result
-    ),
-    'the Map result'
-  );
+    return serialize(
+      records.map((result) =>
+        result.Status === 'SUCCEEDED' ? (JSON.parse(result.Output ?? 'null') as unknown) : result
+      ),
+      'the Map result'
+    );
+  });
 };
 
 /** ResultWriter `arn:aws:states:::s3:putObject` with Parameters Bucket and Prefix (`.$` allowed). */
@@ -534,28 +642,35 @@ export const redriveMapRun = async (options: RedriveMapRunOptions): Promise<Resu
       redriveCount: standard && old.Status !== 'PENDING' ? redriveCount + 1 : redriveCount,
     };
   });
-  const succeededItems = previous.succeeded.reduce(
-    (sum, old) => sum + itemsIn(JSON.parse(old.Input) as unknown),
-    0
+  const succeeded = previous.succeeded.map(
+    (old): Tally => ({ items: itemsIn(JSON.parse(old.Input) as unknown), status: 'SUCCEEDED' })
   );
-  const totalItems = succeededItems + children.reduce((sum, child) => sum + child.items, 0);
+  const totalItems = [...succeeded, ...children].reduce((sum, entry) => sum + entry.items, 0);
 
   const full = { ...options, input: options.input ?? {} };
   const run = await childRun(full);
   const exceeded = await thresholdRule(full, totalItems);
-  const { records, failedItems } = await runChildren(children, run, run.concurrency, exceeded);
+  const tell = await mapRunTeller(full, previous.manifest.MapRunArn);
+  const rerun = children.map((child): Tally => ({ items: child.items, status: 'PENDING' }));
+  return reported(tell, [...succeeded, ...rerun], async (ran) => {
+    const { records, failedItems } = await runChildren(children, run, run.concurrency, exceeded);
+    ran([
+      ...succeeded,
+      ...records.map((result, index) => ({ ...(rerun[index] as Tally), status: result.Status })),
+    ]);
 
-  const files = Object.values(previous.manifest.ResultFiles).flat();
-  const output = await writeResultSet({
-    store,
-    bucket: Bucket,
-    folder: Key.slice(0, Key.length - 'manifest.json'.length),
-    mapRunArn: previous.manifest.MapRunArn,
-    records,
-    fileIndex: Math.max(-1, ...files.map((file) => fileIndexOf(file.Key))) + 1,
-    earlierSucceeded: previous.manifest.ResultFiles.SUCCEEDED,
+    const files = Object.values(previous.manifest.ResultFiles).flat();
+    const output = await writeResultSet({
+      store,
+      bucket: Bucket,
+      folder: Key.slice(0, Key.length - 'manifest.json'.length),
+      mapRunArn: previous.manifest.MapRunArn,
+      records,
+      fileIndex: Math.max(-1, ...files.map((file) => fileIndexOf(file.Key))) + 1,
+      earlierSucceeded: previous.manifest.ResultFiles.SUCCEEDED,
+    });
+    options.onMapRun?.(output.ResultWriterDetails);
+    if (exceeded(failedItems)) throw exceededError();
+    return output;
   });
-  options.onMapRun?.(output.ResultWriterDetails);
-  if (exceeded(failedItems)) throw exceededError();
-  return output;
 };

@@ -112,3 +112,36 @@ export interface ResultWriterOutput {
   MapRunArn: string;
   ResultWriterDetails: { Bucket: string; Key: string };
 }
+
+/**
+ * A Map Run's items or child executions by status, as DescribeMapRun counts them
+ * (API reference, MapRunItemCounts / MapRunExecutionCounts).
+ */
+export interface MapRunCounts {
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  aborted: number;
+  total: number;
+  resultsWritten: number;
+  failuresNotRedrivable: number;
+  pendingRedrive: number;
+}
+
+/** A Map Run as it starts (RUNNING) or ends: what ListMapRuns and DescribeMapRun tell of it. */
+export interface MapRunReport {
+  mapRunArn: string;
+  /** The Distributed Map state that ran it. */
+  stateName: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** Why a FAILED run failed. */
+  failure?: { error: string; cause: string };
+  /** 0 when the state sets none (no limit). */
+  maxConcurrency: number;
+  toleratedFailurePercentage: number;
+  toleratedFailureCount: number;
+  itemCounts: MapRunCounts;
+  executionCounts: MapRunCounts;
+}
