@@ -1,4 +1,5 @@
-import { parseOrThrow } from '@strata/core/config';
+import { loadConfig, parseOrThrow } from '@strata/core/config';
+import { flattenOptionsOf } from '@strata/core/flatten';
 import { planBacklogInputSchema, runPlanBacklog } from '@strata/core/plan-backlog';
 import { z } from 'zod';
 import { awsPlatform } from './_shared/aws.js';
@@ -27,7 +28,8 @@ export const createHandler = (platform: PlatformProvider) =>
       const { runId, request } = parseOrThrow(eventSchema, event, 'backfill input');
       const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...plan } = request;
       const { store, ledger } = platform();
-      return runPlanBacklog({ runId, ...plan }, { store, ledger });
+      const { partition } = flattenOptionsOf((await loadConfig(store)).feeds[plan.feed]);
+      return runPlanBacklog({ runId, ...plan }, { store, ledger, partition });
     },
     (result) => ({ feed: result.feed, bytes: result.bytes })
   );

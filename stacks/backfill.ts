@@ -32,9 +32,10 @@ export const planBacklog = stageFunction('PlanBacklog', {
   link: [lakeLink, ledgerLink],
   permissions: [
     // The registry and its run copy beside the plan; _inventory/: S3 Inventory reports of the
-    // lake, which the planner may read instead of listing.
+    // lake, which the planner may read instead of listing; _config/: the feed's partition,
+    // checked against the first raw records.
     ...lakeAccess({
-      read: ['raw/', '_inventory/', '_schemas/', '_backfill/'],
+      read: ['_config/', 'raw/', '_inventory/', '_schemas/', '_backfill/'],
       write: ['_backfill/'],
     }),
     ledgerAccess(['dynamodb:BatchGetItem']),

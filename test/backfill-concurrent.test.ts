@@ -5,7 +5,8 @@ import { keysUnder } from './support/lake.js';
 import { useEmbeddedRuntime, withCatalogAndSilver } from './support/runtime.js';
 
 const suite = useEmbeddedRuntime(0.002);
-const FEED = 'payments';
+// A feed the configuration does not name: flattened with the defaults, no partition.
+const FEED = 'wallets';
 /** Each folder has a field of its own; one run backfills the whole feed, one run each folder. */
 const FOLDERS = ['race-a', 'race-b', 'race-c'];
 const RUNS = [

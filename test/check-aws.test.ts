@@ -9,6 +9,11 @@ import { typecheckStacks } from '../scripts/check-aws/typecheck.js';
 import { LAMBDAS, type LambdaName } from '../stacks/lambdas.js';
 
 const root = new URL('../', import.meta.url).pathname;
+/**
+ * A guard against a hang, not a timing: tsc over SST's platform and eight bundles' runs take
+ * minutes on a busy 2-core machine, past vitest's 120 s.
+ */
+const HANG_GUARD_MS = 600_000;
 let out = '';
 let bundled: Awaited<ReturnType<typeof bundleAll>>;
 
@@ -23,16 +28,20 @@ afterAll(async () => {
 });
 
 describe('check:aws: sst.config.ts and stacks/ against SST 4.17 platform types', () => {
-  it('type-checks, with no deprecated API and no path relative to the working directory', async () => {
-    // Prepare
-    await extractPlatform(root);
+  it(
+    'type-checks, with no deprecated API and no path relative to the working directory',
+    async () => {
+      // Prepare
+      await extractPlatform(root);
 
-    // Act
-    const findings = typecheckStacks(root);
+      // Act
+      const findings = typecheckStacks(root);
 
-    // Assess
-    expect(findings).toEqual([]);
-  });
+      // Assess
+      expect(findings).toEqual([]);
+    },
+    HANG_GUARD_MS
+  );
 });
 
 describe('check:aws: every function bundled as SST 4.x bundles it', () => {
@@ -52,11 +61,15 @@ describe('check:aws: every function bundled as SST 4.x bundles it', () => {
     } satisfies Partial<Record<LambdaName, string[]>>);
   });
 
-  it('runs every bundle in the pipeline and a backfill on the local lake', async () => {
-    // Act
-    const findings = await smokeRun(bundled.bundles);
+  it(
+    'runs every bundle in the pipeline and a backfill on the local lake',
+    async () => {
+      // Act
+      const findings = await smokeRun(bundled.bundles);
 
-    // Assess
-    expect(findings).toEqual([]);
-  });
+      // Assess
+      expect(findings).toEqual([]);
+    },
+    HANG_GUARD_MS
+  );
 });

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { firstBatchFailure } from '../packages/local/src/cli/backfillFeeds.js';
 import { TEST_TIME_SCALE } from './support/runtime.js';
 
-const FEED = 'payments';
+// A feed the configuration does not name: flattened with the defaults, no partition.
+const FEED = 'wallets';
 
 /**
  * A backfill of one small object on a runtime of its own (the suite helper restores the config
@@ -84,7 +85,7 @@ describe('a backfill whose local services stop mid-run (embedded runtime)', () =
       error: 'States.ExceedToleratedFailureThreshold',
     });
     expect(told).toMatch(
-      /^batch backfill-ledger-outage-payments-000000 failed with Strata\.Transient: ledger .*ECONNREFUSED/
+      /^batch backfill-ledger-outage-wallets-000000 failed with Strata\.Transient: ledger .*ECONNREFUSED/
     );
     expect(alerts).toContain('backfill-ledger-outage failed');
   });

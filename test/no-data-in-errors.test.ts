@@ -9,7 +9,8 @@ import { keysUnder } from './support/lake.js';
 import { useEmbeddedRuntime } from './support/runtime.js';
 
 const suite = useEmbeddedRuntime(0.002);
-const FEED = 'payments';
+// A feed the configuration does not name: flattened with the defaults, no partition.
+const FEED = 'wallets';
 /** What a person's record might hold, and no error, log line or map result may. */
 const SECRET = 'SSN-078-05-1120';
 

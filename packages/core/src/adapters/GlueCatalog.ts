@@ -220,10 +220,13 @@ export class GlueCatalog implements Catalog {
     const partitionNames = partitionColumnNames(keys, columns);
     const root = `s3://${this.#bucket}/${definition.location}`;
     const previous = projectedValues(current?.Parameters ?? {});
-    const projection: Record<string, string> = {
-      'projection.enabled': 'true',
-      [TEMPLATE]: `${root}${keys.map((key, i) => `${key}=\${${partitionNames[i]}}`).join('/')}/`,
-    };
+    // A table with no partition keys is read whole: Athena has nothing to project.
+    const projection: Record<string, string> = keys.length
+      ? {
+          'projection.enabled': 'true',
+          [TEMPLATE]: `${root}${keys.map((key, i) => `${key}=\${${partitionNames[i]}}`).join('/')}/`,
+        }
+      : {};
     for (const [i, partition] of definition.partitionKeys.entries()) {
       const values = [...new Set([...(previous.get(partition.key) ?? []), ...partition.values])];
       // An enum needs a value; the null partition of a table with no data yet matches nothing.

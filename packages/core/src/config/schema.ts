@@ -82,6 +82,11 @@ export const querySchema = z
     }
   });
 
+/** A path from a record's top through its objects: `payload.meta.updated_at`. */
+const dottedPath = z
+  .string()
+  .regex(/^[^.]+(\.[^.]+)*$/, { message: 'must be a dotted path like payload.items' });
+
 /**
  * How one raw JSON feed (`raw/<feed>/`) is flattened into `silver/<feed>/`. Every field has a
  * default, so a feed that is not configured is flattened with them.
@@ -98,24 +103,31 @@ export const feedSchema = z
      * any depth, a narrow one planned from its sample down to 3.
      */
     max_depth: z.number().int().min(1).max(10).optional(),
-    /** Top-level fields promoted to the year/month/day and mode partitions. */
+    /**
+     * The record fields (dotted paths, any depth) the silver folders are partitioned by:
+     * `date` gives year/month/day (ISO text, epoch seconds or milliseconds, or text in
+     * `date_format`), `mode` a mode folder; each optional, none by default.
+     */
     partition: z
-      .object({ date: z.string().min(1), mode: z.string().min(1) })
+      .object({
+        date: dottedPath.optional(),
+        mode: dottedPath.optional(),
+        /** A strptime format (`%d/%m/%Y`) the date's text is read with instead of ISO 8601. */
+        date_format: z.string().min(2).optional(),
+      })
       .strict()
-      .default({ date: 'DATE', mode: 'MODE' }),
+      .refine((partition) => partition.date_format === undefined || partition.date !== undefined, {
+        message: 'date_format needs a date',
+        path: ['date_format'],
+      })
+      .default({}),
     /** Keep raw objects where they are instead of moving them to raw-processed/. */
     leave_in_place: z.boolean().default(false),
     /**
      * Arrays (dotted paths from the record's top, e.g. `payload.items`) written as child tables
      * `silver/<feed>__<path>/`, one row per element, instead of as a JSON column.
      */
-    explode: z
-      .array(
-        z
-          .string()
-          .regex(/^[^.]+(\.[^.]+)*$/, { message: 'must be a dotted path like payload.items' })
-      )
-      .default([]),
+    explode: z.array(dottedPath).default([]),
     /**
      * When a batch lists every record's keys before it writes: `when-needed` (a batch whose
      * sample shows every key is written in one read) or `always` (a feed whose sample keeps

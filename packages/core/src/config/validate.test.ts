@@ -65,6 +65,31 @@ describe('Function: parseOrThrow', () => {
     expect(attempt).toThrow(/feeds\.payments\.key_pass: /);
   });
 
+  it('takes partition paths at any depth, each optional, none by default', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.feeds.nested = { partition: { date: 'payload.meta.updated_at', date_format: '%d/%m/%Y' } };
+    raw.feeds.plain = {};
+    const formatOnly = { ...raw, feeds: { odd: { partition: { date_format: '%Y%m%d' } } } };
+    const badPath = { ...raw, feeds: { odd: { partition: { mode: 'payload..kind' } } } };
+
+    // Act
+    const config = parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(config.feeds.nested?.partition).toEqual({
+      date: 'payload.meta.updated_at',
+      date_format: '%d/%m/%Y',
+    });
+    expect(config.feeds.plain?.partition).toEqual({});
+    expect(() => parseOrThrow(configSchema, formatOnly, 'config')).toThrow(
+      /feeds\.odd\.partition\.date_format: date_format needs a date/
+    );
+    expect(() => parseOrThrow(configSchema, badPath, 'config')).toThrow(
+      /feeds\.odd\.partition\.mode: must be a dotted path/
+    );
+  });
+
   it('rejects two queries with the same name', async () => {
     // Prepare
     const raw = await defaultConfig();

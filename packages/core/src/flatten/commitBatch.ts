@@ -6,6 +6,7 @@ import { writeIntent } from './batchIntent.js';
 import { CLAIM_LEASE_MS, IO_CONCURRENCY } from './constants.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { rangeKey, rangesOf } from './lineRange.js';
+import { partitionKeys } from './partitionColumns.js';
 import type { BatchManifest, FlattenBatchResult, StagedBatch, Written } from './types.js';
 
 /** The Parquet files DuckDB wrote under `dir`, their keys under the dataset's silver prefix. */
@@ -180,6 +181,7 @@ export const commitBatch = async (
   const manifest: BatchManifest = {
     feed,
     batchId,
+    partitionKeys: partitionKeys(batch.options.partition),
     outputs: feedParts.outputs,
     children: children.map(({ dataset }, i) => ({
       dataset,

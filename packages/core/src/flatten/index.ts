@@ -29,5 +29,6 @@ export {
   type FlattenBatchOptions,
   type FlattenBatchResult,
   flattenBatchInputSchema,
+  type PartitionFields,
   rawKeyProblem,
 } from './types.js';

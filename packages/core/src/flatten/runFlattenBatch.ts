@@ -37,7 +37,11 @@ export const flattenOptionsOf = (feed: FeedConfig = feedSchema.parse({})): Flatt
   maxDepth: feed.max_depth ?? SAMPLED_MAX_DEPTH,
   ...(feed.max_depth !== undefined ? { depthCap: feed.max_depth } : {}),
   infer: feed.infer,
-  partition: feed.partition,
+  partition: {
+    ...(feed.partition.date !== undefined ? { date: feed.partition.date } : {}),
+    ...(feed.partition.mode !== undefined ? { mode: feed.partition.mode } : {}),
+    ...(feed.partition.date_format !== undefined ? { dateFormat: feed.partition.date_format } : {}),
+  },
   leaveInPlace: feed.leave_in_place,
   explode: feed.explode.map((path) => path.split('.')),
   keyPass: feed.key_pass,

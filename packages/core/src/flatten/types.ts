@@ -62,6 +62,16 @@ export const flattenBatchInputSchema = z
 
 export type FlattenBatchInput = z.input<typeof flattenBatchInputSchema>;
 
+/** Which record fields a feed's silver folders are partitioned by (`partition` in its config). */
+export interface PartitionFields {
+  /** A dotted path to the record's date: ISO text, epoch seconds or milliseconds. */
+  date?: string;
+  /** A dotted path to the record's mode, a short text such as an event type. */
+  mode?: string;
+  /** A strptime format the date's text is read with instead of ISO 8601 (`%d/%m/%Y`). */
+  dateFormat?: string;
+}
+
 export interface FlattenBatchOptions {
   /** Joins nested keys into column names: `user_address_city`. */
   separator: string;
@@ -74,8 +84,8 @@ export interface FlattenBatchOptions {
    * (the sample shows a wide record), `always` or `never`.
    */
   infer?: FeedConfig['infer'];
-  /** Top-level fields promoted to partition keys: a date and a mode. */
-  partition: { date: string; mode: string };
+  /** The record fields (dotted paths) the silver folders are partitioned by, if any. */
+  partition: PartitionFields;
   /** Keep raw objects where they are instead of moving them to raw-processed/. */
   leaveInPlace: boolean;
   /** Arrays written as child tables, by their keys from the record's top (`explodedArrays`). */
@@ -151,6 +161,8 @@ export interface Written {
 export interface BatchManifest {
   feed: string;
   batchId: string;
+  /** The hive keys of the folders its parts are in, in path order (none: one folder). */
+  partitionKeys?: string[];
   outputs: string[];
   children: { dataset: string; outputs: string[] }[];
 }

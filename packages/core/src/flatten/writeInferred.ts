@@ -3,9 +3,8 @@ import type { DuckDbEngine } from '../engine/index.js';
 import { TerminalError } from '../errors/index.js';
 import { planOptionsOf } from './batchPlan.js';
 import type { ChildTable } from './childTables.js';
-import { DATA_ERROR, maximumObjectSize, PARTITION_KEYS } from './constants.js';
+import { DATA_ERROR, maximumObjectSize } from './constants.js';
 import { type DuckType, parseDuckType } from './duckType.js';
-import { FlattenLayout } from './flattenLayout.js';
 import {
   checkedColumns,
   type InferredTable,
@@ -13,11 +12,12 @@ import {
   nameColumns,
   selectItem,
 } from './inferredPlan.js';
+import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
 import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { LocalObject, StagedBatch, Written } from './types.js';
-import { fileLines, partitionValues, scalarText } from './writeSilver.js';
+import { fileLines } from './writeSilver.js';
 
 /** Leaf paths in the sample from which a batch counts as wide and is typed by inference. */
 export const WIDE_LEAVES = 100;
@@ -194,22 +194,22 @@ const writeTables = async (
 ): Promise<Written> => {
   const { engine, options } = batch;
   const { keys, line, masked } = fileLines(read, '__strata_file', '__strata_row');
-  const topLevel = (field: string) => {
-    const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
-    if (type === 'JSON') return scalarText(quoteKey(field));
-    return type === 'VARCHAR' || type === 'BIGINT' || type === 'BOOLEAN'
-      ? `${quoteKey(field)}::varchar`
-      : 'null::varchar';
-  };
+  const hiveKeys = partitionKeys(options.partition);
+  const readTypes = (types: Record<string, string>) =>
+    Object.fromEntries(Object.entries(types).map(([key, type]) => [key, parseDuckType(type)]));
   const longest = Math.max(0, ...read.map((o) => o.info.longestLine));
-  const lineageColumns = `__strata_key, __strata_line, ${PARTITION_KEYS.map((key) => `__strata_${key}`).join(', ')}`;
+  const lineageColumns = [
+    '__strata_key',
+    '__strata_line',
+    ...hiveKeys.map((key) => `__strata_${key}`),
+  ].join(', ');
   /** The records read with these columns, and each one's file, line and partition. */
   const records = (types: Record<string, string>) => {
     const columns = `{${Object.entries(types)
       .map(([key, type]) => `${quoteLiteral(key)}: ${quoteLiteral(type)}`)
       .join(', ')}}`;
     return `(select * exclude (__strata_row, __strata_file, ordinality), ${keys}[__strata_file] as __strata_key,
-        ${line} as __strata_line, ${partitionValues(options, topLevel, '__strata_')}
+        ${[`${line} as __strata_line`, ...partitionValues(options.partition, typedValue(readTypes(types)), '__strata_')].join(', ')}
       from (
         select *, (file_index + 1)::bigint as __strata_file, ordinality as __strata_row
         from read_json(${files}, format = 'newline_delimited', records = true, columns = ${columns}, ${maximumObjectSize(longest)}) with ordinality
@@ -219,9 +219,10 @@ const writeTables = async (
   // (a few hundred of the thousands of columns), so that the feed's own read streams.
   const readColumns = Object.keys(plan.read).length > 0 ? plan.read : { __strata_none: 'VARCHAR' };
   const side: Record<string, string> = Object.assign(Object.create(null), plan.side);
-  for (const field of [options.partition.date, options.partition.mode]) {
-    const type = Object.hasOwn(plan.read, field) ? plan.read[field] : undefined;
-    if (type !== undefined) side[field] = type;
+  // A partition path's top-level field, whatever it holds, is read there too.
+  for (const path of [options.partition.date, options.partition.mode]) {
+    const field = path?.split('.')[0] ?? '';
+    if (Object.hasOwn(plan.read, field)) side[field] = plan.read[field] as string;
   }
   // A read needs a column: records with no key at all are read by a name none of them has.
   if (Object.keys(side).length === 0) side.__strata_none = 'VARCHAR';
@@ -292,8 +293,7 @@ const writeTables = async (
       line = `(case when __strata_key = __strata_k and __strata_line = __strata_l then __strata_line else error('flatten-batch: the side read is out of step with the records') end)`;
     }
     const select = `select ${items.join(', ')},
-        __strata_key as _source_key, ${line} as _source_line${nested}, ${quoteLiteral(batch.batchId)} as _batch_id,
-        ${PARTITION_KEYS.map((key) => `__strata_${key} as ${key}`).join(', ')}
+        __strata_key as _source_key, ${line} as _source_line${nested}, ${quoteLiteral(batch.batchId)} as _batch_id${hiveKeys.map((key) => `, __strata_${key} as ${key}`).join('')}
       from ${from}`;
     const dir = child ? `${batch.out}-${i - 1}` : batch.out;
     // DuckDB sets a dictionary's buffer aside for each text column it writes (~0.4 MB), 1.3 GB
@@ -303,16 +303,18 @@ const writeTables = async (
       named.length >= WIDE_COLUMNS
         ? ', dictionary_size_limit 1, string_dictionary_page_size_limit 1'
         : '';
-    await engine
-      .run(`
-      copy (${select}) to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(batch.batchId))}, overwrite_or_ignore${dictionaries})`)
-      .catch((error: unknown) => {
-        if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
-        // The engine names the limit; what needed it, and what to do, are known here.
-        throw new TerminalError(
-          `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns: ${error.message}; cap the columns with the feed's max_depth, or give FlattenBatch more memory`
-        );
-      });
+    await copySilver(engine, select, {
+      dir,
+      batchId: batch.batchId,
+      keys: hiveKeys,
+      options: dictionaries,
+    }).catch((error: unknown) => {
+      if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
+      // The engine names the limit; what needed it, and what to do, are known here.
+      throw new TerminalError(
+        `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns: ${error.message}; cap the columns with the feed's max_depth, or give FlattenBatch more memory`
+      );
+    });
     const flat = named.map(({ column }) => column);
     if (child) {
       const asChild: ChildTable = {

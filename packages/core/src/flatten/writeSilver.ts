@@ -2,9 +2,8 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { hasField, planOptionsOf } from './batchPlan.js';
 import { type ChildTable, childTable, type ExplodedArray } from './childTables.js';
-import { HIVE_NULL, maximumObjectSize, PARTITION_KEYS } from './constants.js';
+import { maximumObjectSize } from './constants.js';
 import { discoverStructure, type FileGroup } from './discoverStructure.js';
-import { FlattenLayout } from './flattenLayout.js';
 import {
   type ColumnAccess,
   type FlatColumn,
@@ -16,34 +15,16 @@ import {
   structHoldsObject,
 } from './flattenPlan.js';
 import {
-  type JsonStructure,
-  jsonPath,
-  pathKeys,
-  quoteKey,
-  type ReadShape,
-  readJsonColumns,
-} from './structure.js';
+  copySilver,
+  jsonRecordValue,
+  type PathValue,
+  partitionKeys,
+  partitionValues,
+  shapeValue,
+} from './partitionColumns.js';
+import { type JsonStructure, pathKeys, type ReadShape, readJsonColumns } from './structure.js';
 import type { FlattenBatchOptions, LocalObject, Written } from './types.js';
 import { witnessedRead } from './witnessRead.js';
-
-/**
- * The partition values from the promoted fields, as `text` reaches a top-level field.
- *
- * @param prefix - put before each partition column's name
- */
-export const partitionValues = (
-  options: FlattenBatchOptions,
-  text: (field: string) => string,
-  prefix = ''
-) => {
-  const day = `try_cast(${text(options.partition.date)} as date)`;
-  return [
-    `coalesce(strftime(${day}, '%Y'), '${HIVE_NULL}') as ${prefix}year`,
-    `coalesce(strftime(${day}, '%m'), '${HIVE_NULL}') as ${prefix}month`,
-    `coalesce(strftime(${day}, '%d'), '${HIVE_NULL}') as ${prefix}day`,
-    `coalesce(regexp_replace(${text(options.partition.mode)}, '[^A-Za-z0-9_-]', '_', 'g'), '${HIVE_NULL}') as ${prefix}mode`,
-  ].join(', ');
-};
 
 /**
  * For files read in list order, each numbered (from 1) in `file` and each record in `row`
@@ -66,10 +47,6 @@ export const fileLines = (objects: readonly LocalObject[], file: string, row: st
       : '',
   };
 };
-
-/** A record's own scalar, as text; an object or a list is no partition value. */
-export const scalarText = (json: string) =>
-  `(case when json_type(${json}) not in ('OBJECT', 'ARRAY') then json_extract_string(${json}, '$') end)`;
 
 /**
  * Writes the batch's rows, fast files read by DuckDB's JSON reader and slow files from their
@@ -98,14 +75,12 @@ export const writeSilver = async (
 ): Promise<Written['children']> => {
   const { columns, arrays, structure, options } = plan;
   const strict = plan.strict ?? new Set<string>();
-  const partitions = (text: (field: string) => string) => partitionValues(options, text);
-  // A field read as JSON (its kinds vary, or it is typed): each record's scalar still partitions it.
-  const topLevelText = (field: string) => {
-    const read = Object.hasOwn(plan.shape, field) ? plan.shape[field] : undefined;
-    if (read === 'JSON') return scalarText(quoteKey(field));
-    return read === 'VARCHAR' ? quoteKey(field) : 'null::varchar';
-  };
-  const batch = quoteLiteral(plan.batchId);
+  const keys = partitionKeys(options.partition);
+  const lineage = (value: (keys: string[]) => PathValue) =>
+    [
+      `${quoteLiteral(plan.batchId)} as _batch_id`,
+      ...partitionValues(options.partition, value),
+    ].join(', ');
   /** The exploded arrays as JSON columns `_explode_<n>`, for the child tables. */
   const arrayColumns = (access: ColumnAccess) =>
     arrays
@@ -149,26 +124,21 @@ export const writeSilver = async (
       select ${flattenSelect(columns, structAccess, strict, structHoldsObject)},
         ${keys}[${fileIndex}] as _source_key,
         ${line} as _source_line,
-        ${batch} as _batch_id,
-        ${partitions(topLevelText)}${arrayColumns(structAccess)}
+        ${lineage(shapeValue(plan.shape))}${arrayColumns(structAccess)}
       from (select *, row_number() over () as ${quoteIdentifier(rowColumn)} from ${files})
       ${masked}`;
   });
-  const slowText = (field: string) =>
-    scalarText(`json_extract(record, ${quoteLiteral(jsonPath([field]))})`);
   branches.push(`
       select ${flattenSelect(columns, jsonAccess('record'), new Set(), jsonHoldsObject('record'))},
-        source_key as _source_key, line_no as _source_line, ${batch} as _batch_id,
-        ${partitions(slowText)}${arrayColumns(jsonAccess('record'))}
+        source_key as _source_key, line_no as _source_line,
+        ${lineage(jsonRecordValue('record'))}${arrayColumns(jsonAccess('record'))}
       from slow_records`);
   const rows = branches.join(' union all ');
   // A partitioned COPY buffers this many rows across partitions before it writes (524,288 by
   // default), outside DuckDB's memory limit: a lower mark keeps a large batch's RSS bounded.
   await engine.run('set partitioned_write_flush_threshold = 65536');
   const copy = (query: string, dir: string) =>
-    engine.run(`
-      copy (${query})
-      to ${quoteLiteral(dir)} (format parquet, compression zstd, partition_by (${PARTITION_KEYS.join(', ')}), filename_pattern ${quoteLiteral(FlattenLayout.silverFilePattern(plan.batchId))}, overwrite_or_ignore)`);
+    copySilver(engine, query, { dir, batchId: plan.batchId, keys });
   if (arrays.length === 0) {
     await copy(rows, plan.out);
     return [];
@@ -190,7 +160,7 @@ export const writeSilver = async (
   for (const [i, array] of arrays.entries()) {
     const column = `_explode_${i}`;
     const holding = `from batch_rows where json_type(${column}) = 'ARRAY'`;
-    const elements = `select _source_key, _source_line, _batch_id, ${PARTITION_KEYS.join(', ')},
+    const elements = `select _source_key, _source_line, _batch_id${keys.map((key) => `, ${key}`).join('')},
         unnest(json_extract(${column}, '$[*]')) as _element,
         unnest(range(1, json_array_length(${column})::bigint + 1)) as _index
       ${holding}`;
@@ -210,7 +180,7 @@ export const writeSilver = async (
     const record = table.wrap ? `json_object('value', _element)` : '_element';
     await copy(
       `select ${flattenSelect(table.columns, jsonAccess('_record'), new Set(), jsonHoldsObject('_record'))},
-         _source_key, _source_line, _index, _batch_id, ${PARTITION_KEYS.join(', ')}
+         _source_key, _source_line, _index, _batch_id${keys.map((key) => `, ${key}`).join('')}
        from (select *, ${record} as _record from (${elements}))`,
       `${plan.out}-${i}`
     );

@@ -247,6 +247,38 @@ describe('Function: runPlanBacklog', () => {
     await expect(attempt).rejects.toMatchObject({ name: ErrorName.BadInput });
   });
 
+  it("fails before the plan when a partition path is in none of the run's first records, naming the nearest", async () => {
+    // Prepare: JSON Lines, and gzip cut after the check's first MiB.
+    const line = (i: number) =>
+      JSON.stringify({ id: i, payload: { meta: { updated_at: '2024-05-03' } }, kind: 'web' });
+    await lake.store.put('raw/parts/a.jsonl', [1, 2].map(line).join('\n'));
+    await lake.store.put(
+      'raw/parts/b.jsonl.gz',
+      gzipSync(Array.from({ length: 40_000 }, (_, i) => line(i)).join('\n'))
+    );
+    const plan = (partition: { date?: string; mode?: string }, runId: string) =>
+      runPlanBacklog(
+        { runId, feed: 'parts', prefix: 'raw/parts/' },
+        { store: lake.store, ledger: emptyLedger, partition }
+      );
+
+    // Act
+    const wrong = await plan({ date: 'payload.meta.updated', mode: 'kind' }, 'parts-1').catch(
+      (error: unknown) => error
+    );
+    const right = await plan({ date: 'payload.meta.updated_at', mode: 'kind' }, 'parts-2');
+
+    // Assess
+    expect(wrong).toMatchObject({
+      name: ErrorName.BadInput,
+      message: expect.stringMatching(
+        /partition\.date "payload\.meta\.updated" is in none of the first 100 records .*; nearest paths: payload\.meta\.updated_at, /
+      ),
+    });
+    expect(await lake.store.get('_backfill/parts/parts-1/plan.jsonl')).toBeUndefined();
+    expect(right.objects).toBe(2);
+  });
+
   it('plans the ISO week before the scheduled time when given a week', async () => {
     // Prepare
     await lake.store.put('raw/clicks/2026/week53/last.json', 'x'.repeat(10));

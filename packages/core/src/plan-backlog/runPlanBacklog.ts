@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
 import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
-import { FlattenLayout, rawKeyProblem } from '../flatten/index.js';
+import { FlattenLayout, type PartitionFields, rawKeyProblem } from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
 import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
+import { checkPartitionPaths } from './partitionPaths.js';
 import { BATCH_BUDGET_SECONDS, FLATTEN_TIMEOUT_SECONDS, planningRate } from './throughput.js';
 import { previousWeekPrefix } from './weekPrefix.js';
 
@@ -86,6 +87,8 @@ export interface PlanBacklogResult {
 export interface PlanBacklogDeps {
   store: ObjectStore;
   ledger: Ledger;
+  /** The fields the feed partitions by, checked against the run's first records. */
+  partition?: PartitionFields;
 }
 
 /**
@@ -143,6 +146,7 @@ export const runPlanBacklog = async (
   let objects = 0;
   let bytes = 0;
   let refused = 0;
+  const first: ObjectInfo[] = [];
   async function* pending(
     listed: AsyncIterable<ObjectInfo>,
     refuse: (line: string) => Promise<void>
@@ -159,6 +163,7 @@ export const runPlanBacklog = async (
           if (entry?.status === 'FAILED' || entry?.status === 'PROCESSING') retried++;
           objects++;
           bytes += object.size;
+          if (first.length < 3) first.push(object);
           yield object;
         }
       }
@@ -218,6 +223,7 @@ export const runPlanBacklog = async (
       stream.end();
       await once(stream, 'finish');
     }
+    if (deps.partition) await checkPartitionPaths(deps.store, first, deps.partition, ws);
     const manifestKey = planKey(input.feed, runId);
     await deps.store.upload(manifestKey, local, 'application/x-ndjson');
     const refusals = refused > 0 ? refusedKey(input.feed, runId) : undefined;

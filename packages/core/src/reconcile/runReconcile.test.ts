@@ -11,6 +11,8 @@ import type { Catalog } from '../ports/index.js';
 import { type ReconcileReport, runReconcile } from './runReconcile.js';
 import { silverTableOf } from './silverTable.js';
 
+const FOUR_KEYS = ['year', 'month', 'day', 'mode'];
+
 let lake: LocalLake;
 let ledger: DynamoDbLedger;
 
@@ -43,14 +45,18 @@ const plan = (runId: string, batches: readonly string[][], feed = 'tally') =>
  * of its parts, its result.
  *
  * @param column - the batch's one data column
+ * @param unpartitioned - written as a feed with no partition writes it, naming no keys
  */
 const batch = async (
   batchId: string,
   keyPass: boolean,
   feed = 'tally',
-  column = 'id'
+  column = 'id',
+  unpartitioned = false
 ): Promise<FlattenBatchResult> => {
-  const part = `silver/${feed}/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
+  const part = unpartitioned
+    ? `silver/${feed}/part-${batchId}-0.parquet`
+    : `silver/${feed}/year=2024/month=01/day=02/mode=web/part-${batchId}-0.parquet`;
   await DuckDbEngine.use({}, (engine) =>
     Workspace.use('reconcile-test', (ws) =>
       writeParquetObject(
@@ -66,7 +72,13 @@ const batch = async (
   const manifestKey = `_backfill/${feed}/batches/${batchId}.json`;
   await lake.store.put(
     manifestKey,
-    JSON.stringify({ feed, batchId, outputs: [part], children: [] })
+    JSON.stringify({
+      feed,
+      batchId,
+      ...(unpartitioned ? { partitionKeys: [] } : {}),
+      outputs: [part],
+      children: [],
+    })
   );
   return {
     feed,
@@ -134,7 +146,7 @@ describe('Function: runReconcile', () => {
     ) as { columns: { name: string }[] };
     const wanted = ['only_a', 'only_b', 'only_c', 'only_d'];
     expect(registry.columns.map((column) => column.name).sort()).toEqual(wanted);
-    const table = await catalog.upsertTable(silverTableOf('race', [], new Set()));
+    const table = await catalog.upsertTable(silverTableOf('race', [], new Set(), FOUR_KEYS));
     expect(table.columns.map((column) => column.name)).toEqual(expect.arrayContaining(wanted));
   });
 
@@ -155,7 +167,7 @@ describe('Function: runReconcile', () => {
           await updateObject(lake.store, FlattenLayout.schema('widen'), () =>
             JSON.stringify({ feed: 'widen', updatedBy: 'widen-2', columns: widened })
           );
-          await real.upsertTable(silverTableOf('widen', widened, new Set()));
+          await real.upsertTable(silverTableOf('widen', widened, new Set(), FOUR_KEYS));
         }
         return real.upsertTable(definition);
       },
@@ -168,8 +180,46 @@ describe('Function: runReconcile', () => {
     );
 
     // Assess
-    const table = await real.upsertTable(silverTableOf('widen', [], new Set()));
+    const table = await real.upsertTable(silverTableOf('widen', [], new Set(), FOUR_KEYS));
     expect(table.columns.find((column) => column.name === 'amount')?.type).toBe('DOUBLE');
+  });
+
+  it("keeps a feed's partition keys in its registry and refuses a run that wrote others", async () => {
+    // Prepare: a run of a feed with no partition, then one whose batch wrote the four keys
+    const first = {
+      runId: 'keys-1',
+      resultWriter: await resultWriterOf('keys', 'keys-1', [
+        await batch('keys-1a', false, 'keys', 'id', true),
+      ]),
+    };
+    const second = {
+      runId: 'keys-2',
+      resultWriter: await resultWriterOf('keys', 'keys-2', [await batch('keys-2a', false, 'keys')]),
+    };
+    for (const run of [first, second]) await plan(run.runId, [], 'keys');
+    const catalog = localCatalog();
+
+    // Act
+    const report = await runReconcile(
+      { ...first, feed: 'keys' },
+      { store: lake.store, catalog, ledger }
+    );
+    const refused = await runReconcile(
+      { ...second, feed: 'keys' },
+      { store: lake.store, catalog, ledger }
+    ).catch((error: unknown) => error);
+
+    // Assess
+    const registry = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(report.schemaKey))
+    ) as { partitionKeys: string[] };
+    expect(registry.partitionKeys).toEqual([]);
+    expect(refused).toMatchObject({
+      name: 'Strata.QualityFailed',
+      message: expect.stringContaining(
+        'its silver folders are partitioned by [], this run wrote [year, month, day, mode]'
+      ),
+    });
   });
 
   it('counts the batches and those of them that needed the key pass', async () => {

@@ -7,6 +7,7 @@ import {
   FlattenLayout,
   mergeStructures,
   readBatchManifest,
+  SILVER_PARTITION_KEYS,
   withAdopted,
   withCurrentPaths,
 } from '../flatten/index.js';
@@ -195,6 +196,7 @@ export const runReconcile = async (
     folders: ReadonlySet<string>,
     kind: 'feed' | 'child'
   ) => {
+    let keys = partitionKeys;
     const schemaKey = FlattenLayout.schema(dataset);
     const fragments: FlatColumn[][] = batches.map(() => []);
     await eachLimited(batches, READ_CONCURRENCY, async (batch, i) => {
@@ -204,25 +206,45 @@ export const runReconcile = async (
       );
       fragments[i] = fragment.columns;
     });
-    const registered = (stored: Uint8Array | undefined) =>
-      withCurrentPaths(
-        stored
-          ? (JSON.parse(new TextDecoder().decode(stored)) as { columns: FlatColumn[] }).columns
-          : []
-      );
+    const registered = (stored: Uint8Array | undefined) => {
+      const registry = stored
+        ? (JSON.parse(new TextDecoder().decode(stored)) as {
+            columns: FlatColumn[];
+            partitionKeys?: string[];
+          })
+        : undefined;
+      return {
+        columns: withCurrentPaths(registry?.columns ?? []),
+        // A registry from before partitions were configurable names none: its folders had all four.
+        keys: registry ? (registry.partitionKeys ?? [...SILVER_PARTITION_KEYS]) : undefined,
+      };
+    };
     let columns: FlatColumn[] = [];
     let etag = await updateObject(
       deps.store,
       schemaKey,
       (stored) => {
+        const registry = registered(stored);
+        keys ??= registry.keys ?? [...SILVER_PARTITION_KEYS];
+        if (registry.keys && registry.keys.join('/') !== keys.join('/')) {
+          throw new QualityFailedError(
+            `reconcile ${dataset}: its silver folders are partitioned by [${registry.keys.join(', ')}], this run wrote [${keys.join(', ')}]: a feed's partition cannot change under its data (flatten into a new feed, or empty silver/${dataset}/ and its registry first)`
+          );
+        }
         // Batch order, oldest first, so the merge does not depend on which read finished first.
-        columns = mergeColumns([registered(stored), ...fragments]);
-        return JSON.stringify({ feed: dataset, updatedBy: runId, columns }, null, 2);
+        columns = mergeColumns([registry.columns, ...fragments]);
+        return JSON.stringify(
+          { feed: dataset, updatedBy: runId, partitionKeys: keys, columns },
+          null,
+          2
+        );
       },
       { contentType: 'application/json' }
     );
     for (let attempt = 1; ; attempt++) {
-      const table = await deps.catalog.upsertTable(silverTableOf(dataset, columns, folders, kind));
+      const table = await deps.catalog.upsertTable(
+        silverTableOf(dataset, columns, folders, keys ?? [], kind)
+      );
       const now = await deps.store.getTagged(schemaKey);
       if (!now || now.etag === etag) {
         return { schemaKey, table: { name: table.name, change: table.change } };
@@ -233,11 +255,12 @@ export const runReconcile = async (
         );
       }
       ({ etag } = now);
-      columns = registered(now.body);
+      columns = registered(now.body).columns;
     }
   };
   // The partition folders the batches wrote to, per dataset: few, however many parts there are.
   const folders = new Map<string, Set<string>>();
+  const runKeys = new Set<string>();
   const addFolders = (dataset: string, outputs: readonly string[]) => {
     const seen = folders.get(dataset) ?? new Set<string>();
     for (const output of outputs) seen.add(output.slice(0, output.lastIndexOf('/') + 1));
@@ -245,9 +268,17 @@ export const runReconcile = async (
   };
   await eachLimited(succeeded, READ_CONCURRENCY, async (batch) => {
     const manifest = await readBatchManifest(deps.store, batch.manifestKey);
+    runKeys.add(JSON.stringify(manifest.partitionKeys ?? SILVER_PARTITION_KEYS));
     addFolders(input.feed, manifest.outputs);
     for (const child of manifest.children) addFolders(child.dataset, child.outputs);
   });
+  if (runKeys.size > 1) {
+    throw new QualityFailedError(
+      `reconcile ${input.feed}: the run's batches wrote different partitions (${[...runKeys].join(' and ')}): the feed's partition changed during the run`
+    );
+  }
+  const [written] = runKeys;
+  const partitionKeys = written ? (JSON.parse(written) as string[]) : undefined;
   const foldersOf = (dataset: string) => folders.get(dataset) ?? new Set<string>();
   const { schemaKey, table } = await settle(input.feed, succeeded, foldersOf(input.feed), 'feed');
   const childBatches = new Map<string, { batchId: string; rows: number }[]>();

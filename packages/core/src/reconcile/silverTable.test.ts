@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silverTableOf } from './silverTable.js';
 
+const FOUR_KEYS = ['year', 'month', 'day', 'mode'];
+
 describe('Function: silverTableOf', () => {
   it('adds the lineage columns and collects each partition key’s values from the parts', () => {
     // Prepare
@@ -18,7 +20,7 @@ describe('Function: silverTableOf', () => {
     ];
 
     // Act
-    const table = silverTableOf('clicks', columns, outputs);
+    const table = silverTableOf('clicks', columns, outputs, FOUR_KEYS);
 
     // Assess
     expect(table).toEqual({
@@ -44,7 +46,7 @@ describe('Function: silverTableOf', () => {
 
   it('keeps every partition key when a run wrote nothing', () => {
     // Act
-    const table = silverTableOf('clicks', [], []);
+    const table = silverTableOf('clicks', [], [], FOUR_KEYS);
 
     // Assess
     expect(table.partitionKeys).toEqual([

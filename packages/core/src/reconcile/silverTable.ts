@@ -1,4 +1,4 @@
-import { type FlatColumn, SILVER_PARTITION_KEYS } from '../flatten/index.js';
+import type { FlatColumn } from '../flatten/index.js';
 import type { TableDefinition } from '../ports/index.js';
 
 /** The columns runFlattenBatch writes beside the flattened ones in every silver row. */
@@ -47,16 +47,18 @@ const CHILD_LINEAGE_COLUMNS: TableDefinition['columns'] = [
  * @param feed - the dataset (a feed, or a feed's exploded array), which names the table
  * @param columns - the merged schema
  * @param outputs - the keys of the parts the run's batches wrote, or of their folders (`.../`)
+ * @param partitionKeys - the hive keys of its folders, in path order
  * @param kind - `child` for an exploded array's table, whose rows carry `_index`
  */
 export const silverTableOf = (
   feed: string,
   columns: readonly FlatColumn[],
   outputs: Iterable<string>,
+  partitionKeys: readonly string[],
   kind: 'feed' | 'child' = 'feed'
 ): TableDefinition => {
   const location = `silver/${feed}/`;
-  const values = new Map<string, Set<string>>(SILVER_PARTITION_KEYS.map((key) => [key, new Set()]));
+  const values = new Map<string, Set<string>>(partitionKeys.map((key) => [key, new Set()]));
   for (const output of outputs) {
     if (!output.startsWith(location)) continue;
     for (const segment of output.slice(location.length).split('/').slice(0, -1)) {
@@ -71,7 +73,7 @@ export const silverTableOf = (
       ...columns.map((column) => ({ name: column.name, type: column.type, comment: column.path })),
       ...(kind === 'child' ? CHILD_LINEAGE_COLUMNS : SILVER_LINEAGE_COLUMNS),
     ],
-    partitionKeys: SILVER_PARTITION_KEYS.map((key) => ({
+    partitionKeys: partitionKeys.map((key) => ({
       key,
       values: [...(values.get(key) ?? [])].sort(),
     })),
