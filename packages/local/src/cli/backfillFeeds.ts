@@ -321,7 +321,7 @@ export const backfillSection = (runs: readonly FeedBackfill[], wallMs: number): 
     backfillTable(runs),
     ...runs.flatMap((run) => (run.status === 'SUCCEEDED' ? recoveryLine(run.summary) : [])),
     '',
-    `Outputs in s3://${LOCAL_BUCKET}/: silver/<feed>/ (Parquet by year/month/day/mode),`,
+    `Outputs in s3://${LOCAL_BUCKET}/: silver/<feed>/ (Parquet, in the folders of the feed's partition),`,
     '  quarantine/<feed>/batch=<id>/ (rejected lines and unreadable files, with the reasons),',
     '  raw-processed/<feed>/ (the raw objects once processed), _schemas/<feed>/schema.json,',
     '  and the run reports:',
