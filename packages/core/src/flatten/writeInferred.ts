@@ -231,6 +231,13 @@ const writeTables = async (
       .map((key) => `, ${quoteKey(key)}`)
       .join('')} from ${records(side)}`
   );
+  // The partitions the batch's rows fall in: DuckDB's partitioned write buffers each one's rows
+  // column by column, so a wide table's memory grows with them (docs/wide-json.md).
+  const partitions = hiveKeys.length
+    ? await engine.scalarNumber(
+        `select count(*) from (select distinct ${hiveKeys.map((key) => `__strata_${key}`).join(', ')} from batch_side)`
+      )
+    : 1;
   const written: Written = { columns: [], children: [] };
   const sources: TableSource[] = [{ table: plan.table, relation: 'batch_side' }];
   for (let i = 0; i < sources.length; i++) {
@@ -312,7 +319,7 @@ const writeTables = async (
       if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
       // The engine names the limit; what needed it, and what to do, are known here.
       throw new TerminalError(
-        `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns: ${error.message}; cap the columns with the feed's max_depth, or give FlattenBatch more memory`
+        `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns${partitions > 1 ? ` into ${partitions} partitions` : ''}: ${error.message}; cap the columns with the feed's max_depth${partitions > 1 ? ', partition the feed by fewer values (a date alone, or none)' : ''}, or give FlattenBatch more memory`
       );
     });
     const flat = named.map(({ column }) => column);
