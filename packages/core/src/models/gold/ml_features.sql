@@ -4,6 +4,19 @@
 -- tests:  unique(customer_id); not_null(customer_id, order_count, total_spent)
 -- tests:  range(order_count: 0..); range(total_spent: 0..); range(days_since_last_order: 0..)
 -- tests:  warn not_null(nation, region, market_segment); warn row_count_change(50%)
+-- record id:  customer_id
+-- event time: event_time String
+-- feature:    customer_id Integral
+-- feature:    order_count Integral
+-- feature:    total_spent Fractional
+-- feature:    avg_order_value Fractional
+-- feature:    days_since_last_order Integral
+-- feature:    nation String
+-- feature:    region String
+-- feature:    market_segment String
+-- note:   the record id, event time and feature lines are the feature group's definitions:
+--         stacks/features.ts builds the group from them and feature-ingest checks this model's
+--         columns against them; the event time is the run's start, which feature-ingest adds.
 -- note:   recency is measured from the latest order in the data, not from the wall clock, so a
 --         rerun over the same silver tables produces the same features.
 
@@ -34,9 +47,9 @@ as_of as (
 ml_features as (
   select
     -- ids
-    cast(c.c_custkey as varchar) as customer_id,
+    cast(c.c_custkey as bigint) as customer_id,
     -- numerics
-    coalesce(co.order_count, 0) as order_count,
+    cast(coalesce(co.order_count, 0) as bigint) as order_count,
     cast(coalesce(co.total_spent, 0) as double) as total_spent,
     cast(
       case
@@ -44,7 +57,9 @@ ml_features as (
         else 0
       end as double
     ) as avg_order_value,
-    date_diff('day', co.last_order_date, ao.as_of_date) as days_since_last_order,
+    cast(
+      date_diff('day', co.last_order_date, ao.as_of_date) as bigint
+    ) as days_since_last_order,
     -- dimensions
     n.n_name as nation,
     r.r_name as region,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../engine/index.js';
+import { contractMismatches, parseFeatureContract } from '../../feature-contract/index.js';
 import { loadGoldModel, type SqlModel } from '../../silver-to-gold/models.js';
 import { buildAndCheck, givenDimensions } from './modelTestSupport.js';
 
@@ -106,6 +107,22 @@ describe('Model: gold.ml_features', () => {
     expect(rows.map((row) => row.customer_id)).toEqual(['10', '20', '30', '40']);
     // The unknown customer's order still sets the as-of date: 2026-03-05 - 2026-03-02.
     expect(rows[0]).toMatchObject({ order_count: '1', days_since_last_order: '3' });
+  });
+
+  it('gives exactly the features its header declares, each of its declared type', async () => {
+    // Prepare: the contract stacks/features.ts builds the feature group from
+    const contract = parseFeatureContract('ml_features', model.sql);
+
+    // Act
+    const columns = await engine.all(`describe ${model.sql}`);
+
+    // Assess
+    const problems = contractMismatches(
+      contract,
+      columns.map((c) => ({ name: String(c.column_name), type: String(c.column_type) }))
+    );
+    expect(problems).toEqual([]);
+    expect(contract).toMatchObject({ recordId: 'customer_id', eventTime: 'event_time' });
   });
 
   it('passes every quality rule its header declares', async () => {
