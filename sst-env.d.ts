@@ -11,6 +11,7 @@ declare module 'sst' {
     };
     FeatureGroup: {
       arn: string;
+      deadLetterQueueUrl: string;
       name: string;
       type: 'sst.sst.Linkable';
     };

@@ -1,29 +1,50 @@
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
-import { featureIngestInputSchema, runFeatureIngest } from '@strata/core/feature-ingest';
+import {
+  featureIngestInputSchema,
+  loadFeatureContract,
+  runFeatureIngestStep,
+} from '@strata/core/feature-ingest';
+import type { Context } from 'aws-lambda';
 import { awsPlatform } from './_shared/aws.js';
 import { engineOptions } from './_shared/engine.js';
 import { stageHandler } from './_shared/handler.js';
 import type { PlatformProvider } from './_shared/platform.js';
 
-/** FeatureIngest: publishes gold ml_features to the feature store. */
+/**
+ * A range stops starting batches this long before the invocation's end: the longest a batch of
+ * 500 takes with the sink throttled hard (6 attempts, waits up to 5 s) plus writing its marker.
+ */
+const STOP_BEFORE_END_MS = 90_000;
+
+/** FeatureIngest: publishes gold ml_features to the feature store, in three steps. */
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler(
     'feature-ingest',
-    async (event) => {
+    async (event, context: Context) => {
       const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
-      const { store, featureSink, featureGroup } = platform();
+      const { store, featureSink, featureDeadLetters, featureGroup } = platform();
       const config = await loadConfig(store);
-      return DuckDbEngine.use(engineOptions(), (engine) =>
-        runFeatureIngest(input, {
+      const settings = config.feature_ingest;
+      return DuckDbEngine.use(engineOptions(), async (engine) =>
+        runFeatureIngestStep(input, {
           store,
           engine,
           sink: featureSink(),
+          deadLetters: featureDeadLetters(),
           featureGroup: featureGroup(config),
+          contract: await loadFeatureContract(),
+          settings: {
+            recordsPerBatch: settings.records_per_batch,
+            recordsPerRange: settings.records_per_range,
+            maxFailedShare: settings.max_failed_share,
+          },
+          deadline: Date.now() + context.getRemainingTimeInMillis() - STOP_BEFORE_END_MS,
         })
       );
     },
-    (result) => ({ rows: result.records })
+    // Rows are counted where they are sent, once: by each range.
+    (result) => ({ rows: 'sent' in result ? result.sent : undefined })
   );
 
 export const handler = createHandler(awsPlatform);

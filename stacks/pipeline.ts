@@ -1,7 +1,7 @@
 // The pipeline: one Lambda per stage with access to exactly the lake prefixes it uses, the
 // `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
-import { featureGroup, featureGroupLink } from './features';
+import { featureDeadLetterQueue, featureGroup, featureGroupLink } from './features';
 import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES, stageOf } from './lambdas';
 import { aslDefinition, assumedBy, deployTarget } from './shared';
 import { key, lake, lakeLink } from './storage';
@@ -201,9 +201,11 @@ export const featureIngest = stageFunction('FeatureIngest', {
   memory: '1024 MB',
   link: [lakeLink, featureGroupLink],
   permissions: [
-    // _features/: the hashes of what was last sent and the markers of batches sent this run.
+    // _features/: the hashes of what was last sent, and each run's plan, ranges and markers.
     ...lakeAccess({ read: ['_config/', 'gold/', '_features/'], write: ['_features/'] }),
     { actions: ['sagemaker:PutRecord'], resources: [featureGroup.arn] },
+    // Records that fail for good; the queue is encrypted with the lake's key (lakeAccess's KMS).
+    { actions: ['sqs:SendMessage'], resources: [featureDeadLetterQueue.arn] },
   ],
 });
 
@@ -381,12 +383,17 @@ export const schedule = scheduleStateMachine('PipelineSchedule', pipeline, {
   input: '{}',
 });
 
-alarmOnAny(
-  'DeadLetterQueueNotEmpty',
-  {
-    namespace: 'AWS/SQS',
-    metricName: 'ApproximateNumberOfMessagesVisible',
-    dimensions: { QueueName: deadLetterQueue.name },
-  },
-  'Maximum'
-);
+for (const [name, queue] of [
+  ['DeadLetterQueueNotEmpty', deadLetterQueue],
+  ['FeatureDeadLetterQueueNotEmpty', featureDeadLetterQueue],
+] as const) {
+  alarmOnAny(
+    name,
+    {
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: queue.name },
+    },
+    'Maximum'
+  );
+}

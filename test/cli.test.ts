@@ -163,9 +163,12 @@ describe('strata start', () => {
 
       // Assess
       expect(found.code).toBe(0);
+      // Typed as the feature group declares them: Integral and Fractional as numbers
       expect(JSON.parse(found.stdout)).toMatchObject({
-        customer_id: '1',
-        order_count: expect.anything(),
+        customer_id: 1,
+        order_count: expect.any(Number),
+        total_spent: expect.any(Number),
+        nation: expect.any(String),
         event_time: expect.any(String),
       });
       expect(missing).toMatchObject({ code: 1, stderr: 'no record nobody in the online store\n' });

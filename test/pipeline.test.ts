@@ -44,6 +44,8 @@ describe('pipeline state machine (embedded runtime)', () => {
       featureGroup: 'strata-customer-features',
       records: expected.customer,
       unchanged: 0,
+      retried: 0,
+      failed: 0,
     });
     const summary = await summarizeRun(suite.runtime.store, {
       runId: 'e2e-full',
@@ -85,6 +87,54 @@ describe('pipeline state machine (embedded runtime)', () => {
     expect(await snapshot(suite.runtime.store, 'bronze/')).toEqual(before.bronze);
     expect(await snapshot(suite.runtime.store, 'silver/')).toEqual(before.silver);
     expect(await snapshot(suite.runtime.store, 'gold/')).toEqual(before.gold);
+  });
+
+  it('sends only the customers whose features changed since the last run, one offline row each', async () => {
+    // Prepare: three customers' orders cost one more than in the warehouse
+    const config = await suite.runtime.defaultConfig();
+    const orders = (config.queries as { name: string; sql: string }[]).find(
+      (query) => query.name === 'orders'
+    );
+    if (!orders) throw new Error('default config has no orders query');
+    orders.sql =
+      'select * replace (case when O_CUSTKEY in (1, 2, 4) then O_TOTALPRICE + 1 else O_TOTALPRICE end as O_TOTALPRICE) from snowflake_sample_data.tpch_sf1.orders';
+    await suite.runtime.putConfig(config);
+    const { customer } = await warehouseCounts();
+    const before = (await suite.runtime.featureStore.onlineRecord(
+      'strata-customer-features',
+      '1'
+    )) as { total_spent: number };
+
+    // Act
+    const outcome = await suite.runtime.execute('pipeline', { executionName: 'e2e-changed' });
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    const { run, features } = (
+      outcome as { output: { run: { runStartedAt: string }; features: unknown } }
+    ).output;
+    expect(features).toEqual({
+      featureGroup: 'strata-customer-features',
+      records: 3,
+      unchanged: (customer ?? 0) - 3,
+      retried: 0,
+      failed: 0,
+    });
+    const summary = await summarizeRun(suite.runtime.store, {
+      runId: 'e2e-changed',
+      runStartedAt: run.runStartedAt,
+      featureGroup: 'strata-customer-features',
+    });
+    expect(rowsBy(summary, 'features')).toEqual({ 'strata-customer-features': 3 });
+    const after = await suite.runtime.featureStore.onlineRecord('strata-customer-features', '1');
+    expect(after).toMatchObject({
+      customer_id: 1,
+      total_spent: expect.closeTo(
+        before.total_spent + (after as { order_count: number }).order_count,
+        6
+      ),
+      event_time: new Date(run.runStartedAt).toISOString(),
+    });
   });
 
   it('quarantines rows without a primary key and reconciles the counts', async () => {

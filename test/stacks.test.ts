@@ -1,3 +1,5 @@
+import { GLUE_TYPE } from '@strata/core/feature-contract';
+import { loadFeatureContract } from '@strata/core/feature-ingest';
 import { describe, expect, it } from 'vitest';
 import { linkFindings } from '../scripts/check-aws/links.js';
 import {
@@ -106,6 +108,55 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
     });
     // config/operations.json names no e-mail for dev.
     expect(byType('aws:sns/topicSubscription:TopicSubscription')).toEqual([]);
+  });
+
+  it("builds the feature group, its offline store's table and its role from ml_features' contract", async () => {
+    // Prepare: the contract the model's header declares
+    const contract = await loadFeatureContract();
+    const resource = (type: string) => stacks.resources.find((r) => r.type === type);
+
+    // Act
+    const group = resource('aws:sagemaker/featureGroup:FeatureGroup')?.inputs as Record<
+      string,
+      unknown
+    >;
+    const table = resource('aws:glue/catalogTable:CatalogTable')?.inputs as {
+      storageDescriptor: { columns: { name: string; type: string }[] };
+      partitionKeys: { name: string }[];
+    };
+
+    // Assess
+    expect(group).toMatchObject({
+      recordIdentifierFeatureName: contract.recordId,
+      eventTimeFeatureName: contract.eventTime,
+      featureDefinitions: contract.features.map((f) => ({
+        featureName: f.name,
+        featureType: f.type,
+      })),
+      offlineStoreConfig: { disableGlueTableCreation: true },
+    });
+    expect(table.storageDescriptor.columns).toEqual([
+      ...contract.features.map((f) => ({ name: f.name, type: GLUE_TYPE[f.type] })),
+      { name: 'write_time', type: 'timestamp' },
+      { name: 'api_invocation_time', type: 'timestamp' },
+      { name: 'is_deleted', type: 'boolean' },
+    ]);
+    expect(table.partitionKeys.map((k) => k.name)).toEqual(['year', 'month', 'day', 'hour']);
+    const role = policyOf('role:FeatureStoreRole').statements;
+    const actions = role.flatMap((s) => s.Action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        's3:PutObject',
+        's3:PutObjectAcl',
+        's3:GetBucketAcl',
+        'glue:GetTable',
+        'glue:UpdateTable',
+        'kms:GenerateDataKey',
+      ])
+    );
+    const put = role.find((s) => s.Action.includes('s3:PutObjectAcl'));
+    // Scoped to the lake's offline-store prefix, not every *sagemaker* bucket as the managed policy
+    expect(put?.Resource).toMatch(/^arn:aws:s3:::[^/*]+\/feature-store\/\*$/);
   });
 
   it('expires the versions raw/ moves leave behind within a week', () => {

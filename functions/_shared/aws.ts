@@ -4,6 +4,7 @@ import {
   GlueCatalog,
   S3ObjectStore,
   SageMakerFeatureSink,
+  SqsDeadLetterQueue,
 } from '@strata/core/adapters';
 import { TerminalError } from '@strata/core/errors';
 import { Resource } from 'sst';
@@ -52,6 +53,8 @@ const buildPlatform = (warehouse: WarehouseFactory): Platform => {
     },
     warehouse: warehouse(store),
     featureSink: () => new SageMakerFeatureSink(),
+    featureDeadLetters: () =>
+      new SqsDeadLetterQueue({ queueUrl: Resource.FeatureGroup.deadLetterQueueUrl }),
     featureGroup: () => Resource.FeatureGroup.name,
   };
 };

@@ -62,7 +62,7 @@ const addStageMetrics = (
  */
 export const stageHandler = <R>(
   stage: string,
-  run: (event: unknown) => Promise<R>,
+  run: (event: unknown, context: Context) => Promise<R>,
   measure: (result: R) => StageMeasure = () => ({})
 ) => {
   let started = 0;

@@ -1,6 +1,7 @@
 import type { StrataConfig } from '@strata/core/config';
 import type {
   Catalog,
+  DeadLetterQueue,
   FeatureSink,
   Ledger,
   ObjectStore,
@@ -22,6 +23,8 @@ export interface Platform {
   catalog: Catalog;
   warehouse(config: StrataConfig): Promise<Warehouse>;
   featureSink(): FeatureSink;
+  /** Where feature-ingest sends the records it gives up on. */
+  featureDeadLetters(): DeadLetterQueue;
   featureGroup(config: StrataConfig): string;
 }
 

@@ -39,6 +39,8 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   SST_RESOURCE_FeatureGroup: JSON.stringify({
     name: 'strata-check-customer-features',
     arn: 'arn:aws:sagemaker:us-east-1:000000000000:feature-group/strata-check-customer-features',
+    deadLetterQueueUrl:
+      'https://sqs.us-east-1.amazonaws.com/000000000000/strata-check-features-dlq',
     type: 'sst.sst.Linkable',
   }),
   AWS_REGION: 'us-east-1',
@@ -48,6 +50,7 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
   AWS_ENDPOINT_URL_GLUE: endpoints.standIns,
   AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoints.standIns,
+  AWS_ENDPOINT_URL_SQS: endpoints.standIns,
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048',
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,4 +1,9 @@
 export {
+  AdaptiveConcurrency,
+  type AdaptiveConcurrencyOptions,
+  type ItemOutcome,
+} from './AdaptiveConcurrency.js';
+export {
   type EngineColumn,
   evolveColumns,
   HIVE_NULL_PARTITION,
@@ -16,6 +21,7 @@ export {
 } from './DynamoDbWatermarkStore.js';
 export { GlueCatalog, type GlueCatalogOptions } from './GlueCatalog.js';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.js';
-export { SageMakerFeatureSink } from './SageMakerFeatureSink.js';
+export { SageMakerFeatureSink, type SageMakerFeatureSinkOptions } from './SageMakerFeatureSink.js';
+export { SqsDeadLetterQueue, type SqsDeadLetterQueueOptions } from './SqsDeadLetterQueue.js';
 export { translateAwsError } from './translateAwsError.js';
 export { UNLOAD_PREFIX, type WarehouseDeps, warehouseFor } from './warehouseFor.js';

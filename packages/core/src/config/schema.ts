@@ -161,6 +161,22 @@ export const configSchema = z
         message: 'must be a SageMaker feature group name (letters, digits, -)',
       })
       .default('strata-customer-features'),
+    /** How feature-ingest spreads its records over invocations and when it gives up. */
+    feature_ingest: z
+      .object({
+        /** Records per PutRecord round and per marker: what a retry resends at most. */
+        records_per_batch: z.number().int().min(1).max(10_000).default(500),
+        /**
+         * Records per invocation of the Map over ranges: 20,000 take 400 s even at 50 records/s
+         * (one call in flight at 20 ms), inside the function's 900 s; an invocation that runs
+         * short of time stops between batches and its retry resumes from the markers.
+         */
+        records_per_range: z.number().int().min(1).max(1_000_000).default(20_000),
+        /** The share of changed records that may fail (to the dead-letter queue) before the stage fails. */
+        max_failed_share: z.number().min(0).max(1).default(0.01),
+      })
+      .strict()
+      .prefault({}),
     /** The raw JSON feeds the backfill and the weekly sync flatten, by name. */
     feeds: z.record(entityName, feedSchema).default({}),
   })

@@ -1,50 +1,103 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
+import { ErrorName } from '../errors/index.js';
+import { parseFeatureContract } from '../feature-contract/index.js';
 import { Lake } from '../lake/index.js';
-import type { FeatureRecord, FeatureSink } from '../ports/index.js';
-import { runFeatureIngest } from './runFeatureIngest.js';
+import type {
+  DeadLetter,
+  DeadLetterQueue,
+  FeatureRecord,
+  FeatureSink,
+  PutRecordsResult,
+} from '../ports/index.js';
+import { finishFeatureIngest } from './finishFeatureIngest.js';
+import { ingestFeatureRange } from './ingestFeatureRange.js';
+import { planFeatureIngest } from './planFeatureIngest.js';
+import { type FeatureIngestDeps, runFeatureIngest } from './runFeatureIngest.js';
+import { FeatureState } from './state.js';
 
 let lake: LocalLake;
 
-/** The feature store's port, recording what reaches it; `failOn` fails that call (1-based). */
+const contract = parseFeatureContract(
+  'ml_features',
+  `-- record id:  customer_id
+-- event time: event_time String
+-- feature:    customer_id Integral
+-- feature:    order_count Integral
+-- feature:    total_spent Fractional
+-- feature:    big Integral`
+);
+
+/**
+ * The feature store's port, recording what reaches it: `throwOn` rejects that call (1-based) as
+ * the service being unavailable; `refuse` returns those record ids as failed.
+ */
 class RecordingSink implements FeatureSink {
   readonly sent: FeatureRecord[] = [];
   #calls = 0;
 
-  constructor(readonly failOn?: number) {}
+  constructor(readonly options: { throwOn?: number; refuse?: string[] } = {}) {}
 
-  async putRecords(_group: string, records: readonly FeatureRecord[]) {
+  async putRecords(_group: string, records: readonly FeatureRecord[]): Promise<PutRecordsResult> {
     this.#calls++;
-    if (this.#calls === this.failOn) {
-      throw Object.assign(new Error('throttled'), { name: 'Strata.Transient' });
+    if (this.#calls === this.options.throwOn) {
+      throw Object.assign(new Error('throttled'), { name: ErrorName.Transient });
     }
-    this.sent.push(...records);
-    return { written: records.length };
+    const refused = (r: FeatureRecord) => this.options.refuse?.includes(String(r.customer_id));
+    this.sent.push(...records.filter((r) => !refused(r)));
+    const failed = records
+      .filter(refused)
+      .map((record) => ({ record, error: { name: 'Strata.Terminal', message: 'refused' } }));
+    return { written: records.length - failed.length, retried: 1, failed };
   }
 }
 
-/** Writes gold ml_features with these customers' order counts. */
-const givenFeatures = async (orders: Record<number, number>) => {
+class RecordingQueue implements DeadLetterQueue {
+  readonly letters: DeadLetter[] = [];
+  async send(letters: readonly DeadLetter[]) {
+    this.letters.push(...letters);
+  }
+}
+
+/** Writes gold ml_features with these customers' order counts (`orderCount` as its SQL type). */
+const givenFeatures = async (orders: Record<number, number>, orderCount = 'bigint') => {
   const rows = Object.entries(orders)
-    .map(([id, count]) => `('${id}', ${count}, ${count * 10.5})`)
+    .map(([id, count]) => `(${id}, ${count}, ${count * 10.5})`)
     .join(', ');
   const local = join(lake.dir, `ml_features-${Date.now()}.parquet`);
   await DuckDbEngine.use({}, (engine) =>
     engine.run(
-      `copy (select customer_id, order_count::bigint as order_count, total_spent, 9007199254740993::bigint as big from (values ${rows}) as t(customer_id, order_count, total_spent)) to ${quoteLiteral(local)} (format parquet)`
+      `copy (select customer_id::bigint as customer_id, order_count::${orderCount} as order_count, total_spent::double as total_spent, 9007199254740993::bigint as big from (values ${rows}) as t(customer_id, order_count, total_spent)) to ${quoteLiteral(local)} (format parquet)`
     )
   );
   await lake.store.upload(Lake.goldModel('ml_features'), local);
 };
 
-const ingest = (runId: string, group: string, sink: FeatureSink) =>
+const depsOf = (
+  group: string,
+  sink: FeatureSink,
+  deadLetters: DeadLetterQueue,
+  engine: DuckDbEngine,
+  maxFailedShare = 0.5
+): FeatureIngestDeps => ({
+  store: lake.store,
+  engine,
+  sink,
+  deadLetters,
+  featureGroup: group,
+  contract,
+  settings: { recordsPerBatch: 2, recordsPerRange: 4, maxFailedShare },
+});
+
+const ingest = (runId: string, group: string, sink: FeatureSink, queue = new RecordingQueue()) =>
   DuckDbEngine.use({}, (engine) =>
     runFeatureIngest(
       { runId, runStartedAt: '2026-03-01T00:00:00Z' },
-      { store: lake.store, engine, sink, featureGroup: group, batchSize: 2 }
+      depsOf(group, sink, queue, engine)
     )
   );
 
@@ -77,30 +130,161 @@ describe('Function: runFeatureIngest', () => {
     // Integers as numbers (BIGINT ones too), one past 2^53 with its digits
     expect(third.sent).toEqual([
       {
-        customer_id: '2',
+        customer_id: 2,
         order_count: 5,
         total_spent: 52.5,
         big: '9007199254740993',
         event_time: '2026-03-01T00:00:00.000Z',
       },
-      expect.objectContaining({ customer_id: '4', order_count: 1 }),
+      expect.objectContaining({ customer_id: 4, order_count: 1 }),
     ]);
   });
 
-  it('sends no record twice when a failed run is retried', async () => {
-    // Prepare: the second batch of three fails once
-    const failing = new RecordingSink(2);
+  it('fans out over ranges of whole batches and sends no record twice when a range is retried', async () => {
+    // Prepare: 9 changed records → ranges of 4 (two batches of 2) → 3 ranges
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9 });
+    const failing = new RecordingSink({ throwOn: 2 });
     const retry = new RecordingSink();
-    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4, 5: 5 });
+    const input = { runId: 'run-1', runStartedAt: '2026-03-01T00:00:00Z' };
 
-    // Act
-    const attempt = ingest('run-1', 'retried', failing);
-    await expect(attempt).rejects.toMatchObject({ name: 'Strata.Transient' });
-    const retried = await ingest('run-1', 'retried', retry);
+    // Act: range 0's second batch fails; the retry of range 0 and the others follow
+    const result = await DuckDbEngine.use({}, async (engine) => {
+      const plan = await planFeatureIngest(
+        input,
+        depsOf('ranges', failing, new RecordingQueue(), engine)
+      );
+      const again = await planFeatureIngest(
+        input,
+        depsOf('ranges', failing, new RecordingQueue(), engine)
+      );
+      expect(again).toEqual(plan);
+      await expect(
+        ingestFeatureRange(
+          { runId: 'run-1', range: 0 },
+          depsOf('ranges', failing, new RecordingQueue(), engine)
+        )
+      ).rejects.toMatchObject({ name: ErrorName.Transient });
+      for (const range of plan.ranges) {
+        await ingestFeatureRange(
+          { runId: 'run-1', range },
+          depsOf('ranges', retry, new RecordingQueue(), engine)
+        );
+      }
+      // A redriven Map runs a finished range again: its marker answers, nothing is sent.
+      await ingestFeatureRange(
+        { runId: 'run-1', range: 2 },
+        depsOf('ranges', retry, new RecordingQueue(), engine)
+      );
+      return {
+        plan,
+        finished: await finishFeatureIngest(input, {
+          ...depsOf('ranges', retry, new RecordingQueue(), engine),
+          maxFailedShare: 0,
+        }),
+      };
+    });
 
     // Assess
-    expect(retried.records).toBe(3);
+    expect(result.plan).toEqual({
+      featureGroup: 'ranges',
+      changed: 9,
+      unchanged: 0,
+      ranges: [0, 1, 2],
+    });
     const ids = [...failing.sent, ...retry.sent].map((record) => record.customer_id);
-    expect(ids).toEqual(['1', '2', '3', '4', '5']);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(result.finished).toMatchObject({ records: 9, unchanged: 0, failed: 0 });
+    const markers = await keysUnder(lake.store, FeatureState.run('ranges', 'run-1'));
+    expect(markers.filter((key) => key.endsWith('.done'))).toHaveLength(5 + 3);
+  });
+
+  it('dead-letters the records that fail with their error, and sends only those again next run', async () => {
+    // Prepare
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    const queue = new RecordingQueue();
+    const refusing = new RecordingSink({ refuse: ['3'] });
+    const next = new RecordingSink();
+
+    // Act
+    const first = await ingest('run-1', 'partial', refusing, queue);
+    const second = await ingest('run-2', 'partial', next);
+
+    // Assess
+    expect(first).toMatchObject({ records: 3, failed: 1, unchanged: 0 });
+    expect(queue.letters).toEqual([
+      {
+        stage: 'feature-ingest',
+        target: 'partial',
+        runId: 'run-1',
+        key: '3',
+        error: { name: 'Strata.Terminal', message: 'refused' },
+        payload: expect.objectContaining({ customer_id: 3, order_count: 3 }),
+      },
+    ]);
+    expect(second).toMatchObject({ records: 1, unchanged: 3, failed: 0 });
+    expect(next.sent.map((record) => record.customer_id)).toEqual([3]);
+  });
+
+  it('fails the stage when more than the allowed share fails, keeping what was sent', async () => {
+    // Prepare
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    const refusing = new RecordingSink({ refuse: ['1', '2', '3'] });
+
+    // Act
+    const attempt = DuckDbEngine.use({}, (engine) =>
+      runFeatureIngest(
+        { runId: 'run-1', runStartedAt: '2026-03-01T00:00:00Z' },
+        depsOf('share', refusing, new RecordingQueue(), engine, 0.25)
+      )
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ErrorName.Terminal,
+      message: expect.stringContaining('3 of 4 changed record(s) of share failed'),
+    });
+    const next = new RecordingSink();
+    await ingest('run-2', 'share', next);
+    expect(next.sent.map((record) => record.customer_id)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a model whose column type breaks the contract, naming the feature', async () => {
+    // Prepare
+    await givenFeatures({ 1: 1 }, 'varchar');
+
+    // Act
+    const attempt = ingest('run-1', 'mismatch', new RecordingSink());
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: ErrorName.BadInput,
+      message: expect.stringContaining(
+        'feature order_count is declared Integral but ml_features gives VARCHAR'
+      ),
+    });
+  });
+
+  it('dead-letters a record that breaks the contract without sending it, naming the feature', async () => {
+    // Prepare: a null record id passes the column types but not the record schema
+    const local = join(lake.dir, 'null-id.parquet');
+    await DuckDbEngine.use({}, (engine) =>
+      engine.run(
+        `copy (select * from (values (1::bigint, 1::bigint, 1.5::double, 1::bigint), (null, 2, 3.0, 2)) as t(customer_id, order_count, total_spent, big)) to ${quoteLiteral(local)} (format parquet)`
+      )
+    );
+    await lake.store.upload(Lake.goldModel('ml_features'), local);
+    const queue = new RecordingQueue();
+    const sink = new RecordingSink();
+
+    // Act
+    const result = await ingest('run-1', 'invalid', sink, queue);
+
+    // Assess
+    expect(result).toMatchObject({ records: 1, failed: 1 });
+    expect(sink.sent.map((record) => record.customer_id)).toEqual([1]);
+    expect(queue.letters[0]?.error).toEqual({
+      name: ErrorName.BadInput,
+      message: expect.stringMatching(/^record breaks the feature contract: customer_id: /),
+    });
   });
 });

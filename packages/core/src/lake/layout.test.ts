@@ -123,16 +123,22 @@ describe('Const: Lake', () => {
   });
 
   describe('Method: featureOffline', () => {
-    it('partitions by the UTC hour of the event time', () => {
+    const root = Lake.featureOfflineRoot('customer-features', {
+      account: '111122223333',
+      region: 'eu-west-1',
+      createdAt: 1593511200,
+    });
+
+    it("lays files out as SageMaker's offline store does, by the UTC hour of the event time", () => {
       // Prepare
       const eventTime = new Date('2026-03-04T05:06:07Z');
 
       // Act
-      const key = Lake.featureOffline('customer-features', eventTime, 'batch-1');
+      const key = Lake.featureOffline(root, eventTime, '108934320012Az11');
 
       // Assess
       expect(key).toBe(
-        'feature-store/customer-features/year=2026/month=03/day=04/hour=05/batch-1.parquet'
+        'feature-store/111122223333/sagemaker/eu-west-1/offline-store/customer-features-1593511200/data/year=2026/month=03/day=04/hour=05/20260304T050607Z_108934320012Az11.parquet'
       );
     });
 
@@ -141,10 +147,10 @@ describe('Const: Lake', () => {
       const eventTime = new Date('2026-03-04T23:30:00-02:00');
 
       // Act
-      const key = Lake.featureOffline('g', eventTime, 'n');
+      const key = Lake.featureOffline('r/', eventTime, 'n');
 
       // Assess
-      expect(key).toBe('feature-store/g/year=2026/month=03/day=05/hour=01/n.parquet');
+      expect(key).toBe('r/year=2026/month=03/day=05/hour=01/20260305T013000Z_n.parquet');
     });
   });
 

@@ -65,7 +65,21 @@ export const Lake = {
   quarantine: (entity: string, runId: string) =>
     `quarantine/${entity}/run=${runId}/rejected.parquet`,
   goldModel: (model: string) => `gold/${model}/data.parquet`,
-  featureOffline: (group: string, eventTime: Date, name: string) => {
+  /**
+   * Where SageMaker writes a feature group's offline store under the lake (its
+   * ResolvedOutputS3Uri, less `s3://<bucket>/`): `feature-store/<account>/sagemaker/<region>/
+   * offline-store/<group>-<creation time, epoch seconds>/data/`.
+   */
+  featureOfflineRoot: (
+    group: string,
+    owner: { account: string; region: string; createdAt: number }
+  ) =>
+    `feature-store/${owner.account}/sagemaker/${owner.region}/offline-store/${group}-${owner.createdAt}/data/`,
+  /**
+   * One offline-store file: under the root, by the UTC hour of its records' event time, named
+   * `<latest event time, yyyyMMddTHHmmssZ>_<16 alphanumerics>.parquet` as SageMaker names them.
+   */
+  featureOffline: (root: string, eventTime: Date, suffix: string) => {
     const iso = eventTime.toISOString();
     const [year, month, day, hour] = [
       iso.slice(0, 4),
@@ -73,6 +87,7 @@ export const Lake = {
       iso.slice(8, 10),
       iso.slice(11, 13),
     ];
-    return `feature-store/${group}/year=${year}/month=${month}/day=${day}/hour=${hour}/${name}.parquet`;
+    const stamp = `${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
+    return `${root}year=${year}/month=${month}/day=${day}/hour=${hour}/${stamp}_${suffix}.parquet`;
   },
 } as const;

@@ -7,7 +7,13 @@ export type {
   ScalarColumnType,
   TableDefinition,
 } from './Catalog.js';
-export type { FeatureRecord, FeatureSink } from './FeatureSink.js';
+export type { DeadLetter, DeadLetterQueue } from './DeadLetterQueue.js';
+export type {
+  FailedRecord,
+  FeatureRecord,
+  FeatureSink,
+  PutRecordsResult,
+} from './FeatureSink.js';
 export type { Claim, Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export { isClaimable, isLapsed } from './Ledger.js';
 export type { ObjectInfo, ObjectStore, TaggedObject } from './ObjectStore.js';

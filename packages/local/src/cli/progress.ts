@@ -1,6 +1,6 @@
 import type { BronzeToSilverResult } from '@strata/core/bronze-to-silver';
 import type { ExtractResult } from '@strata/core/extract';
-import type { FeatureIngestResult } from '@strata/core/feature-ingest';
+import type { FeatureIngestPlanResult, FeatureIngestResult } from '@strata/core/feature-ingest';
 import type { PlanBacklogResult } from '@strata/core/plan-backlog';
 import type { ReconcileResult } from '@strata/core/reconcile';
 import type { SilverToGoldResult } from '@strata/core/silver-to-gold';
@@ -16,6 +16,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 type StateOutput = Partial<ExtractResult> & {
   silver?: BronzeToSilverResult;
   gold?: SilverToGoldResult;
+  featurePlan?: FeatureIngestPlanResult;
   features?: FeatureIngestResult;
   plan?: PlanBacklogResult;
   reconcile?: { report: ReconcileResult };
@@ -37,8 +38,14 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
       return (value.gold?.models ?? [])
         .map((model) => `${model.model}: ${count(model.rows)} rows`)
         .join(', ');
-    case 'FeatureIngest':
-      return `${count(value.features?.records)} records to ${value.features?.featureGroup}, ${count(value.features?.unchanged)} unchanged`;
+    case 'FeatureIngest': {
+      const plan = value.featurePlan;
+      return `${count(plan?.changed)} changed, ${count(plan?.unchanged)} unchanged: ${count(plan?.ranges.length)} range(s) to send`;
+    }
+    case 'FinishFeatureIngest': {
+      const features = value.features;
+      return `${count(features?.records)} records to ${features?.featureGroup} (${count(features?.retried)} retried, ${count(features?.failed)} failed), ${count(features?.unchanged)} unchanged`;
+    }
     case 'PlanBacklog': {
       const plan = value.plan;
       if (!plan) return '';

@@ -1,25 +1,48 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { quoteLiteral } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
+import { loadFeatureContract } from '@strata/core/feature-ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { LocalFeatureStore } from './LocalFeatureStore.js';
+import { LocalFeatureStore, localOfflineRoot } from './LocalFeatureStore.js';
 
 let lake: LocalLake;
 let featureStore: LocalFeatureStore;
 
-const record = (id: string, spent: number, eventTime: string) => ({
+/** A record of gold ml_features' contract. */
+const record = (id: number, spent: number, eventTime: string) => ({
   customer_id: id,
+  order_count: 2,
   total_spent: spent,
+  avg_order_value: spent / 2,
+  days_since_last_order: null,
+  nation: 'FRANCE',
+  region: 'EUROPE',
+  market_segment: 'BUILDING',
   event_time: eventTime,
 });
+
+/** Every offline-store file of a group, read as one relation (what Athena's table covers). */
+const offlineStore = async (group: string) => {
+  const keys = await keysUnder(lake.store, localOfflineRoot(group));
+  const files = await Promise.all(
+    keys.map(async (key, i) => {
+      const local = join(lake.dir, `${group}-${i}.parquet`);
+      await lake.store.download(key, local);
+      return quoteLiteral(local);
+    })
+  );
+  return { keys, relation: `read_parquet([${files.join(', ')}])` };
+};
 
 beforeAll(async () => {
   lake = await startLocalLake();
   featureStore = new LocalFeatureStore({
     store: lake.store,
     onlinePath: join(lake.dir, 'online.duckdb'),
-    recordIdentifier: 'customer_id',
-    eventTime: 'event_time',
+    contract: await loadFeatureContract(),
   });
 });
 
@@ -30,39 +53,107 @@ afterAll(async () => {
 
 describe('Class: LocalFeatureStore', () => {
   describe('Method: putRecords', () => {
-    it('writes the offline store layout once per batch, however often the batch is retried', async () => {
+    it("writes SageMaker's offline layout and Parquet schema once per batch, however often it is retried", async () => {
       // Prepare
       const batch = [
-        record('1', 10, '2026-02-03T04:05:06.000Z'),
-        record('2', 20, '2026-02-03T04:05:06.000Z'),
+        record(1, 10, '2026-02-03T04:05:06.000Z'),
+        record(2, 20, '2026-02-03T04:05:06.000Z'),
       ];
 
       // Act
-      await featureStore.putRecords('group-a', batch);
+      const first = await featureStore.putRecords('group-a', batch);
       await featureStore.putRecords('group-a', batch);
 
       // Assess
-      const keys = await keysUnder(lake.store, 'feature-store/group-a/');
+      expect(first).toEqual({ written: 2, retried: 0, failed: [] });
+      const { keys, relation } = await offlineStore('group-a');
       expect(keys).toHaveLength(1);
       expect(keys[0]).toMatch(
-        /^feature-store\/group-a\/year=2026\/month=02\/day=03\/hour=04\/part-[0-9a-f]{16}\.parquet$/
+        /^feature-store\/000000000000\/sagemaker\/us-east-1\/offline-store\/group-a-\d+\/data\/year=2026\/month=02\/day=03\/hour=04\/20260203T040506Z_[0-9a-f]{16}\.parquet$/
       );
+      const columns = await DuckDbEngine.use({}, (engine) =>
+        engine.all(`select column_name, column_type from (describe select * from ${relation})`)
+      );
+      expect(columns.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
+        'customer_id BIGINT',
+        'order_count BIGINT',
+        'total_spent DOUBLE',
+        'avg_order_value DOUBLE',
+        'days_since_last_order BIGINT',
+        'nation VARCHAR',
+        'region VARCHAR',
+        'market_segment VARCHAR',
+        'event_time VARCHAR',
+        'write_time TIMESTAMP',
+        'api_invocation_time TIMESTAMP',
+        'is_deleted BOOLEAN',
+      ]);
       expect(await featureStore.onlineCount('group-a')).toBe(2);
     });
 
-    it('keeps the latest event time per record in the online store', async () => {
+    it('keeps the latest event time per record online, with typed values', async () => {
       // Prepare
-      await featureStore.putRecords('group-b', [record('1', 10, '2026-02-03T00:00:00.000Z')]);
-      await featureStore.putRecords('group-b', [record('1', 30, '2026-02-05T00:00:00.000Z')]);
+      await featureStore.putRecords('group-b', [record(1, 10, '2026-02-03T00:00:00.000Z')]);
+      await featureStore.putRecords('group-b', [record(1, 30, '2026-02-05T00:00:00.000Z')]);
 
       // Act: a late, older record must not replace the newer one
-      await featureStore.putRecords('group-b', [record('1', 20, '2026-02-04T00:00:00.000Z')]);
+      await featureStore.putRecords('group-b', [record(1, 20, '2026-02-04T00:00:00.000Z')]);
 
       // Assess
       expect(await featureStore.onlineRecord('group-b', '1')).toEqual(
-        record('1', 30, '2026-02-05T00:00:00.000Z')
+        record(1, 30, '2026-02-05T00:00:00.000Z')
       );
       expect(await featureStore.onlineCount('group-b')).toBe(1);
+    });
+
+    it('refuses a record that breaks the feature definitions, naming the feature, and writes the rest', async () => {
+      // Prepare
+      const broken = { ...record(2, 5, '2026-02-03T00:00:00.000Z'), order_count: 'two' };
+
+      // Act
+      const result = await featureStore.putRecords('group-c', [
+        record(1, 10, '2026-02-03T00:00:00.000Z'),
+        broken,
+      ]);
+
+      // Assess
+      expect(result).toEqual({
+        written: 1,
+        retried: 0,
+        failed: [
+          {
+            record: broken,
+            error: { name: 'ValidationError', message: expect.stringMatching(/^order_count: /) },
+          },
+        ],
+      });
+      expect(await featureStore.onlineRecord('group-c', '2')).toBeUndefined();
+    });
+
+    it('answers the training query from the offline store as the online store holds the records', async () => {
+      // Prepare: customer 1 twice (a later run changed it), customer 2 once
+      await featureStore.putRecords('group-d', [
+        record(1, 10, '2026-02-03T00:00:00.000Z'),
+        record(2, 20, '2026-02-03T00:00:00.000Z'),
+      ]);
+      await featureStore.putRecords('group-d', [record(1, 15, '2026-02-04T09:00:00.000Z')]);
+      const query = await readFile(
+        new URL('../../../core/src/models/training/customer_features.sql', import.meta.url),
+        'utf8'
+      );
+      const { relation } = await offlineStore('group-d');
+
+      // Act
+      const training = await DuckDbEngine.use({}, async (engine) => {
+        await engine.run(`create view offline_store as select * from ${relation}`);
+        return engine.all(`select to_json(t)::varchar as row from (${query}) as t`);
+      });
+
+      // Assess
+      const online = await Promise.all(
+        ['1', '2'].map((id) => featureStore.onlineRecord('group-d', id))
+      );
+      expect(training.map((t) => JSON.parse(String(t.row)))).toEqual(online);
     });
   });
 });

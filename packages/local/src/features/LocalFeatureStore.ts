@@ -2,81 +2,119 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine, Workspace } from '@strata/core/engine';
+import {
+  type FeatureContract,
+  featureRecordSchema,
+  recordProblems,
+  STORAGE_TYPE,
+} from '@strata/core/feature-contract';
 import { Lake, writeParquetObject } from '@strata/core/lake';
-import type { FeatureRecord, FeatureSink, ObjectStore } from '@strata/core/ports';
+import type {
+  FailedRecord,
+  FeatureRecord,
+  FeatureSink,
+  ObjectStore,
+  PutRecordsResult,
+} from '@strata/core/ports';
+
+/**
+ * The account, region and creation time the local feature groups have, which SageMaker puts in
+ * the offline store's path; fixed so every local run writes under the same root.
+ */
+export const LOCAL_FEATURE_GROUP_OWNER = {
+  account: '000000000000',
+  region: 'us-east-1',
+  createdAt: 1767225600,
+} as const;
+
+/** Where the local offline store of a group lies in the lake. */
+export const localOfflineRoot = (featureGroup: string): string =>
+  Lake.featureOfflineRoot(featureGroup, LOCAL_FEATURE_GROUP_OWNER);
 
 export interface LocalFeatureStoreOptions {
   /** The lake, which holds the offline store as AWS lays it out. */
   store: ObjectStore;
   /** DuckDB file holding the online store: the latest record per identifier. */
   onlinePath: string;
-  recordIdentifier: string;
-  eventTime: string;
+  /** The group's feature definitions: the columns' types, its record id and event time. */
+  contract: FeatureContract;
 }
 
-/**
- * The Feature Store's three feature types (Integral, Fractional, String) as DuckDB columns,
- * inferred from the batch, so strings such as event times stay strings.
- */
-const featureColumns = (records: readonly FeatureRecord[]): string => {
-  const names = [...new Set(records.flatMap((record) => Object.keys(record)))];
-  const typeOf = (name: string) => {
-    const values = records.map((record) => record[name]).filter((value) => value != null);
-    if (values.length > 0 && values.every((value) => Number.isInteger(value))) return 'BIGINT';
-    if (values.length > 0 && values.every((value) => typeof value === 'number')) return 'DOUBLE';
-    return 'VARCHAR';
-  };
-  return `{${names.map((name) => `${quoteLiteral(name)}: '${typeOf(name)}'`).join(', ')}}`;
-};
+/** The typed columns of a batch read from JSON lines: one per feature, of its type. */
+const featureColumns = (contract: FeatureContract): string =>
+  `{${contract.features.map((f) => `${quoteLiteral(f.name)}: '${STORAGE_TYPE[f.type]}'`).join(', ')}}`;
 
 /**
  * The local stand-in for SageMaker Feature Store.
  *
- * Offline: each batch lands in the lake under the offline store's layout
- * (`feature-store/<group>/year=/month=/day=/hour=/`), named by the batch's content hash so a
- * retried batch overwrites itself. Online: one row per record identifier, replaced only by a
- * record with the same or a later event time, as PutRecord does.
+ * Like PutRecord, it refuses a record that breaks the group's definitions (returned as failed,
+ * with the feature named). Offline: each batch lands in the lake in the offline store's layout
+ * and Parquet schema — one typed column per feature, then `write_time`, `api_invocation_time`
+ * and `is_deleted` — named by the batch's content so a retried batch overwrites itself. Online:
+ * one typed record per identifier, replaced only by one with the same or a later event time.
  */
 export class LocalFeatureStore implements FeatureSink {
   readonly #options: LocalFeatureStoreOptions;
+  readonly #schema: ReturnType<typeof featureRecordSchema>;
   #online: Promise<DuckDbEngine> | undefined;
 
   constructor(options: LocalFeatureStoreOptions) {
     this.#options = options;
+    this.#schema = featureRecordSchema(options.contract);
   }
 
   async putRecords(
     featureGroup: string,
     records: readonly FeatureRecord[]
-  ): Promise<{ written: number }> {
-    if (records.length === 0) return { written: 0 };
-    const { eventTime, recordIdentifier, store } = this.#options;
-    const first = records[0] as FeatureRecord;
-    const time = new Date(String(first[eventTime]));
-    if (Number.isNaN(time.getTime())) {
-      throw new Error(`feature record has no valid ${eventTime}`);
+  ): Promise<PutRecordsResult> {
+    const failed: FailedRecord[] = [];
+    const byHour = new Map<string, FeatureRecord[]>();
+    const { contract } = this.#options;
+    for (const record of records) {
+      const checked = this.#schema.safeParse(record);
+      if (!checked.success) {
+        failed.push({
+          record,
+          error: { name: 'ValidationError', message: recordProblems(checked.error) },
+        });
+        continue;
+      }
+      const hour = new Date(String(record[contract.eventTime])).toISOString().slice(0, 13);
+      byHour.set(hour, [...(byHour.get(hour) ?? []), record]);
     }
+    let written = 0;
+    for (const batch of byHour.values()) written += await this.#write(featureGroup, batch);
+    return { written, retried: 0, failed };
+  }
+
+  /** Writes records of one event-time hour offline and online; returns how many. */
+  async #write(featureGroup: string, records: FeatureRecord[]): Promise<number> {
+    const { contract, store } = this.#options;
     const lines = records.map((record) => JSON.stringify(record)).join('\n');
-    const name = createHash('sha256').update(lines).digest('hex').slice(0, 16);
-    const key = Lake.featureOffline(featureGroup, time, `part-${name}`);
+    const latest = records
+      .map((record) => new Date(String(record[contract.eventTime])))
+      .reduce((a, b) => (b > a ? b : a));
+    const suffix = createHash('sha256').update(lines).digest('hex').slice(0, 16);
+    const key = Lake.featureOffline(localOfflineRoot(featureGroup), latest, suffix);
     const online = await this.#onlineEngine();
     return Workspace.use('feature-store', async (ws) => {
       const local = ws.path('records.jsonl');
       await writeFile(local, lines);
-      const batch = `read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${featureColumns(records)})`;
+      const batch = `read_json(${quoteLiteral(local)}, format = 'newline_delimited', columns = ${featureColumns(contract)})`;
+      const invoked = `${quoteLiteral(new Date().toISOString())}::timestamptz::timestamp`;
       const written = await writeParquetObject(
         { engine: online, ws, store },
-        `select * from ${batch}`,
+        `select *, ${invoked} as write_time, ${invoked} as api_invocation_time, false as is_deleted from ${batch}`,
         key
       );
       await online.run(`
         insert into online_records
-        select ${quoteLiteral(featureGroup)}, cast(r.${quoteIdentifier(recordIdentifier)} as varchar),
-               cast(r.${quoteIdentifier(eventTime)} as varchar), to_json(r)
+        select ${quoteLiteral(featureGroup)}, cast(r.${quoteIdentifier(contract.recordId)} as varchar),
+               cast(r.${quoteIdentifier(contract.eventTime)} as varchar), to_json(r)
         from ${batch} as r
         on conflict do update set event_time = excluded.event_time, record = excluded.record
         where excluded.event_time >= online_records.event_time`);
-      return { written };
+      return written;
     });
   }
 
@@ -88,7 +126,7 @@ export class LocalFeatureStore implements FeatureSink {
     );
   }
 
-  /** The online record for an identifier, as GetRecord would return it, or undefined. */
+  /** The online record for an identifier, with typed values, or undefined. */
   async onlineRecord(featureGroup: string, identifier: string): Promise<unknown> {
     const online = await this.#onlineEngine();
     const [row] = await online.all(

@@ -10,6 +10,8 @@ import {
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
 import { BadInputError } from '@strata/core/errors';
+import type { FeatureContract } from '@strata/core/feature-contract';
+import { loadFeatureContract } from '@strata/core/feature-ingest';
 import type { Platform } from '../../../../functions/_shared/platform.js';
 import {
   type LocalExecutionOutcome,
@@ -25,6 +27,7 @@ import {
 } from '../asl/runLocalExecution.js';
 import { DuckDbCatalog } from '../catalog/DuckDbCatalog.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
+import { LocalDeadLetterQueue } from '../features/LocalDeadLetterQueue.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
 import { seedTpch } from '../warehouse/seedTpch.js';
@@ -212,6 +215,8 @@ export class EmbeddedRuntime {
   readonly warehousePath: string;
   /** The feature store stand-in: offline records in the lake, the online table on disk. */
   readonly featureStore: LocalFeatureStore;
+  /** Where feature-ingest's failed records go: `<dir>/feature-dead-letters.jsonl`. */
+  readonly featureDeadLetters: LocalDeadLetterQueue;
   /** The run that held the directory before and was killed, if one was. */
   deadHolder: DeadHolder | undefined;
   readonly deadLetters: DeadLetter[] = [];
@@ -228,7 +233,8 @@ export class EmbeddedRuntime {
     s3: LocalS3,
     dynamo: LocalDynamoDb,
     warehousePath: string,
-    timeScale: number
+    timeScale: number,
+    featureContract: FeatureContract
   ) {
     this.dir = dir;
     this.#timeScale = timeScale;
@@ -245,10 +251,9 @@ export class EmbeddedRuntime {
     this.featureStore = new LocalFeatureStore({
       store: this.store,
       onlinePath: join(dir, 'online-store.duckdb'),
-      // The feature group's definition in stacks/features.ts.
-      recordIdentifier: 'customer_id',
-      eventTime: 'event_time',
+      contract: featureContract,
     });
+    this.featureDeadLetters = new LocalDeadLetterQueue(join(dir, 'feature-dead-letters.jsonl'));
     this.ledger = new DynamoDbLedger({ tableName: LEDGER_TABLE, client: dynamo.client });
     this.watermarks = new DynamoDbWatermarkStore({
       tableName: WATERMARK_TABLE,
@@ -275,6 +280,7 @@ export class EmbeddedRuntime {
           store: this.store,
         }),
       featureSink: () => this.featureStore,
+      featureDeadLetters: () => this.featureDeadLetters,
       featureGroup: (config) => config.feature_group,
     };
   }
@@ -312,7 +318,14 @@ export class EmbeddedRuntime {
       });
       const warehousePath = join(dir, 'warehouse.duckdb');
       await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
-      const runtime = new EmbeddedRuntime(dir, s3, dynamo, warehousePath, options.timeScale ?? 1);
+      const runtime = new EmbeddedRuntime(
+        dir,
+        s3,
+        dynamo,
+        warehousePath,
+        options.timeScale ?? 1,
+        await loadFeatureContract()
+      );
       // A killed run's batches are gone with it: their claims need not wait for their leases.
       if (dead) {
         const leasesEnded = await runtime.ledger.expireLeases(new Date());

@@ -1,6 +1,7 @@
 import { quoteLiteral } from '@strata/core/config';
 import { Lake } from '@strata/core/lake';
 import type { ObjectStore } from '@strata/core/ports';
+import { localOfflineRoot } from '../features/LocalFeatureStore.js';
 import { withLakeReader } from './lakeReader.js';
 
 /** One line of the run summary, counted from the objects in the lake. */
@@ -66,7 +67,7 @@ export const summarizeRun = async (
         rows.push({ layer, dataset, rows: await count(keys), location: `${layer}/${dataset}/` });
       }
     }
-    const featurePrefix = `feature-store/${options.featureGroup}/`;
+    const featurePrefix = localOfflineRoot(options.featureGroup);
     const featureKeys: string[] = [];
     for await (const object of store.list(featurePrefix)) featureKeys.push(object.key);
     if (featureKeys.length > 0) {

@@ -1,0 +1,99 @@
+import { writeFile } from 'node:fs/promises';
+import { quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
+import { Workspace } from '../engine/index.js';
+import { TerminalError } from '../errors/index.js';
+import { assertRunId, writeParquetFile } from '../lake/index.js';
+import type { ObjectStore } from '../ports/index.js';
+import {
+  type FeatureIngestPlan,
+  FeatureState,
+  readJson,
+  type SentCounts,
+  sentHashes,
+} from './state.js';
+
+export interface FinishFeatureIngestDeps {
+  store: ObjectStore;
+  engine: DuckDbEngine;
+  featureGroup: string;
+  /** The share of changed records that may fail before the stage fails. */
+  maxFailedShare: number;
+}
+
+/** What feature-ingest did in a run: the stage's result. */
+export interface FeatureIngestResult {
+  featureGroup: string;
+  /** Records sent this run: new ones, and those whose features changed since they were sent. */
+  records: number;
+  /** Records whose features are as last sent: not sent again. */
+  unchanged: number;
+  /** PutRecord attempts that were pushed back (throttling, 5xx) and tried again. */
+  retried: number;
+  /** Records not sent: in the dead-letter queue with their error, sent again next run. */
+  failed: number;
+}
+
+/**
+ * Ends a run once every range is sent: sums the ranges' markers, and replaces the hashes of what
+ * was last sent with this run's, except for the records that failed, which keep their earlier
+ * hash (or none) so the next run sends them again. Then fails the stage if more than the allowed
+ * share of the changed records failed. A retry finds the same markers and writes the same hashes.
+ *
+ * @param input - the run
+ * @param deps - lake, engine, the group and the failure share allowed
+ * @throws TerminalError when a range has no marker, or too many records failed
+ */
+export const finishFeatureIngest = async (
+  input: { runId: string },
+  deps: FinishFeatureIngestDeps
+): Promise<FeatureIngestResult> => {
+  const runId = assertRunId(input.runId);
+  const { store, engine, featureGroup: group } = deps;
+  const plan = await readJson<FeatureIngestPlan>(store, FeatureState.plan(group, runId));
+  if (!plan) throw new TerminalError(`feature-ingest: run ${runId} has no plan for ${group}`);
+  let total: SentCounts = { sent: 0, retried: 0, failedIds: [] };
+  for (let range = 0; range < plan.ranges; range++) {
+    const counts = await readJson<SentCounts>(store, FeatureState.rangeDone(group, runId, range));
+    if (!counts) {
+      throw new TerminalError(
+        `feature-ingest: run ${runId} finished with range ${range} of ${plan.ranges} not sent`
+      );
+    }
+    total = {
+      sent: total.sent + counts.sent,
+      retried: total.retried + counts.retried,
+      failedIds: [...total.failedIds, ...counts.failedIds],
+    };
+  }
+  await Workspace.use('feature-finish', async (ws) => {
+    const hashes = ws.path('hashes.parquet');
+    await store.download(FeatureState.hashes(group, runId), hashes);
+    const failed = ws.path('failed.json');
+    await writeFile(failed, JSON.stringify(total.failedIds.map((id) => ({ record_id: id }))));
+    const sentBefore = await sentHashes(store, ws, group);
+    const { local } = await writeParquetFile(
+      { engine, ws },
+      `select h.record_id, case when f.record_id is null then h.features_hash else s.features_hash end as features_hash
+       from read_parquet(${quoteLiteral(hashes)}) as h
+       left join read_json(${quoteLiteral(failed)}, columns = {record_id: 'VARCHAR'}) as f on f.record_id = h.record_id
+       left join ${sentBefore} as s on s.record_id = h.record_id
+       order by h.record_id`,
+      FeatureState.sent(group)
+    );
+    await store.upload(FeatureState.sent(group), local, 'application/vnd.apache.parquet');
+  });
+  const failed = total.failedIds.length;
+  if (failed > plan.changed * deps.maxFailedShare) {
+    throw new TerminalError(
+      `feature-ingest: ${failed} of ${plan.changed} changed record(s) of ${group} failed, more than the ${deps.maxFailedShare * 100}% allowed; they are in the dead-letter queue with their errors and the next run sends them again`
+    );
+  }
+  return {
+    featureGroup: group,
+    records: total.sent,
+    unchanged: plan.unchanged,
+    retried: total.retried,
+    failed,
+  };
+};
