@@ -1,4 +1,5 @@
 import { DuckDbEngine } from '@strata/core/engine';
+import { TransientError } from '@strata/core/errors';
 import { summarizeRun } from '@strata/local/runtime';
 import { describe, expect, it } from 'vitest';
 import { keysUnder, snapshot } from './support/lake.js';
@@ -135,6 +136,58 @@ describe('pipeline state machine (embedded runtime)', () => {
       ),
       event_time: new Date(run.runStartedAt).toISOString(),
     });
+  });
+
+  it('fans the changed records out over ranges, and a range that fails mid-way is retried without sending a record twice', async () => {
+    // Prepare: ranges of 100 in batches of 50
+    const config = await suite.runtime.defaultConfig();
+    config.feature_ingest = { records_per_batch: 50, records_per_range: 100 };
+    config.feature_group = 'strata-ranged-features';
+    await suite.runtime.putConfig(config);
+    const { customer = 0 } = await warehouseCounts();
+    const sent: unknown[] = [];
+    const featureStore = suite.runtime.featureStore;
+    const putRecords = featureStore.putRecords.bind(featureStore);
+    let failed = false;
+    featureStore.putRecords = async (group, records) => {
+      // Range 2's second batch (records 250..299, customers 251..300) meets the service down once
+      if (records[0]?.customer_id === 251 && !failed) {
+        failed = true;
+        throw new TransientError('feature store PutRecord: ServiceUnavailable');
+      }
+      sent.push(...records.map((record) => record.customer_id));
+      return putRecords(group, records);
+    };
+
+    // Act
+    const outcome = await suite.runtime
+      .execute('pipeline', { executionName: 'e2e-ranges' })
+      .finally(() => {
+        featureStore.putRecords = putRecords;
+      });
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    const { run, features, featurePlan } = (
+      outcome as {
+        output: {
+          run: { runStartedAt: string };
+          features: unknown;
+          featurePlan: { ranges: number[] };
+        };
+      }
+    ).output;
+    expect(failed).toBe(true);
+    expect(featurePlan.ranges).toHaveLength(Math.ceil(customer / 100));
+    expect(features).toMatchObject({ records: customer, unchanged: 0, failed: 0 });
+    expect(new Set(sent).size).toBe(customer);
+    expect(sent).toHaveLength(customer);
+    const summary = await summarizeRun(suite.runtime.store, {
+      runId: 'e2e-ranges',
+      runStartedAt: run.runStartedAt,
+      featureGroup: 'strata-ranged-features',
+    });
+    expect(rowsBy(summary, 'features')).toEqual({ 'strata-ranged-features': customer });
   });
 
   it('quarantines rows without a primary key and reconciles the counts', async () => {
