@@ -34,7 +34,12 @@ export const LAMBDAS = {
     // The gold SQL models, read at run time from `models/gold/` beside the bundle.
     copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
   },
-  FeatureIngest: { handler: 'functions/feature-ingest.handler', install: ['@duckdb/node-api'] },
+  FeatureIngest: {
+    handler: 'functions/feature-ingest.handler',
+    install: ['@duckdb/node-api'],
+    // ml_features.sql, whose header is the feature contract the stage checks gold against.
+    copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
+  },
   PlanBacklog: { handler: 'functions/plan-backlog.handler', install: [] },
   FlattenBatch: { handler: 'functions/flatten-batch.handler', install: ['@duckdb/node-api'] },
   Reconcile: { handler: 'functions/reconcile.handler', install: [] },
