@@ -5,9 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { DEFAULT_COST_INPUTS, estimateCost } from './costModel.js';
+import {
+  DEFAULT_FEATURE_INPUTS,
+  estimateFeatureIngest,
+  formatFeatureIngestModel,
+} from './featureIngestModel.js';
 import { formatCostModel, formatReport, readResults, writeResults } from './report.js';
 import type { BenchOptions, Measurement, Workload } from './workload.js';
 import { extractLineitem } from './workloads/extractLineitem.js';
+import { featureIngest } from './workloads/featureIngest.js';
 import { flattenBacklog, flattenSmallFiles } from './workloads/flattenBacklog.js';
 import { flattenLargeFile } from './workloads/flattenLargeFile.js';
 import { flattenWide } from './workloads/flattenWide.js';
@@ -23,6 +29,7 @@ const WORKLOADS: readonly Workload[] = [
   flattenSmallFiles,
   flattenLargeFile,
   flattenWide,
+  featureIngest,
 ];
 
 const USAGE = `npm run bench -- [--scale <TPC-H scale, default 0.1>] [--repeat <n, default 5>] [--only <workload>]
@@ -181,6 +188,11 @@ const main = async () => {
   const flatten = await flattenPerCore(results);
   if (flatten)
     console.log(`\n${formatCostModel(estimateCost({ ...DEFAULT_COST_INPUTS, ...flatten }))}`);
+  const features = results.find((m) => m.workload === featureIngest.name);
+  const localRecordsPerSecond = features && features.amount / (features.strataMs / 1000);
+  console.log(
+    `\n${formatFeatureIngestModel(estimateFeatureIngest({ ...DEFAULT_FEATURE_INPUTS, localRecordsPerSecond }))}`
+  );
   console.log(`\nresults written to ${await writeResults(results, options)}`);
 };
 
