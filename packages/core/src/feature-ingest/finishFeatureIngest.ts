@@ -11,6 +11,7 @@ import {
   readJson,
   type SentCounts,
   sentHashes,
+  writeJson,
 } from './state.js';
 
 export interface FinishFeatureIngestDeps {
@@ -38,7 +39,8 @@ export interface FeatureIngestResult {
  * Ends a run once every range is sent: sums the ranges' markers, and replaces the hashes of what
  * was last sent with this run's, except for the records that failed, which keep their earlier
  * hash (or none) so the next run sends them again. Then fails the stage if more than the allowed
- * share of the changed records failed. A retry finds the same markers and writes the same hashes.
+ * share of the changed records failed. Once the hashes are replaced, the run's range files are
+ * deleted and `finished.json` written: a retry then only sums the markers again.
  *
  * @param input - the run
  * @param deps - lake, engine, the group and the failure share allowed
@@ -49,7 +51,7 @@ export const finishFeatureIngest = async (
   deps: FinishFeatureIngestDeps
 ): Promise<FeatureIngestResult> => {
   const runId = assertRunId(input.runId);
-  const { store, engine, featureGroup: group } = deps;
+  const { store, featureGroup: group } = deps;
   const plan = await readJson<FeatureIngestPlan>(store, FeatureState.plan(group, runId));
   if (!plan) throw new TerminalError(`feature-ingest: run ${runId} has no plan for ${group}`);
   let total: SentCounts = { sent: 0, retried: 0, failedIds: [] };
@@ -66,23 +68,17 @@ export const finishFeatureIngest = async (
       failedIds: [...total.failedIds, ...counts.failedIds],
     };
   }
-  await Workspace.use('feature-finish', async (ws) => {
-    const hashes = ws.path('hashes.parquet');
-    await store.download(FeatureState.hashes(group, runId), hashes);
-    const failed = ws.path('failed.json');
-    await writeFile(failed, JSON.stringify(total.failedIds.map((id) => ({ record_id: id }))));
-    const sentBefore = await sentHashes(store, ws, group);
-    const { local } = await writeParquetFile(
-      { engine, ws },
-      `select h.record_id, case when f.record_id is null then h.features_hash else s.features_hash end as features_hash
-       from read_parquet(${quoteLiteral(hashes)}) as h
-       left join read_json(${quoteLiteral(failed)}, columns = {record_id: 'VARCHAR'}) as f on f.record_id = h.record_id
-       left join ${sentBefore} as s on s.record_id = h.record_id
-       order by h.record_id`,
-      FeatureState.sent(group)
-    );
-    await store.upload(FeatureState.sent(group), local, 'application/vnd.apache.parquet');
-  });
+  // A retry after the hashes were replaced (and the run's files deleted) has nothing to redo.
+  const finished = FeatureState.finished(group, runId);
+  if (!(await readJson(store, finished))) {
+    await replaceSentHashes({ ...deps, runId }, total.failedIds);
+    await writeJson(store, finished, { sent: total.sent, failed: total.failedIds.length });
+    // The run's copies of its records are spent; its plan and markers stay as its record.
+    await store.delete([
+      FeatureState.hashes(group, runId),
+      ...Array.from({ length: plan.ranges }, (_, range) => FeatureState.range(group, runId, range)),
+    ]);
+  }
   const failed = total.failedIds.length;
   if (failed > plan.changed * deps.maxFailedShare) {
     throw new TerminalError(
@@ -96,4 +92,29 @@ export const finishFeatureIngest = async (
     retried: total.retried,
     failed,
   };
+};
+
+/** Replaces sent.parquet with the run's hashes, keeping the earlier hash of every failed record. */
+const replaceSentHashes = (
+  deps: FinishFeatureIngestDeps & { runId: string },
+  failedIds: readonly string[]
+) => {
+  const { store, engine, featureGroup: group, runId } = deps;
+  return Workspace.use('feature-finish', async (ws) => {
+    const hashes = ws.path('hashes.parquet');
+    await store.download(FeatureState.hashes(group, runId), hashes);
+    const failed = ws.path('failed.json');
+    await writeFile(failed, JSON.stringify(failedIds.map((id) => ({ record_id: id }))));
+    const sentBefore = await sentHashes(store, ws, group);
+    const { local } = await writeParquetFile(
+      { engine, ws },
+      `select h.record_id, case when f.record_id is null then h.features_hash else s.features_hash end as features_hash
+       from read_parquet(${quoteLiteral(hashes)}) as h
+       left join read_json(${quoteLiteral(failed)}, columns = {record_id: 'VARCHAR'}) as f on f.record_id = h.record_id
+       left join ${sentBefore} as s on s.record_id = h.record_id
+       order by h.record_id`,
+      FeatureState.sent(group)
+    );
+    await store.upload(FeatureState.sent(group), local, 'application/vnd.apache.parquet');
+  });
 };

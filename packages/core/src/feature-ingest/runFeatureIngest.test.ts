@@ -175,13 +175,15 @@ describe('Function: runFeatureIngest', () => {
         { runId: 'run-1', range: 2 },
         depsOf('ranges', retry, new RecordingQueue(), engine)
       );
-      return {
-        plan,
-        finished: await finishFeatureIngest(input, {
+      const finish = () =>
+        finishFeatureIngest(input, {
           ...depsOf('ranges', retry, new RecordingQueue(), engine),
           maxFailedShare: 0,
-        }),
-      };
+        });
+      const finished = await finish();
+      // A retried finish (its files already deleted) answers the same
+      expect(await finish()).toEqual(finished);
+      return { plan, finished };
     });
 
     // Assess
@@ -196,6 +198,8 @@ describe('Function: runFeatureIngest', () => {
     expect(result.finished).toMatchObject({ records: 9, unchanged: 0, failed: 0 });
     const markers = await keysUnder(lake.store, FeatureState.run('ranges', 'run-1'));
     expect(markers.filter((key) => key.endsWith('.done'))).toHaveLength(5 + 3);
+    // The range files and hashes are gone once finished; plan and markers stay
+    expect(markers.filter((key) => key.endsWith('.parquet'))).toEqual([]);
   });
 
   it('dead-letters the records that fail with their error, and sends only those again next run', async () => {

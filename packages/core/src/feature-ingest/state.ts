@@ -17,6 +17,8 @@ export const FeatureState = {
   hashes: (group: string, runId: string) => `${FeatureState.run(group, runId)}hashes.parquet`,
   range: (group: string, runId: string, range: number) =>
     `${FeatureState.run(group, runId)}range-${pad(range)}.parquet`,
+  /** Written once the hashes are replaced: what a retry of the finish finds done. */
+  finished: (group: string, runId: string) => `${FeatureState.run(group, runId)}finished.json`,
   rangeDone: (group: string, runId: string, range: number) =>
     `${FeatureState.run(group, runId)}range-${pad(range)}.done`,
   batchDone: (group: string, runId: string, batch: number) =>
