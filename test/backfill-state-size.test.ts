@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
-import type { FlattenBatchInput, FlattenBatchResult } from '@strata/core/flatten';
+import {
+  type FlattenBatchInput,
+  type FlattenBatchResult,
+  SHAPE_KEY_CHARS,
+  WIDEST_SHAPES,
+} from '@strata/core/flatten';
 import { type PlanBacklogInput, runPlanBacklog } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 import type { ReconcileInput, ReconcileResult } from '@strata/core/reconcile';
@@ -59,6 +64,18 @@ const flattenBatch: LocalFunction = async (event) => {
     adopted: [],
     children: [],
     keyPass: false,
+    // As wide as a batch's typing gets: its widest shapes, each naming a dozen long keys.
+    typing: {
+      leaves: { typed: 1e9, child: 1e9, json: 1e9, variant: 1e9 },
+      widest: Array.from({ length: WIDEST_SHAPES }, () => ({
+        keys: Array.from({ length: 12 }, (_, k) => `${'k'.repeat(SHAPE_KEY_CHARS - 3)}${k}`),
+        keyCount: 10_000,
+        leafPaths: 1e6,
+        leaves: 1e6,
+        sampled: 1_000,
+        example: `raw/${feed}/${'x'.repeat(1000)}`,
+      })),
+    },
   };
   return result;
 };
@@ -82,6 +99,7 @@ const reconcile: LocalFunction = async (event) => {
     table: { name: feed, change: 'updated' },
     children: [],
     reportKey: `_backfill/${feed}/${runId}/report.json`,
+    typingKey: `_backfill/${feed}/${runId}/typing.json`,
   };
   return result;
 };

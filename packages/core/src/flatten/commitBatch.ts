@@ -8,6 +8,7 @@ import { FlattenLayout } from './flattenLayout.js';
 import { rangeKey, rangesOf } from './lineRange.js';
 import { partitionKeys } from './partitionColumns.js';
 import type { BatchManifest, FlattenBatchResult, StagedBatch, Written } from './types.js';
+import { batchTyping } from './typing.js';
 
 /** The Parquet files DuckDB wrote under `dir`, their keys under the dataset's silver prefix. */
 const partsOf = async (batch: StagedBatch, dir: string, dataset: string) => {
@@ -37,8 +38,8 @@ interface Move {
 
 /**
  * Commits a written batch. First it checks what it wrote on local disk (records read equal
- * rows written plus records quarantined, every exploded element a child row) and records its
- * intent: every key it is about to write, with its counts and result ({@link writeIntent}).
+ * rows written plus records quarantined, every exploded element a child row), counts where its
+ * leaves landed from the files' footers ({@link batchTyping}) and records its intent: every key it is about to write, with its counts and result ({@link writeIntent}).
  * Then it uploads its Parquet (and its child tables'), its quarantine and its schema fragments,
  * writes its manifest, which commits it, and only then marks its items SUCCEEDED and moves raw
  * objects to raw-processed/ (an object in ranges: once all its ranges are done). A batch that
@@ -84,6 +85,13 @@ export const commitBatch = async (
       `flatten-batch ${batchId}: read ${recordsRead} records, wrote ${rowsWritten} rows and quarantined ${recordsQuarantined}`
     );
   }
+  const typing = await batchTyping(engine, objects, [
+    { files: feedParts.files.map(({ file }) => file), columns: written.columns },
+    ...childParts.map((parts, i) => ({
+      files: parts.files.map(({ file }) => file),
+      columns: written.children[i]?.table.columns ?? [],
+    })),
+  ]);
   const schemaKey = FlattenLayout.schemaFragment(feed, batchId);
   const quarantined = unreadable.map((file) => ({
     file,
@@ -104,6 +112,7 @@ export const commitBatch = async (
     children,
     adopted: [...batch.adopted],
     keyPass,
+    typing,
   };
   const counts = (object: (typeof objects)[number]) => ({
     rowsWritten: object.error ? 0 : object.records,

@@ -25,10 +25,19 @@ export { type FlattenBatchDeps, flattenOptionsOf, runFlattenBatch } from './runF
 export { jsonPath, mergeStructures } from './structure.js';
 export {
   type BatchManifest,
+  type BatchTyping,
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
   flattenBatchInputSchema,
+  type LeafCounts,
   type PartitionFields,
+  type RecordShape,
   rawKeyProblem,
 } from './types.js';
+export {
+  SHAPE_KEY_CHARS,
+  type TypingReport,
+  typingReport,
+  WIDEST_SHAPES,
+} from './typing.js';

@@ -167,6 +167,41 @@ export interface BatchManifest {
   children: { dataset: string; outputs: string[] }[];
 }
 
+/** Non-null scalar leaves of the input, by where they landed. */
+export interface LeafCounts {
+  /** In the feed's own typed columns: scalar columns, variant columns, LIST and MAP elements. */
+  typed: number;
+  /** In child tables' typed columns. */
+  child: number;
+  /** Inside JSON text columns, the feed's and its child tables'. */
+  json: number;
+  /** Inside `_variant`, the feed's and its child tables': values that fit no column. */
+  variant: number;
+}
+
+/** A record shape: the records whose top-level keys are these, and how wide they are. */
+export interface RecordShape {
+  /** Its top-level keys, sorted: the first dozen. */
+  keys: string[];
+  /** How many top-level keys it has. */
+  keyCount: number;
+  /** Distinct leaf paths its sampled records hold (an array's elements as one path). */
+  leafPaths: number;
+  /** The most non-null leaves one sampled record of it holds. */
+  leaves: number;
+  /** Its records among the sampled lines. */
+  sampled: number;
+  /** The ledger key of an object holding one. */
+  example: string;
+}
+
+/** How typed a batch's data landed, counted at commit from what it wrote and sampled. */
+export interface BatchTyping {
+  leaves: LeafCounts;
+  /** Its widest record shapes, widest first (a few). */
+  widest: RecordShape[];
+}
+
 export interface FlattenBatchResult {
   feed: string;
   batchId: string;
@@ -198,4 +233,6 @@ export interface FlattenBatchResult {
    * line by line, or the feed asks for it. A feed where most batches do reads its data twice.
    */
   keyPass: boolean;
+  /** Where its leaves landed and its widest shapes; none from a batch before it was counted. */
+  typing?: BatchTyping;
 }

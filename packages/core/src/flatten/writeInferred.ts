@@ -13,6 +13,7 @@ import {
   selectItem,
 } from './inferredPlan.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
+import { sampledRecords } from './sampledRecords.js';
 import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
@@ -48,16 +49,8 @@ const wideSample = (objects: readonly LocalObject[]) => {
     paths.add(path);
     return paths.size >= WIDE_LEAVES;
   };
-  for (const object of objects) {
-    for (const line of object.info.sample) {
-      let record: unknown;
-      try {
-        record = JSON.parse(line.toString('utf8'));
-      } catch {
-        continue;
-      }
-      if (wide(record, '$')) return true;
-    }
+  for (const { record } of sampledRecords(objects)) {
+    if (wide(record, '$')) return true;
   }
   return false;
 };

@@ -253,6 +253,38 @@ describe('Function: runReconcile', () => {
     expect(report).toMatchObject({ recordsRead: 3, rowsWritten: 3, recordsQuarantined: 0 });
   });
 
+  it('writes how typed the run landed: leaves by place, shares and the widest shapes', async () => {
+    // Prepare: two batches, one of them committed before batches counted their typing
+    const shape = { keys: ['a'], keyCount: 1, leafPaths: 3, leaves: 3, sampled: 2, example: 'x' };
+    const counted = {
+      ...(await batch('typed-1', false, 'typed')),
+      typing: { leaves: { typed: 6, child: 1, json: 2, variant: 1 }, widest: [shape] },
+    };
+    const resultWriter = await resultWriterOf('typed', 'typed-run', [
+      counted,
+      await batch('typed-2', false, 'typed'),
+    ]);
+    await plan('typed-run', [], 'typed');
+
+    // Act
+    const result = await runReconcile(
+      { runId: 'typed-run', feed: 'typed', resultWriter },
+      { store: lake.store, catalog: localCatalog(), ledger }
+    );
+
+    // Assess
+    expect(result.typingKey).toBe('_backfill/typed/typed-run/typing.json');
+    const typing = JSON.parse(new TextDecoder().decode(await lake.store.get(result.typingKey)));
+    expect(typing).toEqual({
+      feed: 'typed',
+      runId: 'typed-run',
+      batches: 1,
+      leaves: { typed: 6, child: 1, json: 2, variant: 1, total: 10 },
+      shares: { typed: 0.6, child: 0.1, json: 0.2, variant: 0.1, typedOrChild: 0.7 },
+      widestShapes: [shape],
+    });
+  });
+
   it('lists failed batches in the report in the lake and only counts them in its result', async () => {
     // Prepare: one succeeded batch, and 3,000 failed ones as the ResultWriter records them
     const succeededFile = '_backfill/tally/run-2/results/SUCCEEDED_0.json';

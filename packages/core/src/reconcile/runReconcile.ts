@@ -8,6 +8,7 @@ import {
   mergeStructures,
   readBatchManifest,
   SILVER_PARTITION_KEYS,
+  typingReport,
   withAdopted,
   withCurrentPaths,
 } from '../flatten/index.js';
@@ -70,6 +71,12 @@ export interface ReconcileResult {
   }[];
   /** The {@link ReconcileReport} in the lake. */
   reportKey: string;
+  /**
+   * How typed the feed's data landed this run, a `TypingReport` in the lake
+   * (`_backfill/<feed>/<run>/typing.json`, docs/flatten.md): leaves in typed columns, child
+   * tables, JSON text and `_variant`, and the widest record shapes.
+   */
+  typingKey: string;
   /**
    * With failed or pending batches, a JSON Lines file of their map items (one per line, as the
    * Distributed Map gave them), which a second Map Run reads to run them again.
@@ -325,7 +332,20 @@ export const runReconcile = async (
     table,
     children,
     reportKey: `_backfill/${input.feed}/${runId}/report.json`,
+    typingKey: `_backfill/${input.feed}/${runId}/typing.json`,
   };
+  await deps.store.put(
+    result.typingKey,
+    JSON.stringify(
+      typingReport(
+        { feed: input.feed, runId },
+        succeeded.map((batch) => batch.typing)
+      ),
+      null,
+      2
+    ),
+    'application/json'
+  );
   const unfinished = [...failed, ...pending];
   if (unfinished.length > 0) {
     result.failedItemsKey = `_backfill/${input.feed}/${runId}/failed-items.jsonl`;

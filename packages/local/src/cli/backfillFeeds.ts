@@ -11,6 +11,7 @@ import {
 import { count, failureReason, formatBytes } from './format.js';
 import { progressPrinter } from './progress.js';
 import { textTable } from './summaryTable.js';
+import { typingLine } from './typingLine.js';
 
 /** What the CLI generated into a lake, so a rerun on the same directory can reuse it. */
 export const BACKLOG_KEY = '_backfill/generated-backlog.json';
@@ -320,6 +321,9 @@ export const backfillSection = (runs: readonly FeedBackfill[], wallMs: number): 
     '',
     backfillTable(runs),
     ...runs.flatMap((run) => (run.status === 'SUCCEEDED' ? recoveryLine(run.summary) : [])),
+    ...runs.flatMap((run) =>
+      run.status === 'SUCCEEDED' && run.summary.typing ? [typingLine(run.summary.typing)] : []
+    ),
     '',
     `Outputs in s3://${LOCAL_BUCKET}/: silver/<feed>/ (Parquet, in the folders of the feed's partition),`,
     '  quarantine/<feed>/batch=<id>/ (rejected lines and unreadable files, with the reasons),',

@@ -65,6 +65,11 @@ describe('Function: summarizeBackfill', () => {
       { reason: 'unreadable file: gzip: unexpected end of file', records: 1 },
     ]);
     expect(summary.reconciled).toBe(true);
+    expect(summary.typing).toMatchObject({ feed: FEED, runId: 'summary-1', batches: 1 });
+    const { typed, child, json, variant, total } = summary.typing?.leaves ?? {};
+    expect(total).toBeGreaterThan(records);
+    expect(Number(typed) + Number(child) + Number(json) + Number(variant)).toBe(total);
+    expect(summary.typing?.widestShapes[0]?.keys).toEqual(expect.arrayContaining(['DATE', 'MODE']));
     expect(summary.rows).toEqual([
       {
         layer: 'silver',

@@ -2,6 +2,7 @@ import {
   type FlattenBatchResult,
   FlattenLayout,
   readBatchManifest,
+  type TypingReport,
   withAdopted,
 } from '@strata/core/flatten';
 import type { PlanBacklogResult } from '@strata/core/plan-backlog';
@@ -29,6 +30,8 @@ export interface BackfillSummary {
   silverRows: number;
   /** This run's quarantined records by reason, counted from the quarantine sidecars. */
   quarantined: { reason: string; records: number }[];
+  /** How typed the run's data landed (Reconcile's `typing.json`); none from an older report. */
+  typing?: TypingReport;
   /** Read = written + quarantined, and the lake holds exactly those rows and records. */
   reconciled: boolean;
   /** The summary's silver and quarantine lines for the run table. */
@@ -119,6 +122,7 @@ export const summarizeBackfill = async (
     batches.map((batch) => batch.batchId)
   );
   const quarantinedRecords = quarantined.reduce((sum, entry) => sum + entry.records, 0);
+  const typing = report.typingKey ? await store.get(report.typingKey) : undefined;
   return {
     feed,
     runId: run.runId,
@@ -126,6 +130,7 @@ export const summarizeBackfill = async (
     report,
     silverRows,
     quarantined,
+    ...(typing ? { typing: JSON.parse(new TextDecoder().decode(typing)) as TypingReport } : {}),
     reconciled:
       report.recordsRead === report.rowsWritten + report.recordsQuarantined &&
       silverRows === report.rowsWritten &&

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
+import { DuckDbEngine } from '../engine/index.js';
+import type { FlatColumn } from './flattenPlan.js';
+import { runFlattenBatch } from './runFlattenBatch.js';
+import type { FlattenBatchOptions, LocalObject, RecordShape } from './types.js';
+import { SHAPE_KEY_CHARS, typingReport, WIDEST_SHAPES, widestShapes } from './typing.js';
+
+let lake: LocalLake;
+
+const OPTIONS: FlattenBatchOptions = {
+  separator: '_',
+  maxDepth: 2,
+  partition: { date: 'DATE', mode: 'MODE' },
+  leaveInPlace: true,
+};
+
+beforeAll(async () => {
+  lake = await startLocalLake();
+});
+
+afterAll(async () => {
+  await lake?.stop();
+});
+
+/** Non-null scalars of a JSON value: the leaves the counts must find again. */
+const leaves = (value: unknown): number => {
+  if (value === null) return 0;
+  if (Array.isArray(value)) return value.reduce<number>((n, item) => n + leaves(item), 0);
+  if (typeof value === 'object') {
+    return Object.values(value as object).reduce<number>((n, item) => n + leaves(item), 0);
+  }
+  return 1;
+};
+
+/** Records with deep objects, arrays of scalars and of objects, and a field of two kinds. */
+const RECORDS = Array.from({ length: 40 }, (_, i) => ({
+  DATE: `2024-01-${String((i % 28) + 1).padStart(2, '0')}`,
+  MODE: i % 2 ? 'web' : 'app',
+  id: i,
+  empty: '',
+  gone: null,
+  user: { name: `u${i}`, address: { geo: { lat: i / 3, tags: ['a', null, 'b'] } } },
+  items: i % 5 ? [{ sku: `s${i}`, qty: i }, { sku: 'x' }] : [],
+  at: i % 3 ? `2024-01-0${(i % 9) + 1}T00:00:00Z` : 1_700_000_000 + i,
+  ...(i === 7 ? { late: { a: 1, b: [true, false] } } : {}),
+}));
+
+const flatten = (
+  feed: string,
+  records: readonly unknown[],
+  options: Partial<FlattenBatchOptions>,
+  registry?: FlatColumn[]
+) =>
+  DuckDbEngine.use({}, async (engine) => {
+    const key = `raw/${feed}/a.jsonl`;
+    await lake.store.put(key, records.map((r) => JSON.stringify(r)).join('\n'));
+    const registryKey = registry ? `_schemas/${feed}/registry-copy.json` : undefined;
+    if (registryKey) await lake.store.put(registryKey, JSON.stringify({ columns: registry }));
+    return runFlattenBatch(
+      {
+        feed,
+        batchId: `${feed}-1`,
+        objects: [{ key, size: 1 }],
+        ...(registryKey ? { registryKey } : {}),
+      },
+      { store: lake.store, engine, ledger: lake.ledger, options: { ...OPTIONS, ...options } }
+    );
+  });
+
+const total = (counts: { typed: number; child: number; json: number; variant: number }) =>
+  counts.typed + counts.child + counts.json + counts.variant;
+
+describe('Function: batchTyping (through runFlattenBatch)', () => {
+  it('finds every leaf of the input once when the batch is typed from the inference', async () => {
+    // Act
+    const result = await flatten('typing_inferred', RECORDS, { infer: 'always' });
+
+    // Assess
+    const counts = result.typing?.leaves;
+    expect(counts && total(counts)).toBe(leaves(RECORDS));
+    expect(counts?.child).toBe(RECORDS.reduce((n, r) => n + leaves(r.items), 0));
+    expect(counts?.json).toBe(0);
+    expect(counts?.variant).toBe(0);
+  });
+
+  it('finds every leaf once in JSON text and _variant when the batch is planned from its sample', async () => {
+    // Prepare: `id` registered as BIGINT, and one record holding text there
+    const records = [...RECORDS, { ...(RECORDS[0] as (typeof RECORDS)[number]), id: 'n/a' }];
+    const registry: FlatColumn[] = [{ name: 'id', path: '$."id"', type: 'BIGINT' }];
+
+    // Act
+    const result = await flatten('typing_sampled', records, { infer: 'never' }, registry);
+
+    // Assess: arrays, objects past max_depth 2 and the field of two kinds are JSON text, the
+    // text id is in _variant
+    const counts = result.typing?.leaves;
+    expect(counts && total(counts)).toBe(leaves(records));
+    expect(counts?.variant).toBe(1);
+    const json = records.map((r) => [r.items, r.user.address, r.at, r.late?.b ?? null]);
+    expect(counts?.json).toBe(leaves(json));
+    expect(counts?.child).toBe(0);
+  });
+
+  it('names the widest sampled record shape first', async () => {
+    // Act
+    const result = await flatten('typing_shapes', RECORDS, { infer: 'always' });
+
+    // Assess: the record with `late` is a shape of its own, and the widest
+    const [widest, next] = result.typing?.widest ?? [];
+    expect(widest).toMatchObject({
+      keys: [...Object.keys(RECORDS[7] ?? {})].sort(),
+      sampled: 1,
+      leafPaths: 12,
+      example: 'raw/typing_shapes/a.jsonl',
+    });
+    expect(next?.leafPaths).toBe(10);
+  });
+});
+
+/** A staged object whose sampled lines are these. */
+const sampled = (key: string, lines: readonly string[]) =>
+  ({ key, info: { sample: lines.map((line) => Buffer.from(line)) } }) as unknown as LocalObject;
+
+describe('Function: widestShapes', () => {
+  it('keeps the widest few shapes, cuts long keys and skips lines that hold no object', () => {
+    // Prepare: shapes of 1…8 keys, a long key, a broken line and an array
+    const lines = Array.from({ length: 8 }, (_, n) =>
+      JSON.stringify(Object.fromEntries(Array.from({ length: n + 1 }, (_, k) => [`k${k}`, k])))
+    );
+    const long = 'x'.repeat(200);
+
+    // Act
+    const shapes = widestShapes([
+      sampled('raw/f/a', lines),
+      sampled('raw/f/b', [JSON.stringify({ [long]: { a: [1, 2, { b: 3 }] } }), '{"a":', '[1]']),
+    ]);
+
+    // Assess
+    expect(shapes).toHaveLength(WIDEST_SHAPES);
+    expect(shapes.map((shape) => shape.keyCount)).toEqual([8, 7, 6, 5, 4]);
+    expect(widestShapes([sampled('raw/f/b', [JSON.stringify({ [long]: 1 })])])[0]?.keys).toEqual([
+      `${long.slice(0, SHAPE_KEY_CHARS - 1)}…`,
+    ]);
+  });
+});
+
+describe('Function: typingReport', () => {
+  it('sums batches into shares and merges a shape two batches saw', () => {
+    // Prepare
+    const shape = (leafPaths: number, sampledRecords: number): RecordShape => ({
+      keys: ['a', 'b'],
+      keyCount: 2,
+      leafPaths,
+      leaves: leafPaths,
+      sampled: sampledRecords,
+      example: 'raw/f/a',
+    });
+
+    // Act
+    const report = typingReport({ feed: 'f', runId: 'r' }, [
+      { leaves: { typed: 60, child: 20, json: 10, variant: 0 }, widest: [shape(4, 3)] },
+      undefined,
+      { leaves: { typed: 0, child: 0, json: 0, variant: 10 }, widest: [shape(6, 2)] },
+    ]);
+
+    // Assess
+    expect(report).toMatchObject({
+      feed: 'f',
+      runId: 'r',
+      batches: 2,
+      leaves: { typed: 60, child: 20, json: 10, variant: 10, total: 100 },
+      shares: { typed: 0.6, child: 0.2, json: 0.1, variant: 0.1, typedOrChild: 0.8 },
+      widestShapes: [{ keys: ['a', 'b'], leafPaths: 6, sampled: 5 }],
+    });
+  });
+});

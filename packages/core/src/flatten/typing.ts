@@ -1,0 +1,222 @@
+import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
+import type { FlatColumn } from './flattenPlan.js';
+import { sampledRecords } from './sampledRecords.js';
+import type { BatchTyping, LeafCounts, LocalObject, RecordShape } from './types.js';
+
+/** Shapes a batch and a run report: the widest few, not every shape a feed has. */
+export const WIDEST_SHAPES = 5;
+
+/** Top-level keys a shape names; the rest are counted in `keyCount`. */
+const SHOWN_KEYS = 12;
+
+/** The longest key a shape names as it is; a longer one is cut, ending in `…`. */
+export const SHAPE_KEY_CHARS = 64;
+
+const shown = (key: string) =>
+  key.length > SHAPE_KEY_CHARS ? `${key.slice(0, SHAPE_KEY_CHARS - 1)}…` : key;
+
+/** Leaves a dataset's Parquet holds, by where they are. */
+type DatasetLeaves = Omit<LeafCounts, 'child'>;
+
+const NONE: DatasetLeaves = { typed: 0, json: 0, variant: 0 };
+
+/**
+ * Where the leaves of one dataset's Parquet are: the non-null values of its typed columns (a
+ * LIST's or a MAP's non-null elements) from the files' footers, which DuckDB wrote with a null
+ * count for every column chunk, so no row is read for them; and the non-null scalars inside its
+ * JSON text and `_variant`, read from those columns alone, so that cost grows with the text that
+ * is not typed. Lineage and a map entry's `_key` hold no leaf of the input.
+ *
+ * @param engine - DuckDB
+ * @param files - the dataset's Parquet parts on local disk
+ * @param columns - its columns as the batch planned them
+ */
+export const datasetLeaves = async (
+  engine: DuckDbEngine,
+  files: readonly string[],
+  columns: readonly FlatColumn[]
+): Promise<DatasetLeaves> => {
+  if (files.length === 0) return NONE;
+  const list = `[${files.map(quoteLiteral).join(', ')}]`;
+  const types = new Map(columns.map((column) => [column.name, column.type]));
+  const counts = { ...NONE };
+  const chunks = await engine.all(
+    `select path_in_schema as path, sum(num_values - coalesce(stats_null_count, num_values))::bigint as n
+     from parquet_metadata(${list}) group by 1`
+  );
+  const text: string[] = [];
+  for (const { path, n } of chunks) {
+    const parts = String(path).split(', ');
+    const name = parts[0] ?? '';
+    if (name === '_variant' || types.get(name) === 'JSON') {
+      if (!text.includes(name)) text.push(name);
+      continue;
+    }
+    // A MAP's keys were the object's keys; its values are the leaves.
+    if (name === '_key' || !types.has(name) || parts.at(-1) === 'key') continue;
+    counts.typed += Number(n);
+  }
+  if (text.length > 0) {
+    const [row] = await engine.all(
+      `select ${text
+        .map(
+          (name, i) =>
+            `(select count(*) from read_parquet(${list}, union_by_name = true) p, json_tree(p.${quoteIdentifier(name)}) t where t.type not in ('OBJECT', 'ARRAY', 'NULL')) as c${i}`
+        )
+        .join(', ')}`
+    );
+    for (const [i, name] of text.entries()) {
+      counts[name === '_variant' ? 'variant' : 'json'] += Number(row?.[`c${i}`] ?? 0);
+    }
+  }
+  return counts;
+};
+
+/**
+ * A batch's typing: where the leaves of the Parquet it wrote are (the feed's, then each child
+ * table's, {@link datasetLeaves}) and its widest sampled shapes ({@link widestShapes}).
+ *
+ * @param engine - DuckDB
+ * @param objects - the batch's staged objects
+ * @param datasets - the feed's parts and columns first, then each child table's
+ */
+export const batchTyping = async (
+  engine: DuckDbEngine,
+  objects: readonly LocalObject[],
+  datasets: readonly { files: readonly string[]; columns: readonly FlatColumn[] }[]
+): Promise<BatchTyping> => {
+  const leaves: LeafCounts = { typed: 0, child: 0, json: 0, variant: 0 };
+  for (const [i, { files, columns }] of datasets.entries()) {
+    const found = await datasetLeaves(engine, files, columns);
+    leaves[i === 0 ? 'typed' : 'child'] += found.typed;
+    leaves.json += found.json;
+    leaves.variant += found.variant;
+  }
+  return { leaves, widest: widestShapes(objects) };
+};
+
+/** Non-null scalar leaves of a record, and its distinct leaf paths (an array's elements as `[]`). */
+const walkLeaves = (value: unknown, path: string, paths: Set<string>): number => {
+  if (value === null) return 0;
+  if (Array.isArray(value)) {
+    return value.reduce<number>((n, item) => n + walkLeaves(item, `${path}[]`, paths), 0);
+  }
+  if (typeof value === 'object') {
+    return Object.entries(value).reduce<number>(
+      (n, [key, child]) => n + walkLeaves(child, `${path}.${JSON.stringify(key)}`, paths),
+      0
+    );
+  }
+  paths.add(path);
+  return 1;
+};
+
+/**
+ * The widest record shapes among the lines a batch sampled (a shape is a record's set of
+ * top-level keys; its width the distinct leaf paths its sampled records hold), widest first.
+ * Staging kept about a thousand lines of the batch's JSON Lines files; parsing them costs the
+ * batch milliseconds and its rows nothing. A JSON array file has no sampled lines.
+ *
+ * @param objects - the batch's staged objects
+ */
+export const widestShapes = (objects: readonly LocalObject[]): RecordShape[] => {
+  const shapes = new Map<string, RecordShape & { seen: Set<string> }>();
+  for (const { object, record } of sampledRecords(objects)) {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) continue;
+    const keys = Object.keys(record).sort();
+    const id = JSON.stringify(keys);
+    const shape = shapes.get(id) ?? {
+      keys: keys.slice(0, SHOWN_KEYS).map(shown),
+      keyCount: keys.length,
+      leafPaths: 0,
+      leaves: 0,
+      sampled: 0,
+      example: object.key,
+      seen: new Set<string>(),
+    };
+    shape.leaves = Math.max(shape.leaves, walkLeaves(record, '$', shape.seen));
+    shape.leafPaths = shape.seen.size;
+    shape.sampled++;
+    shapes.set(id, shape);
+  }
+  return widest([...shapes.values()].map(({ seen: _, ...shape }) => shape));
+};
+
+/** The widest {@link WIDEST_SHAPES} of `shapes`, by leaf paths, then leaves, then keys. */
+const widest = (shapes: RecordShape[]) =>
+  shapes
+    .sort(
+      (a, b) =>
+        b.leafPaths - a.leafPaths ||
+        b.leaves - a.leaves ||
+        JSON.stringify(a.keys).localeCompare(JSON.stringify(b.keys))
+    )
+    .slice(0, WIDEST_SHAPES);
+
+/** How typed a feed's data landed over a run: what Reconcile writes as `typing.json`. */
+export interface TypingReport {
+  feed: string;
+  runId: string;
+  /** Succeeded batches whose counts are in (a batch committed before they were kept has none). */
+  batches: number;
+  /** Non-null scalar leaves by where they landed, and all of them. */
+  leaves: LeafCounts & { total: number };
+  /** Each place's share of `leaves.total` (0 to 1), and typed + child as `typedOrChild`. */
+  shares: LeafCounts & { typedOrChild: number };
+  /** The widest record shapes the batches sampled, widest first. */
+  widestShapes: RecordShape[];
+}
+
+/**
+ * Sums batches' typing into a run's: leaves by place and their shares, and the widest shapes
+ * (one shape seen by several batches counts its widest sample and all its sampled records).
+ *
+ * @param run - the feed and run
+ * @param batches - the succeeded batches' typing, where they kept it
+ */
+export const typingReport = (
+  run: { feed: string; runId: string },
+  batches: readonly (BatchTyping | undefined)[]
+): TypingReport => {
+  const leaves: LeafCounts = { typed: 0, child: 0, json: 0, variant: 0 };
+  const shapes = new Map<string, RecordShape>();
+  let counted = 0;
+  for (const typing of batches) {
+    if (!typing) continue;
+    counted++;
+    for (const place of ['typed', 'child', 'json', 'variant'] as const) {
+      leaves[place] += typing.leaves[place];
+    }
+    for (const shape of typing.widest) {
+      const id = JSON.stringify([shape.keys, shape.keyCount]);
+      const seen = shapes.get(id);
+      shapes.set(
+        id,
+        seen
+          ? {
+              ...seen,
+              leafPaths: Math.max(seen.leafPaths, shape.leafPaths),
+              leaves: Math.max(seen.leaves, shape.leaves),
+              sampled: seen.sampled + shape.sampled,
+            }
+          : shape
+      );
+    }
+  }
+  const total = leaves.typed + leaves.child + leaves.json + leaves.variant;
+  const share = (n: number) => (total === 0 ? 0 : n / total);
+  return {
+    ...run,
+    batches: counted,
+    leaves: { ...leaves, total },
+    shares: {
+      typed: share(leaves.typed),
+      child: share(leaves.child),
+      json: share(leaves.json),
+      variant: share(leaves.variant),
+      typedOrChild: share(leaves.typed + leaves.child),
+    },
+    widestShapes: widest([...shapes.values()]),
+  };
+};
