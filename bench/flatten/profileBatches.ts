@@ -8,7 +8,10 @@
  * Node's own work between them (scans, masks, planning). With KEEP_COPY=1 each batch's
  * workspace and COPY statement are kept under --dir/ws-<batch>, to time the COPY on its own.
  *
- *   npx tsx bench/flatten/profileBatches.ts --dir /tmp/strata-prof [--size 160] [--repeat 3]
+ * With --infer, batches are typed as the feed option `infer` says (`always`: from DuckDB's
+ * inference over every record, as wide batches are).
+ *
+ *   npx tsx bench/flatten/profileBatches.ts --dir /tmp/strata-prof [--size 160] [--repeat 3] [--infer always]
  */
 import { execSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -28,11 +31,16 @@ const { values } = parseArgs({
     /** Raw MB of the generated backlog, as `npm run bench -- --backlog-size`. */
     size: { type: 'string', default: '160' },
     repeat: { type: 'string', default: '3' },
+    infer: { type: 'string' },
   },
 });
 const dir = values.dir as string;
 const FEEDS = ['clickstream', 'payments', 'devices'];
 const repeat = Number(values.repeat);
+const options = {
+  ...FLATTEN_OPTIONS,
+  ...(values.infer ? { infer: values.infer as 'wide' | 'always' | 'never' } : {}),
+};
 
 /** Busy intervals per kind; the union (not the sum) is what the batch waited on it. */
 const spans = new Map<string, [number, number][]>();
@@ -75,6 +83,7 @@ const sqlKind = (sql: string) => {
   if (s.startsWith('copy') || s.includes('create or replace temp table batch_rows'))
     return 'duckdb: COPY (write)';
   if (s.includes('parquet_file_metadata')) return 'duckdb: parquet metadata';
+  if (s.includes('parquet_metadata') || s.includes('json_tree')) return 'duckdb: typing counts';
   if (s.includes('describe')) return 'duckdb: witness describe';
   if (s.includes('json_keys') || s.includes('json_structure') || s.includes('json_group'))
     return 'duckdb: structure/keys';
@@ -127,7 +136,7 @@ try {
             ? sqlKind(String(args[0]))
             : `duckdb: ${m}`;
         });
-        return runFlattenBatch(batch, { store, engine, ledger, options: FLATTEN_OPTIONS });
+        return runFlattenBatch(batch, { store, engine, ledger, options });
       });
     }
     const wall = performance.now() - t0;

@@ -1,8 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
+import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
+import { type FlattenBatchResult, typingReport } from '@strata/core/flatten';
 import { eachLimited } from '@strata/core/lake';
 import { FLATTEN_BATCH_MEMORY_MB } from '../costModel.js';
 import { startServices } from '../flatten/services.js';
@@ -34,35 +35,6 @@ const STRATA_ENGINE = {
 const OBJECT_BYTES = Math.round((9 * 1024 ** 4) / 2_000_000);
 /** Every API's examples the package ships: github.com's and five GitHub Enterprise Server versions. */
 const EXAMPLE_SETS = ['api.github.com', 'ghes-31', 'ghes-32', 'ghes-33', 'ghes-34', 'ghes-35'];
-/**
- * Columns every silver row gets that hold no input leaf: partitions and lineage, a child row's
- * positions, a map entry's key.
- */
-const LINEAGE = new Set([
-  'year',
-  'month',
-  'day',
-  'mode',
-  '_source_key',
-  '_source_line',
-  '_batch_id',
-  '_index',
-  '_parent_index',
-  '_key',
-]);
-
-/** Where a leaf of the input landed in the output. */
-interface LeafCounts {
-  /** Scalars in a column of their own type (BIGINT, DOUBLE, BOOLEAN, VARCHAR, a LIST's, a MAP's). */
-  typed: number;
-  /** Of those, scalars in child tables' typed columns. */
-  child: number;
-  /** Scalars inside a JSON column's text. */
-  json: number;
-  /** Scalars inside `_variant`. */
-  variant: number;
-}
-
 interface Prepared {
   records: number;
   bytes: number;
@@ -80,7 +52,6 @@ const paths = (dir: string) => ({
   s3: join(dir, 's3'),
   plain: join(dir, 'plain'),
   prepared: join(dir, 'prepared.json'),
-  out: join(dir, 'out'),
 });
 
 /** Non-null scalars in a JSON value, and the deepest nesting on the way. */
@@ -104,58 +75,6 @@ const scalars = (
   return 1;
 };
 
-/** SQL counting a typed column's leaves: its non-null values, a LIST's or a MAP's non-null values. */
-const typedLeaves = (name: string, type: string) => {
-  const column = quoteIdentifier(name);
-  if (type.endsWith('[]'))
-    return `coalesce(sum(len(list_filter(${column}, x -> x is not null))), 0)`;
-  if (type.startsWith('MAP('))
-    return `coalesce(sum(len(list_filter(map_values(${column}), x -> x is not null))), 0)`;
-  return `count(${column})`;
-};
-
-/**
- * Where the input's leaves are in the Parquet one dataset got: for every column, its non-null
- * values (a typed column, a LIST's or MAP's elements) or the scalars inside its JSON text (a
- * JSON column, `_variant`).
- */
-const countLeaves = async (files: string, child: boolean): Promise<LeafCounts> =>
-  DuckDbEngine.use(ENGINE, async (engine) => {
-    const reader = `read_parquet(${quoteLiteral(files)}, union_by_name = true)`;
-    const columns = (
-      await engine.all(
-        `select column_name as name, column_type as type from (describe select * from ${reader})`
-      )
-    ).map((row) => ({ name: String(row.name), type: String(row.type) }));
-    const counts: LeafCounts = { typed: 0, child: 0, json: 0, variant: 0 };
-    const typed = columns.filter(
-      (c) => c.type !== 'JSON' && !LINEAGE.has(c.name) && c.name !== '_variant'
-    );
-    if (typed.length > 0) {
-      const [row] = await engine.all(
-        `select ${typed.map((c, i) => `${typedLeaves(c.name, c.type)} as c${i}`).join(', ')} from ${reader}`
-      );
-      for (let i = 0; i < typed.length; i++) counts.typed += Number(row?.[`c${i}`] ?? 0);
-    }
-    if (child) counts.child = counts.typed;
-    for (const column of columns.filter((c) => c.type === 'JSON')) {
-      const values = await engine.all(
-        `select ${quoteIdentifier(column.name)}::varchar as v from ${reader} where ${quoteIdentifier(column.name)} is not null`
-      );
-      const found = values.reduce((n, { v }) => {
-        const value = JSON.parse(String(v)) as unknown;
-        // `_variant` holds `[{column: value}]`: only the values are the input's.
-        const own =
-          column.name === '_variant'
-            ? (value as Record<string, unknown>[]).map((o) => Object.values(o))
-            : value;
-        return n + scalars(own);
-      }, 0);
-      counts[column.name === '_variant' ? 'variant' : 'json'] += found;
-    }
-    return counts;
-  });
-
 /**
  * Real webhook payloads of a public API (GitHub's, as @octokit/webhooks-examples ships them: 64
  * event types over six API versions, thousands of distinct leaf paths, arrays of objects, fields
@@ -163,7 +82,8 @@ const countLeaves = async (files: string, child: boolean): Promise<LeafCounts> =
  * end to end through local S3 and the ledger, against DuckDB's own recursive flatten of the same
  * bytes: the whole structure inferred (`sample_size = -1`, `map_inference_threshold = -1`) and
  * `unnest(…, recursive := true)` to ZSTD Parquet. One thread each, in this process. Also
- * reports where the input's leaves landed, and fails if any is missing.
+ * reports where the input's leaves landed, as the run report counts them (`typing`), and fails
+ * unless they are every leaf of the input.
  */
 export const flattenWide: Workload = {
   name: 'flatten-wide',
@@ -252,8 +172,9 @@ export const flattenWide: Workload = {
       const { store } = services;
       const batches = await planBatches([FEED], { store, ledger: services.ledger('ledger-plan') });
       let repetition = 0;
+      let results: FlattenBatchResult[] = [];
       const strata = withCpuTime(async () => {
-        await flattenBatches(batches, {
+        results = await flattenBatches(batches, {
           store,
           ledger: services.ledger(`ledger-${repetition++}`),
           engine: STRATA_ENGINE,
@@ -262,30 +183,18 @@ export const flattenWide: Workload = {
       const strataMs = await medianMs(options.repeat, strata.work);
       const strataRssMb = peakRssMb();
 
-      // The feed's parts and its child tables' (`silver/<feed>__<path>/`), a folder each.
-      const written = new Map<string, string[]>();
-      for await (const object of store.list('silver/')) {
-        const dataset = object.key.split('/')[1] ?? '';
-        if (dataset !== FEED && !dataset.startsWith(`${FEED}__`)) continue;
-        written.set(dataset, [...(written.get(dataset) ?? []), object.key]);
-      }
-      const counts: LeafCounts = { typed: 0, child: 0, json: 0, variant: 0 };
-      for (const [dataset, keys] of written) {
-        const dir = join(dirs.out, dataset);
-        await mkdir(dir, { recursive: true });
-        await eachLimited(keys, 16, (key, n) =>
-          store.download(key, join(dir, `part-${n}.parquet`))
-        );
-        const found = await countLeaves(join(dir, '*.parquet'), dataset !== FEED);
-        for (const field of ['typed', 'child', 'json', 'variant'] as const) {
-          counts[field] += found[field];
-        }
-      }
-      const found = counts.typed + counts.json + counts.variant;
+      // Where the leaves landed, as the run report counts them (docs/flatten.md), against the
+      // leaves counted in the input.
+      const typing = typingReport(
+        { feed: FEED, runId: 'bench' },
+        results.map((result) => result.typing)
+      );
+      const { leaves } = typing;
+      const children = new Set(results.flatMap((r) => r.children.map((c) => c.dataset))).size;
       const share = (n: number) => `${((100 * n) / prepared.leaves).toFixed(1)}%`;
-      const landed = `of ${prepared.leaves.toLocaleString('en-US')} leaves ${share(counts.typed)} typed (${share(counts.typed - counts.child)} in the feed's columns, ${share(counts.child)} in ${written.size - 1} child tables), ${share(counts.json)} in JSON text, ${share(counts.variant)} in _variant`;
-      if (found !== prepared.leaves) {
-        throw new Error(`flatten-wide lost or invented leaves: found ${found} ${landed}`);
+      const landed = `of ${prepared.leaves.toLocaleString('en-US')} leaves ${share(leaves.typed + leaves.child)} typed (${share(leaves.typed)} in the feed's columns, ${share(leaves.child)} in ${children} child tables), ${share(leaves.json)} in JSON text, ${share(leaves.variant)} in _variant`;
+      if (leaves.total !== prepared.leaves) {
+        throw new Error(`flatten-wide lost or invented leaves: found ${leaves.total} ${landed}`);
       }
 
       const duckOut = join(options.dir, 'duckdb.parquet');

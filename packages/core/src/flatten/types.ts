@@ -198,6 +198,8 @@ export interface RecordShape {
 /** How typed a batch's data landed, counted at commit from what it wrote and sampled. */
 export interface BatchTyping {
   leaves: LeafCounts;
+  /** Set when the leaves in JSON text or `_variant` are partly extrapolated from a sample. */
+  estimated?: boolean;
   /** Its widest record shapes, widest first (a few). */
   widest: RecordShape[];
 }

@@ -4,7 +4,13 @@ import { DuckDbEngine } from '../engine/index.js';
 import type { FlatColumn } from './flattenPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions, LocalObject, RecordShape } from './types.js';
-import { SHAPE_KEY_CHARS, typingReport, WIDEST_SHAPES, widestShapes } from './typing.js';
+import {
+  SHAPE_KEY_CHARS,
+  TEXT_SAMPLE,
+  typingReport,
+  WIDEST_SHAPES,
+  widestShapes,
+} from './typing.js';
 
 let lake: LocalLake;
 
@@ -82,6 +88,7 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     expect(counts?.child).toBe(RECORDS.reduce((n, r) => n + leaves(r.items), 0));
     expect(counts?.json).toBe(0);
     expect(counts?.variant).toBe(0);
+    expect(result.typing?.estimated).toBeUndefined();
   });
 
   it('finds every leaf once in JSON text and _variant when the batch is planned from its sample', async () => {
@@ -100,6 +107,25 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     const json = records.map((r) => [r.items, r.user.address, r.at, r.late?.b ?? null]);
     expect(counts?.json).toBe(leaves(json));
     expect(counts?.child).toBe(0);
+  });
+
+  it('extrapolates the leaves in JSON text past the values it counts, and says so', async () => {
+    // Prepare: more records than the values counted, each with three leaves in JSON text
+    const records = Array.from({ length: TEXT_SAMPLE + 500 }, (_, i) => ({
+      DATE: '2024-01-01',
+      MODE: 'web',
+      id: i,
+      tags: ['a', i, true],
+    }));
+
+    // Act
+    const result = await flatten('typing_estimated', records, { infer: 'never' });
+
+    // Assess
+    expect(result.typing).toMatchObject({
+      leaves: { typed: records.length * 3, child: 0, json: records.length * 3, variant: 0 },
+      estimated: true,
+    });
   });
 
   it('names the widest sampled record shape first', async () => {
@@ -161,7 +187,11 @@ describe('Function: typingReport', () => {
     const report = typingReport({ feed: 'f', runId: 'r' }, [
       { leaves: { typed: 60, child: 20, json: 10, variant: 0 }, widest: [shape(4, 3)] },
       undefined,
-      { leaves: { typed: 0, child: 0, json: 0, variant: 10 }, widest: [shape(6, 2)] },
+      {
+        leaves: { typed: 0, child: 0, json: 0, variant: 10 },
+        estimated: true,
+        widest: [shape(6, 2)],
+      },
     ]);
 
     // Assess
@@ -170,6 +200,7 @@ describe('Function: typingReport', () => {
       runId: 'r',
       batches: 2,
       leaves: { typed: 60, child: 20, json: 10, variant: 10, total: 100 },
+      estimated: true,
       shares: { typed: 0.6, child: 0.2, json: 0.1, variant: 0.1, typedOrChild: 0.8 },
       widestShapes: [{ keys: ['a', 'b'], leafPaths: 6, sampled: 5 }],
     });

@@ -280,6 +280,7 @@ describe('Function: runReconcile', () => {
       runId: 'typed-run',
       batches: 1,
       leaves: { typed: 6, child: 1, json: 2, variant: 1, total: 10 },
+      estimated: false,
       shares: { typed: 0.6, child: 0.1, json: 0.2, variant: 0.1, typedOrChild: 0.7 },
       widestShapes: [shape],
     });

@@ -190,7 +190,7 @@ describe('Function: backfillFeeds', () => {
       /^returns: retried 1 object\(s\) earlier batches failed or left, finished 0 batch\(es\)/m
     );
     expect(backfillSection(runs, 1000)).toMatch(
-      /^returns: \d+\.\d% of [\d,]+ leaves typed \(.*; widest shape: \d+ top-level key/m
+      /^returns: \d+\.\d% of (about )?[\d,]+ leaves typed \(.*; widest shape: \d+ top-level key/m
     );
     const entry = (await runtime.ledger.getMany([left?.key ?? ''])).get(left?.key ?? '');
     expect(entry).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });

@@ -30,6 +30,19 @@ describe('Function: typingLine', () => {
     );
   });
 
+  it('says the total is about so when leaves in JSON text were extrapolated', () => {
+    // Prepare
+    const typing = typingReport({ feed: 'f', runId: 'r' }, [
+      { leaves: { typed: 1, child: 0, json: 3, variant: 0 }, estimated: true, widest: [] },
+    ]);
+
+    // Act
+    const line = typingLine(typing);
+
+    // Assess
+    expect(line).toMatch(/^f: 25\.0% of about 4 leaves typed/);
+  });
+
   it('leaves the shape out when no batch sampled a line', () => {
     // Act
     const line = typingLine(typingReport({ feed: 'f', runId: 'r' }, []));

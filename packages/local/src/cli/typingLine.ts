@@ -6,7 +6,7 @@ const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 /**
  * How typed a feed's backfill landed, in one line for the summary: the share of its leaves in
  * typed columns (the feed's own and its child tables'), in JSON text and in `_variant`, and its
- * widest sampled record shape.
+ * widest sampled record shape. Where leaves in JSON text were extrapolated, the total is `about`.
  *
  * @example
  * ```text
@@ -21,5 +21,6 @@ export const typingLine = (typing: TypingReport): string => {
   const shape = widest
     ? `; widest shape: ${count(widest.keyCount)} top-level key(s) (${widest.keys.slice(0, 3).join(', ')}${widest.keyCount > 3 ? ', …' : ''}), ${count(widest.leafPaths)} leaf paths`
     : '';
-  return `${typing.feed}: ${percent(shares.typedOrChild)} of ${count(leaves.total)} leaves typed (${percent(shares.typed)} in its columns, ${percent(shares.child)} in child tables), ${percent(shares.json)} JSON text, ${percent(shares.variant)} _variant${shape}`;
+  const about = typing.estimated ? 'about ' : '';
+  return `${typing.feed}: ${percent(shares.typedOrChild)} of ${about}${count(leaves.total)} leaves typed (${percent(shares.typed)} in its columns, ${percent(shares.child)} in child tables), ${percent(shares.json)} JSON text, ${percent(shares.variant)} _variant${shape}`;
 };
