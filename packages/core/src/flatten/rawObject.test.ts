@@ -156,6 +156,27 @@ describe('Function: inspectRawObject', () => {
     expect(ids(info.sample)).toEqual([0, 1, 2, 25, 50, 75]);
     expect(ids(capped.sample)).toEqual([25, 50, 75]);
   });
+
+  it('samples a last line with no newline after it, and lines across read chunks', async () => {
+    // Prepare: a one-line file, and lines of 300 KiB, so some cross the 1 MiB chunks, the last
+    // with no newline
+    const one = join(dir, 'one-line.jsonl');
+    await writeFile(one, '{"only":1}');
+    const wide = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(300 * 1024) });
+    const many = join(dir, 'long-lines.jsonl');
+    await writeFile(many, Array.from({ length: 10 }, (_, i) => wide(i)).join('\n'));
+    const sample = { head: 100, everyBytes: 1, spread: 100 };
+
+    // Act
+    const single = await inspectRawObject(one, { gzip: false, plain: `${one}.plain`, sample });
+    const long = await inspectRawObject(many, { gzip: false, plain: `${many}.plain`, sample });
+
+    // Assess
+    expect(single.sample.map(String)).toEqual(['{"only":1}']);
+    expect(long.sample.map((b) => (JSON.parse(b.toString()) as { i: number }).i)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+  });
 });
 
 describe('Function: maskLines', () => {

@@ -51,6 +51,11 @@ export interface SampleOptions {
 }
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/**
+ * The longest line a sample keeps: sampled lines stay in memory (about a thousand a batch), and
+ * a batch whose sample misses a longer record's keys finds them in the key pass.
+ */
+const MAX_SAMPLED_LINE = 4 * 1024 ** 2;
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
 
 /** Passes bytes on, and fails once more than `max` have passed. */
@@ -193,11 +198,30 @@ export const inspectRawObject = async (
     ? Math.max(options.sample.everyBytes, (await stat(path)).size / spread)
     : Number.POSITIVE_INFINITY;
   let sampleFrom = everyBytes;
-  /** Keeps the line at [start, end) of the chunk read at `offset` if the sample wants it. */
+  /** A sampled line the chunk read so far ends inside: its bytes until its newline or the end. */
+  let open: Buffer[] | undefined;
+  let openBytes = 0;
+  /**
+   * Keeps the line from `start` of the chunk read at `offset` if the sample wants it: up to
+   * `end`, or when no newline ends it in this chunk (`end` < 0), up to the next one or the end
+   * of the file (`carry`), unless it outgrows {@link MAX_SAMPLED_LINE}.
+   */
   const sampled = (chunk: Buffer, offset: number, start: number, end: number) => {
     if (lines >= head && offset + start < sampleFrom) return;
-    sample.push(Buffer.from(chunk.subarray(start, end)));
+    if (end >= 0) sample.push(Buffer.from(chunk.subarray(start, end)));
+    else [open, openBytes] = [[Buffer.from(chunk.subarray(start))], chunk.length - start];
     if (lines >= head) sampleFrom = offset + start + everyBytes;
+  };
+  /** Adds the chunk's bytes to the open sampled line, up to its newline (`end`) if it has one. */
+  const carry = (chunk: Buffer, end: number) => {
+    if (!open) return;
+    const part = end < 0 ? chunk : chunk.subarray(0, end);
+    openBytes += part.length;
+    if (openBytes > MAX_SAMPLED_LINE) open = undefined;
+    else open.push(Buffer.from(part));
+    if (end < 0 || !open) return;
+    sample.push(Buffer.concat(open));
+    open = undefined;
   };
   const sawText = (byte: number) => {
     lineHasText = true;
@@ -223,9 +247,9 @@ export const inspectRawObject = async (
     tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - OVERLAP)));
     // A byte order mark opens the text, as DuckDB's reader takes it, not the first line.
     const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
+    carry(chunk, chunk.indexOf(0x0a));
     if (offset === 0 && chunk.length > from && !isSpace(chunk[from] as number)) {
-      const end = chunk.indexOf(0x0a);
-      if (end >= 0) sampled(chunk, offset, from, end);
+      sampled(chunk, offset, from, chunk.indexOf(0x0a));
     }
     for (let i = from; i < chunk.length; i++) {
       const byte = chunk[i] as number;
@@ -240,8 +264,8 @@ export const inspectRawObject = async (
           sawText(start);
           const next = chunk.indexOf(0x0a, i + 1);
           lineLast = lastText(chunk, i + 1, next < 0 ? chunk.length : next, start);
-          if (next < 0) break;
           sampled(chunk, offset, i + 1, next);
+          if (next < 0) break;
           i = next - 1;
         }
       } else if (!isSpace(byte)) {
@@ -254,6 +278,8 @@ export const inspectRawObject = async (
   const notText = text(undefined);
   if (notText) return unreadable(path, notText);
   if (lineHasText) endLine(offset);
+  // The last line, with no newline after it.
+  if (open) sample.push(Buffer.concat(open));
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
   const isLines = layout === 'lines';
   const maxRecordBytes = options.maxRecordBytes ?? Number.POSITIVE_INFINITY;
