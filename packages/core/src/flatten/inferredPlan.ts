@@ -63,6 +63,13 @@ export interface InferredTable {
   /** The STRUCTs its select reads from columns of their own (the feed's table only). */
   stages: Stage[];
   /**
+   * The objects a child table's rows flatten into columns (an element itself, `$`, too), each
+   * with its fields' SQL: one holding none of them (`{}`) is kept in `_variant` under its path,
+   * apart from a null one. The feed's own objects are not checked: their fields are not in the
+   * side read, and checking them there would cost a CASE per object per row.
+   */
+  objects: { value: string; at: string; fields: string[] }[];
+  /**
    * The arrays (and map entries) inside its rows that are tables of their own, as a chain of
    * field accesses from the row's columns.
    */
@@ -139,6 +146,7 @@ export const inferredPlan = (
     native: [],
     checked: [],
     stages: [],
+    objects: [],
     children: [],
   });
 
@@ -204,6 +212,13 @@ export const inferredPlan = (
       // An object with no fields (always `{}`) is kept whole.
       if (type.fields.length === 0) return asJson();
       const own = staged(table, at);
+      if (table.path !== '$') {
+        table.objects.push({
+          value: at.chain,
+          at: path,
+          fields: type.fields.map(([key]) => field(own, key).chain),
+        });
+      }
       const fields = type.fields.map(([key, child]) => ({
         key,
         ...walk(table, child, [...keys, key], [...absolute, key], field(own, key), registry),

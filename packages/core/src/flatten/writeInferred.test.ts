@@ -203,6 +203,29 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     expect(out.columns.map((c) => c.name)).toEqual(['date', 'mode_2', 'id']);
   });
 
+  it('keeps an empty object among the elements apart from a null one, in _variant', async () => {
+    // Prepare: an element `{}`, a null one, and an element whose object `at` is `{}` or null
+    const records = [
+      { ...DAY, items: [{ sku: 'a', at: { x: 1 } }, {}, null, { sku: 'b', at: {} }] },
+      { ...DAY, items: [{ sku: 'c', at: null }] },
+    ];
+
+    // Act
+    const out = await flattenRecords('empties', records);
+    const found = await rows(
+      `select _source_line::int as line, _index::int as i, sku, at_x::int as at_x, _variant::varchar as v from ${out.children.empties__items} order by 1, 2`
+    );
+
+    // Assess
+    expect(found).toEqual([
+      { line: 1, i: 1, sku: 'a', at_x: 1, v: null },
+      { line: 1, i: 2, sku: null, at_x: null, v: '[{"$":{}}]' },
+      { line: 1, i: 3, sku: null, at_x: null, v: null },
+      { line: 1, i: 4, sku: 'b', at_x: null, v: '[{"$.\\"at\\"":{}}]' },
+      { line: 2, i: 1, sku: 'c', at_x: null, v: null },
+    ]);
+  });
+
   it('writes arrays of scalars as typed LIST columns', async () => {
     // Act
     const out = await flattenRecords('lists', [

@@ -263,6 +263,11 @@ const writeTables = async (
         `case when len(${list}) = 0 then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
       );
     }
+    for (const { value, at, fields } of table.objects) {
+      misfits.push(
+        `case when ${value} is not null and ${fields.map((f) => `${f} is null`).join(' and ')} then json_object(${quoteLiteral(at)}, '{}'::json) end`
+      );
+    }
     const variant = misfits.length
       ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]')::json`
       : 'null::json';
