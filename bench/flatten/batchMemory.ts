@@ -8,7 +8,10 @@
  * process's RSS is sampled every 20 ms during each batch; its peak is the batch's need.
  *
  *   NODE_OPTIONS=--openssl-legacy-provider npx tsx bench/flatten/batchMemory.ts \
- *     --workload backlog|wide --dir /tmp/strata-memory [--size 800]
+ *     --workload backlog|wide --dir /tmp/strata-memory [--size 800] [--memory-limit 1592MB]
+ *
+ * --memory-limit gives DuckDB another limit than the handler's, to find one that keeps a batch
+ * within half of the function.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -29,13 +32,17 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/strata-memory' },
     /** Raw MB of input: enough for full 256 MiB batches (the backlog has three feeds). */
     size: { type: 'string', default: '800' },
+    'memory-limit': { type: 'string' },
   },
 });
 const wide = values.workload === 'wide';
 const dir = values.dir as string;
 const bytes = Number(values.size) * 1e6;
 const MIB = 1024 ** 2;
-const engine = engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FLATTEN_BATCH_MEMORY_MB) });
+const engine = {
+  ...engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FLATTEN_BATCH_MEMORY_MB) }),
+  ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
+};
 
 if (!existsSync(join(dir, 'generated'))) {
   if (wide) {
