@@ -27,7 +27,12 @@ import { TransientError } from '@strata/core/errors';
 import type { ReconcileResult } from '@strata/core/reconcile';
 import { generateBacklog } from '@strata/local/backlog';
 import { EmbeddedRuntime, type ExecuteOptions, localMachineArn } from '@strata/local/runtime';
-import { LocalStepFunctions, type SfnApiServer, serveSfnApi } from '@strata/local/sfn-api';
+import {
+  LocalStepFunctions,
+  type SfnApiServer,
+  StepFunctionsExecutions,
+  serveSfnApi,
+} from '@strata/local/sfn-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TIME_SCALE } from './support/runtime.js';
 
@@ -357,6 +362,22 @@ describe('the Step Functions API over the embedded runtime, driven by @aws-sdk/c
     expect(body.startDate).toBeGreaterThan(Date.now() / 1000 - 3600);
     expect(unsupported.status).toBe(400);
     expect(await unsupported.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+
+  it("finds a stage's state machines by their names, and says when the stage has none", async () => {
+    // Prepare
+    const stage = (name: string) =>
+      new StepFunctionsExecutions({ client: sfn, stage: name, pollMs: 10 });
+
+    // Act
+    const local = await stage('local').stateMachineArn('weekly-sync');
+    const prod = await rejection(stage('prod').run('backfill', { name: 'never', input: {} }));
+
+    // Assess
+    expect(local).toBe(localMachineArn('weekly-sync'));
+    expect(prod?.message).toBe(
+      'no state machine strata-prod-backfill: is stage prod deployed in this account and region?'
+    );
   });
 
   it('lists state machines, and executions newest first, filtered by status and paged', async () => {

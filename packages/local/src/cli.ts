@@ -30,6 +30,8 @@ import { lakeStatus } from './cli/status.js';
 import { summaryTable } from './cli/summaryTable.js';
 import { EmbeddedRuntime, LOCAL_BUCKET, lakeDirectory } from './runtime/EmbeddedRuntime.js';
 import { type SummaryRow, summarizeRun } from './runtime/summarizeRun.js';
+import { type LocalExecutions, serveLocalExecutions } from './sfn-api/localExecutions.js';
+import type { StepFunctionsExecutions } from './sfn-api/StepFunctionsExecutions.js';
 
 const USAGE = `Usage: strata <command> [options]
 
@@ -82,15 +84,20 @@ const DEFAULT_SIZE = '16MB';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
+/** A name for an execution the CLI starts: the machine's and the time, unique per start. */
+const executionName = (prefix: string) =>
+  `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+
 /**
- * Starts the embedded runtime for one command and stops it afterwards, also on Ctrl-C, so
- * local S3 never outlives the CLI.
+ * Starts the embedded runtime for one command, with its Step Functions API served on 127.0.0.1
+ * (the command starts its executions through it, as it would on AWS), and stops both
+ * afterwards, also on Ctrl-C, so local S3 never outlives the CLI.
  */
 const withRuntime = async (
   values: Values,
   scale: number | undefined,
-  work: (runtime: EmbeddedRuntime) => Promise<number>,
-  s3Port?: number
+  work: (runtime: EmbeddedRuntime, local: LocalExecutions) => Promise<number>,
+  ports: { s3?: number; sfn?: number } = {}
 ): Promise<number> => {
   // The handlers' loggers read this when they are first imported, which is after this point.
   process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
@@ -100,8 +107,9 @@ const withRuntime = async (
     dir,
     scale,
     fresh: Boolean(values.fresh),
-    s3Port,
+    s3Port: ports.s3,
   });
+  let local: LocalExecutions | undefined;
   const stop = async (signal: string) => {
     console.error(`\n${signal}: stopping local S3`);
     await runtime.stop();
@@ -117,23 +125,30 @@ const withRuntime = async (
       );
     }
     console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}\n`);
-    return await work(runtime);
+    local = await serveLocalExecutions(runtime, ports.sfn);
+    return await work(runtime, local);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await local?.close();
     await runtime.stop();
   }
 };
 
 /** Generates (or reuses) the backlog and backfills every feed in it. */
-const runBackfill = async (runtime: EmbeddedRuntime, values: Values, size: number) => {
+const runBackfill = async (
+  runtime: EmbeddedRuntime,
+  executions: StepFunctionsExecutions,
+  values: Values,
+  size: number
+) => {
   const began = Date.now();
   const backlog = await prepareBacklog(
     runtime,
     { targetBytes: size, sizeGiven: values.size !== undefined },
     write
   );
-  const runs = await backfillFeeds(runtime, backlog.feeds, write);
+  const runs = await backfillFeeds(runtime, executions, backlog.feeds, write);
   return { runs, wallMs: Date.now() - began };
 };
 
@@ -157,23 +172,26 @@ const LAYER_ORDER: readonly SummaryRow['layer'][] = [
 
 const start = async (values: Values, size: number, scale: number | undefined) => {
   const began = Date.now();
-  return withRuntime(values, scale, async (runtime) => {
+  return withRuntime(values, scale, async (runtime, { executions }) => {
     const backfill =
-      values.backfill === false ? undefined : await runBackfill(runtime, values, size);
+      values.backfill === false ? undefined : await runBackfill(runtime, executions, values, size);
     const runs = backfill?.runs ?? [];
 
     console.log('\n▶ pipeline');
     const pipelineBegan = Date.now();
     const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
-    const outcome = await runtime.execute('pipeline', {
+    const outcome = await executions.run('pipeline', {
+      name: executionName('local'),
       input: entities ? { entities } : {},
       onEvent: progressPrinter(write.out),
     });
     const pipelineWall = Date.now() - pipelineBegan;
     if (backfill) console.log(`\n${backfillSection(runs, backfill.wallMs)}`);
 
-    if (outcome.status === 'FAILED') {
-      console.error(`\nPipeline FAILED with ${outcome.error}: ${failureReason(outcome.cause)}`);
+    if (outcome.status !== 'SUCCEEDED') {
+      console.error(
+        `\nPipeline ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
+      );
       console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
       console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
       console.error(`wall time ${seconds(Date.now() - began)}`);
@@ -201,8 +219,8 @@ const start = async (values: Values, size: number, scale: number | undefined) =>
 };
 
 const backfill = async (values: Values, size: number) =>
-  withRuntime(values, undefined, async (runtime) => {
-    const { runs, wallMs } = await runBackfill(runtime, values, size);
+  withRuntime(values, undefined, async (runtime, { executions }) => {
+    const { runs, wallMs } = await runBackfill(runtime, executions, values, size);
     console.log(`\n${backfillSection(runs, wallMs)}\n`);
     const rows = runs.flatMap((feed) => (feed.status === 'SUCCEEDED' ? feed.summary.rows : []));
     console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
@@ -233,7 +251,7 @@ const backfillFeed = async (values: Values): Promise<number> => {
     console.error(`no files under ${from}${filters}: nothing to backfill into ${feed}`);
     return 1;
   }
-  return withRuntime(values, undefined, async (runtime) => {
+  return withRuntime(values, undefined, async (runtime, { executions }) => {
     if (from && files) {
       if (values['dry-run']) {
         const plan = await planSourceFiles(runtime.store, feed, files);
@@ -253,7 +271,7 @@ const backfillFeed = async (values: Values): Promise<number> => {
       }
     }
     const began = Date.now();
-    const runs = await backfillFeeds(runtime, [feed], write);
+    const runs = await backfillFeeds(runtime, executions, [feed], write);
     const [run] = runs;
     if (run?.status === 'SUCCEEDED') {
       const { objects, skipped, held, refused } = run.summary.plan;
@@ -345,7 +363,7 @@ const weeklySync = async (values: Values): Promise<number> => {
     return 2;
   }
   const began = Date.now();
-  return withRuntime(values, undefined, async (runtime) => {
+  return withRuntime(values, undefined, async (runtime, { executions }) => {
     const configured = (await runtime.defaultConfig()) as { feeds?: Record<string, unknown> };
     const feeds =
       typeof values.feeds === 'string'
@@ -353,14 +371,16 @@ const weeklySync = async (values: Values): Promise<number> => {
         : Object.keys(configured.feeds ?? {});
     // The schedule syncs the week before its time: a week after the given day is that day's week.
     const scheduledTime = new Date(day.getTime() + 7 * 86_400_000).toISOString();
-    const outcome = await runtime.execute('weekly-sync', {
-      executionName: `weekly-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    const outcome = await executions.run('weekly-sync', {
+      name: executionName('weekly-sync'),
       input: { feeds, scheduledTime },
       onEvent: progressPrinter(write.out),
     });
     const wall = `wall time ${seconds(Date.now() - began)}`;
-    if (outcome.status === 'FAILED') {
-      console.error(`weekly-sync FAILED with ${outcome.error}: ${failureReason(outcome.cause)}`);
+    if (outcome.status !== 'SUCCEEDED') {
+      console.error(
+        `weekly-sync ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
+      );
       console.error(wall);
       return 1;
     }
@@ -425,7 +445,10 @@ const main = async (): Promise<number> => {
       console.error('--port, --s3-port: a port is a whole number from 0 to 65535');
       return 2;
     }
-    return withRuntime(values, undefined, (runtime) => serve(runtime, port, write), s3Port);
+    return withRuntime(values, undefined, (runtime, local) => serve(runtime, local.server, write), {
+      s3: s3Port,
+      sfn: port,
+    });
   }
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
     return backfillFeed(values);

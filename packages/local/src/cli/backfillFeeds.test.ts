@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
+import { type LocalExecutions, serveLocalExecutions } from '../sfn-api/localExecutions.js';
 import {
   BACKLOG_KEY,
   backfillFeeds,
@@ -20,6 +21,8 @@ import {
 
 let dir: string;
 let runtime: EmbeddedRuntime;
+/** The runtime's Step Functions API, which backfillFeeds starts its executions through. */
+let local: LocalExecutions;
 
 /** Collects what the CLI would print. */
 const capture = () => {
@@ -43,9 +46,11 @@ beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dir = await mkdtemp(join(tmpdir(), 'strata-backfill-feeds-'));
   runtime = await EmbeddedRuntime.start({ dir, scale: 0.001, timeScale: TEST_TIME_SCALE });
+  local = await serveLocalExecutions(runtime);
 });
 
 afterAll(async () => {
+  await local?.close();
   await runtime?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -69,7 +74,7 @@ describe('Function: prepareBacklog', () => {
     // Prepare
     const { write } = capture();
     const first = await prepareBacklog(runtime, { targetBytes: SIZE, sizeGiven: false }, write);
-    await backfillFeeds(runtime, ['clickstream'], write);
+    await backfillFeeds(runtime, local.executions, ['clickstream'], write);
     const left = await keysUnder('raw/clickstream/all_historical_files/');
 
     // Act
@@ -103,7 +108,7 @@ describe('Function: backfillFeeds', () => {
     await runtime.store.put(FlattenLayout.schema('payments'), 'not json');
 
     // Act
-    const runs = await backfillFeeds(runtime, ['payments', 'devices'], write);
+    const runs = await backfillFeeds(runtime, local.executions, ['payments', 'devices'], write);
 
     // Assess
     expect(runs.map((run) => [run.feed, run.status])).toEqual([
@@ -157,7 +162,7 @@ describe('Function: backfillFeeds', () => {
     );
 
     // Act
-    const runs = await backfillFeeds(runtime, ['refunds'], capture().write);
+    const runs = await backfillFeeds(runtime, local.executions, ['refunds'], capture().write);
 
     // Assess
     expect(runs[0]?.status === 'SUCCEEDED' && runs[0].summary.plan.held).toBe(1);
@@ -180,7 +185,7 @@ describe('Function: backfillFeeds', () => {
     await runtime.ledger.claim(left?.key ?? '', 'killed-returns-000000', new Date(), 0);
 
     // Act
-    const runs = await backfillFeeds(runtime, ['returns'], capture().write);
+    const runs = await backfillFeeds(runtime, local.executions, ['returns'], capture().write);
 
     // Assess
     const summary = runs[0]?.status === 'SUCCEEDED' ? runs[0].summary : undefined;

@@ -1,6 +1,7 @@
 import { BadInputError } from '@strata/core/errors';
 import { planKey, refusedKey } from '@strata/core/plan-backlog';
 import { z } from 'zod';
+import { mapRunFolder } from '../asl/distributedMap/resultWriter.js';
 import { generateBacklog } from '../backlog/index.js';
 import { type EmbeddedRuntime, LOCAL_BUCKET } from '../runtime/EmbeddedRuntime.js';
 import {
@@ -8,6 +9,7 @@ import {
   type BackfillSummary,
   summarizeBackfill,
 } from '../runtime/summarizeBackfill.js';
+import type { StepFunctionsExecutions } from '../sfn-api/StepFunctionsExecutions.js';
 import { count, failureReason, formatBytes } from './format.js';
 import { progressPrinter } from './progress.js';
 import { textTable } from './summaryTable.js';
@@ -173,22 +175,50 @@ export const firstBatchFailure = async (
   return undefined;
 };
 
+/**
+ * Where a Map Run of the backfill wrote its results, `<Prefix>/<map run id>/manifest.json`
+ * (input-output-resultwriter.html): the Prefix is the one the backfill's Distributed Maps share
+ * in the ASL; none when they write under different ones.
+ *
+ * @param runtime - the embedded runtime, for the backfill's definition
+ * @param mapRunArn - the Map Run's ARN, which ends with its id
+ */
+const mapRunManifest = async (
+  runtime: EmbeddedRuntime,
+  mapRunArn: string | undefined
+): Promise<string | undefined> => {
+  if (!mapRunArn) return undefined;
+  const { States } = (await runtime.definition('backfill')) as {
+    States: Record<string, { ResultWriter?: { Parameters?: { Prefix?: string } } }>;
+  };
+  const prefixes = new Set(
+    Object.values(States).flatMap((state) =>
+      state.ResultWriter ? [state.ResultWriter.Parameters?.Prefix ?? ''] : []
+    )
+  );
+  const [prefix] = prefixes;
+  if (prefixes.size !== 1 || prefix === undefined) return undefined;
+  return `${mapRunFolder(prefix, mapRunArn.split(':').pop() ?? '')}manifest.json`;
+};
+
 /** One feed's backfill execution: its summary, or why it failed. */
 export type FeedBackfill =
   | { feed: string; runId: string; status: 'SUCCEEDED'; summary: BackfillSummary }
   | { feed: string; runId: string; status: 'FAILED'; error: string };
 
 /**
- * Runs the `backfill` state machine once per feed, one after another, printing each execution's
- * progress, and summarises each successful run from the lake. A failed feed does not stop the
- * others.
+ * Runs the `backfill` state machine once per feed, one after another, through the Step Functions
+ * API, printing each execution's progress from its history, and summarises each successful run
+ * from the lake. A failed feed does not stop the others.
  *
- * @param runtime - the embedded runtime
+ * @param runtime - the embedded runtime, whose lake and ledger the runs use
+ * @param executions - the client that starts and follows the executions
  * @param feeds - the feeds to backfill
  * @param write - where progress and failures go
  */
 export const backfillFeeds = async (
   runtime: EmbeddedRuntime,
+  executions: StepFunctionsExecutions,
   feeds: readonly string[],
   write: CliOutput
 ): Promise<FeedBackfill[]> => {
@@ -196,15 +226,16 @@ export const backfillFeeds = async (
   for (const feed of feeds) {
     const runId = `backfill-${feed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     write.out(`\n▶ backfill ${feed}: ${historicalPrefix(feed)}`);
-    const outcome = await runtime.execute('backfill', {
-      executionName: runId,
+    const outcome = await executions.run('backfill', {
+      name: runId,
       input: { feed, prefix: historicalPrefix(feed) },
       onEvent: progressPrinter(write.out),
     });
-    if (outcome.status === 'FAILED') {
+    if (outcome.status !== 'SUCCEEDED') {
       // Causes can span lines (a parser's message quoting the input); one line reads better.
       const failed = `${outcome.error}: ${failureReason(outcome.cause).replace(/\s*\n\s*/g, ' ')}`;
-      const batch = await firstBatchFailure(runtime, feed, runId, outcome.redrive?.mapRun?.Key);
+      const manifest = await mapRunManifest(runtime, outcome.failedMapRuns.at(-1));
+      const batch = await firstBatchFailure(runtime, feed, runId, manifest);
       const error = batch ? `${failed}; ${batch}` : failed;
       write.err(`✗ backfill ${feed} FAILED with ${error}`);
       runs.push({ feed, runId, status: 'FAILED', error });

@@ -1,10 +1,10 @@
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import type { BronzeToSilverResult } from '@strata/core/bronze-to-silver';
 import type { ExtractResult } from '@strata/core/extract';
 import type { FeatureIngestPlanResult, FeatureIngestResult } from '@strata/core/feature-ingest';
 import type { PlanBacklogResult } from '@strata/core/plan-backlog';
 import type { ReconcileResult } from '@strata/core/reconcile';
 import type { SilverToGoldResult } from '@strata/core/silver-to-gold';
-import type { EventLog } from '../asl/runLocalExecution.js';
 import { count, formatBytes } from './format.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
@@ -72,40 +72,79 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
 };
 
 /**
- * Turns the execution's event log into progress lines: each Task as it finishes with its
- * elapsed time, retries, and failures with their error name and message.
+ * Turns an execution's history, as the Step Functions API gives it (locally or on AWS), into
+ * progress lines as it is read: each Task and Map as it finishes with its elapsed time, retries,
+ * failures with their error name and message, and the failure branch a Catch takes.
+ *
+ * A Task event names no state: it belongs to the state last entered in its scope, the execution
+ * or one Map iteration, which `previousEventId` leads back to.
  *
  * @param write - where lines go
  */
 export const progressPrinter = (write: (line: string) => void) => {
-  const started = new Map<string, number>();
-  const id = (event: { state: { name: string }; index?: number }) =>
-    `${event.state.name}#${event.index ?? ''}`;
-  return (event: EventLog): void => {
-    switch (event.type) {
-      case 'StateEntered':
-        started.set(id(event), event.timestamp);
-        if (event.state.type === 'Map') write(`▶ ${event.state.name}`);
+  /** Each event's Map iteration (undefined outside one), by event id. */
+  const iterations = new Map<number, number | undefined>();
+  const closing = new Set<number>();
+  /** The state last entered in each scope, when, and how many times its Task was scheduled. */
+  const current = new Map<string, { name: string; at: number; attempts: number }>();
+  /** The state in each scope whose failure a Catch may take next. */
+  const failed = new Map<string, string>();
+  return (event: HistoryEvent): void => {
+    const id = event.id ?? 0;
+    const previous = event.previousEventId ?? 0;
+    const index =
+      event.type === 'MapIterationStarted'
+        ? event.mapIterationStartedEventDetails?.index
+        : closing.has(previous)
+          ? undefined
+          : iterations.get(previous);
+    iterations.set(id, index);
+    if (event.type?.startsWith('MapIteration') && event.type !== 'MapIterationStarted') {
+      closing.add(id);
+    }
+    const scope = String(index ?? '');
+    const at = event.timestamp?.getTime() ?? 0;
+    const state = current.get(scope);
+    const type = event.type ?? '';
+    if (type.endsWith('StateEntered')) {
+      const caught = failed.get(scope);
+      if (caught) write(`→ ${caught}: caught, taking the failure branch`);
+      failed.delete(scope);
+      const name = event.stateEnteredEventDetails?.name ?? '';
+      current.set(scope, { name, at, attempts: 0 });
+      if (type === 'MapStateEntered') write(`▶ ${name}`);
+      return;
+    }
+    if (!state) return;
+    switch (type) {
+      case 'TaskScheduled':
+        state.attempts += 1;
+        failed.delete(scope);
+        if (state.attempts > 1) write(`  ↻ ${state.name}: retry ${state.attempts - 1}`);
         return;
-      case 'StateExited': {
-        if (event.state.type !== 'Task' && event.state.type !== 'Map') return;
-        const elapsed = event.timestamp - (started.get(id(event)) ?? event.timestamp);
-        const detail = describeOutput(event.state.name, event.state.output, elapsed);
-        const indent = event.index === undefined ? '' : '  ';
-        write(
-          `${indent}✓ ${event.state.name}${detail ? `  ${detail}` : ''}  (${seconds(elapsed)})`
-        );
+      case 'TaskFailed':
+      case 'MapRunFailed': {
+        const details = event.taskFailedEventDetails ?? event.mapRunFailedEventDetails;
+        write(`✗ ${state.name}: ${details?.error}: ${details?.cause ?? ''}`);
+        failed.set(scope, state.name);
         return;
       }
-      case 'StateRetried':
-        write(`  ↻ ${event.state.name}: retry ${event.retry.attempt}`);
+      case 'TaskStateExited':
+      case 'MapStateExited': {
+        const caught = failed.get(scope);
+        failed.delete(scope);
+        if (caught) {
+          // AWS exits a Task whose failure a Catch took; the executor goes to the branch.
+          write(`→ ${caught}: caught, taking the failure branch`);
+          return;
+        }
+        const elapsed = at - state.at;
+        const output = JSON.parse(event.stateExitedEventDetails?.output ?? 'null') as unknown;
+        const detail = describeOutput(state.name, output, elapsed);
+        const indent = index === undefined ? '' : '  ';
+        write(`${indent}✓ ${state.name}${detail ? `  ${detail}` : ''}  (${seconds(elapsed)})`);
         return;
-      case 'StateFailed':
-        write(`✗ ${event.state.name}: ${event.Error}: ${String(event.Cause ?? '')}`);
-        return;
-      case 'StateCaught':
-        write(`→ ${event.state.name}: caught, taking the failure branch`);
-        return;
+      }
       default:
         return;
     }

@@ -5,8 +5,7 @@ import {
   MACHINES,
 } from '../runtime/EmbeddedRuntime.js';
 import { LOCAL_S3_CREDENTIALS } from '../s3/LocalS3.js';
-import { LocalStepFunctions } from '../sfn-api/LocalStepFunctions.js';
-import { serveSfnApi } from '../sfn-api/serveSfnApi.js';
+import type { SfnApiServer } from '../sfn-api/serveSfnApi.js';
 import type { CliOutput } from './backfillFeeds.js';
 
 /** Where `strata serve` serves the Step Functions API unless told: Step Functions Local's port. */
@@ -28,19 +27,18 @@ export const parsePort = (value: unknown, fallback: number): number | undefined 
 };
 
 /**
- * Serves the Step Functions API over a started runtime, says where it and local S3 are and how
- * to reach them, and serves until the process is stopped (Ctrl-C).
+ * Says where the Step Functions API of a started runtime and its local S3 are and how to reach
+ * them, and serves until the process is stopped (Ctrl-C).
  *
  * @param runtime - the embedded runtime, its local S3 on the port to keep
- * @param port - the API's port; 0 picks a free one
+ * @param server - its Step Functions API, listening
  * @param write - where to say it
  */
 export const serve = async (
   runtime: EmbeddedRuntime,
-  port: number,
+  server: SfnApiServer,
   write: CliOutput
 ): Promise<number> => {
-  const server = await serveSfnApi(new LocalStepFunctions(runtime), port);
   const example = localMachineArn('pipeline');
   write.out(
     [

@@ -70,6 +70,8 @@ export class ExecutionHistory {
   readonly #region: string;
   /** Map Runs already started once: a RUNNING report for one of them is its redrive. */
   readonly #mapRuns = new Set<string>();
+  /** States (`<name>#<scope>`) whose failure a Catch took: their exit is no TaskSucceeded. */
+  readonly #caught = new Set<string>();
 
   /**
    * @param definition - the execution's definition, as written (Distributed Maps as Maps)
@@ -143,6 +145,9 @@ export class ExecutionHistory {
       case 'StateRetried':
         this.#state(event, at);
         return;
+      case 'StateCaught':
+        this.#caught.add(`${event.state.name}#${event.index ?? ''}`);
+        return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
@@ -151,12 +156,11 @@ export class ExecutionHistory {
           index: event.index,
         };
         const field = `${event.type.charAt(0).toLowerCase()}${event.type.slice(1)}EventDetails`;
-        // An iteration's events chain inside it; its start follows the Map's last event.
-        const scope = event.type === 'MapIterationStarted' ? '' : `#${event.index}`;
-        this.#add(scope, event.type, { [field]: details }, at);
-        if (event.type === 'MapIterationStarted') {
-          this.#last.set(`#${event.index}`, this.events.length);
-        }
+        // An iteration's events chain inside it; its start follows the Map's last event, and
+        // the Map's own next event follows that event too, not an iteration.
+        const scope = `#${event.index}`;
+        const after = event.type === 'MapIterationStarted' ? '' : scope;
+        this.#add(scope, event.type, { [field]: details }, at, after);
         return;
       }
       default:
@@ -223,7 +227,8 @@ export class ExecutionHistory {
         }
         return;
       case 'StateExited':
-        if (task) {
+        // A caught failure exits the Task with the Catch's output, after its TaskFailed.
+        if (task && !this.#caught.delete(`${name}#${event.index ?? ''}`)) {
           this.#add(
             scope,
             'TaskSucceeded',
@@ -255,13 +260,24 @@ export class ExecutionHistory {
     }
   }
 
-  #add(scope: string, type: string, details: Record<string, unknown>, at = new Date()): void {
+  /**
+   * Appends an event to a scope (the execution `''`, or a Map iteration `#<index>`), caused by
+   * the last event of `after` (its own scope unless told), or of the execution when that scope
+   * has none yet.
+   */
+  #add(
+    scope: string,
+    type: string,
+    details: Record<string, unknown>,
+    at = new Date(),
+    after = scope
+  ): void {
     const id = this.events.length + 1;
     this.events.push({
       timestamp: at,
       type,
       id,
-      previousEventId: this.#last.get(scope) ?? this.#last.get('') ?? 0,
+      previousEventId: this.#last.get(after) ?? this.#last.get('') ?? 0,
       ...details,
     });
     this.#last.set(scope, id);

@@ -7,4 +7,10 @@ export {
   type LocalStepFunctionsOptions,
   REDRIVE_WINDOW_MS,
 } from './LocalStepFunctions.js';
+export { type LocalExecutions, serveLocalExecutions } from './localExecutions.js';
+export {
+  type FollowedExecution,
+  StepFunctionsExecutions,
+  type StepFunctionsExecutionsOptions,
+} from './StepFunctionsExecutions.js';
 export { SFN_ACTIONS, type SfnApiServer, serveSfnApi } from './serveSfnApi.js';
