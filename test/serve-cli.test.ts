@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
@@ -109,5 +110,55 @@ describe('strata serve', () => {
       reconcile: { report: { recordsRead: number; rowsWritten: number } };
     };
     expect(output.reconcile.report).toMatchObject({ recordsRead: 5, rowsWritten: 5 });
+  }, 120_000);
+});
+
+describe('strata <command> --stage', () => {
+  it('runs a backfill through the Step Functions API of the stage it names, found by name', async () => {
+    // Prepare: a second file in the served lake; the AWS SDK's own endpoint variable points the
+    // stage's client at the served API, whose state machines are stage "local"
+    const s3 = new S3Client({
+      endpoint: endpointAfter('local S3'),
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'strata-lake',
+        Key: 'raw/mine/all_historical_files/part-1.jsonl',
+        Body: '{"id":10}\n{"id":11}\n{"id":12}\n',
+      })
+    );
+    s3.destroy();
+
+    // Act
+    const run = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'backfill', '--stage', 'local', '--feed', 'mine'],
+      {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_SFN: endpointAfter('Step Functions API'),
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      }
+    );
+
+    // Assess: only the new file is planned (the earlier one was moved to raw-processed/)
+    expect(run.stdout).toContain(
+      '▶ backfill on stage local: arn:aws:states:us-east-1:000000000000:stateMachine:strata-local-backfill'
+    );
+    expect(run.stdout).toMatch(/✓ PlanBacklog {2}1 objects, .* in 1 batch\(es\)/);
+    expect(run.stdout).toContain('▶ FlattenBacklog');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(
+      /backfill mine: 3 records read = 3 rows written \+ 0 quarantined; 0 failed batch\(es\)/
+    );
+    expect(run.stdout).toMatch(
+      /backfill SUCCEEDED — execution arn:aws:states:us-east-1:000000000000:execution:strata-local-backfill:backfill-mine-/
+    );
   }, 120_000);
 });

@@ -5,8 +5,7 @@ import { parseArgs } from 'node:util';
 import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { ErrorName } from '@strata/core/errors';
-import { BATCH_BUDGET_SECONDS, weekPrefix } from '@strata/core/plan-backlog';
-import type { ReconcileResult } from '@strata/core/reconcile';
+import { BATCH_BUDGET_SECONDS } from '@strata/core/plan-backlog';
 import {
   backfillFeeds,
   backfillProblems,
@@ -26,12 +25,14 @@ import {
   planSourceFiles,
   uploadSourceFiles,
 } from './cli/sourceFiles.js';
+import { stageCommand } from './cli/stage.js';
 import { lakeStatus } from './cli/status.js';
 import { summaryTable } from './cli/summaryTable.js';
+import { weeklySyncInput, weeklySyncReport } from './cli/weeklySync.js';
 import { EmbeddedRuntime, LOCAL_BUCKET, lakeDirectory } from './runtime/EmbeddedRuntime.js';
 import { type SummaryRow, summarizeRun } from './runtime/summarizeRun.js';
 import { type LocalExecutions, serveLocalExecutions } from './sfn-api/localExecutions.js';
-import type { StepFunctionsExecutions } from './sfn-api/StepFunctionsExecutions.js';
+import { executionName, type StepFunctionsExecutions } from './sfn-api/StepFunctionsExecutions.js';
 
 const USAGE = `Usage: strata <command> [options]
 
@@ -70,6 +71,8 @@ Options:
   --feeds <a,b>       weekly-sync: the feeds to sync (default: the configured feeds)
   --port <port>       serve: the Step Functions API's port (default ${DEFAULT_SFN_PORT}; 0 picks one)
   --s3-port <port>    serve: local S3's port (default ${DEFAULT_S3_PORT}; 0 picks one)
+  --stage <stage>     start, backfill --feed, weekly-sync: run the deployed stage's state
+                      machines (strata-<stage>-…) with the default AWS credentials, not locally
   --verbose           print the handlers' structured logs too
   --help              show this help`;
 
@@ -83,10 +86,6 @@ const write: CliOutput = {
 const DEFAULT_SIZE = '16MB';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-
-/** A name for an execution the CLI starts: the machine's and the time, unique per start. */
-const executionName = (prefix: string) =>
-  `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 
 /**
  * Starts the embedded runtime for one command, with its Step Functions API served on 127.0.0.1
@@ -356,24 +355,25 @@ const featuresGet = async (values: Values, id: string | undefined): Promise<numb
   });
 };
 
-const weeklySync = async (values: Values): Promise<number> => {
+/** The `--week` date, or nothing (said on stderr) when it is not one. */
+const weekOf = (values: Values): Date | undefined => {
   const day = new Date(String(values.week ?? ''));
-  if (Number.isNaN(day.getTime())) {
-    console.error(`--week: "${values.week ?? ''}" must be a date, e.g. 2023-01-28`);
-    return 2;
-  }
+  if (!Number.isNaN(day.getTime())) return day;
+  console.error(`--week: "${values.week ?? ''}" must be a date, e.g. 2023-01-28`);
+  return undefined;
+};
+
+const weeklySync = async (values: Values): Promise<number> => {
+  const day = weekOf(values);
+  if (!day) return 2;
   const began = Date.now();
-  return withRuntime(values, undefined, async (runtime, { executions }) => {
-    const configured = (await runtime.defaultConfig()) as { feeds?: Record<string, unknown> };
-    const feeds =
-      typeof values.feeds === 'string'
-        ? values.feeds.split(',')
-        : Object.keys(configured.feeds ?? {});
-    // The schedule syncs the week before its time: a week after the given day is that day's week.
-    const scheduledTime = new Date(day.getTime() + 7 * 86_400_000).toISOString();
+  return withRuntime(values, undefined, async (_runtime, { executions }) => {
     const outcome = await executions.run('weekly-sync', {
       name: executionName('weekly-sync'),
-      input: { feeds, scheduledTime },
+      input: await weeklySyncInput(
+        typeof values.feeds === 'string' ? values.feeds : undefined,
+        day
+      ),
       onEvent: progressPrinter(write.out),
     });
     const wall = `wall time ${seconds(Date.now() - began)}`;
@@ -384,18 +384,7 @@ const weeklySync = async (values: Values): Promise<number> => {
       console.error(wall);
       return 1;
     }
-    const { feedRuns } = outcome.output as {
-      feedRuns: { feed: string; plan: { objects: number }; report: ReconcileResult }[];
-    };
-    for (const { feed, plan, report } of feedRuns) {
-      if (plan.objects === 0) {
-        console.error(`⚠ weekly-sync ${weekPrefix(feed, day)}: no objects to sync`);
-        continue;
-      }
-      console.log(
-        `weekly-sync ${weekPrefix(feed, day)}: ${plan.objects} object(s), ${report.batches.succeeded} batch(es), ${count(report.recordsRead)} records read = ${count(report.rowsWritten)} rows written + ${count(report.recordsQuarantined)} quarantined; ${report.batches.failed + report.batches.pending} failed batch(es); report s3://${LOCAL_BUCKET}/${report.reportKey}`
-      );
-    }
+    weeklySyncReport(outcome.output, day, `s3://${LOCAL_BUCKET}/`, write);
     console.log(`\n${wall}`);
     return 0;
   });
@@ -420,6 +409,7 @@ const main = async (): Promise<number> => {
       exclude: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean' },
       format: { type: 'string' },
+      stage: { type: 'string' },
       port: { type: 'string' },
       's3-port': { type: 'string' },
       verbose: { type: 'boolean' },
@@ -430,6 +420,12 @@ const main = async (): Promise<number> => {
   if (values.help || !command) {
     console.log(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (typeof values.stage === 'string') {
+    const week = command === 'weekly-sync' ? weekOf(values) : undefined;
+    if (command === 'weekly-sync' && !week) return 2;
+    const { entities, feed, from, feeds } = values;
+    return stageCommand(values.stage, command, { entities, feed, from, feeds, week }, write);
   }
   if (command === 'weekly-sync') return weeklySync(values);
   if (command === 'query') return query(values, positionals.slice(1).join(' ') || undefined);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FlattenLayout } from '@strata/core/flatten';
 import { planKey } from '@strata/core/plan-backlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../../../../test/support/cliOutput.js';
 import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { generateBacklog } from '../backlog/index.js';
 import { EmbeddedRuntime } from '../runtime/EmbeddedRuntime.js';
@@ -14,7 +15,6 @@ import {
   backfillProblems,
   backfillSection,
   backfillTable,
-  type CliOutput,
   firstBatchFailure,
   prepareBacklog,
 } from './backfillFeeds.js';
@@ -24,15 +24,7 @@ let runtime: EmbeddedRuntime;
 /** The runtime's Step Functions API, which backfillFeeds starts its executions through. */
 let local: LocalExecutions;
 
-/** Collects what the CLI would print. */
-const capture = () => {
-  const lines = { out: [] as string[], err: [] as string[] };
-  const write: CliOutput = {
-    out: (line) => lines.out.push(line),
-    err: (line) => lines.err.push(line),
-  };
-  return { lines, write };
-};
+const capture = captureOutput;
 
 const keysUnder = async (prefix: string) => {
   const keys: string[] = [];

@@ -9,7 +9,7 @@ import {
   type BackfillSummary,
   summarizeBackfill,
 } from '../runtime/summarizeBackfill.js';
-import type { StepFunctionsExecutions } from '../sfn-api/StepFunctionsExecutions.js';
+import { executionName, type StepFunctionsExecutions } from '../sfn-api/StepFunctionsExecutions.js';
 import { count, failureReason, formatBytes } from './format.js';
 import { progressPrinter } from './progress.js';
 import { textTable } from './summaryTable.js';
@@ -224,7 +224,7 @@ export const backfillFeeds = async (
 ): Promise<FeedBackfill[]> => {
   const runs: FeedBackfill[] = [];
   for (const feed of feeds) {
-    const runId = `backfill-${feed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const runId = executionName(`backfill-${feed}`);
     write.out(`\n▶ backfill ${feed}: ${historicalPrefix(feed)}`);
     const outcome = await executions.run('backfill', {
       name: runId,
