@@ -14,6 +14,10 @@ export {
   type DuckDbWarehouseOptions,
   describeStatement,
 } from './DuckDbWarehouse.js';
+export {
+  DynamoDbCircuitBreaker,
+  type DynamoDbCircuitBreakerOptions,
+} from './DynamoDbCircuitBreaker.js';
 export { DynamoDbLedger, type DynamoDbLedgerOptions } from './DynamoDbLedger.js';
 export {
   DynamoDbWatermarkStore,

@@ -177,6 +177,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The circuit breakers around the warehouse and the feature store (packages/core/src/breaker):
+     * open after `failure_threshold` consecutive transient failures, refuse every call for
+     * `cooldown_seconds`, then let one probe through.
+     */
+    circuit_breaker: z
+      .object({
+        failure_threshold: z.number().int().min(1).max(100).default(5),
+        cooldown_seconds: z.number().int().min(1).max(3600).default(120),
+      })
+      .strict()
+      .default({ failure_threshold: 5, cooldown_seconds: 120 }),
     /** The raw JSON feeds the backfill and the weekly sync flatten, by name. */
     feeds: z.record(entityName, feedSchema).default({}),
   })

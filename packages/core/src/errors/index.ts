@@ -30,6 +30,15 @@ export class TransientError extends StrataError {
   override readonly name = ErrorName.Transient;
 }
 
+/**
+ * A call refused by an open circuit breaker (the dependency failed too often lately): the same
+ * `Strata.Transient` as any outage, so the ASL's Retry waits and tries again — once the breaker's
+ * cool-down has passed, the retry is the one probe that may close it. `code` tells the two apart.
+ */
+export class CircuitOpenError extends TransientError {
+  readonly code = 'CircuitOpen';
+}
+
 /** Invalid input or configuration; the message names the field or statement. */
 export class BadInputError extends StrataError {
   override readonly name = ErrorName.BadInput;

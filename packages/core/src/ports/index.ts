@@ -7,6 +7,7 @@ export type {
   ScalarColumnType,
   TableDefinition,
 } from './Catalog.js';
+export type { BreakerPermit, BreakerSettings, CircuitBreaker } from './CircuitBreaker.js';
 export type { DeadLetter, DeadLetterQueue } from './DeadLetterQueue.js';
 export type {
   FailedRecord,
