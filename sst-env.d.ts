@@ -5,6 +5,14 @@ import 'sst';
 
 declare module 'sst' {
   export interface Resource {
+    Alerts: {
+      arn: string;
+      type: 'sst.sst.Linkable';
+    };
+    Breakers: {
+      name: string;
+      type: 'sst.sst.Linkable';
+    };
     Catalog: {
       name: string;
       type: 'sst.sst.Linkable';

@@ -1,3 +1,4 @@
+import { breakerSettings, guardWarehouse } from '@strata/core/breaker';
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { extractInputSchema, runExtract } from '@strata/core/extract';
@@ -13,9 +14,12 @@ export const createHandler = (platform: PlatformProvider) =>
     'extract',
     async (event) => {
       const input = parseOrThrow(extractInputSchema, event, 'extract input');
-      const { store, watermarks, warehouse: warehouseFor } = platform();
+      const { store, watermarks, warehouse: warehouseFor, breaker } = platform();
       const config = await loadConfig(store);
-      const warehouse = await warehouseFor(config);
+      const warehouse = guardWarehouse(
+        await warehouseFor(config),
+        breaker('warehouse', breakerSettings(config))
+      );
       try {
         return await DuckDbEngine.use(engineOptions(), (engine) =>
           runExtract(input, { store, warehouse, engine, config, watermarks })

@@ -1,3 +1,4 @@
+import { breakerSettings, guardFeatureSink } from '@strata/core/breaker';
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import {
@@ -23,14 +24,14 @@ export const createHandler = (platform: PlatformProvider) =>
     'feature-ingest',
     async (event, context: Context) => {
       const input = parseOrThrow(featureIngestInputSchema, event, 'feature-ingest input');
-      const { store, featureSink, featureDeadLetters, featureGroup } = platform();
+      const { store, featureSink, featureDeadLetters, featureGroup, breaker } = platform();
       const config = await loadConfig(store);
       const settings = config.feature_ingest;
       return DuckDbEngine.use(engineOptions(), async (engine) =>
         runFeatureIngestStep(input, {
           store,
           engine,
-          sink: featureSink(),
+          sink: guardFeatureSink(featureSink(), breaker('feature-store', breakerSettings(config))),
           deadLetters: featureDeadLetters(),
           featureGroup: featureGroup(config),
           contract: await loadFeatureContract(),

@@ -22,6 +22,11 @@ export interface LambdaBuild {
 
 /** Every function stacks/ deploys, by logical name. */
 export const LAMBDAS = {
+  // The configured warehouse's drivers: it checks that the warehouse answers.
+  HealthCheck: {
+    handler: 'functions/health-check.handler',
+    install: ['@duckdb/node-api', 'snowflake-sdk'],
+  },
   PlanRun: { handler: 'functions/plan-run.handler', install: [] },
   Extract: {
     handler: 'functions/extract.handler',

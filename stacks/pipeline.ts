@@ -17,6 +17,8 @@ export const deadLetterQueue = new aws.sqs.Queue('DeadLetterQueue', {
 
 /** Operator alerts: the failure branch and the alarms publish here; subscribe email or chat. */
 export const alertTopic = new aws.sns.Topic('AlertTopic', { kmsMasterKeyId: key.arn });
+/** What the health check sees as `Resource.Alerts`: it alerts before the run starts. */
+const alertsLink = new sst.Linkable('Alerts', { properties: { arn: alertTopic.arn } });
 
 /** Per-query extract watermarks, written only with conditional puts. */
 export const watermarksTable = new aws.dynamodb.Table('Watermarks', {
@@ -29,6 +31,27 @@ export const watermarksTable = new aws.dynamodb.Table('Watermarks', {
 const watermarksLink = new sst.Linkable('Watermarks', {
   properties: { name: watermarksTable.name },
 });
+
+/**
+ * The circuit breakers around the warehouse and the feature store, one item per dependency
+ * (packages/core/src/adapters/DynamoDbCircuitBreaker.ts): every invocation sees whether the
+ * dependency is down. Small state that rebuilds itself, so no point-in-time recovery.
+ */
+export const breakersTable = new aws.dynamodb.Table('Breakers', {
+  billingMode: 'PAY_PER_REQUEST',
+  hashKey: 'circuit',
+  attributes: [{ name: 'circuit', type: 'S' }],
+  serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+});
+export const breakersLink = new sst.Linkable('Breakers', {
+  properties: { name: breakersTable.name },
+});
+
+/** What a function guarding its calls with a breaker does to the table: read, then update. */
+export const breakersAccess = {
+  actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  resources: [breakersTable.arn],
+};
 
 /** One statement granting `actions` on the objects under each prefix, or none for no prefix. */
 const onLakePrefixes = (actions: string[], prefixes: string[] = []) =>
@@ -151,10 +174,41 @@ export const planRun = stageFunction('PlanRun', {
   permissions: lakeAccess({ read: ['_config/'] }),
 });
 
+/**
+ * This stage's warehouse key only: config's private_key_secret_id names strata/{stage}/snowflake/…,
+ * which the function reads with its own stage filled in. (Secrets Manager appends a random
+ * suffix to every secret's ARN, hence the `*`.)
+ */
+const warehouseSecretAccess = {
+  actions: ['secretsmanager:GetSecretValue'],
+  resources: [
+    $interpolate`arn:${deployTarget.partition}:secretsmanager:${deployTarget.region}:${deployTarget.account}:secret:strata/${stage}/snowflake/*`,
+  ],
+};
+
+/**
+ * The pipeline's first state: the lake (config readable, a probe under _health/ writable), the
+ * warehouse (through its breaker) and the feature group (DescribeFeatureGroup); it alerts the
+ * topic itself when one is down.
+ */
+export const healthCheck = stageFunction('HealthCheck', {
+  timeout: '3 minutes',
+  memory: '512 MB',
+  link: [lakeLink, featureGroupLink, breakersLink, alertsLink],
+  permissions: [
+    ...lakeAccess({ read: ['_config/'], write: ['_health/'] }),
+    breakersAccess,
+    warehouseSecretAccess,
+    { actions: ['sagemaker:DescribeFeatureGroup'], resources: [featureGroup.arn] },
+    // The topic is encrypted with the lake's key, which lakeAccess already lets it use.
+    { actions: ['sns:Publish'], resources: [alertTopic.arn] },
+  ],
+});
+
 export const extract = stageFunction('Extract', {
   timeout: '15 minutes',
   memory: '2048 MB',
-  link: [lakeLink, watermarksLink],
+  link: [lakeLink, watermarksLink, breakersLink],
   permissions: [
     // _unload/ is where a Snowflake external stage writes COPY INTO results (queries with unload).
     ...lakeAccess({ read: ['_config/', 'bronze/', '_unload/'], write: ['bronze/', '_unload/'] }),
@@ -162,15 +216,8 @@ export const extract = stageFunction('Extract', {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [watermarksTable.arn],
     },
-    {
-      // This stage's warehouse key only: config's private_key_secret_id names
-      // strata/{stage}/snowflake/…, which the function reads with its own stage filled in.
-      // (Secrets Manager appends a random suffix to every secret's ARN, hence the `*`.)
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [
-        $interpolate`arn:${deployTarget.partition}:secretsmanager:${deployTarget.region}:${deployTarget.account}:secret:strata/${stage}/snowflake/*`,
-      ],
-    },
+    breakersAccess,
+    warehouseSecretAccess,
   ],
 });
 
@@ -199,23 +246,25 @@ export const silverToGold = stageFunction('SilverToGold', {
 export const featureIngest = stageFunction('FeatureIngest', {
   timeout: '15 minutes',
   memory: '1024 MB',
-  link: [lakeLink, featureGroupLink],
+  link: [lakeLink, featureGroupLink, breakersLink],
   permissions: [
     // _features/: the hashes of what was last sent, and each run's plan, ranges and markers.
     ...lakeAccess({ read: ['_config/', 'gold/', '_features/'], write: ['_features/'] }),
     { actions: ['sagemaker:PutRecord'], resources: [featureGroup.arn] },
     // Records that fail for good; the queue is encrypted with the lake's key (lakeAccess's KMS).
     { actions: ['sqs:SendMessage'], resources: [featureDeadLetterQueue.arn] },
+    breakersAccess,
   ],
 });
 
-const stageFunctions = [planRun, extract, bronzeToSilver, silverToGold, featureIngest];
+const stageFunctions = [healthCheck, planRun, extract, bronzeToSilver, silverToGold, featureIngest];
 
 /**
  * Every `${...}` placeholder in statemachines/pipeline.asl.json and the value stacks/ binds to
  * it; test/asl.test.ts checks that the two agree.
  */
 const pipelineBindings = {
+  HealthCheckFunctionArn: healthCheck.arn,
   PlanRunFunctionArn: planRun.arn,
   ExtractFunctionArn: extract.arn,
   BronzeToSilverFunctionArn: bronzeToSilver.arn,

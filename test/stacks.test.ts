@@ -47,7 +47,7 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
     );
   });
 
-  it("lets each function list only the prefixes it reads or writes, and Extract read only its stage's secret", () => {
+  it("lets each function list only the prefixes it reads or writes, and the warehouse's users read only their stage's secret", () => {
     // Assess
     const listing = (name: string) =>
       policyOf(`function:${name}`).statements.find((s) => s.Action.includes('s3:ListBucket'))
@@ -56,14 +56,40 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
     expect(listing('FeatureIngest')).toEqual({
       StringLike: { 's3:prefix': ['_config/*', 'gold/*', '_features/*'] },
     });
-    const secrets = policyOf('function:Extract').statements.filter((s) =>
-      s.Action.includes('secretsmanager:GetSecretValue')
-    );
-    expect(secrets.flatMap((s) => s.Resource)).toEqual([
-      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:strata/dev/snowflake/*`,
-    ]);
-    const others = stacks.policies.filter((p) => p.owner !== 'function:Extract');
+    const readers = ['function:Extract', 'function:HealthCheck'];
+    for (const reader of readers) {
+      const secrets = policyOf(reader).statements.filter((s) =>
+        s.Action.includes('secretsmanager:GetSecretValue')
+      );
+      expect(secrets.flatMap((s) => s.Resource)).toEqual([
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:strata/dev/snowflake/*`,
+      ]);
+    }
+    const others = stacks.policies.filter((p) => !readers.includes(p.owner));
     expect(JSON.stringify(others)).not.toContain('secretsmanager');
+  });
+
+  it('lets only the functions behind a circuit breaker read and update the breakers, nothing else', () => {
+    // Prepare
+    const table = stacks.resources.find((r) => r.name === 'Breakers');
+
+    // Act
+    const grants = stacks.policies
+      .flatMap((p) =>
+        p.statements
+          .filter((s) => [s.Resource].flat().includes(table?.arn ?? ''))
+          .map((s) => [p.owner, s.Action])
+      )
+      .sort();
+
+    // Assess
+    expect(table?.inputs).toMatchObject({ hashKey: 'circuit', billingMode: 'PAY_PER_REQUEST' });
+    expect(grants).toEqual(
+      ['Extract', 'FeatureIngest', 'HealthCheck'].map((name) => [
+        `function:${name}`,
+        ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      ])
+    );
   });
 
   it('logs, traces and alarms on every state machine, and alarms on every function', () => {
@@ -171,6 +197,8 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
     // Assess
     expect(findings).toEqual([]);
     expect([...stacks.links.keys()].sort()).toEqual([
+      'Alerts',
+      'Breakers',
       'Catalog',
       'FeatureGroup',
       'Lake',

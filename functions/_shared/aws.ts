@@ -1,10 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DynamoDbCircuitBreaker,
   DynamoDbLedger,
   DynamoDbWatermarkStore,
   GlueCatalog,
   S3ObjectStore,
+  SageMakerFeatureGroups,
   SageMakerFeatureSink,
   SqsDeadLetterQueue,
+  SnsNotifier,
 } from '@strata/core/adapters';
 import { TerminalError } from '@strata/core/errors';
 import { Resource } from 'sst';
@@ -37,6 +41,7 @@ const buildPlatform = (warehouse: WarehouseFactory): Platform => {
     () => new DynamoDbWatermarkStore({ tableName: Resource.Watermarks.name })
   );
   const ledger = once(() => new DynamoDbLedger({ tableName: Resource.Ledger.name }));
+  const dynamo = once(() => new DynamoDBClient({}));
   const catalog = once(
     () => new GlueCatalog({ database: Resource.Catalog.name, bucket: Resource.Lake.name })
   );
@@ -56,6 +61,15 @@ const buildPlatform = (warehouse: WarehouseFactory): Platform => {
     featureDeadLetters: () =>
       new SqsDeadLetterQueue({ queueUrl: Resource.FeatureGroup.deadLetterQueueUrl }),
     featureGroup: () => Resource.FeatureGroup.name,
+    featureGroups: () => new SageMakerFeatureGroups(),
+    notifier: () => new SnsNotifier({ topicArn: Resource.Alerts.arn }),
+    breaker: (circuit, settings) =>
+      new DynamoDbCircuitBreaker({
+        tableName: Resource.Breakers.name,
+        circuit,
+        settings,
+        client: dynamo(),
+      }),
   };
 };
 

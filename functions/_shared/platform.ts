@@ -1,9 +1,13 @@
 import type { StrataConfig } from '@strata/core/config';
 import type {
+  BreakerSettings,
   Catalog,
   DeadLetterQueue,
+  CircuitBreaker,
+  FeatureGroups,
   FeatureSink,
   Ledger,
+  Notifier,
   ObjectStore,
   Warehouse,
   WatermarkStore,
@@ -26,6 +30,12 @@ export interface Platform {
   /** Where feature-ingest sends the records it gives up on. */
   featureDeadLetters(): DeadLetterQueue;
   featureGroup(config: StrataConfig): string;
+  /** The feature store's control plane, for the health check. */
+  featureGroups(): FeatureGroups;
+  /** The operators' alert topic. */
+  notifier(): Notifier;
+  /** The breaker of one dependency (`warehouse`, `feature-store`), its state in DynamoDB. */
+  breaker(circuit: string, settings: BreakerSettings): CircuitBreaker;
 }
 
 /** A platform built on first use, so importing a handler module has no side effects. */

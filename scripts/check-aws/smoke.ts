@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from '@strata/local/asl';
 import { generateBacklog } from '@strata/local/backlog';
 import {
+  BREAKER_TABLE,
   EmbeddedRuntime,
   LEDGER_TABLE,
   LOCAL_BUCKET,
@@ -35,6 +36,11 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   SST_RESOURCE_Lake: JSON.stringify({ name: LOCAL_BUCKET, type: 'sst.sst.Linkable' }),
   SST_RESOURCE_Ledger: JSON.stringify({ name: LEDGER_TABLE, type: 'sst.sst.Linkable' }),
   SST_RESOURCE_Watermarks: JSON.stringify({ name: WATERMARK_TABLE, type: 'sst.sst.Linkable' }),
+  SST_RESOURCE_Alerts: JSON.stringify({
+    arn: 'arn:aws:sns:us-east-1:000000000000:strata-check-alerts',
+    type: 'sst.sst.Linkable',
+  }),
+  SST_RESOURCE_Breakers: JSON.stringify({ name: BREAKER_TABLE, type: 'sst.sst.Linkable' }),
   SST_RESOURCE_Catalog: JSON.stringify({ name: 'strata_check', type: 'sst.sst.Linkable' }),
   SST_RESOURCE_FeatureGroup: JSON.stringify({
     name: 'strata-check-customer-features',
@@ -51,6 +57,9 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   AWS_ENDPOINT_URL_GLUE: endpoints.standIns,
   AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoints.standIns,
   AWS_ENDPOINT_URL_SQS: endpoints.standIns,
+  AWS_ENDPOINT_URL_SAGEMAKER: endpoints.standIns,
+  // Only an unhealthy check publishes; the stand-in refuses it, so that fails the run.
+  AWS_ENDPOINT_URL_SNS: endpoints.standIns,
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048',
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,13 +1,14 @@
-// Local stand-ins for the two AWS APIs the embedded runtime has no emulator for, enough for a
-// bundled handler's SDK client to complete its calls: Glue's table calls (Reconcile) and the
-// feature store's PutRecord (FeatureIngest). Everything else runs on s3rver and dynalite.
+// Local stand-ins for the AWS APIs the embedded runtime has no emulator for, enough for a
+// bundled handler's SDK client to complete its calls: Glue's table calls (Reconcile), the
+// feature store's PutRecord (FeatureIngest) and SageMaker's DescribeFeatureGroup (HealthCheck).
+// Everything else runs on s3rver and dynalite.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A running stand-in and what it was asked. */
 export interface StandIns {
   endpoint: string;
-  /** `Glue.<Operation>` and `FeatureStore.PutRecord`, one per call. */
+  /** `Glue.<Operation>`, `FeatureStore.PutRecord`, `SageMaker.<Operation>`, one per call. */
   calls: string[];
   stop(): Promise<void>;
 }
@@ -20,7 +21,8 @@ const body = async (request: IncomingMessage): Promise<string> => {
 
 /**
  * Starts an HTTP server on 127.0.0.1 answering Glue (JSON 1.1, `X-Amz-Target: AWSGlue.*`)
- * with a catalog kept in memory, and the feature store runtime's PutRecord with 200.
+ * with a catalog kept in memory, the feature store runtime's PutRecord with 200, and
+ * DescribeFeatureGroup (`SageMaker.*`) with a group that is created and active.
  */
 export const startStandIns = async (): Promise<StandIns> => {
   const tables = new Map<string, unknown>();
@@ -57,6 +59,15 @@ export const startStandIns = async (): Promise<StandIns> => {
         return reply(200);
       }
       return reply(400, { __type: 'InvalidInputException', Message: `${operation} unsupported` });
+    }
+    if (target === 'SageMaker.DescribeFeatureGroup') {
+      calls.push('SageMaker.DescribeFeatureGroup');
+      const { FeatureGroupName } = JSON.parse(text) as { FeatureGroupName: string };
+      return reply(200, {
+        FeatureGroupName,
+        FeatureGroupStatus: 'Created',
+        OfflineStoreStatus: { Status: 'Active' },
+      });
     }
     if (request.method === 'PUT' && request.url?.startsWith('/FeatureGroup/')) {
       calls.push('FeatureStore.PutRecord');

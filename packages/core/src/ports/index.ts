@@ -15,8 +15,10 @@ export type {
   FeatureSink,
   PutRecordsResult,
 } from './FeatureSink.js';
+export type { FeatureGroupDescription, FeatureGroups } from './FeatureGroups.js';
 export type { Claim, Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export { isClaimable, isLapsed } from './Ledger.js';
+export type { Notifier } from './Notifier.js';
 export type { ObjectInfo, ObjectStore, TaggedObject } from './ObjectStore.js';
 export type {
   BindValue,

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
+  DynamoDbCircuitBreaker,
   DynamoDbLedger,
   DynamoDbWatermarkStore,
   S3ObjectStore,
@@ -28,6 +29,7 @@ import {
 import { DuckDbCatalog } from '../catalog/DuckDbCatalog.js';
 import { LocalDynamoDb } from '../dynamodb/LocalDynamoDb.js';
 import { LocalDeadLetterQueue } from '../features/LocalDeadLetterQueue.js';
+import { LocalFeatureGroups } from '../features/LocalFeatureGroups.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
 import { seedTpch } from '../warehouse/seedTpch.js';
@@ -145,6 +147,9 @@ export const WATERMARK_TABLE = 'strata-watermarks';
 /** The backlog ledger table's name in the embedded runtime. */
 export const LEDGER_TABLE = 'strata-ledger';
 
+/** The circuit breakers' table in the embedded runtime (stacks/pipeline.ts, Breakers). */
+export const BREAKER_TABLE = 'strata-breakers';
+
 /** The schema of the local catalog the silver tables are views in (`silver.clickstream`). */
 export const CATALOG_SCHEMA = 'silver';
 
@@ -248,9 +253,10 @@ export class EmbeddedRuntime {
       credentials: LOCAL_S3_CREDENTIALS,
     });
     this.store = new S3ObjectStore({ bucket: LOCAL_BUCKET, client: this.#s3Client });
+    const onlinePath = join(dir, 'online-store.duckdb');
     this.featureStore = new LocalFeatureStore({
       store: this.store,
-      onlinePath: join(dir, 'online-store.duckdb'),
+      onlinePath,
       contract: featureContract,
     });
     this.featureDeadLetters = new LocalDeadLetterQueue(join(dir, 'feature-dead-letters.jsonl'));
@@ -282,6 +288,22 @@ export class EmbeddedRuntime {
       featureSink: () => this.featureStore,
       featureDeadLetters: () => this.featureDeadLetters,
       featureGroup: (config) => config.feature_group,
+      featureGroups: () => new LocalFeatureGroups(onlinePath),
+      notifier: () => ({
+        notify: (subject, message) =>
+          this.#alert({
+            topicArn: localAlertTopic(),
+            subject,
+            message,
+          }),
+      }),
+      breaker: (circuit, settings) =>
+        new DynamoDbCircuitBreaker({
+          tableName: BREAKER_TABLE,
+          circuit,
+          settings,
+          client: dynamo.client,
+        }),
     };
   }
 
@@ -314,6 +336,7 @@ export class EmbeddedRuntime {
         tables: [
           { name: WATERMARK_TABLE, key: 'query' },
           { name: LEDGER_TABLE, key: 'object_key' },
+          { name: BREAKER_TABLE, key: 'circuit' },
         ],
       });
       const warehousePath = join(dir, 'warehouse.duckdb');
@@ -494,7 +517,7 @@ export class EmbeddedRuntime {
     if (outcome.status === 'FAILED') {
       const metric = `${ALARMED[machine]}ExecutionsFailed`;
       await this.#alert({
-        topicArn: localBindings(['AlertTopicArn']).AlertTopicArn ?? '',
+        topicArn: localAlertTopic(),
         subject: `ALARM: ${metric}`,
         message: `execution ${executionName} failed with ${outcome.error}: ${outcome.cause}`,
       });
@@ -536,3 +559,6 @@ export const localBindings = (placeholders: readonly string[]): Record<string, s
       throw new Error(`no local binding for placeholder ${name}`);
     })
   );
+
+/** The local alert topic, where the failure branches, the alarms and the health check publish. */
+const localAlertTopic = (): string => localBindings(['AlertTopicArn']).AlertTopicArn ?? '';

@@ -1,4 +1,5 @@
 export {
+  BREAKER_TABLE,
   type DeadHolder,
   type DeadLetter,
   EmbeddedRuntime,

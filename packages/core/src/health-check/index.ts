@@ -1,0 +1,9 @@
+export {
+  HEALTH_PREFIX,
+  type HealthCheckDeps,
+  type HealthCheckInput,
+  type HealthCheckOutcome,
+  type HealthCheckResult,
+  healthCheckInputSchema,
+  runHealthCheck,
+} from './runHealthCheck.js';
