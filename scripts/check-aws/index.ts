@@ -6,7 +6,8 @@
 //      links sst-env.d.ts declares for the handlers;
 //   3. deploy.yml deploys only what CI passed;
 //   4. every function bundled as SST 4.x bundles it (bundle.ts), then loaded and run once
-//      inside the embedded runtime's pipeline and backfill (smoke.ts).
+//      inside the embedded runtime's pipeline and backfill (smoke.ts), each S3 request it made
+//      held to its rendered policy (s3Access.ts).
 // Exits 1 with one line per finding.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,8 @@ import { type BuiltLambda, bundleLambda } from './bundle.js';
 import { linkFindings } from './links.js';
 import { extractPlatform } from './platform.js';
 import { leastPrivilegeFindings, lifecycleFindings, observabilityFindings } from './policies.js';
-import { ACCOUNT, functionName, REGION, renderStacks } from './render.js';
+import { ACCOUNT, functionName, REGION, type RenderedStacks, renderStacks } from './render.js';
+import { s3AccessFindings } from './s3Access.js';
 import { smokeRun } from './smoke.js';
 import { type Finding, typecheckStacks } from './typecheck.js';
 import { deployWorkflowFindings } from './workflows.js';
@@ -59,6 +61,13 @@ export const bundleAll = async (
   return { bundles, findings };
 };
 
+/** The rendered lake bucket's ARN, which the smoke run's local bucket stands for. */
+export const lakeArnOf = (stacks: RenderedStacks): string => {
+  const lake = stacks.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'Lake');
+  if (!lake) throw new Error('check:aws: the stacks declare no bucket named Lake');
+  return lake.arn;
+};
+
 const main = async () => {
   const findings: Finding[] = [];
   let ran = 0;
@@ -78,7 +87,12 @@ const main = async () => {
   const out = await mkdtemp(join(tmpdir(), 'strata-check-aws-bundles-'));
   try {
     const { bundles, findings: built } = await bundleAll(out);
-    findings.push(...built, ...(await smokeRun(bundles)));
+    const smoke = await smokeRun(bundles);
+    findings.push(
+      ...built,
+      ...smoke.findings,
+      ...s3AccessFindings(smoke.s3Requests, stacks.policies, lakeArnOf(stacks))
+    );
     ran = bundles.size;
   } finally {
     await rm(out, { recursive: true, force: true });

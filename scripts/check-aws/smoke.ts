@@ -18,6 +18,7 @@ import {
 import { LOCAL_S3_CREDENTIALS } from '@strata/local/s3';
 import type { LambdaName } from '../../stacks/lambdas.js';
 import type { BuiltLambda } from './bundle.js';
+import { recordS3Requests, type S3Request } from './s3Requests.js';
 import { startStandIns } from './standIns.js';
 import type { Finding } from './typecheck.js';
 
@@ -78,20 +79,30 @@ const loadBundle = async (built: BuiltLambda): Promise<Handler | string> => {
   }
 };
 
+/** What a smoke run found wrong, and every S3 request the bundles made (s3Access.ts checks them). */
+export interface SmokeRun {
+  findings: Finding[];
+  s3Requests: S3Request[];
+}
+
 /**
  * Runs the pipeline and a backfill with every function replaced by its bundle, and returns what
  * went wrong: a bundle that does not load or fails, an execution that does not succeed, a
- * function no execution reached. Sets process.env for the bundles: run it in its own process.
+ * function no execution reached; and the S3 requests each bundle made. Sets process.env for
+ * the bundles: run it in its own process.
  *
  * @param bundles - every deployed function's bundle, by logical name
  */
-export const smokeRun = async (bundles: Map<LambdaName, BuiltLambda>): Promise<Finding[]> => {
+export const smokeRun = async (bundles: Map<LambdaName, BuiltLambda>): Promise<SmokeRun> => {
   const findings: Finding[] = [];
+  let s3Requests: S3Request[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'strata-check-aws-'));
   const standIns = await startStandIns();
   let runtime: EmbeddedRuntime | undefined;
   try {
     runtime = await EmbeddedRuntime.start({ dir, scale: 0.002, timeScale: 0.001 });
+    const recorder = recordS3Requests(runtime.s3.endpoint);
+    s3Requests = recorder.requests;
     Object.assign(
       process.env,
       lambdaEnvironment({
@@ -117,7 +128,7 @@ export const smokeRun = async (bundles: Map<LambdaName, BuiltLambda>): Promise<F
       overrides[name] = () => async (event) => {
         ran.add(name);
         try {
-          return await handler(event, lambdaContext(name));
+          return await recorder.as(name, () => handler(event, lambdaContext(name)));
         } catch (error) {
           const { name: errorName, message } = error as Error;
           findings.push(`${name}: bundle fails: ${errorName}: ${message}`);
@@ -139,10 +150,11 @@ export const smokeRun = async (bundles: Map<LambdaName, BuiltLambda>): Promise<F
     for (const name of bundles.keys()) {
       if (!ran.has(name)) findings.push(`${name}: no execution ran its bundle`);
     }
+    recorder.stop();
   } finally {
     await runtime?.stop();
     await standIns.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  return [...new Set(findings)];
+  return { findings: [...new Set(findings)], s3Requests };
 };
