@@ -43,6 +43,9 @@ describe('Extract behind the warehouse breaker, across invocations', () => {
       catalog: runtime.catalog,
       warehouse,
       featureSink: () => runtime.featureStore,
+      featureDeadLetters: () => {
+        throw new Error('Extract sends no feature records');
+      },
       featureGroup: (config) => config.feature_group,
       featureGroups: () => {
         throw new Error('Extract does not describe feature groups');

@@ -7,8 +7,8 @@ import {
   S3ObjectStore,
   SageMakerFeatureGroups,
   SageMakerFeatureSink,
-  SqsDeadLetterQueue,
   SnsNotifier,
+  SqsDeadLetterQueue,
 } from '@strata/core/adapters';
 import { TerminalError } from '@strata/core/errors';
 import { Resource } from 'sst';

@@ -2,8 +2,8 @@ import type { StrataConfig } from '@strata/core/config';
 import type {
   BreakerSettings,
   Catalog,
-  DeadLetterQueue,
   CircuitBreaker,
+  DeadLetterQueue,
   FeatureGroups,
   FeatureSink,
   Ledger,

@@ -25,9 +25,9 @@ export {
 } from './DynamoDbWatermarkStore.js';
 export { GlueCatalog, type GlueCatalogOptions } from './GlueCatalog.js';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.js';
-export { SageMakerFeatureSink, type SageMakerFeatureSinkOptions } from './SageMakerFeatureSink.js';
-export { SqsDeadLetterQueue, type SqsDeadLetterQueueOptions } from './SqsDeadLetterQueue.js';
 export { SageMakerFeatureGroups } from './SageMakerFeatureGroups.js';
+export { SageMakerFeatureSink, type SageMakerFeatureSinkOptions } from './SageMakerFeatureSink.js';
 export { SnsNotifier } from './SnsNotifier.js';
+export { SqsDeadLetterQueue, type SqsDeadLetterQueueOptions } from './SqsDeadLetterQueue.js';
 export { translateAwsError } from './translateAwsError.js';
 export { UNLOAD_PREFIX, type WarehouseDeps, warehouseFor } from './warehouseFor.js';

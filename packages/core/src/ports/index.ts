@@ -9,13 +9,13 @@ export type {
 } from './Catalog.js';
 export type { BreakerPermit, BreakerSettings, CircuitBreaker } from './CircuitBreaker.js';
 export type { DeadLetter, DeadLetterQueue } from './DeadLetterQueue.js';
+export type { FeatureGroupDescription, FeatureGroups } from './FeatureGroups.js';
 export type {
   FailedRecord,
   FeatureRecord,
   FeatureSink,
   PutRecordsResult,
 } from './FeatureSink.js';
-export type { FeatureGroupDescription, FeatureGroups } from './FeatureGroups.js';
 export type { Claim, Ledger, LedgerEntry, LedgerStatus } from './Ledger.js';
 export { isClaimable, isLapsed } from './Ledger.js';
 export type { Notifier } from './Notifier.js';
