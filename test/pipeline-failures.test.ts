@@ -65,9 +65,10 @@ describe('pipeline state machine failure branch', () => {
     // Prepare
     const config = await suite.runtime.defaultConfig();
     const queries = config.queries as { name: string; sql: string }[];
-    const orders = queries.find((query) => query.name === 'orders');
-    if (!orders) throw new Error('default config has no orders query');
-    orders.sql = 'select * from snowflake_sample_data.tpch_sf1.no_such_table';
+    // A full refresh, whose statement is the configured one as it is.
+    const part = queries.find((query) => query.name === 'part');
+    if (!part) throw new Error('default config has no part query');
+    part.sql = 'select * from snowflake_sample_data.tpch_sf1.no_such_table';
     await suite.runtime.putConfig(config);
 
     // Act
@@ -82,14 +83,14 @@ describe('pipeline state machine failure branch', () => {
       error: { Error: string; Cause: string };
     }[];
     expect(skipped.map((entry) => [entry.entity, entry.error.Error])).toEqual([
-      ['orders', ErrorName.BadInput],
+      ['part', ErrorName.BadInput],
     ]);
     const message = errorMessageOf(skipped[0]?.error.Cause ?? '{}');
-    expect(message).toMatch(/^extract orders: warehouse query failed: .*no_such_table/);
+    expect(message).toMatch(/^extract part: warehouse query failed: .*no_such_table/);
     expect(message).toContain(
       '[statement: select * from snowflake_sample_data.tpch_sf1.no_such_table]'
     );
-    expect(await keysUnder(suite.runtime.store, 'bronze/orders/_manifests/bad-sql')).toEqual([]);
+    expect(await keysUnder(suite.runtime.store, 'bronze/part/_manifests/bad-sql')).toEqual([]);
     const manifests = await keysUnder(suite.runtime.store, 'bronze/');
     expect(manifests.filter((key) => key.endsWith('/_manifests/bad-sql.json'))).toHaveLength(5);
     expect(await keysUnder(suite.runtime.store, 'silver/customer/')).toEqual([

@@ -54,8 +54,10 @@ describe('pipeline state machine (embedded runtime)', () => {
       featureGroup: 'strata-customer-features',
     });
     expect(rowsBy(summary, 'bronze')).toEqual(expected);
-    expect(rowsBy(summary, 'silver')).toEqual(expected);
+    // The customers' history holds one version of each: none has changed yet.
+    expect(rowsBy(summary, 'silver')).toEqual({ ...expected, dim_customers: expected.customer });
     expect(rowsBy(summary, 'gold').ml_features).toBe(expected.customer);
+    expect(rowsBy(summary, 'gold').customer_analytics).toBe(expected.customer);
     expect(rowsBy(summary, 'gold').sales_summary).toBeGreaterThan(0);
     expect(rowsBy(summary, 'features')).toEqual({
       'strata-customer-features': expected.customer,

@@ -5,5 +5,6 @@ export {
   bronzeToSilverInputSchema,
   runBronzeToSilver,
   type SilverDataset,
+  type SilverHistory,
   type SkippedExtract,
 } from './runBronzeToSilver.js';

@@ -47,7 +47,7 @@ const silverRows = async () => {
     const local = join(lake.dir, `silver-${Date.now()}.parquet`);
     await lake.store.download('silver/items/current.parquet', local);
     return await engine.all(
-      `select item_id, name, _execution_id from read_parquet(${quoteLiteral(local)}) order by item_id`
+      `select item_id, name, _execution_id, _deleted_at is not null as deleted from read_parquet(${quoteLiteral(local)}) order by item_id`
     );
   } finally {
     engine.close();
@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 describe('Function: runBronzeToSilver', () => {
-  it('upserts each run on the primary key, keeping the latest extract', async () => {
+  it('upserts each run on the primary key, keeping the latest extract, and soft-deletes what a full refresh lacks', async () => {
     // Prepare
     await extractAndUpsert('run-1', '2026-05-01T00:00:00Z', configFor('select * from src.v1'));
 
@@ -92,13 +92,14 @@ describe('Function: runBronzeToSilver', () => {
         rowsAccepted: 3,
         rowsQuarantined: 1,
         rowsOut: 4,
+        rowsDeleted: 2,
       },
     ]);
     expect(await silverRows()).toEqual([
-      { item_id: '1', name: 'one', _execution_id: 'run-1' },
-      { item_id: '2', name: 'two, renamed', _execution_id: 'run-2' },
-      { item_id: '3', name: 'three', _execution_id: 'run-1' },
-      { item_id: '4', name: 'four', _execution_id: 'run-2' },
+      { item_id: '1', name: 'one', _execution_id: 'run-1', deleted: true },
+      { item_id: '2', name: 'two, renamed', _execution_id: 'run-2', deleted: false },
+      { item_id: '3', name: 'three', _execution_id: 'run-1', deleted: true },
+      { item_id: '4', name: 'four', _execution_id: 'run-2', deleted: false },
     ]);
   });
 
@@ -165,6 +166,8 @@ describe('Function: runBronzeToSilver', () => {
         rowsAccepted: 0,
         rowsQuarantined: 0,
         rowsOut: before.length,
+        // An empty snapshot deletes nothing: only item 4, which run-5's snapshot lacked, is deleted.
+        rowsDeleted: before.filter((row) => row.deleted).length,
       },
     ]);
     expect(await silverRows()).toEqual(before);

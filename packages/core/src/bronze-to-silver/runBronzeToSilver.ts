@@ -5,6 +5,13 @@ import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
 import { assertRunId, Lake, writeParquetFile } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
+import {
+  countHistory,
+  createEmptyHistory,
+  type HistoryConfig,
+  type HistoryCounts,
+  historySql,
+} from './history.js';
 
 export const bronzeToSilverInputSchema = z.object({
   runId: z.string().min(1),
@@ -39,6 +46,16 @@ export interface SilverDataset {
   rowsQuarantined: number;
   /** Rows in the silver table after the upsert (previous state plus this run, deduplicated). */
   rowsOut: number;
+  /** Of those, rows deleted at the source (a full refresh lacked them): `_deleted_at` is set. */
+  rowsDeleted: number;
+  /** The entity's history table (config `history`), when it keeps one. */
+  history?: SilverHistory;
+}
+
+/** What a run left in an entity's history table. */
+export interface SilverHistory extends HistoryCounts {
+  table: string;
+  key: string;
 }
 
 /** An entity whose extract failed: skipped here, reported at the end of the run. */
@@ -78,21 +95,28 @@ const downloadIfExists = async (
   return false;
 };
 
+/** The silver table's rows, and those deleted at the source; none when there is no table. */
 const countSilver = async (
   deps: BronzeToSilverDeps,
   ws: Workspace,
   key: string
-): Promise<number> => {
+): Promise<{ rows: number; deleted: number }> => {
   const local = ws.path('silver-count.parquet');
-  if (!(await downloadIfExists(deps.store, key, local))) return 0;
-  return deps.engine.scalarNumber(`select count(*) from read_parquet(${quoteLiteral(local)})`);
+  if (!(await downloadIfExists(deps.store, key, local))) return { rows: 0, deleted: 0 };
+  const table = `read_parquet(${quoteLiteral(local)})`;
+  const columns = await deps.engine.all(`describe select * from ${table}`);
+  // A table written before soft deletes has no _deleted_at: nothing in it was deleted.
+  const deleted = columns.some((column) => column.column_name === '_deleted_at')
+    ? await deps.engine.scalarNumber(`select count(*) from ${table} where _deleted_at is not null`)
+    : 0;
+  return { rows: await deps.engine.scalarNumber(`select count(*) from ${table}`), deleted };
 };
 
 /** What one entity's upsert will change in the lake, written locally and not yet published. */
 interface PreparedUpsert {
   dataset: SilverDataset;
-  /** Local files to upload, by key. */
-  uploads: { key: string; local: string }[];
+  /** Local files to upload, by key (the history table's with its counts). */
+  uploads: { key: string; local: string; history?: SilverHistory }[];
   /** Keys to delete: an earlier attempt's quarantine this one does not rewrite. */
   deletes: string[];
 }
@@ -123,9 +147,19 @@ const prepareUpsert = async (
   if (manifest.parts.length === 0) {
     // Nothing extracted this run (an empty extract writes no part, and so names no column): the
     // silver table stays as it is, and an earlier attempt's quarantine goes.
-    const rowsOut = await countSilver(deps, ws, silverKey);
+    const silver = await countSilver(deps, ws, silverKey);
+    // Nor is an empty snapshot taken to mean every row was deleted: a source that returns
+    // nothing more likely failed than emptied.
     return {
-      dataset: { entity, key: silverKey, rowsIn: 0, rowsAccepted: 0, rowsQuarantined: 0, rowsOut },
+      dataset: {
+        entity,
+        key: silverKey,
+        rowsIn: 0,
+        rowsAccepted: 0,
+        rowsQuarantined: 0,
+        rowsOut: silver.rows,
+        rowsDeleted: silver.deleted,
+      },
       uploads: [],
       deletes: [quarantineKey],
     };
@@ -179,15 +213,41 @@ const prepareUpsert = async (
   const previousLocal = ws.path(`${entity}-previous.parquet`);
   const hasPrevious = await downloadIfExists(deps.store, silverKey, previousLocal);
   const previous = hasPrevious
-    ? `select * from read_parquet(${quoteLiteral(previousLocal)}) union all by name `
+    ? `select *, false as _seen from read_parquet(${quoteLiteral(previousLocal)}) union all by name `
     : '';
+  const extractedAt = `timestamptz ${quoteLiteral(manifest.extractedAt)}`;
+  // A full refresh is a snapshot: a key it lacks was deleted at the source, and stays in silver
+  // with the time of the first snapshot that lacked it; a key that comes back is live again.
+  const deletedAt =
+    query.mode === 'full_refresh'
+      ? `case when _seen then null else coalesce(_deleted_at, ${extractedAt}) end`
+      : '_deleted_at';
+  await deps.engine.run(
+    `create or replace temp table ${table('current')} as
+     select * exclude (_seen) replace (${deletedAt} as _deleted_at)
+     from (${previous}select *, null::timestamptz as _deleted_at, true as _seen
+           from ${table('incoming')} where not (${missingKey}))
+     qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc, _seen desc) = 1
+     order by ${primaryKey.join(', ')}`
+  );
   const { local: silverLocal, rows: rowsOut } = await writeParquetFile(
     io,
-    `select * from (${previous}select * from ${table('incoming')} where not (${missingKey}))
-     qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc) = 1
-     order by ${primaryKey.join(', ')}`,
+    `select * from ${table('current')}`,
     silverKey
   );
+  const rowsDeleted = await deps.engine.scalarNumber(
+    `select count(*) from ${table('current')} where _deleted_at is not null`
+  );
+  if (query.history) {
+    uploads.push(
+      await prepareHistory(deps, ws, {
+        entity,
+        history: query.history,
+        primaryKey: query.primary_key,
+        extractedAt,
+      })
+    );
+  }
 
   const rowsAccepted = await deps.engine.scalarNumber(
     `select count(*) from ${table('incoming')} where not (${missingKey})`
@@ -198,11 +258,65 @@ const prepareUpsert = async (
     );
   }
   uploads.push({ key: silverKey, local: silverLocal });
+  const history = uploads.find((upload) => upload.history)?.history;
   return {
-    dataset: { entity, key: silverKey, rowsIn, rowsAccepted, rowsQuarantined, rowsOut },
+    dataset: {
+      entity,
+      key: silverKey,
+      rowsIn,
+      rowsAccepted,
+      rowsQuarantined,
+      rowsOut,
+      rowsDeleted,
+      ...(history ? { history } : {}),
+    },
     uploads,
     deletes,
   };
+};
+
+/**
+ * Writes the entity's new history (`silver/<history table>/current.parquet`) from its previous
+ * one and the current state in `<entity>__current`, in the workspace.
+ */
+const prepareHistory = async (
+  deps: BronzeToSilverDeps,
+  ws: Workspace,
+  options: {
+    entity: string;
+    history: HistoryConfig;
+    primaryKey: readonly string[];
+    extractedAt: string;
+  }
+): Promise<PreparedUpsert['uploads'][number]> => {
+  const { entity, history } = options;
+  const current = quoteIdentifier(`${entity}__current`);
+  const previous = quoteIdentifier(`${entity}__history`);
+  const key = Lake.silverTable(history.table);
+  const previousLocal = ws.path(`${history.table}-previous.parquet`);
+  if (await downloadIfExists(deps.store, key, previousLocal)) {
+    await deps.engine.run(
+      `create or replace temp table ${previous} as select * from read_parquet(${quoteLiteral(previousLocal)})`
+    );
+  } else {
+    await createEmptyHistory(deps.engine, previous, current, history);
+  }
+  const { local } = await writeParquetFile(
+    { engine: deps.engine, ws },
+    historySql({
+      current,
+      previous,
+      primaryKey: options.primaryKey,
+      history,
+    }),
+    key
+  );
+  const counts = await countHistory(
+    deps.engine,
+    `read_parquet(${quoteLiteral(local)})`,
+    options.extractedAt
+  );
+  return { key, local, history: { table: history.table, key, ...counts } };
 };
 
 /**

@@ -64,6 +64,23 @@ export const querySchema = z
      * instead of streaming rows through the function: the fast path for large tables.
      */
     unload: z.boolean().default(false),
+    /**
+     * Keep the entity's history as a slowly changing dimension (type 2) in its own silver table
+     * beside the current one: a version per change of the `tracked` columns (compared by a hash,
+     * so an unchanged row makes no version), with a surrogate key, `valid_from`, `valid_to` and
+     * `is_current`; a deleted row closes its version.
+     */
+    history: z
+      .object({
+        /** The history table's name, e.g. `dim_customers`. */
+        table: entityName,
+        /** The surrogate key column, unique per version. */
+        surrogate_key: identifier,
+        /** Columns whose change makes a new version; the others are updated in place. */
+        tracked: z.array(identifier).min(1, { message: 'needs at least one column' }),
+      })
+      .strict()
+      .optional(),
   })
   .transform((query) => ({
     ...query,
@@ -203,6 +220,16 @@ export const configSchema = z
         });
       }
       seen.add(query.name);
+    });
+    config.queries.forEach((query, index) => {
+      // A history table is a silver dataset of its own: it must not take an entity's name.
+      if (query.history && seen.has(query.history.table)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['queries', index, 'history', 'table'],
+          message: `"${query.history.table}" is already a query's name`,
+        });
+      }
     });
   });
 

@@ -118,9 +118,8 @@ describe('Function: parseOrThrow', () => {
   });
 
   it('makes a query with a watermark column incremental by default', async () => {
-    // Prepare
+    // Prepare: the default config reads orders and line items by their watermark columns
     const raw = await defaultConfig();
-    raw.queries[4].watermark_column = 'O_ORDERDATE';
 
     // Act
     const config = parseOrThrow(configSchema, raw, 'config');
@@ -132,7 +131,19 @@ describe('Function: parseOrThrow', () => {
       'full_refresh',
       'full_refresh',
       'incremental',
-      'full_refresh',
+      'incremental',
     ]);
+  });
+
+  it('refuses a history table named like a query, naming the field', async () => {
+    // Prepare
+    const raw = await defaultConfig();
+    raw.queries[2].history.table = 'orders';
+
+    // Act
+    const act = () => parseOrThrow(configSchema, raw, 'config');
+
+    // Assess
+    expect(act).toThrow('config: queries[2].history.table: "orders" is already a query\'s name');
   });
 });

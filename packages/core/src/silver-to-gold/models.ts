@@ -12,7 +12,7 @@ export interface SqlModel {
 }
 
 /** The gold models silver-to-gold builds, in order. */
-export const GOLD_MODELS = ['sales_summary', 'ml_features'] as const;
+export const GOLD_MODELS = ['sales_summary', 'customer_analytics', 'ml_features'] as const;
 export type GoldModelName = (typeof GOLD_MODELS)[number];
 
 const header = (sql: string, field: string): string | undefined =>

@@ -13,14 +13,17 @@ let lake: LocalLake;
 
 const NOW = new Date('2026-03-10T00:00:00Z');
 
-/** Writes the silver tables the gold models read, with `orders` as given. */
-const givenSilver = async (orders: string) => {
+const GOOD_LINES = '(100, 1, 2, 100.00, 0.10, 1), (101, 1, 1, 50.00, 0.00, 2)';
+
+/** Writes the silver tables the gold models read, with `orders` and line items as given. */
+const givenSilver = async (orders: string, lines = GOOD_LINES) => {
   await DuckDbEngine.use({}, async (engine) => {
     await givenDimensions(engine);
     await engine.run(`
+      alter table silver_customer add column _deleted_at timestamptz;
       insert into silver_orders values ${orders};
-      insert into silver_lineitem values (100, 1, 2, 100.00, 0.10), (101, 1, 1, 50.00, 0.00);`);
-    for (const entity of ['region', 'nation', 'customer', 'orders', 'lineitem']) {
+      insert into silver_lineitem values ${lines};`);
+    for (const entity of ['region', 'nation', 'customer', 'part', 'orders', 'lineitem']) {
       const local = join(lake.dir, `silver-${entity}.parquet`);
       await engine.run(
         `copy silver_${entity} to ${quoteLiteral(local)} (format parquet, compression zstd)`
@@ -57,22 +60,31 @@ describe('Function: runSilverToGold', () => {
     // Assess
     expect(result.models.map(({ model, rows, warnings }) => ({ model, rows, warnings }))).toEqual([
       { model: 'sales_summary', rows: 2, warnings: 0 },
+      { model: 'customer_analytics', rows: 4, warnings: 0 },
       { model: 'ml_features', rows: 4, warnings: 0 },
     ]);
     const report = await readJson<QualityReport>('_quality/sales_summary/run-good.json');
     expect(report).toMatchObject({ dataset: 'sales_summary', rows: 2, passed: true });
     expect(report.rules.length).toBeGreaterThan(3);
     expect(await keysUnder(lake.store, 'gold/')).toEqual([
+      'gold/customer_analytics/data.parquet',
       'gold/ml_features/data.parquet',
       'gold/sales_summary/data.parquet',
     ]);
   });
 
   it('stops with Strata.QualityFailed on an error rule, quarantines the rows that broke it, and publishes no model', async () => {
-    // Prepare: an order whose total is negative breaks sales_summary's range(gross_sales: 0..)
-    const gold = ['gold/sales_summary/data.parquet', 'gold/ml_features/data.parquet'];
+    // Prepare: a line whose price is negative breaks sales_summary's range(gross_sales: 0..)
+    const gold = [
+      'gold/sales_summary/data.parquet',
+      'gold/customer_analytics/data.parquet',
+      'gold/ml_features/data.parquet',
+    ];
     const before = await Promise.all(gold.map((key) => lake.store.get(key)));
-    await givenSilver("(100, 10, 300.00, date '2026-03-01'), (101, 20, -50.00, date '2026-03-02')");
+    await givenSilver(
+      "(100, 10, 300.00, date '2026-03-01'), (101, 20, 50.00, date '2026-03-02')",
+      '(100, 1, 2, 100.00, 0.10, 1), (101, 1, 1, -50.00, 0.00, 2)'
+    );
 
     // Act
     const attempt = build('run-bad');
@@ -80,7 +92,9 @@ describe('Function: runSilverToGold', () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({
       name: 'Strata.QualityFailed',
-      message: expect.stringContaining('sales_summary: range(gross_sales: 0..) failed (1 row(s))'),
+      message: expect.stringMatching(
+        /^silver-to-gold sales_summary: .*range\(gross_sales: 0\.\.\) failed \(1 row\(s\)\)/
+      ),
     });
     const report = await readJson<QualityReport>('_quality/sales_summary/run-bad.json');
     expect(report.passed).toBe(false);

@@ -20,12 +20,16 @@ export const givenDimensions = async (engine: DuckDbEngine): Promise<void> => {
     insert into silver_customer values
       (10, 1, 'BUILDING'), (20, 2, 'MACHINERY'), (30, 3, 'AUTOMOBILE'), (40, 3, 'HOUSEHOLD');
 
+    create table silver_part (p_partkey bigint, p_type varchar);
+    insert into silver_part values
+      (1, 'STANDARD ANODIZED TIN'), (2, 'PROMO BRUSHED COPPER'), (3, 'STANDARD PLATED STEEL');
+
     create table silver_orders (
       o_orderkey bigint, o_custkey bigint, o_totalprice decimal(12,2), o_orderdate date
     );
     create table silver_lineitem (
       l_orderkey bigint, l_linenumber bigint, l_quantity decimal(12,2),
-      l_extendedprice decimal(12,2), l_discount decimal(12,2)
+      l_extendedprice decimal(12,2), l_discount decimal(12,2), l_partkey bigint
     );
   `);
 };

@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 describe('Model: gold.sales_summary', () => {
-  it('sums orders per order date and customer region with discounted net revenue', async () => {
+  it('sums line items per order date, customer region and part category', async () => {
     // Prepare
     await engine.run(`
       insert into silver_orders values
@@ -26,10 +26,10 @@ describe('Model: gold.sales_summary', () => {
         (102, 30, 80.00, date '2026-01-01'),   -- FRANCE → EUROPE
         (103, 10, 50.50, date '2026-01-02');   -- no line items
       insert into silver_lineitem values
-        (100, 1, 2, 100.00, 0.10),  -- 90.00
-        (100, 2, 1, 200.00, 0.05),  -- 190.00
-        (101, 1, 3, 150.00, 0.00),  -- 150.00
-        (102, 1, 4, 80.00, 0.25);   -- 60.00
+        (100, 1, 2, 100.00, 0.10, 1),  -- STANDARD 90.00
+        (100, 2, 1, 200.00, 0.05, 2),  -- PROMO 190.00
+        (101, 1, 3, 150.00, 0.00, 1),  -- STANDARD 150.00
+        (102, 1, 4, 80.00, 0.25, 3);   -- STANDARD 60.00
     `);
 
     // Act
@@ -40,57 +40,58 @@ describe('Model: gold.sales_summary', () => {
       {
         order_date: '2026-01-01',
         region_name: 'AMERICA',
+        category: 'PROMO',
+        count_orders: '1',
+        count_line_items: '1',
+        quantity: '1.00',
+        gross_sales: '200.00',
+        net_revenue: '190.0000',
+      },
+      {
+        order_date: '2026-01-01',
+        region_name: 'AMERICA',
+        category: 'STANDARD',
         count_orders: '2',
-        count_line_items: '3',
-        quantity: '6.00',
-        gross_sales: '450.00',
-        net_revenue: '430.00',
+        count_line_items: '2',
+        quantity: '5.00',
+        gross_sales: '250.00',
+        net_revenue: '240.0000',
       },
       {
         order_date: '2026-01-01',
         region_name: 'EUROPE',
+        category: 'STANDARD',
         count_orders: '1',
         count_line_items: '1',
         quantity: '4.00',
         gross_sales: '80.00',
-        net_revenue: '60.00',
-      },
-      {
-        order_date: '2026-01-02',
-        region_name: 'AMERICA',
-        count_orders: '1',
-        count_line_items: '0',
-        quantity: '0.00',
-        gross_sales: '50.50',
-        net_revenue: '0.00',
+        net_revenue: '60.0000',
       },
     ]);
   });
 
-  it('rounds the summed net revenue, not each line', async () => {
-    // Prepare
+  it('keeps net revenue unrounded per group, so its sum equals silver’s to the cent', async () => {
+    // Prepare: 0.095 per line in three groups; rounding each group first gave 0.30, not 0.285
     await engine.run(`
-      insert into silver_orders values (200, 30, 66.66, date '2026-02-01');
+      insert into silver_orders values
+        (200, 30, 0.10, date '2026-02-01'),
+        (201, 30, 0.10, date '2026-02-02'),
+        (202, 30, 0.10, date '2026-02-03');
       insert into silver_lineitem values
-        (200, 1, 1, 33.33, 0.07),  -- 30.9969
-        (200, 2, 1, 33.33, 0.07);  -- 30.9969
+        (200, 1, 1, 0.10, 0.05, 1), (201, 1, 1, 0.10, 0.05, 1), (202, 1, 1, 0.10, 0.05, 1);
     `);
 
     // Act
-    const rows = await engine.all(model.sql);
+    const [totals] = await engine.all(`
+      select
+        (select sum(net_revenue) from (${model.sql})) as gold,
+        (select sum(l_extendedprice * (1 - l_discount)) from silver_lineitem) as silver`);
 
     // Assess
-    expect(rows).toEqual([
-      expect.objectContaining({
-        order_date: '2026-02-01',
-        region_name: 'EUROPE',
-        count_line_items: '2',
-        net_revenue: '61.99',
-      }),
-    ]);
+    expect(totals).toEqual({ gold: '0.2850', silver: '0.2850' });
   });
 
-  it('drops orders whose customer has no nation or region', async () => {
+  it('drops line items whose customer has no nation or region', async () => {
     // Prepare
     await engine.run(`
       insert into silver_customer values (50, 99, 'BUILDING');
@@ -98,6 +99,8 @@ describe('Model: gold.sales_summary', () => {
         (300, 50, 10.00, date '2026-03-01'),
         (301, 77, 20.00, date '2026-03-01'),
         (302, 10, 30.00, date '2026-03-01');
+      insert into silver_lineitem values
+        (300, 1, 1, 10.00, 0, 1), (301, 1, 1, 20.00, 0, 1), (302, 1, 1, 30.00, 0, 1);
     `);
 
     // Act
@@ -109,8 +112,27 @@ describe('Model: gold.sales_summary', () => {
     ]);
   });
 
-  it('passes every quality rule its header declares', async () => {
+  it('keeps the sales of a customer deleted at the source', async () => {
     // Prepare
+    await engine.run(`
+      alter table silver_customer add column _deleted_at timestamptz;
+      update silver_customer set _deleted_at = timestamptz '2026-03-02 00:00:00+00'
+      where c_custkey = 10;
+      insert into silver_orders values (400, 10, 30.00, date '2026-03-01');
+      insert into silver_lineitem values (400, 1, 1, 30.00, 0, 1);
+    `);
+
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(rows).toEqual([
+      expect.objectContaining({ region_name: 'AMERICA', gross_sales: '30.00' }),
+    ]);
+  });
+
+  it('passes every quality rule its header declares', async () => {
+    // Prepare: the category follows the day (even days STANDARD, odd PROMO)
     await engine.run(`
       insert into silver_orders
         select
@@ -120,7 +142,7 @@ describe('Model: gold.sales_summary', () => {
           date '2026-01-01' + cast(k % 4 as integer) as o_orderdate
         from range(1, 41) as t(k);
       insert into silver_lineitem
-        select k, 1, 1, 10.00, 0.10 from range(1, 41, 2) as t(k);
+        select k, 1, 1, 10.00, 0.10, k % 2 + 1 from range(1, 41) as t(k);
     `);
 
     // Act
