@@ -53,8 +53,10 @@ Commands:
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
-  --scale <factor>    TPC-H scale factor of the generated warehouse (default 0.01)
-  --fresh             start from an empty lake instead of the previous run's
+  --scale <factor>    TPC-H scale factor of the generated warehouse (default 0.01; a warehouse
+                      is generated once, then each start moves it on a simulated day)
+  --fresh             start from an empty lake and a newly generated warehouse instead of
+                      the previous run's
   --entities <a,b>    extract only these configured entities
   --size <bytes>      backlog size, e.g. 256KB, 64MB or 1GB (default 16MB); a lake keeps the
                       backlog it was given first, so a different size needs --fresh
@@ -96,7 +98,7 @@ const withRuntime = async (
   values: Values,
   scale: number | undefined,
   work: (runtime: EmbeddedRuntime, local: LocalExecutions) => Promise<number>,
-  ports: { s3?: number; sfn?: number } = {}
+  options: { s3Port?: number; sfnPort?: number; advanceWarehouse?: boolean } = {}
 ): Promise<number> => {
   // The handlers' loggers read this when they are first imported, which is after this point.
   process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
@@ -106,7 +108,8 @@ const withRuntime = async (
     dir,
     scale,
     fresh: Boolean(values.fresh),
-    s3Port: ports.s3,
+    s3Port: options.s3Port,
+    advanceWarehouse: options.advanceWarehouse,
   });
   let local: LocalExecutions | undefined;
   const stop = async (signal: string) => {
@@ -123,8 +126,14 @@ const withRuntime = async (
         `the run started at ${dead.startedAt} (pid ${dead.pid}) ended without stopping; its ${dead.leasesEnded} claim(s) are released, so this run takes its objects over and clears what it left`
       );
     }
-    console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}\n`);
-    local = await serveLocalExecutions(runtime, ports.sfn);
+    console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}`);
+    const day = runtime.simulatedDay;
+    console.log(
+      day
+        ? `warehouse moved on a day (simulated day ${day.day}, ${day.businessDate}): ${day.newOrders} new orders (${day.lateOrders} late, dated the day before) with ${day.newLineItems} line items, ${day.movedCustomers} customer(s) moved, ${day.rebalancedCustomers} with a new balance, ${day.newCustomers} new, customer ${day.deletedCustomer} deleted\n`
+        : ''
+    );
+    local = await serveLocalExecutions(runtime, options.sfnPort);
     return await work(runtime, local);
   } finally {
     process.off('SIGINT', stop);
@@ -171,7 +180,10 @@ const LAYER_ORDER: readonly SummaryRow['layer'][] = [
 
 const start = async (values: Values, size: number, scale: number | undefined) => {
   const began = Date.now();
-  return withRuntime(values, scale, async (runtime, { executions }) => {
+  return withRuntime(
+    values,
+    scale,
+    async (runtime, { executions }) => {
     const backfill =
       values.backfill === false ? undefined : await runBackfill(runtime, executions, values, size);
     const runs = backfill?.runs ?? [];
@@ -214,7 +226,9 @@ const start = async (values: Values, size: number, scale: number | undefined) =>
     );
     console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
     return reportProblems(runtime, runs) === 0 ? 0 : 1;
-  });
+    },
+    { advanceWarehouse: true }
+  );
 };
 
 const backfill = async (values: Values, size: number) =>
@@ -442,8 +456,8 @@ const main = async (): Promise<number> => {
       return 2;
     }
     return withRuntime(values, undefined, (runtime, local) => serve(runtime, local.server, write), {
-      s3: s3Port,
-      sfn: port,
+      s3Port,
+      sfnPort: port,
     });
   }
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {

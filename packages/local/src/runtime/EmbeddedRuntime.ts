@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +11,7 @@ import {
 } from '@strata/core/adapters';
 import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import { CONFIG_KEY } from '@strata/core/config';
+import { DuckDbEngine } from '@strata/core/engine';
 import { BadInputError } from '@strata/core/errors';
 import type { FeatureContract } from '@strata/core/feature-contract';
 import { loadFeatureContract } from '@strata/core/feature-ingest';
@@ -32,7 +34,8 @@ import { LocalDeadLetterQueue } from '../features/LocalDeadLetterQueue.js';
 import { LocalFeatureGroups } from '../features/LocalFeatureGroups.js';
 import { LocalFeatureStore } from '../features/LocalFeatureStore.js';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
-import { seedTpch } from '../warehouse/seedTpch.js';
+import { advanceDay, type SimulatedDay } from '../warehouse/advanceDay.js';
+import { SIMULATION_SCHEMA, seedTpch } from '../warehouse/seedTpch.js';
 import { handlerFileOf, loadLocalFunction } from './localFunctions.js';
 
 const REPO = new URL('../../../../', import.meta.url);
@@ -87,10 +90,18 @@ export interface EmbeddedRuntimeOptions {
   /** TPC-H scale of the seeded warehouse (0.01 ≈ 60k line items). */
   scale?: number;
   seed?: number;
-  /** Start from an empty lake (and catalog) instead of the one a previous run left in `dir`. */
+  /**
+   * Start from an empty lake (and catalog) and a newly seeded warehouse instead of the ones a
+   * previous run left in `dir`.
+   */
   fresh?: boolean;
   /** The port local S3 listens on (`strata serve`); a free one when unset or 0. */
   s3Port?: number;
+  /**
+   * Advance a warehouse a previous run left by one simulated day (advanceDay) before this run,
+   * so each pipeline run finds new, changed, late and deleted rows as it would in production.
+   */
+  advanceWarehouse?: boolean;
   /**
    * How long one of AWS's seconds lasts for Retry waits: 1 (the default) waits as AWS does;
    * tests pass a small fraction. Never 0.
@@ -198,6 +209,20 @@ const takeLock = async (dir: string): Promise<{ pid: number; startedAt: string }
   return held;
 };
 
+/** Whether `path` is a warehouse seedTpch finished (it records its settings last). */
+const hasSimulation = async (path: string): Promise<boolean> => {
+  if (!existsSync(path)) return false;
+  return DuckDbEngine.use(
+    { path },
+    async (engine) =>
+      (
+        await engine.all(
+          `select 1 from information_schema.tables where table_schema = '${SIMULATION_SCHEMA}' and table_name = 'settings'`
+        )
+      ).length > 0
+  ).catch(() => false);
+};
+
 /**
  * Strata on one laptop: s3rver for the lake, an embedded DuckDB warehouse seeded with TPC-H,
  * and the real ASL files executed locally with the real handlers.
@@ -224,6 +249,8 @@ export class EmbeddedRuntime {
   readonly featureDeadLetters: LocalDeadLetterQueue;
   /** The run that held the directory before and was killed, if one was. */
   deadHolder: DeadHolder | undefined;
+  /** What the warehouse's simulated day changed before this run, when it was advanced. */
+  simulatedDay: SimulatedDay | undefined;
   readonly deadLetters: DeadLetter[] = [];
   readonly alerts: LocalAlert[] = [];
   readonly #platform: Platform;
@@ -340,7 +367,14 @@ export class EmbeddedRuntime {
         ],
       });
       const warehousePath = join(dir, 'warehouse.duckdb');
-      await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
+      // The warehouse lives on between runs, like a real source: seeded once (or with --fresh),
+      // then moved on a day at a time.
+      const seeded = !options.fresh && (await hasSimulation(warehousePath));
+      if (!seeded) {
+        await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
+      }
+      const day =
+        seeded && options.advanceWarehouse ? await advanceDay({ path: warehousePath }) : undefined;
       const runtime = new EmbeddedRuntime(
         dir,
         s3,
@@ -349,6 +383,7 @@ export class EmbeddedRuntime {
         options.timeScale ?? 1,
         await loadFeatureContract()
       );
+      runtime.simulatedDay = day;
       // A killed run's batches are gone with it: their claims need not wait for their leases.
       if (dead) {
         const leasesEnded = await runtime.ledger.expireLeases(new Date());

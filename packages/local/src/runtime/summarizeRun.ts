@@ -1,6 +1,8 @@
 import { quoteLiteral } from '@strata/core/config';
+import type { DuckDbEngine } from '@strata/core/engine';
 import { Lake } from '@strata/core/lake';
 import type { ObjectStore } from '@strata/core/ports';
+import { count } from '../cli/format.js';
 import { localOfflineRoot } from '../features/LocalFeatureStore.js';
 import { withLakeReader } from './lakeReader.js';
 
@@ -35,6 +37,39 @@ const grouped = async (store: ObjectStore, prefix: string, match: (key: string) 
 const datasetOf = (key: string) => key.split('/')[1] ?? '';
 
 /**
+ * What a silver table says beyond its row count: a history table's current versions and what
+ * this run opened and closed, a table's rows deleted at the source (the run's extract time is
+ * the `valid_from` of the versions it opened and the `_deleted_at` of the rows it deleted).
+ */
+const silverNote = async (
+  engine: DuckDbEngine,
+  table: string,
+  runTime: string
+): Promise<string | undefined> => {
+  const columns = new Set(
+    (await engine.all(`describe select * from ${table}`)).map((row) => String(row.column_name))
+  );
+  if (!columns.has('_deleted_at')) return undefined;
+  if (columns.has('is_current')) {
+    const [row] = await engine.all(
+      `select count(*) filter (where is_current) as current,
+         count(*) filter (where valid_from = ${runTime}) as opened,
+         count(*) filter (where _deleted_at = ${runTime}) as closed
+       from ${table}`
+    );
+    return `SCD2: ${count(row?.current)} current; this run ${count(row?.opened)} new version(s), ${count(row?.closed)} closed by a delete`;
+  }
+  const [row] = await engine.all(
+    `select count(*) filter (where _deleted_at is not null) as deleted,
+       count(*) filter (where _deleted_at = ${runTime}) as now
+     from ${table}`
+  );
+  return Number(row?.deleted) > 0
+    ? `${count(row?.deleted)} soft-deleted, ${count(row?.now)} this run`
+    : undefined;
+};
+
+/**
  * Counts what a pipeline run left in the lake by reading the Parquet objects back, not by
  * trusting the stages' own counts: bronze parts of this run, the silver tables and gold models
  * (not the backfill's partitioned silver, which summarizeBackfill counts), this run's feature
@@ -47,14 +82,14 @@ export const summarizeRun = async (
   store: ObjectStore,
   options: SummarizeOptions
 ): Promise<SummaryRow[]> =>
-  withLakeReader(store, async ({ engine, parquet, count }) => {
+  withLakeReader(store, async ({ engine, parquet, count: countRows }) => {
     const rows: SummaryRow[] = [];
     const runPart = new RegExp(`/part-${options.runId.replace(/[.]/g, '\\.')}-\\d+\\.parquet$`);
     for (const [dataset, keys] of await grouped(store, 'bronze/', (key) => runPart.test(key))) {
       rows.push({
         layer: 'bronze',
         dataset,
-        rows: await count(keys),
+        rows: await countRows(keys),
         location: `bronze/${dataset}/`,
       });
     }
@@ -62,9 +97,18 @@ export const summarizeRun = async (
       silver: (key: string) => key === Lake.silverTable(datasetOf(key)),
       gold: (key: string) => key === Lake.goldModel(datasetOf(key)),
     };
+    const runTime = `timestamptz ${quoteLiteral(new Date(options.runStartedAt).toISOString())}`;
     for (const layer of ['silver', 'gold'] as const) {
       for (const [dataset, keys] of await grouped(store, `${layer}/`, tables[layer])) {
-        rows.push({ layer, dataset, rows: await count(keys), location: `${layer}/${dataset}/` });
+        const note =
+          layer === 'silver' ? await silverNote(engine, await parquet(keys), runTime) : undefined;
+        rows.push({
+          layer,
+          dataset,
+          rows: await countRows(keys),
+          location: `${layer}/${dataset}/`,
+          ...(note ? { note } : {}),
+        });
       }
     }
     const featurePrefix = localOfflineRoot(options.featureGroup);
@@ -75,7 +119,7 @@ export const summarizeRun = async (
       rows.push({
         layer: 'features',
         dataset: options.featureGroup,
-        rows: await count(featureKeys, `event_time = ${quoteLiteral(eventTime)}`),
+        rows: await countRows(featureKeys, `event_time = ${quoteLiteral(eventTime)}`),
         location: featurePrefix,
       });
     }

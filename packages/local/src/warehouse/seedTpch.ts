@@ -18,6 +18,11 @@ export interface SeedTpchResult {
 /** The schema the tables live in, as in Snowflake's sample database. */
 export const TPCH_SCHEMA = 'tpch_sf1';
 
+/**
+ * The schema holding the day simulation's state beside the TPC-H tables; no extract reads it.
+ */
+export const SIMULATION_SCHEMA = 'strata_simulation';
+
 const NATIONS: readonly [string, number][] = [
   ['ALGERIA', 0],
   ['ARGENTINA', 1],
@@ -46,6 +51,44 @@ const NATIONS: readonly [string, number][] = [
   ['UNITED STATES', 1],
 ];
 const REGIONS = ['AFRICA', 'AMERICA', 'ASIA', 'EUROPE', 'MIDDLE EAST'] as const;
+
+/**
+ * The seeded, stateless PRNG the generator's statements share, as temp macros: `rnd(i, salt)`
+ * uniform in [0, 1) from a row number and a column salt, `pick`, `rint` and `words` built on it.
+ *
+ * @param seed - the PRNG seed
+ */
+export const prngMacros = (seed: number): string => `
+  create or replace temp macro rnd(i, salt) as (hash(${Math.trunc(seed)}, i, salt) % 1000000) / 1000000.0;
+  create or replace temp macro pick(options, i, salt) as options[1 + floor(rnd(i, salt) * len(options))::int];
+  create or replace temp macro rint(lo, hi, i, salt) as lo + floor(rnd(i, salt) * (hi - lo + 1))::bigint;
+  create or replace temp macro words(i, salt) as
+    pick(['final', 'regular', 'express', 'special', 'pending', 'bold', 'quick', 'silent'], i, salt || 'a')
+    || ' ' || pick(['deposits', 'requests', 'accounts', 'packages', 'theodolites', 'pinto beans'], i, salt || 'b')
+    || ' ' || pick(['sleep', 'wake', 'haggle', 'nag', 'use', 'boost', 'cajole', 'detect'], i, salt || 'c');`;
+
+/**
+ * The select list of TPC-H line items over a relation of `L_ORDERKEY`, `L_LINENUMBER`, `k` (the
+ * line's PRNG row number), `partkey` and `orderdate`, with the PRNG macros defined. A line of an
+ * order placed today (`open`) is not yet returned or finished.
+ *
+ * @param options - how many suppliers there are, whether the lines are of new orders
+ */
+export const lineItemColumns = (options: { suppliers: number; open: boolean }): string => `
+  L_ORDERKEY, partkey as L_PARTKEY,
+  rint(1, ${options.suppliers}, k, 'l_suppkey') as L_SUPPKEY, L_LINENUMBER::bigint as L_LINENUMBER,
+  rint(1, 50, k, 'l_quantity')::decimal(12, 2) as L_QUANTITY,
+  (rint(1, 50, k, 'l_quantity') * (90000 + ((partkey // 10) % 20001) + 100 * (partkey % 1000)) / 100)::decimal(12, 2) as L_EXTENDEDPRICE,
+  (rint(0, 10, k, 'l_discount') / 100)::decimal(12, 2) as L_DISCOUNT,
+  (rint(0, 8, k, 'l_tax') / 100)::decimal(12, 2) as L_TAX,
+  ${options.open ? `'N'` : `pick(['R', 'A', 'N'], k, 'l_returnflag')`} as L_RETURNFLAG,
+  ${options.open ? `'O'` : `pick(['O', 'F'], k, 'l_linestatus')`} as L_LINESTATUS,
+  orderdate + rint(1, 121, k, 'l_shipdate')::int as L_SHIPDATE,
+  orderdate + rint(30, 90, k, 'l_commitdate')::int as L_COMMITDATE,
+  orderdate + rint(1, 121, k, 'l_shipdate')::int + rint(1, 30, k, 'l_receiptdate')::int as L_RECEIPTDATE,
+  pick(['DELIVER IN PERSON', 'COLLECT COD', 'NONE', 'TAKE BACK RETURN'], k, 'l_shipinstruct') as L_SHIPINSTRUCT,
+  pick(['REG AIR', 'AIR', 'RAIL', 'SHIP', 'TRUCK', 'MAIL', 'FOB'], k, 'l_shipmode') as L_SHIPMODE,
+  words(k, 'l_comment') as L_COMMENT`;
 
 const list = (values: readonly string[]) => `[${values.map((v) => `'${v}'`).join(', ')}]`;
 
@@ -76,14 +119,7 @@ export const seedTpch = async (options: SeedTpchOptions): Promise<SeedTpchResult
     await engine.run(`
       create schema ${TPCH_SCHEMA};
       use ${TPCH_SCHEMA};
-      -- uniform in [0, 1) from (row, column salt): a stateless, seeded PRNG
-      create temp macro rnd(i, salt) as (hash(${seed}, i, salt) % 1000000) / 1000000.0;
-      create temp macro pick(options, i, salt) as options[1 + floor(rnd(i, salt) * len(options))::int];
-      create temp macro rint(lo, hi, i, salt) as lo + floor(rnd(i, salt) * (hi - lo + 1))::bigint;
-      create temp macro words(i, salt) as
-        pick(['final', 'regular', 'express', 'special', 'pending', 'bold', 'quick', 'silent'], i, salt || 'a')
-        || ' ' || pick(['deposits', 'requests', 'accounts', 'packages', 'theodolites', 'pinto beans'], i, salt || 'b')
-        || ' ' || pick(['sleep', 'wake', 'haggle', 'nag', 'use', 'boost', 'cajole', 'detect'], i, salt || 'c');
+      ${prngMacros(seed)}
 
       create table region as
       select r.i::bigint as R_REGIONKEY, r.name::varchar as R_NAME, words(r.i, 'r_comment') as R_COMMENT
@@ -135,20 +171,7 @@ export const seedTpch = async (options: SeedTpchOptions): Promise<SeedTpchResult
                date '1992-01-01' + rint(0, 2405, L_ORDERKEY, 'o_orderdate')::int as orderdate
         from order_lines
       )
-      select L_ORDERKEY, partkey as L_PARTKEY,
-             rint(1, ${suppliers}, k, 'l_suppkey') as L_SUPPKEY, L_LINENUMBER::bigint as L_LINENUMBER,
-             rint(1, 50, k, 'l_quantity')::decimal(12, 2) as L_QUANTITY,
-             (rint(1, 50, k, 'l_quantity') * (90000 + ((partkey // 10) % 20001) + 100 * (partkey % 1000)) / 100)::decimal(12, 2) as L_EXTENDEDPRICE,
-             (rint(0, 10, k, 'l_discount') / 100)::decimal(12, 2) as L_DISCOUNT,
-             (rint(0, 8, k, 'l_tax') / 100)::decimal(12, 2) as L_TAX,
-             pick(['R', 'A', 'N'], k, 'l_returnflag') as L_RETURNFLAG,
-             pick(['O', 'F'], k, 'l_linestatus') as L_LINESTATUS,
-             orderdate + rint(1, 121, k, 'l_shipdate')::int as L_SHIPDATE,
-             orderdate + rint(30, 90, k, 'l_commitdate')::int as L_COMMITDATE,
-             orderdate + rint(1, 121, k, 'l_shipdate')::int + rint(1, 30, k, 'l_receiptdate')::int as L_RECEIPTDATE,
-             pick(['DELIVER IN PERSON', 'COLLECT COD', 'NONE', 'TAKE BACK RETURN'], k, 'l_shipinstruct') as L_SHIPINSTRUCT,
-             pick(['REG AIR', 'AIR', 'RAIL', 'SHIP', 'TRUCK', 'MAIL', 'FOB'], k, 'l_shipmode') as L_SHIPMODE,
-             words(k, 'l_comment') as L_COMMENT
+      select ${lineItemColumns({ suppliers, open: false })}
       from lines;
 
       create table orders as
@@ -174,7 +197,17 @@ export const seedTpch = async (options: SeedTpchOptions): Promise<SeedTpchResult
     for (const table of ['region', 'nation', 'customer', 'part', 'orders', 'lineitem']) {
       tables[table] = await engine.scalarNumber(`select count(*) from ${TPCH_SCHEMA}.${table}`);
     }
-    await engine.run('checkpoint');
+    // What the day simulation (advanceDay) needs to carry on from these rows.
+    await engine.run(`
+      create schema ${SIMULATION_SCHEMA};
+      create table ${SIMULATION_SCHEMA}.settings as select ${seed} as seed, ${scale} as scale;
+      create table ${SIMULATION_SCHEMA}.days (
+        day integer, business_date date, new_orders integer, late_orders integer,
+        new_line_items integer, changed_customers integer, new_customers integer,
+        deleted_customer bigint
+      );
+      checkpoint;
+    `);
     return { path: options.path, tables };
   } finally {
     engine.close();
