@@ -12,10 +12,10 @@ export const createHandler = (platform: PlatformProvider) =>
     'bronze-to-silver',
     async (event) => {
       const input = parseOrThrow(bronzeToSilverInputSchema, event, 'bronze-to-silver input');
-      const { store } = platform();
+      const { store, catalog } = platform();
       const config = await loadConfig(store);
       return DuckDbEngine.use(engineOptions(), (engine) =>
-        runBronzeToSilver(input, { store, engine, config })
+        runBronzeToSilver(input, { store, catalog, engine, config })
       );
     },
     (result) => ({

@@ -12,9 +12,9 @@ export const createHandler = (platform: PlatformProvider) =>
     'silver-to-gold',
     async (event) => {
       const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
-      const { store } = platform();
+      const { store, catalog } = platform();
       return DuckDbEngine.use(engineOptions(), (engine) =>
-        runSilverToGold(input, { store, engine })
+        runSilverToGold(input, { store, catalog, engine })
       );
     },
     (result) => ({ rows: sum(result.models.map((m) => m.rows)) })

@@ -1,6 +1,7 @@
 // The pipeline: one Lambda per stage with access to exactly the lake prefixes it uses, the
 // `pipeline` state machine from statemachines/pipeline.asl.json, its dead-letter queue and alert
 // topic, the schedule that starts it, and alarms on everything that can go wrong unattended.
+import { catalogAccess, catalogLink } from './catalog';
 import { featureDeadLetterQueue, featureGroup, featureGroupLink } from './features';
 import { LAMBDAS, type LambdaBuild, type LambdaName, NATIVE_PACKAGES, stageOf } from './lambdas';
 import { aslDefinition, assumedBy, deployTarget } from './shared';
@@ -224,23 +225,31 @@ export const extract = stageFunction('Extract', {
 export const bronzeToSilver = stageFunction('BronzeToSilver', {
   timeout: '15 minutes',
   memory: '2048 MB',
-  link: [lakeLink],
-  permissions: lakeAccess({
-    read: ['_config/', 'bronze/', 'silver/'],
-    write: ['silver/', 'quarantine/'],
-  }),
+  link: [lakeLink, catalogLink],
+  permissions: [
+    ...lakeAccess({
+      read: ['_config/', 'bronze/', 'silver/'],
+      write: ['silver/', 'quarantine/'],
+    }),
+    // Upserts each silver table it writes (entities, history tables) for Athena.
+    catalogAccess(['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable']),
+  ],
 });
 
 export const silverToGold = stageFunction('SilverToGold', {
   timeout: '15 minutes',
   memory: '2048 MB',
-  link: [lakeLink],
+  link: [lakeLink, catalogLink],
   // _quality/: each model's quality report per run and the last published one's, which the
   // row-count rule compares with; quarantine/: the rows that broke an error rule.
-  permissions: lakeAccess({
-    read: ['_config/', 'silver/', '_quality/'],
-    write: ['gold/', '_quality/', 'quarantine/'],
-  }),
+  permissions: [
+    ...lakeAccess({
+      read: ['_config/', 'silver/', '_quality/'],
+      write: ['gold/', '_quality/', 'quarantine/'],
+    }),
+    // Upserts each gold model's table (gold_<model>) for Athena.
+    catalogAccess(['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable']),
+  ],
 });
 
 export const featureIngest = stageFunction('FeatureIngest', {

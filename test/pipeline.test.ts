@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DuckDbEngine } from '@strata/core/engine';
 import { TransientError } from '@strata/core/errors';
 import { summarizeRun } from '@strata/local/runtime';
@@ -63,6 +64,36 @@ describe('pipeline state machine (embedded runtime)', () => {
       'strata-customer-features': expected.customer,
     });
     expect(rowsBy(summary, 'quarantine')).toEqual({});
+    // Every silver table and gold model is in the catalog, typed as its file, under its layer.
+    const catalog = await DuckDbEngine.use({}, async (engine) => {
+      await engine.run(`attach '${join(suite.dir, 'catalog.duckdb')}' as lake (read_only)`);
+      return engine.all(
+        `select schema_name || '.' || table_name as name, count(*) as columns,
+           max(data_type) filter (where column_name in ('o_orderdate', 'valid_from', 'net_revenue')) as typed
+         from duckdb_columns()
+         where database_name = 'lake' and schema_name in ('silver', 'gold') group by all order by name`
+      );
+    });
+    expect(catalog).toEqual(
+      expect.arrayContaining([
+        { name: 'gold.customer_analytics', columns: '14', typed: null },
+        { name: 'gold.sales_summary', columns: '8', typed: 'DECIMAL(18,4)' },
+        { name: 'silver.dim_customers', columns: '19', typed: 'TIMESTAMP WITH TIME ZONE' },
+        { name: 'silver.orders', columns: '15', typed: 'DATE' },
+      ])
+    );
+    expect(catalog.map((table) => table.name)).toEqual([
+      'gold.customer_analytics',
+      'gold.ml_features',
+      'gold.sales_summary',
+      'silver.customer',
+      'silver.dim_customers',
+      'silver.lineitem',
+      'silver.nation',
+      'silver.orders',
+      'silver.part',
+      'silver.region',
+    ]);
     expect(await suite.runtime.featureStore.onlineCount('strata-customer-features')).toBe(
       expected.customer
     );

@@ -191,6 +191,48 @@ describe('Class: GlueCatalog', () => {
       ]);
     });
 
+    it("names a gold model's table gold_<model> and declares the warehouse's typed columns", async () => {
+      // Prepare
+      mock
+        .on(GetTableCommand)
+        .rejects(new EntityNotFoundException({ ...meta, message: 'Table not found.' }));
+      mock.on(CreateTableCommand).resolves({});
+
+      // Act
+      const result = await newCatalog().upsertTable({
+        table: 'sales_summary',
+        layer: 'gold',
+        location: 'gold/sales_summary/',
+        columns: [
+          { name: 'order_date', type: 'DATE' },
+          { name: 'count_orders', type: 'BIGINT' },
+          { name: 'score', type: 'INTEGER' },
+          { name: 'net_revenue', type: 'DECIMAL(18,4)' },
+          { name: '_deleted_at', type: 'TIMESTAMP' },
+        ],
+        partitionKeys: [],
+      });
+
+      // Assess
+      expect(result).toMatchObject({ name: 'strata_dev.gold_sales_summary', change: 'created' });
+      expect(result.columns).toEqual([
+        { name: 'order_date', type: 'date' },
+        { name: 'count_orders', type: 'bigint' },
+        { name: 'score', type: 'int' },
+        { name: 'net_revenue', type: 'decimal(18,4)' },
+        { name: '_deleted_at', type: 'timestamp' },
+      ]);
+      const [create] = mock.commandCalls(CreateTableCommand);
+      const input = create?.args[0].input.TableInput;
+      expect(input).toMatchObject({
+        Name: 'gold_sales_summary',
+        PartitionKeys: [],
+        StorageDescriptor: { Location: 's3://strata-dev-lake/gold/sales_summary/' },
+      });
+      // One object, no partitions: nothing for Athena to project.
+      expect(input?.Parameters).toEqual({ EXTERNAL: 'TRUE', classification: 'parquet' });
+    });
+
     it('sends nothing when the table already matches the definition', async () => {
       // Prepare
       mock.on(GetTableCommand).resolves({ Table: asStored(clickstreamInput) });

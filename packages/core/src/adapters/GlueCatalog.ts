@@ -17,6 +17,7 @@ import type {
   CatalogTable,
   ScalarColumnType,
   TableDefinition,
+  TypedColumnType,
 } from '../ports/index.js';
 import {
   type EngineColumn,
@@ -45,12 +46,21 @@ const HIVE_SCALAR: Record<ScalarColumnType | 'JSON', string> = {
   JSON: 'string',
 };
 
+/** Hive's names for the warehouse's typed columns (a DECIMAL keeps its precision and scale). */
+const HIVE_TYPED: Record<Exclude<TypedColumnType, `DECIMAL(${string}`>, string> = {
+  INTEGER: 'int',
+  DATE: 'date',
+  TIMESTAMP: 'timestamp',
+};
+
 /** A column type in Hive's words: LISTs as `array<…>`, MAPs as `map<string,…>`. */
 const hiveType = (type: CatalogColumnType): string => {
   if (type.endsWith('[]')) return `array<${hiveType(type.slice(0, -2) as CatalogColumnType)}>`;
   const map = /^MAP\(VARCHAR, (.+)\)$/.exec(type);
   if (map) return `map<string,${hiveType(map[1] as CatalogColumnType)}>`;
-  return HIVE_SCALAR[type as ScalarColumnType];
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
+  return HIVE_SCALAR[type as ScalarColumnType] ?? HIVE_TYPED[type as keyof typeof HIVE_TYPED];
 };
 
 /** How Athena and Spark read Parquet through a Hive table. */
@@ -146,13 +156,15 @@ export class GlueCatalog implements Catalog {
         `catalog: table "${definition.table}" at "${definition.location}" needs a plain name and a prefix ending in /`
       );
     }
-    const name = `${this.#database}.${definition.table}`;
+    // One database holds every layer: a gold model's table carries the layer in its name.
+    const table = definition.layer === 'gold' ? `gold_${definition.table}` : definition.table;
+    const name = `${this.#database}.${table}`;
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
-      const current = await this.#get(definition.table);
+      const current = await this.#get(table);
       if (current?.TableType && current.TableType !== 'EXTERNAL_TABLE') {
         throw new TerminalError(`catalog: ${name} is a ${current.TableType}, not a dataset table`);
       }
-      const input = this.#inputFor(definition, current);
+      const input = this.#inputFor({ ...definition, table }, current);
       const result = (change: CatalogTable['change']): CatalogTable => ({
         name,
         change,

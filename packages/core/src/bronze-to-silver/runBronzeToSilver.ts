@@ -3,8 +3,8 @@ import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/inde
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
-import { assertRunId, Lake, writeParquetFile } from '../lake/index.js';
-import type { ObjectStore } from '../ports/index.js';
+import { assertRunId, catalogColumns, Lake, writeParquetFile } from '../lake/index.js';
+import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
 import {
   countHistory,
   createEmptyHistory,
@@ -78,6 +78,8 @@ export interface BronzeToSilverDeps {
   store: ObjectStore;
   engine: DuckDbEngine;
   config: StrataConfig;
+  /** Where each silver table written is registered for queries (Glue, the local catalog). */
+  catalog?: Catalog;
 }
 
 /** Downloads `key` to `path`; false when there is no such object. */
@@ -119,7 +121,25 @@ interface PreparedUpsert {
   uploads: { key: string; local: string; history?: SilverHistory }[];
   /** Keys to delete: an earlier attempt's quarantine this one does not rewrite. */
   deletes: string[];
+  /** The catalog tables of the silver tables written, with the files' columns. */
+  tables: TableDefinition[];
 }
+
+/** The catalog table of a silver table written to `local`: one object, no partitions. */
+const silverTableOf = async (
+  deps: BronzeToSilverDeps,
+  table: string,
+  local: string
+): Promise<TableDefinition> => ({
+  table,
+  layer: 'silver',
+  location: `silver/${table}/`,
+  columns: catalogColumns(
+    await deps.engine.all(`describe select * from read_parquet(${quoteLiteral(local)})`),
+    `silver.${table}`
+  ),
+  partitionKeys: [],
+});
 
 /**
  * Prepares the upsert of one entity's bronze parts from this run into its silver table, in the
@@ -162,6 +182,7 @@ const prepareUpsert = async (
       },
       uploads: [],
       deletes: [quarantineKey],
+      tables: [],
     };
   }
 
@@ -258,7 +279,10 @@ const prepareUpsert = async (
     );
   }
   uploads.push({ key: silverKey, local: silverLocal });
-  const history = uploads.find((upload) => upload.history)?.history;
+  const history = uploads.find((upload) => upload.history);
+  const tables = [await silverTableOf(deps, entity, silverLocal)];
+  if (history?.history)
+    tables.push(await silverTableOf(deps, history.history.table, history.local));
   return {
     dataset: {
       entity,
@@ -268,10 +292,11 @@ const prepareUpsert = async (
       rowsQuarantined,
       rowsOut,
       rowsDeleted,
-      ...(history ? { history } : {}),
+      ...(history?.history ? { history: history.history } : {}),
     },
     uploads,
     deletes,
+    tables,
   };
 };
 
@@ -354,6 +379,11 @@ export const runBronzeToSilver = async (
       for (const { key, local } of uploads) {
         await deps.store.upload(key, local, 'application/vnd.apache.parquet');
       }
+    }
+    // Then the catalog, so a table never names columns its file does not have yet. Each file
+    // is rewritten whole, so a widened column is widened in every file the table reads.
+    for (const definition of prepared.flatMap((entity) => entity.tables)) {
+      await deps.catalog?.upsertTable(definition);
     }
     const datasets = prepared.map((entity) => entity.dataset);
     const [first] = skipped;

@@ -1,3 +1,4 @@
+export { catalogColumns } from './catalogColumns.js';
 export { eachLimited } from './eachLimited.js';
 export { assertRunId, type BronzeFormat, datePartition, Lake } from './layout.js';
 export { writeParquetFile, writeParquetObject } from './parquet.js';

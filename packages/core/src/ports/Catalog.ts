@@ -2,11 +2,18 @@
 export type ScalarColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR';
 
 /**
- * A column's type as the pipeline writes it (the flattened schema's types): a scalar, JSON text,
- * a LIST of a scalar, or a MAP from text to a scalar.
+ * A type of the warehouse's typed columns, as silver entities and gold models keep them:
+ * `TIMESTAMP` is an instant (DuckDB's TIMESTAMPTZ, Parquet's UTC-adjusted timestamp).
+ */
+export type TypedColumnType = 'INTEGER' | 'DATE' | 'TIMESTAMP' | `DECIMAL(${number},${number})`;
+
+/**
+ * A column's type as the pipeline writes it: a scalar, a typed warehouse column, JSON text, a
+ * LIST of a scalar, or a MAP from text to a scalar.
  */
 export type CatalogColumnType =
   | ScalarColumnType
+  | TypedColumnType
   | 'JSON'
   | `${ScalarColumnType}[]`
   | `MAP(VARCHAR, ${ScalarColumnType})`;
@@ -38,6 +45,11 @@ export interface CatalogPartitionKey {
 export interface TableDefinition {
   /** The table's name, lower snake case (a silver dataset is named after its feed). */
   table: string;
+  /**
+   * The lake layer the table belongs to (default `silver`): a gold model's table is
+   * `gold_<name>` in Glue's one database, `gold.<name>` locally.
+   */
+  layer?: 'silver' | 'gold';
   /** The lake prefix holding the data objects, ending in `/` (e.g. `silver/clickstream/`). */
   location: string;
   columns: readonly CatalogColumn[];

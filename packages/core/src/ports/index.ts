@@ -6,6 +6,7 @@ export type {
   CatalogTable,
   ScalarColumnType,
   TableDefinition,
+  TypedColumnType,
 } from './Catalog.js';
 export type { BreakerPermit, BreakerSettings, CircuitBreaker } from './CircuitBreaker.js';
 export type { DeadLetter, DeadLetterQueue } from './DeadLetterQueue.js';

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
-import { assertRunId, Lake, writeParquetFile } from '../lake/index.js';
-import type { ObjectStore } from '../ports/index.js';
+import { assertRunId, catalogColumns, Lake, writeParquetFile } from '../lake/index.js';
+import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
 import {
   brokenRows,
   checkQuality,
@@ -36,6 +36,8 @@ export interface SilverToGoldDeps {
   store: ObjectStore;
   engine: DuckDbEngine;
   now?: () => Date;
+  /** Where each gold model is registered for queries (Glue, the local catalog). */
+  catalog?: Catalog;
 }
 
 /** Where a dataset's quality report for a run goes, and the last published run's. */
@@ -78,7 +80,12 @@ export const runSilverToGold = async (
       );
     }
     const now = (deps.now ?? (() => new Date()))();
-    const built: { result: GoldModelResult; local: string; report: QualityReport }[] = [];
+    const built: {
+      result: GoldModelResult;
+      local: string;
+      report: QualityReport;
+      table: TableDefinition;
+    }[] = [];
     for (const model of models) {
       const relation = quoteIdentifier(`gold_${model.name}`);
       await deps.engine.run(`create or replace temp table ${relation} as ${model.sql}`);
@@ -119,16 +126,29 @@ export const runSilverToGold = async (
         result: { model: model.name, key, rows, qualityKey: reportKey, warnings },
         local,
         report,
+        // Its catalog table, typed as the file reads back: a type no catalog can name stops
+        // the stage here, before anything is published.
+        table: {
+          table: model.name,
+          layer: 'gold',
+          location: `gold/${model.name}/`,
+          columns: catalogColumns(
+            await deps.engine.all(`describe select * from read_parquet(${quoteLiteral(local)})`),
+            `gold.${model.name}`
+          ),
+          partitionKeys: [],
+        },
       });
     }
     // Every model passed: publish them all, then record their counts for the next run's checks.
-    for (const { result, local, report } of built) {
+    for (const { result, local, report, table } of built) {
       await deps.store.upload(result.key, local, 'application/vnd.apache.parquet');
       await deps.store.put(
         latestQualityKey(result.model),
         JSON.stringify(report),
         'application/json'
       );
+      await deps.catalog?.upsertTable(table);
     }
     return { models: built.map(({ result }) => result) };
   });

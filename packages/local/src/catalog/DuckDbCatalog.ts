@@ -19,12 +19,16 @@ export interface DuckDbCatalogOptions {
    * `<bucket dir>/<key>._S3rver_object`, beside `._S3rver_metadata.json` and `.md5` sidecars.
    */
   lakeDirectory: string;
-  /** The schema the views are created in (`silver`). */
+  /** The schema the views are created in (`silver`); gold tables go to `gold`. */
   schema: string;
 }
 
-/** How a view casts each column type; JSON stays text, as in Athena, so every file's value fits. */
-const duckDbType = (type: CatalogColumnType): string => (type === 'JSON' ? 'VARCHAR' : type);
+/**
+ * How a view casts each column type; JSON stays text, as in Athena, so every file's value fits,
+ * and a TIMESTAMP is the instant the pipeline writes.
+ */
+const duckDbType = (type: CatalogColumnType): string =>
+  type === 'JSON' ? 'VARCHAR' : type === 'TIMESTAMP' ? 'TIMESTAMPTZ' : type;
 
 /** Where the catalog records each table's definition, as Glue does for Athena. */
 const TABLES = '"_strata"."tables"';
@@ -79,7 +83,8 @@ export class DuckDbCatalog implements Catalog {
   }
 
   async #upsert(definition: TableDefinition): Promise<CatalogTable> {
-    const { schema } = this.#options;
+    // Gold models get a schema of their own, as they are queried: gold.<model>.
+    const schema = definition.layer === 'gold' ? 'gold' : this.#options.schema;
     const view = `${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)}`;
     if (!definition.location.endsWith('/')) {
       throw new BadInputError(`catalog: location "${definition.location}" must end in /`);
