@@ -78,8 +78,8 @@ describe('pipeline state machine (embedded runtime)', () => {
       expect.arrayContaining([
         { name: 'gold.customer_analytics', columns: '14', typed: null },
         { name: 'gold.sales_summary', columns: '8', typed: 'DECIMAL(18,4)' },
-        { name: 'silver.dim_customers', columns: '19', typed: 'TIMESTAMP WITH TIME ZONE' },
-        { name: 'silver.orders', columns: '15', typed: 'DATE' },
+        { name: 'silver.dim_customers', columns: '20', typed: 'TIMESTAMP WITH TIME ZONE' },
+        { name: 'silver.orders', columns: '16', typed: 'DATE' },
       ])
     );
     expect(catalog.map((table) => table.name)).toEqual([

@@ -5,6 +5,7 @@ import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
 import { assertRunId, catalogColumns, Lake, writeParquetFile } from '../lake/index.js';
 import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
+import { qualityScore, rejectReason, standardisedColumns } from './contract.js';
 import {
   countHistory,
   createEmptyHistory,
@@ -145,8 +146,10 @@ const silverTableOf = async (
  * Prepares the upsert of one entity's bronze parts from this run into its silver table, in the
  * workspace: nothing in the lake changes until the run publishes every entity.
  *
- * Column names become lower snake case; rows with a null primary key go to quarantine with the
- * reason; the rest are merged with the existing silver table, keeping the latest extract per key.
+ * Column names become lower snake case and values are standardised per the query's contract,
+ * each row scored (`data_quality_score`); rows with a null primary key or required column go to
+ * quarantine with the reason; the rest are merged with the existing silver table, keeping the
+ * latest extract per key (soft-deleting what a full refresh lacks).
  * Rerunning the same run reproduces the same table, because the merge is keyed and deterministic.
  * An extract of no rows (an incremental entity with nothing new, an empty table) leaves the
  * table as it is.
@@ -186,12 +189,6 @@ const prepareUpsert = async (
     };
   }
 
-  const rename = manifest.columns
-    .map(
-      (column) => `${quoteIdentifier(column.name)} as ${quoteIdentifier(column.name.toLowerCase())}`
-    )
-    .concat(['_source_system', '_source_query_sha256', '_extracted_at', '_execution_id', '_batch'])
-    .join(', ');
   const extracted = new Set(manifest.columns.map((column) => column.name.toLowerCase()));
   const absent = query.primary_key.filter((column) => !extracted.has(column.toLowerCase()));
   if (absent.length > 0) {
@@ -199,8 +196,16 @@ const prepareUpsert = async (
       `bronze-to-silver ${entity}: primary key column(s) ${absent.join(', ')} not among the extracted columns (${manifest.columns.map((column) => column.name).join(', ')})`
     );
   }
+  const undeclared = Object.values(query.contract ?? {})
+    .flat()
+    .filter((column) => !extracted.has(column.toLowerCase()));
+  if (undeclared.length > 0) {
+    throw new BadInputError(
+      `bronze-to-silver ${entity}: contract column(s) ${[...new Set(undeclared)].join(', ')} not among the extracted columns`
+    );
+  }
   const primaryKey = query.primary_key.map((column) => quoteIdentifier(column.toLowerCase()));
-  const missingKey = primaryKey.map((column) => `${column} is null`).join(' or ');
+  const rejected = '_reject_reason is not null';
 
   const files: string[] = [];
   for (const part of manifest.parts) {
@@ -208,21 +213,26 @@ const prepareUpsert = async (
     await deps.store.download(part.key, local);
     files.push(quoteLiteral(local));
   }
+  // Standardised first, so the null rules and the score judge what silver will hold.
   await deps.engine.run(
-    `create or replace temp table ${table('incoming')} as select ${rename} from read_parquet([${files.join(', ')}])`
+    `create or replace temp table ${table('incoming')} as
+     select *, ${rejectReason(query.primary_key, query.contract)} as _reject_reason,
+       ${qualityScore(manifest.columns, query.contract)} as data_quality_score
+     from (select ${standardisedColumns(manifest.columns, query.contract)}
+           from read_parquet([${files.join(', ')}]))`
   );
   const rowsIn = await deps.engine.scalarNumber(`select count(*) from ${table('incoming')}`);
 
   const rowsQuarantined = await deps.engine.scalarNumber(
-    `select count(*) from ${table('incoming')} where ${missingKey}`
+    `select count(*) from ${table('incoming')} where ${rejected}`
   );
   const uploads: PreparedUpsert['uploads'] = [];
   const deletes: string[] = [];
   if (rowsQuarantined > 0) {
-    const reason = quoteLiteral(`primary key (${query.primary_key.join(', ')}) is null`);
     const { local } = await writeParquetFile(
       io,
-      `select *, ${reason} as _quarantine_reason from ${table('incoming')} where ${missingKey}`,
+      `select * exclude (_reject_reason), _reject_reason as _quarantine_reason
+       from ${table('incoming')} where ${rejected}`,
       quarantineKey
     );
     uploads.push({ key: quarantineKey, local });
@@ -246,8 +256,8 @@ const prepareUpsert = async (
   await deps.engine.run(
     `create or replace temp table ${table('current')} as
      select * exclude (_seen) replace (${deletedAt} as _deleted_at)
-     from (${previous}select *, null::timestamptz as _deleted_at, true as _seen
-           from ${table('incoming')} where not (${missingKey}))
+     from (${previous}select * exclude (_reject_reason), null::timestamptz as _deleted_at, true as _seen
+           from ${table('incoming')} where not (${rejected}))
      qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc, _seen desc) = 1
      order by ${primaryKey.join(', ')}`
   );
@@ -271,7 +281,7 @@ const prepareUpsert = async (
   }
 
   const rowsAccepted = await deps.engine.scalarNumber(
-    `select count(*) from ${table('incoming')} where not (${missingKey})`
+    `select count(*) from ${table('incoming')} where not (${rejected})`
   );
   if (rowsIn !== rowsAccepted + rowsQuarantined || rowsIn !== manifest.rows) {
     throw new QualityFailedError(

@@ -65,6 +65,24 @@ export const querySchema = z
      */
     unload: z.boolean().default(false),
     /**
+     * What silver promises about the entity's columns beyond the warehouse's types (every text
+     * column is trimmed, and empty text is null, contract or not): see docs/silver-and-gold.md.
+     */
+    contract: z
+      .object({
+        /** Columns a row must have: a row with a null in one is quarantined with the column. */
+        required: z.array(identifier).default([]),
+        /** Text columns stored in upper or lower case. */
+        upper: z.array(identifier).default([]),
+        lower: z.array(identifier).default([]),
+        /** Phone numbers, stored as `+` and their 7 to 15 digits when they have that many. */
+        phone: z.array(identifier).default([]),
+        /** Addresses, stored with each run of white space as one space. */
+        address: z.array(identifier).default([]),
+      })
+      .strict()
+      .optional(),
+    /**
      * Keep the entity's history as a slowly changing dimension (type 2) in its own silver table
      * beside the current one: a version per change of the `tracked` columns (compared by a hash,
      * so an unchanged row makes no version), with a surrogate key, `valid_from`, `valid_to` and
