@@ -1,7 +1,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { warehouseFor } from '@strata/core/adapters';
-import { runBronzeToSilver } from '@strata/core/bronze-to-silver';
+import {
+  createEmptyHistory,
+  historySql,
+  qualityScore,
+  rejectReason,
+  runBronzeToSilver,
+  standardisedColumns,
+} from '@strata/core/bronze-to-silver';
 import {
   configSchema,
   parseOrThrow,
@@ -12,6 +19,7 @@ import {
 import { DuckDbEngine } from '@strata/core/engine';
 import { type BronzeManifest, type ExtractResult, runExtract } from '@strata/core/extract';
 import { Lake } from '@strata/core/lake';
+import { GOLD_MODELS, loadGoldModel, runSilverToGold } from '@strata/core/silver-to-gold';
 import { EmbeddedRuntime } from '@strata/local/runtime';
 import {
   type BenchOptions,
@@ -29,38 +37,46 @@ const noSecrets = async (id: string): Promise<string> => {
 /** The stage computes on one thread, as its Lambda does; the baseline gets the same. */
 const ENGINE = { threads: 1 } as const;
 
-/** The lineage columns every bronze row carries, in the order the stage selects them. */
-const LINEAGE = [
-  '_source_system',
-  '_source_query_sha256',
-  '_extracted_at',
-  '_execution_id',
-  '_batch',
-];
-
 /**
- * The stage's upsert SQL (packages/core/src/bronze-to-silver/runBronzeToSilver.ts) for a first
- * run (no previous silver table), reading local files and writing a local file: no object store,
- * no quarantine or reconciliation counts.
+ * The stage's SQL (packages/core/src/bronze-to-silver/) for a first run (no previous silver
+ * table), reading local files and writing local files: the contract's standardisation, null
+ * rules and quality score, the deduplication, and the history table of a query that keeps one;
+ * no object store, no quarantine file or reconciliation counts.
  */
-const baselineSql = (
+const baselineSteps = (
   query: StrataConfig['queries'][number],
   manifest: BronzeManifest,
   files: readonly string[],
   out: string
-): string => {
-  const rename = manifest.columns
-    .map((c) => `${quoteIdentifier(c.name)} as ${quoteIdentifier(c.name.toLowerCase())}`)
-    .concat(LINEAGE)
-    .join(', ');
+): ((engine: DuckDbEngine) => Promise<void>)[] => {
   const key = query.primary_key.map((c) => quoteIdentifier(c.toLowerCase()));
-  const missingKey = key.map((c) => `${c} is null`).join(' or ');
-  return `copy (
-    select * from (select ${rename} from read_parquet([${files.map(quoteLiteral).join(', ')}]))
-    where not (${missingKey})
-    qualify row_number() over (partition by ${key.join(', ')} order by _extracted_at desc, _batch desc) = 1
-    order by ${key.join(', ')}
-  ) to ${quoteLiteral(out)} (format parquet, compression zstd)`;
+  const incoming = quoteIdentifier(`${query.name}__incoming`);
+  const current = quoteIdentifier(`${query.name}__current`);
+  const statements: ((engine: DuckDbEngine) => Promise<void>)[] = [
+    `create or replace temp table ${incoming} as
+     select *, ${rejectReason(query.primary_key, query.contract)} as _reject_reason,
+       ${qualityScore(manifest.columns, query.contract)} as data_quality_score
+     from (select ${standardisedColumns(manifest.columns, query.contract)}
+           from read_parquet([${files.map(quoteLiteral).join(', ')}]))`,
+    `create or replace temp table ${current} as
+     select * exclude (_reject_reason), null::timestamptz as _deleted_at from ${incoming}
+     where _reject_reason is null
+     qualify row_number() over (partition by ${key.join(', ')} order by _extracted_at desc, _batch desc) = 1
+     order by ${key.join(', ')}`,
+    `copy ${current} to ${quoteLiteral(out)} (format parquet, compression zstd)`,
+  ].map((sql) => (engine: DuckDbEngine) => engine.run(sql));
+  const { history } = query;
+  if (history) {
+    const previous = quoteIdentifier(`${query.name}__history`);
+    statements.push(async (engine) => {
+      await createEmptyHistory(engine, previous, current, history);
+      await engine.run(
+        `copy (${historySql({ current, previous, primaryKey: query.primary_key, history })})
+         to ${quoteLiteral(out.replace(/\.parquet$/, '-history.parquet'))} (format parquet, compression zstd)`
+      );
+    });
+  }
+  return statements;
 };
 
 /** What setup leaves in the workload's directory for run. */
@@ -78,8 +94,12 @@ const paths = (dir: string) => ({
 });
 
 /** The default config, pointed at the runtime's warehouse. */
-const configOf = async (runtime: EmbeddedRuntime): Promise<StrataConfig> =>
-  parseOrThrow(configSchema, await runtime.defaultConfig(), 'config');
+const configOf = async (runtime: EmbeddedRuntime): Promise<StrataConfig> => {
+  const config = parseOrThrow(configSchema, await runtime.defaultConfig(), 'config');
+  // The untimed setup extracts through the warehouse's own Parquet writer: at TPC-H SF1
+  // (6M line items) streaming rows through the function would take most of the bench's time.
+  return { ...config, queries: config.queries.map((query) => ({ ...query, unload: true })) };
+};
 
 /**
  * bronze-to-silver on the default sample, end to end through local S3 (download bronze, dedupe
@@ -88,7 +108,8 @@ const configOf = async (runtime: EmbeddedRuntime): Promise<StrataConfig> =>
  */
 export const silverStage: Workload = {
   name: 'silver-stage',
-  description: 'bronze-to-silver (S3 in, dedupe, S3 out) vs the same SQL in DuckDB on local files',
+  description:
+    'bronze-to-silver (S3 in, standardise, dedupe, history, S3 out), then silver-to-gold, each vs the same SQL in DuckDB on local files',
 
   /** Extracts every configured entity to bronze once, and downloads the parts for the baseline. */
   async setup(options: BenchOptions): Promise<void> {
@@ -139,7 +160,7 @@ export const silverStage: Workload = {
     }
   },
 
-  async run(options: BenchOptions): Promise<Measurement> {
+  async run(options: BenchOptions): Promise<Measurement[]> {
     const dirs = paths(options.dir);
     const { runId, extracts, bronze } = JSON.parse(
       await readFile(dirs.prepared, 'utf8')
@@ -157,7 +178,10 @@ export const silverStage: Workload = {
 
       // Strata: the stage end to end. Each run starts without silver tables, so every run does
       // a first upsert (no merge with a previous run's output).
-      const silverKeys = config.queries.map((query) => Lake.silverTable(query.name));
+      const silverKeys = config.queries.flatMap((query) => [
+        Lake.silverTable(query.name),
+        ...(query.history ? [Lake.silverTable(query.history.table)] : []),
+      ]);
       let silverRows = 0;
       const strataMs = await medianMs(
         options.repeat,
@@ -178,11 +202,17 @@ export const silverStage: Workload = {
           const query = config.queries.find((q) => q.name === manifest.entity);
           if (!query) throw new Error(`silver-stage: ${manifest.entity} is not configured`);
           const out = join(options.dir, `silver-${manifest.entity}.parquet`);
-          return { sql: baselineSql(query, manifest, parts, out), out };
+          return {
+            entity: manifest.entity,
+            statements: baselineSteps(query, manifest, parts, out),
+            out,
+          };
         });
       const baselineMs = await medianMs(options.repeat, () =>
         DuckDbEngine.use(ENGINE, async (engine) => {
-          for (const { sql } of entities) await engine.run(sql);
+          for (const { statements } of entities) {
+            for (const statement of statements) await statement(engine);
+          }
         })
       );
       const peakMb = peakRssMb();
@@ -190,7 +220,7 @@ export const silverStage: Workload = {
       // Both sides must have produced the same silver tables (row counts), or the ratio is moot.
       const baselineRows = await DuckDbEngine.use(ENGINE, (engine) =>
         engine.scalarNumber(
-          `select count(*) from read_parquet([${entities.map((e) => quoteLiteral(e.out)).join(', ')}])`
+          `select count(*) from read_parquet([${entities.map((e) => quoteLiteral(e.out)).join(', ')}], union_by_name = true)`
         )
       );
       if (silverRows !== baselineRows) {
@@ -199,18 +229,59 @@ export const silverStage: Workload = {
         );
       }
 
-      return {
-        workload: this.name,
-        unit: 'rows',
-        amount: rows,
-        strataMs,
-        baselineMs,
-        baseline: 'DuckDB, same SQL on local files, 1 thread',
-        baselineName: 'DuckDB',
-        ratio: baselineMs / strataMs,
-        peakRssMb: peakMb,
-        notes: `${extracts.length} entities, ${silverRows.toLocaleString('en-US')} silver rows; peak RSS ${Math.round(startRssMb)} MB before timing (runtime + seed)`,
-      };
+      // Gold on the silver tables just written: silver-to-gold end to end (S3 in, every model,
+      // its quality rules and report, S3 out) against the models' SQL on the baseline's files.
+      const models = await Promise.all(GOLD_MODELS.map(loadGoldModel));
+      let goldRows = 0;
+      const goldMs = await medianMs(options.repeat, async () => {
+        const result = await DuckDbEngine.use(ENGINE, (engine) =>
+          runSilverToGold({ runId }, { store: runtime.store, engine })
+        );
+        goldRows = result.models.reduce((sum, model) => sum + model.rows, 0);
+      });
+      const goldBaselineMs = await medianMs(options.repeat, () =>
+        DuckDbEngine.use(ENGINE, async (engine) => {
+          for (const { entity, out } of entities) {
+            await engine.run(
+              `create or replace view ${quoteIdentifier(`silver_${entity}`)} as select * from read_parquet(${quoteLiteral(out)})`
+            );
+          }
+          for (const model of models) {
+            const out = join(options.dir, `gold-${model.name}.parquet`);
+            await engine.run(
+              `copy (\n${model.sql}\n) to ${quoteLiteral(out)} (format parquet, compression zstd)`
+            );
+          }
+        })
+      );
+
+      const baseline = 'DuckDB, same SQL on local files, 1 thread';
+      return [
+        {
+          workload: this.name,
+          unit: 'rows',
+          amount: rows,
+          strataMs,
+          baselineMs,
+          baseline,
+          baselineName: 'DuckDB',
+          ratio: baselineMs / strataMs,
+          peakRssMb: peakMb,
+          notes: `${extracts.length} entities, ${silverRows.toLocaleString('en-US')} silver rows; peak RSS ${Math.round(startRssMb)} MB before timing (runtime + seed)`,
+        },
+        {
+          workload: 'gold-stage',
+          unit: 'rows',
+          amount: silverRows,
+          strataMs: goldMs,
+          baselineMs: goldBaselineMs,
+          baseline,
+          baselineName: 'DuckDB',
+          ratio: goldBaselineMs / goldMs,
+          peakRssMb: peakRssMb(),
+          notes: `${models.length} models, ${goldRows.toLocaleString('en-US')} gold rows, quality rules checked`,
+        },
+      ];
     } finally {
       await runtime.stop();
     }

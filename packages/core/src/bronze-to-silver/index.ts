@@ -1,3 +1,5 @@
+export { qualityScore, rejectReason, standardisedColumns } from './contract.js';
+export { createEmptyHistory, historySql } from './history.js';
 export {
   type BronzeToSilverDeps,
   type BronzeToSilverInput,
