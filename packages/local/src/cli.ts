@@ -184,48 +184,50 @@ const start = async (values: Values, size: number, scale: number | undefined) =>
     values,
     scale,
     async (runtime, { executions }) => {
-    const backfill =
-      values.backfill === false ? undefined : await runBackfill(runtime, executions, values, size);
-    const runs = backfill?.runs ?? [];
+      const backfill =
+        values.backfill === false
+          ? undefined
+          : await runBackfill(runtime, executions, values, size);
+      const runs = backfill?.runs ?? [];
 
-    console.log('\n▶ pipeline');
-    const pipelineBegan = Date.now();
-    const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
-    const outcome = await executions.run('pipeline', {
-      name: executionName('local'),
-      input: entities ? { entities } : {},
-      onEvent: progressPrinter(write.out),
-    });
-    const pipelineWall = Date.now() - pipelineBegan;
-    if (backfill) console.log(`\n${backfillSection(runs, backfill.wallMs)}`);
+      console.log('\n▶ pipeline');
+      const pipelineBegan = Date.now();
+      const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
+      const outcome = await executions.run('pipeline', {
+        name: executionName('local'),
+        input: entities ? { entities } : {},
+        onEvent: progressPrinter(write.out),
+      });
+      const pipelineWall = Date.now() - pipelineBegan;
+      if (backfill) console.log(`\n${backfillSection(runs, backfill.wallMs)}`);
 
-    if (outcome.status !== 'SUCCEEDED') {
-      console.error(
-        `\nPipeline ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
+      if (outcome.status !== 'SUCCEEDED') {
+        console.error(
+          `\nPipeline ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
+        );
+        console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
+        console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
+        console.error(`wall time ${seconds(Date.now() - began)}`);
+        reportProblems(runtime, runs);
+        return 1;
+      }
+      const run = (outcome.output as { run: { runId: string; runStartedAt: string } }).run;
+      const config = (await runtime.defaultConfig()) as { feature_group: string };
+      const rows = [
+        ...(await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group })),
+        ...runs.flatMap((feed) => (feed.status === 'SUCCEEDED' ? feed.summary.rows : [])),
+      ].sort((a, b) => LAYER_ORDER.indexOf(a.layer) - LAYER_ORDER.indexOf(b.layer));
+      console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${seconds(pipelineWall)}\n`);
+      console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
+      const online = await runtime.featureStore.onlineCount(config.feature_group);
+      console.log(
+        `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
       );
-      console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
-      console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
-      console.error(`wall time ${seconds(Date.now() - began)}`);
-      reportProblems(runtime, runs);
-      return 1;
-    }
-    const run = (outcome.output as { run: { runId: string; runStartedAt: string } }).run;
-    const config = (await runtime.defaultConfig()) as { feature_group: string };
-    const rows = [
-      ...(await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group })),
-      ...runs.flatMap((feed) => (feed.status === 'SUCCEEDED' ? feed.summary.rows : [])),
-    ].sort((a, b) => LAYER_ORDER.indexOf(a.layer) - LAYER_ORDER.indexOf(b.layer));
-    console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${seconds(pipelineWall)}\n`);
-    console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
-    const online = await runtime.featureStore.onlineCount(config.feature_group);
-    console.log(
-      `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
-    );
-    console.log(
-      `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${lakeDirectory(runtime.dir)}`
-    );
-    console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
-    return reportProblems(runtime, runs) === 0 ? 0 : 1;
+      console.log(
+        `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${lakeDirectory(runtime.dir)}`
+      );
+      console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
+      return reportProblems(runtime, runs) === 0 ? 0 : 1;
     },
     { advanceWarehouse: true }
   );
