@@ -3,7 +3,7 @@
  * the account's PutRecord throughput, with the settings Strata deploys. Pure arithmetic, so it
  * is unit-tested; the assumptions are inputs, printed with the result.
  */
-import { PRICES } from './costModel.js';
+import { PRICES } from '@strata/core/cost';
 
 export interface FeatureIngestModelInputs {
   records: number;

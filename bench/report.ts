@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { type CostEstimate, LIMITS, PRICES } from './costModel.js';
+import { type CostEstimate, LIMITS, PRICES } from '@strata/core/cost';
 import type { Measurement } from './workload.js';
 
 /** Where `npm run bench` leaves its results for CI and later runs to compare. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { DEFAULT_COST_INPUTS, estimateCost } from './costModel.js';
+import { DEFAULT_COST_INPUTS, estimateCost } from '@strata/core/cost';
 import {
   DEFAULT_FEATURE_INPUTS,
   estimateFeatureIngest,

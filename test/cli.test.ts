@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '@strata/core/adapters';
 import { FlattenLayout } from '@strata/core/flatten';
 import { EmbeddedRuntime, LEDGER_TABLE } from '@strata/local/runtime';
+import { LOCAL_S3_CREDENTIALS, LocalS3 } from '@strata/local/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silverHashes } from './support/silverHash.js';
 
@@ -21,13 +24,18 @@ interface Finished {
 }
 
 /** Runs the `strata` CLI as `npm start` does, in its own process. */
-const strata = (args: string[], onStdout?: (text: string, child: ChildProcess) => void) =>
+const strata = (
+  args: string[],
+  onStdout?: (text: string, child: ChildProcess) => void,
+  env: Record<string, string> = {}
+) =>
   new Promise<Finished>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
       env: {
         ...process.env,
         NODE_OPTIONS: '--openssl-legacy-provider',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
+        ...env,
       },
     });
     let stdout = '';
@@ -318,6 +326,71 @@ describe('strata backfill', () => {
     expect(again.stdout).toContain(
       '0 uploaded (0 KB) to raw/mine/all_historical_files/, 0 already there, 2 backfilled before'
     );
+  });
+
+  it('backfills the objects under an s3:// prefix, read in place with the default credential chain', async () => {
+    // Prepare: a user's bucket on an S3 of its own, which the SDK reaches through the
+    // environment as it would reach AWS's
+    const bucketDir = join(dir, 'user-s3');
+    const s3 = await LocalS3.start({ directory: bucketDir, buckets: ['user-data'] });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    const user = new S3ObjectStore({ bucket: 'user-data', client });
+    await user.put('exports/2024/events.jsonl', '{"id":1,"user":{"name":"a"}}\n{"id":2}\n');
+    await user.put('exports/more.json', '[{"id":3},{"id":4}]');
+    await user.put('exports/empty/', '');
+    const env = {
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_REGION: 'eu-west-1',
+    };
+    const lake = join(dir, 'from-s3');
+    const backfill = ['backfill', '--feed', 'mine', '--from', 's3://user-data/exports/'];
+
+    try {
+      // Act
+      const dry = await strata([...backfill, '--dry-run', '--dir', lake], undefined, env);
+      const run = await strata([...backfill, '--dir', lake], undefined, env);
+      const nothing = await strata(
+        ['backfill', '--feed', 'mine', '--from', 's3://user-data/none/', '--dir', lake],
+        undefined,
+        env
+      );
+      const counted = await strata(
+        ['query', 'select count(*) as n from silver.mine', '--format', 'csv', '--dir', lake],
+        undefined,
+        env
+      );
+
+      // Assess
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toMatch(/dry run: 2 file\(s\), \d+ KB from s3:\/\/user-data\/exports\//);
+      expect(dry.stdout).toMatch(/estimated cost on AWS: \$\d+\.\d{4}/);
+      expect(dry.stdout).toContain('assumes us-east-1 list prices');
+      expect(dry.stdout).toContain('Lambda on arm64');
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('mine: 2 file(s) under s3://user-data/exports/: 2 copied');
+      expect(backfillRow(run.stdout, 'mine')).toMatchObject({ read: '4', written: '4' });
+      expect(nothing.code).toBe(1);
+      expect(nothing.stderr).toContain('no files under s3://user-data/none/');
+      expect(counted.stdout.trim()).toBe('n\n4');
+      const left: string[] = [];
+      for await (const object of user.list('')) left.push(object.key);
+      expect(left.sort()).toEqual([
+        'exports/2024/events.jsonl',
+        'exports/empty/',
+        'exports/more.json',
+      ]);
+    } finally {
+      client.destroy();
+      await s3.stop();
+    }
   });
 
   it('warns and exits 1 when --from holds no file to take', async () => {

@@ -1,8 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FLATTEN_BATCH_MEMORY_MB } from '@strata/core/cost';
 import type { FlattenBatchResult } from '@strata/core/flatten';
 import { writeEventLines } from '@strata/local/backlog';
-import { FLATTEN_BATCH_MEMORY_MB } from '../costModel.js';
 import { startServices } from '../flatten/services.js';
 import { flattenBatches, planBatches } from '../flatten/strata.js';
 import {

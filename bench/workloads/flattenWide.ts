@@ -2,10 +2,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { quoteLiteral } from '@strata/core/config';
+import { FLATTEN_BATCH_MEMORY_MB } from '@strata/core/cost';
 import { DuckDbEngine } from '@strata/core/engine';
 import { type FlattenBatchResult, typingReport } from '@strata/core/flatten';
 import { eachLimited } from '@strata/core/lake';
-import { FLATTEN_BATCH_MEMORY_MB } from '../costModel.js';
 import { startServices } from '../flatten/services.js';
 import { flattenBatches, planBatches } from '../flatten/strata.js';
 import {

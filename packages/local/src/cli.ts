@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { ErrorName } from '@strata/core/errors';
-import { BATCH_BUDGET_SECONDS } from '@strata/core/plan-backlog';
 import {
   backfillFeeds,
   backfillProblems,
@@ -14,6 +13,7 @@ import {
   type FeedBackfill,
   prepareBacklog,
 } from './cli/backfillFeeds.js';
+import { dryRunText, openSource } from './cli/backfillSource.js';
 import { count, failureReason, formatBytes, parseSize } from './cli/format.js';
 import { progressPrinter } from './cli/progress.js';
 import { formatRows, openLake, type QueryFormat } from './cli/query.js';
@@ -21,7 +21,6 @@ import { DEFAULT_S3_PORT, DEFAULT_SFN_PORT, parsePort, serve } from './cli/serve
 import {
   assertFeedName,
   backlogPrefix,
-  listSourceFiles,
   planSourceFiles,
   uploadSourceFiles,
 } from './cli/sourceFiles.js';
@@ -63,11 +62,13 @@ Options:
   --no-backfill       start: skip the backfill and run only the pipeline
   --feed <name>       backfill: the feed to backfill (lower snake case), from what is under
                       raw/<feed>/all_historical_files/ in the lake, and --from
-  --from <path>       backfill: a JSON file or a folder of them (read recursively) to upload to
-                      raw/<feed>/all_historical_files/ first; a rerun uploads nothing twice
+  --from <source>     backfill: a JSON file or a folder of them (read recursively), or
+                      s3://bucket/prefix (read in place with the default AWS credential chain),
+                      copied to raw/<feed>/all_historical_files/ first; a rerun sends nothing twice
   --include <glob>    backfill --from: take only files whose path under --from matches (repeatable)
   --exclude <glob>    backfill --from: leave out files whose path matches (repeatable)
-  --dry-run           backfill --from: print the plan (files, bytes, batches) and upload nothing
+  --dry-run           backfill --from: print the plan (files, bytes, batches) and its estimated
+                      cost on AWS, and send nothing
   --format <f>        query: table (default), csv or json
   --week <date>       weekly-sync: a date in the ISO week to sync, e.g. 2023-01-28
   --feeds <a,b>       weekly-sync: the feeds to sync (default: the configured feeds)
@@ -253,32 +254,27 @@ const listOf = (value: Values[string]): string[] =>
 const backfillFeed = async (values: Values): Promise<number> => {
   const feed = assertFeedName(typeof values.feed === 'string' ? values.feed : '');
   const from = typeof values.from === 'string' ? values.from : undefined;
-  const files = from
-    ? await listSourceFiles(from, {
-        include: listOf(values.include),
-        exclude: listOf(values.exclude),
-      })
-    : undefined;
-  if (files?.length === 0) {
-    const filters = [...listOf(values.include), ...listOf(values.exclude)].length
+  const filter = { include: listOf(values.include), exclude: listOf(values.exclude) };
+  const source = from ? await openSource(from, filter) : undefined;
+  if (source?.files.length === 0) {
+    const filters = [...filter.include, ...filter.exclude].length
       ? ' that --include / --exclude let through'
       : '';
     console.error(`no files under ${from}${filters}: nothing to backfill into ${feed}`);
     return 1;
   }
   return withRuntime(values, undefined, async (runtime, { executions }) => {
-    if (from && files) {
+    if (source) {
+      const { files } = source;
       if (values['dry-run']) {
-        const plan = await planSourceFiles(runtime.store, feed, files);
-        const rate = `${formatBytes(plan.bytesPerSecond)}/s (${plan.measured ? "the feed's measured rate" : 'assumed: the feed has not run yet'})`;
         console.log(
-          `dry run: ${count(plan.objects)} file(s), ${formatBytes(plan.bytes)} from ${from} → ${backlogPrefix(feed)}\n${count(plan.batches)} batch(es) of up to ${formatBytes(plan.batchBytes)}, sized to end within ${BATCH_BUDGET_SECONDS} s each at ${rate}; nothing uploaded`
+          dryRunText(await planSourceFiles(runtime.store, feed, files), source.from, feed)
         );
         return 0;
       }
-      const sent = await uploadSourceFiles(runtime, feed, files);
+      const sent = await uploadSourceFiles(runtime, feed, files, source.sender(runtime));
       console.log(
-        `${feed}: ${count(files.length)} file(s) under ${from}: ${count(sent.uploaded)} uploaded (${formatBytes(sent.bytes)}) to ${backlogPrefix(feed)}, ${count(sent.present)} already there, ${count(sent.done)} backfilled before`
+        `${feed}: ${count(files.length)} file(s) under ${source.from}: ${count(sent.uploaded)} ${source.verb} (${formatBytes(sent.bytes)}) to ${backlogPrefix(feed)}, ${count(sent.present)} already there, ${count(sent.done)} backfilled before`
       );
       if (sent.done === files.length) {
         console.log(`every file was backfilled before: nothing to do`);

@@ -193,15 +193,28 @@ export class S3ObjectStore implements ObjectStore {
    * as put and upload do not: the copy takes the bucket's default (SSE-KMS with a bucket key).
    */
   async copy(from: string, to: string, size?: number): Promise<void> {
-    const action = `copy ${from} to ${to}`;
-    const source = copySourceOf(this.#bucket, from);
+    return this.copyFrom(this.#bucket, from, to, size);
+  }
+
+  /**
+   * {@link copy} from another bucket of the same S3 (a user's source read in place): the bytes
+   * stay in S3, and the reader needs only GetObject on the source, never a write to it.
+   *
+   * @param bucket - the source bucket
+   * @param from - the key in that bucket
+   * @param to - the key in this store's bucket
+   * @param size - the source's size, when a listing gave it
+   */
+  async copyFrom(bucket: string, from: string, to: string, size?: number): Promise<void> {
+    const action = `copy s3://${bucket}/${from} to ${to}`;
+    const source = copySourceOf(bucket, from);
     try {
       // Only a copy in parts needs the head (its size, ETag and metadata); a known small size
       // goes straight to CopyObject, one request instead of two per object of a backfill.
       const head =
         size !== undefined && size <= this.#copyThreshold
           ? undefined
-          : await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: from }));
+          : await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: from }));
       if (head && (head.ContentLength ?? 0) > this.#copyThreshold) {
         await this.#copyInParts(source, to, head);
       } else {

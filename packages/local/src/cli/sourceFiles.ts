@@ -21,7 +21,7 @@ const UPLOADS = 8;
 
 /** One file of a user's source, and the key it is backfilled from. */
 export interface SourceFile {
-  /** The file on disk. */
+  /** The file on disk, or the object's key in a source bucket. */
   path: string;
   /** Its path under the source, with `/` separators: its key under the feed's backlog prefix. */
   relative: string;
@@ -35,6 +35,9 @@ export interface SourceFilter {
   /** Globs that leave a file out, even one an include matched. */
   exclude?: readonly string[];
 }
+
+/** Puts one source file into the lake at `key`. */
+export type SendFile = (file: SourceFile, key: string) => Promise<void>;
 
 /** Where a feed's backlog is uploaded to, and where the backfill plans it from. */
 export const backlogPrefix = (feed: string) => `raw/${feed}/all_historical_files/`;
@@ -75,14 +78,28 @@ export const listSourceFiles = async (
       if (!entry.isFile()) continue;
       const path = join(entry.parentPath, entry.name);
       const rel = relative(from, path).split(sep).join('/');
-      if (rel.split('/').some((segment) => segment.startsWith('.'))) continue;
       candidates.push({ path, relative: rel, size: (await stat(path)).size });
     }
   }
+  return selectFiles(candidates, filter);
+};
+
+/**
+ * A source's files that the globs take, in path order, without hidden files or folders: the
+ * one rule for a folder on disk and a bucket's objects.
+ *
+ * @param candidates - every file of the source
+ * @param filter - the `--include` / `--exclude` globs
+ */
+export const selectFiles = (
+  candidates: readonly SourceFile[],
+  filter: SourceFilter = {}
+): SourceFile[] => {
   const { include = [], exclude = [] } = filter;
   return candidates
     .filter(
       (file) =>
+        !file.relative.split('/').some((segment) => segment.startsWith('.')) &&
         (include.length === 0 || include.some((glob) => matchesGlob(file.relative, glob))) &&
         !exclude.some((glob) => matchesGlob(file.relative, glob))
     )
@@ -107,12 +124,14 @@ export interface UploadedSource {
  *
  * @param deps - the lake and the ledger
  * @param feed - the feed to backfill into
- * @param files - what {@link listSourceFiles} found
+ * @param files - what {@link listSourceFiles} (or a bucket's listing) found
+ * @param send - how a file reaches the lake: uploaded from disk by default
  */
 export const uploadSourceFiles = async (
   deps: { store: ObjectStore; ledger: Ledger },
   feed: string,
-  files: readonly SourceFile[]
+  files: readonly SourceFile[],
+  send: SendFile = (file, key) => deps.store.upload(key, file.path)
 ): Promise<UploadedSource> => {
   const prefix = backlogPrefix(feed);
   const keyed = files.map((file) => ({ ...file, key: `${prefix}${file.relative}` }));
@@ -131,7 +150,7 @@ export const uploadSourceFiles = async (
     return false;
   });
   await eachLimited(pending, UPLOADS, async (file) => {
-    await deps.store.upload(file.key, file.path);
+    await send(file, file.key);
     outcome.uploaded++;
     outcome.bytes += file.size;
   });

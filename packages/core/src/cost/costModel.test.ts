@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ASSUMED_PER_CORE,
   type CostInputs,
+  costAssumptions,
   DEFAULT_COST_INPUTS,
   estimateCost,
+  estimatePlanCost,
   expressDurationCost,
   PRICES,
 } from './costModel.js';
@@ -121,6 +124,28 @@ describe('Function: estimateCost', () => {
     expect(estimate.glue.dpuHours).toBeCloseTo(dpuHours, 9);
     expect(estimate.glue.cost).toBeCloseTo(dpuHours * PRICES.gluePerDpuHour, 9);
     expect(estimate.glue.seconds).toBeCloseTo((dpuHours / 10) * 3600, 6);
+  });
+});
+
+describe('Function: estimatePlanCost', () => {
+  it("prices a plan's own batches at the assumed per-core rate and states it", () => {
+    // Prepare: 1 GiB in 300 objects that a plan packed into 7 batches (a file-count limit
+    // closes batches before 256 MiB)
+    const plan = { totalBytes: 1024 * MIB, objects: 300, batches: 7 };
+
+    // Act
+    const estimate = estimatePlanCost(plan);
+
+    // Assess
+    const perLambda = ASSUMED_PER_CORE.perCoreMBps * 2 * 0.79;
+    expect(estimate.batches).toBe(7);
+    expect(estimate.secondsPerBatch).toBeCloseTo(1024 / 7 / perLambda, 9);
+    expect(cost(estimate, 'Lambda requests')?.quantity).toBe(9);
+    expect(cost(estimate, 'S3 GET')?.quantity).toBe(301);
+    expect(estimate.total.arm64).toBeLessThan(estimate.total.x86);
+    expect(costAssumptions(estimate).join('\n')).toContain(
+      `${ASSUMED_PER_CORE.perCoreMBps} MiB/s per core`
+    );
   });
 });
 

@@ -1,7 +1,9 @@
 /**
- * What flattening the real backlog would cost and take on AWS, from the per-core throughput
- * `flatten-backlog` measures: Lambda, Step Functions, S3 and the DynamoDB ledger, wall time at
- * several concurrencies, next to an AWS Glue estimate. Pure arithmetic, so it is unit-tested.
+ * What flattening a backlog costs and takes on AWS, from a per-core flatten throughput: Lambda,
+ * Step Functions, S3 and the DynamoDB ledger, wall time at several concurrencies, next to an AWS
+ * Glue estimate. Pure arithmetic, so it is unit-tested. Every price and assumption is in this
+ * file: the benchmark prices the 9 TiB backlog with its measured rate, the CLI's `--dry-run` and
+ * `strata report` price a plan or a run with {@link ASSUMED_PER_CORE}.
  */
 
 /** The FlattenBatch function's memory (stacks/backfill.ts). */
@@ -53,6 +55,17 @@ export const LIMITS = {
   expressTimeoutSeconds: 300,
 } as const;
 
+/**
+ * The per-core flatten rate a plan or a run is priced at when nothing better is known: the
+ * CPU-time rate `flatten-backlog` measured on 2026-12-07 (bench/RESULTS.md), which models the
+ * code rather than a loaded laptop. A local run's own rate says more about the laptop than
+ * about a Lambda's arm64 core, so it is not used.
+ */
+export const ASSUMED_PER_CORE = {
+  perCoreMBps: 25,
+  source: "flatten-backlog's CPU-time rate, bench/RESULTS.md (2026-12-07)",
+} as const;
+
 export interface CostInputs {
   /** Strata's flatten throughput on one core (DuckDB threads=1), raw MiB per second. */
   perCoreMBps: number;
@@ -60,6 +73,11 @@ export interface CostInputs {
   source: string;
   totalBytes: number;
   objects: number;
+  /**
+   * The batches a plan made, when one was made (its packing also closes a batch at a file
+   * count); else `totalBytes` is taken as whole batches of `batchBytes`.
+   */
+  batches?: number;
   memoryMb: number;
   /** Lambda gives one vCPU per 1,769 MB. */
   mbPerVcpu: number;
@@ -178,8 +196,9 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
   const speedup = threads === 1 ? 1 : threads * inputs.scalingEfficiency;
   const perLambdaMBps = inputs.perCoreMBps * speedup;
   const totalMiB = inputs.totalBytes / MIB;
-  const batches = Math.ceil(inputs.totalBytes / inputs.batchBytes);
-  const secondsPerBatch = inputs.batchBytes / MIB / perLambdaMBps;
+  const batches = inputs.batches ?? Math.ceil(inputs.totalBytes / inputs.batchBytes);
+  const batchMiB = inputs.batches ? totalMiB / inputs.batches : inputs.batchBytes / MIB;
+  const secondsPerBatch = batchMiB / perLambdaMBps;
   const lambdaSeconds = totalMiB / perLambdaMBps;
   const gbSeconds = (lambdaSeconds * inputs.memoryMb) / 1024;
   // An EXPRESS child lasts as long as its Lambda, billed per 100 ms in 64 MB chunks.
@@ -317,3 +336,31 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
     warnings,
   };
 };
+
+/**
+ * Prices a plan or a run of `totalBytes` in `objects` objects and `batches` batches at the
+ * stated defaults: {@link ASSUMED_PER_CORE}, FlattenBatch's memory on arm64 and x86, and
+ * {@link PRICES}.
+ *
+ * @example
+ * const { total } = estimatePlanCost({ totalBytes: 2 ** 30, objects: 120, batches: 4 });
+ * console.log(`$${total.arm64.toFixed(4)} on arm64`);
+ * @param plan - what the plan holds
+ */
+export const estimatePlanCost = (plan: {
+  totalBytes: number;
+  objects: number;
+  batches: number;
+}): CostEstimate => estimateCost({ ...DEFAULT_COST_INPUTS, ...ASSUMED_PER_CORE, ...plan });
+
+/**
+ * The assumptions behind {@link estimatePlanCost}, one sentence each, for a printout.
+ *
+ * @param estimate - the estimate
+ */
+export const costAssumptions = (estimate: CostEstimate): string[] => [
+  `${PRICES.asOf}; Lambda on arm64 (x86 $${estimate.total.x86.toFixed(4)})`,
+  `FlattenBatch at ${estimate.inputs.memoryMb.toLocaleString('en-US')} MB (${(estimate.inputs.memoryMb / estimate.inputs.mbPerVcpu).toFixed(1)} vCPU), one STANDARD child execution per batch, no retries`,
+  `${estimate.inputs.perCoreMBps} MiB/s per core: ${estimate.inputs.source}`,
+  `no storage afterwards (silver, raw-processed/): S3 Standard is $${PRICES.s3PerGbMonth} per GB-month`,
+];

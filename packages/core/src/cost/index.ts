@@ -1,0 +1,15 @@
+export {
+  ASSUMED_PER_CORE,
+  type CostEstimate,
+  type CostInputs,
+  type CostLine,
+  costAssumptions,
+  DEFAULT_COST_INPUTS,
+  estimateCost,
+  estimatePlanCost,
+  expressDurationCost,
+  FLATTEN_BATCH_MEMORY_MB,
+  LIMITS,
+  PRICES,
+  type WallTime,
+} from './costModel.js';
