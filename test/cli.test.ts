@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '@strata/core/adapters';
 import { FlattenLayout } from '@strata/core/flatten';
 import { EmbeddedRuntime, LEDGER_TABLE } from '@strata/local/runtime';
@@ -333,12 +332,7 @@ describe('strata backfill', () => {
     // environment as it would reach AWS's
     const bucketDir = join(dir, 'user-s3');
     const s3 = await LocalS3.start({ directory: bucketDir, buckets: ['user-data'] });
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
+    const client = s3.client();
     const user = new S3ObjectStore({ bucket: 'user-data', client });
     await user.put('exports/2024/events.jsonl', '{"id":1,"user":{"name":"a"}}\n{"id":2}\n');
     await user.put('exports/more.json', '[{"id":3},{"id":4}]');
@@ -366,6 +360,7 @@ describe('strata backfill', () => {
         undefined,
         env
       );
+      const report = await strata(['report', 'latest', '--dir', lake]);
 
       // Assess
       expect(dry.code).toBe(0);
@@ -380,6 +375,9 @@ describe('strata backfill', () => {
       expect(nothing.code).toBe(1);
       expect(nothing.stderr).toContain('no files under s3://user-data/none/');
       expect(counted.stdout.trim()).toBe('n\n4');
+      expect(report.code).toBe(0);
+      const page = /report of mine run backfill-mine-\S+: (file:\S+)/.exec(report.stdout)?.[1];
+      expect(existsSync(fileURLToPath(page ?? 'file:///nowhere'))).toBe(true);
       const left: string[] = [];
       for await (const object of user.list('')) left.push(object.key);
       expect(left.sort()).toEqual([

@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbLedger, DynamoDbWatermarkStore, S3ObjectStore } from '@strata/core/adapters';
 import { LocalDynamoDb } from '@strata/local/dynamodb';
-import { LOCAL_S3_CREDENTIALS, LocalS3 } from '@strata/local/s3';
+import { LocalS3 } from '@strata/local/s3';
 
 /**
  * A real S3 API (s3rver) with one bucket and a real DynamoDB API (dynalite) with the watermark
@@ -34,12 +33,7 @@ export const startLocalLake = async (bucket = 'test-lake'): Promise<LocalLake> =
       { name: 'ledger', key: 'object_key' },
     ],
   });
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: LOCAL_S3_CREDENTIALS,
-  });
+  const client = s3.client();
   return {
     dir,
     store: new S3ObjectStore({ bucket, client }),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
@@ -17,6 +18,7 @@ import { dryRunText, openSource } from './cli/backfillSource.js';
 import { count, failureReason, formatBytes, parseSize } from './cli/format.js';
 import { progressPrinter } from './cli/progress.js';
 import { formatRows, openLake, type QueryFormat } from './cli/query.js';
+import { writeRunReport } from './cli/report.js';
 import { DEFAULT_S3_PORT, DEFAULT_SFN_PORT, parsePort, serve } from './cli/serve.js';
 import {
   assertFeedName,
@@ -49,6 +51,8 @@ Commands:
   serve               keep local S3 on a fixed port and serve the Step Functions API over the
                       embedded runtime, for @aws-sdk/client-sfn or aws stepfunctions
                       --endpoint-url, until Ctrl-C
+  report <run>        one backfill run (or latest) as an HTML page: stage timeline, rows and
+                      bytes per stage, quarantine reasons, typed share, estimated AWS cost
 
 Options:
   --dir <path>        where the local lake, warehouse, DLQ and alert logs live (default .strata)
@@ -70,6 +74,7 @@ Options:
   --dry-run           backfill --from: print the plan (files, bytes, batches) and its estimated
                       cost on AWS, and send nothing
   --format <f>        query: table (default), csv or json
+  --out <file>        report: where to write the page (default <dir>/reports/<run>.html)
   --week <date>       weekly-sync: a date in the ISO week to sync, e.g. 2023-01-28
   --feeds <a,b>       weekly-sync: the feeds to sync (default: the configured feeds)
   --port <port>       serve: the Step Functions API's port (default ${DEFAULT_SFN_PORT}; 0 picks one)
@@ -341,6 +346,18 @@ const status = async (values: Values): Promise<number> =>
     return 0;
   });
 
+/** Writes a run's HTML report and says where. */
+const report = async (values: Values, run: string | undefined): Promise<number> => {
+  if (!run) {
+    console.error('usage: strata report <run id | latest> [--dir <dir>] [--out <file.html>]');
+    return 2;
+  }
+  const out = typeof values.out === 'string' ? values.out : undefined;
+  const written = await writeRunReport({ dir: String(values.dir ?? '.strata'), run, out });
+  console.log(`report of ${written.feed} run ${written.runId}: ${pathToFileURL(written.path)}`);
+  return 0;
+};
+
 /** Prints the online store's record for an identifier, as GetRecord returns it. */
 const featuresGet = async (values: Values, id: string | undefined): Promise<number> => {
   if (!id) {
@@ -424,6 +441,7 @@ const main = async (): Promise<number> => {
       stage: { type: 'string' },
       port: { type: 'string' },
       's3-port': { type: 'string' },
+      out: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -458,6 +476,7 @@ const main = async (): Promise<number> => {
       sfnPort: port,
     });
   }
+  if (command === 'report') return report(values, positionals[1]);
   if (command === 'backfill' && (values.feed !== undefined || values.from !== undefined)) {
     return backfillFeed(values);
   }

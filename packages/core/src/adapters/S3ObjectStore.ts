@@ -286,7 +286,9 @@ export class S3ObjectStore implements ObjectStore {
       );
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
-          if (object.Key) yield { key: object.Key, size: object.Size ?? 0 };
+          if (object.Key) {
+            yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified };
+          }
         }
       }
     } catch (error) {

@@ -2,6 +2,8 @@
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** When the object was last written, where the listing says (S3: to the second). */
+  lastModified?: Date;
 }
 
 /** An object's bytes with the entity tag that names this version of it. */

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorName } from '../errors/index.js';
 import type { ObjectStore } from './ObjectStore.js';
 
-/** Collects a whole listing (test support only; the port itself never does this). */
+/** Collects a whole listing's keys and sizes (test support only; the port never does this). */
 const listAll = async (store: ObjectStore, prefix: string) => {
   const objects = [];
-  for await (const object of store.list(prefix)) objects.push(object);
+  for await (const { key, size } of store.list(prefix)) objects.push({ key, size });
   return objects;
 };
 
@@ -269,6 +269,24 @@ export const objectStoreContract = (
         { key: `${base}/a/deep/2.txt`, size: 2 },
       ]);
       expect(await listAll(store, `${base}/none/`)).toEqual([]);
+    });
+
+    it('dates a listed object no earlier than the second before it was written, if at all', async () => {
+      // Prepare
+      const before = Date.now();
+      await store.put(`${root}/dated/1.txt`, 'x');
+
+      // Act
+      const listed = [];
+      for await (const object of store.list(`${root}/dated/`)) listed.push(object);
+
+      // Assess: S3 dates to the second
+      const when = listed[0]?.lastModified;
+      if (when !== undefined) {
+        expect(when.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
+        expect(when.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+      expect(listed.map((object) => object.key)).toEqual([`${root}/dated/1.txt`]);
     });
 
     it('pages past 1,000 keys when listing and deletes more than 1,000 keys at once', async () => {

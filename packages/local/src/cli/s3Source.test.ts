@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '@strata/core/adapters';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LOCAL_S3_CREDENTIALS, LocalS3 } from '../s3/LocalS3.js';
+import { LocalS3 } from '../s3/LocalS3.js';
 import { listS3Source, parseS3Url, s3Sender, sameS3 } from './s3Source.js';
+import type { SourceFile } from './sourceFiles.js';
 
 let dir: string;
 /** One S3 with the lake's bucket and a user's, and another S3 with a user's bucket. */
@@ -14,14 +15,15 @@ let elsewhere: LocalS3;
 const clients: S3Client[] = [];
 
 const storeOn = (s3: LocalS3, bucket: string) => {
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: LOCAL_S3_CREDENTIALS,
-  });
+  const client = s3.client();
   clients.push(client);
   return new S3ObjectStore({ bucket, client });
+};
+
+/** The one file a listing holds. */
+const onlyFile = (files: SourceFile[]): SourceFile => {
+  expect(files).toHaveLength(1);
+  return files[0] as SourceFile;
 };
 
 const keysUnder = async (store: S3ObjectStore, prefix: string) => {
@@ -121,10 +123,10 @@ describe('Function: s3Sender', () => {
     const user = storeOn(here, 'user-data');
     const lake = storeOn(here, 'lake');
     const location = { bucket: 'user-data', prefix: 'exports' };
-    const [file] = await listS3Source(user, location, { include: ['b.json'] });
+    const file = onlyFile(await listS3Source(user, location, { include: ['b.json'] }));
 
     // Act
-    await s3Sender(user, location, lake, true)(file!, 'raw/mine/all_historical_files/b.json');
+    await s3Sender(user, location, lake, true)(file, 'raw/mine/all_historical_files/b.json');
 
     // Assess
     expect(new TextDecoder().decode(await lake.get('raw/mine/all_historical_files/b.json'))).toBe(
@@ -138,10 +140,10 @@ describe('Function: s3Sender', () => {
     const far = storeOn(elsewhere, 'far-data');
     const lake = storeOn(here, 'lake');
     const location = { bucket: 'far-data', prefix: 'dump' };
-    const [file] = await listS3Source(far, location);
+    const file = onlyFile(await listS3Source(far, location));
 
     // Act
-    await s3Sender(far, location, lake, false)(file!, 'raw/far/all_historical_files/e.json');
+    await s3Sender(far, location, lake, false)(file, 'raw/far/all_historical_files/e.json');
 
     // Assess
     expect(new TextDecoder().decode(await lake.get('raw/far/all_historical_files/e.json'))).toBe(

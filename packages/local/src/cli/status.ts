@@ -13,6 +13,39 @@ const cells = (rows: readonly JsonRow[], columns: readonly string[]) =>
   rows.map((row) => columns.map((column) => String(row[column] ?? '')));
 
 /**
+ * The backfill runs of a local lake, newest first within each feed, from the reports Reconcile
+ * wrote (`_backfill/<feed>/<run>/report.json`): feed, run, records read, rows written,
+ * quarantined and failed batches. Read from the lake's files, so no local S3 need run.
+ *
+ * @param engine - an engine to read with
+ * @param dir - the runtime's `--dir`
+ * @param options - at most `perFeed` runs per feed, or only the run `runId`
+ */
+export const backfillRuns = async (
+  engine: DuckDbEngine,
+  dir: string,
+  options: { perFeed?: number; runId?: string } = {}
+): Promise<JsonRow[]> => {
+  const bucket = lakeDirectory(dir);
+  if (!existsSync(join(bucket, '_backfill'))) return [];
+  const reports = join(bucket, '_backfill', '*', '*', `report.json${S3RVER_OBJECT_SUFFIX}`);
+  const filters = [
+    options.perFeed === undefined ? 'true' : `n <= ${Math.floor(options.perFeed)}`,
+    options.runId === undefined ? 'true' : `runId = ${quoteLiteral(options.runId)}`,
+  ];
+  return engine.all(`
+    select feed, runId as run, recordsRead as "records read", rowsWritten as "rows written",
+      recordsQuarantined as quarantined, failed as "failed batches"
+    from (
+      select *, len(failedBatches) as failed,
+        row_number() over (partition by feed order by runId desc) as n
+      from read_json(${quoteLiteral(reports)}, columns = {feed: 'VARCHAR', runId: 'VARCHAR',
+        recordsRead: 'BIGINT', rowsWritten: 'BIGINT', recordsQuarantined: 'BIGINT',
+        failedBatches: 'JSON[]'})
+    ) where ${filters.join(' and ')} order by feed, run desc`);
+};
+
+/**
  * Where each feed of a local lake stands, from an engine {@link openLake} opened: its raw
  * objects by state (waiting in raw/, processing, succeeded, failed, as the ledger and the lake
  * say), and its last backfill runs with their counts, from their reports.
@@ -41,19 +74,7 @@ export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<str
       count(*) filter (status = 'FAILED')::bigint as failed
     from ledger full join waiting as w using (feed)
     group by feed order by feed`);
-  const reports = join(bucket, '_backfill', '*', '*', `report.json${S3RVER_OBJECT_SUFFIX}`);
-  const runs = existsSync(join(bucket, '_backfill'))
-    ? await engine.all(`
-        select feed, runId as run, recordsRead as "records read", rowsWritten as "rows written",
-          recordsQuarantined as quarantined, failed as "failed batches"
-        from (
-          select *, len(failedBatches) as failed,
-            row_number() over (partition by feed order by runId desc) as n
-          from read_json(${quoteLiteral(reports)}, columns = {feed: 'VARCHAR', runId: 'VARCHAR',
-            recordsRead: 'BIGINT', rowsWritten: 'BIGINT', recordsQuarantined: 'BIGINT',
-            failedBatches: 'JSON[]'})
-        ) where n <= ${LAST_RUNS} order by feed, run desc`)
-    : [];
+  const runs = await backfillRuns(engine, dir, { perFeed: LAST_RUNS });
   const objectColumns = ['feed', 'waiting', 'processing', 'succeeded', 'failed'];
   const runColumns = [
     'feed',

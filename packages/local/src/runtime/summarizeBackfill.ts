@@ -73,22 +73,32 @@ const quarantineReasons = async (store: ObjectStore, feed: string, batchIds: str
     .sort((a, b) => b.records - a.records || a.reason.localeCompare(b.reason));
 };
 
+/** What the lake shows of one run: a {@link BackfillSummary} but the plan's counts. */
+export type BackfillRunRead = Omit<BackfillSummary, 'plan'> & {
+  /** The silver Parquet parts (child tables' too) the run's batches wrote. */
+  parts: string[];
+};
+
 /**
- * Summarises one feed's backfill execution from the lake: the batches its Distributed Map
- * finished (the ResultWriter's SUCCEEDED records), the rows in the silver parts they wrote, read
- * back from the Parquet, and their quarantined records by reason, read from the quarantine
- * sidecars. Earlier runs' output under the same feed is not counted.
+ * Reads one feed's backfill run from the lake: the batches its Distributed Map finished (the
+ * ResultWriter's SUCCEEDED records), the rows in the silver parts they wrote, read back from the
+ * Parquet, and their quarantined records by reason, read from the quarantine sidecars. Earlier
+ * runs' output under the same feed is not counted.
  *
  * @param store - the lake (also the ResultWriter's bucket)
- * @param run - the feed, the execution's name (its run id) and its output
+ * @param run - the feed, the run id, Reconcile's report and the Map Run's ResultWriterDetails
  */
-export const summarizeBackfill = async (
+export const readBackfillRun = async (
   store: ObjectStore,
-  run: { feed: string; runId: string; output: BackfillOutput }
-): Promise<BackfillSummary> => {
-  const { feed, output } = run;
-  const { report } = output.reconcile;
-  const { Bucket, Key } = output.mapRun.ResultWriterDetails;
+  run: {
+    feed: string;
+    runId: string;
+    report: ReconcileResult;
+    resultWriter: ResultWriterOutput['ResultWriterDetails'];
+  }
+): Promise<BackfillRunRead> => {
+  const { feed, report } = run;
+  const { Bucket, Key } = run.resultWriter;
   const results = await readResultSet(store, Bucket, Key);
   const batches = await withAdopted(
     store,
@@ -126,8 +136,11 @@ export const summarizeBackfill = async (
   return {
     feed,
     runId: run.runId,
-    plan: output.plan,
     report,
+    parts: manifests.flatMap((manifest) => [
+      ...manifest.outputs,
+      ...manifest.children.flatMap((child) => child.outputs),
+    ]),
     silverRows,
     quarantined,
     ...(typing ? { typing: JSON.parse(new TextDecoder().decode(typing)) as TypingReport } : {}),
@@ -160,4 +173,23 @@ export const summarizeBackfill = async (
       })),
     ],
   };
+};
+
+/**
+ * Summarises one feed's backfill execution from its output and the lake ({@link readBackfillRun}).
+ *
+ * @param store - the lake (also the ResultWriter's bucket)
+ * @param run - the feed, the execution's name (its run id) and its output
+ */
+export const summarizeBackfill = async (
+  store: ObjectStore,
+  run: { feed: string; runId: string; output: BackfillOutput }
+): Promise<BackfillSummary> => {
+  const read = await readBackfillRun(store, {
+    feed: run.feed,
+    runId: run.runId,
+    report: run.output.reconcile.report,
+    resultWriter: run.output.mapRun.ResultWriterDetails,
+  });
+  return { ...read, plan: run.output.plan };
 };

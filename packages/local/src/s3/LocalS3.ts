@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import { asDiskFull } from '@strata/core/errors';
 import S3rver from 's3rver';
 
@@ -242,6 +243,16 @@ export class LocalS3 {
     });
     const address = (await server.run()) as AddressInfo;
     return new LocalS3(server, `http://127.0.0.1:${address.port}`);
+  }
+
+  /** A new SDK client for this server: path-style, with the credentials it accepts. */
+  client(): S3Client {
+    return new S3Client({
+      endpoint: this.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
   }
 
   /** Stops the server, dropping idle keep-alive sockets so close does not wait on them. */
