@@ -9,6 +9,7 @@ import { backfillFeeds } from '../packages/local/src/cli/backfillFeeds.js';
 import { writeRunReport } from '../packages/local/src/cli/report.js';
 import { listSourceFiles, uploadSourceFiles } from '../packages/local/src/cli/sourceFiles.js';
 import { EmbeddedRuntime } from '../packages/local/src/runtime/EmbeddedRuntime.js';
+import { serveLocalExecutions } from '../packages/local/src/sfn-api/localExecutions.js';
 
 /** Debian's package; the test never downloads a browser of its own. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,13 +43,18 @@ beforeAll(async () => {
   await writeSource(source);
   const lake = join(dir, 'lake');
   const runtime = await EmbeddedRuntime.start({ dir: lake, scale: 0.002 });
+  const local = await serveLocalExecutions(runtime);
   try {
     await uploadSourceFiles(runtime, 'mine', await listSourceFiles(source));
-    const [run] = await backfillFeeds(runtime, ['mine'], { out: () => {}, err: () => {} });
+    const [run] = await backfillFeeds(runtime, local.executions, ['mine'], {
+      out: () => {},
+      err: () => {},
+    });
     if (run?.status !== 'SUCCEEDED') throw new Error(`backfill failed: ${JSON.stringify(run)}`);
     runId = run.runId;
     recordsRead = run.summary.report.recordsRead;
   } finally {
+    await local.close();
     await runtime.stop();
   }
   page = (await writeRunReport({ dir: lake, run: 'latest', out: join(dir, 'report.html') })).path;

@@ -19,6 +19,7 @@ const reconcileReport = (overrides: Partial<ReconcileReport> = {}): ReconcileRep
   table: { name: 'silver.orders', change: 'created' },
   children: [],
   reportKey: '_backfill/orders/backfill-orders-2026-12-07T06-00-00-000Z/report.json',
+  typingKey: '_backfill/orders/backfill-orders-2026-12-07T06-00-00-000Z/typing.json',
   failedBatches: [],
   failedObjects: [],
   retriedObjects: [],
