@@ -130,6 +130,9 @@ describe('pipeline state machine (embedded runtime)', () => {
       (query) => query.name === 'orders'
     );
     if (!orders) throw new Error('default config has no orders query');
+    // The whole table this run: an incremental extract would re-read only its lookback window.
+    delete (orders as { watermark_column?: string }).watermark_column;
+    delete (orders as { lookback?: number }).lookback;
     orders.sql =
       'select * replace (case when O_CUSTKEY in (1, 2, 4) then O_TOTALPRICE + 1 else O_TOTALPRICE end as O_TOTALPRICE) from snowflake_sample_data.tpch_sf1.orders';
     await suite.runtime.putConfig(config);

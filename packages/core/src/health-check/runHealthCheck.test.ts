@@ -159,16 +159,17 @@ describe('runHealthCheck', () => {
     );
   });
 
-  it('stops at the lake when the config cannot be read, without asking the others', async () => {
+  it('fails as Strata.BadInput when the config is missing, without asking the others or alerting', async () => {
     // Prepare
     await store.delete([CONFIG_KEY]);
 
     // Act
     const error = await runHealthCheck({ executionName: 'run-5' }, deps()).catch((e: Error) => e);
 
-    // Assess
-    expect((error as Error).message).toMatch(/^health check failed: lake: /);
+    // Assess: the user's config to fix, which the pipeline's failure branch reports, not an outage
+    expect(error).toMatchObject({ name: ErrorName.BadInput });
+    expect((error as Error).message).toMatch(/^config: no configuration/);
     expect(sagemakerMock.commandCalls(DescribeFeatureGroupCommand)).toHaveLength(0);
-    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 });

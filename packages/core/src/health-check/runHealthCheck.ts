@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadConfig, type StrataConfig } from '../config/index.js';
-import { TerminalError } from '../errors/index.js';
+import { BadInputError, TerminalError } from '../errors/index.js';
 import { assertRunId } from '../lake/index.js';
 import type { FeatureGroups, Notifier, ObjectStore, Warehouse } from '../ports/index.js';
 
@@ -95,12 +95,18 @@ export const runHealthCheck = async (
 ): Promise<HealthCheckResult> => {
   const probeKey = `${HEALTH_PREFIX}${assertRunId(input.executionName)}`;
   let config: StrataConfig | undefined;
+  let invalidConfig: BadInputError | undefined;
   const lake = await verdict('lake', async () => {
-    config = await loadConfig(deps.store);
+    config = await loadConfig(deps.store).catch((error: unknown) => {
+      if (error instanceof BadInputError) invalidConfig = error;
+      throw error;
+    });
     await deps.store.put(probeKey, input.executionName, 'text/plain');
     await deps.store.delete([probeKey]);
     return 'config read, probe object written and deleted';
   });
+  // A config that does not validate is the user's to fix, field by field, not a dependency down.
+  if (invalidConfig) throw invalidConfig;
   const checks = [lake];
   if (config) {
     const found = config;
