@@ -114,6 +114,35 @@ describe('Class: DuckDbCatalog', () => {
       expect(comments).toEqual([{ column_name: 'user_id', comment: '$."user"."id"' }]);
     });
 
+    it('gives every column of a wide table its path, over more than one commit of comments', async () => {
+      // Prepare: 250 columns, so their comments span three commits
+      const width = 250;
+      const names = Array.from({ length: width }, (_, i) => `c${i}`);
+      await putParquet(
+        'silver/wide/part-b1-00000.parquet',
+        `select ${names.map((name, i) => `${i}::bigint as ${name}`).join(', ')}`
+      );
+      const wide: TableDefinition = {
+        table: 'wide',
+        location: 'silver/wide/',
+        columns: names.map((name) => ({ name, type: 'BIGINT', comment: `$."a"."${name}"` })),
+        partitionKeys: [],
+      };
+
+      // Act
+      const first = await catalog.upsertTable(wide);
+      const again = await catalog.upsertTable(wide);
+
+      // Assess
+      expect([first.change, again.change]).toEqual(['created', 'unchanged']);
+      const comments = await query(
+        "select column_name, comment from duckdb_columns() where table_name = 'wide' and comment is not null"
+      );
+      expect(comments).toHaveLength(width);
+      expect(comments[width - 1]).toEqual({ column_name: 'c249', comment: '$."a"."c249"' });
+      expect(await query('select c0, c249 from silver.wide')).toEqual([{ c0: '0', c249: '249' }]);
+    });
+
     it('types LIST and MAP columns as DuckDB lists and maps, null where a part lacks them', async () => {
       // Prepare: a part with the columns, and one written before they existed.
       await putParquet(
