@@ -1,5 +1,6 @@
 import { type CostEstimate, estimatePlanCost } from '@strata/core/cost';
 import { BadInputError } from '@strata/core/errors';
+import type { TypingReport } from '@strata/core/flatten';
 import { planKey } from '@strata/core/plan-backlog';
 import type { ObjectStore } from '@strata/core/ports';
 import type { ReconcileReport } from '@strata/core/reconcile';
@@ -54,6 +55,8 @@ export interface RunReport {
   /** Bytes of the silver Parquet parts the run wrote. */
   bytesWritten: number;
   typing: DatasetTyping[];
+  /** Where the run's leaves landed and its widest record shapes (Reconcile's `typing.json`). */
+  leaves?: TypingReport;
   cost: CostEstimate;
   /** Things the report could not read, said on the page instead of failing it. */
   gaps: string[];
@@ -264,6 +267,7 @@ export const collectRunReport = async (
     stages,
     bytesWritten: read ? await partBytes(store, read.parts) : 0,
     typing: await readTyping(store, report),
+    leaves: report.typingKey ? await readJson<TypingReport>(store, report.typingKey) : undefined,
     cost: estimatePlanCost({
       totalBytes: plan.bytes,
       objects: plan.objects,

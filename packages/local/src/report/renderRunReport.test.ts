@@ -1,4 +1,5 @@
 import { estimatePlanCost } from '@strata/core/cost';
+import { typingReport } from '@strata/core/flatten';
 import type { ReconcileReport } from '@strata/core/reconcile';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from './collectRunReport.js';
@@ -106,6 +107,45 @@ describe('Function: renderRunReport', () => {
     expect(html).toContain('batch b-1 failed or never ran');
     expect(html).toContain('raw/orders/x.json FAILED: boom');
     expect(html).toContain('the Map Run that ran the batches is not in the lake');
+  });
+
+  it("shows where the run's leaves landed and its widest record shapes, from typing.json", () => {
+    // Prepare
+    const leaves = typingReport({ feed: 'orders', runId: 'r' }, [
+      {
+        leaves: { typed: 900, child: 60, json: 30, variant: 10 },
+        estimated: false,
+        widest: [
+          {
+            keys: ['<b>id</b>', 'items', 'meta', 'total', 'when'],
+            keyCount: 5,
+            leafPaths: 40,
+            leaves: 38,
+            sampled: 12,
+            example: 'raw/orders/a.json',
+          },
+        ],
+      },
+    ]);
+
+    // Act
+    const html = renderRunReport(runReport({ leaves }));
+
+    // Assess
+    expect(html).toContain('>96.0%<');
+    expect(html).toContain('900 (90.0%)');
+    expect(html).toContain('60 (6.0%)');
+    expect(html).toContain('&lt;b&gt;id&lt;/b&gt;, items, meta, total, …');
+    expect(html).not.toContain('<b>id');
+  });
+
+  it('falls back to typed columns for a run from before leaves were counted', () => {
+    // Act
+    const html = renderRunReport(runReport({ leaves: undefined }));
+
+    // Assess
+    expect(html).toContain('>75.0%<');
+    expect(html).toContain('the other 5 hold JSON text');
   });
 
   it('says so when nothing was quarantined, and when no times are known', () => {

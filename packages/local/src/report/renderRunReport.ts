@@ -1,4 +1,5 @@
 import { costAssumptions } from '@strata/core/cost';
+import type { RecordShape } from '@strata/core/flatten';
 import type { ReportBatch, ReportStage, RunReport } from './collectRunReport.js';
 import { REPORT_CSS } from './reportStyle.js';
 
@@ -240,11 +241,8 @@ const donut = (part: number, whole: number, label: string) => {
   return `<svg viewBox="0 0 120 120" class="donut" role="img" aria-label="${esc(label)}"><circle cx="60" cy="60" r="${r}" class="donut-back"/><circle cx="60" cy="60" r="${r}" class="donut-fill" stroke-dasharray="${(share * c).toFixed(2)} ${c.toFixed(2)}" transform="rotate(-90 60 60)"/><text x="60" y="58" class="donut-value">${esc(percent(part, whole))}</text><text x="60" y="76" class="donut-label">typed</text></svg>`;
 };
 
-const typingSection = (data: RunReport): string => {
-  if (data.typing.length === 0)
-    return '<p class="muted">No schema of this feed is in the lake.</p>';
-  const columns = data.typing.reduce((total, dataset) => total + dataset.columns, 0);
-  const json = data.typing.reduce((total, dataset) => total + dataset.json, 0);
+/** Each silver table's columns, typed or JSON text, folded away: a wide feed has dozens. */
+const columnsByTable = (data: RunReport): string => {
   const rows = data.typing
     .map((dataset) =>
       barRow(
@@ -256,7 +254,43 @@ const typingSection = (data: RunReport): string => {
       )
     )
     .join('');
-  return `<div class="typing">${donut(columns - json, columns, 'typed columns')}<div class="flow grow">${rows}<p class="muted">Share of silver columns with a typed Parquet type; the other ${int(json)} hold JSON text (a variant column): a path whose values disagree in type, or an array kept whole.</p></div></div>`;
+  return `<details><summary>Typed columns of each silver table (${int(data.typing.length)})</summary><div class="flow">${rows}</div></details>`;
+};
+
+/** The widest record shapes the batches sampled: the records a feed's width comes from. */
+const shapesTable = (shapes: readonly RecordShape[]): string =>
+  shapes.length === 0
+    ? ''
+    : `<table class="shapes"><thead><tr><th>widest record shapes</th><th>top-level keys</th><th>leaf paths</th><th>sampled</th></tr></thead><tbody>${shapes
+        .slice(0, 5)
+        .map(
+          (shape) =>
+            `<tr><td><code>${esc(shape.keys.slice(0, 4).join(', '))}${shape.keyCount > 4 ? ', …' : ''}</code></td><td>${int(shape.keyCount)}</td><td>${int(shape.leafPaths)}</td><td>${int(shape.sampled)}</td></tr>`
+        )
+        .join('')}</tbody></table>`;
+
+const typingSection = (data: RunReport): string => {
+  const { leaves } = data;
+  if (!leaves) {
+    if (data.typing.length === 0)
+      return '<p class="muted">No schema of this feed is in the lake.</p>';
+    // A run from before Reconcile counted leaves: only its columns can be told.
+    const columns = data.typing.reduce((total, dataset) => total + dataset.columns, 0);
+    const json = data.typing.reduce((total, dataset) => total + dataset.json, 0);
+    return `<div class="typing">${donut(columns - json, columns, 'typed columns')}<div class="flow grow"><p class="muted">Share of silver columns with a typed Parquet type; the other ${int(json)} hold JSON text.</p>${columnsByTable(data)}</div></div>`;
+  }
+  const total = leaves.leaves.total;
+  const share = (part: number) => `${int(part)} (${percent(part, total)})`;
+  const places = [
+    barRow('typed columns', leaves.leaves.typed, total, share(leaves.leaves.typed), 'teal'),
+    barRow('child tables', leaves.leaves.child, total, share(leaves.leaves.child), 'indigo'),
+    barRow('JSON text', leaves.leaves.json, total, share(leaves.leaves.json), 'amber'),
+    barRow('_variant', leaves.leaves.variant, total, share(leaves.leaves.variant), 'red'),
+  ].join('');
+  const estimated = leaves.estimated
+    ? " JSON text and <code>_variant</code> are counted in each column's first values and scaled to the rest."
+    : '';
+  return `<div class="typing">${donut(leaves.leaves.typed + leaves.leaves.child, total, 'typed leaves')}<div class="flow grow">${places}<p class="muted">Where the run's ${int(total)} non-null leaves landed: typed columns of the feed's table or of its child tables (one row per array element), JSON text, or <code>_variant</code> (values that fit no column).${estimated}</p></div></div>${shapesTable(leaves.widestShapes)}${columnsByTable(data)}`;
 };
 
 const costSection = (data: RunReport): string => {

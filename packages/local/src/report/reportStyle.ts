@@ -70,9 +70,9 @@ main { max-width: 1240px; margin: 0 auto; padding: 24px 32px 8px; }
 .timeline .bar.batch { fill: #5eead4; stroke: var(--teal); stroke-width: 1; }
 .timeline .bar.failed { fill: #fca5a5; stroke: var(--red); stroke-width: 1; }
 .timeline .barlabel { fill: #ffffff; font-size: 11.5px; font-weight: 600; }
-table.stages { width: 100%; border-collapse: collapse; margin-bottom: 14px; }
-table.stages th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; border-bottom: 1px solid var(--line); padding: 6px 8px; }
-table.stages td { padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.stages, table.shapes { width: 100%; border-collapse: collapse; margin-bottom: 14px; }
+table.stages th, table.shapes th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; border-bottom: 1px solid var(--line); padding: 6px 8px; }
+table.stages td, table.shapes td { padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 8px; }
 .dot.PlanBacklog { background: var(--plan); }
 .dot.FlattenBacklog { background: var(--flatten); }
@@ -91,11 +91,15 @@ table.stages td { padding: 8px; border-bottom: 1px solid var(--line); vertical-a
 .count { font-variant-numeric: tabular-nums; color: var(--ink); white-space: nowrap; font-size: 12.5px; text-align: right; }
 .wide .barrow { grid-template-columns: minmax(200px, 42%) 1fr 96px; }
 .typing { display: flex; gap: 22px; align-items: center; }
+.typing .barrow { grid-template-columns: minmax(110px, 30%) 1fr 140px; }
 .donut { width: 132px; height: 132px; flex: none; }
 .donut-back { fill: none; stroke: #fde68a; stroke-width: 16; }
 .donut-fill { fill: none; stroke: var(--teal); stroke-width: 16; }
 .donut-value { font-size: 20px; font-weight: 700; text-anchor: middle; fill: var(--ink); }
 .donut-label { font-size: 11px; text-anchor: middle; fill: var(--muted); }
+details { margin-top: 14px; }
+summary { cursor: pointer; color: var(--muted); font-size: 13px; margin-bottom: 8px; }
+table.shapes { margin-top: 16px; }
 .costhead { display: flex; justify-content: space-between; align-items: flex-end; margin-bottom: 12px; }
 .big { font-size: 30px; font-weight: 700; color: var(--amber); }
 .assumptions { margin: 12px 0 0; padding-left: 18px; color: var(--muted); font-size: 12.5px; }
