@@ -365,7 +365,9 @@ describe('strata backfill', () => {
       // Assess
       expect(dry.code).toBe(0);
       expect(dry.stdout).toMatch(/dry run: 2 file\(s\), \d+ KB from s3:\/\/user-data\/exports\//);
-      expect(dry.stdout).toMatch(/estimated cost on AWS: \$\d+\.\d{4}/);
+      expect(dry.stdout).toMatch(
+        /estimated cost on AWS: \$\d+\.\d{4} \(about \d+ s per batch at the benchmark's rate\), at most \$\d+\.\d{4}/
+      );
       expect(dry.stdout).toContain('assumes us-east-1 list prices');
       expect(dry.stdout).toContain('Lambda on arm64');
       expect(run.stderr).toBe('');

@@ -147,6 +147,20 @@ describe('Function: estimatePlanCost', () => {
       `${ASSUMED_PER_CORE.perCoreMBps} MiB/s per core`
     );
   });
+
+  it("prices at a whole batch's rate when one is given, and states that rate instead", () => {
+    // Prepare: the planner's cautious 0.6 MiB/s for a feed that has not run yet
+    const plan = { totalBytes: 1024 * MIB, objects: 300, batches: 7 };
+
+    // Act
+    const typical = estimatePlanCost(plan);
+    const slow = estimatePlanCost(plan, { perLambdaMBps: 0.6, source: "the planner's rate" });
+
+    // Assess
+    expect(slow.secondsPerBatch).toBeCloseTo(1024 / 7 / 0.6, 9);
+    expect(slow.total.arm64).toBeGreaterThan(10 * typical.total.arm64);
+    expect(costAssumptions(slow).join('\n')).toContain("0.6 MiB/s per batch: the planner's rate");
+  });
 });
 
 describe('Function: expressDurationCost', () => {

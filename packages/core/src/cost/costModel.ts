@@ -69,6 +69,8 @@ export const ASSUMED_PER_CORE = {
 export interface CostInputs {
   /** Strata's flatten throughput on one core (DuckDB threads=1), raw MiB per second. */
   perCoreMBps: number;
+  /** A whole FlattenBatch's rate, raw MiB per second, where one is known: it replaces the per-core one. */
+  perLambdaMBps?: number;
   /** Where that number comes from, for the printout. */
   source: string;
   totalBytes: number;
@@ -194,7 +196,7 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
   const vcpus = inputs.memoryMb / inputs.mbPerVcpu;
   const threads = Math.max(1, Math.floor(vcpus * inputs.threadsPerVcpu));
   const speedup = threads === 1 ? 1 : threads * inputs.scalingEfficiency;
-  const perLambdaMBps = inputs.perCoreMBps * speedup;
+  const perLambdaMBps = inputs.perLambdaMBps ?? inputs.perCoreMBps * speedup;
   const totalMiB = inputs.totalBytes / MIB;
   const batches = inputs.batches ?? Math.ceil(inputs.totalBytes / inputs.batchBytes);
   const batchMiB = inputs.batches ? totalMiB / inputs.batches : inputs.batchBytes / MIB;
@@ -346,12 +348,12 @@ export const estimateCost = (inputs: CostInputs): CostEstimate => {
  * const { total } = estimatePlanCost({ totalBytes: 2 ** 30, objects: 120, batches: 4 });
  * console.log(`$${total.arm64.toFixed(4)} on arm64`);
  * @param plan - what the plan holds
+ * @param rate - a batch's rate to price at instead, and where it comes from
  */
-export const estimatePlanCost = (plan: {
-  totalBytes: number;
-  objects: number;
-  batches: number;
-}): CostEstimate => estimateCost({ ...DEFAULT_COST_INPUTS, ...ASSUMED_PER_CORE, ...plan });
+export const estimatePlanCost = (
+  plan: { totalBytes: number; objects: number; batches: number },
+  rate?: { perLambdaMBps: number; source: string }
+): CostEstimate => estimateCost({ ...DEFAULT_COST_INPUTS, ...ASSUMED_PER_CORE, ...plan, ...rate });
 
 /**
  * The assumptions behind {@link estimatePlanCost}, one sentence each, for a printout.
@@ -361,6 +363,8 @@ export const estimatePlanCost = (plan: {
 export const costAssumptions = (estimate: CostEstimate): string[] => [
   `${PRICES.asOf}; Lambda on arm64 (x86 $${estimate.total.x86.toFixed(4)})`,
   `FlattenBatch at ${estimate.inputs.memoryMb.toLocaleString('en-US')} MB (${(estimate.inputs.memoryMb / estimate.inputs.mbPerVcpu).toFixed(1)} vCPU), one STANDARD child execution per batch, no retries`,
-  `${estimate.inputs.perCoreMBps} MiB/s per core: ${estimate.inputs.source}`,
+  estimate.inputs.perLambdaMBps === undefined
+    ? `${estimate.inputs.perCoreMBps} MiB/s per core: ${estimate.inputs.source}`
+    : `${Number(estimate.inputs.perLambdaMBps.toPrecision(3))} MiB/s per batch: ${estimate.inputs.source}`,
   `no storage afterwards (silver, raw-processed/): S3 Standard is $${PRICES.s3PerGbMonth} per GB-month`,
 ];
