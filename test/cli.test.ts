@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3ObjectStore } from '@strata/core/adapters';
+import { DuckDbEngine } from '@strata/core/engine';
 import { FlattenLayout } from '@strata/core/flatten';
 import { EmbeddedRuntime, LEDGER_TABLE } from '@strata/local/runtime';
 import { LOCAL_S3_CREDENTIALS, LocalS3 } from '@strata/local/s3';
@@ -76,6 +77,10 @@ const quarantineRows = (stdout: string, feed: string) =>
         return [/\((.*)\)$/.exec(dataset ?? '')?.[1], cellValue(rows ?? '')];
       })
   );
+
+/** Queries the embedded warehouse a CLI run left in `lakeDir` (no run holds it open). */
+const warehouse = (lakeDir: string, sql: string) =>
+  DuckDbEngine.use({ path: join(lakeDir, 'warehouse.duckdb') }, (engine) => engine.all(sql));
 
 /** Opens the lake a CLI run left in `lakeDir`, as the CLI does, and hands it to `work`. */
 const withLake = async (lakeDir: string, work: (runtime: EmbeddedRuntime) => Promise<void>) => {
@@ -183,6 +188,48 @@ describe('strata start', () => {
   });
 
   describe('on the directory of an earlier run', () => {
+    it('sends the feature store only the customers the simulated day changed, one offline row each', async () => {
+      // Prepare: the orders the first run saw
+      const lakeDir = join(dir, 'ok');
+      const [seen] = await warehouse(lakeDir, 'select max(O_ORDERKEY) as k from tpch_sf1.orders');
+
+      // Act
+      const run = await strata(['start', '--dir', lakeDir, '--scale', '0.002']);
+
+      // Assess: the day's orders' customers and the new customer, no one else
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^warehouse moved on a day \(simulated day 1,/m);
+      const changed = await warehouse(
+        lakeDir,
+        `select distinct O_CUSTKEY as id from tpch_sf1.orders where O_ORDERKEY > ${seen?.k}
+         union select max(C_CUSTKEY) from tpch_sf1.customer order by id`
+      );
+      const [customers] = await warehouse(lakeDir, 'select count(*) as n from tpch_sf1.customer');
+      const finish =
+        /FinishFeatureIngest +([\d,]+) records to (\S+) \(0 retried, 0 failed\), ([\d,]+) unchanged/.exec(
+          run.stdout
+        );
+      const [sent, group, unchanged] = [finish?.[1], finish?.[2], finish?.[3]];
+      expect(cellValue(sent ?? '')).toBe(changed.length);
+      // The deleted customer stays in silver, so its record is among the unchanged ones.
+      expect(cellValue(unchanged ?? '')).toBe(Number(customers?.n) + 1 - changed.length);
+      // The summary counts the run's offline-store rows from the lake: one per record sent.
+      expect(run.stdout).toMatch(new RegExp(`^features +${group} +${sent} +s3://`, 'm'));
+      const record = async (id: unknown) =>
+        JSON.parse((await strata(['features', 'get', String(id), '--dir', lakeDir])).stdout);
+      const ids = changed.map((row) => Number(row.id));
+      const newest = await record(ids.at(-1));
+      const untouched = await record([1, 2, 3, 4, 5].find((id) => !ids.includes(id)));
+      expect(newest).toMatchObject({
+        customer_id: ids.at(-1),
+        order_count: expect.any(Number),
+        total_spent: expect.any(Number),
+        market_segment: expect.any(String),
+      });
+      expect(Number.isInteger(newest.order_count)).toBe(true);
+      expect(Date.parse(newest.event_time)).toBeGreaterThan(Date.parse(untouched.event_time));
+    });
+
     it('refuses a --size other than that of the backlog it holds', async () => {
       // Act
       const run = await strata([

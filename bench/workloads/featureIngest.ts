@@ -28,7 +28,7 @@ const goldSql = (records: number, out: string) => `copy (
     (k % 37)::bigint as order_count,
     (k % 1000) * 10.5 as total_spent,
     (k % 1000) * 10.5 / ((k % 37) + 1) as avg_order_value,
-    case when k % 3 = 0 then null else (k % 90)::bigint end as days_since_last_order,
+    case when k % 3 = 0 then null else strftime(date '1998-08-02' - (k % 90)::int, '%Y-%m-%d') end as last_order_date,
     'NATION_' || (k % 25) as nation,
     'REGION_' || (k % 5) as region,
     ['BUILDING', 'MACHINERY', 'AUTOMOBILE', 'HOUSEHOLD', 'FURNITURE'][(k % 5) + 1] as market_segment

@@ -49,8 +49,8 @@ describe('Class: SageMakerFeatureSink', () => {
       // Prepare
       mock.on(PutRecordCommand).resolves({});
       const records = [
-        { customer_id: '10', order_count: 2, total_spent: 350.5, days_since_last_order: 0 },
-        { customer_id: '40', order_count: 0, total_spent: 0, days_since_last_order: null },
+        { customer_id: '10', order_count: 2, total_spent: 350.5, last_order_date: '2026-01-11' },
+        { customer_id: '40', order_count: 0, total_spent: 0, last_order_date: null },
       ];
 
       // Act
@@ -68,7 +68,7 @@ describe('Class: SageMakerFeatureSink', () => {
               { FeatureName: 'customer_id', ValueAsString: '10' },
               { FeatureName: 'order_count', ValueAsString: '2' },
               { FeatureName: 'total_spent', ValueAsString: '350.5' },
-              { FeatureName: 'days_since_last_order', ValueAsString: '0' },
+              { FeatureName: 'last_order_date', ValueAsString: '2026-01-11' },
             ],
           },
           {

@@ -2,7 +2,7 @@
 -- grain:  one row per customer
 -- inputs: silver.customer, silver.orders, silver.nation, silver.region
 -- tests:  unique(customer_id); not_null(customer_id, order_count, total_spent)
--- tests:  range(order_count: 0..); range(total_spent: 0..); range(days_since_last_order: 0..)
+-- tests:  range(order_count: 0..); range(total_spent: 0..)
 -- tests:  warn not_null(nation, region, market_segment); warn row_count_change(50%)
 -- record id:  customer_id
 -- event time: event_time String
@@ -10,15 +10,17 @@
 -- feature:    order_count Integral
 -- feature:    total_spent Fractional
 -- feature:    avg_order_value Fractional
--- feature:    days_since_last_order Integral
+-- feature:    last_order_date String
 -- feature:    nation String
 -- feature:    region String
 -- feature:    market_segment String
 -- note:   the record id, event time and feature lines are the feature group's definitions:
 --         stacks/features.ts builds the group from them and feature-ingest checks this model's
 --         columns against them; the event time is the run's start, which feature-ingest adds.
--- note:   recency is measured from the latest order in the data, not from the wall clock, so a
---         rerun over the same silver tables produces the same features.
+-- note:   the last order's date (ISO, null for a customer without orders), not the days since:
+--         a feature counted from today changes every customer's record every day, so each run
+--         would send them all again; the date changes only when the customer orders. Recency
+--         is the reader's subtraction, as of the moment it needs (training/customer_features).
 
 with
 
@@ -40,10 +42,6 @@ customer_orders as (
   group by o.o_custkey
 ),
 
-as_of as (
-  select max(o.o_orderdate) as as_of_date from orders as o
-),
-
 ml_features as (
   select
     -- ids
@@ -57,9 +55,7 @@ ml_features as (
         else 0
       end as double
     ) as avg_order_value,
-    cast(
-      date_diff('day', co.last_order_date, ao.as_of_date) as bigint
-    ) as days_since_last_order,
+    strftime(co.last_order_date, '%Y-%m-%d') as last_order_date,
     -- dimensions
     n.n_name as nation,
     r.r_name as region,
@@ -68,7 +64,6 @@ ml_features as (
   inner join nations as n on c.c_nationkey = n.n_nationkey
   inner join regions as r on n.n_regionkey = r.r_regionkey
   left join customer_orders as co on c.c_custkey = co.customer_id
-  cross join as_of as ao
 )
 
 select * from ml_features

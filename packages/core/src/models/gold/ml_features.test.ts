@@ -18,7 +18,7 @@ afterEach(() => {
 });
 
 describe('Model: gold.ml_features', () => {
-  it('computes per-customer order features with recency from the latest order in the data', async () => {
+  it('computes per-customer order features and the date of the last order', async () => {
     // Prepare
     await engine.run(`
       insert into silver_orders values
@@ -38,7 +38,7 @@ describe('Model: gold.ml_features', () => {
         order_count: '2',
         total_spent: 350.5,
         avg_order_value: 175.25,
-        days_since_last_order: '0',
+        last_order_date: '2026-01-11',
         nation: 'CANADA',
         region: 'AMERICA',
         market_segment: 'BUILDING',
@@ -48,7 +48,7 @@ describe('Model: gold.ml_features', () => {
         order_count: '1',
         total_spent: 150,
         avg_order_value: 150,
-        days_since_last_order: '10',
+        last_order_date: '2026-01-01',
         nation: 'UNITED STATES',
         region: 'AMERICA',
         market_segment: 'MACHINERY',
@@ -58,7 +58,7 @@ describe('Model: gold.ml_features', () => {
         order_count: '1',
         total_spent: 80,
         avg_order_value: 80,
-        days_since_last_order: '7',
+        last_order_date: '2026-01-04',
         nation: 'FRANCE',
         region: 'EUROPE',
         market_segment: 'AUTOMOBILE',
@@ -68,7 +68,7 @@ describe('Model: gold.ml_features', () => {
         order_count: '0',
         total_spent: 0,
         avg_order_value: 0,
-        days_since_last_order: null,
+        last_order_date: null,
         nation: 'FRANCE',
         region: 'EUROPE',
         market_segment: 'HOUSEHOLD',
@@ -76,7 +76,7 @@ describe('Model: gold.ml_features', () => {
     ]);
   });
 
-  it('gives every customer zero orders and no recency when there are no orders at all', async () => {
+  it('gives every customer zero orders and no last order when there are no orders at all', async () => {
     // Act
     const rows = await engine.all(model.sql);
 
@@ -87,7 +87,7 @@ describe('Model: gold.ml_features', () => {
       ['30', '0', 0],
       ['40', '0', 0],
     ]);
-    expect(rows.every((row) => row.days_since_last_order === null)).toBe(true);
+    expect(rows.every((row) => row.last_order_date === null)).toBe(true);
   });
 
   it('leaves out customers whose nation or region is unknown, and orders of unknown customers', async () => {
@@ -105,8 +105,25 @@ describe('Model: gold.ml_features', () => {
 
     // Assess
     expect(rows.map((row) => row.customer_id)).toEqual(['10', '20', '30', '40']);
-    // The unknown customer's order still sets the as-of date: 2026-03-05 - 2026-03-02.
-    expect(rows[0]).toMatchObject({ order_count: '1', days_since_last_order: '3' });
+    expect(rows[0]).toMatchObject({ order_count: '1', last_order_date: '2026-03-02' });
+  });
+
+  it("leaves every other customer's features as they were when a later day brings one customer's order", async () => {
+    // Prepare
+    await engine.run(`
+      insert into silver_orders values
+        (100, 10, 300.00, date '2026-01-01'),
+        (101, 20, 150.00, date '2026-01-02');
+    `);
+    const before = await engine.all(model.sql);
+
+    // Act: the next day, customer 20 orders again
+    await engine.run(`insert into silver_orders values (102, 20, 20.00, date '2026-01-03')`);
+    const after = await engine.all(model.sql);
+
+    // Assess: feature-ingest sends only the records that differ
+    const changed = after.filter((row, i) => JSON.stringify(row) !== JSON.stringify(before[i]));
+    expect(changed.map((row) => row.customer_id)).toEqual(['20']);
   });
 
   it('gives exactly the features its header declares, each of its declared type', async () => {
