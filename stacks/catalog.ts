@@ -15,12 +15,13 @@ export const catalogLink = new sst.Linkable('Catalog', { properties: { name: dat
  * `table/<db>/*` ARNs, as Glue authorizes table actions on all three.
  *
  * @param actions - e.g. `glue:GetTable`
+ * @param table - one table's name, to grant that table only
  */
-export const catalogAccess = (actions: string[]) => ({
+export const catalogAccess = (actions: string[], table = '*') => ({
   actions,
   resources: [
     database.arn.apply((arn) => arn.replace(/:database\/.*$/, ':catalog')),
     database.arn,
-    database.arn.apply((arn) => `${arn.replace(':database/', ':table/')}/*`),
+    database.arn.apply((arn) => `${arn.replace(':database/', ':table/')}/${table}`),
   ],
 });

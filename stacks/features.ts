@@ -30,8 +30,11 @@ const OFFLINE_COLUMNS = [
   { name: 'is_deleted', type: 'boolean' },
 ];
 
-/** SageMaker reads and updates the offline store's table (a schema change adds columns). */
-const tableAccess = catalogAccess(['glue:GetTable', 'glue:UpdateTable']);
+/**
+ * SageMaker reads and updates the offline store's table (a feature added to the group adds its
+ * column), this table only: the managed policy's is every table of sagemaker_featurestore.
+ */
+const tableAccess = catalogAccess(['glue:GetTable', 'glue:UpdateTable'], offlineTableName);
 
 // What AmazonSageMakerFeatureStoreAccess grants, scoped to this lake's offline-store prefix and
 // this group's table instead of every bucket and table named *sagemaker*.

@@ -183,6 +183,23 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
     const put = role.find((s) => s.Action.includes('s3:PutObjectAcl'));
     // Scoped to the lake's offline-store prefix, not every *sagemaker* bucket as the managed policy
     expect(put?.Resource).toMatch(/^arn:aws:s3:::[^/*]+\/feature-store\/\*$/);
+    // and to the offline store's own table, not every table of a database
+    const glue = role.find((s) => s.Action.includes('glue:UpdateTable'));
+    const tables = [glue?.Resource].flat().filter((arn) => String(arn).includes(':table/'));
+    expect(tables).toEqual([
+      expect.stringMatching(/:table\/strata_dev\/strata_dev_customer_features$/),
+    ]);
+    // The lake's key encrypts both stores: SageMaker writes the offline store with it, and
+    // PutRecord needs kms:Decrypt on the online store's key.
+    const keyArn = String(role.find((s) => s.Action.includes('kms:GenerateDataKey'))?.Resource);
+    expect(group).toMatchObject({
+      onlineStoreConfig: { securityConfig: { kmsKeyId: keyArn } },
+      offlineStoreConfig: { s3StorageConfig: { kmsKeyId: keyArn } },
+    });
+    const ingest = policyOf('function:FeatureIngest').statements;
+    expect(
+      ingest.some((s) => s.Action.includes('kms:Decrypt') && [s.Resource].flat().includes(keyArn))
+    ).toBe(true);
   });
 
   it('expires the versions raw/ moves leave behind within a week', () => {
