@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectRawObject, maskLines } from './rawObject.js';
+import { arrayToLines, inspectRawObject, maskLines } from './rawObject.js';
 import type { Rejection } from './strictJson.js';
 
 let dir: string;
@@ -220,5 +220,62 @@ describe('Function: maskLines', () => {
     expect(masked).toHaveLength(601);
     expect(masked[450]).toBe('{}');
     expect(masked.filter((line) => line === record)).toHaveLength(599);
+  });
+});
+
+describe('Function: arrayToLines', () => {
+  it('writes each element on a line of its own, its bytes as they were but for line breaks', async () => {
+    // Prepare: a byte order mark, CRLF, strings holding the bytes that end elements, 1 MiB chunks
+    const long = 'x'.repeat(1 << 20);
+    const elements = [
+      '{\r\n  "a": [1,\n 2],\n  "s": "],\\"{,"\n}',
+      '{"b": {"c": "\\\\"}}',
+      `{"long": "${long}"}`,
+      '{}',
+    ];
+    const array = join(dir, 'to-lines.json');
+    await writeFile(array, `\uFEFF \n[ ${elements.join(' ,\n\t')}\r\n]\n \n`);
+    const out = join(dir, 'to-lines.jsonl');
+
+    // Act
+    const rewritten = await arrayToLines(array, out);
+
+    // Assess
+    expect(rewritten).toBe(true);
+    const lines = (await readFile(out, 'utf8')).split('\n');
+    expect(lines).toEqual([
+      '{    "a": [1,  2],   "s": "],\\"{," } ',
+      '{"b": {"c": "\\\\"}} ',
+      `{"long": "${long}"} `,
+      '{}  ',
+      '',
+    ]);
+    expect(lines.slice(0, -1).map((line) => JSON.parse(line))).toEqual(
+      elements.map((element) => JSON.parse(element))
+    );
+  });
+
+  it.each([
+    ['an empty array', '[]'],
+    ['a trailing comma', '[{"a":1},]'],
+    ['an element left out', '[{"a":1},,{"a":2}]'],
+    ['a truncated array', '[{"a":1},{"a"'],
+    ['text after the array', '[{"a":1}] {"a":2}'],
+    ['a first element that is an array', '[[{"a":1}]]'],
+    ['a first element that is no object', '[5, {"a":1}]'],
+    ['a line break inside a string', '[{"a":"x\ny"}]'],
+    ['a bracket closing too soon', '[{"a":1}}]'],
+  ])('leaves %s to the array reader, and no file behind', async (name, text) => {
+    // Prepare
+    const array = join(dir, `not-lines-${name.replaceAll(' ', '-')}.json`);
+    await writeFile(array, text);
+    const out = `${array}l`;
+
+    // Act
+    const rewritten = await arrayToLines(array, out);
+
+    // Assess
+    expect(rewritten).toBe(false);
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -364,3 +364,124 @@ export const maskLines = async (
   await finished;
   return rejected;
 };
+
+/**
+ * Rewrites a JSON array file as JSON Lines, one element a line, each element's bytes as they
+ * were but for the line breaks between its tokens (which become spaces): the readers of JSON
+ * Lines then take it, the wide one included, which reads an array's elements as one record.
+ * Elements are numbered as the array's, so a quarantined element keeps its place. Only an
+ * array whose top level is well formed is rewritten — `[`, elements split by commas, `]`, then
+ * nothing but whitespace — and whose first element is an object; a line break inside a string
+ * stops it too. Such a file is left to the array reader, which judges it.
+ *
+ * @param array - the (inflated, UTF-8) file, its first character other than whitespace `[`
+ * @param out - where the lines go; removed again when the file is not rewritten
+ * @returns whether it was rewritten
+ */
+export const arrayToLines = async (array: string, out: string): Promise<boolean> => {
+  const file = createWriteStream(out);
+  const finished = once(file, 'finish');
+  const write = async (data: Buffer) => {
+    if (!file.write(data)) await once(file, 'drain');
+  };
+  /** 0 before `[`, 1 inside the array, more inside an element's objects and arrays. */
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let closed = false;
+  /** Whether the element being read holds a byte yet (an empty one is a malformed array). */
+  let element = false;
+  let elements = 0;
+  let wellFormed = true;
+  let offset = 0;
+  read: for await (const chunk of createReadStream(array, {
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
+    const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
+    offset += chunk.length;
+    const copy = Buffer.from(chunk.subarray(from));
+    /** The bytes of `copy` to write: runs of element bytes, with `\n` between elements. */
+    let keepFrom = 0;
+    let kept = 0;
+    const keep = (end: number) => {
+      if (end > keepFrom) copy.copy(copy, kept, keepFrom, end);
+      kept += Math.max(0, end - keepFrom);
+    };
+    for (let i = 0; i < copy.length; i++) {
+      const byte = copy[i] as number;
+      if (closed) {
+        if (!isSpace(byte)) {
+          wellFormed = false;
+          break read;
+        }
+        keepFrom = i + 1;
+        continue;
+      }
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === 0x5c) escaped = true;
+        else if (byte === 0x22) inString = false;
+        else if (byte === 0x0a || byte === 0x0d) {
+          wellFormed = false;
+          break read;
+        }
+        continue;
+      }
+      if (depth === 0) {
+        if (byte === 0x5b) depth = 1;
+        else if (!isSpace(byte)) {
+          wellFormed = false;
+          break read;
+        }
+        keep(i);
+        keepFrom = i + 1;
+        continue;
+      }
+      if (depth === 1 && (byte === 0x2c || byte === 0x5d)) {
+        // The end of an element: a comma after none, or `]` after a comma, is no array.
+        if (!element && (byte === 0x2c || elements > 0)) {
+          wellFormed = false;
+          break read;
+        }
+        keep(i);
+        if (element) {
+          copy[kept++] = 0x0a;
+          elements++;
+        }
+        keepFrom = i + 1;
+        element = false;
+        if (byte === 0x5d) closed = true;
+        continue;
+      }
+      if (depth === 1 && !element && isSpace(byte)) {
+        // Whitespace between elements is left out.
+        keep(i);
+        keepFrom = i + 1;
+        continue;
+      }
+      if (!element && elements === 0 && byte !== 0x7b) {
+        // Lines opening with `[` would read as an array again, and a scalar first as no record.
+        wellFormed = false;
+        break read;
+      }
+      element = true;
+      if (byte === 0x0a || byte === 0x0d) copy[i] = 0x20;
+      else if (byte === 0x22) inString = true;
+      else if (byte === 0x7b || byte === 0x5b) depth++;
+      else if (byte === 0x7d || byte === 0x5d) {
+        depth--;
+        if (depth < 1) {
+          wellFormed = false;
+          break read;
+        }
+      }
+    }
+    keep(copy.length);
+    await write(copy.subarray(0, kept));
+  }
+  file.end();
+  await finished;
+  if (wellFormed && closed && elements > 0) return true;
+  await rm(out, { force: true });
+  return false;
+};

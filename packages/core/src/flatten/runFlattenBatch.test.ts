@@ -922,6 +922,50 @@ describe('Function: runFlattenBatch (drift)', () => {
     }
   });
 
+  it('reads a wide, pretty-printed JSON array as JSON Lines: typed, arrays as child tables', async () => {
+    // Prepare: 120 leaf paths a record, an array of objects, line breaks inside each element
+    const record = (id: number) => ({
+      id,
+      DATE: '2024-05-06',
+      MODE: 'web',
+      wide: Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`f${i}`, i * id])),
+      items: [{ sku: `s${id}`, qty: id }],
+    });
+
+    // Act
+    const { result, rows } = await flattenDrift('array-wide-1', {
+      'wide-array.json': JSON.stringify([record(1), record(2), record(3)], null, 2),
+    });
+
+    // Assess: as the inferred path writes JSON Lines (an array's keys were listed first, and
+    // its arrays kept as JSON text, by the per-column path, which a 2,909-column array outgrew)
+    expect(result).toMatchObject({ recordsRead: 3, rowsWritten: 3, keyPass: false });
+    expect(result.children).toEqual([expect.objectContaining({ rowsWritten: 3 })]);
+    expect(result.typing?.leaves).toMatchObject({ json: 0, variant: 0 });
+    expect(rows.map((row) => [row._source_line, row.id, row.wide_f119])).toEqual([
+      ['1', '1', '119'],
+      ['2', '2', '238'],
+      ['3', '3', '357'],
+    ]);
+  });
+
+  it("numbers an array's elements as its lines, and quarantines one that is no record", async () => {
+    // Act
+    const { result, rows } = await flattenDrift('array-bad-1', {
+      'bad-element.json': '[\n  {"id": 1, "s": "a,]\\"}"},\n  5,\n  {"id": 3}\n]\n',
+    });
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 3, rowsWritten: 2, recordsQuarantined: 1 });
+    expect(rows.map((row) => [row._source_line, row.id, row.s])).toEqual([
+      ['1', '1', 'a,]"}'],
+      ['3', '3', null],
+    ]);
+    expect(await quarantined('array-bad-1')).toEqual([
+      { file: 'raw/drift/bad-element.json', line: 2, error: 'not a JSON object', text: '5' },
+    ]);
+  });
+
   it('reads a pretty-printed document as one record next to JSON Lines', async () => {
     // Prepare
     const record = (name: string) => ({ DATE: '2024-05-06', MODE: 'web', user: { name } });

@@ -15,7 +15,7 @@ import {
 import type { FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { downloadLineRange } from './lineRange.js';
-import { inspectRawObject, maskLines, unreadable } from './rawObject.js';
+import { arrayToLines, inspectRawObject, maskLines, unreadable } from './rawObject.js';
 import type { Rejection } from './strictJson.js';
 import type { BatchItem, LocalObject, StagedBatch } from './types.js';
 
@@ -109,13 +109,22 @@ export const stageBatch = async (
       source = FlattenLayout.processed(item.key);
       await download(source);
     }
-    const info = await inspectRawObject(local, {
-      gzip: item.key.endsWith('.gz'),
-      plain: ws.path(`object-${index}.json`),
+    const limits = {
       maxPlainBytes: MAX_INFLATED_BYTES,
       maxRecordBytes: Math.min(batch.options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES),
       sample,
-    });
+    };
+    const plain = ws.path(`object-${index}.json`);
+    let info = await inspectRawObject(local, { gzip: item.key.endsWith('.gz'), plain, ...limits });
+    // An array is read as JSON Lines, so it takes the paths those take: read as an array, a
+    // wide one fell to the per-column path (129 webhook payloads, 2,909 columns: past 1.1 GiB).
+    if (info.layout === 'array') {
+      const lines = ws.path(`object-${index}.jsonl`);
+      if (await arrayToLines(info.path, lines)) {
+        if (info.path !== local) await rm(info.path);
+        info = await inspectRawObject(lines, { gzip: false, plain, ...limits });
+      }
+    }
     // /tmp holds the batch: once inflated, the gzip is no longer read (quarantine and the
     // move to raw-processed/ copy the object in S3).
     if (info.path !== local) await rm(local);
