@@ -2,6 +2,7 @@ import { breakerSettings, guardWarehouse } from '@strata/core/breaker';
 import { loadConfig, parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { extractInputSchema, runExtract } from '@strata/core/extract';
+import type { Context } from 'aws-lambda';
 import { awsPlatformWith } from './_shared/aws.js';
 import { awsWarehouse } from './_shared/awsWarehouse.js';
 import { engineOptions } from './_shared/engine.js';
@@ -12,7 +13,7 @@ import type { PlatformProvider } from './_shared/platform.js';
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler(
     'extract',
-    async (event) => {
+    async (event, context: Context) => {
       const input = parseOrThrow(extractInputSchema, event, 'extract input');
       const { store, watermarks, warehouse: warehouseFor, breaker } = platform();
       const config = await loadConfig(store);
@@ -21,7 +22,7 @@ export const createHandler = (platform: PlatformProvider) =>
         breaker('warehouse', breakerSettings(config))
       );
       try {
-        return await DuckDbEngine.use(engineOptions(), (engine) =>
+        return await DuckDbEngine.use(engineOptions(context), (engine) =>
           runExtract(input, { store, warehouse, engine, config, watermarks })
         );
       } finally {

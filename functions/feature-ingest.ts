@@ -27,7 +27,7 @@ export const createHandler = (platform: PlatformProvider) =>
       const { store, featureSink, featureDeadLetters, featureGroup, breaker } = platform();
       const config = await loadConfig(store);
       const settings = config.feature_ingest;
-      return DuckDbEngine.use(engineOptions(), async (engine) =>
+      return DuckDbEngine.use(engineOptions(context), async (engine) =>
         runFeatureIngestStep(input, {
           store,
           engine,

@@ -1,6 +1,7 @@
 import { parseOrThrow } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { runSilverToGold, silverToGoldInputSchema } from '@strata/core/silver-to-gold';
+import type { Context } from 'aws-lambda';
 import { awsPlatform } from './_shared/aws.js';
 import { engineOptions } from './_shared/engine.js';
 import { stageHandler, sum } from './_shared/handler.js';
@@ -10,10 +11,10 @@ import type { PlatformProvider } from './_shared/platform.js';
 export const createHandler = (platform: PlatformProvider) =>
   stageHandler(
     'silver-to-gold',
-    async (event) => {
+    async (event, context: Context) => {
       const input = parseOrThrow(silverToGoldInputSchema, event, 'silver-to-gold input');
       const { store, catalog } = platform();
-      return DuckDbEngine.use(engineOptions(), (engine) =>
+      return DuckDbEngine.use(engineOptions(context), (engine) =>
         runSilverToGold(input, { store, catalog, engine })
       );
     },

@@ -28,7 +28,6 @@ const ledgerAccess = (actions: string[]) => ({ actions, resources: [ledgerTable.
 
 export const planBacklog = stageFunction('PlanBacklog', {
   timeout: '15 minutes',
-  memory: '1024 MB',
   link: [lakeLink, ledgerLink],
   permissions: [
     // The registry and its run copy beside the plan; _inventory/: S3 Inventory reports of the
@@ -44,7 +43,6 @@ export const planBacklog = stageFunction('PlanBacklog', {
 
 export const flattenBatch = stageFunction('FlattenBatch', {
   timeout: '15 minutes',
-  memory: '3538 MB',
   // /tmp holds a 256 MiB batch as downloaded, inflated (gzip runs ~10:1) and masked, its
   // Parquet and DuckDB's spill: Lambda's default 512 MB would fill on the first gzip batch.
   storage: '10240 MB',
@@ -66,7 +64,6 @@ export const flattenBatch = stageFunction('FlattenBatch', {
 
 export const reconcile = stageFunction('Reconcile', {
   timeout: '15 minutes',
-  memory: '1024 MB',
   link: [lakeLink, catalogLink, ledgerLink],
   permissions: [
     // How each planned object ended, for the report's failed, retried and stranded objects.

@@ -18,6 +18,11 @@ export interface LambdaBuild {
   install: NativePackage[];
   /** Files copied into the bundle's root, as `copyFiles` does. */
   copyFiles?: { from: string; to: string }[];
+  /**
+   * Its memory, MB: deployed as such, and given to the same handler in the local runtime, so
+   * DuckDB is sized there as in Lambda (`functions/_shared/engine.ts`).
+   */
+  memoryMb: number;
 }
 
 /** Every function stacks/ deploys, by logical name. */
@@ -26,28 +31,41 @@ export const LAMBDAS = {
   HealthCheck: {
     handler: 'functions/health-check.handler',
     install: ['@duckdb/node-api', 'snowflake-sdk'],
+    memoryMb: 512,
   },
-  PlanRun: { handler: 'functions/plan-run.handler', install: [] },
+  PlanRun: { handler: 'functions/plan-run.handler', install: [], memoryMb: 256 },
   Extract: {
     handler: 'functions/extract.handler',
     install: ['@duckdb/node-api', 'snowflake-sdk'],
+    memoryMb: 2048,
   },
-  BronzeToSilver: { handler: 'functions/bronze-to-silver.handler', install: ['@duckdb/node-api'] },
+  BronzeToSilver: {
+    handler: 'functions/bronze-to-silver.handler',
+    install: ['@duckdb/node-api'],
+    memoryMb: 2048,
+  },
   SilverToGold: {
     handler: 'functions/silver-to-gold.handler',
     install: ['@duckdb/node-api'],
     // The gold SQL models, read at run time from `models/gold/` beside the bundle.
     copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
+    memoryMb: 2048,
   },
   FeatureIngest: {
     handler: 'functions/feature-ingest.handler',
     install: ['@duckdb/node-api'],
     // ml_features.sql, whose header is the feature contract the stage checks gold against.
     copyFiles: [{ from: 'packages/core/src/models', to: 'models' }],
+    memoryMb: 1024,
   },
-  PlanBacklog: { handler: 'functions/plan-backlog.handler', install: [] },
-  FlattenBatch: { handler: 'functions/flatten-batch.handler', install: ['@duckdb/node-api'] },
-  Reconcile: { handler: 'functions/reconcile.handler', install: [] },
+  PlanBacklog: { handler: 'functions/plan-backlog.handler', install: [], memoryMb: 1024 },
+  FlattenBatch: {
+    handler: 'functions/flatten-batch.handler',
+    install: ['@duckdb/node-api'],
+    // Two vCPUs (one per 1,769 MB), and DuckDB 2.1 GB: a 3,000-column feed needs over 1.1 GB.
+    memoryMb: 3538,
+  },
+  Reconcile: { handler: 'functions/reconcile.handler', install: [], memoryMb: 1024 },
 } as const satisfies Record<string, LambdaBuild>;
 
 export type LambdaName = keyof typeof LAMBDAS;

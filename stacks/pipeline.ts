@@ -131,13 +131,13 @@ export const deployedFunctions: { name: LambdaName; fn: sst.aws.Function; stage:
  * external everywhere and are installed only where the bundle imports them.
  *
  * @param name - the function's logical name in LAMBDAS
- * @param options - its size, links and permissions
+ * @param options - its timeout, links and permissions (its memory is in LAMBDAS)
  */
 export const stageFunction = (
   name: LambdaName,
-  options: { timeout: `${number} minutes`; memory: `${number} MB` } & Partial<sst.aws.FunctionArgs>
+  options: { timeout: `${number} minutes` } & Partial<sst.aws.FunctionArgs>
 ) => {
-  const { handler, install, copyFiles } = LAMBDAS[name] as LambdaBuild;
+  const { handler, install, copyFiles, memoryMb } = LAMBDAS[name] as LambdaBuild;
   const fn = new sst.aws.Function(name, {
     handler,
     runtime: 'nodejs22.x',
@@ -146,6 +146,7 @@ export const stageFunction = (
     nodejs: { install, esbuild: { external: [...NATIVE_PACKAGES] } },
     ...(copyFiles ? { copyFiles } : {}),
     environment: { POWERTOOLS_SERVICE_NAME: 'strata', POWERTOOLS_LOG_LEVEL: 'INFO' },
+    memory: `${memoryMb} MB`,
     ...options,
   });
   // A Task's retries hide a function that keeps failing or is throttled; these do not.
@@ -170,7 +171,6 @@ export const stageFunction = (
 
 export const planRun = stageFunction('PlanRun', {
   timeout: '1 minutes',
-  memory: '256 MB',
   link: [lakeLink],
   permissions: lakeAccess({ read: ['_config/'] }),
 });
@@ -194,7 +194,6 @@ const warehouseSecretAccess = {
  */
 export const healthCheck = stageFunction('HealthCheck', {
   timeout: '3 minutes',
-  memory: '512 MB',
   link: [lakeLink, featureGroupLink, breakersLink, alertsLink],
   permissions: [
     ...lakeAccess({ read: ['_config/'], write: ['_health/'] }),
@@ -208,7 +207,6 @@ export const healthCheck = stageFunction('HealthCheck', {
 
 export const extract = stageFunction('Extract', {
   timeout: '15 minutes',
-  memory: '2048 MB',
   link: [lakeLink, watermarksLink, breakersLink],
   permissions: [
     // _unload/ is where a Snowflake external stage writes COPY INTO results (queries with unload).
@@ -224,7 +222,6 @@ export const extract = stageFunction('Extract', {
 
 export const bronzeToSilver = stageFunction('BronzeToSilver', {
   timeout: '15 minutes',
-  memory: '2048 MB',
   link: [lakeLink, catalogLink],
   permissions: [
     ...lakeAccess({
@@ -238,7 +235,6 @@ export const bronzeToSilver = stageFunction('BronzeToSilver', {
 
 export const silverToGold = stageFunction('SilverToGold', {
   timeout: '15 minutes',
-  memory: '2048 MB',
   link: [lakeLink, catalogLink],
   // _quality/: each model's quality report per run and the last published one's, which the
   // row-count rule compares with; quarantine/: the rows that broke an error rule.
@@ -254,7 +250,6 @@ export const silverToGold = stageFunction('SilverToGold', {
 
 export const featureIngest = stageFunction('FeatureIngest', {
   timeout: '15 minutes',
-  memory: '1024 MB',
   link: [lakeLink, featureGroupLink, breakersLink],
   permissions: [
     // _features/: the hashes of what was last sent, and each run's plan, ranges and markers.

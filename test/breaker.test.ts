@@ -65,7 +65,7 @@ describe('Extract behind the warehouse breaker, across invocations', () => {
     const invoke = (runId: string) =>
       createHandler(platform)(
         { entity: 'region', runId, runDate: '2026-12-07', runStartedAt: '2026-12-07T06:00:00Z' },
-        lambdaContext('ExtractEntity')
+        lambdaContext('Extract')
       ).then(
         (result) => ({ ok: result as { rows: number } }),
         (error: Error) => ({ error })

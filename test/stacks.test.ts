@@ -1,5 +1,7 @@
+import { FLATTEN_BATCH_MEMORY_MB } from '@strata/core/cost';
 import { GLUE_TYPE } from '@strata/core/feature-contract';
 import { loadFeatureContract } from '@strata/core/feature-ingest';
+import { lambdaContext } from '@strata/local/runtime';
 import { describe, expect, it } from 'vitest';
 import { linkFindings } from '../scripts/check-aws/links.js';
 import {
@@ -250,6 +252,16 @@ describe('stacks/ rendered under Pulumi mocks (stage dev)', () => {
       const args = stacks.functions.get(name) as { nodejs: { install: string[] } };
       expect(args.nodejs.install, name).toEqual([...spec.install]);
     }
+  });
+
+  it("deploys each function with the memory the local runtime gives it, FlattenBatch with the cost model's", () => {
+    // Assess
+    for (const [name, spec] of Object.entries(LAMBDAS)) {
+      const args = stacks.functions.get(name) as { memory: string };
+      expect(args.memory, name).toBe(`${spec.memoryMb} MB`);
+      expect(lambdaContext(name).memoryLimitInMB, name).toBe(String(spec.memoryMb));
+    }
+    expect(LAMBDAS.FlattenBatch.memoryMb).toBe(FLATTEN_BATCH_MEMORY_MB);
   });
 });
 

@@ -40,7 +40,7 @@ const dir = values.dir as string;
 const bytes = Number(values.size) * 1e6;
 const MIB = 1024 ** 2;
 const engine = {
-  ...engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FLATTEN_BATCH_MEMORY_MB) }),
+  ...engineOptions({ memoryLimitInMB: String(FLATTEN_BATCH_MEMORY_MB) }),
   ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
 };
 

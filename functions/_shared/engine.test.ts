@@ -5,10 +5,11 @@ describe('Function: engineOptions', () => {
   it.each([
     ['1024', { threads: 1, memoryLimit: '614MB' }],
     ['2048', { threads: 1, memoryLimit: '1228MB' }],
+    ['3538', { threads: 2, memoryLimit: '2122MB' }],
     ['10240', { threads: 5, memoryLimit: '6144MB' }],
   ])('sizes DuckDB to a %s MB function', (memory, expected) => {
     // Act
-    const options = engineOptions({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: memory });
+    const options = engineOptions({ memoryLimitInMB: memory });
 
     // Assess
     expect(options).toEqual(expected);
@@ -16,9 +17,9 @@ describe('Function: engineOptions', () => {
 
   it.each([
     ['no', {}],
-    ['a malformed', { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' }],
+    ['a malformed', { memoryLimitInMB: 'lots' }],
   ])(
-    'sizes DuckDB as a 2048 MB function, with a memory limit, for %s function memory',
+    'sizes DuckDB as a 2048 MB function, with a memory limit, for %s memory in the context',
     (_, env) => {
       // Act
       const options = engineOptions(env);

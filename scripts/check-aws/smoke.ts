@@ -61,7 +61,6 @@ const lambdaEnvironment = (endpoints: { s3: string; dynamodb: string; standIns: 
   AWS_ENDPOINT_URL_SAGEMAKER: endpoints.standIns,
   // Only an unhealthy check publishes; the stand-in refuses it, so that fails the run.
   AWS_ENDPOINT_URL_SNS: endpoints.standIns,
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048',
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { Platform } from '../../../../functions/_shared/platform.js';
+import { LAMBDAS, type LambdaBuild } from '../../../../stacks/lambdas.js';
 import type { LocalFunction } from '../asl/LocalIntegrations.js';
 
 /** The repository's functions/ folder, where the real handlers live. */
@@ -16,15 +17,20 @@ type HandlerFactory = (
   platform: () => Platform
 ) => (event: unknown, context: Context) => Promise<unknown>;
 
-/** A Lambda context with the fields Powertools and middy read. */
+/**
+ * A Lambda context with the fields Powertools and middy read, and the function's deployed
+ * memory, which sizes its DuckDB as in Lambda.
+ */
 export const lambdaContext = (functionName: string): Context => {
+  const build = (LAMBDAS as Record<string, LambdaBuild | undefined>)[functionName];
+  if (!build) throw new Error(`no function ${functionName} in stacks/lambdas.ts`);
   const deadline = Date.now() + 15 * 60 * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '2048',
+    memoryLimitInMB: String(build.memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
