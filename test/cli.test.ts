@@ -230,7 +230,14 @@ describe('strata start', () => {
       expect(Date.parse(newest.event_time)).toBeGreaterThan(Date.parse(untouched.event_time));
     });
 
-    it('refuses a --size other than that of the backlog it holds', async () => {
+    it('refuses a --size other than that of the backlog it holds, and leaves the warehouse as it was', async () => {
+      // Prepare
+      const simulatedDays = () =>
+        DuckDbEngine.use({ path: join(dir, 'ok', 'warehouse.duckdb') }, async (engine) =>
+          Number((await engine.all('select count(*) as n from strata_simulation.days'))[0]?.n)
+        );
+      const before = await simulatedDays();
+
       // Act
       const run = await strata([
         'start',
@@ -245,6 +252,7 @@ describe('strata start', () => {
       // Assess
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/--size 1\.0 MB: .* already holds the 256 KB backlog .*--fresh/);
+      expect(await simulatedDays()).toBe(before);
     });
 
     it('reuses the backlog, counts only this run, and exits 1 naming a feed that failed', async () => {

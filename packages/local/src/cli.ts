@@ -104,7 +104,7 @@ const withRuntime = async (
   values: Values,
   scale: number | undefined,
   work: (runtime: EmbeddedRuntime, local: LocalExecutions) => Promise<number>,
-  options: { s3Port?: number; sfnPort?: number; advanceWarehouse?: boolean } = {}
+  options: { s3Port?: number; sfnPort?: number } = {}
 ): Promise<number> => {
   // The handlers' loggers read this when they are first imported, which is after this point.
   process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
@@ -115,7 +115,6 @@ const withRuntime = async (
     scale,
     fresh: Boolean(values.fresh),
     s3Port: options.s3Port,
-    advanceWarehouse: options.advanceWarehouse,
   });
   let local: LocalExecutions | undefined;
   const stop = async (signal: string) => {
@@ -132,13 +131,7 @@ const withRuntime = async (
         `the run started at ${dead.startedAt} (pid ${dead.pid}) ended without stopping; its ${dead.leasesEnded} claim(s) are released, so this run takes its objects over and clears what it left`
       );
     }
-    console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}`);
-    const day = runtime.simulatedDay;
-    console.log(
-      day
-        ? `warehouse moved on a day (simulated day ${day.day}, ${day.businessDate}): ${day.newOrders} new orders (${day.lateOrders} late, dated the day before) with ${day.newLineItems} line items, ${day.movedCustomers} customer(s) moved, ${day.rebalancedCustomers} with a new balance, ${day.newCustomers} new, customer ${day.deletedCustomer} deleted\n`
-        : ''
-    );
+    console.log(`local S3 at ${runtime.s3.endpoint}, warehouse ${runtime.warehousePath}\n`);
     local = await serveLocalExecutions(runtime, options.sfnPort);
     return await work(runtime, local);
   } finally {
@@ -186,57 +179,56 @@ const LAYER_ORDER: readonly SummaryRow['layer'][] = [
 
 const start = async (values: Values, size: number, scale: number | undefined) => {
   const began = Date.now();
-  return withRuntime(
-    values,
-    scale,
-    async (runtime, { executions }) => {
-      const backfill =
-        values.backfill === false
-          ? undefined
-          : await runBackfill(runtime, executions, values, size);
-      const runs = backfill?.runs ?? [];
-
-      console.log('\n▶ pipeline');
-      const pipelineBegan = Date.now();
-      const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
-      const outcome = await executions.run('pipeline', {
-        name: executionName('local'),
-        input: entities ? { entities } : {},
-        onEvent: progressPrinter(write.out),
-      });
-      const pipelineWall = Date.now() - pipelineBegan;
-      if (backfill) console.log(`\n${backfillSection(runs, backfill.wallMs)}`);
-
-      if (outcome.status !== 'SUCCEEDED') {
-        console.error(
-          `\nPipeline ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
-        );
-        console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
-        console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
-        console.error(`wall time ${seconds(Date.now() - began)}`);
-        reportProblems(runtime, runs);
-        return 1;
-      }
-      const run = (outcome.output as { run: { runId: string; runStartedAt: string } }).run;
-      const config = (await runtime.defaultConfig()) as { feature_group: string };
-      const rows = [
-        ...(await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group })),
-        ...runs.flatMap((feed) => (feed.status === 'SUCCEEDED' ? feed.summary.rows : [])),
-      ].sort((a, b) => LAYER_ORDER.indexOf(a.layer) - LAYER_ORDER.indexOf(b.layer));
-      console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${seconds(pipelineWall)}\n`);
-      console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
-      const online = await runtime.featureStore.onlineCount(config.feature_group);
+  return withRuntime(values, scale, async (runtime, { executions }) => {
+    const backfill =
+      values.backfill === false ? undefined : await runBackfill(runtime, executions, values, size);
+    const runs = backfill?.runs ?? [];
+    const day = await runtime.advanceWarehouse();
+    if (day) {
       console.log(
-        `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
+        `\nwarehouse moved on a day (simulated day ${day.day}, ${day.businessDate}): ${day.newOrders} new orders (${day.lateOrders} late, dated the day before) with ${day.newLineItems} line items, ${day.movedCustomers} customer(s) moved, ${day.rebalancedCustomers} with a new balance, ${day.newCustomers} new, customer ${day.deletedCustomer} deleted`
       );
-      console.log(
-        `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${lakeDirectory(runtime.dir)}`
+    }
+
+    console.log('\n▶ pipeline');
+    const pipelineBegan = Date.now();
+    const entities = typeof values.entities === 'string' ? values.entities.split(',') : undefined;
+    const outcome = await executions.run('pipeline', {
+      name: executionName('local'),
+      input: entities ? { entities } : {},
+      onEvent: progressPrinter(write.out),
+    });
+    const pipelineWall = Date.now() - pipelineBegan;
+    if (backfill) console.log(`\n${backfillSection(runs, backfill.wallMs)}`);
+
+    if (outcome.status !== 'SUCCEEDED') {
+      console.error(
+        `\nPipeline ${outcome.status} with ${outcome.error}: ${failureReason(outcome.cause)}`
       );
-      console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
-      return reportProblems(runtime, runs) === 0 ? 0 : 1;
-    },
-    { advanceWarehouse: true }
-  );
+      console.error(`dead letter written to ${join(runtime.dir, 'dead-letter-queue.jsonl')}`);
+      console.error(`alert written to ${join(runtime.dir, 'alerts.log')}`);
+      console.error(`wall time ${seconds(Date.now() - began)}`);
+      reportProblems(runtime, runs);
+      return 1;
+    }
+    const run = (outcome.output as { run: { runId: string; runStartedAt: string } }).run;
+    const config = (await runtime.defaultConfig()) as { feature_group: string };
+    const rows = [
+      ...(await summarizeRun(runtime.store, { ...run, featureGroup: config.feature_group })),
+      ...runs.flatMap((feed) => (feed.status === 'SUCCEEDED' ? feed.summary.rows : [])),
+    ].sort((a, b) => LAYER_ORDER.indexOf(a.layer) - LAYER_ORDER.indexOf(b.layer));
+    console.log(`\nPipeline SUCCEEDED — run ${run.runId}, wall time ${seconds(pipelineWall)}\n`);
+    console.log(summaryTable(rows, `s3://${LOCAL_BUCKET}/`));
+    const online = await runtime.featureStore.onlineCount(config.feature_group);
+    console.log(
+      `\nOnline feature store: ${online.toLocaleString('en-US')} records in ${join(runtime.dir, 'online-store.duckdb')}`
+    );
+    console.log(
+      `Objects are in local S3 (${runtime.s3.endpoint}, bucket ${LOCAL_BUCKET}); on disk under ${lakeDirectory(runtime.dir)}`
+    );
+    console.log(`\nTotal wall time ${seconds(Date.now() - began)}`);
+    return reportProblems(runtime, runs) === 0 ? 0 : 1;
+  });
 };
 
 const backfill = async (values: Values, size: number) =>

@@ -98,11 +98,6 @@ export interface EmbeddedRuntimeOptions {
   /** The port local S3 listens on (`strata serve`); a free one when unset or 0. */
   s3Port?: number;
   /**
-   * Advance a warehouse a previous run left by one simulated day (advanceDay) before this run,
-   * so each pipeline run finds new, changed, late and deleted rows as it would in production.
-   */
-  advanceWarehouse?: boolean;
-  /**
    * How long one of AWS's seconds lasts for Retry waits: 1 (the default) waits as AWS does;
    * tests pass a small fraction. Never 0.
    */
@@ -249,8 +244,8 @@ export class EmbeddedRuntime {
   readonly featureDeadLetters: LocalDeadLetterQueue;
   /** The run that held the directory before and was killed, if one was. */
   deadHolder: DeadHolder | undefined;
-  /** What the warehouse's simulated day changed before this run, when it was advanced. */
-  simulatedDay: SimulatedDay | undefined;
+  /** Whether the warehouse was left by an earlier run, rather than seeded by this one. */
+  #carriedOver = false;
   readonly deadLetters: DeadLetter[] = [];
   readonly alerts: LocalAlert[] = [];
   readonly #platform: Platform;
@@ -373,8 +368,6 @@ export class EmbeddedRuntime {
       if (!seeded) {
         await seedTpch({ path: warehousePath, scale: options.scale, seed: options.seed });
       }
-      const day =
-        seeded && options.advanceWarehouse ? await advanceDay({ path: warehousePath }) : undefined;
       const runtime = new EmbeddedRuntime(
         dir,
         s3,
@@ -383,7 +376,7 @@ export class EmbeddedRuntime {
         options.timeScale ?? 1,
         await loadFeatureContract()
       );
-      runtime.simulatedDay = day;
+      runtime.#carriedOver = seeded;
       // A killed run's batches are gone with it: their claims need not wait for their leases.
       if (dead) {
         const leasesEnded = await runtime.ledger.expireLeases(new Date());
@@ -565,6 +558,20 @@ export class EmbeddedRuntime {
    * with Ctrl-C) end first: no batch of this runtime runs after it, and the next run takes them
    * over at once instead of waiting for their leases.
    */
+  /**
+   * Moves a warehouse an earlier run left on by one simulated day (advanceDay), so each pipeline
+   * run finds new, changed, late and deleted rows as it would in production; a warehouse this
+   * start seeded is left as seeded. Called once a run is sure to go ahead, so a run refused
+   * before it starts leaves the warehouse where it was.
+   *
+   * @returns what the day changed, or nothing for a warehouse this start seeded
+   */
+  async advanceWarehouse(): Promise<SimulatedDay | undefined> {
+    if (!this.#carriedOver) return undefined;
+    this.#carriedOver = false;
+    return advanceDay({ path: this.warehousePath });
+  }
+
   async stop(): Promise<void> {
     await this.featureStore.close();
     await this.ledger.expireLeases(new Date());
