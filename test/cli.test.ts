@@ -346,7 +346,9 @@ describe('strata backfill', () => {
     await mkdir(join(source, '2024'), { recursive: true });
     await writeFile(
       join(source, '2024', 'events.jsonl'),
-      ['{"id":1,"user":{"name":"a"}}', '{"id":2,"user":{"name":"b"}}', '{"id":3}'].join('\n')
+      ['{"id":1,"user":{"name":"a"}}', '{"id":2,"user":{"name":"b"}}', '{"id":', '{"id":3}'].join(
+        '\n'
+      )
     );
     await writeFile(join(source, 'more.json'), '[{"id":4,"tags":["x"]},{"id":5}]');
     await writeFile(join(source, 'README.txt'), 'not data');
@@ -370,12 +372,18 @@ describe('strata backfill', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('mine: 2 file(s) under');
-    expect(backfillRow(run.stdout, 'mine')).toMatchObject({ read: '5', written: '5', check: '✓' });
+    expect(backfillRow(run.stdout, 'mine')).toMatchObject({
+      read: '6',
+      written: '5',
+      quarantined: '1',
+      check: '✓',
+    });
     expect(counted.code).toBe(0);
     expect(JSON.parse(counted.stdout)).toEqual([{ n: '5', files: '2' }]);
-    // waiting, processing, succeeded, failed; then the run: read, written, quarantined, failed
-    expect(status.stdout).toMatch(/^mine +0 +0 +2 +0$/m);
-    expect(status.stdout).toMatch(/^mine +backfill-mine-\S+ +5 +5 +0 +0$/m);
+    // waiting, processing, succeeded, failed objects, records quarantined; then the run: read,
+    // written, quarantined, failed batches
+    expect(status.stdout).toMatch(/^mine +0 +0 +2 +0 +1$/m);
+    expect(status.stdout).toMatch(/^mine +backfill-mine-\S+ +6 +5 +1 +0$/m);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(
       '0 uploaded (0 KB) to raw/mine/all_historical_files/, 0 already there, 2 backfilled before'

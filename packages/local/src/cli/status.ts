@@ -48,7 +48,8 @@ export const backfillRuns = async (
 /**
  * Where each feed of a local lake stands, from an engine {@link openLake} opened: its raw
  * objects by state (waiting in raw/, processing, succeeded, failed, as the ledger and the lake
- * say), and its last backfill runs with their counts, from their reports.
+ * say) with the records its runs quarantined, and its last backfill runs with their counts, from
+ * their reports.
  *
  * @param engine - an engine with the lake open
  * @param dir - the runtime's `--dir`
@@ -75,7 +76,22 @@ export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<str
     from ledger full join waiting as w using (feed)
     group by feed order by feed`);
   const runs = await backfillRuns(engine, dir, { perFeed: LAST_RUNS });
-  const objectColumns = ['feed', 'waiting', 'processing', 'succeeded', 'failed'];
+  // Records, not objects: every run's quarantined lines, as Reconcile counted them.
+  const quarantined = new Map<string, bigint>();
+  for (const run of await backfillRuns(engine, dir)) {
+    const feed = String(run.feed);
+    quarantined.set(feed, (quarantined.get(feed) ?? 0n) + BigInt(String(run.quarantined ?? 0)));
+  }
+  for (const row of objects)
+    row['records quarantined'] = String(quarantined.get(String(row.feed)) ?? 0n);
+  const objectColumns = [
+    'feed',
+    'waiting',
+    'processing',
+    'succeeded',
+    'failed',
+    'records quarantined',
+  ];
   const runColumns = [
     'feed',
     'run',
@@ -86,7 +102,7 @@ export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<str
   ];
   return [
     'Raw objects by state',
-    textTable(objectColumns, cells(objects, objectColumns), [1, 2, 3, 4]),
+    textTable(objectColumns, cells(objects, objectColumns), [1, 2, 3, 4, 5]),
     '',
     `Last backfill runs (up to ${LAST_RUNS} per feed)`,
     textTable(runColumns, cells(runs, runColumns), [2, 3, 4, 5]),
