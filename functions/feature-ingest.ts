@@ -39,6 +39,7 @@ export const createHandler = (platform: PlatformProvider) =>
             recordsPerBatch: settings.records_per_batch,
             recordsPerRange: settings.records_per_range,
             maxFailedShare: settings.max_failed_share,
+            maxDeletedShare: settings.max_deleted_share,
           },
           deadline: Date.now() + context.getRemainingTimeInMillis() - STOP_BEFORE_END_MS,
         })

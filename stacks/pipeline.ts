@@ -254,7 +254,8 @@ export const featureIngest = stageFunction('FeatureIngest', {
   permissions: [
     // _features/: the hashes of what was last sent, and each run's plan, ranges and markers.
     ...lakeAccess({ read: ['_config/', 'gold/', '_features/'], write: ['_features/'] }),
-    { actions: ['sagemaker:PutRecord'], resources: [featureGroup.arn] },
+    // DeleteRecord: a customer deleted at the source leaves the model and the group.
+    { actions: ['sagemaker:PutRecord', 'sagemaker:DeleteRecord'], resources: [featureGroup.arn] },
     // Records that fail for good; the queue is encrypted with the lake's key (lakeAccess's KMS).
     { actions: ['sqs:SendMessage'], resources: [featureDeadLetterQueue.arn] },
     breakersAccess,

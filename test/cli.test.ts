@@ -188,7 +188,7 @@ describe('strata start', () => {
   });
 
   describe('on the directory of an earlier run', () => {
-    it('sends the feature store only the customers the simulated day changed, one offline row each', async () => {
+    it('sends the feature store only the customers the simulated day changed, and deletes the one it deleted', async () => {
       // Prepare: the orders the first run saw
       const lakeDir = join(dir, 'ok');
       const [seen] = await warehouse(lakeDir, 'select max(O_ORDERKEY) as k from tpch_sf1.orders');
@@ -198,7 +198,11 @@ describe('strata start', () => {
 
       // Assess: the day's orders' customers and the new customer, no one else
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toMatch(/^warehouse moved on a day \(simulated day 1,/m);
+      const deletedId =
+        /^warehouse moved on a day \(simulated day 1,.*customer (\d+) deleted$/m.exec(
+          run.stdout
+        )?.[1];
+      expect(deletedId).toBeDefined();
       const changed = await warehouse(
         lakeDir,
         `select distinct O_CUSTKEY as id from tpch_sf1.orders where O_ORDERKEY > ${seen?.k}
@@ -206,17 +210,20 @@ describe('strata start', () => {
       );
       const [customers] = await warehouse(lakeDir, 'select count(*) as n from tpch_sf1.customer');
       const finish =
-        /FinishFeatureIngest +([\d,]+) records to (\S+) \(0 retried, 0 failed\), ([\d,]+) unchanged/.exec(
+        /FinishFeatureIngest +([\d,]+) records to (\S+) \(0 retried, 0 failed\), ([\d,]+) deleted, ([\d,]+) unchanged/.exec(
           run.stdout
         );
-      const [sent, group, unchanged] = [finish?.[1], finish?.[2], finish?.[3]];
+      const [sent, group, deleted, unchanged] = finish?.slice(1) ?? [];
       expect(cellValue(sent ?? '')).toBe(changed.length);
-      // The deleted customer stays in silver, so its record is among the unchanged ones.
-      expect(cellValue(unchanged ?? '')).toBe(Number(customers?.n) + 1 - changed.length);
-      // The summary counts the run's offline-store rows from the lake: one per record sent.
-      expect(run.stdout).toMatch(new RegExp(`^features +${group} +${sent} +s3://`, 'm'));
-      const record = async (id: unknown) =>
-        JSON.parse((await strata(['features', 'get', String(id), '--dir', lakeDir])).stdout);
+      expect(deleted).toBe('1');
+      expect(cellValue(unchanged ?? '')).toBe(Number(customers?.n) - changed.length);
+      // The summary counts the run's offline-store rows from the lake: one per record sent, and
+      // the deleted customer's marker.
+      expect(run.stdout).toMatch(
+        new RegExp(`^features +${group} +${changed.length + 1} +s3://`, 'm')
+      );
+      const get = (id: unknown) => strata(['features', 'get', String(id), '--dir', lakeDir]);
+      const record = async (id: unknown) => JSON.parse((await get(id)).stdout);
       const ids = changed.map((row) => Number(row.id));
       const newest = await record(ids.at(-1));
       const untouched = await record([1, 2, 3, 4, 5].find((id) => !ids.includes(id)));
@@ -228,6 +235,7 @@ describe('strata start', () => {
       });
       expect(Number.isInteger(newest.order_count)).toBe(true);
       expect(Date.parse(newest.event_time)).toBeGreaterThan(Date.parse(untouched.event_time));
+      expect(await get(deletedId)).toMatchObject({ code: 1 });
     });
 
     it('refuses a --size other than that of the backlog it holds, and leaves the warehouse as it was', async () => {

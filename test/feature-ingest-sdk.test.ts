@@ -3,6 +3,7 @@
 // real lake (s3rver), DuckDB and the feature contract gold ml_features declares.
 import { join } from 'node:path';
 import {
+  DeleteRecordCommand,
   PutRecordCommand,
   type PutRecordCommandInput,
   SageMakerFeatureStoreRuntimeClient,
@@ -90,6 +91,7 @@ const ingest = (runId: string, options: { max?: number; maxFailedShare?: number 
           recordsPerBatch: 25,
           recordsPerRange: 50,
           maxFailedShare: options.maxFailedShare ?? 0.1,
+          maxDeletedShare: 0.5,
         },
       }
     )
@@ -155,6 +157,8 @@ describe('feature-ingest on the SageMaker Feature Store and SQS clients', () => 
       featureGroup: GROUP,
       records: 200,
       unchanged: 0,
+      deleted: 0,
+      deletionsHeld: 0,
       retried: 60,
       failed: 0,
     });
@@ -216,6 +220,8 @@ describe('feature-ingest on the SageMaker Feature Store and SQS clients', () => 
       featureGroup: GROUP,
       records: 58,
       unchanged: 0,
+      deleted: 0,
+      deletionsHeld: 0,
       retried: 0,
       failed: 2,
     });
@@ -261,6 +267,31 @@ describe('feature-ingest on the SageMaker Feature Store and SQS clients', () => 
           market_segment: 'BUILDING',
           event_time: '2026-03-02T06:00:00.000Z',
         },
+      },
+    ]);
+  });
+
+  it("deletes a customer gone from gold with DeleteRecord at the run's event time, and sends nothing else", async () => {
+    // Prepare: ten customers sent, then customer 10 leaves the model
+    await givenGold(10);
+    inFlightGauge(() => undefined);
+    await ingest('before-delete').result;
+    await givenGold(9);
+    featureStore.reset();
+    featureStore.on(DeleteRecordCommand).resolves({});
+
+    // Act
+    const result = await ingest('delete').result;
+
+    // Assess
+    expect(result).toMatchObject({ records: 0, deleted: 1, unchanged: 9, failed: 0 });
+    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
+    expect(featureStore.commandCalls(DeleteRecordCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        FeatureGroupName: GROUP,
+        RecordIdentifierValueAsString: '10',
+        EventTime: '2026-03-02T06:00:00.000Z',
+        DeletionMode: 'SoftDelete',
       },
     ]);
   });

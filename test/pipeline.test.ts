@@ -46,6 +46,8 @@ describe('pipeline state machine (embedded runtime)', () => {
       featureGroup: 'strata-customer-features',
       records: expected.customer,
       unchanged: 0,
+      deleted: 0,
+      deletionsHeld: 0,
       retried: 0,
       failed: 0,
     });
@@ -154,6 +156,8 @@ describe('pipeline state machine (embedded runtime)', () => {
       featureGroup: 'strata-customer-features',
       records: 3,
       unchanged: (customer ?? 0) - 3,
+      deleted: 0,
+      deletionsHeld: 0,
       retried: 0,
       failed: 0,
     });

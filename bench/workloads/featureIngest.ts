@@ -41,7 +41,12 @@ const noDeadLetters: DeadLetterQueue = {
   },
 };
 
-const settings = { recordsPerBatch: 500, recordsPerRange: 20_000, maxFailedShare: 0 };
+const settings = {
+  recordsPerBatch: 500,
+  recordsPerRange: 20_000,
+  maxFailedShare: 0,
+  maxDeletedShare: 0,
+};
 
 /**
  * feature-ingest into the local store on s3rver, against DuckDB writing the same records to one

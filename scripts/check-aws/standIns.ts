@@ -1,6 +1,7 @@
 // Local stand-ins for the AWS APIs the embedded runtime has no emulator for, enough for a
 // bundled handler's SDK client to complete its calls: Glue's table calls (Reconcile), the
-// feature store's PutRecord (FeatureIngest) and SageMaker's DescribeFeatureGroup (HealthCheck).
+// feature store's PutRecord and DeleteRecord (FeatureIngest) and SageMaker's
+// DescribeFeatureGroup (HealthCheck).
 // Everything else runs on s3rver and dynalite.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 /** A running stand-in and what it was asked. */
 export interface StandIns {
   endpoint: string;
-  /** `Glue.<Operation>`, `FeatureStore.PutRecord`, `SageMaker.<Operation>`, one per call. */
+  /** `Glue.<Operation>`, `FeatureStore.PutRecord` or `.DeleteRecord`, `SageMaker.<Operation>`. */
   calls: string[];
   stop(): Promise<void>;
 }
@@ -21,8 +22,8 @@ const body = async (request: IncomingMessage): Promise<string> => {
 
 /**
  * Starts an HTTP server on 127.0.0.1 answering Glue (JSON 1.1, `X-Amz-Target: AWSGlue.*`)
- * with a catalog kept in memory, the feature store runtime's PutRecord with 200, and
- * DescribeFeatureGroup (`SageMaker.*`) with a group that is created and active.
+ * with a catalog kept in memory, the feature store runtime's PutRecord and DeleteRecord with
+ * 200, and DescribeFeatureGroup (`SageMaker.*`) with a group that is created and active.
  */
 export const startStandIns = async (): Promise<StandIns> => {
   const tables = new Map<string, unknown>();
@@ -71,6 +72,11 @@ export const startStandIns = async (): Promise<StandIns> => {
     }
     if (request.method === 'PUT' && request.url?.startsWith('/FeatureGroup/')) {
       calls.push('FeatureStore.PutRecord');
+      response.writeHead(200);
+      return response.end();
+    }
+    if (request.method === 'DELETE' && request.url?.startsWith('/FeatureGroup/')) {
+      calls.push('FeatureStore.DeleteRecord');
       response.writeHead(200);
       return response.end();
     }

@@ -1,4 +1,5 @@
 import {
+  DeleteRecordCommand,
   InternalFailure,
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
@@ -269,6 +270,69 @@ describe('Class: SageMakerFeatureSink', () => {
       // Assess: retried, then the call is given up as the service unavailable
       await expect(attempt).rejects.toMatchObject({ name: ErrorName.Transient });
       expect(mock.commandCalls(PutRecordCommand)).toHaveLength(2);
+    });
+  });
+
+  describe('Method: deleteRecords', () => {
+    it("soft-deletes each record at the run's event time, returning the ones refused with their error", async () => {
+      // Prepare
+      mock.on(DeleteRecordCommand).callsFake(async (input) => {
+        if (input.RecordIdentifierValueAsString === '9') {
+          throw new ValidationError({
+            $metadata: { httpStatusCode: 400 },
+            message: "EventTime is earlier than the record's",
+          });
+        }
+        return {};
+      });
+      const deletions = ['8', '9'].map((recordId) => ({
+        recordId,
+        eventTime: '2026-03-02T06:00:00.000Z',
+      }));
+
+      // Act
+      const result = await newSink().deleteRecords('customer-features', deletions);
+
+      // Assess
+      expect(mock.commandCalls(DeleteRecordCommand).map((call) => call.args[0].input)).toEqual(
+        expect.arrayContaining([
+          {
+            FeatureGroupName: 'customer-features',
+            RecordIdentifierValueAsString: '8',
+            EventTime: '2026-03-02T06:00:00.000Z',
+            DeletionMode: 'SoftDelete',
+          },
+        ])
+      );
+      expect(result).toEqual({
+        deleted: 1,
+        retried: 0,
+        failed: [
+          {
+            deletion: deletions[1],
+            error: {
+              name: ErrorName.Terminal,
+              message: expect.stringContaining('DeleteRecord customer-features'),
+            },
+          },
+        ],
+      });
+    });
+
+    it('rejects as Strata.Transient when every deletion is still throttled', async () => {
+      // Prepare
+      mock.on(DeleteRecordCommand).rejects(throttled());
+
+      // Act
+      const act = newSink({ maxAttempts: 2 }).deleteRecords('g', [
+        { recordId: '1', eventTime: '2026-03-02T06:00:00.000Z' },
+      ]);
+
+      // Assess
+      await expect(act).rejects.toMatchObject({
+        name: ErrorName.Transient,
+        message: expect.stringContaining('DeleteRecord g'),
+      });
     });
   });
 });

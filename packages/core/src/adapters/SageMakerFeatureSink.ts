@@ -1,9 +1,16 @@
 import {
+  DeleteRecordCommand,
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { ErrorName, TransientError } from '../errors/index.js';
-import type { FeatureRecord, FeatureSink, PutRecordsResult } from '../ports/index.js';
+import type {
+  DeleteRecordsResult,
+  FeatureDeletion,
+  FeatureRecord,
+  FeatureSink,
+  PutRecordsResult,
+} from '../ports/index.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from './AdaptiveConcurrency.js';
 import { translateAwsError } from './translateAwsError.js';
 
@@ -32,7 +39,8 @@ const isTransient = (error: unknown) =>
 
 /**
  * {@link FeatureSink} on SageMaker Feature Store: PutRecord to the online store, which the
- * service replicates to the offline store on the lake. Calls run under an
+ * service replicates to the offline store on the lake, and DeleteRecord for records gone from
+ * the model. Calls run under an
  * {@link AdaptiveConcurrency}: throttling and 5xx shrink the calls in flight and are retried;
  * a record the service refuses (validation) or that is still pushed back after its attempts is
  * returned as failed, with its error.
@@ -59,35 +67,75 @@ export class SageMakerFeatureSink implements FeatureSink {
     featureGroup: string,
     records: readonly FeatureRecord[]
   ): Promise<PutRecordsResult> {
-    const { outcomes, retried } = await this.#limiter.each(
+    const { done, retried, failed } = await this.#each(
+      `PutRecord ${featureGroup}`,
       records,
-      (record) => this.#put(featureGroup, record),
-      isTransient
+      (record) => this.#put(featureGroup, record)
     );
+    return {
+      written: done,
+      retried,
+      failed: failed.map(({ item, error }) => ({ record: item, error })),
+    };
+  }
+
+  async deleteRecords(
+    featureGroup: string,
+    deletions: readonly FeatureDeletion[]
+  ): Promise<DeleteRecordsResult> {
+    const { done, retried, failed } = await this.#each(
+      `DeleteRecord ${featureGroup}`,
+      deletions,
+      (deletion) => this.#delete(featureGroup, deletion)
+    );
+    return {
+      deleted: done,
+      retried,
+      failed: failed.map(({ item, error }) => ({ deletion: item, error })),
+    };
+  }
+
+  /**
+   * Calls the service once per item under the limiter; returns what failed with its error.
+   * Rejects as `Strata.Transient` when nothing got through and only for push-back: the service,
+   * not these items, is the problem, so the stage's retry (after Step Functions' backoff) should
+   * send them.
+   */
+  async #each<T>(what: string, items: readonly T[], call: (item: T) => Promise<void>) {
+    const { outcomes, retried } = await this.#limiter.each(items, call, isTransient);
     const failed = outcomes.flatMap((outcome, i) => {
       if (outcome.ok) return [];
       const error =
         outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
-      return [
-        {
-          record: records[i] as FeatureRecord,
-          error: { name: error.name, message: error.message },
-        },
-      ];
+      return [{ item: items[i] as T, error: { name: error.name, message: error.message } }];
     });
-    const written = records.length - failed.length;
-    // Nothing got through and only for push-back: the service, not these records, is the
-    // problem, so the stage's retry (later, after Step Functions' backoff) should send them.
+    const done = items.length - failed.length;
     if (
-      records.length > 0 &&
-      written === 0 &&
+      items.length > 0 &&
+      done === 0 &&
       failed.every((f) => f.error.name === ErrorName.Transient)
     ) {
       throw new TransientError(
-        `feature store PutRecord ${featureGroup}: all ${records.length} record(s) still pushed back after ${this.#maxAttempts} attempts; last: ${failed.at(-1)?.error.message}`
+        `feature store ${what}: all ${items.length} record(s) still pushed back after ${this.#maxAttempts} attempts; last: ${failed.at(-1)?.error.message}`
       );
     }
-    return { written, retried, failed };
+    return { done, retried, failed };
+  }
+
+  /** SoftDelete, SageMaker's default: GetRecord no longer finds it, the offline store gets a marker. */
+  async #delete(featureGroup: string, deletion: FeatureDeletion): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteRecordCommand({
+          FeatureGroupName: featureGroup,
+          RecordIdentifierValueAsString: deletion.recordId,
+          EventTime: deletion.eventTime,
+          DeletionMode: 'SoftDelete',
+        })
+      );
+    } catch (error) {
+      throw translateAwsError(error, `feature store DeleteRecord ${featureGroup}`);
+    }
   }
 
   async #put(featureGroup: string, record: FeatureRecord): Promise<void> {

@@ -117,23 +117,29 @@ describe('guardWarehouse', () => {
 describe('guardFeatureSink', () => {
   it('refuses writes once the feature store failed the threshold of times in a row', async () => {
     // Prepare
-    let puts = 0;
-    const sink: FeatureSink = {
-      putRecords: async () => {
-        puts += 1;
-        throw new TransientError('ThrottlingException');
-      },
+    let calls = 0;
+    const unavailable = async (): Promise<never> => {
+      calls += 1;
+      throw new TransientError('ThrottlingException');
     };
+    const sink: FeatureSink = { putRecords: unavailable, deleteRecords: unavailable };
 
-    // Act
-    const errors = [];
-    for (let i = 0; i < 3; i += 1) {
-      const guarded = guardFeatureSink(sink, breaker('feature-store'));
-      errors.push(await guarded.putRecords('group', [{ id: '1' }]).catch((e: Error) => e));
-    }
+    // Act: a put and a delete fail, then a delete meets the open breaker
+    const guarded = () => guardFeatureSink(sink, breaker('feature-store'));
+    const errors = [
+      await guarded()
+        .putRecords('group', [{ id: '1' }])
+        .catch((e: Error) => e),
+      await guarded()
+        .deleteRecords('group', [{ recordId: '1', eventTime: '2026-03-01T00:00:00Z' }])
+        .catch((e: Error) => e),
+      await guarded()
+        .deleteRecords('group', [{ recordId: '2', eventTime: '2026-03-01T00:00:00Z' }])
+        .catch((e: Error) => e),
+    ];
 
     // Assess
-    expect(puts).toBe(2);
+    expect(calls).toBe(2);
     expect(errors[2]).toBeInstanceOf(CircuitOpenError);
   });
 });

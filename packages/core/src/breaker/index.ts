@@ -103,4 +103,6 @@ export const guardWarehouse = (warehouse: Warehouse, breaker: CircuitBreaker): W
 export const guardFeatureSink = (sink: FeatureSink, breaker: CircuitBreaker): FeatureSink => ({
   putRecords: (featureGroup, records) =>
     guarded(breaker, () => sink.putRecords(featureGroup, records)),
+  deleteRecords: (featureGroup, deletions) =>
+    guarded(breaker, () => sink.deleteRecords(featureGroup, deletions)),
 });

@@ -209,6 +209,13 @@ export const configSchema = z
         records_per_range: z.number().int().min(1).max(1_000_000).default(20_000),
         /** The share of changed records that may fail (to the dead-letter queue) before the stage fails. */
         max_failed_share: z.number().min(0).max(1).default(0.01),
+        /**
+         * The share of the records last sent that one run may delete (records gone from gold,
+         * customers deleted at the source: a fraction of a percent a day). Past it the run
+         * deletes none and reports them held, since an emptied or truncated gold is likelier
+         * than a mass deletion; raise it for a run that means it.
+         */
+        max_deleted_share: z.number().min(0).max(1).default(0.05),
       })
       .strict()
       .prefault({}),

@@ -6,6 +6,7 @@ import { TerminalError } from '../errors/index.js';
 import { assertRunId, writeParquetFile } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
 import {
+  addCounts,
   type FeatureIngestPlan,
   FeatureState,
   readJson,
@@ -29,6 +30,10 @@ export interface FeatureIngestResult {
   records: number;
   /** Records whose features are as last sent: not sent again. */
   unchanged: number;
+  /** Records sent before and gone from the model (deleted at the source): deleted from the store. */
+  deleted: number;
+  /** Records gone from the model but kept: more than `max_deleted_share` of the group. */
+  deletionsHeld: number;
   /** PutRecord attempts that were pushed back (throttling, 5xx) and tried again. */
   retried: number;
   /** Records not sent: in the dead-letter queue with their error, sent again next run. */
@@ -38,7 +43,7 @@ export interface FeatureIngestResult {
 /**
  * Ends a run once every range is sent: sums the ranges' markers, and replaces the hashes of what
  * was last sent with this run's, except for the records that failed, which keep their earlier
- * hash (or none) so the next run sends them again. Then fails the stage if more than the allowed
+ * hash (or none) so the next run sends (or deletes) them again. Then fails the stage if more than the allowed
  * share of the changed records failed. Once the hashes are replaced, the run's range files are
  * deleted and `finished.json` written: a retry then only sums the markers again.
  *
@@ -62,11 +67,7 @@ export const finishFeatureIngest = async (
         `feature-ingest: run ${runId} finished with range ${range} of ${plan.ranges} not sent`
       );
     }
-    total = {
-      sent: total.sent + counts.sent,
-      retried: total.retried + counts.retried,
-      failedIds: [...total.failedIds, ...counts.failedIds],
-    };
+    total = addCounts(total, counts);
   }
   // A retry after the hashes were replaced (and the run's files deleted) has nothing to redo.
   const finished = FeatureState.finished(group, runId);
@@ -80,15 +81,18 @@ export const finishFeatureIngest = async (
     ]);
   }
   const failed = total.failedIds.length;
-  if (failed > plan.changed * deps.maxFailedShare) {
+  const attempted = plan.changed + plan.deleted;
+  if (failed > attempted * deps.maxFailedShare) {
     throw new TerminalError(
-      `feature-ingest: ${failed} of ${plan.changed} changed record(s) of ${group} failed, more than the ${deps.maxFailedShare * 100}% allowed; they are in the dead-letter queue with their errors and the next run sends them again`
+      `feature-ingest: ${failed} of ${attempted} changed record(s) of ${group} failed, more than the ${deps.maxFailedShare * 100}% allowed; they are in the dead-letter queue with their errors and the next run sends them again`
     );
   }
   return {
     featureGroup: group,
     records: total.sent,
     unchanged: plan.unchanged,
+    deleted: total.deleted ?? 0,
+    deletionsHeld: plan.deletionsHeld,
     retried: total.retried,
     failed,
   };
@@ -106,13 +110,20 @@ const replaceSentHashes = (
     const failed = ws.path('failed.json');
     await writeFile(failed, JSON.stringify(failedIds.map((id) => ({ record_id: id }))));
     const sentBefore = await sentHashes(store, ws, group);
+    const failedRows = `read_json(${quoteLiteral(failed)}, columns = {record_id: 'VARCHAR'})`;
+    // A record deleted this run is in no hash of the run; one whose deletion failed keeps its
+    // earlier hash, so the next run deletes it again.
     const { local } = await writeParquetFile(
       { engine, ws },
       `select h.record_id, case when f.record_id is null then h.features_hash else s.features_hash end as features_hash
        from read_parquet(${quoteLiteral(hashes)}) as h
-       left join read_json(${quoteLiteral(failed)}, columns = {record_id: 'VARCHAR'}) as f on f.record_id = h.record_id
+       left join ${failedRows} as f on f.record_id = h.record_id
        left join ${sentBefore} as s on s.record_id = h.record_id
-       order by h.record_id`,
+       union all
+       select s.record_id, s.features_hash from ${sentBefore} as s
+       semi join ${failedRows} as f on f.record_id = s.record_id
+       anti join read_parquet(${quoteLiteral(hashes)}) as h on h.record_id = s.record_id
+       order by record_id`,
       FeatureState.sent(group)
     );
     await store.upload(FeatureState.sent(group), local, 'application/vnd.apache.parquet');

@@ -11,11 +11,13 @@ import { assertRunId } from '../lake/index.js';
 import type {
   DeadLetterQueue,
   FailedRecord,
+  FeatureDeletion,
   FeatureRecord,
   FeatureSink,
   ObjectStore,
 } from '../ports/index.js';
 import {
+  addCounts,
   type FeatureIngestPlan,
   FeatureState,
   readJson,
@@ -41,6 +43,7 @@ export interface IngestFeatureRangeDeps {
 export interface FeatureRangeResult {
   range: number;
   sent: number;
+  deleted: number;
   retried: number;
   failed: number;
 }
@@ -54,18 +57,13 @@ const keepDigits = (_key: string, value: unknown, context?: { source?: string })
     ? (context?.source ?? value)
     : value;
 
-const add = (a: SentCounts, b: SentCounts): SentCounts => ({
-  sent: a.sent + b.sent,
-  retried: a.retried + b.retried,
-  failedIds: [...a.failedIds, ...b.failedIds],
-});
-
 /**
- * Sends one range of a planned run to the feature store, batch by batch. Each record is checked
- * against the feature contract first: one that breaks it is not sent. Records that break it or
- * that the sink gives up on go to the dead-letter queue with their error, and then the batch's
- * marker is written (so a retry sends no batch twice); the range's marker, written last, sums
- * its batches for the finish step.
+ * Sends one range of a planned run to the feature store, batch by batch: PutRecord for the
+ * changed records, DeleteRecord for those the plan found gone from the model. Each record is
+ * checked against the feature contract first: one that breaks it is not sent. Records that
+ * break it or that the sink gives up on go to the dead-letter queue with their error, and then
+ * the batch's marker is written (so a retry sends no batch twice); the range's marker, written
+ * last, sums its batches for the finish step.
  *
  * @param input - the run and the range's number
  * @param deps - lake, engine, sink, dead-letter queue, the group and its contract
@@ -99,7 +97,7 @@ export const ingestFeatureRange = async (
       const marker = FeatureState.batchDone(group, runId, batch);
       const before = await readJson<SentCounts>(store, marker);
       if (before) {
-        total = add(total, before);
+        total = addCounts(total, before);
         continue;
       }
       if (deps.deadline !== undefined && Date.now() > deps.deadline) {
@@ -108,14 +106,14 @@ export const ingestFeatureRange = async (
         );
       }
       const rows = await engine.all(
-        `select to_json(r)::varchar as record from (select * exclude (__hash, __n), ${quoteLiteral(plan.eventTime)} as ${quoteIdentifier(contract.eventTime)} from read_parquet(${quoteLiteral(local)}) where __n >= ${first + offset} and __n < ${first + offset + plan.recordsPerBatch} order by __n) as r`
+        `select to_json(r)::varchar as record from (select * exclude (__hash, __n, __deleted), __deleted, ${quoteLiteral(plan.eventTime)} as ${quoteIdentifier(contract.eventTime)} from read_parquet(${quoteLiteral(local)}) where __n >= ${first + offset} and __n < ${first + offset + plan.recordsPerBatch} order by __n) as r`
       );
       const counts = await sendBatch(
         rows.map((row) => JSON.parse(String(row.record), keepDigits) as FeatureRecord),
-        { ...deps, runId, schema }
+        { ...deps, runId, schema, eventTime: plan.eventTime }
       );
       await writeJson(store, marker, counts);
-      total = add(total, counts);
+      total = addCounts(total, counts);
     }
     await writeJson(store, rangeDone, total);
     return resultOf(input.range, total);
@@ -125,22 +123,29 @@ export const ingestFeatureRange = async (
 const resultOf = (range: number, counts: SentCounts): FeatureRangeResult => ({
   range,
   sent: counts.sent,
+  deleted: counts.deleted ?? 0,
   retried: counts.retried,
   failed: counts.failedIds.length,
 });
 
-/** Checks, sends and dead-letters one batch; returns what it counts for the marker. */
+/** Checks, sends (or deletes) and dead-letters one batch; returns what it counts for the marker. */
 const sendBatch = async (
-  records: FeatureRecord[],
+  rows: FeatureRecord[],
   deps: IngestFeatureRangeDeps & {
     runId: string;
     schema: ReturnType<typeof featureRecordSchema>;
+    eventTime: string;
   }
 ): Promise<SentCounts> => {
   const { contract, featureGroup: group } = deps;
   const valid: FeatureRecord[] = [];
+  const gone: FeatureDeletion[] = [];
   const failed: FailedRecord[] = [];
-  for (const record of records) {
+  for (const { __deleted, ...record } of rows) {
+    if (__deleted) {
+      gone.push({ recordId: String(record[contract.recordId]), eventTime: deps.eventTime });
+      continue;
+    }
     const checked = deps.schema.safeParse(record);
     if (checked.success) valid.push(record);
     else {
@@ -155,6 +160,17 @@ const sendBatch = async (
   }
   const put = await deps.sink.putRecords(group, valid);
   failed.push(...put.failed);
+  const removed =
+    gone.length > 0
+      ? await deps.sink.deleteRecords(group, gone)
+      : { deleted: 0, retried: 0, failed: [] };
+  // A deletion that failed is dead-lettered as its identifier and time; its error names DeleteRecord.
+  for (const { deletion, error } of removed.failed) {
+    failed.push({
+      record: { [contract.recordId]: deletion.recordId, [contract.eventTime]: deletion.eventTime },
+      error,
+    });
+  }
   if (failed.length > 0) {
     await deps.deadLetters.send(
       failed.map(({ record, error }) => ({
@@ -169,7 +185,8 @@ const sendBatch = async (
   }
   return {
     sent: put.written,
-    retried: put.retried,
+    deleted: removed.deleted,
+    retried: put.retried + removed.retried,
     failedIds: failed.map(({ record }) => String(record[contract.recordId])),
   };
 };

@@ -31,6 +31,8 @@ export interface FeatureIngestSettings {
   recordsPerRange: number;
   /** The share of changed records that may fail before the stage fails. */
   maxFailedShare: number;
+  /** The share of the records last sent that one run may delete; past it, none are. */
+  maxDeletedShare: number;
 }
 
 export interface PlanFeatureIngestDeps {
@@ -46,6 +48,8 @@ export interface FeatureIngestPlanResult {
   featureGroup: string;
   changed: number;
   unchanged: number;
+  deleted: number;
+  deletionsHeld: number;
   /** The ranges' numbers, 0..n-1: the Map's items. */
   ranges: number[];
 }
@@ -54,6 +58,8 @@ const planResult = (plan: FeatureIngestPlan): FeatureIngestPlanResult => ({
   featureGroup: plan.featureGroup,
   changed: plan.changed,
   unchanged: plan.unchanged,
+  deleted: plan.deleted,
+  deletionsHeld: plan.deletionsHeld,
   ranges: Array.from({ length: plan.ranges }, (_, i) => i),
 });
 
@@ -67,7 +73,8 @@ const rangeSize = (changed: number, settings: FeatureIngestSettings): number => 
 /**
  * Plans a run: reads gold `ml_features`, checks its columns against the feature contract, hashes
  * every record's features and keeps those new or changed since they were last sent (the lake's
- * `_features/<group>/sent.parquet`), numbered in record-id order and cut into ranges of whole
+ * `_features/<group>/sent.parquet`), and those sent before that the model no longer has (to be
+ * deleted), numbered in record-id order and cut into ranges of whole
  * batches, each range written to the lake for its own invocation. The plan is written last, and
  * a retry of the step finds it and returns it as it was.
  *
@@ -102,14 +109,31 @@ export const planFeatureIngest = async (
       `create or replace temp table features as select *, md5(to_json(f)::varchar) as __hash from ${source} as f`
     );
     const sent = await sentHashes(store, ws, group);
+    const idType = String(columns.find((c) => c.column_name === contract.recordId)?.column_type);
+    // Changed records, then those sent before and gone from the model (deleted at the source):
+    // those are removed from the store, a row with only the identifier and __deleted.
     await engine.run(`
       create or replace temp table changed as
-      select f.*, row_number() over (order by f.${id}) - 1 as __n from features as f
-      left join ${sent} as s on s.record_id = f.${id}::varchar
-      where s.features_hash is distinct from f.__hash`);
+      select *, row_number() over (order by __deleted, ${id}) - 1 as __n from (
+        select f.*, false as __deleted from features as f
+        left join ${sent} as s on s.record_id = f.${id}::varchar
+        where s.features_hash is distinct from f.__hash
+        union all by name
+        select cast(s.record_id as ${idType}) as ${id}, true as __deleted from ${sent} as s
+        where s.features_hash is not null
+          and not exists (select 1 from features as f where f.${id}::varchar = s.record_id)
+      )`);
     const total = await engine.scalarNumber('select count(*) from features');
-    const changed = await engine.scalarNumber('select count(*) from changed');
-    const perRange = rangeSize(changed, settings);
+    const changed = await engine.scalarNumber('select count(*) from changed where not __deleted');
+    const gone = await engine.scalarNumber('select count(*) from changed where __deleted');
+    const sentBefore = await engine.scalarNumber(
+      `select count(*) from ${sent} where features_hash is not null`
+    );
+    // Deletions come last in __n, so holding them leaves the numbering whole.
+    const held = gone > sentBefore * settings.maxDeletedShare ? gone : 0;
+    if (held > 0) await engine.run('delete from changed where __deleted');
+    const deleted = gone - held;
+    const perRange = rangeSize(changed + deleted, settings);
     const plan: FeatureIngestPlan = {
       featureGroup: group,
       runId,
@@ -117,9 +141,11 @@ export const planFeatureIngest = async (
       total,
       changed,
       unchanged: total - changed,
+      deleted,
+      deletionsHeld: held,
       recordsPerBatch: settings.recordsPerBatch,
       recordsPerRange: perRange,
-      ranges: Math.ceil(changed / perRange),
+      ranges: Math.ceil((changed + deleted) / perRange),
     };
     const ranges = Array.from({ length: plan.ranges }, (_, i) => i);
     // DuckDB's connection runs one statement at a time: write each range, then upload in parallel.
@@ -136,9 +162,12 @@ export const planFeatureIngest = async (
     await eachLimited(files, 8, ({ local: file, key }) =>
       store.upload(key, file, 'application/vnd.apache.parquet')
     );
+    // Held deletions keep the hash they were sent with: a later run deletes or resends them.
     const { local: hashes } = await writeParquetFile(
       { engine, ws },
-      `select ${id}::varchar as record_id, __hash as features_hash from features order by ${id}`,
+      `select ${id}::varchar as record_id, __hash as features_hash from features
+       ${held > 0 ? `union all select s.record_id, s.features_hash from ${sent} as s where s.features_hash is not null and not exists (select 1 from features as f where f.${id}::varchar = s.record_id)` : ''}
+       order by record_id`,
       FeatureState.hashes(group, runId)
     );
     await store.upload(FeatureState.hashes(group, runId), hashes, 'application/vnd.apache.parquet');

@@ -10,6 +10,8 @@ import { Lake } from '../lake/index.js';
 import type {
   DeadLetter,
   DeadLetterQueue,
+  DeleteRecordsResult,
+  FeatureDeletion,
   FeatureRecord,
   FeatureSink,
   PutRecordsResult,
@@ -54,6 +56,20 @@ class RecordingSink implements FeatureSink {
       .map((record) => ({ record, error: { name: 'Strata.Terminal', message: 'refused' } }));
     return { written: records.length - failed.length, retried: 1, failed };
   }
+
+  readonly deleted: FeatureDeletion[] = [];
+
+  async deleteRecords(
+    _group: string,
+    deletions: readonly FeatureDeletion[]
+  ): Promise<DeleteRecordsResult> {
+    const refused = (d: FeatureDeletion) => this.options.refuse?.includes(d.recordId);
+    this.deleted.push(...deletions.filter((d) => !refused(d)));
+    const failed = deletions
+      .filter(refused)
+      .map((deletion) => ({ deletion, error: { name: 'Strata.Terminal', message: 'refused' } }));
+    return { deleted: deletions.length - failed.length, retried: 0, failed };
+  }
 }
 
 class RecordingQueue implements DeadLetterQueue {
@@ -82,7 +98,8 @@ const depsOf = (
   sink: FeatureSink,
   deadLetters: DeadLetterQueue,
   engine: DuckDbEngine,
-  maxFailedShare = 0.5
+  maxFailedShare = 0.5,
+  maxDeletedShare = 0.5
 ): FeatureIngestDeps => ({
   store: lake.store,
   engine,
@@ -90,7 +107,7 @@ const depsOf = (
   deadLetters,
   featureGroup: group,
   contract,
-  settings: { recordsPerBatch: 2, recordsPerRange: 4, maxFailedShare },
+  settings: { recordsPerBatch: 2, recordsPerRange: 4, maxFailedShare, maxDeletedShare },
 });
 
 const ingest = (runId: string, group: string, sink: FeatureSink, queue = new RecordingQueue()) =>
@@ -138,6 +155,63 @@ describe('Function: runFeatureIngest', () => {
       },
       expect.objectContaining({ customer_id: 4, order_count: 1 }),
     ]);
+  });
+
+  it('deletes the records gone from the model once, and again next run if the deletion failed', async () => {
+    // Prepare: customers 2 and 3 are sent, then leave the model (deleted at the source)
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    await ingest('run-1', 'gone', new RecordingSink());
+    await givenFeatures({ 1: 1, 4: 4 });
+    const [refusing, next, after] = [
+      new RecordingSink({ refuse: ['3'] }),
+      new RecordingSink(),
+      new RecordingSink(),
+    ];
+    const queue = new RecordingQueue();
+
+    // Act
+    const two = await ingest('run-2', 'gone', refusing, queue);
+    const three = await ingest('run-3', 'gone', next);
+    const four = await ingest('run-4', 'gone', after);
+
+    // Assess
+    expect(two).toMatchObject({ records: 0, deleted: 1, unchanged: 2, failed: 1 });
+    expect(refusing.deleted).toEqual([{ recordId: '2', eventTime: '2026-03-01T00:00:00.000Z' }]);
+    expect(queue.letters).toEqual([
+      expect.objectContaining({
+        key: '3',
+        error: { name: 'Strata.Terminal', message: 'refused' },
+        payload: { customer_id: '3', event_time: '2026-03-01T00:00:00.000Z' },
+      }),
+    ]);
+    expect(three).toMatchObject({ records: 0, deleted: 1, failed: 0 });
+    expect(next.deleted.map((d) => d.recordId)).toEqual(['3']);
+    expect(four).toMatchObject({ records: 0, deleted: 0, unchanged: 2 });
+    expect([...next.sent, ...after.sent, ...after.deleted]).toEqual([]);
+  });
+
+  it('holds every deletion when more than the allowed share of the group left the model, keeping their hashes', async () => {
+    // Prepare: four customers sent, then gold loses three of them (a quarter may go)
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    await ingest('run-1', 'held', new RecordingSink());
+    await givenFeatures({ 1: 1 });
+    const [held, back] = [new RecordingSink(), new RecordingSink()];
+
+    // Act
+    const two = await DuckDbEngine.use({}, (engine) =>
+      runFeatureIngest(
+        { runId: 'run-2', runStartedAt: '2026-03-01T00:00:00Z' },
+        depsOf('held', held, new RecordingQueue(), engine, 0.5, 0.25)
+      )
+    );
+    await givenFeatures({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    const three = await ingest('run-3', 'held', back);
+
+    // Assess: nothing deleted; once gold has them back, nothing to send either
+    expect(two).toMatchObject({ records: 0, deleted: 0, deletionsHeld: 3, unchanged: 1 });
+    expect(held.deleted).toEqual([]);
+    expect(three).toMatchObject({ records: 0, deleted: 0, deletionsHeld: 0, unchanged: 4 });
+    expect(back.sent).toEqual([]);
   });
 
   it('fans out over ranges of whole batches and sends no record twice when a range is retried', async () => {
@@ -191,6 +265,8 @@ describe('Function: runFeatureIngest', () => {
       featureGroup: 'ranges',
       changed: 9,
       unchanged: 0,
+      deleted: 0,
+      deletionsHeld: 0,
       ranges: [0, 1, 2],
     });
     const ids = [...failing.sent, ...retry.sent].map((record) => record.customer_id);

@@ -34,6 +34,10 @@ export interface FeatureIngestPlan {
   total: number;
   changed: number;
   unchanged: number;
+  /** Records sent before and gone from the model since: deleted this run. */
+  deleted: number;
+  /** Records gone from the model but not deleted: more than the share a run may delete. */
+  deletionsHeld: number;
   recordsPerBatch: number;
   recordsPerRange: number;
   ranges: number;
@@ -42,9 +46,19 @@ export interface FeatureIngestPlan {
 /** What a batch or a range sent: counts, and the ids of the records that failed. */
 export interface SentCounts {
   sent: number;
+  /** Absent in markers written before deletions were sent. */
+  deleted?: number;
   retried: number;
   failedIds: string[];
 }
+
+/** Two counts summed. */
+export const addCounts = (a: SentCounts, b: SentCounts): SentCounts => ({
+  sent: a.sent + b.sent,
+  deleted: (a.deleted ?? 0) + (b.deleted ?? 0),
+  retried: a.retried + b.retried,
+  failedIds: [...a.failedIds, ...b.failedIds],
+});
 
 /** Reads a JSON object the stage wrote, or undefined when there is none. */
 export const readJson = async <T>(store: ObjectStore, key: string): Promise<T | undefined> => {

@@ -18,6 +18,20 @@ export interface PutRecordsResult {
   failed: FailedRecord[];
 }
 
+/** A record to remove from the store: its identifier, and the removal's event time. */
+export interface FeatureDeletion {
+  recordId: string;
+  eventTime: string;
+}
+
+/** What one `deleteRecords` call did. */
+export interface DeleteRecordsResult {
+  deleted: number;
+  retried: number;
+  /** Deletions not done, with the error that stopped each. */
+  failed: { deletion: FeatureDeletion; error: { name: string; message: string } }[];
+}
+
 /** The feature store (SageMaker Feature Store in AWS, the lake plus a local table locally). */
 export interface FeatureSink {
   /**
@@ -26,4 +40,14 @@ export interface FeatureSink {
    * could be written for a reason a later retry may mend (the service unavailable).
    */
   putRecords(featureGroup: string, records: readonly FeatureRecord[]): Promise<PutRecordsResult>;
+
+  /**
+   * Soft-deletes records, as SageMaker's DeleteRecord does: the online store no longer returns
+   * them, and the offline store gets a marker row (`is_deleted` true, the removal's event time,
+   * every other feature null). Fails and rejects as `putRecords` does.
+   */
+  deleteRecords(
+    featureGroup: string,
+    deletions: readonly FeatureDeletion[]
+  ): Promise<DeleteRecordsResult>;
 }

@@ -12,7 +12,9 @@ export type { BreakerPermit, BreakerSettings, CircuitBreaker } from './CircuitBr
 export type { DeadLetter, DeadLetterQueue } from './DeadLetterQueue.js';
 export type { FeatureGroupDescription, FeatureGroups } from './FeatureGroups.js';
 export type {
+  DeleteRecordsResult,
   FailedRecord,
+  FeatureDeletion,
   FeatureRecord,
   FeatureSink,
   PutRecordsResult,

@@ -40,11 +40,14 @@ const describeOutput = (name: string, output: unknown, elapsedMs: number): strin
         .join(', ');
     case 'FeatureIngest': {
       const plan = value.featurePlan;
-      return `${count(plan?.changed)} changed, ${count(plan?.unchanged)} unchanged: ${count(plan?.ranges.length)} range(s) to send`;
+      const held = plan?.deletionsHeld
+        ? ` (${count(plan.deletionsHeld)} deletion(s) held: more than feature_ingest.max_deleted_share of the group)`
+        : '';
+      return `${count(plan?.changed)} changed, ${count(plan?.deleted)} deleted${held}, ${count(plan?.unchanged)} unchanged: ${count(plan?.ranges.length)} range(s) to send`;
     }
     case 'FinishFeatureIngest': {
       const features = value.features;
-      return `${count(features?.records)} records to ${features?.featureGroup} (${count(features?.retried)} retried, ${count(features?.failed)} failed), ${count(features?.unchanged)} unchanged`;
+      return `${count(features?.records)} records to ${features?.featureGroup} (${count(features?.retried)} retried, ${count(features?.failed)} failed), ${count(features?.deleted)} deleted, ${count(features?.unchanged)} unchanged`;
     }
     case 'PlanBacklog': {
       const plan = value.plan;

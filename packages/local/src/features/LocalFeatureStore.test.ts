@@ -130,13 +130,50 @@ describe('Class: LocalFeatureStore', () => {
       expect(await featureStore.onlineRecord('group-c', '2')).toBeUndefined();
     });
 
-    it('answers the training query from the offline store as the online store holds the records', async () => {
-      // Prepare: customer 1 twice (a later run changed it), customer 2 once
-      await featureStore.putRecords('group-d', [
+    it("deletes a record as SageMaker's SoftDelete does: gone online, a marker row offline", async () => {
+      // Prepare
+      await featureStore.putRecords('group-e', [
         record(1, 10, '2026-02-03T00:00:00.000Z'),
         record(2, 20, '2026-02-03T00:00:00.000Z'),
       ]);
+
+      // Act
+      const result = await featureStore.deleteRecords('group-e', [
+        { recordId: '2', eventTime: '2026-02-04T00:00:00.000Z' },
+      ]);
+
+      // Assess
+      expect(result).toEqual({ deleted: 1, retried: 0, failed: [] });
+      expect(await featureStore.onlineRecord('group-e', '2')).toBeUndefined();
+      expect(await featureStore.onlineCount('group-e')).toBe(1);
+      const { relation } = await offlineStore('group-e');
+      const marker = await DuckDbEngine.use({}, (engine) =>
+        engine.all(
+          `select customer_id, order_count, nation, event_time, is_deleted from ${relation} where is_deleted`
+        )
+      );
+      expect(marker).toEqual([
+        {
+          customer_id: '2',
+          order_count: null,
+          nation: null,
+          event_time: '2026-02-04T00:00:00.000Z',
+          is_deleted: true,
+        },
+      ]);
+    });
+
+    it('answers the training query from the offline store as the online store holds the records', async () => {
+      // Prepare: customer 1 twice (a later run changed it), customer 2 once, customer 3 deleted
+      await featureStore.putRecords('group-d', [
+        record(1, 10, '2026-02-03T00:00:00.000Z'),
+        record(2, 20, '2026-02-03T00:00:00.000Z'),
+        record(3, 30, '2026-02-03T00:00:00.000Z'),
+      ]);
       await featureStore.putRecords('group-d', [record(1, 15, '2026-02-04T09:00:00.000Z')]);
+      await featureStore.deleteRecords('group-d', [
+        { recordId: '3', eventTime: '2026-02-04T09:00:00.000Z' },
+      ]);
       const query = await readFile(
         new URL('../../../core/src/models/training/customer_features.sql', import.meta.url),
         'utf8'

@@ -10,7 +10,9 @@ import {
 } from '@strata/core/feature-contract';
 import { Lake, writeParquetObject } from '@strata/core/lake';
 import type {
+  DeleteRecordsResult,
   FailedRecord,
+  FeatureDeletion,
   FeatureRecord,
   FeatureSink,
   ObjectStore,
@@ -52,6 +54,8 @@ const featureColumns = (contract: FeatureContract): string =>
  * and Parquet schema — one typed column per feature, then `write_time`, `api_invocation_time`
  * and `is_deleted` — named by the batch's content so a retried batch overwrites itself. Online:
  * one typed record per identifier, replaced only by one with the same or a later event time.
+ * Like DeleteRecord (SoftDelete), a deletion removes the online record and appends SageMaker's
+ * marker offline: the identifier, the removal's event time, `is_deleted` true, the rest null.
  */
 export class LocalFeatureStore implements FeatureSink {
   readonly #options: LocalFeatureStoreOptions;
@@ -68,33 +72,60 @@ export class LocalFeatureStore implements FeatureSink {
     records: readonly FeatureRecord[]
   ): Promise<PutRecordsResult> {
     const failed: FailedRecord[] = [];
-    const byHour = new Map<string, FeatureRecord[]>();
-    const { contract } = this.#options;
+    const valid: FeatureRecord[] = [];
     for (const record of records) {
       const checked = this.#schema.safeParse(record);
-      if (!checked.success) {
+      if (checked.success) valid.push(record);
+      else {
         failed.push({
           record,
           error: { name: 'ValidationError', message: recordProblems(checked.error) },
         });
-        continue;
       }
+    }
+    const written = await this.#writeByHour(featureGroup, valid, false);
+    return { written, retried: 0, failed };
+  }
+
+  async deleteRecords(
+    featureGroup: string,
+    deletions: readonly FeatureDeletion[]
+  ): Promise<DeleteRecordsResult> {
+    const { recordId, eventTime } = this.#options.contract;
+    // The marker SageMaker appends: the identifier and the removal's time, every feature null.
+    const markers = deletions.map((deletion) => ({
+      [recordId]: deletion.recordId,
+      [eventTime]: deletion.eventTime,
+    }));
+    const deleted = await this.#writeByHour(featureGroup, markers, true);
+    return { deleted, retried: 0, failed: [] };
+  }
+
+  /** Writes records (or deletion markers) in batches of one event-time hour; returns how many. */
+  async #writeByHour(
+    featureGroup: string,
+    records: readonly FeatureRecord[],
+    deleted: boolean
+  ): Promise<number> {
+    const { contract } = this.#options;
+    const byHour = new Map<string, FeatureRecord[]>();
+    for (const record of records) {
       const hour = new Date(String(record[contract.eventTime])).toISOString().slice(0, 13);
       byHour.set(hour, [...(byHour.get(hour) ?? []), record]);
     }
     let written = 0;
-    for (const batch of byHour.values()) written += await this.#write(featureGroup, batch);
-    return { written, retried: 0, failed };
+    for (const batch of byHour.values()) written += await this.#write(featureGroup, batch, deleted);
+    return written;
   }
 
   /** Writes records of one event-time hour offline and online; returns how many. */
-  async #write(featureGroup: string, records: FeatureRecord[]): Promise<number> {
+  async #write(featureGroup: string, records: FeatureRecord[], deleted: boolean): Promise<number> {
     const { contract, store } = this.#options;
     const lines = records.map((record) => JSON.stringify(record)).join('\n');
     const latest = records
       .map((record) => new Date(String(record[contract.eventTime])))
       .reduce((a, b) => (b > a ? b : a));
-    const suffix = createHash('sha256').update(lines).digest('hex').slice(0, 16);
+    const suffix = createHash('sha256').update(`${deleted}\n${lines}`).digest('hex').slice(0, 16);
     const key = Lake.featureOffline(localOfflineRoot(featureGroup), latest, suffix);
     const online = await this.#onlineEngine();
     return Workspace.use('feature-store', async (ws) => {
@@ -104,16 +135,23 @@ export class LocalFeatureStore implements FeatureSink {
       const invoked = `${quoteLiteral(new Date().toISOString())}::timestamptz::timestamp`;
       const written = await writeParquetObject(
         { engine: online, ws, store },
-        `select *, ${invoked} as write_time, ${invoked} as api_invocation_time, false as is_deleted from ${batch}`,
+        `select *, ${invoked} as write_time, ${invoked} as api_invocation_time, ${deleted} as is_deleted from ${batch}`,
         key
       );
-      await online.run(`
-        insert into online_records
-        select ${quoteLiteral(featureGroup)}, cast(r.${quoteIdentifier(contract.recordId)} as varchar),
-               cast(r.${quoteIdentifier(contract.eventTime)} as varchar), to_json(r)
-        from ${batch} as r
-        on conflict do update set event_time = excluded.event_time, record = excluded.record
-        where excluded.event_time >= online_records.event_time`);
+      const id = `cast(r.${quoteIdentifier(contract.recordId)} as varchar)`;
+      const time = `cast(r.${quoteIdentifier(contract.eventTime)} as varchar)`;
+      // A removal, like a write, takes effect only over a record of the same or an earlier time.
+      await online.run(
+        deleted
+          ? `delete from online_records as o using ${batch} as r
+             where o.feature_group = ${quoteLiteral(featureGroup)} and o.record_identifier = ${id}
+               and o.event_time <= ${time}`
+          : `insert into online_records
+             select ${quoteLiteral(featureGroup)}, ${id}, ${time}, to_json(r)
+             from ${batch} as r
+             on conflict do update set event_time = excluded.event_time, record = excluded.record
+             where excluded.event_time >= online_records.event_time`
+      );
       return written;
     });
   }

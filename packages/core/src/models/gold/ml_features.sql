@@ -1,5 +1,5 @@
 -- model:  gold.ml_features
--- grain:  one row per customer
+-- grain:  one row per customer not deleted at the source
 -- inputs: silver.customer, silver.orders, silver.nation, silver.region
 -- tests:  unique(customer_id); not_null(customer_id, order_count, total_spent)
 -- tests:  range(order_count: 0..); range(total_spent: 0..)
@@ -21,10 +21,16 @@
 --         a feature counted from today changes every customer's record every day, so each run
 --         would send them all again; the date changes only when the customer orders. Recency
 --         is the reader's subtraction, as of the moment it needs (training/customer_features).
+-- note:   a customer deleted at the source (silver keeps it, with _deleted_at) leaves the model,
+--         and feature-ingest deletes its record from the feature group.
 
 with
 
 customers as (select * from silver_customer),
+
+live_customers as (
+  select c.* from customers as c where c._deleted_at is null
+),
 
 orders as (select * from silver_orders),
 
@@ -60,7 +66,7 @@ ml_features as (
     n.n_name as nation,
     r.r_name as region,
     c.c_mktsegment as market_segment
-  from customers as c
+  from live_customers as c
   inner join nations as n on c.c_nationkey = n.n_nationkey
   inner join regions as r on n.n_regionkey = r.r_regionkey
   left join customer_orders as co on c.c_custkey = co.customer_id

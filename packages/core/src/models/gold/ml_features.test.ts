@@ -11,6 +11,7 @@ beforeEach(async () => {
   engine = await DuckDbEngine.create();
   model = await loadGoldModel('ml_features');
   await givenDimensions(engine);
+  await engine.run('alter table silver_customer add column _deleted_at timestamptz');
 });
 
 afterEach(() => {
@@ -93,7 +94,7 @@ describe('Model: gold.ml_features', () => {
   it('leaves out customers whose nation or region is unknown, and orders of unknown customers', async () => {
     // Prepare
     await engine.run(`
-      insert into silver_customer values (50, 99, 'BUILDING');
+      insert into silver_customer values (50, 99, 'BUILDING', null);
       insert into silver_orders values
         (300, 50, 10.00, date '2026-03-01'),
         (301, 77, 20.00, date '2026-03-05'),
@@ -106,6 +107,19 @@ describe('Model: gold.ml_features', () => {
     // Assess
     expect(rows.map((row) => row.customer_id)).toEqual(['10', '20', '30', '40']);
     expect(rows[0]).toMatchObject({ order_count: '1', last_order_date: '2026-03-02' });
+  });
+
+  it('leaves out customers deleted at the source', async () => {
+    // Prepare
+    await engine.run(
+      "update silver_customer set _deleted_at = timestamptz '2026-01-30 00:00:00+00' where c_custkey = 20"
+    );
+
+    // Act
+    const rows = await engine.all(model.sql);
+
+    // Assess
+    expect(rows.map((row) => row.customer_id)).toEqual(['10', '30', '40']);
   });
 
   it("leaves every other customer's features as they were when a later day brings one customer's order", async () => {
