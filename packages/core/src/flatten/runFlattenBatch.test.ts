@@ -382,6 +382,71 @@ describe('Function: runFlattenBatch (drift)', () => {
     ]);
   });
 
+  it('writes JSON array files in the one read, each element numbered in its file, when the sample shows their keys', async () => {
+    // Prepare: JSON Lines around two arrays, one of them written over many lines
+    const record = (id: number) => ({
+      id,
+      DATE: '2024-03-07',
+      MODE: 'web',
+      user: { name: `u${id}` },
+    });
+    const files = {
+      'arrays-a.jsonl': `${JSON.stringify(record(1))}\n`,
+      'arrays-b.json': JSON.stringify([record(2), record(3), record(4)]),
+      'arrays-c.json': JSON.stringify([record(5), record(6)], null, 2),
+    };
+
+    // Act
+    const { result, rows } = await flattenDrift('arrays-1', files);
+
+    // Assess
+    expect(result).toMatchObject({ recordsRead: 6, rowsWritten: 6, keyPass: false });
+    expect(rows.map((row) => [row._source_key, row._source_line, row.id, row.user_name])).toEqual([
+      ['raw/drift/arrays-a.jsonl', '1', '1', 'u1'],
+      ['raw/drift/arrays-b.json', '1', '2', 'u2'],
+      ['raw/drift/arrays-b.json', '2', '3', 'u3'],
+      ['raw/drift/arrays-b.json', '3', '4', 'u4'],
+      ['raw/drift/arrays-c.json', '1', '5', 'u5'],
+      ['raw/drift/arrays-c.json', '2', '6', 'u6'],
+    ]);
+  });
+
+  it('lists every key when a JSON array holds one past the records its sample took', async () => {
+    // Prepare: 1,200 elements, keys nested and top-level only in the last one
+    const records: Record<string, unknown>[] = Array.from({ length: 1200 }, (_, i) => ({
+      id: i,
+      DATE: '2024-03-07',
+      MODE: 'web',
+      user: { name: `u${i}` },
+    }));
+    records[1199] = { ...records[1199], late: 'kept', user: { name: 'u1199', age: 41 } };
+
+    // Act
+    const { result, rows } = await flattenDrift('arrays-2', {
+      'arrays-late.json': JSON.stringify(records),
+    });
+
+    // Assess: the one read refused the keys it was not given; the key pass wrote them
+    expect(result).toMatchObject({ recordsRead: 1200, rowsWritten: 1200, keyPass: true });
+    expect(rows.at(-1)).toMatchObject({ _source_line: '1200', late: 'kept', user_age: '41' });
+  });
+
+  it('quarantines the element of a JSON array that is no object, never a row of nulls', async () => {
+    // Prepare
+    const record = (id: number) => ({ id, DATE: '2024-03-07', MODE: 'web' });
+    const body = JSON.stringify([record(1), null, record(3)]);
+
+    // Act
+    const { result, rows } = await flattenDrift('arrays-3', { 'arrays-nulls.json': body });
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 2, recordsQuarantined: 1 });
+    expect(rows.map((row) => row.id)).toEqual(['1', '3']);
+    expect(await quarantined('arrays-3')).toMatchObject([
+      { file: 'raw/drift/arrays-nulls.json', error: 'not a JSON object', text: 'null' },
+    ]);
+  });
+
   it('fails with Strata.Terminal naming the full disk, rather than read the batch again', async () => {
     // Prepare: the first COPY fails as a full /tmp makes DuckDB fail
     const body = `${JSON.stringify({ id: 1, DATE: '2024-03-07', MODE: 'web' })}\n`;
