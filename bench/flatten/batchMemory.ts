@@ -9,9 +9,11 @@
  *
  *   NODE_OPTIONS=--openssl-legacy-provider npx tsx bench/flatten/batchMemory.ts \
  *     --workload backlog|wide --dir /tmp/strata-memory [--size 800] [--memory-limit 1592MB]
+ *     [--threads 1] [--batch-size 128]
  *
- * --memory-limit gives DuckDB another limit than the handler's, to find one that keeps a batch
- * within half of the function.
+ * --memory-limit and --threads give DuckDB other settings than the handler's, and --batch-size
+ * (MiB) plans smaller batches than the default, to find what keeps a batch within half of the
+ * function.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     /** Raw MB of input: enough for full 256 MiB batches (the backlog has three feeds). */
     size: { type: 'string', default: '800' },
     'memory-limit': { type: 'string' },
+    threads: { type: 'string' },
+    'batch-size': { type: 'string' },
   },
 });
 const wide = values.workload === 'wide';
@@ -42,7 +46,11 @@ const MIB = 1024 ** 2;
 const engine = {
   ...engineOptions({ memoryLimitInMB: String(FLATTEN_BATCH_MEMORY_MB) }),
   ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
+  ...(values.threads ? { threads: Number(values.threads) } : {}),
 };
+const targetBatchBytes = values['batch-size']
+  ? Number(values['batch-size']) * 1024 ** 2
+  : undefined;
 
 if (!existsSync(join(dir, 'generated'))) {
   if (wide) {
@@ -77,10 +85,11 @@ const services = await startServices({
 });
 try {
   const feeds = wide ? ['webhooks'] : ['clickstream', 'payments', 'devices'];
-  const batches = await planBatches(feeds, {
-    store: services.store,
-    ledger: services.ledger('ledger-plan'),
-  });
+  const batches = await planBatches(
+    feeds,
+    { store: services.store, ledger: services.ledger('ledger-plan') },
+    targetBatchBytes
+  );
   const half = FLATTEN_BATCH_MEMORY_MB / 2;
   console.log(
     `${values.workload}: ${batches.length} batches; FlattenBatch ${FLATTEN_BATCH_MEMORY_MB} MB (half: ${half} MB), DuckDB threads ${engine.threads}, memory_limit ${engine.memoryLimit}`

@@ -33,14 +33,24 @@ export const FLATTEN_OPTIONS: FlattenBatchOptions = {
  *
  * @param feeds - the feeds to plan
  * @param deps - lake and an empty ledger
+ * @param targetBatchBytes - the batch size to plan, if not the planner's default
  */
 export const planBatches = async (
   feeds: readonly string[],
-  deps: { store: ObjectStore; ledger: Ledger }
+  deps: { store: ObjectStore; ledger: Ledger },
+  targetBatchBytes?: number
 ): Promise<FlattenBatchInput[]> => {
   const batches: FlattenBatchInput[] = [];
   for (const feed of feeds) {
-    const plan = await runPlanBacklog({ runId: 'bench', feed, prefix: `raw/${feed}/` }, deps);
+    const plan = await runPlanBacklog(
+      {
+        runId: 'bench',
+        feed,
+        prefix: `raw/${feed}/`,
+        ...(targetBatchBytes ? { targetBatchBytes } : {}),
+      },
+      deps
+    );
     const body = await deps.store.get(plan.manifestKey);
     for (const line of new TextDecoder().decode(body).split('\n').filter(Boolean)) {
       const { batchId, objects } = JSON.parse(line) as PlannedBatch;

@@ -41,3 +41,4 @@ export {
   typingReport,
   WIDEST_SHAPES,
 } from './typing.js';
+export { WIDE_LEAVES } from './writeInferred.js';

@@ -23,6 +23,7 @@ export {
   refusedKey,
   registryKey,
   runPlanBacklog,
+  WIDE_BATCH_BYTES,
 } from './runPlanBacklog.js';
 export {
   BATCH_BUDGET_SECONDS,

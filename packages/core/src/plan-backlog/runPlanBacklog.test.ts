@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyLedger, GeneratedListing } from '../../../../test/support/generatedListing.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { ErrorName } from '../errors/index.js';
+import { WIDE_LEAVES } from '../flatten/index.js';
 import type { Ledger, LedgerEntry, ObjectStore } from '../ports/index.js';
 import type { PlannedBatch } from './binPack.js';
-import { runPlanBacklog } from './runPlanBacklog.js';
+import { DEFAULT_TARGET_BATCH_BYTES, runPlanBacklog, WIDE_BATCH_BYTES } from './runPlanBacklog.js';
 import { throughputKey } from './throughput.js';
 
 let lake: LocalLake;
@@ -210,6 +211,32 @@ describe('Function: runPlanBacklog', () => {
     expect(gzip?.tooLarge).toBe(
       "too large for one batch: 0.488 MiB at 0.000977 MiB/s (the feed's measured rate) takes about 500 s, over the 450 s a batch may take (half FlattenBatch's 900 s); gzip and JSON arrays cannot be cut, so deliver it as JSON Lines or smaller files"
     );
+  });
+
+  it('plans batches of at most 128 MiB for a feed whose registry holds a wide record’s columns', async () => {
+    // Prepare: one feed's registry at the wide threshold, one just under it
+    const registry = (columns: number) =>
+      JSON.stringify({ columns: Array.from({ length: columns }, (_, i) => ({ name: `c${i}` })) });
+    for (const [feed, columns] of [
+      ['broad', WIDE_LEAVES],
+      ['slim', WIDE_LEAVES - 1],
+    ] as const) {
+      await lake.store.put(`raw/${feed}/a.jsonl`, '{}');
+      await lake.store.put(`_schemas/${feed}/schema.json`, registry(columns));
+    }
+    const plan = (feed: string) =>
+      runPlanBacklog(
+        { runId: 'wide-1', feed, prefix: `raw/${feed}/` },
+        { store: lake.store, ledger: emptyLedger }
+      );
+
+    // Act
+    const [broad, slim] = [await plan('broad'), await plan('slim')];
+
+    // Assess
+    expect(WIDE_BATCH_BYTES).toBe(128 * 1024 * 1024);
+    expect(broad.batchBytes).toBe(WIDE_BATCH_BYTES);
+    expect(slim.batchBytes).toBe(DEFAULT_TARGET_BATCH_BYTES);
   });
 
   it('keeps the registry as the run first planned against it, so a replanned run sees the same', async () => {

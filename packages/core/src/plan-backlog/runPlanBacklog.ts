@@ -4,7 +4,12 @@ import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
 import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
-import { FlattenLayout, type PartitionFields, rawKeyProblem } from '../flatten/index.js';
+import {
+  FlattenLayout,
+  type PartitionFields,
+  rawKeyProblem,
+  WIDE_LEAVES,
+} from '../flatten/index.js';
 import { assertRunId } from '../lake/index.js';
 import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
@@ -17,6 +22,16 @@ import { previousWeekPrefix } from './weekPrefix.js';
 export const DEFAULT_TARGET_BATCH_BYTES = 256 * 1024 * 1024;
 /** The objects a batch takes at most unless told otherwise. */
 export const DEFAULT_MAX_FILES_PER_BATCH = 1_000;
+/**
+ * The batch size a wide feed plans at most. Its batches are typed from DuckDB's inference over
+ * every record, whose memory grows with the batch: on flatten-wide's 2,943 columns, with
+ * FlattenBatch's engine (2 threads, a 2,122 MB limit), batches of 256 MiB peaked at 2.4–2.6 GB
+ * RSS, past half of the function's 3,538 MB, and batches of 128 MiB at 1.4–1.6 GB; the narrow
+ * backlog's 256 MiB batches stay at 1.3 GB (`bench/flatten/batchMemory.ts`).
+ */
+export const WIDE_BATCH_BYTES = 128 * 1024 * 1024;
+/** Registry columns from which a feed plans as wide: the leaf paths a wide sample holds. */
+const WIDE_COLUMNS = WIDE_LEAVES;
 
 export const planBacklogInputSchema = z.object({
   runId: z.string().min(1),
@@ -65,7 +80,8 @@ export interface PlanBacklogResult {
   held: number;
   /**
    * The batch size planned: the requested target, or less when the feed's measured rate could
-   * not flatten that much within half of FlattenBatch's timeout.
+   * not flatten that much within half of FlattenBatch's timeout, or when the feed is wide
+   * ({@link WIDE_BATCH_BYTES}).
    */
   batchBytes: number;
   /** Objects that cannot be cut into ranges and would outlast a batch: planned for quarantine. */
@@ -108,6 +124,21 @@ export const registryKey = (feed: string, runId: string) =>
 /** Where a backfill run names the listed objects it could not plan. */
 export const refusedKey = (feed: string, runId: string) =>
   `_backfill/${feed}/${runId}/refused.jsonl`;
+
+/**
+ * Whether a feed's schema registry holds as many columns as a wide record's leaf paths: its
+ * batches then take DuckDB's inference and plan at most {@link WIDE_BATCH_BYTES}. A feed with no
+ * registry yet (its first run) plans as narrow; one that is not valid JSON fails the plan below.
+ */
+const isWide = (registry: Uint8Array | undefined): boolean => {
+  if (!registry) return false;
+  try {
+    const { columns } = JSON.parse(new TextDecoder().decode(registry)) as { columns?: unknown };
+    return Array.isArray(columns) && columns.length >= WIDE_COLUMNS;
+  } catch {
+    return false;
+  }
+};
 
 /** The prefix an input names, directly or as a week, checked to lie inside the feed. */
 const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
@@ -185,7 +216,12 @@ export const runPlanBacklog = async (
 
   const rate = await planningRate(deps.store, input.feed);
   const budgetBytes = Math.floor(BATCH_BUDGET_SECONDS * rate.bytesPerSecond);
-  const batchBytes = Math.min(input.targetBatchBytes, budgetBytes);
+  const current = await deps.store.get(FlattenLayout.schema(input.feed));
+  const batchBytes = Math.min(
+    input.targetBatchBytes,
+    budgetBytes,
+    isWide(current) ? WIDE_BATCH_BYTES : Number.POSITIVE_INFINITY
+  );
   let tooLarge = 0;
   const mib = (bytes: number) => String(Number((bytes / 1024 ** 2).toPrecision(3)));
   /** Why an object that cannot be cut into ranges would outlast its batch, if it would. */
@@ -231,7 +267,6 @@ export const runPlanBacklog = async (
     const registry = registryKey(input.feed, runId);
     // A replanned run keeps its first copy: batches that already ran used that one.
     if (!(await deps.store.get(registry))) {
-      const current = await deps.store.get(FlattenLayout.schema(input.feed));
       if (current) {
         try {
           JSON.parse(new TextDecoder().decode(current));
