@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { DuckDbWarehouse } from '@strata/core/adapters';
 import { type BronzeToSilverResult, runBronzeToSilver } from '@strata/core/bronze-to-silver';
 import { configSchema, parseOrThrow, quoteLiteral } from '@strata/core/config';
-import { DuckDbEngine } from '@strata/core/engine';
+import { DuckDbEngine, Workspace } from '@strata/core/engine';
 import { runExtract } from '@strata/core/extract';
-import { Lake } from '@strata/core/lake';
+import { Lake, readSilverManifest, viewSilverTable } from '@strata/core/lake';
 import { runSilverToGold } from '@strata/core/silver-to-gold';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from './support/localLake.js';
@@ -49,12 +49,14 @@ const config = () =>
           primary_key: ['O_ORDERKEY'],
           watermark_column: 'O_ORDERDATE',
           lookback: 2 * 86_400,
+          silver_partition: { column: 'O_ORDERDATE', by: 'day' },
         },
         {
           name: 'lineitem',
           sql: 'select * from src.lineitem',
           primary_key: ['L_ORDERKEY', 'L_LINENUMBER'],
           watermark_column: 'L_ORDERKEY',
+          silver_partition: { column: 'L_ORDERKEY', by: 2 },
         },
       ],
     },
@@ -94,20 +96,26 @@ const runDay = async (runId: string, startedAt: string): Promise<BronzeToSilverR
   }
 };
 
-/** Rows of a lake table, selected and ordered as the test says. */
-const rowsOf = (key: string, select: string, order: string) =>
-  DuckDbEngine.use({}, async (engine) => {
-    const local = join(lake.dir, `read-${Date.now()}-${Math.random()}.parquet`);
-    await lake.store.download(key, local);
-    return engine.all(
-      `select ${select} from read_parquet(${quoteLiteral(local)}) as t order by ${order}`
-    );
-  });
+/** Rows of a lake table (`silver.<table>` through its manifest, `gold.<model>`), as the test says. */
+const rowsOf = (name: string, select: string, order: string) =>
+  DuckDbEngine.use({}, (engine) =>
+    Workspace.use('golden', async (ws) => {
+      const [layer, table = ''] = name.split('.');
+      if (layer === 'silver') {
+        expect(await viewSilverTable({ store: lake.store, engine, ws }, table, 't')).toBe(true);
+      } else {
+        const local = ws.path('gold.parquet');
+        await lake.store.download(Lake.goldModel(table), local);
+        await engine.run(`create view t as select * from read_parquet(${quoteLiteral(local)})`);
+      }
+      return engine.all(`select ${select} from t order by ${order}`);
+    })
+  );
 
 /** A hash of a table's rows, whatever the order or the file's layout. */
-const contentHash = async (key: string) => {
+const contentHash = async (name: string) => {
   const [row] = await rowsOf(
-    key,
+    name,
     "md5(string_agg(to_json(t)::varchar, '\\n' order by to_json(t)::varchar)) as hash",
     '1'
   );
@@ -115,13 +123,13 @@ const contentHash = async (key: string) => {
 };
 
 const TABLES = [
-  Lake.silverTable('customer'),
-  Lake.silverTable('dim_customers'),
-  Lake.silverTable('orders'),
-  Lake.silverTable('lineitem'),
-  Lake.goldModel('sales_summary'),
-  Lake.goldModel('customer_analytics'),
-  Lake.goldModel('ml_features'),
+  'silver.customer',
+  'silver.dim_customers',
+  'silver.orders',
+  'silver.lineitem',
+  'gold.sales_summary',
+  'gold.customer_analytics',
+  'gold.ml_features',
 ];
 const hashes = async () => Promise.all(TABLES.map(contentHash));
 
@@ -212,6 +220,23 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
       orders: [6, 6, 0],
       lineitem: [1, 7, 0],
     });
+    // Line items are partitioned by order key in pairs: day 2's 104 and 105 filled a new
+    // partition and day 3's 106 another, so day 3 rewrote one file and kept day 1's and day 2's.
+    const lineitem = (result: BronzeToSilverResult) =>
+      result.datasets.find((d) => d.entity === 'lineitem');
+    const manifest = await readSilverManifest(lake.store, 'lineitem');
+    expect(
+      manifest?.files.map((file) => [file.partition, /part-(golden-\d)-/.exec(file.key)?.[1]])
+    ).toEqual([
+      ['100', 'golden-1'],
+      ['102', 'golden-1'],
+      ['104', 'golden-2'],
+      ['106', 'golden-3'],
+    ]);
+    expect(lineitem(day3)?.bytesWritten).toBe(manifest?.files[3]?.bytes);
+    expect(lineitem(day3)?.bytesTotal).toBe(
+      manifest?.files.reduce((sum, file) => sum + file.bytes, 0)
+    );
     const history = (result: BronzeToSilverResult) =>
       result.datasets.find((d) => d.entity === 'customer')?.history;
     expect(history(day1)).toMatchObject({ versions: 3, current: 3, opened: 3, deleted: 0 });
@@ -220,7 +245,7 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
 
     // The SCD2 history, version by version
     const dim = await rowsOf(
-      Lake.silverTable('dim_customers'),
+      'silver.dim_customers',
       `c_custkey, c_address, c_mktsegment, c_acctbal, strftime(valid_from, '%Y-%m-%d') as valid_from,
        strftime(valid_to, '%Y-%m-%d') as valid_to, is_current,
        strftime(_deleted_at, '%Y-%m-%d') as deleted_at`,
@@ -235,7 +260,7 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
       row(4, '4 Lane', 'BUILDING', '0.00', '2026-03-02', null, true, null),
     ]);
     const [keys] = await rowsOf(
-      Lake.silverTable('dim_customers'),
+      'silver.dim_customers',
       'count(distinct customer_sk) as keys, count(*) filter (where customer_sk is null) as missing',
       '1'
     );
@@ -244,7 +269,7 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
     // The soft delete in the current table
     expect(
       await rowsOf(
-        Lake.silverTable('customer'),
+        'silver.customer',
         "c_custkey, strftime(_deleted_at, '%Y-%m-%d') as deleted_at",
         'c_custkey'
       )
@@ -258,7 +283,7 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
     // Gold: sales by day, region and category (Cy's sale stays); analytics for live customers
     expect(
       await rowsOf(
-        Lake.goldModel('sales_summary'),
+        'gold.sales_summary',
         'order_date, region_name, category, count_orders, quantity, gross_sales, net_revenue',
         'order_date, region_name, category'
       )
@@ -272,7 +297,7 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
     ]);
     expect(
       await rowsOf(
-        Lake.goldModel('customer_analytics'),
+        'gold.customer_analytics',
         `customer_id, region, market_segment, segment, preferred_category, order_count,
          lifetime_value, average_order_value, recency_days, churn_probability`,
         'customer_id'

@@ -94,7 +94,8 @@ describe('pipeline state machine failure branch', () => {
     const manifests = await keysUnder(suite.runtime.store, 'bronze/');
     expect(manifests.filter((key) => key.endsWith('/_manifests/bad-sql.json'))).toHaveLength(5);
     expect(await keysUnder(suite.runtime.store, 'silver/customer/')).toEqual([
-      'silver/customer/current.parquet',
+      'silver/customer/_manifest.json',
+      'silver/customer/part-bad-sql-0.parquet',
     ]);
     expect(
       suite.runtime.alerts.find((alert) => alert.message.includes('bad-sql'))?.message

@@ -81,7 +81,7 @@ describe('pipeline state machine (embedded runtime)', () => {
         { name: 'gold.customer_analytics', columns: '14', typed: null },
         { name: 'gold.sales_summary', columns: '8', typed: 'DECIMAL(18,4)' },
         { name: 'silver.dim_customers', columns: '20', typed: 'TIMESTAMP WITH TIME ZONE' },
-        { name: 'silver.orders', columns: '16', typed: 'DATE' },
+        { name: 'silver.orders', columns: '17', typed: 'DATE' },
       ])
     );
     expect(catalog.map((table) => table.name)).toEqual([

@@ -4,9 +4,10 @@ import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { DuckDbWarehouse } from '../adapters/index.js';
 import { configSchema, parseOrThrow, quoteLiteral, type StrataConfig } from '../config/index.js';
-import { DuckDbEngine } from '../engine/index.js';
+import { DuckDbEngine, Workspace } from '../engine/index.js';
 import { ErrorName } from '../errors/index.js';
 import { runExtract } from '../extract/index.js';
+import { viewSilverTable } from '../lake/index.js';
 import { runBronzeToSilver } from './runBronzeToSilver.js';
 
 let lake: LocalLake;
@@ -41,18 +42,15 @@ const extractAndUpsert = async (runId: string, startedAt: string, config: Strata
   }
 };
 
-const silverRows = async () => {
-  const engine = await DuckDbEngine.create();
-  try {
-    const local = join(lake.dir, `silver-${Date.now()}.parquet`);
-    await lake.store.download('silver/items/current.parquet', local);
-    return await engine.all(
-      `select item_id, name, _execution_id, _deleted_at is not null as deleted from read_parquet(${quoteLiteral(local)}) order by item_id`
-    );
-  } finally {
-    engine.close();
-  }
-};
+const silverRows = () =>
+  DuckDbEngine.use({}, (engine) =>
+    Workspace.use('test', async (ws) => {
+      expect(await viewSilverTable({ store: lake.store, engine, ws }, 'items', 'items')).toBe(true);
+      return engine.all(
+        'select item_id, name, _execution_id, _deleted_at is not null as deleted from items order by item_id'
+      );
+    })
+  );
 
 beforeAll(async () => {
   lake = await startLocalLake();
@@ -87,12 +85,14 @@ describe('Function: runBronzeToSilver', () => {
     expect(result.datasets).toEqual([
       {
         entity: 'items',
-        key: 'silver/items/current.parquet',
+        key: 'silver/items/_manifest.json',
         rowsIn: 4,
         rowsAccepted: 3,
         rowsQuarantined: 1,
         rowsOut: 4,
         rowsDeleted: 2,
+        bytesWritten: expect.any(Number),
+        bytesTotal: expect.any(Number),
       },
     ]);
     expect(await silverRows()).toEqual([
@@ -161,13 +161,15 @@ describe('Function: runBronzeToSilver', () => {
     expect(result.datasets).toEqual([
       {
         entity: 'items',
-        key: 'silver/items/current.parquet',
+        key: 'silver/items/_manifest.json',
         rowsIn: 0,
         rowsAccepted: 0,
         rowsQuarantined: 0,
         rowsOut: before.length,
         // An empty snapshot deletes nothing: only item 4, which run-5's snapshot lacked, is deleted.
         rowsDeleted: before.filter((row) => row.deleted).length,
+        bytesWritten: 0,
+        bytesTotal: expect.any(Number),
       },
     ]);
     expect(await silverRows()).toEqual(before);

@@ -1,9 +1,25 @@
 import { z } from 'zod';
-import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/index.js';
+import {
+  type QueryConfig,
+  quoteIdentifier,
+  quoteLiteral,
+  type StrataConfig,
+} from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
-import { assertRunId, catalogColumns, Lake, writeParquetFile } from '../lake/index.js';
+import {
+  assertRunId,
+  catalogColumns,
+  downloadSilverFiles,
+  Lake,
+  NULL_PARTITION,
+  readSilverManifest,
+  type SilverFile,
+  type SilverManifest,
+  silverManifestKey,
+  writeParquetFile,
+} from '../lake/index.js';
 import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
 import { qualityScore, rejectReason, standardisedColumns } from './contract.js';
 import {
@@ -13,6 +29,13 @@ import {
   type HistoryCounts,
   historySql,
 } from './history.js';
+import {
+  fileColumns,
+  partitioningOf,
+  type SilverPartitioning,
+  type WrittenFile,
+  writeSilverFiles,
+} from './partitions.js';
 
 export const bronzeToSilverInputSchema = z.object({
   runId: z.string().min(1),
@@ -41,6 +64,7 @@ export interface BronzeToSilverInput {
 /** One silver dataset's reconciliation: rowsIn = rowsAccepted + rowsQuarantined. */
 export interface SilverDataset {
   entity: string;
+  /** The table's manifest, which lists its files. */
   key: string;
   rowsIn: number;
   rowsAccepted: number;
@@ -49,6 +73,10 @@ export interface SilverDataset {
   rowsOut: number;
   /** Of those, rows deleted at the source (a full refresh lacked them): `_deleted_at` is set. */
   rowsDeleted: number;
+  /** Bytes of the silver files this run wrote: only the partitions its rows touched. */
+  bytesWritten: number;
+  /** Bytes of every file of the silver table after the run. */
+  bytesTotal: number;
   /** The entity's history table (config `history`), when it keeps one. */
   history?: SilverHistory;
 }
@@ -83,30 +111,56 @@ export interface BronzeToSilverDeps {
   catalog?: Catalog;
 }
 
-/** Downloads `key` to `path`; false when there is no such object. */
-const downloadIfExists = async (
-  store: ObjectStore,
-  key: string,
-  path: string
-): Promise<boolean> => {
-  for await (const object of store.list(key)) {
-    if (object.key === key) {
-      await store.download(key, path);
-      return true;
-    }
-  }
-  return false;
-};
+/** What one entity's upsert will change in the lake, written locally and not yet published. */
+interface PreparedUpsert {
+  dataset: SilverDataset;
+  /** Local files to upload, by key: new silver files and the quarantine. */
+  uploads: { key: string; local: string }[];
+  /** Keys to delete first: an earlier attempt's quarantine this one does not rewrite. */
+  deletes: string[];
+  /** The tables' new manifests, published once every file is uploaded. */
+  manifests: SilverManifest[];
+  /** Files the new manifests no longer list, deleted once they are published. */
+  superseded: string[];
+  /** The catalog tables of the silver tables written, with the files' columns. */
+  tables: TableDefinition[];
+}
 
-/** The silver table's rows, and those deleted at the source; none when there is no table. */
+/** The catalog table of a silver table: its location, its files' columns, its partitions. */
+const silverTableOf = async (
+  deps: BronzeToSilverDeps,
+  manifest: SilverManifest,
+  local: string
+): Promise<TableDefinition> => ({
+  table: manifest.table,
+  layer: 'silver',
+  location: `silver/${manifest.table}/`,
+  columns: catalogColumns(await fileColumns(deps.engine, local), `silver.${manifest.table}`),
+  partitionKeys: manifest.partitioning
+    ? [
+        {
+          key: manifest.partitioning.key,
+          values: [...new Set(manifest.files.map((file) => file.partition ?? NULL_PARTITION))],
+        },
+      ]
+    : [],
+});
+
+/** Rows and deleted rows of a table, from its manifest (counted, for a pre-manifest table). */
 const countSilver = async (
   deps: BronzeToSilverDeps,
   ws: Workspace,
-  key: string
+  manifest: SilverManifest | undefined
 ): Promise<{ rows: number; deleted: number }> => {
-  const local = ws.path('silver-count.parquet');
-  if (!(await downloadIfExists(deps.store, key, local))) return { rows: 0, deleted: 0 };
-  const table = `read_parquet(${quoteLiteral(local)})`;
+  if (!manifest) return { rows: 0, deleted: 0 };
+  if (manifest.runId !== LEGACY) {
+    return {
+      rows: manifest.files.reduce((sum, file) => sum + file.rows, 0),
+      deleted: manifest.files.reduce((sum, file) => sum + file.deleted, 0),
+    };
+  }
+  const table = await downloadSilverFiles({ store: deps.store, ws }, manifest.files, 'count');
+  if (!table) return { rows: 0, deleted: 0 };
   const columns = await deps.engine.all(`describe select * from ${table}`);
   // A table written before soft deletes has no _deleted_at: nothing in it was deleted.
   const deleted = columns.some((column) => column.column_name === '_deleted_at')
@@ -115,32 +169,78 @@ const countSilver = async (
   return { rows: await deps.engine.scalarNumber(`select count(*) from ${table}`), deleted };
 };
 
-/** What one entity's upsert will change in the lake, written locally and not yet published. */
-interface PreparedUpsert {
-  dataset: SilverDataset;
-  /** Local files to upload, by key (the history table's with its counts). */
-  uploads: { key: string; local: string; history?: SilverHistory }[];
-  /** Keys to delete: an earlier attempt's quarantine this one does not rewrite. */
-  deletes: string[];
-  /** The catalog tables of the silver tables written, with the files' columns. */
-  tables: TableDefinition[];
-}
+/** The `runId` a pre-manifest table's synthetic manifest carries. */
+const LEGACY = 'legacy';
 
-/** The catalog table of a silver table written to `local`: one object, no partitions. */
-const silverTableOf = async (
+/** Whether the columns `relation` unifies to are exactly `columns` (a widened type is not). */
+const sameColumns = async (
+  engine: DuckDbEngine,
+  relation: string,
+  columns: SilverManifest['columns']
+): Promise<boolean> => {
+  const now = await engine.all(`describe select * from ${relation}`);
+  return (
+    now.length === columns.length &&
+    now.every((column) =>
+      columns.some(
+        (before) => before.name === column.column_name && before.type === column.column_type
+      )
+    )
+  );
+};
+
+/**
+ * The previous files an upsert rewrites. A full refresh (a snapshot: any row may be gone), an
+ * unpartitioned table, and a table whose columns change (so every file keeps the table's types,
+ * as Athena needs) rewrite all of them; otherwise only the partitions the accepted rows fall
+ * in, and those a changed row leaves when its partition column is not part of its key.
+ */
+const touchedFiles = async (
   deps: BronzeToSilverDeps,
-  table: string,
-  local: string
-): Promise<TableDefinition> => ({
-  table,
-  layer: 'silver',
-  location: `silver/${table}/`,
-  columns: catalogColumns(
-    await deps.engine.all(`describe select * from read_parquet(${quoteLiteral(local)})`),
-    `silver.${table}`
-  ),
-  partitionKeys: [],
-});
+  ws: Workspace,
+  options: {
+    query: QueryConfig;
+    previous: SilverManifest;
+    partitioning: SilverPartitioning | null;
+    accepted: string;
+  }
+): Promise<SilverFile[]> => {
+  const { query, previous, partitioning, accepted } = options;
+  if (
+    !partitioning ||
+    query.mode === 'full_refresh' ||
+    previous.partitioning?.key !== partitioning.key ||
+    previous.partitioning.value !== partitioning.value ||
+    previous.columns.length === 0
+  )
+    return previous.files;
+  const typed = previous.columns.map(
+    (column) => `cast(null as ${column.type}) as ${quoteIdentifier(column.name)}`
+  );
+  const unified = `(select ${typed.join(', ')} where false) union all by name (select * exclude (_seen) from ${accepted} where false)`;
+  if (!(await sameColumns(deps.engine, `(${unified})`, previous.columns))) return previous.files;
+  const values = new Set(
+    (await deps.engine.all(`select distinct ${partitioning.value} as p from ${accepted}`)).map(
+      (row) => String(row.p)
+    )
+  );
+  const keyColumns = query.primary_key.map((column) => column.toLowerCase());
+  if (!keyColumns.includes(query.silver_partition?.column.toLowerCase() ?? '')) {
+    // A row whose partition column changed sits in another partition before this run.
+    const others = previous.files.filter((file) => !values.has(file.partition ?? NULL_PARTITION));
+    const relation = await downloadSilverFiles({ store: deps.store, ws }, others, 'moved');
+    if (relation) {
+      const on = keyColumns.map((c) => `p.${quoteIdentifier(c)} = a.${quoteIdentifier(c)}`);
+      const moved = await deps.engine.all(
+        `select distinct p._p as p
+         from (select ${keyColumns.map(quoteIdentifier).join(', ')}, ${partitioning.value} as _p from ${relation}) as p
+         semi join ${accepted} as a on ${on.join(' and ')}`
+      );
+      for (const row of moved) values.add(String(row.p));
+    }
+  }
+  return previous.files.filter((file) => values.has(file.partition ?? NULL_PARTITION));
+};
 
 /**
  * Prepares the upsert of one entity's bronze parts from this run into its silver table, in the
@@ -148,8 +248,9 @@ const silverTableOf = async (
  *
  * Column names become lower snake case and values are standardised per the query's contract,
  * each row scored (`data_quality_score`); rows with a null primary key or required column go to
- * quarantine with the reason; the rest are merged with the existing silver table, keeping the
- * latest extract per key (soft-deleting what a full refresh lacks).
+ * quarantine with the reason; the rest are merged with the rows of the silver files they touch,
+ * keeping the latest extract per key (soft-deleting what a full refresh lacks), and those files
+ * are written anew under this run's names; untouched files stay as they are.
  * Rerunning the same run reproduces the same table, because the merge is keyed and deterministic.
  * An extract of no rows (an incremental entity with nothing new, an empty table) leaves the
  * table as it is.
@@ -165,26 +266,30 @@ const prepareUpsert = async (
   if (!query) throw new BadInputError(`bronze-to-silver: entity "${entity}" is not configured`);
   const io = { engine: deps.engine, ws };
   const table = (name: string) => quoteIdentifier(`${entity}__${name}`);
-  const silverKey = Lake.silverTable(entity);
   const quarantineKey = Lake.quarantine(entity, runId);
+  const previous = await readSilverManifest(deps.store, entity);
   if (manifest.parts.length === 0) {
     // Nothing extracted this run (an empty extract writes no part, and so names no column): the
     // silver table stays as it is, and an earlier attempt's quarantine goes.
-    const silver = await countSilver(deps, ws, silverKey);
+    const silver = await countSilver(deps, ws, previous);
     // Nor is an empty snapshot taken to mean every row was deleted: a source that returns
     // nothing more likely failed than emptied.
     return {
       dataset: {
         entity,
-        key: silverKey,
+        key: silverManifestKey(entity),
         rowsIn: 0,
         rowsAccepted: 0,
         rowsQuarantined: 0,
         rowsOut: silver.rows,
         rowsDeleted: silver.deleted,
+        bytesWritten: 0,
+        bytesTotal: previous?.files.reduce((sum, file) => sum + file.bytes, 0) ?? 0,
       },
       uploads: [],
       deletes: [quarantineKey],
+      manifests: [],
+      superseded: [],
       tables: [],
     };
   }
@@ -196,12 +301,13 @@ const prepareUpsert = async (
       `bronze-to-silver ${entity}: primary key column(s) ${absent.join(', ')} not among the extracted columns (${manifest.columns.map((column) => column.name).join(', ')})`
     );
   }
-  const undeclared = Object.values(query.contract ?? {})
-    .flat()
-    .filter((column) => !extracted.has(column.toLowerCase()));
+  const undeclared = [
+    ...Object.values(query.contract ?? {}).flat(),
+    ...(query.silver_partition ? [query.silver_partition.column] : []),
+  ].filter((column) => !extracted.has(column.toLowerCase()));
   if (undeclared.length > 0) {
     throw new BadInputError(
-      `bronze-to-silver ${entity}: contract column(s) ${[...new Set(undeclared)].join(', ')} not among the extracted columns`
+      `bronze-to-silver ${entity}: contract or partition column(s) ${[...new Set(undeclared)].join(', ')} not among the extracted columns`
     );
   }
   const primaryKey = query.primary_key.map((column) => quoteIdentifier(column.toLowerCase()));
@@ -240,12 +346,22 @@ const prepareUpsert = async (
     // A retry that quarantines nothing must not leave an earlier attempt's rejects behind.
     deletes.push(quarantineKey);
   }
+  await deps.engine.run(
+    `create or replace temp view ${table('accepted')} as
+     select * exclude (_reject_reason), null::timestamptz as _deleted_at, true as _seen
+     from ${table('incoming')} where not (${rejected})`
+  );
 
-  const previousLocal = ws.path(`${entity}-previous.parquet`);
-  const hasPrevious = await downloadIfExists(deps.store, silverKey, previousLocal);
-  const previous = hasPrevious
-    ? `select *, false as _seen from read_parquet(${quoteLiteral(previousLocal)}) union all by name `
-    : '';
+  const partitioning = partitioningOf(query);
+  const rewritten = previous
+    ? await touchedFiles(deps, ws, {
+        query,
+        previous,
+        partitioning,
+        accepted: table('accepted'),
+      })
+    : [];
+  const before = await downloadSilverFiles({ store: deps.store, ws }, rewritten, entity);
   const extractedAt = `timestamptz ${quoteLiteral(manifest.extractedAt)}`;
   // A full refresh is a snapshot: a key it lacks was deleted at the source, and stays in silver
   // with the time of the first snapshot that lacked it; a key that comes back is live again.
@@ -256,102 +372,161 @@ const prepareUpsert = async (
   await deps.engine.run(
     `create or replace temp table ${table('current')} as
      select * exclude (_seen) replace (${deletedAt} as _deleted_at)
-     from (${previous}select * exclude (_reject_reason), null::timestamptz as _deleted_at, true as _seen
-           from ${table('incoming')} where not (${rejected}))
+     from (${before ? `select *, false as _seen from ${before} union all by name ` : ''}select * from ${table('accepted')})
      qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc, _seen desc) = 1
      order by ${primaryKey.join(', ')}`
   );
-  const { local: silverLocal, rows: rowsOut } = await writeParquetFile(
-    io,
-    `select * from ${table('current')}`,
-    silverKey
-  );
-  const rowsDeleted = await deps.engine.scalarNumber(
-    `select count(*) from ${table('current')} where _deleted_at is not null`
-  );
+  const written = await writeSilverFiles(io, {
+    relation: table('current'),
+    table: entity,
+    runId,
+    partitioning,
+  });
+  const kept = (previous?.files ?? []).filter((file) => !rewritten.includes(file));
+  const silver = await manifestOf(deps, { table: entity, runId, partitioning, kept, written });
+  uploads.push(...written.map(({ key, local }) => ({ key, local })));
+  const manifests = [silver];
+  const tables: TableDefinition[] = [];
+  const [sample] = written;
+  if (sample) tables.push(await silverTableOf(deps, silver, sample.local));
+  let history: SilverHistory | undefined;
+  let historyBefore: readonly SilverFile[] = [];
   if (query.history) {
-    uploads.push(
-      await prepareHistory(deps, ws, {
-        entity,
-        history: query.history,
-        primaryKey: query.primary_key,
-        extractedAt,
-      })
-    );
+    const prepared = await prepareHistory(deps, ws, {
+      entity,
+      runId,
+      history: query.history,
+      primaryKey: query.primary_key,
+      extractedAt,
+    });
+    history = prepared.counts;
+    historyBefore = prepared.before;
+    uploads.push(...prepared.written.map(({ key, local }) => ({ key, local })));
+    manifests.push(prepared.manifest);
+    const [file] = prepared.written;
+    if (file) tables.push(await silverTableOf(deps, prepared.manifest, file.local));
   }
 
-  const rowsAccepted = await deps.engine.scalarNumber(
-    `select count(*) from ${table('incoming')} where not (${rejected})`
-  );
+  const rowsAccepted = await deps.engine.scalarNumber(`select count(*) from ${table('accepted')}`);
   if (rowsIn !== rowsAccepted + rowsQuarantined || rowsIn !== manifest.rows) {
     throw new QualityFailedError(
       `bronze-to-silver ${entity}: counts do not reconcile (manifest ${manifest.rows}, read ${rowsIn}, accepted ${rowsAccepted}, quarantined ${rowsQuarantined})`
     );
   }
-  uploads.push({ key: silverKey, local: silverLocal });
-  const history = uploads.find((upload) => upload.history);
-  const tables = [await silverTableOf(deps, entity, silverLocal)];
-  if (history?.history)
-    tables.push(await silverTableOf(deps, history.history.table, history.local));
+  const listed = new Set(manifests.flatMap((m) => m.files.map((file) => file.key)));
+  const superseded = [...(previous?.files ?? []), ...historyBefore]
+    .map((file) => file.key)
+    .filter((key) => !listed.has(key));
   return {
     dataset: {
       entity,
-      key: silverKey,
+      key: silverManifestKey(entity),
       rowsIn,
       rowsAccepted,
       rowsQuarantined,
-      rowsOut,
-      rowsDeleted,
-      ...(history?.history ? { history: history.history } : {}),
+      rowsOut: silver.files.reduce((sum, file) => sum + file.rows, 0),
+      rowsDeleted: silver.files.reduce((sum, file) => sum + file.deleted, 0),
+      bytesWritten: written.reduce((sum, file) => sum + file.bytes, 0),
+      bytesTotal: silver.files.reduce((sum, file) => sum + file.bytes, 0),
+      ...(history ? { history } : {}),
     },
     uploads,
     deletes,
+    manifests,
+    superseded: [...new Set(superseded)],
     tables,
   };
 };
 
+/** A table's new manifest: the files it keeps and those this run wrote, with their columns. */
+const manifestOf = async (
+  deps: BronzeToSilverDeps,
+  options: {
+    table: string;
+    runId: string;
+    partitioning: SilverPartitioning | null;
+    kept: readonly SilverFile[];
+    written: readonly WrittenFile[];
+  }
+): Promise<SilverManifest> => {
+  const [sample] = options.written;
+  const columns = sample
+    ? (await fileColumns(deps.engine, sample.local)).map((column) => ({
+        name: String(column.column_name),
+        type: String(column.column_type),
+      }))
+    : [];
+  return {
+    table: options.table,
+    runId: options.runId,
+    partitioning: options.partitioning,
+    columns,
+    files: [...options.kept, ...options.written.map(({ local: _local, ...file }) => file)].sort(
+      (a, b) => a.key.localeCompare(b.key)
+    ),
+  };
+};
+
 /**
- * Writes the entity's new history (`silver/<history table>/current.parquet`) from its previous
- * one and the current state in `<entity>__current`, in the workspace.
+ * Writes the entity's new history table from its previous one and the current state of the
+ * rows this run touched (`<entity>__current`), in the workspace: one file, rewritten whole.
  */
 const prepareHistory = async (
   deps: BronzeToSilverDeps,
   ws: Workspace,
   options: {
     entity: string;
+    runId: string;
     history: HistoryConfig;
     primaryKey: readonly string[];
     extractedAt: string;
   }
-): Promise<PreparedUpsert['uploads'][number]> => {
+): Promise<{
+  written: WrittenFile[];
+  manifest: SilverManifest;
+  counts: SilverHistory;
+  /** The files of the history this one replaces. */
+  before: readonly SilverFile[];
+}> => {
   const { entity, history } = options;
   const current = quoteIdentifier(`${entity}__current`);
   const previous = quoteIdentifier(`${entity}__history`);
-  const key = Lake.silverTable(history.table);
-  const previousLocal = ws.path(`${history.table}-previous.parquet`);
-  if (await downloadIfExists(deps.store, key, previousLocal)) {
-    await deps.engine.run(
-      `create or replace temp table ${previous} as select * from read_parquet(${quoteLiteral(previousLocal)})`
-    );
+  const before = await readSilverManifest(deps.store, history.table);
+  const relation = before
+    ? await downloadSilverFiles({ store: deps.store, ws }, before.files, history.table)
+    : null;
+  if (relation) {
+    await deps.engine.run(`create or replace temp table ${previous} as select * from ${relation}`);
   } else {
     await createEmptyHistory(deps.engine, previous, current, history);
   }
-  const { local } = await writeParquetFile(
-    { engine: deps.engine, ws },
-    historySql({
+  const versions = quoteIdentifier(`${entity}__versions`);
+  await deps.engine.run(
+    `create or replace temp table ${versions} as ${historySql({
       current,
       previous,
       primaryKey: options.primaryKey,
       history,
-    }),
-    key
+    })}`
   );
-  const counts = await countHistory(
-    deps.engine,
-    `read_parquet(${quoteLiteral(local)})`,
-    options.extractedAt
+  const written = await writeSilverFiles(
+    { engine: deps.engine, ws },
+    { relation: versions, table: history.table, runId: options.runId, partitioning: null }
   );
-  return { key, local, history: { table: history.table, key, ...counts } };
+  const manifest = await manifestOf(deps, {
+    table: history.table,
+    runId: options.runId,
+    partitioning: null,
+    kept: [],
+    written,
+  });
+  const counts = await countHistory(deps.engine, versions, options.extractedAt);
+  return {
+    written,
+    manifest,
+    counts: { table: history.table, key: silverManifestKey(history.table), ...counts },
+    before: before?.files ?? [],
+  };
 };
 
 /**
@@ -383,18 +558,31 @@ export const runBronzeToSilver = async (
       prepared.push(await prepareUpsert(deps, ws, runId, manifest));
     }
     // Every entity prepared: only now does the lake change, so an entity that fails leaves no
-    // other half-applied. A retry prepares the same files again, the merge being deterministic.
+    // other half-applied. New files go under this run's names, which no manifest lists yet;
+    // each table then changes in one PUT of its manifest, so a reader sees all of a table
+    // before the run or all of it after. A retry prepares the same files again, the merge
+    // being deterministic.
     for (const { uploads, deletes } of prepared) {
       if (deletes.length > 0) await deps.store.delete(deletes);
       for (const { key, local } of uploads) {
         await deps.store.upload(key, local, 'application/vnd.apache.parquet');
       }
     }
-    // Then the catalog, so a table never names columns its file does not have yet. Each file
-    // is rewritten whole, so a widened column is widened in every file the table reads.
+    for (const manifest of prepared.flatMap((entity) => entity.manifests)) {
+      await deps.store.put(
+        silverManifestKey(manifest.table),
+        JSON.stringify(manifest),
+        'application/json'
+      );
+    }
+    // Then the catalog, so a table never names columns its files do not have yet. A type change
+    // rewrites every file of the table, so a widened column is widened in every file it reads.
     for (const definition of prepared.flatMap((entity) => entity.tables)) {
       await deps.catalog?.upsertTable(definition);
     }
+    // Last, the files no manifest lists any more.
+    const superseded = prepared.flatMap((entity) => entity.superseded);
+    if (superseded.length > 0) await deps.store.delete(superseded);
     const datasets = prepared.map((entity) => entity.dataset);
     const [first] = skipped;
     const extractFailure = first

@@ -58,6 +58,18 @@ export const querySchema = z
     lookback: z.number().positive().optional(),
     /** A date or timestamp column that picks each row's bronze year/month/day partition. */
     partition_by: identifier.optional(),
+    /**
+     * How the silver table is partitioned: by a date column's `year`, `month` or `day`, or a
+     * numeric column in ranges of `by` values. An incremental run rewrites only the partitions
+     * its rows fall in (docs/silver-and-gold.md); none: one file, rewritten every run.
+     */
+    silver_partition: z
+      .object({
+        column: identifier,
+        by: z.union([z.enum(['year', 'month', 'day']), z.number().int().positive()]),
+      })
+      .strict()
+      .optional(),
     timeout_seconds: z.number().int().min(1).max(86_400).default(3_600),
     /**
      * Let the warehouse write Parquet itself (Snowflake `COPY INTO @stage`, DuckDB `COPY TO`)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorName } from '../errors/index.js';
 import { assertRunId, datePartition, Lake } from './layout.js';
+import { silverFileKey, silverManifestKey } from './silverTable.js';
 
 describe('Function: assertRunId', () => {
   it.each([
@@ -154,11 +155,13 @@ describe('Const: Lake', () => {
     });
   });
 
-  describe('Method: silverTable / goldModel / quarantine / bronzeManifest', () => {
+  describe('Method: silverFileKey / silverManifestKey / goldModel / quarantine / bronzeManifest', () => {
     it('derives every output key from the identity of its input', () => {
       // Act
       const keys = [
-        Lake.silverTable('orders'),
+        silverFileKey('orders', 'run-a', 0, { key: 'o_orderdate_month', value: '1995-03' }),
+        silverFileKey('region', 'run-a', 0),
+        silverManifestKey('orders'),
         Lake.goldModel('sales_summary'),
         Lake.quarantine('orders', 'run-a'),
         Lake.bronzeManifest('orders', 'run-a'),
@@ -166,7 +169,9 @@ describe('Const: Lake', () => {
 
       // Assess
       expect(keys).toEqual([
-        'silver/orders/current.parquet',
+        'silver/orders/o_orderdate_month=1995-03/part-run-a-0.parquet',
+        'silver/region/part-run-a-0.parquet',
+        'silver/orders/_manifest.json',
         'gold/sales_summary/data.parquet',
         'quarantine/orders/run=run-a/rejected.parquet',
         'bronze/orders/_manifests/run-a.json',

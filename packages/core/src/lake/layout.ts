@@ -61,7 +61,6 @@ export const Lake = {
     );
   },
   bronzeManifest: (entity: string, runId: string) => `bronze/${entity}/_manifests/${runId}.json`,
-  silverTable: (entity: string) => `silver/${entity}/current.parquet`,
   quarantine: (entity: string, runId: string) =>
     `quarantine/${entity}/run=${runId}/rejected.parquet`,
   goldModel: (model: string) => `gold/${model}/data.parquet`,

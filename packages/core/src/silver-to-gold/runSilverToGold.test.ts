@@ -4,7 +4,7 @@ import { keysUnder } from '../../../../test/support/lake.js';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
-import { Lake } from '../lake/index.js';
+import { type SilverManifest, silverFileKey, silverManifestKey } from '../lake/index.js';
 import { givenDimensions } from '../models/gold/modelTestSupport.js';
 import type { QualityReport } from '../quality/index.js';
 import { runSilverToGold } from './runSilverToGold.js';
@@ -28,7 +28,16 @@ const givenSilver = async (orders: string, lines = GOOD_LINES) => {
       await engine.run(
         `copy silver_${entity} to ${quoteLiteral(local)} (format parquet, compression zstd)`
       );
-      await lake.store.upload(Lake.silverTable(entity), local);
+      const key = silverFileKey(entity, 'given', 0);
+      await lake.store.upload(key, local);
+      const manifest: SilverManifest = {
+        table: entity,
+        runId: 'given',
+        partitioning: null,
+        columns: [],
+        files: [{ key, partition: null, rows: 0, deleted: 0, bytes: 0 }],
+      };
+      await lake.store.put(silverManifestKey(entity), JSON.stringify(manifest));
     }
   });
 };

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
-import { assertRunId, catalogColumns, Lake, writeParquetFile } from '../lake/index.js';
+import {
+  assertRunId,
+  catalogColumns,
+  Lake,
+  silverManifestKey,
+  viewSilverTable,
+  writeParquetFile,
+} from '../lake/index.js';
 import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
 import {
   brokenRows,
@@ -66,18 +73,19 @@ export const runSilverToGold = async (
   return Workspace.use('silver-to-gold', async (ws) => {
     const inputs = [...new Set(models.flatMap((model) => model.inputs))];
     for (const entity of inputs) {
-      const key = Lake.silverTable(entity);
-      const local = ws.path(`silver-${entity}.parquet`);
-      await deps.store.download(key, local).catch((error: unknown) => {
-        const users = models.filter((model) => model.inputs.includes(entity)).map((m) => m.name);
+      const view = quoteIdentifier(`silver_${entity}`);
+      const read = await viewSilverTable({ ...deps, ws }, entity, view).catch((error: unknown) => {
         throw new BadInputError(
-          `silver-to-gold: model(s) ${users.join(', ')} need silver.${entity}, but ${key} cannot be read (${(error as Error).message}); is "${entity}" among the extracted entities?`,
+          `silver-to-gold: silver.${entity} cannot be read (${(error as Error).message})`,
           { cause: error }
         );
       });
-      await deps.engine.run(
-        `create or replace view ${quoteIdentifier(`silver_${entity}`)} as select * from read_parquet(${quoteLiteral(local)})`
-      );
+      if (!read) {
+        const users = models.filter((model) => model.inputs.includes(entity)).map((m) => m.name);
+        throw new BadInputError(
+          `silver-to-gold: model(s) ${users.join(', ')} need silver.${entity}, but ${silverManifestKey(entity)} does not exist; is "${entity}" among the extracted entities?`
+        );
+      }
     }
     const now = (deps.now ?? (() => new Date()))();
     const built: {

@@ -1,6 +1,6 @@
 import { quoteLiteral } from '@strata/core/config';
 import type { DuckDbEngine } from '@strata/core/engine';
-import { Lake } from '@strata/core/lake';
+import { Lake, readSilverManifest } from '@strata/core/lake';
 import type { ObjectStore } from '@strata/core/ports';
 import { count } from '../cli/format.js';
 import { localOfflineRoot } from '../features/LocalFeatureStore.js';
@@ -93,15 +93,37 @@ export const summarizeRun = async (
         location: `bronze/${dataset}/`,
       });
     }
-    const tables = {
-      silver: (key: string) => key === Lake.silverTable(datasetOf(key)),
-      gold: (key: string) => key === Lake.goldModel(datasetOf(key)),
-    };
     const runTime = `timestamptz ${quoteLiteral(new Date(options.runStartedAt).toISOString())}`;
+    // A silver entity's table is the files its manifest lists (not the backfill's partitioned
+    // silver, which has none and which summarizeBackfill counts).
+    const silverTables: [string, string[]][] = [];
+    const rewritten = new Map<string, string>();
+    for await (const object of store.list('silver/')) {
+      if (!object.key.endsWith('/_manifest.json')) continue;
+      const manifest = await readSilverManifest(store, datasetOf(object.key));
+      if (!manifest) continue;
+      silverTables.push([manifest.table, manifest.files.map((file) => file.key)]);
+      if (manifest.partitioning) {
+        const written = manifest.files.filter((file) =>
+          file.key.includes(`/part-${options.runId}-`)
+        );
+        rewritten.set(
+          manifest.table,
+          `${written.length} of ${manifest.files.length} partition(s) rewritten this run`
+        );
+      }
+    }
+    const tables = {
+      silver: silverTables.sort(([a], [b]) => a.localeCompare(b)),
+      gold: await grouped(store, 'gold/', (key) => key === Lake.goldModel(datasetOf(key))),
+    };
     for (const layer of ['silver', 'gold'] as const) {
-      for (const [dataset, keys] of await grouped(store, `${layer}/`, tables[layer])) {
-        const note =
-          layer === 'silver' ? await silverNote(engine, await parquet(keys), runTime) : undefined;
+      for (const [dataset, keys] of tables[layer]) {
+        const notes =
+          layer === 'silver'
+            ? [await silverNote(engine, await parquet(keys), runTime), rewritten.get(dataset)]
+            : [];
+        const note = notes.filter(Boolean).join('; ');
         rows.push({
           layer,
           dataset,
