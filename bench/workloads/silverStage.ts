@@ -128,6 +128,8 @@ const extractAll = async (
   return extracts;
 };
 
+const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+
 const percent = (part: number, whole: number) =>
   whole > 0 ? `${((100 * part) / whole).toFixed(2)}%` : '—';
 
@@ -293,8 +295,8 @@ export const silverStage: Workload = {
       );
       const incrementalMs = performance.now() - incrementalStarted;
       const totals = (datasets: typeof incremental.datasets) => ({
-        written: datasets.reduce((sum, d) => sum + d.bytesWritten, 0),
-        total: datasets.reduce((sum, d) => sum + d.bytesTotal, 0),
+        written: datasets.reduce((sum, d) => sum + d.bytesWritten + (d.history?.bytes ?? 0), 0),
+        total: datasets.reduce((sum, d) => sum + d.bytesTotal + (d.history?.bytes ?? 0), 0),
       });
       const all = totals(incremental.datasets);
       const partitioned = totals(
@@ -312,7 +314,10 @@ export const silverStage: Workload = {
         day.newCustomers +
         (day.deletedCustomer === null ? 0 : 1);
       const perEntity = incremental.datasets
-        .map((d) => `${d.entity} ${percent(d.bytesWritten, d.bytesTotal)}`)
+        .flatMap((d) => [
+          `${d.entity} ${percent(d.bytesWritten, d.bytesTotal)} of ${mb(d.bytesTotal)}`,
+          ...(d.history ? [`${d.history.table} 100.00% of ${mb(d.history.bytes)}`] : []),
+        ])
         .join(', ');
 
       const baseline = 'DuckDB, same SQL on local files, 1 thread';

@@ -85,6 +85,8 @@ export interface SilverDataset {
 export interface SilverHistory extends HistoryCounts {
   table: string;
   key: string;
+  /** Bytes of the history table, rewritten whole every run. */
+  bytes: number;
 }
 
 /** An entity whose extract failed: skipped here, reported at the end of the run. */
@@ -524,7 +526,12 @@ const prepareHistory = async (
   return {
     written,
     manifest,
-    counts: { table: history.table, key: silverManifestKey(history.table), ...counts },
+    counts: {
+      table: history.table,
+      key: silverManifestKey(history.table),
+      bytes: written.reduce((sum, file) => sum + file.bytes, 0),
+      ...counts,
+    },
     before: before?.files ?? [],
   };
 };
