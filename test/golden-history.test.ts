@@ -242,6 +242,9 @@ describe('golden dataset: three runs of history, late rows and a delete', () => 
     expect(history(day1)).toMatchObject({ versions: 3, current: 3, opened: 3, deleted: 0 });
     expect(history(day2)).toMatchObject({ versions: 5, current: 4, opened: 2, deleted: 0 });
     expect(history(day3)).toMatchObject({ versions: 6, current: 3, opened: 1, deleted: 1 });
+    const dimFiles = (await readSilverManifest(lake.store, 'dim_customers'))?.files ?? [];
+    expect(dimFiles).toHaveLength(1);
+    expect(history(day3)?.bytes).toBe(dimFiles[0]?.bytes);
 
     // The SCD2 history, version by version
     const dim = await rowsOf(
