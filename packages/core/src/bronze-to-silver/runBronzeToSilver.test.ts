@@ -103,6 +103,22 @@ describe('Function: runBronzeToSilver', () => {
     ]);
   });
 
+  it('lets an older snapshot, as a redriven earlier run brings, delete or overwrite nothing newer', async () => {
+    // Prepare: silver holds run-2's snapshot (2026-05-02) and run-1's deletes
+    const before = await silverRows();
+
+    // Act: a run started the day before run-1 extracts v1 again
+    const result = await extractAndUpsert(
+      'run-0',
+      '2026-04-30T00:00:00Z',
+      configFor('select * from src.v1')
+    );
+
+    // Assess
+    expect(result.datasets[0]).toMatchObject({ rowsOut: 4, rowsDeleted: 2 });
+    expect(await silverRows()).toEqual(before);
+  });
+
   it('quarantines null keys with the reason, and a clean retry removes them', async () => {
     // Prepare
     const quarantineKey = 'quarantine/items/run=run-3/rejected.parquet';

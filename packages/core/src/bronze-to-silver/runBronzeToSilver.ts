@@ -366,10 +366,11 @@ const prepareUpsert = async (
   const before = await downloadSilverFiles({ store: deps.store, ws }, rewritten, entity);
   const extractedAt = `timestamptz ${quoteLiteral(manifest.extractedAt)}`;
   // A full refresh is a snapshot: a key it lacks was deleted at the source, and stays in silver
-  // with the time of the first snapshot that lacked it; a key that comes back is live again.
+  // with the time of the first snapshot that lacked it; a key that comes back is live again. A
+  // snapshot older than a row (a redriven or late run) says nothing of it: it deletes nothing.
   const deletedAt =
     query.mode === 'full_refresh'
-      ? `case when _seen then null else coalesce(_deleted_at, ${extractedAt}) end`
+      ? `case when _seen then null when _extracted_at <= ${extractedAt} then coalesce(_deleted_at, ${extractedAt}) else _deleted_at end`
       : '_deleted_at';
   await deps.engine.run(
     `create or replace temp table ${table('current')} as
