@@ -158,49 +158,6 @@ export const sampleStructure = async (
   return { structure, unreadable };
 };
 
-/** Records per file of a group, and the files read another way (line by line) instead. */
-export interface CountedRecords {
-  records: Map<string, number>;
-  /** Files DuckDB could not read as the group's format, or holding an element that is no object. */
-  unreadable: Set<string>;
-}
-
-/**
- * Counts the records of each JSON array file, a third of what listing their keys costs
- * ({@link discoverStructure}): for a batch whose keys the sample already shows, the read that
- * writes it fails on any other key (`witnessedRead`), so the arrays need no key pass, only the
- * counts their rows' line numbers and the batch's reconciliation take. A file holding an
- * element that is no object goes line by line, as the key pass would send it (DuckDB's reader
- * would take a `null` for a record of nulls).
- *
- * @example
- * ```ts
- * const { records, unreadable } = await countRecords(engine, { format: 'array', paths });
- * ```
- *
- * @param engine - the engine
- * @param group - the batch's JSON array files
- */
-export const countRecords = async (
-  engine: DuckDbEngine,
-  group: FileGroup
-): Promise<CountedRecords> => {
-  const unreadable = new Set<string>();
-  const rows =
-    (await withoutUnreadable(group, unreadable, (readable) =>
-      engine.all(`
-        select filename, count(*) as n, count(*) filter (where json_type(json) <> 'OBJECT') as others
-        from ${objectsReader(readable)}
-        group by filename`)
-    )) ?? [];
-  const records = new Map<string, number>();
-  for (const row of rows) {
-    if (Number(row.others) > 0) unreadable.add(String(row.filename));
-    else records.set(String(row.filename), Number(row.n));
-  }
-  return { records, unreadable };
-};
-
 /**
  * Finds every key of a batch's records down to `maxDepth`, and every kind of value at every
  * column: no key is missed, because every record's keys at every known object are listed.

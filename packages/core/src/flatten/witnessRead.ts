@@ -7,15 +7,11 @@ import { type ReadShape, readJsonColumns } from './structure.js';
 /*
  * Given its columns, DuckDB's JSON reader drops every other key silently; when it detects them
  * itself, a record with a key it did not detect, a key twice, a scalar where it detected an
- * object, or a line (an array's element) that holds a scalar or a list fails the read (a `null`
- * reads as a row of nulls: Node masks every line that cannot hold an object first, and an array
- * holding one goes line by line). A witness file of two records, first in the list and the only
- * ones detection samples, makes it detect exactly the planned columns, so one read both writes a
- * batch and proves that no key of it was left out; JSON arrays get a witness of their own format.
+ * object, or a line that holds a scalar or a list fails the read (a `null` line reads as a row
+ * of nulls: Node masks every line that cannot hold an object first). A witness file of two
+ * records, first in the list and the only ones detection samples, makes it detect exactly the
+ * planned columns, so one read both writes a batch and proves that no key of it was left out.
  */
-
-/** The formats a witnessed read takes: JSON Lines, or files of one JSON array each. */
-export type WitnessFormat = 'newline_delimited' | 'array';
 
 /**
  * The witness's two records: every object with all its fields, text in every leaf except the
@@ -32,7 +28,7 @@ const witnessRecords = (shape: ReadShape): [unknown, unknown] => {
 };
 
 /**
- * Writes the witness of `shape`, as JSON Lines (or, for JSON array files, as one array).
+ * Writes the witness of `shape`, as JSON Lines.
  *
  * @example
  * ```ts
@@ -43,35 +39,32 @@ const witnessRecords = (shape: ReadShape): [unknown, unknown] => {
  *
  * @param shape - how the batch's records are read
  * @param path - where the witness goes
- * @param format - the format of the files it is read before
  */
 export const writeWitness = async (
   shape: { [key: string]: ReadShape },
-  path: string,
-  format: WitnessFormat = 'newline_delimited'
+  path: string
 ): Promise<void> => {
-  const [first, second] = witnessRecords(shape).map((record) => JSON.stringify(record));
-  await writeFile(path, format === 'array' ? `[${first},\n${second}]\n` : `${first}\n${second}\n`);
+  const [first, second] = witnessRecords(shape);
+  await writeFile(path, `${JSON.stringify(first)}\n${JSON.stringify(second)}\n`);
 };
 
 /**
- * `read_json` over the witness and then the files `paths` (JSON Lines unless `format` says
- * otherwise), detecting its columns from the witness alone; the witness's records are
- * `file_index` 0.
+ * `read_json` over the witness and then the JSON Lines files `paths`, detecting its columns
+ * from the witness alone; the witness's records are `file_index` 0.
  *
  * @example
  * ```ts
  * await engine.run(`copy (select * from ${witnessedRead(witness, { paths, longestRecord })} where file_index > 0) to 'out.parquet'`);
  * ```
  *
- * @param witness - the file {@link writeWitness} wrote, in the files' format
- * @param files - the files to read, the bytes of their longest record, and their format
+ * @param witness - the file {@link writeWitness} wrote
+ * @param files - the files to read, and the bytes of their longest record
  */
 export const witnessedRead = (
   witness: string,
-  files: { paths: readonly string[]; longestRecord?: number; format?: WitnessFormat }
+  files: { paths: readonly string[]; longestRecord?: number }
 ): string =>
-  `read_json([${[witness, ...files.paths].map(quoteLiteral).join(', ')}], format = ${quoteLiteral(files.format ?? 'newline_delimited')}, records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0, ${maximumObjectSize(files.longestRecord ?? 0)})`;
+  `read_json([${[witness, ...files.paths].map(quoteLiteral).join(', ')}], format = 'newline_delimited', records = true, sample_size = 2, maximum_sample_files = 1, map_inference_threshold = -1, field_appearance_threshold = 0, ${maximumObjectSize(files.longestRecord ?? 0)})`;
 
 /**
  * Whether DuckDB detects from the witness exactly the columns `shape` plans (keys that differ
@@ -85,20 +78,18 @@ export const witnessedRead = (
  * @param engine - the engine
  * @param witness - the file {@link writeWitness} wrote for `shape`
  * @param shape - how the batch's records are read
- * @param format - the witness's format
  */
 export const witnessHolds = async (
   engine: DuckDbEngine,
   witness: string,
-  shape: { [key: string]: ReadShape },
-  format: WitnessFormat = 'newline_delimited'
+  shape: { [key: string]: ReadShape }
 ): Promise<boolean> => {
   const describe = (reader: string) =>
     engine.all(`select column_name, column_type from (describe select * from ${reader})`);
   try {
-    const detected = await describe(witnessedRead(witness, { paths: [], format }));
+    const detected = await describe(witnessedRead(witness, { paths: [] }));
     const planned = await describe(
-      `read_json(${quoteLiteral(witness)}, format = ${quoteLiteral(format)}, records = true, columns = ${readJsonColumns(shape)})`
+      `read_json(${quoteLiteral(witness)}, format = 'newline_delimited', records = true, columns = ${readJsonColumns(shape)})`
     );
     return JSON.stringify(detected) === JSON.stringify(planned);
   } catch {

@@ -24,7 +24,7 @@ import {
 } from './partitionColumns.js';
 import { type JsonStructure, pathKeys, type ReadShape, readJsonColumns } from './structure.js';
 import type { FlattenBatchOptions, LocalObject, Written } from './types.js';
-import { type WitnessFormat, witnessedRead } from './witnessRead.js';
+import { witnessedRead } from './witnessRead.js';
 
 /**
  * For files read in list order, each numbered (from 1) in `file` and each record in `row`
@@ -67,11 +67,8 @@ export const writeSilver = async (
     batchId: string;
     options: FlattenBatchOptions;
     out: string;
-    /**
-     * Files of a format with a witness here are read with columns detected from it
-     * ({@link witnessedRead}), not given.
-     */
-    witnesses?: { [format in WitnessFormat]?: string };
+    /** JSON Lines are read with columns detected from this ({@link witnessedRead}), not given. */
+    witness?: string;
     /** New typed columns, where a value that does not fit fails the write (`flattenSelect`). */
     strict?: ReadonlySet<string>;
   }
@@ -117,7 +114,7 @@ export const writeSilver = async (
     const fileIndex = quoteIdentifier(fileColumn);
     const { keys, line, masked } = fileLines(objects, fileIndex, quoteIdentifier(rowColumn));
     const paths = `[${group.paths.map(quoteLiteral).join(', ')}]`;
-    const witnessed = plan.witnesses?.[group.format];
+    const witnessed = group.format === 'newline_delimited' ? plan.witness : undefined;
     // The witness is file 0, the batch's files 1…n.
     const files = witnessed
       ? `(select *, file_index::bigint as ${fileIndex} from ${witnessedRead(witnessed, group)} where file_index > 0)`

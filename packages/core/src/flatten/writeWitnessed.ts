@@ -1,21 +1,20 @@
 import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
 import { DATA_ERROR } from './constants.js';
-import { countRecords, sampleStructure } from './discoverStructure.js';
+import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { isTyped } from './flattenPlan.js';
 import { clearOutputs, fastGroups, fileGroup } from './stageBatch.js';
 import { holdsUnreachableKey, jsonPath, leafPaths, structureAt } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { StagedBatch, Written } from './types.js';
-import { type WitnessFormat, witnessHolds, writeWitness } from './witnessRead.js';
+import { witnessHolds, writeWitness } from './witnessRead.js';
 import { writeSilver } from './writeSilver.js';
 
 /**
  * The batch written in one read, when the sample already shows every key: DuckDB's reader,
- * its columns detected from a witness (`witnessedRead`, one for JSON Lines and one for JSON
- * arrays), fails on any key the plan lacks, so JSON array files are only counted first.
- * Lines Node saw cannot be objects are masked first. None when the batch needs the key pass
- * instead: a file goes line by line, the sample saw a new field only as null, the read fails
- * (a key the sample missed…), or a value does not fit the type a new column took
+ * its columns detected from a witness (`witnessedRead`), fails on any key the plan
+ * lacks. Lines Node saw cannot be objects are masked first. None when the batch needs the
+ * key pass instead: a file goes line by line, the sample saw a new field only as null, the
+ * read fails (a key the sample missed…), or a value does not fit the type a new column took
  * from the sample, which fails the read too (the pass types the column by every value it
  * holds, where this read would park the misfits in `_variant`). Then nothing is written, and
  * every file is read again from where it was staged, unmasked (the key pass counts the
@@ -28,23 +27,20 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
   if (objects.some((o) => o.path === 'slow')) return undefined;
   const lineFiles = { ...fileGroup(batch, 'newline_delimited'), sample: batch.sample };
   const arrayFiles = fileGroup(batch, 'array');
-  const hasArrays = arrayFiles.paths.length > 0;
-  // Arrays are sampled from their first records (Node keeps no lines of them): a key beyond
-  // those fails the witnessed read below, and the batch takes the key pass.
-  const first = await sampleStructure(
-    engine,
-    hasArrays ? [lineFiles, arrayFiles] : [lineFiles],
-    structureOf(registry)
-  );
-  const { structure } = first;
+  const first = await sampleStructure(engine, [lineFiles], structureOf(registry));
+  let { structure } = first;
   const unreadable = [...first.unreadable];
-  // A file that is one JSON array is read whole or not at all, and no line count tells its
-  // records apart: DuckDB counts them, for their rows' line numbers and the reconciliation.
-  if (hasArrays) {
-    const counted = await countRecords(engine, arrayFiles);
-    unreadable.push(...counted.unreadable);
+  // A file that is one JSON array is read whole or not at all, and no line count tells
+  // its records apart: arrays get the key pass, which counts them too.
+  if (arrayFiles.paths.length > 0) {
+    const listed = await discoverStructure(engine, [arrayFiles], {
+      maxDepth: options.maxDepth,
+      known: structure,
+    });
+    structure = listed.structure;
+    unreadable.push(...listed.unreadable);
     for (const object of objects.filter((o) => o.info.layout === 'array')) {
-      object.records = counted.records.get(object.info.path) ?? 0;
+      object.records = listed.records.get(object.info.path) ?? 0;
     }
   }
   const registered = new Set(registry.map((column) => column.path));
@@ -69,14 +65,9 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
     columns.filter((c) => !registered.has(c.path) && isTyped(c)).map((c) => c.path)
   );
   const shape = readShapeOf(structure, columns, arrays, options.maxDepth);
-  const witnesses = {
-    newline_delimited: batch.ws.path('witness.jsonl'),
-    ...(hasArrays ? { array: batch.ws.path('witness-array.json') } : {}),
-  };
-  for (const [format, witness] of Object.entries(witnesses) as [WitnessFormat, string][]) {
-    await writeWitness(shape, witness, format);
-    if (!(await witnessHolds(engine, witness, shape, format))) return undefined;
-  }
+  const witness = batch.ws.path('witness.jsonl');
+  await writeWitness(shape, witness);
+  if (!(await witnessHolds(engine, witness, shape))) return undefined;
   await maskSuspectLines(batch);
   try {
     const children = await writeSilver(engine, {
@@ -89,7 +80,7 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
       batchId: batch.batchId,
       options,
       out: batch.out,
-      witnesses,
+      witness,
       strict,
     });
     return { columns, children };
