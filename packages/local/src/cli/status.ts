@@ -75,12 +75,16 @@ export const lakeStatus = async (engine: DuckDbEngine, dir: string): Promise<str
       count(*) filter (status = 'FAILED')::bigint as failed
     from ledger full join waiting as w using (feed)
     group by feed order by feed`);
-  const runs = await backfillRuns(engine, dir, { perFeed: LAST_RUNS });
-  // Records, not objects: every run's quarantined lines, as Reconcile counted them.
+  // Every run, newest first within each feed: the last few are shown, and all of them give the
+  // feed's quarantined records (records, not objects, as Reconcile counted them).
+  const runs: JsonRow[] = [];
   const quarantined = new Map<string, bigint>();
+  const shown = new Map<string, number>();
   for (const run of await backfillRuns(engine, dir)) {
     const feed = String(run.feed);
     quarantined.set(feed, (quarantined.get(feed) ?? 0n) + BigInt(String(run.quarantined ?? 0)));
+    shown.set(feed, (shown.get(feed) ?? 0) + 1);
+    if ((shown.get(feed) ?? 0) <= LAST_RUNS) runs.push(run);
   }
   for (const row of objects)
     row['records quarantined'] = String(quarantined.get(String(row.feed)) ?? 0n);
