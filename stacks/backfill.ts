@@ -64,13 +64,16 @@ export const flattenBatch = stageFunction('FlattenBatch', {
 
 export const reconcile = stageFunction('Reconcile', {
   timeout: '15 minutes',
+  // A part it rewrites is downloaded and written again in /tmp, four at a time.
+  storage: '2048 MB',
   link: [lakeLink, catalogLink, ledgerLink],
   permissions: [
     // How each planned object ended, for the report's failed, retried and stranded objects.
     ledgerAccess(['dynamodb:BatchGetItem']),
+    // silver/: a part whose column the merge widened is read and written again in that type.
     ...lakeAccess({
-      read: ['_backfill/', '_schemas/'],
-      write: ['_backfill/', '_schemas/'],
+      read: ['_backfill/', '_schemas/', 'silver/'],
+      write: ['_backfill/', '_schemas/', 'silver/'],
     }),
     // Upserts the feed's silver table: read it, then create it or update it at its version.
     catalogAccess(['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable']),

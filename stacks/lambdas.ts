@@ -65,7 +65,12 @@ export const LAMBDAS = {
     // Two vCPUs (one per 1,769 MB), and DuckDB 2.1 GB: a 3,000-column feed needs over 1.1 GB.
     memoryMb: 3538,
   },
-  Reconcile: { handler: 'functions/reconcile.handler', install: [], memoryMb: 1024 },
+  Reconcile: {
+    handler: 'functions/reconcile.handler',
+    // It rewrites a column the run's batches typed differently in the files that hold it narrower.
+    install: ['@duckdb/node-api'],
+    memoryMb: 1024,
+  },
 } as const satisfies Record<string, LambdaBuild>;
 
 export type LambdaName = keyof typeof LAMBDAS;

@@ -234,3 +234,56 @@ describe('backfill of an object larger than a batch (planned in byte ranges)', (
     expect(reportOf(again)).toMatchObject({ batches: { succeeded: 0 }, rowsWritten: 0 });
   });
 });
+
+describe('backfill whose batches type a new field differently', () => {
+  it('leaves every silver file with the type its catalog column has, as Athena needs', async () => {
+    // Prepare: two objects, one batch each; `reading` holds integers in one, decimals in the other
+    const prefix = 'raw/devices/widen/';
+    let expected = 0;
+    for (const [name, reading] of [
+      ['integers', (i: number) => i],
+      ['decimals', (i: number) => i + 0.25],
+    ] as const) {
+      const local = join(suite.dir, `devices-${name}.jsonl`);
+      await writeEventLines({ path: local, targetBytes: 150 * 1024, feed: 'devices', seed: 3 });
+      const { readFile, writeFile } = await import('node:fs/promises');
+      const lines = (await readFile(local, 'utf8')).split('\n').filter((line) => line !== '');
+      const records = lines.map((line, i) => ({ ...JSON.parse(line), reading: reading(i) }));
+      expected += records.reduce((total, _, i) => total + reading(i), 0);
+      await writeFile(local, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      await suite.runtime.store.upload(`${prefix}${name}.jsonl`, local);
+    }
+    const input = { feed: 'devices', prefix, targetBatchBytes: 200 * 1024 };
+
+    // Act
+    const outcome = await suite.runtime.execute('backfill', { executionName: 'widen-1', input });
+
+    // Assess: the catalog says DOUBLE, and so does every file that holds the column
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(reportOf(outcome).batches.succeeded).toBe(2);
+    const { types, catalogType, sum } = await withCatalogAndSilver(
+      suite,
+      'devices',
+      async (engine, silver) => {
+        const files = silver.slice(silver.indexOf('[') + 1, silver.lastIndexOf(']'));
+        const fileTypes = await engine.all(
+          `select distinct type from parquet_schema([${files}]) where name = 'reading'`
+        );
+        const [column] = await engine.all(
+          "select data_type from duckdb_columns() where database_name = 'catalog' and schema_name = 'silver' and table_name = 'devices' and column_name = 'reading'"
+        );
+        const [total] = await engine.all(
+          `select sum(reading) as s from ${silver} where _source_key like '%/widen/%'`
+        );
+        return {
+          types: fileTypes.map((row) => String(row.type)),
+          catalogType: String(column?.data_type),
+          sum: Number(total?.s),
+        };
+      }
+    );
+    expect(catalogType).toBe('DOUBLE');
+    expect(types).toEqual(['DOUBLE']);
+    expect(sum).toBeCloseTo(expected, 6);
+  });
+});

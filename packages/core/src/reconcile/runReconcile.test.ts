@@ -15,13 +15,16 @@ const FOUR_KEYS = ['year', 'month', 'day', 'mode'];
 
 let lake: LocalLake;
 let ledger: DynamoDbLedger;
+let engine: DuckDbEngine;
 
 beforeAll(async () => {
   lake = await startLocalLake();
   ledger = lake.ledger;
+  engine = await DuckDbEngine.create();
 });
 
 afterAll(async () => {
+  engine?.close();
   await lake?.stop();
 });
 
@@ -136,7 +139,7 @@ describe('Function: runReconcile', () => {
     // Act
     const reports = await Promise.all(
       runs.map((run) =>
-        runReconcile({ ...run, feed: 'race' }, { store: lake.store, catalog, ledger })
+        runReconcile({ ...run, feed: 'race' }, { store: lake.store, catalog, ledger, engine })
       )
     );
 
@@ -176,7 +179,7 @@ describe('Function: runReconcile', () => {
     // Act
     await runReconcile(
       { runId: 'widen-1', feed: 'widen', resultWriter },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     );
 
     // Assess
@@ -202,11 +205,11 @@ describe('Function: runReconcile', () => {
     // Act
     const report = await runReconcile(
       { ...first, feed: 'keys' },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     );
     const refused = await runReconcile(
       { ...second, feed: 'keys' },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     ).catch((error: unknown) => error);
 
     // Assess
@@ -245,7 +248,7 @@ describe('Function: runReconcile', () => {
     // Act
     const report = await runReconcile(
       { runId: 'run-1', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     );
 
     // Assess
@@ -269,7 +272,7 @@ describe('Function: runReconcile', () => {
     // Act
     const result = await runReconcile(
       { runId: 'typed-run', feed: 'typed', resultWriter },
-      { store: lake.store, catalog: localCatalog(), ledger }
+      { store: lake.store, catalog: localCatalog(), ledger, engine }
     );
 
     // Assess
@@ -316,7 +319,7 @@ describe('Function: runReconcile', () => {
     // Act
     const result = await runReconcile(
       { runId: 'run-2', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     );
 
     // Assess
@@ -372,7 +375,7 @@ describe('Function: runReconcile', () => {
     // Act
     const result = await runReconcile(
       { runId: 'run-3', feed: 'tally', resultWriter: { Bucket: 'test-lake', Key: manifest } },
-      { store: lake.store, catalog, ledger }
+      { store: lake.store, catalog, ledger, engine }
     );
 
     // Assess

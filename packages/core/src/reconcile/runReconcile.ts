@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
 import { BadInputError, QualityFailedError, TransientError } from '../errors/index.js';
 import {
   type FlatColumn,
@@ -15,6 +16,7 @@ import {
 import { assertRunId, eachLimited, updateObject } from '../lake/index.js';
 import { planKey, type Throughput, throughputKey } from '../plan-backlog/index.js';
 import type { Catalog, CatalogTable, Ledger, ObjectStore } from '../ports/index.js';
+import { conformFiles, widenedColumns } from './conformFiles.js';
 import { measureThroughput, type TimedRecord } from './measureThroughput.js';
 import { type ObjectOutcomes, objectOutcomes } from './objectOutcomes.js';
 import { silverTableOf } from './silverTable.js';
@@ -142,16 +144,17 @@ export const mergeColumns = (lists: readonly (readonly FlatColumn[])[]): FlatCol
  * Closes a backfill run: reads the Distributed Map's ResultWriter manifest and result files,
  * sums the batches' counts (and checks records read = rows written + quarantined), reads the
  * manifests of the parts they wrote, merges the succeeded batches' schema fragments into the
- * feed's schema, makes the feed's silver table in the catalog match it, and writes a run report
+ * feed's schema, rewrites the columns it widened in the files of the batches that wrote them
+ * narrower, makes the feed's silver table in the catalog match it, and writes a run report
  * that lists the failed batches. The result holds counts and keys: the report's, and that of
  * the failed batches' map items for a Map Run that runs them again.
  *
  * @param raw - the run, its feed, the map's ResultWriterDetails and those of a retry's Map Run
- * @param deps - the lake and the catalog
+ * @param deps - the lake, the catalog, the ledger and an engine for the files it rewrites
  */
 export const runReconcile = async (
   raw: ReconcileInput,
-  deps: { store: ObjectStore; catalog: Catalog; ledger: Ledger }
+  deps: { store: ObjectStore; catalog: Catalog; ledger: Ledger; engine: DuckDbEngine }
 ): Promise<ReconcileResult> => {
   const input = parseOrThrow(reconcileInputSchema, raw, 'reconcile input');
   const runId = assertRunId(input.runId);
@@ -248,7 +251,21 @@ export const runReconcile = async (
       },
       { contentType: 'application/json' }
     );
+    // Before the catalog shows a widened type, every file of this run holds it. Batches plan
+    // registered columns in their registered types, so only this run's files can differ (or
+    // those of another run of the feed planned against the same registry: docs/flatten.md).
+    const conform = () =>
+      conformFiles(
+        deps,
+        batches.flatMap((batch, i) =>
+          (outputsOf.get(dataset)?.get(batch.batchId) ?? []).map((key) => ({
+            key,
+            casts: widenedColumns(fragments[i] ?? [], columns),
+          }))
+        )
+      );
     for (let attempt = 1; ; attempt++) {
+      await conform();
       const table = await deps.catalog.upsertTable(
         silverTableOf(dataset, columns, folders, keys ?? [], kind)
       );
@@ -267,17 +284,22 @@ export const runReconcile = async (
   };
   // The partition folders the batches wrote to, per dataset: few, however many parts there are.
   const folders = new Map<string, Set<string>>();
+  // The parts each batch wrote, per dataset, for the columns the merge widens.
+  const outputsOf = new Map<string, Map<string, readonly string[]>>();
   const runKeys = new Set<string>();
-  const addFolders = (dataset: string, outputs: readonly string[]) => {
+  const addOutputs = (dataset: string, batchId: string, outputs: readonly string[]) => {
     const seen = folders.get(dataset) ?? new Set<string>();
     for (const output of outputs) seen.add(output.slice(0, output.lastIndexOf('/') + 1));
     folders.set(dataset, seen);
+    const batches = outputsOf.get(dataset) ?? new Map<string, readonly string[]>();
+    batches.set(batchId, outputs);
+    outputsOf.set(dataset, batches);
   };
   await eachLimited(succeeded, READ_CONCURRENCY, async (batch) => {
     const manifest = await readBatchManifest(deps.store, batch.manifestKey);
     runKeys.add(JSON.stringify(manifest.partitionKeys ?? SILVER_PARTITION_KEYS));
-    addFolders(input.feed, manifest.outputs);
-    for (const child of manifest.children) addFolders(child.dataset, child.outputs);
+    addOutputs(input.feed, batch.batchId, manifest.outputs);
+    for (const child of manifest.children) addOutputs(child.dataset, batch.batchId, child.outputs);
   });
   if (runKeys.size > 1) {
     throw new QualityFailedError(
