@@ -73,7 +73,8 @@ describe('check:aws: every function bundled as SST 4.x bundles it', () => {
     expect(installs).toMatchObject({
       PlanRun: [],
       PlanBacklog: [],
-      Reconcile: [],
+      // Reconcile rewrites a widened column in the parts that hold it narrower.
+      Reconcile: ['@duckdb/node-api'],
       Extract: ['@duckdb/node-api', 'snowflake-sdk'],
     } satisfies Partial<Record<LambdaName, string[]>>);
   });
