@@ -95,7 +95,8 @@ describe('pipeline state machine failure branch', () => {
     expect(manifests.filter((key) => key.endsWith('/_manifests/bad-sql.json'))).toHaveLength(5);
     expect(await keysUnder(suite.runtime.store, 'silver/customer/')).toEqual([
       'silver/customer/_manifest.json',
-      'silver/customer/part-bad-sql-0.parquet',
+      // An unpartitioned table's files are named for the run and the table's sequence.
+      'silver/customer/part-bad-sql-s1-0.parquet',
     ]);
     expect(
       suite.runtime.alerts.find((alert) => alert.message.includes('bad-sql'))?.message

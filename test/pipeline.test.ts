@@ -88,13 +88,19 @@ describe('pipeline state machine (embedded runtime)', () => {
       'gold.customer_analytics',
       'gold.ml_features',
       'gold.sales_summary',
+      // Unpartitioned tables are merge-on-read: their files as <table>__files, the table a view.
       'silver.customer',
+      'silver.customer__files',
       'silver.dim_customers',
+      'silver.dim_customers__files',
       'silver.lineitem',
       'silver.nation',
+      'silver.nation__files',
       'silver.orders',
       'silver.part',
+      'silver.part__files',
       'silver.region',
+      'silver.region__files',
     ]);
     expect(await suite.runtime.featureStore.onlineCount('strata-customer-features')).toBe(
       expected.customer

@@ -297,8 +297,11 @@ export const silverStage: Workload = {
         throw new Error(`silver-incremental: ${deleted} rows soft-deleted after one simulated day`);
       }
       const totals = (datasets: typeof incremental.datasets) => ({
-        written: datasets.reduce((sum, d) => sum + d.bytesWritten + (d.history?.bytes ?? 0), 0),
-        total: datasets.reduce((sum, d) => sum + d.bytesTotal + (d.history?.bytes ?? 0), 0),
+        written: datasets.reduce(
+          (sum, d) => sum + d.bytesWritten + (d.history?.bytesWritten ?? 0),
+          0
+        ),
+        total: datasets.reduce((sum, d) => sum + d.bytesTotal + (d.history?.bytesTotal ?? 0), 0),
       });
       const all = totals(incremental.datasets);
       const partitioned = totals(
@@ -318,7 +321,11 @@ export const silverStage: Workload = {
       const perEntity = incremental.datasets
         .flatMap((d) => [
           `${d.entity} ${percent(d.bytesWritten, d.bytesTotal)} of ${mb(d.bytesTotal)}`,
-          ...(d.history ? [`${d.history.table} 100.00% of ${mb(d.history.bytes)}`] : []),
+          ...(d.history
+            ? [
+                `${d.history.table} ${percent(d.history.bytesWritten, d.history.bytesTotal)} of ${mb(d.history.bytesTotal)}`,
+              ]
+            : []),
         ])
         .join(', ');
 

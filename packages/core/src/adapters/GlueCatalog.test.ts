@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../engine/index.js';
 import { ErrorName } from '../errors/index.js';
 import { catalogContract } from '../ports/catalogContract.js';
 import type { TableDefinition } from '../ports/index.js';
@@ -96,6 +97,29 @@ const clickstreamInput = {
       { Name: 'tags', Type: 'string' },
     ],
   },
+};
+
+/** A merge-on-read dimension: its files carry each version's sequence. */
+const customer: TableDefinition = {
+  table: 'customer',
+  location: 'silver/customer/',
+  columns: [
+    { name: 'c_custkey', type: 'BIGINT' },
+    { name: 'c_name', type: 'VARCHAR' },
+    { name: '_silver_seq', type: 'BIGINT' },
+  ],
+  partitionKeys: [],
+};
+
+/** The TableInput a fresh catalog creates for `definition`. */
+const inputOf = async (definition: TableDefinition) => {
+  mock.reset();
+  mock.on(GetTableCommand).rejects(new EntityNotFoundException({ ...meta, message: 'none' }));
+  mock.on(CreateTableCommand).resolves({});
+  await newCatalog().upsertTable(definition);
+  const [call] = mock.commandCalls(CreateTableCommand);
+  mock.reset();
+  return call?.args[0].input.TableInput;
 };
 
 /**
@@ -467,6 +491,130 @@ describe('Class: GlueCatalog', () => {
       // Assess
       await expect(attempt).rejects.toMatchObject({ name: ErrorName.Terminal });
       expect(mock.commandCalls(UpdateTableCommand)).toHaveLength(0);
+    });
+
+    it("keeps a merge-on-read table's files as <table>__files and the table as an Athena view of the latest rows of the files listed", async () => {
+      // Prepare
+      mock
+        .on(GetTableCommand)
+        .rejects(new EntityNotFoundException({ ...meta, message: 'Table not found.' }));
+      mock.on(CreateTableCommand).resolves({});
+      const published = ['part-r1-s1-0.parquet', 'part-r2-s2-0.parquet'].map(
+        (name) => `silver/customer/${name}`
+      );
+
+      // Act
+      const result = await newCatalog().upsertTable({
+        ...customer,
+        merge: { key: ['c_custkey'], files: published },
+      });
+
+      // Assess: the files' table, then the view
+      const [files, view] = mock
+        .commandCalls(CreateTableCommand)
+        .map((call) => call.args[0].input.TableInput);
+      expect(files).toMatchObject({
+        Name: 'customer__files',
+        TableType: 'EXTERNAL_TABLE',
+        StorageDescriptor: { Location: 's3://strata-dev-lake/silver/customer/' },
+      });
+      expect(view).toMatchObject({
+        Name: 'customer',
+        TableType: 'VIRTUAL_VIEW',
+        Parameters: { presto_view: 'true' },
+        ViewExpandedText: '/* Presto View */',
+        StorageDescriptor: {
+          Columns: [
+            { Name: 'c_custkey', Type: 'bigint' },
+            { Name: 'c_name', Type: 'string' },
+          ],
+        },
+      });
+      expect(result).toEqual({
+        name: 'strata_dev.customer',
+        change: 'created',
+        columns: [
+          { name: 'c_custkey', type: 'bigint' },
+          { name: 'c_name', type: 'string' },
+        ],
+        partitionColumns: [],
+      });
+      const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(
+        view?.ViewOriginalText ?? ''
+      );
+      const presto = JSON.parse(Buffer.from(encoded?.[1] ?? '', 'base64').toString('utf8'));
+      expect(presto).toMatchObject({
+        catalog: 'awsdatacatalog',
+        schema: 'strata_dev',
+        columns: [
+          { name: 'c_custkey', type: 'bigint' },
+          { name: 'c_name', type: 'varchar' },
+        ],
+      });
+      // The view's SQL as Athena would run it, here on DuckDB over rows with Athena's "$path":
+      // two versions of customer 1, and a row of a file a run wrote and never published.
+      const rows = await DuckDbEngine.use({}, async (engine) => {
+        await engine.run(`
+          create schema strata_dev;
+          create table strata_dev.customer__files as
+          select * from (values
+            (1, 'old', 1, 's3://strata-dev-lake/${published[0]}'),
+            (2, 'two', 1, 's3://strata-dev-lake/${published[0]}'),
+            (1, 'new', 2, 's3://strata-dev-lake/${published[1]}'),
+            (2, 'unpublished', 3, 's3://strata-dev-lake/silver/customer/part-r3-s3-0.parquet')
+          ) as t(c_custkey, c_name, _silver_seq, "$path")`);
+        return engine.all(`${presto.originalSql} order by c_custkey`);
+      });
+      expect(rows.map((row) => [Number(row.c_custkey), row.c_name])).toEqual([
+        [1, 'new'],
+        [2, 'two'],
+      ]);
+    });
+
+    it('turns the table of a dataset that becomes merge-on-read into its view, and back', async () => {
+      // Prepare: customer exists as a plain table
+      const stored = asStored({ ...(await inputOf(customer)), Name: 'customer' }, '4');
+      mock.on(GetTableCommand, { Name: 'customer' }).resolves({ Table: stored });
+      mock
+        .on(GetTableCommand, { Name: 'customer__files' })
+        .rejects(new EntityNotFoundException({ ...meta, message: 'Table not found.' }));
+      mock.on(CreateTableCommand).resolves({});
+      mock.on(UpdateTableCommand).resolves({});
+
+      // Act
+      await newCatalog().upsertTable({
+        ...customer,
+        merge: { key: ['c_custkey'], files: ['silver/customer/part-r1-s1-0.parquet'] },
+      });
+
+      // Assess
+      expect(updates()).toMatchObject([
+        { VersionId: '4', TableInput: { Name: 'customer', TableType: 'VIRTUAL_VIEW' } },
+      ]);
+
+      // Act: the view becomes a table again (the dataset is partitioned now, say)
+      mock.reset();
+      mock.on(GetTableCommand).resolves({
+        Table: {
+          ...stored,
+          TableType: 'VIRTUAL_VIEW',
+          Parameters: { strata_merge_key: 'c_custkey' },
+        },
+      });
+      mock.on(UpdateTableCommand).resolves({});
+      await newCatalog().upsertTable(customer);
+
+      // Assess
+      expect(updates()).toMatchObject([
+        {
+          TableInput: {
+            Name: 'customer',
+            TableType: 'EXTERNAL_TABLE',
+            Parameters: { EXTERNAL: 'TRUE' },
+          },
+        },
+      ]);
+      expect(updates()[0]?.TableInput?.ViewOriginalText).toBeUndefined();
     });
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { isIdentifier } from '../config/index.js';
 import { BadInputError, TerminalError, TransientError } from '../errors/index.js';
-import { raceBackoff } from '../lake/index.js';
+import { ATHENA_PATH, latestRowsSql, raceBackoff, SILVER_SEQ } from '../lake/index.js';
 import type {
   Catalog,
   CatalogColumnType,
@@ -75,6 +75,18 @@ const PARQUET = {
 
 const TEMPLATE = 'storage.location.template';
 
+/** The parameter that marks a view as a merge-on-read table's, this adapter's to replace. */
+const MERGE_VIEW = 'strata_merge_key';
+
+/** Presto's (Athena's) names for Hive's types, as a Presto view's columns are declared. */
+const prestoType = (hive: string): string => {
+  const array = /^array<(.+)>$/.exec(hive);
+  if (array) return `array(${prestoType(array[1] ?? '')})`;
+  const map = /^map<string,(.+)>$/.exec(hive);
+  if (map) return `map(varchar,${prestoType(map[1] ?? '')})`;
+  return hive === 'string' ? 'varchar' : hive === 'int' ? 'integer' : hive;
+};
+
 /** The fields of a GetTable answer that TableInput takes back (the rest are read-only). */
 const INPUT_FIELDS = [
   'Name',
@@ -105,6 +117,7 @@ const asInput = (table: Table): TableInput =>
 const owned = (input: TableInput) => ({
   tableType: input.TableType,
   parameters: input.Parameters,
+  view: input.ViewOriginalText,
   partitionKeys: input.PartitionKeys?.map((column) => [column.Name, column.Type]),
   columns: input.StorageDescriptor?.Columns?.map((column) => [column.Name, column.Type]),
   location: input.StorageDescriptor?.Location,
@@ -158,13 +171,79 @@ export class GlueCatalog implements Catalog {
     }
     // One database holds every layer: a gold model's table carries the layer in its name.
     const table = definition.layer === 'gold' ? `gold_${definition.table}` : definition.table;
+    const { merge, ...rest } = definition;
+    if (!merge) return this.#write(table, (current) => this.#inputFor({ ...rest, table }, current));
+    // A merge-on-read table: its files as a table, and the table as a view of their latest rows.
+    const files = await this.#write(`${table}__files`, (current) =>
+      this.#inputFor({ ...rest, table: `${table}__files` }, current)
+    );
+    return this.#write(table, () => this.#viewInput(table, files, merge));
+  }
+
+  /**
+   * The Athena view of a merge-on-read table: the latest version of each key among the rows of
+   * `<table>__files` in the files the table's manifest lists (Athena's `"$path"`), so no query
+   * sees a row twice or a file a run wrote and never published. Glue keeps an Athena view as a
+   * `VIRTUAL_VIEW` whose original text is `/* Presto View: <base64 of its JSON> *\/`.
+   */
+  #viewInput(
+    table: string,
+    files: CatalogTable,
+    merge: NonNullable<TableDefinition['merge']>
+  ): TableInput {
+    const columns = files.columns.filter((column) => column.name !== SILVER_SEQ);
+    const originalSql = latestRowsSql({
+      source: `"${this.#database.replaceAll('"', '""')}"."${table}__files"`,
+      columns: columns.map((column) => column.name),
+      key: merge.key,
+      paths: {
+        column: ATHENA_PATH,
+        values: merge.files.map((key) => `s3://${this.#bucket}/${key}`),
+      },
+    });
+    const view = {
+      originalSql,
+      catalog: 'awsdatacatalog',
+      schema: this.#database,
+      columns: columns.map((column) => ({ name: column.name, type: prestoType(column.type) })),
+    };
+    return {
+      Name: table,
+      TableType: 'VIRTUAL_VIEW',
+      Parameters: {
+        presto_view: 'true',
+        comment: 'Presto View',
+        [MERGE_VIEW]: merge.key.join(','),
+      },
+      ViewOriginalText: `/* Presto View: ${Buffer.from(JSON.stringify(view)).toString('base64')} */`,
+      ViewExpandedText: '/* Presto View */',
+      PartitionKeys: [],
+      StorageDescriptor: {
+        Columns: columns.map((column) => ({ Name: column.name, Type: column.type })),
+        SerdeInfo: {},
+      },
+    };
+  }
+
+  /**
+   * Creates or updates `table` as `inputFor` builds it from the table as it is, read-modify-
+   * write at its version. A view or table this adapter did not make is left alone.
+   */
+  async #write(
+    table: string,
+    inputFor: (current: Table | undefined) => TableInput
+  ): Promise<CatalogTable> {
     const name = `${this.#database}.${table}`;
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
       const current = await this.#get(table);
-      if (current?.TableType && current.TableType !== 'EXTERNAL_TABLE') {
+      const ours =
+        !current?.TableType ||
+        current.TableType === 'EXTERNAL_TABLE' ||
+        (current.TableType === 'VIRTUAL_VIEW' && current.Parameters?.[MERGE_VIEW] !== undefined);
+      if (!ours) {
         throw new TerminalError(`catalog: ${name} is a ${current.TableType}, not a dataset table`);
       }
-      const input = this.#inputFor({ ...definition, table }, current);
+      const input = inputFor(current);
       const result = (change: CatalogTable['change']): CatalogTable => ({
         name,
         change,
@@ -218,8 +297,12 @@ export class GlueCatalog implements Catalog {
 
   /** The table as it must be: the current one with the definition's columns and projection. */
   #inputFor(definition: TableDefinition, current: Table | undefined): TableInput {
-    const base = current ? asInput(current) : { Name: definition.table };
-    const existing = current?.StorageDescriptor?.Columns ?? [];
+    // A merge-on-read table's view that becomes a table again keeps nothing of the view.
+    const base =
+      current && current.TableType !== 'VIRTUAL_VIEW'
+        ? asInput(current)
+        : { Name: definition.table };
+    const existing = base.StorageDescriptor?.Columns ?? [];
     const columns = evolveColumns(
       existing.map((column) => ({ name: column.Name ?? '', type: column.Type ?? '' })),
       definition.columns.map((column) => ({
@@ -231,7 +314,7 @@ export class GlueCatalog implements Catalog {
     const keys = definition.partitionKeys.map((partition) => partition.key);
     const partitionNames = partitionColumnNames(keys, columns);
     const root = `s3://${this.#bucket}/${definition.location}`;
-    const previous = projectedValues(current?.Parameters ?? {});
+    const previous = projectedValues(base.Parameters ?? {});
     // A table with no partition keys is read whole: Athena has nothing to project.
     const projection: Record<string, string> = keys.length
       ? {
@@ -247,7 +330,7 @@ export class GlueCatalog implements Catalog {
         values.length ? values.sort() : [HIVE_NULL_PARTITION]
       ).join(',');
     }
-    const kept = Object.entries(current?.Parameters ?? {}).filter(
+    const kept = Object.entries(base.Parameters ?? {}).filter(
       ([key]) => !key.startsWith('projection.')
     );
     return {
@@ -260,7 +343,7 @@ export class GlueCatalog implements Catalog {
         ...projection,
       },
       PartitionKeys: partitionNames.map((name) =>
-        withDetails({ name, type: 'string' }, current?.PartitionKeys ?? [])
+        withDetails({ name, type: 'string' }, base.PartitionKeys ?? [])
       ),
       StorageDescriptor: {
         ...base.StorageDescriptor,

@@ -1,23 +1,15 @@
 import { z } from 'zod';
-import {
-  type QueryConfig,
-  quoteIdentifier,
-  quoteLiteral,
-  type StrataConfig,
-} from '../config/index.js';
+import { quoteIdentifier, quoteLiteral, type StrataConfig } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { type BronzeManifest, readBronzeManifest } from '../extract/index.js';
 import {
   assertRunId,
-  catalogColumns,
-  downloadSilverFiles,
   Lake,
-  NULL_PARTITION,
   readSilverManifest,
-  type SilverFile,
   type SilverManifest,
   silverManifestKey,
+  silverRelation,
   writeParquetFile,
 } from '../lake/index.js';
 import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
@@ -29,13 +21,9 @@ import {
   type HistoryCounts,
   historySql,
 } from './history.js';
-import {
-  fileColumns,
-  partitioningOf,
-  type SilverPartitioning,
-  type WrittenFile,
-  writeSilverFiles,
-} from './partitions.js';
+import { keepUnchanged, type MergedWrite, writeMerged } from './mergedTable.js';
+import { partitioningOf, writeSilverFiles } from './partitions.js';
+import { countSilver, manifestOf, silverTableOf, touchedFiles } from './silverFiles.js';
 
 export const bronzeToSilverInputSchema = z.object({
   runId: z.string().min(1),
@@ -73,7 +61,10 @@ export interface SilverDataset {
   rowsOut: number;
   /** Of those, rows deleted at the source (a full refresh lacked them): `_deleted_at` is set. */
   rowsDeleted: number;
-  /** Bytes of the silver files this run wrote: only the partitions its rows touched. */
+  /**
+   * Bytes of the silver files this run wrote: the partitions its rows touched, or for an
+   * unpartitioned (merge-on-read) table the delta of the rows it changed.
+   */
   bytesWritten: number;
   /** Bytes of every file of the silver table after the run. */
   bytesTotal: number;
@@ -85,8 +76,10 @@ export interface SilverDataset {
 export interface SilverHistory extends HistoryCounts {
   table: string;
   key: string;
-  /** Bytes of the history table, rewritten whole every run. */
-  bytes: number;
+  /** Bytes of the history's files this run wrote: a delta, a new base, or none. */
+  bytesWritten: number;
+  /** Bytes of every file of the history table after the run. */
+  bytesTotal: number;
 }
 
 /** An entity whose extract failed: skipped here, reported at the end of the run. */
@@ -127,122 +120,6 @@ interface PreparedUpsert {
   /** The catalog tables of the silver tables written, with the files' columns. */
   tables: TableDefinition[];
 }
-
-/** The catalog table of a silver table: its location, its files' columns, its partitions. */
-const silverTableOf = async (
-  deps: BronzeToSilverDeps,
-  manifest: SilverManifest,
-  local: string
-): Promise<TableDefinition> => ({
-  table: manifest.table,
-  layer: 'silver',
-  location: `silver/${manifest.table}/`,
-  columns: catalogColumns(await fileColumns(deps.engine, local), `silver.${manifest.table}`),
-  partitionKeys: manifest.partitioning
-    ? [
-        {
-          key: manifest.partitioning.key,
-          values: [...new Set(manifest.files.map((file) => file.partition ?? NULL_PARTITION))],
-        },
-      ]
-    : [],
-});
-
-/** Rows and deleted rows of a table, from its manifest (counted, for a pre-manifest table). */
-const countSilver = async (
-  deps: BronzeToSilverDeps,
-  ws: Workspace,
-  manifest: SilverManifest | undefined
-): Promise<{ rows: number; deleted: number }> => {
-  if (!manifest) return { rows: 0, deleted: 0 };
-  if (manifest.runId !== LEGACY) {
-    return {
-      rows: manifest.files.reduce((sum, file) => sum + file.rows, 0),
-      deleted: manifest.files.reduce((sum, file) => sum + file.deleted, 0),
-    };
-  }
-  const table = await downloadSilverFiles({ store: deps.store, ws }, manifest.files, 'count');
-  if (!table) return { rows: 0, deleted: 0 };
-  const columns = await deps.engine.all(`describe select * from ${table}`);
-  // A table written before soft deletes has no _deleted_at: nothing in it was deleted.
-  const deleted = columns.some((column) => column.column_name === '_deleted_at')
-    ? await deps.engine.scalarNumber(`select count(*) from ${table} where _deleted_at is not null`)
-    : 0;
-  return { rows: await deps.engine.scalarNumber(`select count(*) from ${table}`), deleted };
-};
-
-/** The `runId` a pre-manifest table's synthetic manifest carries. */
-const LEGACY = 'legacy';
-
-/** Whether the columns `relation` unifies to are exactly `columns` (a widened type is not). */
-const sameColumns = async (
-  engine: DuckDbEngine,
-  relation: string,
-  columns: SilverManifest['columns']
-): Promise<boolean> => {
-  const now = await engine.all(`describe select * from ${relation}`);
-  return (
-    now.length === columns.length &&
-    now.every((column) =>
-      columns.some(
-        (before) => before.name === column.column_name && before.type === column.column_type
-      )
-    )
-  );
-};
-
-/**
- * The previous files an upsert rewrites. A full refresh (a snapshot: any row may be gone), an
- * unpartitioned table, and a table whose columns change (so every file keeps the table's types,
- * as Athena needs) rewrite all of them; otherwise only the partitions the accepted rows fall
- * in, and those a changed row leaves when its partition column is not part of its key.
- */
-const touchedFiles = async (
-  deps: BronzeToSilverDeps,
-  ws: Workspace,
-  options: {
-    query: QueryConfig;
-    previous: SilverManifest;
-    partitioning: SilverPartitioning | null;
-    accepted: string;
-  }
-): Promise<SilverFile[]> => {
-  const { query, previous, partitioning, accepted } = options;
-  if (
-    !partitioning ||
-    query.mode === 'full_refresh' ||
-    previous.partitioning?.key !== partitioning.key ||
-    previous.partitioning.value !== partitioning.value ||
-    previous.columns.length === 0
-  )
-    return previous.files;
-  const typed = previous.columns.map(
-    (column) => `cast(null as ${column.type}) as ${quoteIdentifier(column.name)}`
-  );
-  const unified = `(select ${typed.join(', ')} where false) union all by name (select * exclude (_seen) from ${accepted} where false)`;
-  if (!(await sameColumns(deps.engine, `(${unified})`, previous.columns))) return previous.files;
-  const values = new Set(
-    (await deps.engine.all(`select distinct ${partitioning.value} as p from ${accepted}`)).map(
-      (row) => String(row.p)
-    )
-  );
-  const keyColumns = query.primary_key.map((column) => column.toLowerCase());
-  if (!keyColumns.includes(query.silver_partition?.column.toLowerCase() ?? '')) {
-    // A row whose partition column changed sits in another partition before this run.
-    const others = previous.files.filter((file) => !values.has(file.partition ?? NULL_PARTITION));
-    const relation = await downloadSilverFiles({ store: deps.store, ws }, others, 'moved');
-    if (relation) {
-      const on = keyColumns.map((c) => `p.${quoteIdentifier(c)} = a.${quoteIdentifier(c)}`);
-      const moved = await deps.engine.all(
-        `select distinct p._p as p
-         from (select ${keyColumns.map(quoteIdentifier).join(', ')}, ${partitioning.value} as _p from ${relation}) as p
-         semi join ${accepted} as a on ${on.join(' and ')}`
-      );
-      for (const row of moved) values.add(String(row.p));
-    }
-  }
-  return previous.files.filter((file) => values.has(file.partition ?? NULL_PARTITION));
-};
 
 /**
  * Prepares the upsert of one entity's bronze parts from this run into its silver table, in the
@@ -355,45 +232,88 @@ const prepareUpsert = async (
   );
 
   const partitioning = partitioningOf(query);
-  const rewritten = previous
-    ? await touchedFiles(deps, ws, {
-        query,
-        previous,
-        partitioning,
-        accepted: table('accepted'),
-      })
-    : [];
-  const before = await downloadSilverFiles({ store: deps.store, ws }, rewritten, entity);
+  const key = query.primary_key.map((column) => column.toLowerCase());
+  // A merge-on-read table's files hold versions of rows: it is read deduplicated, and whole.
+  const rewritten = !previous
+    ? []
+    : previous.merge
+      ? previous.files
+      : await touchedFiles(deps, ws, {
+          query,
+          previous,
+          partitioning,
+          accepted: table('accepted'),
+        });
+  const read = previous
+    ? await silverRelation(
+        { store: deps.store, engine: deps.engine, ws },
+        { ...previous, files: rewritten },
+        entity
+      )
+    : null;
+  const before = read ? table('before') : null;
+  if (read) {
+    await deps.engine.run(`create or replace temp table ${before} as select * from ${read}`);
+  }
   const extractedAt = `timestamptz ${quoteLiteral(manifest.extractedAt)}`;
+  await deps.engine.run(
+    `create or replace temp view ${table('candidates')} as
+     ${before ? `select *, false as _seen from ${before} union all by name ` : ''}select * from ${table('accepted')}`
+  );
   // A full refresh is a snapshot: a key it lacks was deleted at the source, and stays in silver
   // with the time of the first snapshot that lacked it; a key that comes back is live again. A
-  // snapshot older than a row (a redriven or late run) says nothing of it: it deletes nothing.
+  // snapshot older than the table (a redriven or late run) says nothing of what it lacks: it
+  // deletes nothing. The table's time is its newest extract or delete, as an unchanged row
+  // keeps the lineage of the extract that last changed it.
+  const tableTime = `(select coalesce(max(greatest(_extracted_at, coalesce(_deleted_at, _extracted_at))), ${extractedAt}) from ${table('candidates')} where not _seen)`;
   const deletedAt =
     query.mode === 'full_refresh'
-      ? `case when _seen then null when _extracted_at <= ${extractedAt} then coalesce(_deleted_at, ${extractedAt}) else _deleted_at end`
+      ? `case when _seen then null when _extracted_at <= ${extractedAt} and ${extractedAt} >= ${tableTime} then coalesce(_deleted_at, ${extractedAt}) else _deleted_at end`
       : '_deleted_at';
   await deps.engine.run(
-    `create or replace temp table ${table('current')} as
+    `create or replace temp table ${table('merged')} as
      select * exclude (_seen) replace (${deletedAt} as _deleted_at)
-     from (${before ? `select *, false as _seen from ${before} union all by name ` : ''}select * from ${table('accepted')})
+     from ${table('candidates')}
      qualify row_number() over (partition by ${primaryKey.join(', ')} order by _extracted_at desc, _batch desc, _seen desc) = 1
      order by ${primaryKey.join(', ')}`
   );
-  const written = await writeSilverFiles(io, {
-    relation: table('current'),
-    table: entity,
-    runId,
-    partitioning,
+  await keepUnchanged(deps.engine, {
+    merged: table('merged'),
+    before,
+    key,
+    target: table('current'),
   });
-  const kept = (previous?.files ?? []).filter((file) => !rewritten.includes(file));
-  const silver = await manifestOf(deps, { table: entity, runId, partitioning, kept, written });
-  uploads.push(...written.map(({ key, local }) => ({ key, local })));
-  const manifests = [silver];
-  const tables: TableDefinition[] = [];
-  const [sample] = written;
-  if (sample) tables.push(await silverTableOf(deps, silver, sample.local));
+  const entityWrite: MergedWrite = partitioning
+    ? await (async () => {
+        const written = await writeSilverFiles(io, {
+          relation: table('current'),
+          table: entity,
+          runId,
+          partitioning,
+        });
+        const kept = (previous?.files ?? []).filter((file) => !rewritten.includes(file));
+        return {
+          written,
+          manifest: await manifestOf(deps.engine, {
+            table: entity,
+            runId,
+            partitioning,
+            kept,
+            written,
+          }),
+        };
+      })()
+    : // Keyed and unpartitioned: a run writes only the rows it changed (merge-on-read).
+      await writeMerged(io, {
+        table: entity,
+        runId,
+        key,
+        rows: table('current'),
+        previous,
+        previousRows: before,
+      });
+  const writes: TableWrite[] = [{ ...entityWrite, before: previous }];
   let history: SilverHistory | undefined;
-  let historyBefore: readonly SilverFile[] = [];
   if (query.history) {
     const prepared = await prepareHistory(deps, ws, {
       entity,
@@ -403,11 +323,7 @@ const prepareUpsert = async (
       extractedAt,
     });
     history = prepared.counts;
-    historyBefore = prepared.before;
-    uploads.push(...prepared.written.map(({ key, local }) => ({ key, local })));
-    manifests.push(prepared.manifest);
-    const [file] = prepared.written;
-    if (file) tables.push(await silverTableOf(deps, prepared.manifest, file.local));
+    writes.push(prepared);
   }
 
   const rowsAccepted = await deps.engine.scalarNumber(`select count(*) from ${table('accepted')}`);
@@ -416,10 +332,23 @@ const prepareUpsert = async (
       `bronze-to-silver ${entity}: counts do not reconcile (manifest ${manifest.rows}, read ${rowsIn}, accepted ${rowsAccepted}, quarantined ${rowsQuarantined})`
     );
   }
-  const listed = new Set(manifests.flatMap((m) => m.files.map((file) => file.key)));
-  const superseded = [...(previous?.files ?? []), ...historyBefore]
-    .map((file) => file.key)
-    .filter((key) => !listed.has(key));
+  const manifests: SilverManifest[] = [];
+  const tables: TableDefinition[] = [];
+  const superseded: string[] = [];
+  for (const write of writes) {
+    uploads.push(...write.written.map(({ key, local }) => ({ key, local })));
+    // A table the run changed none of keeps its manifest, files and catalog table as they are.
+    if (!write.manifest) continue;
+    manifests.push(write.manifest);
+    const [sample] = write.written;
+    if (sample) tables.push(await silverTableOf(deps.engine, write.manifest, sample.local));
+    const listed = new Set(write.manifest.files.map((file) => file.key));
+    superseded.push(
+      ...(write.before?.files ?? []).map((file) => file.key).filter((k) => !listed.has(k))
+    );
+  }
+  const after = entityWrite.manifest ?? previous;
+  const silver = await countSilver(deps, ws, after);
   return {
     dataset: {
       entity,
@@ -427,52 +356,33 @@ const prepareUpsert = async (
       rowsIn,
       rowsAccepted,
       rowsQuarantined,
-      rowsOut: silver.files.reduce((sum, file) => sum + file.rows, 0),
-      rowsDeleted: silver.files.reduce((sum, file) => sum + file.deleted, 0),
-      bytesWritten: written.reduce((sum, file) => sum + file.bytes, 0),
-      bytesTotal: silver.files.reduce((sum, file) => sum + file.bytes, 0),
+      rowsOut: silver.rows,
+      rowsDeleted: silver.deleted,
+      bytesWritten: bytesOf(entityWrite.written),
+      bytesTotal: bytesOf(after?.files ?? []),
       ...(history ? { history } : {}),
     },
     uploads,
     deletes,
     manifests,
-    superseded: [...new Set(superseded)],
+    superseded,
     tables,
   };
 };
 
-/** A table's new manifest: the files it keeps and those this run wrote, with their columns. */
-const manifestOf = async (
-  deps: BronzeToSilverDeps,
-  options: {
-    table: string;
-    runId: string;
-    partitioning: SilverPartitioning | null;
-    kept: readonly SilverFile[];
-    written: readonly WrittenFile[];
-  }
-): Promise<SilverManifest> => {
-  const [sample] = options.written;
-  const columns = sample
-    ? (await fileColumns(deps.engine, sample.local)).map((column) => ({
-        name: String(column.column_name),
-        type: String(column.column_type),
-      }))
-    : [];
-  return {
-    table: options.table,
-    runId: options.runId,
-    partitioning: options.partitioning,
-    columns,
-    files: [...options.kept, ...options.written.map(({ local: _local, ...file }) => file)].sort(
-      (a, b) => a.key.localeCompare(b.key)
-    ),
-  };
-};
+/** What a run writes of one table, and the manifest the table had before it. */
+interface TableWrite extends MergedWrite {
+  before: SilverManifest | undefined;
+}
+
+/** The bytes of files. */
+const bytesOf = (files: readonly { bytes: number }[]) =>
+  files.reduce((sum, file) => sum + file.bytes, 0);
 
 /**
- * Writes the entity's new history table from its previous one and the current state of the
- * rows this run touched (`<entity>__current`), in the workspace: one file, rewritten whole.
+ * Writes the entity's history table's change, in the workspace, from its previous versions and
+ * the current state of the entity (`<entity>__current`): the versions this run opened and
+ * closed, as a merge-on-read delta keyed on the surrogate key (see {@link writeMerged}).
  */
 const prepareHistory = async (
   deps: BronzeToSilverDeps,
@@ -484,19 +394,13 @@ const prepareHistory = async (
     primaryKey: readonly string[];
     extractedAt: string;
   }
-): Promise<{
-  written: WrittenFile[];
-  manifest: SilverManifest;
-  counts: SilverHistory;
-  /** The files of the history this one replaces. */
-  before: readonly SilverFile[];
-}> => {
+): Promise<TableWrite & { counts: SilverHistory }> => {
   const { entity, history } = options;
   const current = quoteIdentifier(`${entity}__current`);
   const previous = quoteIdentifier(`${entity}__history`);
   const before = await readSilverManifest(deps.store, history.table);
   const relation = before
-    ? await downloadSilverFiles({ store: deps.store, ws }, before.files, history.table)
+    ? await silverRelation({ store: deps.store, engine: deps.engine, ws }, before, history.table)
     : null;
   if (relation) {
     await deps.engine.run(`create or replace temp table ${previous} as select * from ${relation}`);
@@ -512,28 +416,28 @@ const prepareHistory = async (
       history,
     })}`
   );
-  const written = await writeSilverFiles(
+  const write = await writeMerged(
     { engine: deps.engine, ws },
-    { relation: versions, table: history.table, runId: options.runId, partitioning: null }
+    {
+      table: history.table,
+      runId: options.runId,
+      key: [history.surrogate_key],
+      rows: versions,
+      previous: before,
+      previousRows: relation ? previous : null,
+    }
   );
-  const manifest = await manifestOf(deps, {
-    table: history.table,
-    runId: options.runId,
-    partitioning: null,
-    kept: [],
-    written,
-  });
   const counts = await countHistory(deps.engine, versions, options.extractedAt);
   return {
-    written,
-    manifest,
+    ...write,
+    before,
     counts: {
       table: history.table,
       key: silverManifestKey(history.table),
-      bytes: written.reduce((sum, file) => sum + file.bytes, 0),
+      bytesWritten: bytesOf(write.written),
+      bytesTotal: bytesOf((write.manifest ?? before)?.files ?? []),
       ...counts,
     },
-    before: before?.files ?? [],
   };
 };
 

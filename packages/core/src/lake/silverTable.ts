@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { parseOrThrow, quoteLiteral } from '../config/index.js';
+import { parseOrThrow, quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine, Workspace } from '../engine/index.js';
 import type { ObjectStore } from '../ports/index.js';
+import { latestRowsSql, SILVER_SEQ } from './mergeOnRead.js';
 
 /** What a partition folder is named for a null partition value, as Hive and Athena name it. */
 export const NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
@@ -14,6 +15,11 @@ const silverFileSchema = z.object({
   /** Of those, rows deleted at the source (`_deleted_at` set). */
   deleted: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  /**
+   * A merge-on-read table's delta: rows a run changed, read over the files before it (see
+   * {@link silverManifestSchema}'s `merge`). Absent in a base file.
+   */
+  delta: z.literal(true).optional(),
 });
 
 /**
@@ -33,6 +39,20 @@ export const silverManifestSchema = z.object({
   /** The columns every file holds, as DuckDB reads them back: a type change rewrites all files. */
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
   files: z.array(silverFileSchema),
+  /**
+   * Present on a merge-on-read table: its files hold versions of rows, each stamped with the
+   * sequence of the run that wrote it (`_silver_seq`), and the table's rows are the latest
+   * version of each `key` (silver's column names). `seq` is this version's sequence; `rows` and
+   * `deleted` count the table's rows, which the files' own counts overstate.
+   */
+  merge: z
+    .object({
+      key: z.array(z.string().min(1)).min(1),
+      seq: z.number().int().positive(),
+      rows: z.number().int().nonnegative(),
+      deleted: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 export type SilverManifest = z.infer<typeof silverManifestSchema>;
@@ -111,7 +131,37 @@ export const downloadSilverFiles = async (
 };
 
 /**
- * Reads a whole silver table into a view named `view`: every file its manifest lists.
+ * Downloads a silver table's files into the workspace and returns the relation holding its
+ * rows, or null for a table of no files. Every reader of a silver table goes through here: a
+ * merge-on-read table's files hold several versions of a row, and this keeps the latest of
+ * each key only (and drops `_silver_seq`), as the catalogs' views do.
+ *
+ * @param deps - lake, engine and workspace
+ * @param manifest - the table's manifest
+ * @param label - a name for the local copies
+ */
+export const silverRelation = async (
+  deps: { store: ObjectStore; engine: DuckDbEngine; ws: Workspace },
+  manifest: SilverManifest,
+  label: string
+): Promise<string | null> => {
+  const files = await downloadSilverFiles(deps, manifest.files, label);
+  if (!files) return null;
+  const described = (await deps.engine.all(`describe select * from ${files}`)).map((row) =>
+    String(row.column_name)
+  );
+  const columns = described.filter((name) => name !== SILVER_SEQ);
+  if (manifest.merge) {
+    return `(${latestRowsSql({ source: files, columns, key: manifest.merge.key })})`;
+  }
+  // Files a merge-on-read table wrote, read as a plain table, still hold no sequence for readers.
+  return columns.length < described.length
+    ? `(select ${columns.map(quoteIdentifier).join(', ')} from ${files})`
+    : files;
+};
+
+/**
+ * Reads a whole silver table into a view named `view` (see {@link silverRelation}).
  *
  * @param deps - lake, engine and workspace
  * @param table - the silver table
@@ -125,7 +175,7 @@ export const viewSilverTable = async (
 ): Promise<boolean> => {
   const manifest = await readSilverManifest(deps.store, table);
   if (!manifest) return false;
-  const relation = await downloadSilverFiles(deps, manifest.files, `silver-${table}`);
+  const relation = await silverRelation(deps, manifest, `silver-${table}`);
   if (!relation) return false;
   await deps.engine.run(`create or replace view ${view} as select * from ${relation}`);
   return true;

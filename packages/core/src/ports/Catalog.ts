@@ -55,6 +55,14 @@ export interface TableDefinition {
   columns: readonly CatalogColumn[];
   /** In path order. */
   partitionKeys: readonly CatalogPartitionKey[];
+  /**
+   * A merge-on-read table (unpartitioned): its `files` (lake keys, those its manifest lists)
+   * hold versions of rows, `_silver_seq` among the columns, and the table is the latest version
+   * of each `key`. The catalog then keeps the files as `<table>__files` and the table as a view
+   * of the latest rows of the files listed, so no reader sees two versions of a row, nor a file
+   * a run wrote and never published.
+   */
+  merge?: { key: readonly string[]; files: readonly string[] };
 }
 
 /** The table after an upsert, as analysts see it. */

@@ -8,6 +8,7 @@ import {
 import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine } from '@strata/core/engine';
 import { BadInputError, TransientError } from '@strata/core/errors';
+import { ATHENA_PATH, latestRowsSql, SILVER_SEQ } from '@strata/core/lake';
 import type { Catalog, CatalogColumnType, CatalogTable, TableDefinition } from '@strata/core/ports';
 import { S3RVER_OBJECT_SUFFIX } from '../s3/LocalS3.js';
 
@@ -75,7 +76,7 @@ export class DuckDbCatalog implements Catalog {
     const file = resolve(this.#options.path);
     const upsert = (upserts.get(file) ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => this.#upsert(definition));
+      .then(() => (definition.merge ? this.#upsertMerged(definition) : this.#upsert(definition)));
     upserts.set(file, upsert);
     void upsert.then(
       () => upserts.get(file) === upsert && upserts.delete(file),
@@ -84,13 +85,42 @@ export class DuckDbCatalog implements Catalog {
     return upsert;
   }
 
-  async #upsert(definition: TableDefinition): Promise<CatalogTable> {
-    // Gold models get a schema of their own, as they are queried: gold.<model>.
-    const schema = definition.layer === 'gold' ? 'gold' : this.#options.schema;
-    const view = `${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)}`;
-    if (!definition.location.endsWith('/')) {
-      throw new BadInputError(`catalog: location "${definition.location}" must end in /`);
-    }
+  /**
+   * A merge-on-read table: its files as `<table>__files` (with Athena's `"$path"`, here the
+   * lake key), and the table as a view of the latest version of each key in the files the
+   * definition lists, by the same SQL Athena's view runs.
+   */
+  async #upsertMerged(definition: TableDefinition): Promise<CatalogTable> {
+    const { merge, ...rest } = definition;
+    if (!merge) return this.#upsert(definition);
+    const files = await this.#upsert({ ...rest, table: `${definition.table}__files` }, true);
+    const schema = this.#options.schema;
+    const columns = files.columns.filter((column) => column.name !== SILVER_SEQ);
+    const sql = latestRowsSql({
+      source: `${quoteIdentifier(schema)}.${quoteIdentifier(`${definition.table}__files`)}`,
+      columns: columns.map((column) => column.name),
+      key: merge.key,
+      paths: { column: ATHENA_PATH, values: merge.files },
+    });
+    return this.#withCatalog(async (engine) => {
+      // The view's columns are its files' (which only grow): its record keeps only its SQL.
+      const [row] = await engine.all(
+        `select sql from ${TABLES} where schema_name = ${quoteLiteral(schema)} and table_name = ${quoteLiteral(definition.table)}`
+      );
+      const change = !row ? 'created' : String(row.sql) === sql ? 'unchanged' : 'updated';
+      if (change !== 'unchanged') {
+        await engine.run(`
+          begin transaction;
+          create or replace view ${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)} as ${sql};
+          insert or replace into ${TABLES} values (${quoteLiteral(schema)}, ${quoteLiteral(definition.table)}, '[]', ${quoteLiteral(sql)});
+          commit;`);
+      }
+      return { name: `${schema}.${definition.table}`, change, columns, partitionColumns: [] };
+    });
+  }
+
+  /** Runs `work` on the catalog file, opened for it and closed after, its tables created. */
+  async #withCatalog<T>(work: (engine: DuckDbEngine) => Promise<T>): Promise<T> {
     const engine = await DuckDbEngine.create({ path: this.#options.path }).catch((error) => {
       // Another process (a `duckdb` shell, say) holds the file's write lock until it closes it.
       throw new TransientError(`catalog: cannot open ${this.#options.path}: ${error.message}`, {
@@ -102,8 +132,22 @@ export class DuckDbCatalog implements Catalog {
         create schema if not exists "_strata";
         create table if not exists ${TABLES} (
           schema_name varchar, table_name varchar, columns json, sql varchar,
-          primary key (schema_name, table_name));
-        begin transaction;`);
+          primary key (schema_name, table_name));`);
+      return await work(engine);
+    } finally {
+      engine.close();
+    }
+  }
+
+  async #upsert(definition: TableDefinition, withPath = false): Promise<CatalogTable> {
+    // Gold models get a schema of their own, as they are queried: gold.<model>.
+    const schema = definition.layer === 'gold' ? 'gold' : this.#options.schema;
+    const view = `${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)}`;
+    if (!definition.location.endsWith('/')) {
+      throw new BadInputError(`catalog: location "${definition.location}" must end in /`);
+    }
+    return this.#withCatalog(async (engine) => {
+      await engine.run('begin transaction');
       const key = `schema_name = ${quoteLiteral(schema)} and table_name = ${quoteLiteral(definition.table)}`;
       const [row] = await engine.all(`select columns, sql from ${TABLES} where ${key}`);
       const before: TableRecord | undefined = row
@@ -114,7 +158,7 @@ export class DuckDbCatalog implements Catalog {
         definition.partitionKeys.map((partition) => partition.key),
         columns
       );
-      const sql = await this.#viewSql(engine, definition, columns, partitionColumns);
+      const sql = await this.#viewSql(engine, definition, columns, partitionColumns, withPath);
       const same =
         before?.sql === sql && JSON.stringify(before.columns) === JSON.stringify(columns);
       if (same) {
@@ -151,9 +195,7 @@ export class DuckDbCatalog implements Catalog {
         })),
         partitionColumns,
       };
-    } finally {
-      engine.close();
-    }
+    });
   }
 
   /** The view's query: every data object under the location, typed, partitions from the path. */
@@ -161,7 +203,8 @@ export class DuckDbCatalog implements Catalog {
     engine: DuckDbEngine,
     definition: TableDefinition,
     columns: readonly EngineColumn[],
-    partitionColumns: readonly string[]
+    partitionColumns: readonly string[],
+    withPath: boolean
   ): Promise<string> {
     const root = `${this.#options.lakeDirectory.replace(/\/+$/, '')}/${definition.location}`;
     const keys = definition.partitionKeys.map((partition) => partition.key);
@@ -174,6 +217,7 @@ export class DuckDbCatalog implements Catalog {
       const empty = [
         ...columns.map((c) => `cast(null as ${typed(c)}) as ${quoteIdentifier(c.name)}`),
         ...partitionColumns.map((name) => `cast(null as VARCHAR) as ${quoteIdentifier(name)}`),
+        ...(withPath ? [`cast(null as VARCHAR) as ${ATHENA_PATH}`] : []),
       ];
       return `select ${empty.join(', ')} where false`;
     }
@@ -193,6 +237,12 @@ export class DuckDbCatalog implements Catalog {
         (key, i) =>
           `nullif(split_part(${relative}, '/', ${i + 1})[${key.length + 2}:], ${quoteLiteral(HIVE_NULL_PARTITION)}) as ${quoteIdentifier(partitionColumns[i] ?? key)}`
       ),
+      // Athena's "$path" names the object a row is in: here its lake key.
+      ...(withPath
+        ? [
+            `${quoteLiteral(definition.location)} || replace(${relative}, ${quoteLiteral(S3RVER_OBJECT_SUFFIX)}, '') as ${ATHENA_PATH}`,
+          ]
+        : []),
     ];
     return `select ${select.join(', ')} from ${source}`;
   }

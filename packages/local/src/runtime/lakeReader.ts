@@ -5,6 +5,8 @@ import type { ObjectStore } from '@strata/core/ports';
 /** Counts rows in lake Parquet objects with one DuckDB engine; the objects are downloaded first. */
 export interface LakeReader {
   engine: DuckDbEngine;
+  /** The workspace the objects are downloaded into. */
+  ws: Workspace;
   /** A `read_parquet(...)` source over the objects, to select from. */
   parquet(keys: readonly string[]): Promise<string>;
   /** Rows in the objects (0 for none), optionally only those matching `where`. */
@@ -38,6 +40,6 @@ export const withLakeReader = <T>(
         keys.length === 0
           ? 0
           : engine.scalarNumber(`select count(*) from ${await parquet(keys)} where ${where}`);
-      return work({ engine, parquet, count });
+      return work({ engine, ws, parquet, count });
     })
   );

@@ -1,6 +1,6 @@
 import { quoteLiteral } from '@strata/core/config';
 import type { DuckDbEngine } from '@strata/core/engine';
-import { Lake, readSilverManifest } from '@strata/core/lake';
+import { Lake, readSilverManifest, type SilverManifest, silverRelation } from '@strata/core/lake';
 import type { ObjectStore } from '@strata/core/ports';
 import { count } from '../cli/format.js';
 import { localOfflineRoot } from '../features/LocalFeatureStore.js';
@@ -70,6 +70,25 @@ const silverNote = async (
 };
 
 /**
+ * What a run did to a table's files: the partitions it rewrote, or the delta it added to a
+ * merge-on-read table.
+ */
+const filesNote = (manifest: SilverManifest, runId: string): string | undefined => {
+  const written = manifest.files.filter((file) => file.key.includes(`/part-${runId}-`));
+  if (manifest.partitioning) {
+    return `${written.length} of ${manifest.files.length} partition(s) rewritten this run`;
+  }
+  if (!manifest.merge) return undefined;
+  const deltas = manifest.files.filter((file) => file.delta).length;
+  const wrote = written.some((file) => file.delta)
+    ? 'a delta of the rows changed this run'
+    : written.length > 0
+      ? 'a new base this run'
+      : 'nothing this run';
+  return `merge-on-read: ${deltas} delta(s) over its base; ${wrote}`;
+};
+
+/**
  * Counts what a pipeline run left in the lake by reading the Parquet objects back, not by
  * trusting the stages' own counts: bronze parts of this run, the silver tables and gold models
  * (not the backfill's partitioned silver, which summarizeBackfill counts), this run's feature
@@ -82,7 +101,7 @@ export const summarizeRun = async (
   store: ObjectStore,
   options: SummarizeOptions
 ): Promise<SummaryRow[]> =>
-  withLakeReader(store, async ({ engine, parquet, count: countRows }) => {
+  withLakeReader(store, async ({ engine, ws, parquet, count: countRows }) => {
     const rows: SummaryRow[] = [];
     const runPart = new RegExp(`/part-${options.runId.replace(/[.]/g, '\\.')}-\\d+\\.parquet$`);
     for (const [dataset, keys] of await grouped(store, 'bronze/', (key) => runPart.test(key))) {
@@ -94,44 +113,38 @@ export const summarizeRun = async (
       });
     }
     const runTime = `timestamptz ${quoteLiteral(new Date(options.runStartedAt).toISOString())}`;
-    // A silver entity's table is the files its manifest lists (not the backfill's partitioned
-    // silver, which has none and which summarizeBackfill counts).
-    const silverTables: [string, string[]][] = [];
-    const rewritten = new Map<string, string>();
+    // A silver entity's table is what its manifest lists, read as every reader reads it (the
+    // latest version of each row of a merge-on-read table); not the backfill's partitioned
+    // silver, which has no manifest and which summarizeBackfill counts.
+    const manifests: SilverManifest[] = [];
     for await (const object of store.list('silver/')) {
       if (!object.key.endsWith('/_manifest.json')) continue;
       const manifest = await readSilverManifest(store, datasetOf(object.key));
-      if (!manifest) continue;
-      silverTables.push([manifest.table, manifest.files.map((file) => file.key)]);
-      if (manifest.partitioning) {
-        const written = manifest.files.filter((file) =>
-          file.key.includes(`/part-${options.runId}-`)
-        );
-        rewritten.set(
-          manifest.table,
-          `${written.length} of ${manifest.files.length} partition(s) rewritten this run`
-        );
-      }
+      if (manifest) manifests.push(manifest);
     }
-    const tables = {
-      silver: silverTables.sort(([a], [b]) => a.localeCompare(b)),
-      gold: await grouped(store, 'gold/', (key) => key === Lake.goldModel(datasetOf(key))),
-    };
-    for (const layer of ['silver', 'gold'] as const) {
-      for (const [dataset, keys] of tables[layer]) {
-        const notes =
-          layer === 'silver'
-            ? [await silverNote(engine, await parquet(keys), runTime), rewritten.get(dataset)]
-            : [];
-        const note = notes.filter(Boolean).join('; ');
-        rows.push({
-          layer,
-          dataset,
-          rows: await countRows(keys),
-          location: `${layer}/${dataset}/`,
-          ...(note ? { note } : {}),
-        });
-      }
+    for (const manifest of manifests.sort((a, b) => a.table.localeCompare(b.table))) {
+      const relation = await silverRelation({ store, engine, ws }, manifest, manifest.table);
+      const notes = [
+        relation ? await silverNote(engine, relation, runTime) : undefined,
+        filesNote(manifest, options.runId),
+      ];
+      const note = notes.filter(Boolean).join('; ');
+      rows.push({
+        layer: 'silver',
+        dataset: manifest.table,
+        rows: relation ? await engine.scalarNumber(`select count(*) from ${relation}`) : 0,
+        location: `silver/${manifest.table}/`,
+        ...(note ? { note } : {}),
+      });
+    }
+    const gold = await grouped(store, 'gold/', (key) => key === Lake.goldModel(datasetOf(key)));
+    for (const [dataset, keys] of gold) {
+      rows.push({
+        layer: 'gold',
+        dataset,
+        rows: await countRows(keys),
+        location: `gold/${dataset}/`,
+      });
     }
     const featurePrefix = localOfflineRoot(options.featureGroup);
     const featureKeys: string[] = [];
