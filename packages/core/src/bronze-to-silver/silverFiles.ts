@@ -127,7 +127,6 @@ export const touchedFiles = async (
   if (
     !partitioning ||
     query.mode === 'full_refresh' ||
-    previous.merge ||
     previous.partitioning?.key !== partitioning.key ||
     previous.partitioning.value !== partitioning.value ||
     previous.columns.length === 0
