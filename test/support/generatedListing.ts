@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import type { PlannedBatch } from '@strata/core/plan-backlog';
 import type { Ledger, LedgerEntry, ObjectInfo, ObjectStore } from '@strata/core/ports';
 
@@ -45,8 +47,9 @@ export class GeneratedListing implements ObjectStore {
   }
   /** The run's registry copy: nothing to keep here. */
   async put(): Promise<void> {}
-  download(): Promise<void> {
-    throw new Error('not used by the planner');
+  /** The head the planner reads: every object holds the same narrow records. */
+  async download(_key: string, path: string): Promise<void> {
+    await writeFile(path, gzipSync('{"id":1,"at":"2026-11-08"}\n{"id":2,"at":"2026-11-09"}\n'));
   }
   getTagged(): Promise<undefined> {
     throw new Error('not used by the planner');

@@ -41,4 +41,4 @@ export {
   typingReport,
   WIDEST_SHAPES,
 } from './typing.js';
-export { WIDE_LEAVES } from './writeInferred.js';
+export { holdsWideRecords, WIDE_LEAVES } from './wideRecords.js';

@@ -18,10 +18,8 @@ import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { LocalObject, StagedBatch, Written } from './types.js';
+import { holdsWideRecords } from './wideRecords.js';
 import { fileLines } from './writeSilver.js';
-
-/** Leaf paths in the sample from which a batch counts as wide and is typed by inference. */
-export const WIDE_LEAVES = 100;
 
 /** Columns from which a table is written without string dictionaries (see `writeTables`). */
 const WIDE_COLUMNS = 500;
@@ -33,27 +31,15 @@ export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
 const UNTAKEN = /^(Invalid Input|Conversion|Not implemented|Binder) Error/;
 
 /**
- * Whether the batch's sample holds a record of `WIDE_LEAVES` distinct leaf paths or more (an
- * array's elements as one path). Counted in Node over the lines staging kept: a narrow batch
- * pays a millisecond, not a DuckDB inference.
+ * Whether the batch's sample is wide ({@link holdsWideRecords}): counted over the lines staging
+ * kept, so a narrow batch pays a millisecond, not a DuckDB inference.
  */
-const wideSample = (objects: readonly LocalObject[]) => {
-  const paths = new Set<string>();
-  const wide = (value: unknown, path: string): boolean => {
-    if (Array.isArray(value)) return value.some((item) => wide(item, `${path}[]`));
-    if (value !== null && typeof value === 'object') {
-      return Object.entries(value).some(([key, child]) =>
-        wide(child, `${path}.${JSON.stringify(key)}`)
-      );
-    }
-    paths.add(path);
-    return paths.size >= WIDE_LEAVES;
-  };
-  for (const { record } of sampledRecords(objects)) {
-    if (wide(record, '$')) return true;
-  }
-  return false;
-};
+const wideSample = (objects: readonly LocalObject[]) =>
+  holdsWideRecords(
+    (function* () {
+      for (const { record } of sampledRecords(objects)) yield record;
+    })()
+  );
 
 /** Whether a type holds an object key no JSON path reaches, which the key pass quarantines. */
 const holdsUnreachable = (type: DuckType): boolean => {
@@ -122,10 +108,10 @@ interface TableSource {
  * non-scalars become child tables (nested ones too), arrays of scalars LIST columns, maps of
  * scalars MAP columns.
  *
- * Taken when the sample shows a wide record (`WIDE_LEAVES` leaf paths or more) or the feed
- * asks for it (`infer: always`); none when the batch needs another path: a file goes line by
- * line or is a JSON array, the reader cannot take a file (a key twice, keys that differ only in
- * case), or a key no JSON path reaches.
+ * Taken when the sample is wide ({@link holdsWideRecords}) or the feed asks for it (`infer:
+ * always`); none when the batch needs another path: a file goes line by line or is a JSON
+ * array, the reader cannot take a file (a key twice, keys that differ only in case), or a key no
+ * JSON path reaches.
  *
  * @param batch - the staged batch
  */

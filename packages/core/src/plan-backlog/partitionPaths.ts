@@ -1,13 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { constants, gunzipSync } from 'node:zlib';
-import type { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
 import type { PartitionFields } from '../flatten/index.js';
-import type { ObjectInfo, ObjectStore } from '../ports/index.js';
+import type { ObjectInfo } from '../ports/index.js';
+import { HEAD_OBJECTS } from './headRecords.js';
 
-/** How much of a run's first records the check reads: enough for its verdict, never a batch. */
-const HEAD_BYTES = 1024 ** 2;
-const HEAD_OBJECTS = 3;
+/** The run's first records the check looks at: enough for its verdict. */
 const HEAD_RECORDS = 100;
 
 /** The dotted paths of a record's fields, objects' own included, arrays not entered. */
@@ -56,62 +52,25 @@ export const nearestPaths = (path: string, paths: Iterable<string>, count = 3): 
     .map(({ candidate }) => candidate);
 };
 
-/** The first records of an object's first MiB that are whole JSON objects on a line of their own. */
-const headRecords = async (
-  store: ObjectStore,
-  object: ObjectInfo,
-  file: string
-): Promise<unknown[]> => {
-  const whole = object.size <= HEAD_BYTES;
-  await store.download(object.key, file, [0, HEAD_BYTES]);
-  let bytes: Buffer = await readFile(file);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    // A cut gzip stream inflates as far as it goes.
-    bytes = gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
-  }
-  const lines = bytes
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .split('\n');
-  if (!whole) lines.pop();
-  const records: unknown[] = [];
-  for (const line of lines) {
-    const text = line.trim();
-    if (!text.startsWith('{')) continue;
-    try {
-      records.push(JSON.parse(text));
-    } catch {
-      // Not a record on a line of its own (a pretty-printed one, a broken one): FlattenBatch's.
-    }
-  }
-  return records;
-};
-
 /**
  * Checks that each path the feed partitions by is in at least one of the run's first records,
  * before any batch writes: a misspelt or absent path would otherwise put every row under
  * `__HIVE_DEFAULT_PARTITION__` without a word. A run whose first objects show no record on a
- * line of its own (JSON arrays, unreadable files) is not judged here.
+ * line of its own (a JSON array past a MiB, unreadable files) is not judged here.
  *
- * @param objects - the run's first planned objects
+ * @param records - the run's first records ({@link headRecords})
+ * @param objects - the run's first planned objects, which the records came from
  * @throws BadInputError naming the path and the nearest paths the records have
  */
-export const checkPartitionPaths = async (
-  store: ObjectStore,
+export const checkPartitionPaths = (
+  records: readonly unknown[],
   objects: readonly ObjectInfo[],
-  partition: PartitionFields,
-  ws: Workspace
-): Promise<void> => {
+  partition: PartitionFields
+): void => {
   const wanted = Object.entries({ date: partition.date, mode: partition.mode }).filter(
     (entry): entry is [string, string] => entry[1] !== undefined
   );
-  if (wanted.length === 0) return;
-  const records: unknown[] = [];
-  for (const [i, object] of objects.slice(0, HEAD_OBJECTS).entries()) {
-    if (records.length >= HEAD_RECORDS) break;
-    records.push(...(await headRecords(store, object, ws.path(`head-${i}`))));
-  }
-  if (records.length === 0) return;
+  if (wanted.length === 0 || records.length === 0) return;
   const head = records.slice(0, HEAD_RECORDS);
   const counts = new Map<string, number>();
   for (const record of head) {

@@ -239,6 +239,46 @@ describe('Function: runPlanBacklog', () => {
     expect(slim.batchBytes).toBe(DEFAULT_TARGET_BATCH_BYTES);
   });
 
+  it('plans batches of at most 128 MiB on a feed’s first run when its first records are wide', async () => {
+    // Prepare: no registry; records of WIDE_LEAVES leaf paths between them (JSON Lines past the
+    // MiB the planner reads, gzip, a JSON array), and records one leaf path short of it
+    const record = (paths: number, i: number) => ({
+      id: i,
+      payload: Object.fromEntries(Array.from({ length: paths - 1 }, (_, k) => [`f${k}`, k])),
+    });
+    const lines = (paths: number, count: number) =>
+      Array.from({ length: count }, (_, i) => JSON.stringify(record(paths, i))).join('\n');
+    await lake.store.put('raw/firstwide/a.jsonl', lines(WIDE_LEAVES, 2_000));
+    await lake.store.put('raw/firstgzip/a.jsonl.gz', gzipSync(lines(WIDE_LEAVES, 2_000)));
+    await lake.store.put(
+      'raw/firstarray/a.json',
+      JSON.stringify([record(WIDE_LEAVES, 0), record(WIDE_LEAVES, 1)])
+    );
+    await lake.store.put('raw/firstslim/0-empty.jsonl', '');
+    await lake.store.put('raw/firstslim/a.jsonl', lines(WIDE_LEAVES - 1, 2_000));
+    const plan = (feed: string) =>
+      runPlanBacklog(
+        { runId: 'first-1', feed, prefix: `raw/${feed}/` },
+        { store: lake.store, ledger: emptyLedger }
+      );
+
+    // Act
+    const planned = await Promise.all(
+      ['firstwide', 'firstgzip', 'firstarray', 'firstslim'].map(async (feed) => ({
+        feed,
+        batchBytes: (await plan(feed)).batchBytes,
+      }))
+    );
+
+    // Assess
+    expect(planned).toEqual([
+      { feed: 'firstwide', batchBytes: WIDE_BATCH_BYTES },
+      { feed: 'firstgzip', batchBytes: WIDE_BATCH_BYTES },
+      { feed: 'firstarray', batchBytes: WIDE_BATCH_BYTES },
+      { feed: 'firstslim', batchBytes: DEFAULT_TARGET_BATCH_BYTES },
+    ]);
+  });
+
   it('keeps the registry as the run first planned against it, so a replanned run sees the same', async () => {
     // Prepare
     const registry = (columns: unknown[]) => JSON.stringify({ columns });

@@ -6,6 +6,7 @@ import { Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
 import {
   FlattenLayout,
+  holdsWideRecords,
   type PartitionFields,
   rawKeyProblem,
   WIDE_LEAVES,
@@ -13,6 +14,7 @@ import {
 import { assertRunId } from '../lake/index.js';
 import { isClaimable, type Ledger, type ObjectInfo, type ObjectStore } from '../ports/index.js';
 import { binPack } from './binPack.js';
+import { HEAD_OBJECTS, headRecords } from './headRecords.js';
 import { INVENTORY_PREFIX, inventoryObjects } from './inventoryObjects.js';
 import { checkPartitionPaths } from './partitionPaths.js';
 import { BATCH_BUDGET_SECONDS, FLATTEN_TIMEOUT_SECONDS, planningRate } from './throughput.js';
@@ -81,7 +83,8 @@ export interface PlanBacklogResult {
   /**
    * The batch size planned: the requested target, or less when the feed's measured rate could
    * not flatten that much within half of FlattenBatch's timeout, or when the feed is wide
-   * ({@link WIDE_BATCH_BYTES}).
+   * ({@link WIDE_BATCH_BYTES}): its registry holds a wide record's columns, or the run's first
+   * records are wide (a feed's first run has no registry).
    */
   batchBytes: number;
   /** Objects that cannot be cut into ranges and would outlast a batch: planned for quarantine. */
@@ -126,11 +129,10 @@ export const refusedKey = (feed: string, runId: string) =>
   `_backfill/${feed}/${runId}/refused.jsonl`;
 
 /**
- * Whether a feed's schema registry holds as many columns as a wide record's leaf paths: its
- * batches then take DuckDB's inference and plan at most {@link WIDE_BATCH_BYTES}. A feed with no
- * registry yet (its first run) plans as narrow; one that is not valid JSON fails the plan below.
+ * Whether a feed's schema registry holds as many columns as a wide record's leaf paths. One
+ * that is not valid JSON fails the plan below.
  */
-const isWide = (registry: Uint8Array | undefined): boolean => {
+const registryIsWide = (registry: Uint8Array | undefined): boolean => {
   if (!registry) return false;
   try {
     const { columns } = JSON.parse(new TextDecoder().decode(registry)) as { columns?: unknown };
@@ -158,8 +160,11 @@ const prefixOf = (input: z.output<typeof planBacklogInputSchema>): string => {
  * under it), drops objects the ledger already marks SUCCEEDED or a live batch holds, plans
  * FAILED ones and those whose batch's lease lapsed again, bin-packs them into batches sized so
  * each ends within half FlattenBatch's timeout at the feed's measured rate ({@link planningRate})
- * and streams them as JSON lines to a local file, then uploads it as the manifest. Memory holds
- * one listing chunk and one open batch, whatever the number of objects.
+ * and, for a wide feed, within half its memory ({@link WIDE_BATCH_BYTES}), and streams them as
+ * JSON lines to a local file, then uploads it as the manifest. Before the first batch it reads
+ * the head of the first objects (a MiB of each of three, {@link headRecords}): their records
+ * tell a wide feed on its first run, before any registry, and check the partition paths.
+ * Memory holds one listing chunk and one open batch, whatever the number of objects.
  *
  * @param raw - the execution input
  * @param deps - lake and ledger
@@ -177,7 +182,6 @@ export const runPlanBacklog = async (
   let objects = 0;
   let bytes = 0;
   let refused = 0;
-  const first: ObjectInfo[] = [];
   async function* pending(
     listed: AsyncIterable<ObjectInfo>,
     refuse: (line: string) => Promise<void>
@@ -194,7 +198,6 @@ export const runPlanBacklog = async (
           if (entry?.status === 'FAILED' || entry?.status === 'PROCESSING') retried++;
           objects++;
           bytes += object.size;
-          if (first.length < 3) first.push(object);
           yield object;
         }
       }
@@ -217,11 +220,6 @@ export const runPlanBacklog = async (
   const rate = await planningRate(deps.store, input.feed);
   const budgetBytes = Math.floor(BATCH_BUDGET_SECONDS * rate.bytesPerSecond);
   const current = await deps.store.get(FlattenLayout.schema(input.feed));
-  const batchBytes = Math.min(
-    input.targetBatchBytes,
-    budgetBytes,
-    isWide(current) ? WIDE_BATCH_BYTES : Number.POSITIVE_INFINITY
-  );
   let tooLarge = 0;
   const mib = (bytes: number) => String(Number((bytes / 1024 ** 2).toPrecision(3)));
   /** Why an object that cannot be cut into ranges would outlast its batch, if it would. */
@@ -241,8 +239,32 @@ export const runPlanBacklog = async (
     const listed = input.inventory
       ? inventoryObjects(deps.store, input.inventory.manifestKey, prefix, ws)
       : deps.store.list(prefix);
+    const planned = pending(listed, refuse)[Symbol.asyncIterator]();
+    const first: ObjectInfo[] = [];
+    while (first.length < HEAD_OBJECTS) {
+      const next = await planned.next();
+      if (next.done) break;
+      first.push(next.value);
+    }
+    // The run's first records say what the registry cannot yet on a feed's first run: whether
+    // its batches will be wide, and whether its partition paths are there.
+    const head = await headRecords(deps.store, first, ws);
+    if (deps.partition) checkPartitionPaths(head, first, deps.partition);
+    const batchBytes = Math.min(
+      input.targetBatchBytes,
+      budgetBytes,
+      registryIsWide(current) || holdsWideRecords(head)
+        ? WIDE_BATCH_BYTES
+        : Number.POSITIVE_INFINITY
+    );
+    async function* all() {
+      yield* first;
+      for (let next = await planned.next(); !next.done; next = await planned.next()) {
+        yield next.value;
+      }
+    }
     let batches = 0;
-    for await (const batch of binPack(pending(listed, refuse), {
+    for await (const batch of binPack(all(), {
       targetBytes: batchBytes,
       maxFiles: input.maxFilesPerBatch,
       maxItemBytes: MAX_BATCH_ITEM_BYTES,
@@ -259,7 +281,6 @@ export const runPlanBacklog = async (
       stream.end();
       await once(stream, 'finish');
     }
-    if (deps.partition) await checkPartitionPaths(deps.store, first, deps.partition, ws);
     const manifestKey = planKey(input.feed, runId);
     await deps.store.upload(manifestKey, local, 'application/x-ndjson');
     const refusals = refused > 0 ? refusedKey(input.feed, runId) : undefined;
