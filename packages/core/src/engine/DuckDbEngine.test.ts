@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from './DuckDbEngine.js';
 import { Workspace } from './Workspace.js';
@@ -23,6 +27,53 @@ const rejectionOf = (
   );
 
 describe('Class: DuckDbEngine', () => {
+  describe('Method: create', () => {
+    it('spills each engine to a folder of its own, removed when it closes', async () => {
+      // Prepare
+      const [a, b] = await Promise.all([DuckDbEngine.create(), DuckDbEngine.create()]);
+      const spillOf = async (engine: DuckDbEngine) =>
+        String((await engine.all("select current_setting('temp_directory') as d"))[0]?.d);
+      const [first, second] = [await spillOf(a), await spillOf(b)];
+
+      // Act: both hold a table four times their memory limit at once, so both spill
+      const fill = async (engine: DuckDbEngine) => {
+        await engine.run(
+          "set memory_limit = '32MB'; create temp table t as select i, repeat('x', 100) as s from range(1000000) r(i)"
+        );
+        return engine.scalarNumber('select count(*) from t');
+      };
+      const counts = await Promise.all([fill(a), fill(b)]);
+      const spilled = [readdirSync(first).length > 0, readdirSync(second).length > 0];
+      a.close();
+      b.close();
+
+      // Assess
+      expect(first).not.toBe(second);
+      expect(counts).toEqual([1_000_000, 1_000_000]);
+      expect(spilled).toEqual([true, true]);
+      expect([existsSync(first), existsSync(second)]).toEqual([false, false]);
+    });
+
+    it("removes a dead process's spill folder, and leaves a live one's", async () => {
+      // Prepare: a process that has ended, and one that runs
+      const ended = spawnSync(process.execPath, ['-e', '']).pid;
+      const folder = (pid: number) => join(tmpdir(), `strata-duckdb-spill-${pid}-0-0`);
+      for (const pid of [ended, process.ppid]) {
+        mkdirSync(folder(pid), { recursive: true });
+        writeFileSync(join(folder(pid), 'duckdb_temp_storage_S32K-0.tmp'), 'spilled');
+      }
+
+      // Act
+      const engine = await DuckDbEngine.create();
+      engine.close();
+
+      // Assess
+      expect(existsSync(folder(ended))).toBe(false);
+      expect(existsSync(folder(process.ppid))).toBe(true);
+      rmSync(folder(process.ppid), { recursive: true });
+    });
+  });
+
   describe('Method: all', () => {
     it('names the file, line and reason of a typed read that fails, without the value', async () => {
       // Prepare

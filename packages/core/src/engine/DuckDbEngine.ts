@@ -1,7 +1,6 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TerminalError } from '../errors/index.js';
+import { claimSpillFolder, releaseSpillFolder } from './spillFolder.js';
 import { withoutData } from './withoutData.js';
 
 /** DuckDB's error when an allocation would pass its memory limit (no spill could avoid it). */
@@ -31,20 +30,29 @@ export interface DuckDbEngineOptions {
 export class DuckDbEngine {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
+  readonly #spill: string;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, spill: string) {
     this.#instance = instance;
     this.#connection = connection;
+    this.#spill = spill;
   }
 
   static async create(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
-    const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
-      threads: String(options.threads ?? 1),
-      ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
-      // An in-memory database spills to ./.tmp by default, which is read-only in Lambda.
-      temp_directory: join(tmpdir(), 'strata-duckdb-spill'),
-    });
-    return new DuckDbEngine(instance, await instance.connect());
+    // An in-memory database spills to ./.tmp by default, which is read-only in Lambda; and no
+    // two engines may share a folder (claimSpillFolder).
+    const spill = claimSpillFolder();
+    try {
+      const instance = await DuckDBInstance.create(options.path ?? ':memory:', {
+        threads: String(options.threads ?? 1),
+        ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+        temp_directory: spill,
+      });
+      return new DuckDbEngine(instance, await instance.connect(), spill);
+    } catch (error) {
+      releaseSpillFolder(spill);
+      throw error;
+    }
   }
 
   /**
@@ -114,5 +122,6 @@ export class DuckDbEngine {
   close(): void {
     this.#connection.closeSync();
     this.#instance.closeSync();
+    releaseSpillFolder(this.#spill);
   }
 }
