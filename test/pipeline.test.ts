@@ -267,4 +267,39 @@ describe('pipeline state machine (embedded runtime)', () => {
       'quarantine/customer/run=e2e-quarantine/rejected.parquet',
     ]);
   });
+
+  it('succeeds with one alert when it holds back deletions past max_deleted_share', async () => {
+    // Prepare: every customer sent; then customers 1 to 3 vanish from the source, and one record
+    // in a thousand may be deleted
+    await suite.runtime.execute('pipeline', { executionName: 'e2e-held-before' });
+    const config = await suite.runtime.defaultConfig();
+    const customer = (config.queries as { name: string; sql: string }[]).find(
+      (query) => query.name === 'customer'
+    );
+    if (!customer) throw new Error('default config has no customer query');
+    customer.sql = 'select * from snowflake_sample_data.tpch_sf1.customer where C_CUSTKEY > 3';
+    config.feature_ingest = { max_deleted_share: 0.001 };
+    await suite.runtime.putConfig(config);
+
+    // Act
+    const outcome = await suite.runtime.execute('pipeline', { executionName: 'e2e-held' });
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    const { features } = (outcome as { output: { features: { deletionsHeld: number } } }).output;
+    expect(features.deletionsHeld).toBe(3);
+    expect(
+      suite.runtime.alerts
+        .filter((alert) => alert.message.includes('e2e-held'))
+        .map((alert) => [alert.subject, alert.message.split(':')[0]])
+    ).toEqual([
+      [
+        'Strata held feature deletions',
+        'Strata pipeline execution e2e-held kept 3 records of feature group strata-customer-features that are gone from gold ml_features',
+      ],
+    ]);
+    expect(
+      await suite.runtime.featureStore.onlineRecord('strata-customer-features', '1')
+    ).toBeTruthy();
+  });
 });
