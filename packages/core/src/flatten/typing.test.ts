@@ -1,10 +1,13 @@
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
-import { DuckDbEngine } from '../engine/index.js';
+import { quoteLiteral } from '../config/index.js';
+import { DuckDbEngine, Workspace } from '../engine/index.js';
 import type { FlatColumn } from './flattenPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions, LocalObject, RecordShape } from './types.js';
 import {
+  datasetLeaves,
   SHAPE_KEY_CHARS,
   TEXT_SAMPLE,
   typingReport,
@@ -126,6 +129,61 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
       leaves: { typed: records.length * 3, child: 0, json: records.length * 3, variant: 0 },
       estimated: true,
     });
+  });
+
+  it('counts the leaves of JSON text by their tokens, whatever the strings hold', async () => {
+    // Prepare: strings that look like keys, numbers, booleans, nulls and escapes
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      DATE: '2024-01-01',
+      MODE: 'web',
+      id: i,
+      text: {
+        'a": 1, "b': 'x": 2, true, null, -1e-5 \\',
+        quote: 'say "hi": 3',
+        numbers: [-1.5e10, 0, 12, 3.25e-7, i],
+        flags: [true, false, null, 'true', 'null'],
+        nested: { deeper: { k: '{"no": "object"}', n: null, u: '\u00e9\u{1F600}:' } },
+      },
+    }));
+
+    // Act
+    const result = await flatten('typing_tokens', records, { infer: 'never', maxDepth: 1 });
+
+    // Assess
+    const counts = result.typing?.leaves;
+    expect(counts?.json).toBe(leaves(records.map((r) => r.text)));
+    expect(counts && total(counts)).toBe(leaves(records));
+  });
+
+  it('counts wide and deep JSON text in little memory', async () => {
+    // Prepare: 50 values of 30 keys, each over four levels of objects, as one JSON column
+    const level = (depth: number): unknown =>
+      depth === 0
+        ? 'v'
+        : Object.fromEntries(
+            Array.from({ length: 6 }, (_, k) => [`k${k}`, k < 3 ? `leaf ${k}` : level(depth - 1)])
+          );
+    const values = Array.from({ length: 50 }, (_, i) =>
+      Object.fromEntries(Array.from({ length: 30 }, (_, j) => [`name${i}_${j}`, level(3)]))
+    );
+    const counted = await Workspace.use('typing-test', (ws) =>
+      DuckDbEngine.use({ threads: 1 }, async (engine) => {
+        const lines = ws.path('values.jsonl');
+        await writeFile(lines, values.map((v) => JSON.stringify({ v })).join('\n'));
+        const file = ws.path('values.parquet');
+        await engine.run(
+          `copy (select json->'v' as v from read_ndjson_objects(${quoteLiteral(lines)})) to ${quoteLiteral(file)}`
+        );
+        // json_tree's row per node carries the node's subtree: 64 MB did not hold these.
+        await engine.run("set memory_limit = '64MB'");
+
+        // Act
+        return datasetLeaves(engine, [file], [{ name: 'v', path: '$."v"', type: 'JSON' }]);
+      })
+    );
+
+    // Assess
+    expect(counted).toEqual({ typed: 0, json: leaves(values), variant: 0, estimated: false });
   });
 
   it('names the widest sampled record shape first', async () => {
