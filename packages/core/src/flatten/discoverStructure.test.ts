@@ -50,6 +50,42 @@ describe('Function: discoverStructure', () => {
     expect(found.unreadable.size).toBe(0);
   });
 
+  it('keeps an object whose keys are data whole, whether the sample or the pass finds them', async () => {
+    // Prepare: `names` holds two keys of its own in each of the first records, or one in each
+    // record after the sampled head
+    const inHead = join(dir, 'map-head.jsonl');
+    await writeFile(
+      inHead,
+      Array.from({ length: 1200 }, (_, i) =>
+        JSON.stringify({ id: i, names: { [`a${i}`]: 1, [`b${i}`]: { x: 'y' } } })
+      ).join('\n')
+    );
+    const afterHead = join(dir, 'map-late.jsonl');
+    await writeFile(
+      afterHead,
+      Array.from({ length: 3000 }, (_, i) =>
+        JSON.stringify({ id: i, names: i < 1000 ? { a: 1 } : { a: 1, [`n${i}`]: { x: i } } })
+      ).join('\n')
+    );
+
+    // Act
+    const [head, late] = await DuckDbEngine.use({}, (engine) =>
+      Promise.all(
+        [inHead, afterHead].map((path) =>
+          discoverStructure(engine, [{ format: 'newline_delimited', paths: [path] }], {
+            maxDepth: 3,
+            known: {},
+          })
+        )
+      )
+    );
+
+    // Assess
+    expect(head?.structure).toEqual({ id: 'UBIGINT', names: 'JSON' });
+    expect(late?.structure).toEqual({ id: 'UBIGINT', names: 'JSON' });
+    expect(late?.records.get(afterHead)).toBe(3000);
+  });
+
   /** Discovers one file, counting the passes that list every record's keys. */
   const discoverCounting = (path: string) =>
     DuckDbEngine.use({}, async (engine) => {

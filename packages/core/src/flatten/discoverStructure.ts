@@ -3,12 +3,15 @@ import type { DuckDbEngine } from '../engine/index.js';
 import { maximumObjectSize } from './constants.js';
 import type { Rejection } from './strictJson.js';
 import {
+  collapseMaps,
   isObject,
   type JsonStructure,
   jsonPath,
   leafPaths,
+  MAP_KEYS,
   mergeStructures,
   objectPaths,
+  pathKeys,
   structureAt,
   withStructureAt,
 } from './structure.js';
@@ -151,7 +154,7 @@ export const sampleStructure = async (
                where (rn <= ${HEAD_RECORDS} or rn % ${every} = 0) and ${records})`
             : `select json_structure(to_json(list(json))) as s from (select json from (select json from ${objectsReader(readable)} limit ${HEAD_RECORDS}) where ${records})`
       );
-      structure = mergeStructures(structure, elementsOf(head?.s));
+      structure = mergeStructures(structure, collapseMaps(elementsOf(head?.s)));
     });
   }
 
@@ -196,7 +199,7 @@ export const discoverStructure = async (
   for (;;) {
     const records = new Map<string, number>();
     const rejected = new Map<string, Map<number, Rejection>>();
-    const found: string[][] = [];
+    let found: string[][] = [];
     /** Records holding a key the structure did not know. */
     let holding = 0;
     const checked = objectPaths(structure, options.maxDepth);
@@ -284,6 +287,16 @@ export const discoverStructure = async (
           }
         }
         if (holdsNew) holding += row.n;
+      }
+    }
+    // An object the pass keeps finding keys in is a map: its keys are data, and it is kept whole.
+    for (const parent of new Set(found.map((keys) => jsonPath(keys.slice(0, -1))))) {
+      const keys = pathKeys(parent);
+      const node = structureAt(structure, keys);
+      const added = found.filter((path) => jsonPath(path.slice(0, -1)) === parent).length;
+      if (keys.length > 0 && isObject(node) && Object.keys(node).length + added > MAP_KEYS) {
+        structure = withStructureAt(structure, keys, 'JSON');
+        found = found.filter((path) => jsonPath(path.slice(0, -1)) !== parent);
       }
     }
     // Objects a subtree sample showed have had their keys sampled, not listed: one more pass.

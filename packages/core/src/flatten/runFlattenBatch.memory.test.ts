@@ -49,4 +49,54 @@ describe('Function: runFlattenBatch (memory)', () => {
       error: expect.stringMatching(/^Strata\.Terminal: out of memory/),
     });
   });
+
+  it('flattens a map-shaped batch whose inference does not fit in memory, keeping the map whole', async () => {
+    // Prepare: 400 records, each naming 10 features of its own with a nested value: 4,000
+    // distinct keys under `features`, each a path DuckDB's inference holds at once
+    const key = 'raw/maps/features.jsonl';
+    const records = Array.from({ length: 400 }, (_, i) => ({
+      DATE: '2024-01-02',
+      MODE: 'web',
+      id: i,
+      features: Object.fromEntries(
+        Array.from({ length: 10 }, (_, j) => [
+          `feature_${i}_${j}`,
+          { support: { chrome: { added: `${j}` }, firefox: { added: null, notes: ['a', 'b'] } } },
+        ])
+      ),
+    }));
+    const body = records.map((record) => JSON.stringify(record)).join('\n');
+    await lake.store.put(key, body);
+
+    // Act
+    const result = await DuckDbEngine.use({ threads: 1, memoryLimit: '48MB' }, (engine) =>
+      runFlattenBatch(
+        { feed: 'maps', batchId: 'maps-1', objects: [{ key, size: body.length }] },
+        {
+          store: lake.store,
+          engine,
+          ledger: lake.ledger,
+          options: {
+            separator: '_',
+            maxDepth: 3,
+            partition: { date: 'DATE', mode: 'MODE' },
+            leaveInPlace: true,
+            infer: 'always',
+          },
+        }
+      )
+    );
+
+    // Assess: every record written, the map one JSON column
+    expect(result).toMatchObject({ recordsRead: 400, rowsWritten: 400, recordsQuarantined: 0 });
+    const fragment = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(`_schemas/maps/fragments/maps-1.json`))
+    ) as { columns: { name: string; type: string }[] };
+    expect(fragment.columns.map((column) => [column.name, column.type])).toEqual([
+      ['date', 'VARCHAR'],
+      ['mode_2', 'VARCHAR'],
+      ['id', 'BIGINT'],
+      ['features', 'JSON'],
+    ]);
+  });
 });

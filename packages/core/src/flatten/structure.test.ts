@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { mergeStructures, objectPaths, pathKeys, readJsonColumns, readShape } from './structure.js';
+import {
+  collapseMaps,
+  MAP_KEYS,
+  mergeStructures,
+  objectPaths,
+  pathKeys,
+  readJsonColumns,
+  readShape,
+} from './structure.js';
 
 describe('Function: mergeStructures', () => {
   it.each([
@@ -24,6 +32,23 @@ describe('Function: mergeStructures', () => {
     // Assess
     expect(merged).toEqual({ a: 'UBIGINT', b: { c: 'VARCHAR', d: 'BOOLEAN' }, e: 'VARCHAR' });
     expect(Object.keys(merged)).toEqual(['a', 'b', 'e']);
+  });
+});
+
+describe('Function: collapseMaps', () => {
+  it('keeps objects of more than MAP_KEYS keys whole below the record, at any depth', () => {
+    // Prepare
+    const many = Object.fromEntries(
+      Array.from({ length: MAP_KEYS + 1 }, (_, i) => [`k${i}`, 'BIGINT'])
+    );
+    const few = Object.fromEntries(Array.from({ length: MAP_KEYS }, (_, i) => [`k${i}`, 'BIGINT']));
+
+    // Act
+    const collapsed = collapseMaps({ id: 'BIGINT', a: { b: many }, list: [many], fields: few });
+
+    // Assess
+    expect(collapsed).toEqual({ id: 'BIGINT', a: { b: 'JSON' }, list: ['JSON'], fields: few });
+    expect(collapseMaps(many)).toEqual(many);
   });
 });
 

@@ -157,6 +157,31 @@ export const structureAt = (
   return node;
 };
 
+/**
+ * More keys than one object of a feed's records plausibly has as fields: such an object's keys
+ * are data (names, ids, versions: MDN's browser-compat data has 6,236 feature names under one
+ * field), and a column per key would make a batch's plan, reads and catalog unbounded. Far above
+ * DuckDB's own map inference (200), so fields of ordinary wide records stay columns.
+ */
+export const MAP_KEYS = 1000;
+
+/**
+ * `structure` with every object below the record that has more than {@link MAP_KEYS} keys kept
+ * whole, as JSON text: a feed's column count then stays bounded however many keys its maps
+ * hold. The record itself stays an object.
+ *
+ * @param structure - a records' structure
+ */
+export const collapseMaps = (structure: JsonStructure, depth = 0): JsonStructure => {
+  if (Array.isArray(structure)) return structure.map((element) => collapseMaps(element, depth + 1));
+  if (!isObject(structure)) return structure;
+  const keys = Object.keys(structure);
+  if (depth > 0 && keys.length > MAP_KEYS) return 'JSON';
+  const collapsed: { [key: string]: JsonStructure } = Object.create(null);
+  for (const key of keys) collapsed[key] = collapseMaps(structure[key] as JsonStructure, depth + 1);
+  return collapsed;
+};
+
 /** Returns `structure` with `child` merged in at `keys` (objects on the way are created). */
 export const withStructureAt = (
   structure: JsonStructure,

@@ -64,6 +64,11 @@ const inferRecord = async (
     )
     .catch((error: unknown) => {
       if (UNTAKEN.test(error instanceof Error ? error.message : String(error))) return undefined;
+      // Its inference holds every path of the batch at once: a map-shaped batch's may not fit,
+      // and the sampled plan, which keeps maps whole, takes it instead.
+      if (error instanceof TerminalError && /^out of memory/.test(error.message)) {
+        return undefined;
+      }
       throw error;
     });
   if (!rows) return undefined;
