@@ -21,6 +21,8 @@ import { type BronzeManifest, type ExtractResult, runExtract } from '@strata/cor
 import { GOLD_MODELS, loadGoldModel, runSilverToGold } from '@strata/core/silver-to-gold';
 import { EmbeddedRuntime } from '@strata/local/runtime';
 import { advanceDay } from '@strata/local/warehouse';
+import { engineOptions } from '../../functions/_shared/engine.js';
+import { LAMBDAS } from '../../stacks/lambdas.js';
 import {
   type BenchOptions,
   type Measurement,
@@ -34,8 +36,14 @@ const noSecrets = async (id: string): Promise<string> => {
   throw new Error(`the bench has no secret ${id}`);
 };
 
-/** The stage computes on one thread, as its Lambda does; the baseline gets the same. */
-const ENGINE = { threads: 1 } as const;
+/**
+ * Both stages run with their function's memory, as Lambda gives it (2,048 MB: one thread and
+ * DuckDB 1.2 GB, which spills past it), so SF1 is measured where it must fit; the baseline gets
+ * the same engine.
+ */
+const ENGINE = engineOptions({
+  memoryLimitInMB: String(Math.min(LAMBDAS.BronzeToSilver.memoryMb, LAMBDAS.SilverToGold.memoryMb)),
+});
 
 /**
  * The stage's SQL (packages/core/src/bronze-to-silver/) for a first run (no previous silver
