@@ -134,5 +134,34 @@ export const catalogContract = (name: string, factory: () => Catalog | Promise<C
       expect(names(result.columns)).toEqual(['mode', 'amount']);
       expect(result.partitionColumns).toEqual(['year', 'mode_partition']);
     });
+
+    it('shows a merge-on-read table without its sequence, and changes it when its files do', async () => {
+      // Prepare
+      const base = definition([
+        { name: 'user_id', type: 'BIGINT' },
+        { name: '_silver_seq', type: 'BIGINT' },
+      ]);
+      const files = [`${base.location}part-r1-s1-0.parquet`];
+      const table = { ...base, partitionKeys: [], merge: { key: ['user_id'], files } };
+
+      // Act
+      const created = await catalog.upsertTable(table);
+      const again = await catalog.upsertTable(table);
+      const delta = `${base.location}part-r2-s2-0.parquet`;
+      const moved = await catalog.upsertTable({
+        ...table,
+        merge: { key: ['user_id'], files: [...files, delta] },
+      });
+
+      // Assess
+      expect([created.change, again.change, moved.change]).toEqual([
+        'created',
+        'unchanged',
+        'updated',
+      ]);
+      expect(created.name.endsWith(`.${base.table}`)).toBe(true);
+      expect(names(created.columns)).toEqual(['user_id']);
+      expect(created.partitionColumns).toEqual([]);
+    });
   });
 };
