@@ -80,12 +80,12 @@ const filesNote = (manifest: SilverManifest, runId: string): string | undefined 
   }
   if (!manifest.merge) return undefined;
   const deltas = manifest.files.filter((file) => file.delta).length;
-  const wrote = written.some((file) => file.delta)
-    ? 'a delta of the rows changed this run'
-    : written.length > 0
-      ? 'a new base this run'
-      : 'nothing this run';
-  return `merge-on-read: ${deltas} delta(s) over its base; ${wrote}`;
+  if (written.some((file) => file.delta)) {
+    return `merge-on-read: base + ${deltas} delta(s), one written this run`;
+  }
+  return written.length > 0
+    ? 'merge-on-read: a new base written this run'
+    : `merge-on-read: base + ${deltas} delta(s), nothing written this run`;
 };
 
 /**
