@@ -1,5 +1,6 @@
 export { qualityScore, rejectReason, standardisedColumns } from './contract.js';
 export { createEmptyHistory, historySql } from './history.js';
+export type { SilverHistory } from './historyTable.js';
 export {
   type BronzeToSilverDeps,
   type BronzeToSilverInput,
@@ -7,6 +8,5 @@ export {
   bronzeToSilverInputSchema,
   runBronzeToSilver,
   type SilverDataset,
-  type SilverHistory,
   type SkippedExtract,
 } from './runBronzeToSilver.js';

@@ -69,6 +69,19 @@ export interface MergedWrite {
   manifest: SilverManifest | undefined;
 }
 
+/** What a run writes of one table, and the manifest the table had before it. */
+export interface TableWrite extends MergedWrite {
+  before: SilverManifest | undefined;
+}
+
+/**
+ * The bytes of files.
+ *
+ * @param files - files with their sizes
+ */
+export const bytesOf = (files: readonly { bytes: number }[]) =>
+  files.reduce((sum, file) => sum + file.bytes, 0);
+
 /**
  * Writes a keyed, unpartitioned silver table's change for this run, in the workspace, as
  * merge-on-read: only the rows that differ from the table before the run (new, changed,

@@ -14,14 +14,14 @@ import {
 } from '../lake/index.js';
 import type { Catalog, ObjectStore, TableDefinition } from '../ports/index.js';
 import { qualityScore, rejectReason, standardisedColumns } from './contract.js';
+import { prepareHistory, type SilverHistory } from './historyTable.js';
 import {
-  countHistory,
-  createEmptyHistory,
-  type HistoryConfig,
-  type HistoryCounts,
-  historySql,
-} from './history.js';
-import { keepUnchanged, type MergedWrite, writeMerged } from './mergedTable.js';
+  bytesOf,
+  keepUnchanged,
+  type MergedWrite,
+  type TableWrite,
+  writeMerged,
+} from './mergedTable.js';
 import { partitioningOf, writeSilverFiles } from './partitions.js';
 import { countSilver, manifestOf, silverTableOf, touchedFiles } from './silverFiles.js';
 
@@ -70,16 +70,6 @@ export interface SilverDataset {
   bytesTotal: number;
   /** The entity's history table (config `history`), when it keeps one. */
   history?: SilverHistory;
-}
-
-/** What a run left in an entity's history table. */
-export interface SilverHistory extends HistoryCounts {
-  table: string;
-  key: string;
-  /** Bytes of the history's files this run wrote: a delta, a new base, or none. */
-  bytesWritten: number;
-  /** Bytes of every file of the history table after the run. */
-  bytesTotal: number;
 }
 
 /** An entity whose extract failed: skipped here, reported at the end of the run. */
@@ -315,13 +305,16 @@ const prepareUpsert = async (
   const writes: TableWrite[] = [{ ...entityWrite, before: previous }];
   let history: SilverHistory | undefined;
   if (query.history) {
-    const prepared = await prepareHistory(deps, ws, {
-      entity,
-      runId,
-      history: query.history,
-      primaryKey: query.primary_key,
-      extractedAt,
-    });
+    const prepared = await prepareHistory(
+      { store: deps.store, engine: deps.engine, ws },
+      {
+        entity,
+        runId,
+        history: query.history,
+        primaryKey: query.primary_key,
+        extractedAt,
+      }
+    );
     history = prepared.counts;
     writes.push(prepared);
   }
@@ -367,77 +360,6 @@ const prepareUpsert = async (
     manifests,
     superseded,
     tables,
-  };
-};
-
-/** What a run writes of one table, and the manifest the table had before it. */
-interface TableWrite extends MergedWrite {
-  before: SilverManifest | undefined;
-}
-
-/** The bytes of files. */
-const bytesOf = (files: readonly { bytes: number }[]) =>
-  files.reduce((sum, file) => sum + file.bytes, 0);
-
-/**
- * Writes the entity's history table's change, in the workspace, from its previous versions and
- * the current state of the entity (`<entity>__current`): the versions this run opened and
- * closed, as a merge-on-read delta keyed on the surrogate key (see {@link writeMerged}).
- */
-const prepareHistory = async (
-  deps: BronzeToSilverDeps,
-  ws: Workspace,
-  options: {
-    entity: string;
-    runId: string;
-    history: HistoryConfig;
-    primaryKey: readonly string[];
-    extractedAt: string;
-  }
-): Promise<TableWrite & { counts: SilverHistory }> => {
-  const { entity, history } = options;
-  const current = quoteIdentifier(`${entity}__current`);
-  const previous = quoteIdentifier(`${entity}__history`);
-  const before = await readSilverManifest(deps.store, history.table);
-  const relation = before
-    ? await silverRelation({ store: deps.store, engine: deps.engine, ws }, before, history.table)
-    : null;
-  if (relation) {
-    await deps.engine.run(`create or replace temp table ${previous} as select * from ${relation}`);
-  } else {
-    await createEmptyHistory(deps.engine, previous, current, history);
-  }
-  const versions = quoteIdentifier(`${entity}__versions`);
-  await deps.engine.run(
-    `create or replace temp table ${versions} as ${historySql({
-      current,
-      previous,
-      primaryKey: options.primaryKey,
-      history,
-    })}`
-  );
-  const write = await writeMerged(
-    { engine: deps.engine, ws },
-    {
-      table: history.table,
-      runId: options.runId,
-      key: [history.surrogate_key],
-      rows: versions,
-      previous: before,
-      previousRows: relation ? previous : null,
-    }
-  );
-  const counts = await countHistory(deps.engine, versions, options.extractedAt);
-  return {
-    ...write,
-    before,
-    counts: {
-      table: history.table,
-      key: silverManifestKey(history.table),
-      bytesWritten: bytesOf(write.written),
-      bytesTotal: bytesOf((write.manifest ?? before)?.files ?? []),
-      ...counts,
-    },
   };
 };
 
