@@ -10,7 +10,7 @@ import {
   silverManifestKey,
   viewSilverTable,
 } from '@strata/core/lake';
-import type { ObjectStore } from '@strata/core/ports';
+import type { Catalog, ObjectStore } from '@strata/core/ports';
 import { DuckDbCatalog } from '@strata/local/catalog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysUnder, snapshot } from './support/lake.js';
@@ -59,7 +59,8 @@ const runDay = async (
   lake: LocalLake,
   runId: string,
   startedAt: string,
-  store: ObjectStore = lake.store
+  store: ObjectStore = lake.store,
+  lakeCatalog: Catalog = catalog
 ): Promise<BronzeToSilverResult> => {
   const cfg = config();
   if (lake === b) {
@@ -80,7 +81,7 @@ const runDay = async (
       );
       return runBronzeToSilver(
         { runId, extracts: [extract] },
-        { store, engine, config: cfg, ...(lake === a ? { catalog } : {}) }
+        { store, engine, config: cfg, ...(lake === a ? { catalog: lakeCatalog } : {}) }
       );
     });
   } finally {
@@ -265,12 +266,39 @@ describe('merge-on-read silver', () => {
     await expectSameAsFullRewrite();
   });
 
+  it('brings the catalog up to date when the retry of a run that died before it has nothing to write', async () => {
+    // Prepare: a changed customer, and a catalog that is down
+    await source(`update customer set C_ADDRESS = '9 Late Ln' where C_CUSTKEY = 9`);
+    const down: Catalog = {
+      upsertTable: async () => {
+        throw new Error('injected: catalog down');
+      },
+    };
+    const address = `select c_address from silver.customer where c_custkey = 9`;
+
+    // Act: the run publishes its manifest, then fails on the catalog
+    await expect(runDay(a, 'mor-5', '2026-04-05T06:00:00.000Z', a.store, down)).rejects.toThrow(
+      'injected'
+    );
+
+    // Assess: silver has the change, the catalog's view the files before it
+    expect(await catalogRows(address)).toEqual([{ c_address: '9 Main St' }]);
+
+    // Act: the retry, which finds nothing to write
+    const [retried] = (await runBoth('mor-5', '2026-04-05T06:00:00.000Z')).datasets;
+
+    // Assess
+    expect(retried?.bytesWritten).toBe(0);
+    expect(await catalogRows(address)).toEqual([{ c_address: '9 Late Ln' }]);
+    await expectSameAsFullRewrite();
+  });
+
   it('folds the deltas into a new base once they would pass a fifth of it', async () => {
     // Prepare: a day that moves a third of the customers
     await source(`update customer set C_ADDRESS = C_ADDRESS || ' Apt 2' where C_CUSTKEY % 3 = 0`);
 
     // Act
-    const result = await runBoth('mor-5', '2026-04-05T06:00:00.000Z');
+    const result = await runBoth('mor-6', '2026-04-06T06:00:00.000Z');
 
     // Assess: one base file each, every earlier file superseded and deleted
     const [customer] = result.datasets;

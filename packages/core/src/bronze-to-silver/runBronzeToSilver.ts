@@ -330,11 +330,16 @@ const prepareUpsert = async (
   const superseded: string[] = [];
   for (const write of writes) {
     uploads.push(...write.written.map(({ key, local }) => ({ key, local })));
-    // A table the run changed none of keeps its manifest, files and catalog table as they are.
-    if (!write.manifest) continue;
+    if (!write.manifest) {
+      // A table the run changed none of keeps its manifest and files. Its catalog table is
+      // upserted all the same (unchanged, as a rule): a run that died between its manifest's
+      // PUT and the catalog left the view naming the files before it, and a retry has nothing
+      // to write.
+      if (write.before?.merge) tables.push(silverTableOf(write.before));
+      continue;
+    }
     manifests.push(write.manifest);
-    const [sample] = write.written;
-    if (sample) tables.push(await silverTableOf(deps.engine, write.manifest, sample.local));
+    if (write.written.length > 0) tables.push(silverTableOf(write.manifest));
     const listed = new Set(write.manifest.files.map((file) => file.key));
     superseded.push(
       ...(write.before?.files ?? []).map((file) => file.key).filter((k) => !listed.has(k))

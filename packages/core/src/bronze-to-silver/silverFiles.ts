@@ -20,22 +20,19 @@ interface Deps {
 const LEGACY = 'legacy';
 
 /**
- * The catalog table of a silver table: its location, its files' columns, its partitions, and
- * for a merge-on-read table its key and files.
+ * The catalog table of a silver table: its location, its files' columns (as its manifest
+ * records them), its partitions, and for a merge-on-read table its key and files.
  *
- * @param engine - the engine
- * @param manifest - the table's new manifest
- * @param local - one of the files written, for the columns
+ * @param manifest - the table's manifest
  */
-export const silverTableOf = async (
-  engine: DuckDbEngine,
-  manifest: SilverManifest,
-  local: string
-): Promise<TableDefinition> => ({
+export const silverTableOf = (manifest: SilverManifest): TableDefinition => ({
   table: manifest.table,
   layer: 'silver',
   location: `silver/${manifest.table}/`,
-  columns: catalogColumns(await fileColumns(engine, local), `silver.${manifest.table}`),
+  columns: catalogColumns(
+    manifest.columns.map((column) => ({ column_name: column.name, column_type: column.type })),
+    `silver.${manifest.table}`
+  ),
   partitionKeys: manifest.partitioning
     ? [
         {
