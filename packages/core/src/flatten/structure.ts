@@ -160,17 +160,18 @@ export const structureAt = (
 /**
  * More keys than one object of a feed's records plausibly has as fields: such an object's keys
  * are data (names, ids, versions: MDN's browser-compat data has 6,236 feature names under one
- * field), and a column per key would make a batch's plan, reads and catalog unbounded. Far above
+ * field), and a column per key would grow a batch's plan, reads and catalog with the data. Far above
  * DuckDB's own map inference (200), so fields of ordinary wide records stay columns.
  */
 export const MAP_KEYS = 1000;
 
 /**
  * `structure` with every object below the record that has more than {@link MAP_KEYS} keys kept
- * whole, as JSON text: a feed's column count then stays bounded however many keys its maps
- * hold. The record itself stays an object.
+ * whole, as JSON text, so no map turns into a column per key however many keys it holds. The
+ * record itself stays an object.
  *
  * @param structure - a records' structure
+ * @param depth - how deep `structure` is in the record (0: the record)
  */
 export const collapseMaps = (structure: JsonStructure, depth = 0): JsonStructure => {
   if (Array.isArray(structure)) return structure.map((element) => collapseMaps(element, depth + 1));
