@@ -2,7 +2,7 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
 import { BadInputError } from '../errors/index.js';
 import type { FlatColumn } from '../flatten/index.js';
-import { eachLimited } from '../lake/index.js';
+import { eachLimited, writeParquetFile } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
 
 /** A column a batch wrote with another type than its table now has. */
@@ -61,7 +61,7 @@ export const conformFiles = async (
   let rewritten = 0;
   await Workspace.use('conform', (ws) =>
     eachLimited(todo, REWRITE_CONCURRENCY, async (file, i) => {
-      const [source, target] = [ws.path(`${i}.parquet`), ws.path(`${i}-conformed.parquet`)];
+      const source = ws.path(`${i}.parquet`);
       await deps.store.download(file.key, source);
       const read = `read_parquet(${quoteLiteral(source)})`;
       const described = await deps.engine.all(`describe select * from ${read}`);
@@ -73,16 +73,16 @@ export const conformFiles = async (
       );
       if (casts.length > 0) {
         const replace = casts.map((cast) => `${widened(cast)} as ${quoteIdentifier(cast.name)}`);
-        await deps.engine
-          .run(
-            `copy (select * replace (${replace.join(', ')}) from ${read}) to ${quoteLiteral(target)} (format parquet, compression zstd)`
-          )
-          .catch((error: unknown) => {
-            throw new BadInputError(
-              `reconcile: ${file.key} cannot be rewritten with ${casts.map((cast) => `${cast.name} as ${cast.type}`).join(', ')}, the types its table now has: ${error instanceof Error ? error.message : String(error)}`
-            );
-          });
-        await deps.store.upload(file.key, target);
+        const { local } = await writeParquetFile(
+          { engine: deps.engine, ws },
+          `select * replace (${replace.join(', ')}) from ${read}`,
+          file.key
+        ).catch((error: unknown) => {
+          throw new BadInputError(
+            `reconcile: ${file.key} cannot be rewritten with ${casts.map((cast) => `${cast.name} as ${cast.type}`).join(', ')}, the types its table now has: ${error instanceof Error ? error.message : String(error)}`
+          );
+        });
+        await deps.store.upload(file.key, local, 'application/vnd.apache.parquet');
         rewritten++;
       }
     })
