@@ -290,15 +290,22 @@ export const discoverStructure = async (
       }
     }
     // An object the pass keeps finding keys in is a map: its keys are data, and it is kept whole.
-    for (const parent of new Set(found.map((keys) => jsonPath(keys.slice(0, -1))))) {
+    const byParent = new Map<string, string[][]>();
+    for (const path of found) {
+      const parent = jsonPath(path.slice(0, -1));
+      const siblings = byParent.get(parent) ?? [];
+      siblings.push(path);
+      byParent.set(parent, siblings);
+    }
+    for (const [parent, paths] of byParent) {
       const keys = pathKeys(parent);
       const node = structureAt(structure, keys);
-      const added = found.filter((path) => jsonPath(path.slice(0, -1)) === parent).length;
-      if (keys.length > 0 && isObject(node) && Object.keys(node).length + added > MAP_KEYS) {
+      if (keys.length > 0 && isObject(node) && Object.keys(node).length + paths.length > MAP_KEYS) {
         structure = withStructureAt(structure, keys, 'JSON');
-        found = found.filter((path) => jsonPath(path.slice(0, -1)) !== parent);
+        byParent.delete(parent);
       }
     }
+    found = [...byParent.values()].flat();
     // Objects a subtree sample showed have had their keys sampled, not listed: one more pass.
     const listed = new Set(checked.map(jsonPath));
     const unlisted = objectPaths(structure, options.maxDepth).some((p) => !listed.has(jsonPath(p)));

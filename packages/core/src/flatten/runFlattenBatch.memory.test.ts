@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
+import type { FlattenBatchOptions } from './types.js';
 
 let lake: LocalLake;
 
@@ -13,6 +14,34 @@ afterAll(async () => {
   await lake?.stop();
 });
 
+/** Flattens one object as a batch of its own, DuckDB held to `memoryLimit` on one thread. */
+const flattenWithin = (
+  memoryLimit: string,
+  batch: { feed: string; key: string; size: number },
+  options: Partial<FlattenBatchOptions> = {}
+) =>
+  DuckDbEngine.use({ threads: 1, memoryLimit }, (engine) =>
+    runFlattenBatch(
+      {
+        feed: batch.feed,
+        batchId: `${batch.feed}-1`,
+        objects: [{ key: batch.key, size: batch.size }],
+      },
+      {
+        store: lake.store,
+        engine,
+        ledger: lake.ledger,
+        options: {
+          separator: '_',
+          maxDepth: 3,
+          partition: { date: 'DATE', mode: 'MODE' },
+          leaveInPlace: true,
+          ...options,
+        },
+      }
+    )
+  );
+
 describe('Function: runFlattenBatch (memory)', () => {
   it('fails a batch that cannot fit in DuckDB’s memory limit with Strata.Terminal, and marks its objects FAILED with why', async () => {
     // Prepare: a record of 30 MB, more than a 16 MB limit can hold
@@ -21,24 +50,9 @@ describe('Function: runFlattenBatch (memory)', () => {
     await lake.store.put(key, body);
 
     // Act
-    const error = await DuckDbEngine.use({ threads: 1, memoryLimit: '16MB' }, (engine) =>
-      runFlattenBatch(
-        { feed: 'memory', batchId: 'memory-1', objects: [{ key, size: body.length }] },
-        {
-          store: lake.store,
-          engine,
-          ledger: lake.ledger,
-          options: {
-            separator: '_',
-            maxDepth: 3,
-            partition: { date: 'DATE', mode: 'MODE' },
-            leaveInPlace: true,
-          },
-        }
-      ).then(
-        () => undefined,
-        (rejected: unknown) => rejected as Error
-      )
+    const error = await flattenWithin('16MB', { feed: 'memory', key, size: body.length }).then(
+      () => undefined,
+      (rejected: unknown) => rejected as Error
     );
 
     // Assess
@@ -69,22 +83,10 @@ describe('Function: runFlattenBatch (memory)', () => {
     await lake.store.put(key, body);
 
     // Act
-    const result = await DuckDbEngine.use({ threads: 1, memoryLimit: '48MB' }, (engine) =>
-      runFlattenBatch(
-        { feed: 'maps', batchId: 'maps-1', objects: [{ key, size: body.length }] },
-        {
-          store: lake.store,
-          engine,
-          ledger: lake.ledger,
-          options: {
-            separator: '_',
-            maxDepth: 3,
-            partition: { date: 'DATE', mode: 'MODE' },
-            leaveInPlace: true,
-            infer: 'always',
-          },
-        }
-      )
+    const result = await flattenWithin(
+      '48MB',
+      { feed: 'maps', key, size: body.length },
+      { infer: 'always' }
     );
 
     // Assess: every record written, the map one JSON column
