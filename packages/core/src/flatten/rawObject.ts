@@ -52,6 +52,12 @@ export interface SampleOptions {
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /**
+ * Bytes a read, or an inflate, hands on at once. Streams' defaults (64 KiB reads, 16 KiB of
+ * inflated output) made inflating an object cost three times zlib's own work: 270–330 ms of CPU
+ * for 30 MiB of the backlog, 90–120 ms with 1 MiB chunks.
+ */
+const CHUNK_BYTES = 1 << 20;
+/**
  * The longest line a sample keeps: sampled lines stay in memory (about a thousand a batch), and
  * a batch whose sample misses a longer record's keys finds them in the key pass.
  */
@@ -132,8 +138,8 @@ export const inspectRawObject = async (
   if (options.gzip) {
     try {
       await pipeline(
-        createReadStream(local),
-        createGunzip(),
+        createReadStream(local, { highWaterMark: CHUNK_BYTES }),
+        createGunzip({ chunkSize: CHUNK_BYTES }),
         atMost(options.maxPlainBytes ?? Number.POSITIVE_INFINITY),
         createWriteStream(options.plain)
       );
@@ -233,7 +239,7 @@ export const inspectRawObject = async (
   let offset = 0;
   let tail = Buffer.alloc(0);
   for await (const chunk of createReadStream(path, {
-    highWaterMark: 1 << 20,
+    highWaterMark: CHUNK_BYTES,
   }) as AsyncIterable<Buffer>) {
     const notText = text(chunk);
     if (notText) return unreadable(path, notText);
@@ -343,7 +349,7 @@ export const maskLines = async (
   };
   let rest = Buffer.alloc(0);
   for await (const chunk of createReadStream(plain, {
-    highWaterMark: 1 << 20,
+    highWaterMark: CHUNK_BYTES,
   }) as AsyncIterable<Buffer>) {
     const bytes = rest.length ? Buffer.concat([rest, chunk]) : chunk;
     // The lines between masked ones are copied as one run of bytes.
@@ -395,7 +401,7 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
   let wellFormed = true;
   let offset = 0;
   read: for await (const chunk of createReadStream(array, {
-    highWaterMark: 1 << 20,
+    highWaterMark: CHUNK_BYTES,
   }) as AsyncIterable<Buffer>) {
     const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
     offset += chunk.length;
