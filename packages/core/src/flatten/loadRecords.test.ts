@@ -105,4 +105,59 @@ describe('Function: loadRecords', () => {
       }))
     );
   });
+
+  it('judges keys twice in arrays and documents by their place, and a 1 MB GeoJSON document within 256 MB', async () => {
+    // Prepare: DuckDB's json_tree, which judged keys before, ran out of 1.7 GiB on a 1 MB
+    // GeoJSON FeatureCollection (one document over many lines, deep arrays of coordinates)
+    const ring = (i: number) =>
+      Array.from({ length: 60 }, (_, j) => [
+        Number((-24.39 + i / 7 + j / 100).toFixed(2)),
+        Number((14.81 + j / 50).toFixed(2)),
+      ]);
+    const features = Array.from({ length: 400 }, (_, i) => ({
+      type: 'Feature',
+      properties: { A3: `C${i}`, name: `Country ${i}` },
+      geometry: { type: 'MultiPolygon', coordinates: [[ring(i)], [ring(i + 1), ring(i + 2)]] },
+    }));
+    const geo = `{"type":"FeatureCollection", "features": [\n${features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`;
+    expect(geo.length).toBeGreaterThan(1_000_000);
+    const files = {
+      'geo.json': geo,
+      'docs.json': '{\n  "a": 1\n}\n{\n  "b": 1,\n  "b": 2\n}\n{"e":{"f":1,"f":2}}\n{"g":1}',
+      'array.json': '[{"a":1}, {"b":{"c":1,"c":2}}, 7, {"d":1,"d":1}, {"e":1}]',
+    };
+    for (const [name, text] of Object.entries(files)) {
+      await lake.store.put(`tmp/${name}`, text);
+      await lake.store.download(`tmp/${name}`, join(lake.dir, name));
+    }
+
+    // Act
+    const seen = await DuckDbEngine.use({ memoryLimit: '256MB', threads: 1 }, async (engine) => {
+      const results = [];
+      for (const [i, name] of Object.keys(files).entries()) {
+        const loaded = await loadRecords(engine, join(lake.dir, name), { table: `k${i}` });
+        const rejected = await engine.all(
+          `select line_no, reason from k${i}_rejected order by line_no`
+        );
+        results.push({ name, loaded, rejected: rejected.map((r) => `${r.line_no}: ${r.reason}`) });
+      }
+      return results;
+    });
+
+    // Assess
+    const twice = 'a key appears twice in one object';
+    expect(seen).toEqual([
+      { name: 'geo.json', loaded: { format: 'documents', records: 1, rejected: 0 }, rejected: [] },
+      {
+        name: 'docs.json',
+        loaded: { format: 'documents', records: 2, rejected: 2 },
+        rejected: [`2: ${twice}`, `3: ${twice}`],
+      },
+      {
+        name: 'array.json',
+        loaded: { format: 'array', records: 2, rejected: 3 },
+        rejected: [`2: ${twice}`, '3: not a JSON object', `4: ${twice}`],
+      },
+    ]);
+  });
 });

@@ -4,6 +4,7 @@ import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { MAX_RECORD_BYTES, maximumObjectSize } from './constants.js';
+import { keysTwice } from './keysTwice.js';
 import { strictRejection, UNUSUAL_RE2 } from './strictJson.js';
 
 /** How a raw object turned out to be laid out. */
@@ -110,20 +111,20 @@ const rejectLenient = async (
 
 /**
  * Moves the records that are JSON but not objects (a bare number, a list) to the rejected table,
- * and those with a key twice in one object: which value counts is anyone's guess (DuckDB's
- * functions read the first, JSON.parse the last), so rather than drop one, the record goes whole.
+ * and those with a key twice in one object ({@link keysTwice}): which value counts is anyone's
+ * guess (DuckDB's functions read the first, JSON.parse the last), so rather than drop one, the
+ * record goes whole.
  */
-const rejectNonRecords = (records: string, rejected: string) => `
+const rejectNonRecords = (records: string, rejected: string, twice: ReadonlySet<number>) => {
+  const lines = `[${[...twice].join(', ')}]::bigint[]`;
+  return `
   insert into ${rejected}
   select line_no, record::varchar, 'not a JSON object' from ${records} where json_type(record) <> 'OBJECT';
   delete from ${records} where json_type(record) <> 'OBJECT';
-  create or replace temp table twice as
-  select distinct line_no from ${records}, json_tree(record)
-  where key is not null group by line_no, path, key having count(*) > 1;
   insert into ${rejected}
-  select line_no, record::varchar, 'a key appears twice in one object' from ${records} where line_no in (from twice);
-  delete from ${records} where line_no in (from twice);
-  drop table twice;`;
+  select line_no, record::varchar, 'a key appears twice in one object' from ${records} where list_contains(${lines}, line_no);
+  delete from ${records} where list_contains(${lines}, line_no);`;
+};
 
 /**
  * Loads one raw object's records into DuckDB, without losing any: records go to
@@ -150,8 +151,9 @@ export const loadRecords = async (
     create or replace temp table ${records} (line_no bigint, record json);
     create or replace temp table ${rejected} (line_no bigint, text varchar, reason varchar);
   `);
-  const counts = async (format: RawFormat): Promise<LoadedRecords> => {
-    await engine.run(rejectNonRecords(records, rejected));
+  const counts = async (format: Exclude<RawFormat, 'unreadable'>): Promise<LoadedRecords> => {
+    const twice = format === 'empty' ? new Set<number>() : await keysTwice(plain, format);
+    await engine.run(rejectNonRecords(records, rejected, twice));
     await rejectLenient(engine, { records, rejected }, `${plain}.refused.jsonl`);
     return {
       format,

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { type Rejection, unusualOffsets } from './strictJson.js';
-import { decodeToUtf8, markedEncoding, utf8Check } from './textEncoding.js';
+import { decodeToUtf8, markedEncoding, UTF8_BOM, utf8Check } from './textEncoding.js';
 
 /** What a downloaded raw object looks like before DuckDB reads it. */
 export interface RawObjectInfo {
@@ -50,7 +50,6 @@ export interface SampleOptions {
   spread: number;
 }
 
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /**
  * Bytes a read, or an inflate, hands on at once. Streams' defaults (64 KiB reads, 16 KiB of
  * inflated output) made inflating an object cost three times zlib's own work: 270–330 ms of CPU

@@ -11,6 +11,9 @@ import { pipeline } from 'node:stream/promises';
  * quarantine, named by what was found, since no reader here can tell its records apart.
  */
 
+/** UTF-8's byte order mark, which readers here skip as DuckDB's does. */
+export const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 /** The byte order marks decoded, UTF-32LE's before UTF-16LE's, which it opens with. */
 const MARKS = [
   { encoding: 'UTF-32LE', bytes: [0xff, 0xfe, 0x00, 0x00] },
