@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrayToLines, inspectRawObject, maskLines } from './rawObject.js';
+import { inspectRawObject, maskLines, toLines } from './rawObject.js';
 import type { Rejection } from './strictJson.js';
 
 let dir: string;
@@ -223,7 +223,7 @@ describe('Function: maskLines', () => {
   });
 });
 
-describe('Function: arrayToLines', () => {
+describe('Function: toLines', () => {
   it('writes each element on a line of its own, its bytes as they were but for line breaks', async () => {
     // Prepare: a byte order mark, CRLF, strings holding the bytes that end elements, 1 MiB chunks
     const long = 'x'.repeat(1 << 20);
@@ -238,7 +238,7 @@ describe('Function: arrayToLines', () => {
     const out = join(dir, 'to-lines.jsonl');
 
     // Act
-    const rewritten = await arrayToLines(array, out);
+    const rewritten = await toLines(array, out, 'array');
 
     // Assess
     expect(rewritten).toBe(true);
@@ -272,7 +272,53 @@ describe('Function: arrayToLines', () => {
     const out = `${array}l`;
 
     // Act
-    const rewritten = await arrayToLines(array, out);
+    const rewritten = await toLines(array, out, 'array');
+
+    // Assess
+    expect(rewritten).toBe(false);
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('writes objects one after another over many lines each on a line of its own, in their order', async () => {
+    // Prepare: pretty-printed documents, as a package.json or a saved API response is written,
+    // one right after another, a byte order mark and CRLF, strings holding braces
+    const documents = [
+      '{\r\n  "name": "a",\r\n  "deps": {"x": "^1"},\r\n  "s": "}{\\""\r\n}',
+      '{"b": [1,\n 2]}',
+      '{\n}',
+    ];
+    const path = join(dir, 'objects.json');
+    await writeFile(path, `\uFEFF\n${documents[0]}\n\n${documents[1]}${documents[2]}\n`);
+    const out = join(dir, 'objects.jsonl');
+
+    // Act
+    const rewritten = await toLines(path, out, 'objects');
+
+    // Assess
+    expect(rewritten).toBe(true);
+    const lines = (await readFile(out, 'utf8')).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(0, 3).map((line) => JSON.parse(line))).toEqual(
+      documents.map((document) => JSON.parse(document))
+    );
+    expect(lines[3]).toBe('');
+  });
+
+  it.each([
+    ['a first line that is broken', '{"a":\n{"b":1}\n'],
+    ['a line break inside a string', '{\n "a": "x\ny"\n}'],
+    ['a scalar between objects', '{"a":1}\n5\n{"b":2}'],
+    ['an array at the top', '{"a":1}\n[{"b":2}]'],
+    ['a truncated object', '{\n "a": {"b": 1}\n'],
+    ['a bracket closing too soon', '{"a":1}}'],
+  ])('leaves %s to the line-by-line reader, and no file behind', async (name, text) => {
+    // Prepare
+    const path = join(dir, `not-objects-${name.replaceAll(' ', '-')}.json`);
+    await writeFile(path, text);
+    const out = `${path}l`;
+
+    // Act
+    const rewritten = await toLines(path, out, 'objects');
 
     // Assess
     expect(rewritten).toBe(false);

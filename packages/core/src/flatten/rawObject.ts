@@ -61,6 +61,7 @@ const CHUNK_BYTES = 1 << 20;
  * a batch whose sample misses a longer record's keys finds them in the key pass.
  */
 const MAX_SAMPLED_LINE = 4 * 1024 ** 2;
+const NEWLINE = Buffer.from('\n');
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
 
 /** Passes bytes on, and fails once more than `max` have passed. */
@@ -371,46 +372,63 @@ export const maskLines = async (
 };
 
 /**
- * Rewrites a JSON array file as JSON Lines, one element a line, each element's bytes as they
- * were but for the line breaks between its tokens (which become spaces): the readers of JSON
- * Lines then take it, the wide one included, which reads an array's elements as one record.
- * Elements are numbered as the array's, so a quarantined element keeps its place. Only an
- * array whose top level is well formed is rewritten — `[`, elements split by commas, `]`, then
- * nothing but whitespace — and whose first element is an object; a line break inside a string
- * stops it too. Such a file is left to the array reader, which judges it.
+ * Rewrites a JSON array file, or a file of JSON objects written one after another over many
+ * lines (a pretty-printed document, as an API response or a `package.json` is saved), as JSON
+ * Lines: one element or object a line, each one's bytes as they were but for the line breaks
+ * between its tokens (which become spaces). The readers of JSON Lines then take it, the wide one
+ * included, and a batch's sample sees its records. Records are numbered as the array's elements
+ * or the file's objects, so a quarantined one keeps its place. Only a well-formed top level is
+ * rewritten — `[`, elements split by commas, `]`, then nothing but whitespace, the first element
+ * an object; or objects with nothing but whitespace between them — and a line break inside a
+ * string stops it too. Such a file is left to the line-by-line reader, which judges it.
  *
- * @param array - the (inflated, UTF-8) file, its first character other than whitespace `[`
+ * @param plain - the (inflated, UTF-8) file, its first character other than whitespace `[` for
+ *   an array, `{` for objects
  * @param out - where the lines go; removed again when the file is not rewritten
+ * @param layout - an array, or objects one after another
  * @returns whether it was rewritten
  */
-export const arrayToLines = async (array: string, out: string): Promise<boolean> => {
+export const toLines = async (
+  plain: string,
+  out: string,
+  layout: 'array' | 'objects'
+): Promise<boolean> => {
   const file = createWriteStream(out);
   const finished = once(file, 'finish');
   const write = async (data: Buffer) => {
     if (!file.write(data)) await once(file, 'drain');
   };
+  /** How deep the records sit: inside the array, or at the top. */
+  const top = layout === 'array' ? 1 : 0;
   /** 0 before `[`, 1 inside the array, more inside an element's objects and arrays. */
   let depth = 0;
   let inString = false;
   let escaped = false;
   let closed = false;
-  /** Whether the element being read holds a byte yet (an empty one is a malformed array). */
+  /** Whether the record being read holds a byte yet (an empty element is a malformed array). */
   let element = false;
   let elements = 0;
   let wellFormed = true;
+  /** A top-level object just ended: the next byte becomes, or is preceded by, a line break. */
+  let lineBreak = false;
   let offset = 0;
-  read: for await (const chunk of createReadStream(array, {
+  read: for await (const chunk of createReadStream(plain, {
     highWaterMark: CHUNK_BYTES,
   }) as AsyncIterable<Buffer>) {
     const from = offset === 0 && chunk.subarray(0, 3).equals(UTF8_BOM) ? UTF8_BOM.length : 0;
     offset += chunk.length;
     const copy = Buffer.from(chunk.subarray(from));
-    /** The bytes of `copy` to write: runs of element bytes, with `\n` between elements. */
+    /** The bytes of `copy` to write: runs of record bytes, with `\n` between records. */
     let keepFrom = 0;
     let kept = 0;
     const keep = (end: number) => {
       if (end > keepFrom) copy.copy(copy, kept, keepFrom, end);
       kept += Math.max(0, end - keepFrom);
+    };
+    /** Leaves the byte at `i` out. */
+    const skip = (i: number) => {
+      keep(i);
+      keepFrom = i + 1;
     };
     for (let i = 0; i < copy.length; i++) {
       const byte = copy[i] as number;
@@ -419,7 +437,7 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
           wellFormed = false;
           break read;
         }
-        keepFrom = i + 1;
+        skip(i);
         continue;
       }
       if (inString) {
@@ -432,17 +450,16 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
         }
         continue;
       }
-      if (depth === 0) {
+      if (depth === 0 && top === 1) {
         if (byte === 0x5b) depth = 1;
         else if (!isSpace(byte)) {
           wellFormed = false;
           break read;
         }
-        keep(i);
-        keepFrom = i + 1;
+        skip(i);
         continue;
       }
-      if (depth === 1 && (byte === 0x2c || byte === 0x5d)) {
+      if (top === 1 && depth === 1 && (byte === 0x2c || byte === 0x5d)) {
         // The end of an element: a comma after none, or `]` after a comma, is no array.
         if (!element && (byte === 0x2c || elements > 0)) {
           wellFormed = false;
@@ -458,14 +475,28 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
         if (byte === 0x5d) closed = true;
         continue;
       }
-      if (depth === 1 && !element && isSpace(byte)) {
-        // Whitespace between elements is left out.
+      if (lineBreak) {
+        lineBreak = false;
+        if (isSpace(byte)) {
+          keep(i);
+          copy[kept++] = 0x0a;
+          keepFrom = i + 1;
+          continue;
+        }
+        // An object right after another: the break goes between them, written ahead.
         keep(i);
-        keepFrom = i + 1;
+        await write(Buffer.from(copy.subarray(0, kept)));
+        await write(NEWLINE);
+        [kept, keepFrom] = [0, i];
+      }
+      if (depth === top && !element && isSpace(byte)) {
+        // Whitespace between records is left out.
+        skip(i);
         continue;
       }
-      if (!element && elements === 0 && byte !== 0x7b) {
-        // Lines opening with `[` would read as an array again, and a scalar first as no record.
+      if (!element && (top === 0 || elements === 0) && byte !== 0x7b) {
+        // Lines opening with `[` would read as an array again, and a scalar first as no record;
+        // an object's end is all that tells where a top-level value ends.
         wellFormed = false;
         break read;
       }
@@ -475,9 +506,15 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
       else if (byte === 0x7b || byte === 0x5b) depth++;
       else if (byte === 0x7d || byte === 0x5d) {
         depth--;
-        if (depth < 1) {
+        if (depth < top) {
           wellFormed = false;
           break read;
+        }
+        if (depth === 0) {
+          // The end of a top-level object: a line break follows it.
+          elements++;
+          element = false;
+          lineBreak = true;
         }
       }
     }
@@ -486,7 +523,8 @@ export const arrayToLines = async (array: string, out: string): Promise<boolean>
   }
   file.end();
   await finished;
-  if (wellFormed && closed && elements > 0) return true;
+  const ended = layout === 'array' ? closed : depth === 0 && !inString;
+  if (wellFormed && ended && elements > 0) return true;
   await rm(out, { force: true });
   return false;
 };

@@ -15,7 +15,7 @@ import {
 import type { FileGroup } from './discoverStructure.js';
 import { FlattenLayout } from './flattenLayout.js';
 import { downloadLineRange } from './lineRange.js';
-import { arrayToLines, inspectRawObject, maskLines, unreadable } from './rawObject.js';
+import { inspectRawObject, maskLines, toLines, unreadable } from './rawObject.js';
 import type { Rejection } from './strictJson.js';
 import type { BatchItem, LocalObject, StagedBatch } from './types.js';
 
@@ -116,11 +116,15 @@ export const stageBatch = async (
     };
     const plain = ws.path(`object-${index}.json`);
     let info = await inspectRawObject(local, { gzip: item.key.endsWith('.gz'), plain, ...limits });
-    // An array is read as JSON Lines, so it takes the paths those take: read as an array, a
-    // wide one fell to the per-column path (129 webhook payloads, 2,909 columns: past 1.1 GiB).
-    if (info.layout === 'array') {
+    // An array, or objects written over many lines, is read as JSON Lines, so it takes the
+    // paths those take: read as an array, a wide one fell to the per-column path (129 webhook
+    // payloads, 2,909 columns: past 1.1 GiB); read line by line, 832 package.json files (1.1
+    // MB) were sampled as nothing and ran out of 1.9 GiB in the sampled plan's 3,000 columns.
+    const layout =
+      info.layout === 'array' ? 'array' : info.suspect[0] === 1 ? 'objects' : undefined;
+    if (layout) {
       const lines = ws.path(`object-${index}.jsonl`);
-      if (await arrayToLines(info.path, lines)) {
+      if (await toLines(info.path, lines, layout)) {
         if (info.path !== local) await rm(info.path);
         info = await inspectRawObject(lines, { gzip: false, plain, ...limits });
       }
