@@ -128,6 +128,31 @@ describe('Class: DuckDbEngine', () => {
   });
 });
 
+describe('Class: DuckDbEngine (threads)', () => {
+  it('holds DuckDB to fewer threads for a piece of work, and gives them back after it, also when it fails', async () => {
+    await DuckDbEngine.use({ threads: 2 }, async (engine) => {
+      // Prepare
+      const threads = () => engine.scalarNumber("select current_setting('threads')");
+
+      // Act
+      const inside = await engine.withThreads(1, threads);
+      const after = await threads();
+      const failed = await engine
+        .withThreads(1, () => engine.run('select * from no_such_table'))
+        .then(
+          () => undefined,
+          (error: Error) => error.message
+        );
+      const afterFailure = await threads();
+      const notRaised = await engine.withThreads(4, threads);
+
+      // Assess
+      expect([inside, after, afterFailure, notRaised]).toEqual([1, 2, 2, 2]);
+      expect(failed).toMatch(/no_such_table/);
+    });
+  });
+});
+
 describe('Class: DuckDbEngine (memory limit)', () => {
   it('fails with Strata.Terminal naming its memory limit when work cannot fit in it', async () => {
     // Act: one list of five million numbers, which no spill can split

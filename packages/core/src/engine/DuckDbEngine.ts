@@ -82,6 +82,24 @@ export class DuckDbEngine {
     await this.#connection.run(sql).catch((error: unknown) => this.#rethrow(error));
   }
 
+  /**
+   * Runs `work` with DuckDB held to `threads` threads (if it has more), and gives it back the
+   * threads it had afterwards, also on error.
+   *
+   * @param threads - at most this many
+   * @param work - what to compute
+   */
+  async withThreads<T>(threads: number, work: () => Promise<T>): Promise<T> {
+    const had = await this.scalarNumber("select current_setting('threads')");
+    if (had <= threads) return work();
+    await this.run(`set threads = ${Math.max(1, Math.floor(threads))}`);
+    try {
+      return await work();
+    } finally {
+      await this.run(`set threads = ${had}`);
+    }
+  }
+
   /** Runs a query and returns every row as a JSON-safe object; errors as {@link run}'s. */
   async all(sql: string): Promise<JsonRow[]> {
     const reader = await this.#connection
