@@ -67,9 +67,11 @@ export const LAMBDAS = {
   },
   Reconcile: {
     handler: 'functions/reconcile.handler',
-    // It rewrites a column the run's batches typed differently in the files that hold it narrower.
+    // It rewrites a column the run's batches typed differently in the files that hold it
+    // narrower: as wide as FlattenBatch wrote them, and DuckDB's Parquet writer holds buffers for
+    // every column (1,500 columns ran out of the 585 MiB 1,024 MB gave it).
     install: ['@duckdb/node-api'],
-    memoryMb: 1024,
+    memoryMb: 3538,
   },
 } as const satisfies Record<string, LambdaBuild>;
 

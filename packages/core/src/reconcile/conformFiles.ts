@@ -1,6 +1,6 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { type DuckDbEngine, Workspace } from '../engine/index.js';
-import { BadInputError } from '../errors/index.js';
+import { BadInputError, TerminalError } from '../errors/index.js';
 import type { FlatColumn } from '../flatten/index.js';
 import { eachLimited, writeParquetFile } from '../lake/index.js';
 import type { ObjectStore } from '../ports/index.js';
@@ -78,6 +78,8 @@ export const conformFiles = async (
           `select * replace (${replace.join(', ')}) from ${read}`,
           file.key
         ).catch((error: unknown) => {
+          // Out of memory is the function's to answer, not the data's.
+          if (error instanceof TerminalError) throw error;
           throw new BadInputError(
             `reconcile: ${file.key} cannot be rewritten with ${casts.map((cast) => `${cast.name} as ${cast.type}`).join(', ')}, the types its table now has: ${error instanceof Error ? error.message : String(error)}`
           );

@@ -1,3 +1,4 @@
+export { conformFiles } from './conformFiles.js';
 export {
   mergeColumns,
   type ReconcileInput,
