@@ -6,7 +6,15 @@ export type DuckType =
   | { kind: 'scalar'; name: string }
   | { kind: 'struct'; fields: [string, DuckType][] }
   | { kind: 'list'; element: DuckType }
-  | { kind: 'map'; key: DuckType; value: DuckType };
+  | { kind: 'map'; key: DuckType; value: DuckType }
+  /**
+   * An object whose keys are data, read from JSON text (`mapShapes.ts`): `fields` are the keys
+   * it holds as fields, every other key is an entry whose value has type `value` (none: it
+   * holds no other key). Never parsed from DuckDB's text.
+   */
+  | { kind: 'keyed'; fields: [string, DuckType][]; value?: DuckType }
+  /** A map's values of several kinds, objects among them: the objects typed, the rest split. */
+  | { kind: 'mixed'; object: Extract<DuckType, { kind: 'keyed' }> };
 
 /**
  * Parses a type as `describe` prints it: `STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[])`,

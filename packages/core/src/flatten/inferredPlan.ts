@@ -63,6 +63,12 @@ export interface InferredTable {
   /** The STRUCTs its select reads from columns of their own (the feed's table only). */
   stages: Stage[];
   /**
+   * What its chains read from columns of their own, computed once per row: an object read
+   * from JSON text and a map's entries (`json_transform`). They read the side read's columns
+   * for the feed's table, the elements for a child table.
+   */
+  prepared: Stage[];
+  /**
    * The objects a child table's rows flatten into columns (an element itself, `$`, too), each
    * with its fields' SQL: one holding none of them (`{}`) is kept in `_variant` under its path,
    * apart from a null one. The feed's own objects are not checked: their fields are not in the
@@ -78,8 +84,13 @@ export interface InferredTable {
     list: string;
     /** Where it is in the table's row: an empty one is kept in `_variant` under this path. */
     at: string;
-    /** What an empty one is: `[]`, or `{}` for a map's entries. */
-    empty: '[]' | '{}';
+    /**
+     * What an empty one is: `[]`, or `{}` for a map's entries; none where it is not told apart
+     * (entries beside fields in the feed's own table, whose objects are not checked).
+     */
+    empty?: '[]' | '{}';
+    /** Fields beside a map's entries: only with all of them null is an object without entries `{}`. */
+    beside?: string[];
   }[];
 }
 export interface InferredPlanOptions {
@@ -146,9 +157,19 @@ export const inferredPlan = (
     native: [],
     checked: [],
     stages: [],
+    prepared: [],
     objects: [],
     children: [],
   });
+
+  // The type a `json_transform` reads an object as is known once the walk below it has
+  // planned its fields: its SQL holds a token until then, replaced when the plan is done. A
+  // token holds a NUL, which no key a column is planned from holds (`isAddressable`).
+  const types: string[] = [];
+  const hold = () => `\u0000type${types.push('') - 1}\u0000`;
+  const settle = (token: string, type: string) => {
+    types[Number(token.slice(5, -1))] = quoteLiteral(JSON.stringify(type));
+  };
 
   /** Where a value is in SQL: a chain of field accesses, and the select's (staged) access. */
   interface At {
@@ -156,17 +177,26 @@ export const inferredPlan = (
     staged: string;
     /** Stages above it. */
     level: number;
+    /** Prepared columns above its chain. */
+    prep: number;
   }
   const field = (at: At, key: string): At => {
     const access = (from: string) => `struct_extract(${from}, ${quoteLiteral(key)})`;
-    return { chain: access(at.chain), staged: access(at.staged), level: at.level };
+    return { chain: access(at.chain), staged: access(at.staged), level: at.level, prep: at.prep };
   };
   /** A STRUCT's own column (in the feed's table), from which its fields are references. */
   const staged = (table: InferredTable, at: At): At => {
     if (table.path !== '$' || !at.staged.startsWith('struct_extract(')) return at;
     const alias = `__strata_s${table.stages.length}`;
     table.stages.push({ alias, expression: at.staged, level: at.level + 1 });
-    return { chain: at.chain, staged: quoteKey(alias), level: at.level + 1 };
+    return { chain: at.chain, staged: quoteKey(alias), level: at.level + 1, prep: at.prep };
+  };
+  /** An expression over a chain as a prepared column of the table: its alias and level. */
+  const prepare = (table: InferredTable, expression: string, at: At) => {
+    const alias = `__strata_p${table.prepared.length}`;
+    const stage = { alias, expression, level: at.prep + 1 };
+    table.prepared.push(stage);
+    return { stage, sql: quoteKey(alias) };
   };
 
   /**
@@ -231,6 +261,16 @@ export const inferredPlan = (
           : {}),
       };
     }
+    if (type.kind === 'mixed') {
+      // A map's values of several kinds: the objects flatten, the other kinds split into
+      // their column and variant columns as a mixed path's do.
+      const isObject = `json_type(${at.chain}) = 'OBJECT'`;
+      table.checked.push({ chain: `(case when not ${isObject} then ${at.chain} end)`, path, name });
+      const object = `(case when ${isObject} then ${at.chain} end)`;
+      walk(table, type.object, keys, absolute, { ...at, chain: object, staged: object }, registry);
+      return { read: 'JSON', side: 'JSON' };
+    }
+    if (type.kind === 'keyed') return keyed(table, type, keys, absolute, at, registry);
     const element = type.kind === 'list' ? type.element : type.value;
     const scalar = element.kind === 'scalar' ? element.name : undefined;
     const elementType = scalar && TEXT_LIKE.test(scalar) ? 'VARCHAR' : scalar;
@@ -246,40 +286,135 @@ export const inferredPlan = (
     }
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
-    const objects = element.kind === 'struct' && element.fields.length > 0;
+    const objects =
+      (element.kind === 'struct' && element.fields.length > 0) || element.kind === 'keyed';
     if (type.kind === 'list' && !objects && !explode) return asJson();
     if (registered) return asJson();
+    if (type.kind === 'map') {
+      const read = `MAP(VARCHAR, ${entries(table, keys, absolute, element, { list: `map_entries(${at.chain})` })})`;
+      return { read, side: read };
+    }
     const childPath = `${jsonPath(absolute)}[*]`;
     const child: InferredTable = newTable(
       childDataset(table.dataset, keys, childPath, datasets),
       childPath,
       table.depth + (table.path === '$' ? 0 : 1),
-      !objects && type.kind === 'list'
+      !objects
     );
-    const list = type.kind === 'map' ? `map_entries(${at.chain})` : at.chain;
-    table.children.push({ table: child, list, at: path, empty: type.kind === 'map' ? '{}' : '[]' });
-    const inner = [...absolute, '[*]'];
-    const row = (expression: string): At => ({ chain: expression, staged: expression, level: 0 });
-    if (type.kind === 'map') {
-      // The entry's key is the `_key` column, its value `value` (or `value_<field>`…).
-      const key = row("struct_extract(__strata_e, 'key')");
-      walk(child, { kind: 'scalar', name: 'VARCHAR' }, ['_key'], [...inner, '_key'], key, []);
-    }
-    const value =
-      type.kind === 'map' ? row("struct_extract(__strata_e, 'value')") : row('__strata_e');
-    const elementRead = walk(
-      child,
-      element,
-      objects && type.kind === 'list' ? [] : ['value'],
-      type.kind === 'map' ? [...inner, 'value'] : inner,
-      value,
-      []
-    ).read;
-    // No normalised name opens with `_`: the key's column cannot meet a value's.
-    const key = type.kind === 'map' ? child.native[0] : undefined;
-    if (key) key.column.name = '_key';
-    const read = type.kind === 'map' ? `MAP(VARCHAR, ${elementRead})` : `${elementRead}[]`;
+    table.children.push({ table: child, list: at.chain, at: path, empty: '[]' });
+    const row = { chain: '__strata_e', staged: '__strata_e', level: 0, prep: 0 };
+    const read = `${walk(child, element, objects ? [] : ['value'], [...absolute, '[*]'], row, []).read}[]`;
     return { read, side: read };
+  };
+
+  /**
+   * A child table of a map's entries, one row per entry: its key the `_key` column, its value
+   * `value` (or `value_<field>`…). Returns the type the value is read as.
+   */
+  const entries = (
+    table: InferredTable,
+    keys: string[],
+    absolute: string[],
+    value: DuckType,
+    where: { list: string; beside?: string[]; told?: boolean }
+  ): string => {
+    const childPath = `${jsonPath(absolute)}[*]`;
+    const child: InferredTable = newTable(
+      childDataset(table.dataset, keys, childPath, datasets),
+      childPath,
+      table.depth + (table.path === '$' ? 0 : 1),
+      false
+    );
+    table.children.push({
+      table: child,
+      list: where.list,
+      at: jsonPath(keys),
+      ...(where.told === false ? {} : { empty: '{}' as const }),
+      ...(where.beside?.length ? { beside: where.beside } : {}),
+    });
+    const inner = [...absolute, '[*]'];
+    const row = (expression: string): At => ({
+      chain: expression,
+      staged: expression,
+      level: 0,
+      prep: 0,
+    });
+    const key = row("struct_extract(__strata_e, 'key')");
+    walk(child, { kind: 'scalar', name: 'VARCHAR' }, ['_key'], [...inner, '_key'], key, []);
+    const at = row("struct_extract(__strata_e, 'value')");
+    const read = walk(child, value, ['value'], [...inner, 'value'], at, []).read;
+    // No normalised name opens with `_`: the key's column cannot meet a value's.
+    const named = child.native[0];
+    if (named) named.column.name = '_key';
+    return read;
+  };
+
+  /**
+   * An object whose keys are data, read from JSON text: its fields (`json_transform` to their
+   * STRUCT, which passes over the other keys) flatten as a STRUCT's do, and its other keys are
+   * a child table's entries. In the feed's own table the fields are read natively (the
+   * reader's STRUCT of them), and the side read holds the object as JSON.
+   */
+  const keyed = (
+    table: InferredTable,
+    type: Extract<DuckType, { kind: 'keyed' }>,
+    keys: string[],
+    absolute: string[],
+    at: At,
+    registry: readonly FlatColumn[]
+  ): { read: string; side: string } => {
+    const structType = hold();
+    const struct = prepare(table, `json_transform(${at.chain}, ${structType})`, at);
+    const own = type.fields.length > 0 ? staged(table, at) : at;
+    const fieldAt = (key: string): At => {
+      const chain = `struct_extract(${struct.sql}, ${quoteLiteral(key)})`;
+      const prep = struct.stage.level;
+      return table.path === '$'
+        ? { chain, staged: field(own, key).staged, level: own.level, prep }
+        : { chain, staged: chain, level: 0, prep };
+    };
+    const fields = type.fields.map(([key, child]) => ({
+      key,
+      chain: fieldAt(key).chain,
+      ...walk(table, child, [...keys, key], [...absolute, key], fieldAt(key), registry),
+    }));
+    const struct_ = (of: readonly { key: string; type?: string | undefined }[]) =>
+      `STRUCT(${of.map((f) => `${quoteKey(f.key)} ${f.type}`).join(', ')})`;
+    const read = struct_(fields.map((f) => ({ key: f.key, type: f.read })));
+    // The feed's side chains read what the side read would hold; a child's, every field.
+    const chained =
+      table.path === '$'
+        ? fields.filter((f) => f.side !== undefined).map((f) => ({ key: f.key, type: f.side }))
+        : fields.map((f) => ({ key: f.key, type: f.read }));
+    if (chained.length > 0) settle(structType, struct_(chained));
+    else table.prepared.splice(table.prepared.indexOf(struct.stage), 1);
+    if (!type.value) {
+      if (table.path !== '$')
+        table.objects.push({
+          value: at.chain,
+          at: jsonPath(keys),
+          fields: fields.map((f) => f.chain),
+        });
+      return { read: 'JSON', side: 'JSON' };
+    }
+    const mapType = hold();
+    const all = `map_entries(json_transform(${at.chain}, ${mapType}))`;
+    const list = prepare(
+      table,
+      fields.length
+        ? `list_filter(${all}, __strata_x -> __strata_x.key not in (${fields.map((f) => quoteLiteral(f.key)).join(', ')}))`
+        : all,
+      at
+    );
+    const value = entries(table, keys, absolute, type.value, {
+      list: list.sql,
+      told: table.path !== '$' || fields.length === 0,
+      beside: table.path === '$' ? [] : fields.map((f) => f.chain),
+    });
+    settle(mapType, `MAP(VARCHAR, ${value})`);
+    // Only the feed's own read takes the fields alone: the side read, a list's elements and a
+    // map's values hold the object as JSON, its entries with it.
+    return { read: table.path === '$' && fields.length > 0 ? read : 'JSON', side: 'JSON' };
   };
 
   const table: InferredTable = newTable(options.feed, '$', 0, false);
@@ -287,12 +422,17 @@ export const inferredPlan = (
   const read: Record<string, string> = Object.create(null);
   const side: Record<string, string> = Object.create(null);
   for (const [key, type] of record.fields) {
-    const at = { chain: quoteKey(key), staged: quoteKey(key), level: 0 };
+    const at = { chain: quoteKey(key), staged: quoteKey(key), level: 0, prep: 0 };
     const planned = walk(table, type, [key], [key], at, options.registry);
     read[key] = planned.read;
     if (planned.side) side[key] = planned.side;
   }
-  return { read, side, table };
+  const settled = JSON.parse(
+    JSON.stringify(table).replace(/\\u0000type(\d+)\\u0000/g, (_, n: string) =>
+      JSON.stringify(types[Number(n)]).slice(1, -1)
+    )
+  ) as InferredTable;
+  return { read, side, table: settled };
 };
 
 /** The JSON kinds `json_type` names, by the variant column each goes to. */

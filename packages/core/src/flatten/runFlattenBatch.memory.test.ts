@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { DuckDbEngine } from '../engine/index.js';
+import type { FlatColumn } from './flattenPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions } from './types.js';
 
@@ -63,9 +64,9 @@ describe('Function: runFlattenBatch (memory)', () => {
     });
   });
 
-  it('flattens a map-shaped batch whose inference does not fit in memory, keeping the map whole', async () => {
+  it('types a map-shaped batch, whose DuckDB inference would not fit in memory, as a key/value child table', async () => {
     // Prepare: 400 records, each naming 10 features of its own with a nested value: 4,000
-    // distinct keys under `features`, each a path DuckDB's inference holds at once
+    // distinct keys under `features`, each a path DuckDB's inference would hold at once
     const key = 'raw/maps/features.jsonl';
     const records = Array.from({ length: 400 }, (_, i) => ({
       DATE: '2024-01-02',
@@ -88,16 +89,29 @@ describe('Function: runFlattenBatch (memory)', () => {
       { infer: 'always' }
     );
 
-    // Assess: every record written, the map one JSON column
+    // Assess: every record written, each feature an entry of the map's child table, its
+    // value's leaves typed columns
     expect(result).toMatchObject({ recordsRead: 400, rowsWritten: 400, recordsQuarantined: 0 });
-    const fragment = JSON.parse(
-      new TextDecoder().decode(await lake.store.get(`_schemas/maps/fragments/maps-1.json`))
-    ) as { columns: { name: string; type: string }[] };
-    expect(fragment.columns.map((column) => [column.name, column.type])).toEqual([
+    expect(result.children.map((c) => [c.dataset, c.rowsWritten])).toEqual([
+      ['maps__features', 4000],
+    ]);
+    const fragment = (name: string) =>
+      lake.store
+        .get(`_schemas/${name}/fragments/maps-1.json`)
+        .then(
+          (bytes) =>
+            (JSON.parse(new TextDecoder().decode(bytes)) as { columns: FlatColumn[] }).columns
+        );
+    expect((await fragment('maps')).map((column) => [column.name, column.type])).toEqual([
       ['date', 'VARCHAR'],
       ['mode_2', 'VARCHAR'],
       ['id', 'BIGINT'],
-      ['features', 'JSON'],
+    ]);
+    expect((await fragment('maps__features')).map((column) => [column.name, column.type])).toEqual([
+      ['_key', 'VARCHAR'],
+      ['value_support_chrome_added', 'VARCHAR'],
+      ['value_support_firefox_notes', 'VARCHAR[]'],
+      ['value_support_firefox_added', 'VARCHAR'],
     ]);
   });
 

@@ -282,6 +282,83 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     ]);
   });
 
+  it('types a tree of names (MDN browser-compat data’s shape) as nested key/value child tables, its common keys as fields', async () => {
+    // Prepare: BCD's shape, reproduced (@mdn/browser-compat-data, CC0): each record's `feature`
+    // holds its `__compat` and features named by data, 300 names in all, each with its own
+    // `__compat` and two sub-features of names of their own; one record (BCD's browsers)
+    // holds scalars and an object of versions there instead
+    const compat = (url: string) => ({
+      mdn_url: url,
+      status: { deprecated: false, experimental: url.endsWith('0') },
+      support: { chrome: { version_added: '32' } },
+    });
+    const records: unknown[] = Array.from({ length: 60 }, (_, r) => ({
+      ...DAY,
+      name: `api${r}`,
+      feature: {
+        __compat: compat(`api${r}`),
+        ...Object.fromEntries(
+          Array.from({ length: 5 }, (_, f) => [
+            `f${r}_${f}`,
+            {
+              __compat: compat(`api${r}/f${f}`),
+              [`s${r}_${f}_0`]: { __compat: compat(`api${r}/f${f}/0`) },
+              [`s${r}_${f}_1`]: { __compat: compat(`api${r}/f${f}/1`) },
+            },
+          ])
+        ),
+      },
+    }));
+    records.push({
+      ...DAY,
+      name: 'chrome',
+      feature: { accepts_flags: true, type: 'desktop', releases: { '1': { status: 'retired' } } },
+    });
+
+    // Act
+    const out = await flattenRecords('bcd', records);
+    const features = out.children.bcd__feature as string;
+    const subs = out.children.bcd__feature__value as string;
+    const found = await rows(
+      `select f._key, f.value_compat_mdn_url as url, f.value_compat_status_experimental as experimental, s._key as sub, s.value_compat_mdn_url as sub_url
+       from ${features} f join ${subs} s
+         on s._source_line = f._source_line and s._parent_index = [f._index]
+       where f._source_line = 2 and f._key = 'f1_0' order by s._index`
+    );
+    const browser = await rows(
+      `select f._key, f."value", f.value__v_bool, s._key as sub, s.value_status from ${features} f
+         left join ${subs} s on s._source_line = f._source_line and s._parent_index = [f._index]
+       where f._source_line = 61 order by f._index`
+    );
+
+    // Assess: the common key a field of every table, each name a row, nothing left as JSON
+    expect(out.result).toMatchObject({ recordsRead: 61, rowsWritten: 61, recordsQuarantined: 0 });
+    expect(out.columns.map((c) => [c.name, c.type])).toEqual([
+      ['date', 'VARCHAR'],
+      ['mode_2', 'VARCHAR'],
+      ['name', 'VARCHAR'],
+      ['feature_compat_mdn_url', 'VARCHAR'],
+      ['feature_compat_status_deprecated', 'BOOLEAN'],
+      ['feature_compat_status_experimental', 'BOOLEAN'],
+      ['feature_compat_support_chrome_version_added', 'VARCHAR'],
+    ]);
+    expect(out.result.children.map((c) => [c.dataset, c.rowsWritten])).toEqual([
+      ['bcd__feature', 303],
+      ['bcd__feature__value', 601],
+    ]);
+    expect(found).toEqual([
+      { _key: 'f1_0', url: 'api1/f0', experimental: true, sub: 's1_0_0', sub_url: 'api1/f0/0' },
+      { _key: 'f1_0', url: 'api1/f0', experimental: true, sub: 's1_0_1', sub_url: 'api1/f0/1' },
+    ]);
+    expect(browser).toEqual([
+      { _key: 'accepts_flags', value: null, value__v_bool: true, sub: null, value_status: null },
+      { _key: 'type', value: 'desktop', value__v_bool: null, sub: null, value_status: null },
+      { _key: 'releases', value: null, value__v_bool: null, sub: '1', value_status: 'retired' },
+    ]);
+    const json = [out.columns, ...Object.values(out.children)].flat();
+    expect(json.filter((c) => typeof c === 'object' && c.type === 'JSON')).toEqual([]);
+  });
+
   it('keeps every digit of an integer past 2^53 among decimals, in _variant', async () => {
     // Act
     const out = await flattenRecords('digits', [

@@ -12,12 +12,13 @@ import {
   nameColumns,
   selectItem,
 } from './inferredPlan.js';
+import { inferMapShaped, mapShapes } from './mapShapes.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
 import { sampledRecords } from './sampledRecords.js';
 import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
-import type { LocalObject, StagedBatch, Written } from './types.js';
+import type { StagedBatch, Written } from './types.js';
 import { holdsWideRecords } from './wideRecords.js';
 import { fileLines } from './writeSilver.js';
 
@@ -30,23 +31,24 @@ export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
 /** DuckDB's errors that mean the inference or the typed read cannot take the batch. */
 const UNTAKEN = /^(Invalid Input|Conversion|Not implemented|Binder) Error/;
 
-/**
- * Whether the batch's sample is wide ({@link holdsWideRecords}): counted over the lines staging
- * kept, so a narrow batch pays a millisecond, not a DuckDB inference.
- */
-const wideSample = (objects: readonly LocalObject[]) =>
-  holdsWideRecords(
-    (function* () {
-      for (const { record } of sampledRecords(objects)) yield record;
-    })()
-  );
-
 /** Whether a type holds an object key no JSON path reaches, which the key pass quarantines. */
 const holdsUnreachable = (type: DuckType): boolean => {
-  if (type.kind === 'scalar') return false;
-  if (type.kind === 'struct')
-    return type.fields.some(([key, t]) => !isAddressable(key) || holdsUnreachable(t));
-  return holdsUnreachable(type.kind === 'list' ? type.element : type.value);
+  switch (type.kind) {
+    case 'scalar':
+      return false;
+    case 'list':
+      return holdsUnreachable(type.element);
+    case 'map':
+      return holdsUnreachable(type.value);
+    case 'mixed':
+      return holdsUnreachable(type.object);
+    default:
+      // A map's own keys are data, its entries' `_key`: only fields are paths.
+      return (
+        type.fields.some(([key, t]) => !isAddressable(key) || holdsUnreachable(t)) ||
+        (type.kind === 'keyed' && type.value !== undefined && holdsUnreachable(type.value))
+      );
+  }
 };
 
 /**
@@ -128,11 +130,21 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
     return undefined;
   const group = fileGroup(batch, 'newline_delimited');
   if (group.paths.length === 0) return undefined;
-  if (mode === 'wide' && !wideSample(objects)) return undefined;
+  // Counted over the lines staging kept, so a narrow batch pays a millisecond, not an inference.
+  const sample = [...sampledRecords(objects)].map(({ record }) => record);
+  if (mode === 'wide' && !holdsWideRecords(sample)) return undefined;
+  const maps = mapShapes(sample);
   await maskSuspectLines(batch);
   const read = batch.objects.filter((o) => o.path === 'fast');
   const files = `[${read.map((o) => quoteLiteral(o.read)).join(', ')}]`;
-  const record = await inferRecord(engine, files, group.longestRecord ?? 0);
+  // DuckDB's inference holds every path at once, a map's keys' too: a batch whose sample
+  // holds maps is typed in Node, its maps' values merged.
+  const record = maps
+    ? await inferMapShaped(
+        read.map((o) => o.read),
+        maps
+      )
+    : await inferRecord(engine, files, group.longestRecord ?? 0);
   if (!record || !namesHold(record) || holdsUnreachable(record)) {
     await unmaskLines(batch);
     return undefined;
@@ -210,10 +222,14 @@ const writeTables = async (
   }
   // A read needs a column: records with no key at all are read by a name none of them has.
   if (Object.keys(side).length === 0) side.__strata_none = 'VARCHAR';
+  // Objects read from JSON text and maps' entries are prepared here, once per row.
   await engine.run(
-    `create or replace temp table batch_side as select ${lineageColumns}${Object.keys(plan.side)
+    `create or replace temp table batch_side as select ${lineageColumns}${[
+      ...Object.keys(plan.side),
+      ...plan.table.prepared.map((stage) => stage.alias),
+    ]
       .map((key) => `, ${quoteKey(key)}`)
-      .join('')} from ${records(side)}`
+      .join('')} from ${withStages(records(side), plan.table.prepared)}`
   );
   // The partitions the batch's rows fall in: DuckDB's partitioned write buffers each one's rows
   // column by column, so a wide table's memory grows with them (docs/wide-json.md).
@@ -225,8 +241,12 @@ const writeTables = async (
   const written: Written = { columns: [], children: [] };
   const sources: TableSource[] = [{ table: plan.table, relation: 'batch_side' }];
   for (let i = 0; i < sources.length; i++) {
-    const { table, relation, elements } = sources[i] as TableSource;
+    const { table, elements } = sources[i] as TableSource;
     const child = table.path !== '$';
+    // A child's prepared columns are computed over its elements (the feed's are in batch_side).
+    const relation = child
+      ? withStages((sources[i] as TableSource).relation, table.prepared)
+      : (sources[i] as TableSource).relation;
     const kinds = table.checked.length
       ? ((
           await engine.all(
@@ -249,9 +269,11 @@ const writeTables = async (
     );
     // An empty array or map has no rows in its child table: `_variant` keeps it apart from a
     // missing one, under its path, as an empty object flattened into columns is kept.
-    for (const { list, at, empty } of table.children) {
+    for (const { list, at, empty, beside = [] } of table.children) {
+      if (!empty) continue;
+      const bare = beside.map((field) => ` and ${field} is null`).join('');
       misfits.push(
-        `case when len(${list}) = 0 then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
+        `case when len(${list}) = 0${bare} then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
       );
     }
     for (const { value, at, fields } of table.objects) {

@@ -1,0 +1,272 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { DuckType } from './duckType.js';
+import { MAP_KEYS } from './structure.js';
+
+/*
+ * Objects whose keys are data (feature names, ids, versions, locales), found in the sample
+ * before DuckDB's inference runs: that inference holds every distinct path of a batch at once
+ * (MDN's browser-compat data: 350,849 paths in 22 MB, more than 1.9 GiB), so a batch holding
+ * such objects is typed here instead, in one streamed pass over its lines, its maps' values
+ * merged into one type per map. What is built is bounded by the record shapes, not the keys.
+ */
+
+/** Rare keys (in under half an object's instances) from which an object is a map. */
+export const MAP_RARE_KEYS = 200;
+/** The same below a map: a map's values that are maps again (a tree of names) need fewer. */
+export const NESTED_MAP_RARE_KEYS = 20;
+/** The share of an object's instances a key must be in to stay a field of a map-shaped object. */
+const FIELD_SHARE = 0.5;
+
+/**
+ * How the objects at one path are read: `keyed` objects keep the keys in `fields` as fields and
+ * hold every other key as an entry of a map, whose values are classed as `rest`.
+ */
+interface ObjectClass {
+  keyed: boolean;
+  fields: Map<string, NodeClass>;
+  rest?: NodeClass;
+}
+interface NodeClass {
+  object?: ObjectClass;
+  element?: NodeClass;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Classes the values found at one path, given every one the sample holds there. */
+const classify = (values: readonly unknown[], belowMap: boolean, record = false): NodeClass => {
+  const objects = values.filter(isRecord);
+  const elements = values.filter(Array.isArray).flat();
+  const node: NodeClass = {};
+  if (elements.length > 0) node.element = classify(elements, belowMap);
+  if (objects.length === 0) return node;
+  // Each key's values, in one pass (keys are data: a Map keeps `__proto__` as a key).
+  const byKey = new Map<string, unknown[]>();
+  for (const object of objects) {
+    for (const [key, value] of Object.entries(object)) {
+      const values = byKey.get(key);
+      if (values) values.push(value);
+      else byKey.set(key, [value]);
+    }
+  }
+  const isRare = (values: readonly unknown[]) => values.length < FIELD_SHARE * objects.length;
+  const rare = [...byKey.values()].filter(isRare).length;
+  // The record itself is never a map: its keys are columns.
+  const keyed =
+    !record && (byKey.size > MAP_KEYS || rare >= (belowMap ? NESTED_MAP_RARE_KEYS : MAP_RARE_KEYS));
+  const fields = new Map<string, NodeClass>();
+  const restValues: unknown[] = [];
+  for (const [key, values] of byKey) {
+    if (keyed && isRare(values)) for (const value of values) restValues.push(value);
+    else fields.set(key, classify(values, belowMap));
+  }
+  node.object = {
+    keyed,
+    fields,
+    ...(keyed ? { rest: classify(restValues, true) } : {}),
+  };
+  return node;
+};
+
+/** Whether a class holds a map-shaped object anywhere. */
+const holdsMap = (node: NodeClass): boolean =>
+  (node.element !== undefined && holdsMap(node.element)) ||
+  (node.object !== undefined &&
+    (node.object.keyed || [...node.object.fields.values()].some(holdsMap)));
+
+/**
+ * The classes of a sample's records when some object below the record is map-shaped: more than
+ * {@link MAP_KEYS} distinct keys, or {@link MAP_RARE_KEYS} keys each in fewer than half of the
+ * sampled objects at its path (below such a map, {@link NESTED_MAP_RARE_KEYS}); none otherwise,
+ * and DuckDB's inference types the batch. Keys in at least half of a map-shaped object's
+ * instances stay its fields (BCD's `__compat` beside its feature names).
+ *
+ * @param records - the sampled records
+ */
+export const mapShapes = (records: readonly unknown[]): NodeClass | undefined => {
+  const root = classify(records, false, true);
+  return root.object && [...root.object.fields.values()].some(holdsMap) ? root : undefined;
+};
+
+/** What the values at one path were, over every record. */
+interface Shape {
+  /** `integer`: a safe integer on a line holding no number written with a point or exponent. */
+  kinds: Set<'string' | 'bool' | 'integer' | 'number'>;
+  object?: ObjectShape;
+  array?: Shape;
+}
+interface ObjectShape {
+  keyed: boolean;
+  fields: Map<string, Shape>;
+  rest?: Shape;
+}
+
+const newShape = (): Shape => ({ kinds: new Set() });
+
+/** Merges `b` into `a`. */
+const mergeShapes = (a: Shape, b: Shape): Shape => {
+  for (const kind of b.kinds) a.kinds.add(kind);
+  if (b.array) a.array = a.array ? mergeShapes(a.array, b.array) : b.array;
+  if (b.object) {
+    if (!a.object) a.object = b.object;
+    else {
+      for (const [key, shape] of b.object.fields) {
+        const seen = a.object.fields.get(key);
+        a.object.fields.set(key, seen ? mergeShapes(seen, shape) : shape);
+      }
+      if (b.object.rest)
+        a.object.rest = a.object.rest ? mergeShapes(a.object.rest, b.object.rest) : b.object.rest;
+      a.object.keyed ||= b.object.keyed;
+    }
+  }
+  return a;
+};
+
+/** Adds a value to the shape of its path, as its class reads it. */
+const observe = (
+  value: unknown,
+  shape: Shape,
+  node: NodeClass | undefined,
+  line: { decimals: boolean },
+  record = false
+): void => {
+  if (value === null) return;
+  if (typeof value === 'string') shape.kinds.add('string');
+  else if (typeof value === 'boolean') shape.kinds.add('bool');
+  else if (typeof value === 'number')
+    shape.kinds.add(!line.decimals && Number.isSafeInteger(value) ? 'integer' : 'number');
+  else if (Array.isArray(value)) {
+    shape.array ??= newShape();
+    for (const element of value) observe(element, shape.array, node?.element, line);
+  } else {
+    const cls = node?.object;
+    shape.object ??= { keyed: cls?.keyed ?? false, fields: new Map() };
+    const object = shape.object;
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      const fieldClass = cls?.fields.get(key);
+      if (object.keyed && !fieldClass) {
+        object.rest ??= newShape();
+        observe(child, object.rest, cls?.rest, line);
+        continue;
+      }
+      const field = object.fields.get(key) ?? newShape();
+      object.fields.set(key, field);
+      observe(child, field, fieldClass, line);
+    }
+    // An object the sample did not show as a map, past any record's plausible fields, is one.
+    if (!record && !object.keyed && object.fields.size > MAP_KEYS) {
+      object.keyed = true;
+      object.rest = [...object.fields.values()].reduce(mergeShapes, newShape());
+      object.fields = new Map();
+    }
+  }
+};
+
+/** Whether two keys would name one STRUCT field: DuckDB's field names ignore case. */
+const clash = (keys: Iterable<string>) => {
+  const lower = new Set<string>();
+  for (const key of keys) {
+    if (lower.has(key.toLowerCase())) return true;
+    lower.add(key.toLowerCase());
+  }
+  return false;
+};
+
+const JSON_TYPE: DuckType = { kind: 'scalar', name: 'JSON' };
+
+/**
+ * The DuckDB type of a shape: strings `VARCHAR`, booleans `BOOLEAN`, integers `BIGINT`, other
+ * numbers and mixed kinds `JSON` (their kinds are split per value, as a mixed path's are), objects STRUCTs, map-shaped
+ * ones `keyed`, and a map's values that are objects beside other kinds `mixed`. Undefined
+ * where DuckDB cannot name two fields apart.
+ */
+const typeOf = (shape: Shape, mapValue = false): DuckType | undefined => {
+  const kinds = [
+    ...shape.kinds,
+    ...(shape.object ? ['object'] : []),
+    ...(shape.array ? ['array'] : []),
+  ];
+  if (kinds.length === 0) return JSON_TYPE;
+  if (kinds.length > 1) {
+    if (!mapValue || !shape.object) return JSON_TYPE;
+    const object = typeOf({ kinds: new Set(), object: shape.object });
+    if (!object) return undefined;
+    return { kind: 'mixed', object: asKeyed(object) };
+  }
+  if (shape.kinds.has('string')) return { kind: 'scalar', name: 'VARCHAR' };
+  if (shape.kinds.has('bool')) return { kind: 'scalar', name: 'BOOLEAN' };
+  if (shape.kinds.has('integer')) return { kind: 'scalar', name: 'BIGINT' };
+  if (shape.array) {
+    const element = typeOf(shape.array);
+    return element && { kind: 'list', element };
+  }
+  const object = shape.object;
+  if (!object) return JSON_TYPE;
+  if (clash(object.fields.keys())) return undefined;
+  const fields: [string, DuckType][] = [];
+  for (const [key, field] of object.fields) {
+    const type = typeOf(field);
+    if (!type) return undefined;
+    fields.push([key, type]);
+  }
+  if (!object.keyed) return { kind: 'struct', fields };
+  const value = typeOf(object.rest ?? newShape(), true);
+  if (!value) return undefined;
+  // A map of one native kind with no fields is DuckDB's own MAP.
+  if (fields.length === 0 && value.kind === 'scalar' && value.name !== 'JSON')
+    return { kind: 'map', key: { kind: 'scalar', name: 'VARCHAR' }, value };
+  return { kind: 'keyed', fields, value };
+};
+
+/** An object type read from JSON text: a STRUCT is a keyed object with no entries. */
+const asKeyed = (type: DuckType): Extract<DuckType, { kind: 'keyed' }> =>
+  type.kind === 'keyed'
+    ? type
+    : { kind: 'keyed', fields: type.kind === 'struct' ? type.fields : [] };
+
+/** Colons outside strings: one per key a line's objects hold, whatever JSON.parse kept. */
+const keyCount = (line: string) => line.replace(/"(?:[^"\\]|\\.)*"/g, '').split(':').length - 1;
+
+/** Keys the parsed value holds, every object's counted. */
+const parsedKeys = (value: unknown): number => {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + parsedKeys(v), 0);
+  if (!isRecord(value)) return 0;
+  let n = 0;
+  for (const child of Object.values(value)) n += 1 + parsedKeys(child);
+  return n;
+};
+
+/**
+ * The record type of JSON Lines files, every line seen, with the sample's map-shaped objects
+ * ({@link mapShapes}) as `keyed` types (or MAPs); none when a line is no JSON object or holds a
+ * key twice in one object (JSON.parse keeps one of them: DuckDB's reader tells), or two fields
+ * DuckDB cannot name apart.
+ *
+ * @param files - the local files, masked
+ * @param classes - the sample's classes
+ */
+export const inferMapShaped = async (
+  files: readonly string[],
+  classes: NodeClass
+): Promise<Extract<DuckType, { kind: 'struct' }> | undefined> => {
+  const shape = newShape();
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        return undefined;
+      }
+      if (!isRecord(value) || keyCount(line) !== parsedKeys(value)) return undefined;
+      // JSON.parse reads `1.0` as 1: on a line that may hold such a number (a string `"v1.2"`
+      // is enough), no number is taken for an integer, and DuckDB splits their kinds.
+      observe(value, shape, classes, { decimals: /[0-9][.eE]/.test(line) }, true);
+    }
+  }
+  const type = typeOf(shape);
+  return type?.kind === 'struct' ? type : undefined;
+};
