@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inferMapShaped, MAP_RARE_KEYS, mapShapes } from './mapShapes.js';
+import { inferMapShaped, MAP_COLUMNS, MAP_RARE_KEYS, mapShapes } from './mapShapes.js';
 
 /** Records each naming `per` entries of their own under `m`, beside a field every one holds. */
 const named = (records: number, per: number) =>
@@ -90,5 +90,25 @@ describe('Function: inferMapShaped', () => {
     // Act, Assess
     expect(classes && (await inferMapShaped([twice], classes))).toBeUndefined();
     expect(classes && (await inferMapShaped([scalar], classes))).toBeUndefined();
+  });
+
+  it('keeps a batch within MAP_COLUMNS columns, its most map-like objects made maps', async () => {
+    // Prepare: beside the map, 50 groups of 50 fields each in every record: 2,500 columns
+    const group = Object.fromEntries(Array.from({ length: 50 }, (_, j) => [`f${j}`, j]));
+    const records = named(MAP_RARE_KEYS, 2).map((record) => ({
+      ...record,
+      o: Object.fromEntries(Array.from({ length: 50 }, (_, k) => [`g${k}`, group])),
+    }));
+    const classes = mapShapes(records);
+    const file = await linesFile(records.map((record) => JSON.stringify(record)));
+
+    // Act
+    const type = classes && (await inferMapShaped([file], classes));
+
+    // Assess: the groups are entries of one map, their fields one value's
+    expect(50 * 50).toBeGreaterThan(MAP_COLUMNS);
+    const o = type?.fields.find(([key]) => key === 'o')?.[1];
+    expect(o).toMatchObject({ kind: 'keyed', fields: [], value: { kind: 'struct' } });
+    expect(o?.kind === 'keyed' && o.value?.kind === 'struct' && o.value.fields.length).toBe(50);
   });
 });

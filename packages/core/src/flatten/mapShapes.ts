@@ -15,6 +15,12 @@ import { MAP_KEYS } from './structure.js';
 export const MAP_RARE_KEYS = 200;
 /** The same below a map: a map's values that are maps again (a tree of names) need fewer. */
 export const NESTED_MAP_RARE_KEYS = 20;
+/**
+ * Columns a batch typed here plans at most, over all its tables: past it, its objects of the
+ * most keys become maps too, one after another (JSON Schema documents nest maps of property
+ * names at thousands of paths, each too rare for {@link MAP_RARE_KEYS}).
+ */
+export const MAP_COLUMNS = 2000;
 /** The share of an object's instances a key must be in to stay a field of a map-shaped object. */
 const FIELD_SHARE = 0.5;
 
@@ -101,6 +107,9 @@ interface ObjectShape {
   keyed: boolean;
   fields: Map<string, Shape>;
   rest?: Shape;
+  /** Objects seen at this path, and in how many of them each field was. */
+  seen: number;
+  counts: Map<string, number>;
 }
 
 const newShape = (): Shape => ({ kinds: new Set() });
@@ -119,6 +128,9 @@ const mergeShapes = (a: Shape, b: Shape): Shape => {
       if (b.object.rest)
         a.object.rest = a.object.rest ? mergeShapes(a.object.rest, b.object.rest) : b.object.rest;
       a.object.keyed ||= b.object.keyed;
+      a.object.seen += b.object.seen;
+      for (const [key, n] of b.object.counts)
+        a.object.counts.set(key, (a.object.counts.get(key) ?? 0) + n);
     }
   }
   return a;
@@ -142,8 +154,9 @@ const observe = (
     for (const element of value) observe(element, shape.array, node?.element, line);
   } else {
     const cls = node?.object;
-    shape.object ??= { keyed: cls?.keyed ?? false, fields: new Map() };
+    shape.object ??= { keyed: cls?.keyed ?? false, fields: new Map(), seen: 0, counts: new Map() };
     const object = shape.object;
+    object.seen++;
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
       const fieldClass = cls?.fields.get(key);
       if (object.keyed && !fieldClass) {
@@ -153,6 +166,7 @@ const observe = (
       }
       const field = object.fields.get(key) ?? newShape();
       object.fields.set(key, field);
+      object.counts.set(key, (object.counts.get(key) ?? 0) + 1);
       observe(child, field, fieldClass, line);
     }
     // An object the sample did not show as a map, past any record's plausible fields, is one.
@@ -160,7 +174,56 @@ const observe = (
       object.keyed = true;
       object.rest = [...object.fields.values()].reduce(mergeShapes, newShape());
       object.fields = new Map();
+      object.counts = new Map();
     }
+  }
+};
+
+/** About the columns a shape plans: a scalar's, and its objects' and arrays' ones. */
+const columnsOf = (shape: Shape): number => {
+  let columns = shape.kinds.size > 0 ? 1 : 0;
+  if (shape.array) columns += columnsOf(shape.array);
+  if (shape.object) {
+    for (const field of shape.object.fields.values()) columns += columnsOf(field);
+    if (shape.object.rest) columns += 1 + columnsOf(shape.object.rest);
+  }
+  return Math.max(columns, 1);
+};
+
+/**
+ * How much an object looks like a map: its distinct keys over the keys one instance holds on
+ * average (a record type's fields are mostly in every instance; a map's names in few).
+ */
+const mapLikeness = (object: ObjectShape) => {
+  let held = 0;
+  for (const n of object.counts.values()) held += n;
+  return (object.fields.size * object.seen) / Math.max(held, 1);
+};
+
+/** The object below the record that looks most like a map, not one yet, of two fields or more. */
+const widestObject = (shape: Shape, record: boolean): ObjectShape | undefined => {
+  let widest: ObjectShape | undefined;
+  const score = mapLikeness;
+  const consider = (candidate: ObjectShape | undefined) => {
+    if (candidate && candidate.fields.size > 1 && (!widest || score(candidate) > score(widest)))
+      widest = candidate;
+  };
+  if (shape.object && !record && !shape.object.keyed) consider(shape.object);
+  if (shape.array) consider(widestObject(shape.array, false));
+  for (const field of shape.object?.fields.values() ?? []) consider(widestObject(field, false));
+  if (shape.object?.rest) consider(widestObject(shape.object.rest, false));
+  return widest;
+};
+
+/** Turns a shape's widest objects into maps, one by one, until it plans {@link MAP_COLUMNS}. */
+const bound = (record: Shape) => {
+  for (let columns = columnsOf(record); columns > MAP_COLUMNS; columns = columnsOf(record)) {
+    const object = widestObject(record, true);
+    if (!object) return;
+    object.rest = [...object.fields.values()].reduce(mergeShapes, object.rest ?? newShape());
+    object.fields = new Map();
+    object.counts = new Map();
+    object.keyed = true;
   }
 };
 
@@ -267,6 +330,7 @@ export const inferMapShaped = async (
       observe(value, shape, classes, { decimals: /[0-9][.eE]/.test(line) }, true);
     }
   }
+  bound(shape);
   const type = typeOf(shape);
   return type?.kind === 'struct' ? type : undefined;
 };
