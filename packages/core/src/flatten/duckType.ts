@@ -13,8 +13,16 @@ export type DuckType =
    * holds no other key). Never parsed from DuckDB's text.
    */
   | { kind: 'keyed'; fields: [string, DuckType][]; value?: DuckType }
-  /** A map's values of several kinds, objects among them: the objects typed, the rest split. */
-  | { kind: 'mixed'; object: Extract<DuckType, { kind: 'keyed' }> };
+  /**
+   * Values of several kinds, objects or arrays among them (`mapShapes.ts`): each kind typed as
+   * it would be alone, `scalars` split per kind.
+   */
+  | {
+      kind: 'mixed';
+      object?: Extract<DuckType, { kind: 'keyed' }>;
+      array?: DuckType;
+      scalars: boolean;
+    };
 
 /**
  * Parses a type as `describe` prints it: `STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[])`,

@@ -262,12 +262,30 @@ export const inferredPlan = (
       };
     }
     if (type.kind === 'mixed') {
-      // A map's values of several kinds: the objects flatten, the other kinds split into
-      // their column and variant columns as a mixed path's do.
-      const isObject = `json_type(${at.chain}) = 'OBJECT'`;
-      table.checked.push({ chain: `(case when not ${isObject} then ${at.chain} end)`, path, name });
-      const object = `(case when ${isObject} then ${at.chain} end)`;
-      walk(table, type.object, keys, absolute, { ...at, chain: object, staged: object }, registry);
+      // The feed's own paths of several kinds are split from the side read, as DuckDB's JSON.
+      if (table.path === '$') return asJson();
+      // In a child table each kind is typed as it would be alone: objects flatten into columns,
+      // arrays are LIST columns or child tables, other kinds split into their column and
+      // variant columns.
+      const kind = `json_type(${at.chain})`;
+      const only = (of: string) => `(case when ${kind} = '${of}' then ${at.chain} end)`;
+      if (type.scalars) {
+        table.checked.push({
+          chain: `(case when ${kind} not in ('OBJECT', 'ARRAY') then ${at.chain} end)`,
+          path,
+          name,
+        });
+      }
+      if (type.object) {
+        const object = { ...at, chain: only('OBJECT'), staged: only('OBJECT') };
+        walk(table, type.object, keys, absolute, object, registry);
+      }
+      if (type.array) {
+        const listType = hold();
+        const list = prepare(table, `json_transform(${only('ARRAY')}, ${listType})`, at);
+        const array = { chain: list.sql, staged: list.sql, level: 0, prep: list.stage.level };
+        settle(listType, walk(table, type.array, keys, absolute, array, registry).read);
+      }
       return { read: 'JSON', side: 'JSON' };
     }
     if (type.kind === 'keyed') return keyed(table, type, keys, absolute, at, registry);

@@ -245,7 +245,7 @@ const JSON_TYPE: DuckType = { kind: 'scalar', name: 'JSON' };
  * ones `keyed`, and a map's values that are objects beside other kinds `mixed`. Undefined
  * where DuckDB cannot name two fields apart.
  */
-const typeOf = (shape: Shape, mapValue = false): DuckType | undefined => {
+const typeOf = (shape: Shape): DuckType | undefined => {
   const kinds = [
     ...shape.kinds,
     ...(shape.object ? ['object'] : []),
@@ -253,10 +253,16 @@ const typeOf = (shape: Shape, mapValue = false): DuckType | undefined => {
   ];
   if (kinds.length === 0) return JSON_TYPE;
   if (kinds.length > 1) {
-    if (!mapValue || !shape.object) return JSON_TYPE;
-    const object = typeOf({ kinds: new Set(), object: shape.object });
-    if (!object) return undefined;
-    return { kind: 'mixed', object: asKeyed(object) };
+    if (!shape.object && !shape.array) return JSON_TYPE;
+    const object = shape.object && typeOf({ kinds: new Set(), object: shape.object });
+    const array = shape.array && typeOf({ kinds: new Set(), array: shape.array });
+    if ((shape.object && !object) || (shape.array && !array)) return undefined;
+    return {
+      kind: 'mixed',
+      ...(object ? { object: asKeyed(object) } : {}),
+      ...(array ? { array } : {}),
+      scalars: shape.kinds.size > 0,
+    };
   }
   if (shape.kinds.has('string')) return { kind: 'scalar', name: 'VARCHAR' };
   if (shape.kinds.has('bool')) return { kind: 'scalar', name: 'BOOLEAN' };
@@ -275,7 +281,7 @@ const typeOf = (shape: Shape, mapValue = false): DuckType | undefined => {
     fields.push([key, type]);
   }
   if (!object.keyed) return { kind: 'struct', fields };
-  const value = typeOf(object.rest ?? newShape(), true);
+  const value = typeOf(object.rest ?? newShape());
   if (!value) return undefined;
   // A map of one native kind with no fields is DuckDB's own MAP.
   if (fields.length === 0 && value.kind === 'scalar' && value.name !== 'JSON')

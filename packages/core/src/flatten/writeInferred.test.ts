@@ -287,10 +287,15 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     // holds its `__compat` and features named by data, 300 names in all, each with its own
     // `__compat` and two sub-features of names of their own; one record (BCD's browsers)
     // holds scalars and an object of versions there instead
+    // A browser's support is one statement, or a list of them (sub-features' `/1`)
     const compat = (url: string) => ({
       mdn_url: url,
       status: { deprecated: false, experimental: url.endsWith('0') },
-      support: { chrome: { version_added: '32' } },
+      support: {
+        chrome: url.endsWith('/1')
+          ? [{ version_added: '40' }, { version_added: '30', partial_implementation: true }]
+          : { version_added: '32' },
+      },
     });
     const records: unknown[] = Array.from({ length: 60 }, (_, r) => ({
       ...DAY,
@@ -325,6 +330,12 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
          on s._source_line = f._source_line and s._parent_index = [f._index]
        where f._source_line = 2 and f._key = 'f1_0' order by s._index`
     );
+    const statements = await rows(
+      `select s._key as sub, s.value_compat_support_chrome_version_added as added, c.version_added as listed, c.partial_implementation as partial
+       from ${subs} s left join ${out.children.bcd__feature__value__value_compat_support_chrome} c
+         on c._source_line = s._source_line and c._parent_index = [s._parent_index[1], s._index]
+       where s._source_line = 2 and s._parent_index = [1] order by s._index, c._index`
+    );
     const browser = await rows(
       `select f._key, f."value", f.value__v_bool, s._key as sub, s.value_status from ${features} f
          left join ${subs} s on s._source_line = f._source_line and s._parent_index = [f._index]
@@ -345,6 +356,12 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     expect(out.result.children.map((c) => [c.dataset, c.rowsWritten])).toEqual([
       ['bcd__feature', 303],
       ['bcd__feature__value', 601],
+      ['bcd__feature__value__value_compat_support_chrome', 600],
+    ]);
+    expect(statements).toEqual([
+      { sub: 's1_0_0', added: '32', listed: null, partial: null },
+      { sub: 's1_0_1', added: null, listed: '40', partial: null },
+      { sub: 's1_0_1', added: null, listed: '30', partial: true },
     ]);
     expect(found).toEqual([
       { _key: 'f1_0', url: 'api1/f0', experimental: true, sub: 's1_0_0', sub_url: 'api1/f0/0' },

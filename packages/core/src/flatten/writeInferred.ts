@@ -41,7 +41,7 @@ const holdsUnreachable = (type: DuckType): boolean => {
     case 'map':
       return holdsUnreachable(type.value);
     case 'mixed':
-      return holdsUnreachable(type.object);
+      return [type.object, type.array].some((t) => t !== undefined && holdsUnreachable(t));
     default:
       // A map's own keys are data, its entries' `_key`: only fields are paths.
       return (
@@ -158,7 +158,7 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
     registry: batch.registry,
   });
   try {
-    return await writeTables(batch, plan, files, read);
+    return await writeTables(batch, plan, files, read, maps !== undefined);
   } catch (error) {
     // A key twice in one object, a value the inference did not see…: the other paths tell.
     if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
@@ -186,7 +186,8 @@ const writeTables = async (
   batch: StagedBatch,
   plan: ReturnType<typeof inferredPlan>,
   files: string,
-  read: StagedBatch['objects']
+  read: StagedBatch['objects'],
+  materialise: boolean
 ): Promise<Written> => {
   const { engine, options } = batch;
   const { keys, line, masked } = fileLines(read, '__strata_file', '__strata_row');
@@ -240,122 +241,138 @@ const writeTables = async (
     : 1;
   const written: Written = { columns: [], children: [] };
   const sources: TableSource[] = [{ table: plan.table, relation: 'batch_side' }];
-  for (let i = 0; i < sources.length; i++) {
-    const { table, elements } = sources[i] as TableSource;
-    const child = table.path !== '$';
-    // A child's prepared columns are computed over its elements (the feed's are in batch_side).
-    const relation = child
-      ? withStages((sources[i] as TableSource).relation, table.prepared)
-      : (sources[i] as TableSource).relation;
-    const kinds = table.checked.length
-      ? ((
-          await engine.all(
-            `select ${table.checked.map((leaf, n) => `list(distinct json_type(${leaf.chain})) filter (where ${leaf.chain} is not null) as k${n}`).join(', ')} from ${relation}`
-          )
-        )[0] ?? {})
-      : {};
-    const misfits: string[] = [];
-    const planned = [...table.native];
-    for (const [n, leaf] of table.checked.entries()) {
-      const split = checkedColumns(leaf, ((kinds[`k${n}`] as string[] | null) ?? []).map(String));
-      planned.push(...split.columns);
-      misfits.push(...split.misfits);
-    }
-    const named = nameColumns(
-      planned,
-      child ? [] : batch.registry,
-      [...planOptionsOf(options).reserved, ...(child ? NESTED_LINEAGE : [])],
-      options.separator
-    );
-    // An empty array or map has no rows in its child table: `_variant` keeps it apart from a
-    // missing one, under its path, as an empty object flattened into columns is kept.
-    for (const { list, at, empty, beside = [] } of table.children) {
-      if (!empty) continue;
-      const bare = beside.map((field) => ` and ${field} is null`).join('');
-      misfits.push(
-        `case when len(${list}) = 0${bare} then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
+  const kept: string[] = [];
+  try {
+    for (let i = 0; i < sources.length; i++) {
+      const { table, elements } = sources[i] as TableSource;
+      const child = table.path !== '$';
+      // A child's prepared columns are computed over its elements (the feed's are in batch_side).
+      let relation = child
+        ? withStages((sources[i] as TableSource).relation, table.prepared)
+        : (sources[i] as TableSource).relation;
+      if (child && materialise) {
+        // Maps typed in Node nest deep, each level read from JSON text: a child table's rows are
+        // kept, once, for its own reads and its children's, instead of each query reading them
+        // again from the top.
+        await engine.run(
+          `create or replace temp table batch_child_${i} as select * from ${relation}`
+        );
+        relation = `batch_child_${i}`;
+        kept.push(relation);
+      }
+      const kinds = table.checked.length
+        ? ((
+            await engine.all(
+              `select ${table.checked.map((leaf, n) => `list(distinct json_type(${leaf.chain})) filter (where ${leaf.chain} is not null) as k${n}`).join(', ')} from ${relation}`
+            )
+          )[0] ?? {})
+        : {};
+      const misfits: string[] = [];
+      const planned = [...table.native];
+      for (const [n, leaf] of table.checked.entries()) {
+        const split = checkedColumns(leaf, ((kinds[`k${n}`] as string[] | null) ?? []).map(String));
+        planned.push(...split.columns);
+        misfits.push(...split.misfits);
+      }
+      const named = nameColumns(
+        planned,
+        child ? [] : batch.registry,
+        [...planOptionsOf(options).reserved, ...(child ? NESTED_LINEAGE : [])],
+        options.separator
       );
-    }
-    for (const { value, at, fields } of table.objects) {
-      misfits.push(
-        `case when ${value} is not null and ${fields.map((f) => `${f} is null`).join(' and ')} then json_object(${quoteLiteral(at)}, '{}'::json) end`
-      );
-    }
-    const variant = misfits.length
-      ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]')::json`
-      : 'null::json';
-    const nested = child
-      ? `, __strata_index as _index${table.depth > 0 ? ', __strata_parent as _parent_index' : ''}`
-      : '';
-    const own = named.slice(0, table.native.length);
-    const split = named.slice(table.native.length);
-    let items = [...named.map(selectItem), `${variant} as _variant`];
-    let from = child ? relation : withStages(records(readColumns), table.stages);
-    let line = '__strata_line';
-    if (!child && (split.length > 0 || misfits.length > 0)) {
-      // The feed's mixed paths are split from the side read, a narrow table, and joined to the
-      // streamed read by position (both read the same lines in the same order, which each
-      // row's file and line check): over the read's thousands of columns, those few
-      // expressions would cost DuckDB gigabytes of vectors.
-      const splits = [...split.map(({ expression }) => expression), variant];
-      await engine.run(
-        `create or replace temp table batch_split as select __strata_key as __strata_k, __strata_line as __strata_l, ${splits.map((expression, n) => `${expression} as __strata_c${n}`).join(', ')} from batch_side`
-      );
-      items = [
-        ...own.map(selectItem),
-        ...[...split.map(({ column }) => column.name), '_variant'].map(
-          (name, n) => `__strata_c${n} as ${quoteIdentifier(name)}`
-        ),
-      ];
-      from = `${withStages(records(plan.read), table.stages)} positional join batch_split`;
-      line = `(case when __strata_key = __strata_k and __strata_line = __strata_l then __strata_line else error('flatten-batch: the side read is out of step with the records') end)`;
-    }
-    const select = `select ${items.join(', ')},
-        __strata_key as _source_key, ${line} as _source_line${nested}, ${quoteLiteral(batch.batchId)} as _batch_id${hiveKeys.map((key) => `, __strata_${key} as ${key}`).join('')}
-      from ${from}`;
-    const dir = child ? `${batch.out}-${i - 1}` : batch.out;
-    // DuckDB sets a dictionary's buffer aside for each text column it writes (~0.4 MB), 1.3 GB
-    // of its memory for the webhooks' 3,000 columns: a wide table's text is compressed by
-    // ZSTD alone.
-    const dictionaries =
-      named.length >= WIDE_COLUMNS
-        ? ', dictionary_size_limit 1, string_dictionary_page_size_limit 1'
+      // An empty array or map has no rows in its child table: `_variant` keeps it apart from a
+      // missing one, under its path, as an empty object flattened into columns is kept.
+      for (const { list, at, empty, beside = [] } of table.children) {
+        if (!empty) continue;
+        const bare = beside.map((field) => ` and ${field} is null`).join('');
+        misfits.push(
+          `case when len(${list}) = 0${bare} then json_object(${quoteLiteral(at)}, ${quoteLiteral(empty)}::json) end`
+        );
+      }
+      for (const { value, at, fields } of table.objects) {
+        misfits.push(
+          `case when ${value} is not null and ${fields.map((f) => `${f} is null`).join(' and ')} then json_object(${quoteLiteral(at)}, '{}'::json) end`
+        );
+      }
+      const variant = misfits.length
+        ? `nullif(to_json(list_filter([${misfits.join(', ')}], x -> x is not null)), '[]')::json`
+        : 'null::json';
+      const nested = child
+        ? `, __strata_index as _index${table.depth > 0 ? ', __strata_parent as _parent_index' : ''}`
         : '';
-    await copySilver(engine, select, {
-      dir,
-      batchId: batch.batchId,
-      keys: hiveKeys,
-      options: dictionaries,
-    }).catch((error: unknown) => {
-      if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
-      // The engine names the limit; what needed it, and what to do, are known here.
-      throw new TerminalError(
-        `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns${partitions > 1 ? ` into ${partitions} partitions` : ''}: ${error.message}; cap the columns with the feed's max_depth${partitions > 1 ? ', partition the feed by fewer values (a date alone, or none)' : ''}, or give FlattenBatch more memory`
-      );
-    });
-    const flat = named.map(({ column }) => column);
-    if (child) {
-      const asChild: ChildTable = {
-        dataset: table.dataset,
-        path: table.path,
-        wrap: table.wrap,
-        columns: flat,
-      };
-      written.children.push({
-        table: asChild,
-        elements: await engine.scalarNumber(elements ?? '0'),
+      const own = named.slice(0, table.native.length);
+      const split = named.slice(table.native.length);
+      let items = [...named.map(selectItem), `${variant} as _variant`];
+      let from = child ? relation : withStages(records(readColumns), table.stages);
+      let line = '__strata_line';
+      if (!child && (split.length > 0 || misfits.length > 0)) {
+        // The feed's mixed paths are split from the side read, a narrow table, and joined to the
+        // streamed read by position (both read the same lines in the same order, which each
+        // row's file and line check): over the read's thousands of columns, those few
+        // expressions would cost DuckDB gigabytes of vectors.
+        const splits = [...split.map(({ expression }) => expression), variant];
+        await engine.run(
+          `create or replace temp table batch_split as select __strata_key as __strata_k, __strata_line as __strata_l, ${splits.map((expression, n) => `${expression} as __strata_c${n}`).join(', ')} from batch_side`
+        );
+        items = [
+          ...own.map(selectItem),
+          ...[...split.map(({ column }) => column.name), '_variant'].map(
+            (name, n) => `__strata_c${n} as ${quoteIdentifier(name)}`
+          ),
+        ];
+        from = `${withStages(records(plan.read), table.stages)} positional join batch_split`;
+        line = `(case when __strata_key = __strata_k and __strata_line = __strata_l then __strata_line else error('flatten-batch: the side read is out of step with the records') end)`;
+      }
+      const select = `select ${items.join(', ')},
+          __strata_key as _source_key, ${line} as _source_line${nested}, ${quoteLiteral(batch.batchId)} as _batch_id${hiveKeys.map((key) => `, __strata_${key} as ${key}`).join('')}
+        from ${from}`;
+      const dir = child ? `${batch.out}-${i - 1}` : batch.out;
+      // DuckDB sets a dictionary's buffer aside for each text column it writes (~0.4 MB), 1.3 GB
+      // of its memory for the webhooks' 3,000 columns: a wide table's text is compressed by
+      // ZSTD alone.
+      const dictionaries =
+        named.length >= WIDE_COLUMNS
+          ? ', dictionary_size_limit 1, string_dictionary_page_size_limit 1'
+          : '';
+      await copySilver(engine, select, {
+        dir,
+        batchId: batch.batchId,
+        keys: hiveKeys,
+        options: dictionaries,
+      }).catch((error: unknown) => {
+        if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
+        // The engine names the limit; what needed it, and what to do, are known here.
+        throw new TerminalError(
+          `flatten-batch ${batch.batchId}: writing ${table.dataset}'s ${named.length} columns${partitions > 1 ? ` into ${partitions} partitions` : ''}: ${error.message}; cap the columns with the feed's max_depth${partitions > 1 ? ', partition the feed by fewer values (a date alone, or none)' : ''}, or give FlattenBatch more memory`
+        );
       });
-    } else written.columns = flat;
-    for (const { table: inner, list } of table.children) {
-      const parents = child ? 'list_append(__strata_parent, __strata_index)' : '[]::bigint[]';
-      sources.push({
-        table: inner,
-        relation: `(select ${lineageColumns}, ${parents} as __strata_parent, unnest(${list}) as __strata_e,
-            unnest(range(1, len(${list}) + 1)) as __strata_index
-          from ${relation} where len(${list}) > 0)`,
-        elements: `select coalesce(sum(len(${list})), 0) from ${relation}`,
-      });
+      const flat = named.map(({ column }) => column);
+      if (child) {
+        const asChild: ChildTable = {
+          dataset: table.dataset,
+          path: table.path,
+          wrap: table.wrap,
+          columns: flat,
+        };
+        written.children.push({
+          table: asChild,
+          elements: await engine.scalarNumber(elements ?? '0'),
+        });
+      } else written.columns = flat;
+      for (const { table: inner, list } of table.children) {
+        const parents = child ? 'list_append(__strata_parent, __strata_index)' : '[]::bigint[]';
+        sources.push({
+          table: inner,
+          relation: `(select ${lineageColumns}, ${parents} as __strata_parent, unnest(${list}) as __strata_e,
+              unnest(range(1, len(${list}) + 1)) as __strata_index
+            from ${relation} where len(${list}) > 0)`,
+          elements: `select coalesce(sum(len(${list})), 0) from ${relation}`,
+        });
+      }
     }
+  } finally {
+    // Kept child rows go whether the write took the batch or another path will.
+    await engine.run(kept.map((name) => `drop table if exists ${name}`).join('; ') || 'select 1');
   }
   await engine.run('drop table batch_side; drop table if exists batch_split');
   return written;
