@@ -186,6 +186,31 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     expect(counted).toEqual({ typed: 0, json: leaves(values), variant: 0, estimated: false });
   });
 
+  it("counts a column named key as leaves, and a MAP's keys as none", async () => {
+    // Prepare: emojibase's messages hold arrays of {key, message}: a child table's `key`
+    const counted = await Workspace.use('typing-test', (ws) =>
+      DuckDbEngine.use({ threads: 1 }, async (engine) => {
+        const file = ws.path('keys.parquet');
+        await engine.run(
+          `copy (select 'dark' as key, map(['a', 'b'], [1, 2]) as m) to ${quoteLiteral(file)}`
+        );
+
+        // Act
+        return datasetLeaves(
+          engine,
+          [file],
+          [
+            { name: 'key', path: '$."key"', type: 'VARCHAR' },
+            { name: 'm', path: '$."m"', type: 'MAP(VARCHAR, BIGINT)' },
+          ]
+        );
+      })
+    );
+
+    // Assess: `key`'s one value and the map's two values
+    expect(counted).toEqual({ typed: 3, json: 0, variant: 0, estimated: false });
+  });
+
   it('names the widest sampled record shape first', async () => {
     // Act
     const result = await flatten('typing_shapes', RECORDS, { infer: 'always' });

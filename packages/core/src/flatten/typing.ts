@@ -78,8 +78,10 @@ export const datasetLeaves = async (
       if (Number(n) > 0) text.set(name, Number(n));
       continue;
     }
-    // A MAP's keys were the object's keys; its values are the leaves.
-    if (name === '_key' || !types.has(name) || parts.at(-1) === 'key') continue;
+    // A MAP's keys (`m, key_value, key`) were the object's keys; its values are the leaves. A
+    // column named `key` holds leaves.
+    if (name === '_key' || !types.has(name) || (parts.length > 1 && parts.at(-1) === 'key'))
+      continue;
     counts.typed += Number(n);
   }
   if (text.size === 0) return counts;
