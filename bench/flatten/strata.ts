@@ -18,13 +18,17 @@ import { flatName } from './event.js';
 
 /**
  * The FlattenBatch function's options (functions/flatten-batch.ts), except that raw objects stay
- * where they are, so every repetition reads the same input.
+ * where they are, so every repetition reads the same input, and that the backlog's arrays of
+ * objects (`payload.items`) stay JSON text (`child_tables: false`): the 9 TB backlog is bound by
+ * speed, and a child table of its two-field items costs it more than half again its CPU
+ * (bench/RESULTS.md, 2026-12-07, typed by default).
  */
 export const FLATTEN_OPTIONS: FlattenBatchOptions = {
   separator: '_',
   maxDepth: 3,
   partition: { date: 'DATE', mode: 'MODE' },
   leaveInPlace: true,
+  childTables: false,
 };
 
 /**
@@ -105,6 +109,34 @@ export const outputsOf = async (store: ObjectStore, results: readonly FlattenBat
     (manifest) => manifest.outputs
   );
 
+/**
+ * The child tables the batches wrote (arrays of objects), by their name below the feed's
+ * (`payload_items`): their Parquet parts, rows and schema fragments.
+ *
+ * @param store - the lake
+ * @param results - the batches' results
+ */
+export const childOutputsOf = async (
+  store: ObjectStore,
+  results: readonly FlattenBatchResult[]
+) => {
+  const children = new Map<string, { outputs: string[]; rows: number; schemaKeys: string[] }>();
+  for (const result of results) {
+    const manifest = await readBatchManifest(store, result.manifestKey);
+    for (const child of result.children) {
+      const name = child.dataset.slice(result.feed.length + 2);
+      const held = children.get(name) ?? { outputs: [], rows: 0, schemaKeys: [] };
+      held.outputs.push(
+        ...(manifest.children.find((c) => c.dataset === child.dataset)?.outputs ?? [])
+      );
+      held.rows += child.rowsWritten;
+      held.schemaKeys.push(child.schemaKey);
+      children.set(name, held);
+    }
+  }
+  return children;
+};
+
 /** Downloads at most this many output objects at once. */
 const DOWNLOADS = 16;
 
@@ -121,14 +153,58 @@ const DOWNLOADS = 16;
 export const checkOutputs = async (
   outputs: readonly string[],
   expected: { rows: number; fields: readonly string[] },
+  deps: {
+    store: ObjectStore;
+    dir: string;
+    schemaKeys: readonly string[];
+    /** Child tables by their name below the feed's ({@link childOutputsOf}). */
+    children?: ReadonlyMap<string, { outputs: string[]; rows: number; schemaKeys: string[] }>;
+  }
+): Promise<{ ok: boolean; summary: string }> => {
+  // A field inside an array that is a child table is checked in that table's Parquet.
+  const children = deps.children ?? new Map();
+  const inChild = new Map<string, string[]>();
+  const fields = expected.fields.filter((field) => {
+    const path = field.split('.');
+    const depth = [...path.keys()].find((i) => children.has(flatName(path.slice(0, i + 1))));
+    if (depth === undefined || depth === path.length - 1) return true;
+    const name = flatName(path.slice(0, depth + 1));
+    inChild.set(name, [...(inChild.get(name) ?? []), path.slice(depth + 1).join('.')]);
+    return false;
+  });
+  const childChecks = await Promise.all(
+    [...inChild].map(([name, childFields]) => {
+      const child = children.get(name) as { outputs: string[]; rows: number; schemaKeys: string[] };
+      return checkOutputs(
+        child.outputs,
+        { rows: child.rows, fields: childFields },
+        { store: deps.store, dir: join(deps.dir, name), schemaKeys: child.schemaKeys }
+      );
+    })
+  );
+  const parent = await checkFields(outputs, { rows: expected.rows, fields }, deps);
+  const checks = [parent, ...childChecks];
+  return {
+    ok: checks.every((check) => check.ok),
+    summary: checks.map((check) => check.summary).join('; '),
+  };
+};
+
+/** {@link checkOutputs} for one dataset's Parquet. */
+const checkFields = async (
+  outputs: readonly string[],
+  expected: { rows: number; fields: readonly string[] },
   deps: { store: ObjectStore; dir: string; schemaKeys: readonly string[] }
 ): Promise<{ ok: boolean; summary: string }> => {
-  // The batches' plans name each path's column (a field named like a partition key is renamed).
+  // The batches' plans name each path's column (a field named like a partition key is renamed;
+  // a path of several kinds has its own column and variant columns).
   const planned = new Map<string, string>();
   for (const key of deps.schemaKeys) {
     const body = await deps.store.get(key);
     const fragment = JSON.parse(new TextDecoder().decode(body)) as { columns: FlatColumn[] };
-    for (const column of fragment.columns) planned.set(column.path, column.name);
+    for (const column of fragment.columns) {
+      if (!column.variant) planned.set(column.path, column.name);
+    }
   }
   const nameOf = (keys: string[]) => planned.get(jsonPath(keys)) ?? flatName(keys);
   await mkdir(deps.dir, { recursive: true });

@@ -8,7 +8,14 @@ import { generateBacklog } from '@strata/local/backlog';
 import { duckDbCopy, nodeLoop, type PlainBacklog, parquetjsLite } from '../flatten/baselines.js';
 import { collectFieldPaths } from '../flatten/event.js';
 import { startServices } from '../flatten/services.js';
-import { checkOutputs, flattenBatches, outputsOf, planBatches, totals } from '../flatten/strata.js';
+import {
+  checkOutputs,
+  childOutputsOf,
+  flattenBatches,
+  outputsOf,
+  planBatches,
+  totals,
+} from '../flatten/strata.js';
 import {
   type BenchOptions,
   type Measurement,
@@ -154,7 +161,12 @@ const backlogWorkload = (spec: {
       const check = await checkOutputs(
         await outputsOf(store, results),
         { rows: sums.rowsWritten, fields: prepared.fields },
-        { store, dir: dirs.out, schemaKeys: results.map((result) => result.schemaKey) }
+        {
+          store,
+          dir: dirs.out,
+          schemaKeys: results.map((result) => result.schemaKey),
+          children: await childOutputsOf(store, results),
+        }
       );
       const balanced = counted === prepared.records + prepared.malformed;
       const accounting = `rows + quarantined ${balanced ? '=' : '≠'} records + malformed (${sums.rowsWritten.toLocaleString('en-US')} + ${sums.recordsQuarantined} vs ${prepared.records.toLocaleString('en-US')} + ${prepared.malformed})`;

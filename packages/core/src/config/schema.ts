@@ -176,6 +176,12 @@ export const feedSchema = z
      */
     explode: z.array(dottedPath).default([]),
     /**
+     * Whether arrays of objects become child tables `silver/<feed>__<path>/` (the default) or,
+     * `false`, stay JSON text unless listed in `explode`: each child table is a write of its
+     * own, which a speed-bound feed whose arrays nobody queries may spare (docs/flatten.md).
+     */
+    child_tables: z.boolean().default(true),
+    /**
      * When a batch lists every record's keys before it writes: `when-needed` (a batch whose
      * sample shows every key is written in one read) or `always` (a feed whose sample keeps
      * missing keys then skips the read that would fail).

@@ -1,7 +1,18 @@
+import { quoteLiteral } from '../config/index.js';
+import type { DuckDbEngine } from '../engine/index.js';
 import { type ExplodedArray, explodedArrays } from './childTables.js';
-import { LINEAGE, PARTITION_KEYS } from './constants.js';
-import { type FlatColumn, flattenPlan } from './flattenPlan.js';
-import { isObject, type JsonStructure, pathKeys, readShape, withStructureAt } from './structure.js';
+import { LINEAGE, maximumObjectSize, PARTITION_KEYS } from './constants.js';
+import { type FlatColumn, flattenPlan, splitByKind } from './flattenPlan.js';
+import {
+  isObject,
+  type JsonStructure,
+  jsonPath,
+  leafPaths,
+  pathKeys,
+  readShape,
+  structureAt,
+  withStructureAt,
+} from './structure.js';
 import type { FlattenBatchOptions } from './types.js';
 
 /** How a batch's fields (and its exploded arrays' elements) plan into columns. */
@@ -56,21 +67,95 @@ const withRegistry = (
 };
 
 /**
+ * The JSON paths of the leaves of mixed kinds (`JSON` in the structure) that become columns.
+ *
+ * @param structure - records' keys and kinds
+ * @param maxDepth - the flattening depth
+ */
+export const mixedPaths = (structure: JsonStructure, maxDepth: number): string[] =>
+  leafPaths(structure, maxDepth)
+    .filter((keys) => structureAt(structure, keys) === 'JSON')
+    .map(jsonPath);
+
+/**
+ * The `json_type`s the values at `paths` take in a relation's JSON values: one query, for
+ * {@link splitByKind}.
+ *
+ * @param engine - the engine
+ * @param values - a query whose column `json` holds the records (or elements)
+ * @param paths - JSON paths into them
+ */
+export const kindsAt = async (
+  engine: DuckDbEngine,
+  values: string,
+  paths: readonly string[]
+): Promise<Map<string, string[]>> => {
+  if (paths.length === 0) return new Map();
+  const lists = paths.map((path) => {
+    const kind = `json_type(json, ${quoteLiteral(path)})`;
+    return `list(distinct ${kind}) filter (where ${kind} is not null)`;
+  });
+  const [row] = await engine.all(
+    `select ${lists.map((list, n) => `${list} as k${n}`).join(', ')} from (${values})`
+  );
+  return new Map(
+    paths.map((path, n) => [path, ((row?.[`k${n}`] as unknown[] | null) ?? []).map(String)])
+  );
+};
+
+/**
+ * The kinds the batch's sampled lines hold at the structure's paths of mixed kinds: a value of
+ * a kind the sample missed is kept in `_variant` (`flattenSelect`).
+ *
+ * @param engine - the engine
+ * @param batch - the sample (a JSON Lines file) and its longest line
+ * @param structure - the batch's records' keys and kinds
+ * @param maxDepth - the flattening depth
+ */
+export const sampledKinds = (
+  engine: DuckDbEngine,
+  batch: { sample: string; longest: number },
+  structure: JsonStructure,
+  maxDepth: number
+) =>
+  kindsAt(
+    engine,
+    `select json from read_ndjson_objects(${quoteLiteral(batch.sample)}, ignore_errors = true, ${maximumObjectSize(batch.longest)})`,
+    mixedPaths(structure, maxDepth)
+  );
+
+/**
  * What records of `structure` are written as: the feed's exploded arrays, which become child
- * tables, and the record's columns, the registry's where it knows them.
+ * tables, and the record's columns, the registry's where it knows them; a path of mixed kinds
+ * gets a column per kind ({@link splitByKind}).
  *
  * @param structure - the batch's records' keys and kinds
  * @param plan - the feed, its flatten options and its registry's columns
+ * @param kinds - the kinds seen at the paths of mixed kinds ({@link sampledKinds})
  */
 export const planBatch = (
   structure: JsonStructure,
-  plan: { feed: string; options: FlattenBatchOptions; registry: readonly FlatColumn[] }
+  plan: { feed: string; options: FlattenBatchOptions; registry: readonly FlatColumn[] },
+  kinds: ReadonlyMap<string, readonly string[]> = new Map()
 ): { arrays: ExplodedArray[]; columns: FlatColumn[] } => {
   const { feed, options, registry } = plan;
-  const arrays = explodedArrays(feed, structure, options.explode ?? []);
+  // A registered column is never replaced by a child table: the registry's copy of its path
+  // in the structure is no array.
+  const planned = flattenPlan(structure, planOptionsOf(options));
+  const arrays = explodedArrays(
+    feed,
+    structure,
+    options.explode ?? [],
+    options.childTables === false ? [] : planned
+  );
   const exploded = new Set(arrays.map((array) => array.path));
-  const columns = withRegistry(
-    flattenPlan(structure, planOptionsOf(options)).filter((column) => !exploded.has(column.path)),
+  const columns = splitByKind(
+    withRegistry(
+      planned.filter((column) => !exploded.has(column.path)),
+      registry,
+      options.separator
+    ),
+    kinds,
     registry,
     options.separator
   );

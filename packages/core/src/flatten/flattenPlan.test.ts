@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../engine/index.js';
-import { type FlatColumn, flattenPlan, flattenSelect, jsonAccess } from './flattenPlan.js';
+import {
+  type FlatColumn,
+  flattenPlan,
+  flattenSelect,
+  jsonAccess,
+  splitByKind,
+} from './flattenPlan.js';
 
 const RECORDS = [
   '{"id":1,"userInfo":{"city":"Lima","geo":{"lat":1.5}},"items":[{"sku":"A"}],"amount":5}',
@@ -8,10 +14,15 @@ const RECORDS = [
 ];
 
 /** Loads the records, flattens them with the plan their merged structure gives, returns rows. */
-const flatten = (maxDepth: number, plan?: FlatColumn[], strict?: ReadonlySet<string>) =>
+const flatten = (
+  maxDepth: number,
+  plan?: FlatColumn[],
+  strict?: ReadonlySet<string>,
+  records: readonly string[] = RECORDS
+) =>
   DuckDbEngine.use({}, async (engine) => {
     await engine.run(
-      `create table r as select j::json as record from (values ${RECORDS.map((r) => `('${r}')`).join(', ')}) t(j)`
+      `create table r as select j::json as record from (values ${records.map((r) => `('${r}')`).join(', ')}) t(j)`
     );
     const [row] = await engine.all('select json_group_structure(record) as s from r');
     const columns = plan ?? flattenPlan(JSON.parse(String(row?.s)), { separator: '_', maxDepth });
@@ -88,6 +99,82 @@ describe('Function: flattenSelect', () => {
     expect(rows.map((row) => [row.id, row._variant])).toEqual([
       ['1', null],
       ['2', '[{"amount":"N/A"}]'],
+    ]);
+  });
+});
+
+describe('Function: flattenPlan (arrays of scalars)', () => {
+  it('types an array of one kind as a LIST, keeping one that does not read back as written in _variant', async () => {
+    // Prepare: `1.5`, `1e2` and an integer past BIGINT are no BIGINT as written, though a
+    // BIGINT[] would take the first two
+    const records = [
+      '{"n":1,"ns":[1,2],"ss":["a",null]}',
+      '{"n":2,"ns":[1.5],"ss":[]}',
+      '{"n":3,"ns":[1e2]}',
+      '{"n":4,"ns":[]}',
+      '{"n":5,"ns":[9223372036854775808]}',
+    ];
+
+    // Act
+    const { columns, rows } = await flatten(3, undefined, undefined, records);
+
+    // Assess
+    expect(columns.map((column) => [column.name, column.type])).toEqual([
+      ['n', 'BIGINT'],
+      ['ns', 'JSON'],
+      ['ss', 'VARCHAR[]'],
+    ]);
+    expect(rows.map((row) => row.ss)).toEqual([['a', null], [], null, null, null]);
+    const typed = await flatten(
+      3,
+      [
+        { name: 'n', path: '$."n"', type: 'BIGINT' },
+        { name: 'ns', path: '$."ns"', type: 'BIGINT[]' },
+      ],
+      undefined,
+      records
+    );
+    expect(typed.rows.map((row) => [row.ns, row._variant])).toEqual([
+      [['1', '2'], null],
+      [null, '[{"ns":[1.5]}]'],
+      [null, '[{"ns":[100.0]}]'],
+      [[], null],
+      [null, '[{"ns":[9223372036854775808]}]'],
+    ]);
+  });
+});
+
+describe('Function: splitByKind', () => {
+  it('gives a path of two kinds a column per kind, and keeps a kind the sample missed in _variant', async () => {
+    // Prepare: the sample saw text and integers at `at`, the batch a boolean too
+    const records = [
+      '{"id":1,"at":"2024-01-01T00:00:00Z"}',
+      '{"id":2,"at":1704067200}',
+      '{"id":3,"at":true}',
+    ];
+    const plan = splitByKind(
+      [
+        { name: 'id', path: '$."id"', type: 'BIGINT' },
+        { name: 'at', path: '$."at"', type: 'JSON' },
+      ],
+      new Map([['$."at"', ['VARCHAR', 'UBIGINT']]]),
+      [],
+      '_'
+    );
+
+    // Act
+    const { rows } = await flatten(3, plan, undefined, records);
+
+    // Assess
+    expect(plan).toEqual([
+      { name: 'id', path: '$."id"', type: 'BIGINT' },
+      { name: 'at', path: '$."at"', type: 'VARCHAR' },
+      { name: 'at__v_bigint', path: '$."at"', type: 'BIGINT', variant: 'bigint' },
+    ]);
+    expect(rows.map((row) => [row.at, row.at__v_bigint, row._variant])).toEqual([
+      ['2024-01-01T00:00:00Z', null, null],
+      [null, '1704067200', null],
+      [null, null, '[{"at":true}]'],
     ]);
   });
 });

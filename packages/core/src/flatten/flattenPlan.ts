@@ -65,6 +65,19 @@ const LEAF: Record<string, FlatColumn['type']> = {
   JSON: 'JSON',
 };
 
+/**
+ * The LIST type an array whose elements all have one kind is written as (`VARCHAR[]`,
+ * `BIGINT[]`, `BOOLEAN[]`), as the inferred path writes it; none for an array of doubles (a
+ * list of them would not read back as written), of objects or arrays, of mixed kinds, or only
+ * ever empty.
+ */
+const LIST: Record<string, FlatColumn['type']> = {
+  UBIGINT: 'BIGINT[]',
+  BIGINT: 'BIGINT[]',
+  BOOLEAN: 'BOOLEAN[]',
+  VARCHAR: 'VARCHAR[]',
+};
+
 /** Lower snake case: letters, digits, underscores. */
 export const normalise = (key: string): string =>
   key
@@ -83,9 +96,11 @@ export const safeColumnName = (name: string) =>
 /**
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.
  *
- * Nested objects become `a_b_c` columns down to `maxDepth`; arrays, deeper subtrees and fields
- * whose types conflict across records stay JSON, so no value is dropped or coerced to null.
- * Names that collide after normalising get a numeric suffix in path order.
+ * Nested objects become `a_b_c` columns down to `maxDepth`; an array of scalars of one kind a
+ * LIST column ({@link LIST}); other arrays, deeper subtrees and fields whose types conflict
+ * across records stay JSON, so no value is dropped or coerced to null (a value that does not
+ * fit its column's type is kept in `_variant`). Names that collide after normalising get a
+ * numeric suffix in path order.
  *
  * @param structure - the merged structure, parsed
  * @param options - separator and depth
@@ -110,8 +125,13 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
       for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
       return;
     }
-    const type = typeof node === 'string' ? LEAF[node] : undefined;
-    columns.push({ name, path, type: Array.isArray(node) || !type ? 'JSON' : type });
+    const element = Array.isArray(node) ? node[0] : undefined;
+    const type = Array.isArray(node)
+      ? typeof element === 'string'
+        ? LIST[element]
+        : undefined
+      : LEAF[node];
+    columns.push({ name, path, type: type ?? 'JSON' });
   };
   if (isObject(structure)) {
     const unreachable = Object.keys(structure).filter((key) => !isAddressable(key));
@@ -127,6 +147,125 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
     const count = (seen.get(column.name) ?? 0) + 1;
     seen.set(column.name, count);
     return count === 1 ? column : { ...column, name: `${column.name}${options.separator}${count}` };
+  });
+};
+
+/** The JSON kinds `json_type` names, by the variant column each goes to. */
+export const KIND_GROUP: Record<string, VariantKind> = {
+  VARCHAR: 'text',
+  BIGINT: 'bigint',
+  UBIGINT: 'bigint',
+  DOUBLE: 'double',
+  BOOLEAN: 'bool',
+  OBJECT: 'json',
+  ARRAY: 'json',
+};
+export const GROUP_TYPE: Record<VariantKind, FlatColumn['type']> = {
+  text: 'VARCHAR',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  bool: 'BOOLEAN',
+  json: 'JSON',
+};
+/** The groups a path's own column of a type takes; the others go to variant columns. */
+const TAKES: Record<string, readonly VariantKind[]> = {
+  VARCHAR: ['text'],
+  BIGINT: ['bigint'],
+  DOUBLE: ['bigint', 'double'],
+  BOOLEAN: ['bool'],
+  JSON: ['text', 'bigint', 'double', 'bool', 'json'],
+};
+/** The order a path's kinds take columns in: its own column is the first present. */
+export const GROUP_ORDER: readonly VariantKind[] = ['text', 'double', 'bigint', 'bool', 'json'];
+
+/** The groups a column of a path split by kind takes: a variant column its own. */
+export const groupsTaken = (column: FlatColumn): readonly VariantKind[] =>
+  column.variant
+    ? [column.variant]
+    : isListOrMap(column.type)
+      ? ['json']
+      : (TAKES[column.type] ?? []);
+
+/** The `json_type`s a column of a path split by kind takes. */
+const kindsTaken = (columns: readonly FlatColumn[]): string[] => {
+  const groups = new Set(columns.flatMap(groupsTaken));
+  return Object.keys(KIND_GROUP).filter((kind) => groups.has(KIND_GROUP[kind] as VariantKind));
+};
+
+/**
+ * One column of a path split by kind (its own column and its variant columns `<name>__v_<kind>`)
+ * from the path's JSON value: the values of the kinds it takes, typed, and, for a typed column,
+ * `_variant`'s entry for a value of its kind that does not fit it (an integer past BIGINT).
+ *
+ * @param column - the column
+ * @param value - the path's value, as JSON, in SQL
+ */
+export const kindColumn = (
+  column: FlatColumn,
+  value: string
+): { expression: string; misfit?: string } => {
+  const holds = `json_type(${value}) in (${kindsTaken([column]).map(quoteLiteral).join(', ')})`;
+  const typed =
+    column.type === 'VARCHAR'
+      ? `json_extract_string(${value}, '$')`
+      : column.type === 'JSON'
+        ? value
+        : typedValue(column.type, `${value}::varchar`);
+  return {
+    expression: `(case when ${holds} then ${typed} end)`,
+    ...(column.type !== 'VARCHAR' && column.type !== 'JSON'
+      ? {
+          misfit: `case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`,
+        }
+      : {}),
+  };
+};
+
+/**
+ * A path's columns once the kinds of its values are known: where they are of more than one
+ * kind (`JSON` in the structure), its own column takes the registered type or else the first
+ * of text, double, integer, boolean, JSON present (so an ISO time that is an epoch number
+ * elsewhere stays text, the numbers beside it), and a variant column `<name>__v_<kind>` (dlt's
+ * names) each other kind. A path of one kind, whose own column is JSON, or registered as one
+ * column (no variant column), stays one column: a feed's columns do not change under readers.
+ *
+ * @param columns - the planned columns, registered ones as registered
+ * @param kinds - the `json_type`s seen at the paths of mixed kinds
+ * @param registry - the registered columns, whose variant columns keep their names
+ * @param separator - joins a suffix to a name another column took
+ */
+export const splitByKind = (
+  columns: readonly FlatColumn[],
+  kinds: ReadonlyMap<string, readonly string[]>,
+  registry: readonly FlatColumn[],
+  separator: string
+): FlatColumn[] => {
+  const taken = new Set([...columns, ...registry].map((column) => column.name));
+  const registered = new Set(registry.filter((c) => !c.variant).map((c) => c.path));
+  const split = new Set(registry.filter((c) => c.variant).map((c) => c.path));
+  return columns.flatMap((column) => {
+    const present = new Set((kinds.get(column.path) ?? []).map((kind) => KIND_GROUP[kind]));
+    const groups = GROUP_ORDER.filter((group) => present.has(group));
+    // A path registered as one column stays one, its misfits in `_variant`, as before.
+    if (groups.length < 2 || (registered.has(column.path) && !split.has(column.path))) {
+      return [column];
+    }
+    const own = registered.has(column.path)
+      ? column
+      : { ...column, type: GROUP_TYPE[groups[0] as VariantKind] };
+    const takes = groupsTaken(own);
+    const variants = groups
+      .filter((group) => !takes.includes(group))
+      .map((group): FlatColumn => {
+        const known = registry.find((c) => c.path === column.path && c.variant === group);
+        if (known) return known;
+        const base = safeColumnName(`${own.name}__v_${group}`);
+        let name = base;
+        for (let n = 2; taken.has(name); n++) name = `${base}${separator}${n}`;
+        taken.add(name);
+        return { name, path: column.path, type: GROUP_TYPE[group], variant: group };
+      });
+    return [own, ...variants];
   });
 };
 
@@ -248,20 +387,42 @@ export const flattenSelect = (
   strict: ReadonlySet<string> = new Set(),
   holdsObject?: ObjectPresence
 ): string => {
+  // Paths split by kind are read as JSON, each column taking the values of its kinds.
+  const split = new Map<string, FlatColumn[]>();
+  for (const column of columns.filter((c) => c.variant)) split.set(column.path, []);
+  for (const column of columns) split.get(column.path)?.push(column);
+  const misfits: string[] = [];
   const selected = columns.map((column) => {
+    if (split.has(column.path)) {
+      const { expression, misfit } = kindColumn(column, access({ ...column, type: 'JSON' }));
+      if (misfit) misfits.push(misfit);
+      return `${expression} as ${quoteIdentifier(column.name)}`;
+    }
     const value = access(column);
     const misfit = `error(${quoteLiteral(`a value of ${column.name} is no ${column.type}`)})`;
+    // The fallback is evaluated only where the typed value is null: the check costs one cast.
     const checked = strict.has(column.path)
-      ? `(case when ${value} is not null and ${typed(column, value)} is null then ${misfit} else ${typed(column, value)} end)`
+      ? `coalesce(${typed(column, value)}, case when ${value} is not null then ${misfit} end)`
       : typed(column, value);
     return `${checked} as ${quoteIdentifier(column.name)}`;
   });
-  const misfits = columns
-    .filter((column) => isTyped(column) && !strict.has(column.path))
-    .map((column) => {
-      const value = access(column);
-      return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
-    });
+  // A value of a kind none of its path's columns takes (the sample did not show it) is kept
+  // under the path's own column.
+  for (const [path, held] of split) {
+    const own = held.find((column) => !column.variant) ?? (held[0] as FlatColumn);
+    const value = access({ ...own, path, type: 'JSON' });
+    misfits.push(
+      `case when json_type(${value}) not in (${[...kindsTaken(held), 'NULL'].map(quoteLiteral).join(', ')}) then json_object(${quoteLiteral(own.name)}, ${value}) end`
+    );
+  }
+  misfits.push(
+    ...columns
+      .filter((column) => isTyped(column) && !strict.has(column.path) && !split.has(column.path))
+      .map((column) => {
+        const value = access(column);
+        return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
+      })
+  );
   // An object flattened into columns that holds none of their values (`{}`) would read as one
   // missing: `_variant` keeps it, under its path. Only what it holds directly is checked (an
   // object inside it counts as held when it is there), so the cost grows with the columns.

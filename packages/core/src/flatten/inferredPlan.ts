@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto';
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
+import { childDataset } from './childTables.js';
 import type { DuckType } from './duckType.js';
 import {
   type FlatColumn,
-  isListOrMap,
+  GROUP_ORDER,
+  GROUP_TYPE,
+  groupsTaken,
+  KIND_GROUP,
+  kindColumn,
   normalise,
   type ScalarType,
   safeColumnName,
-  typedValue,
-  type VariantKind,
 } from './flattenPlan.js';
 import { jsonPath, quoteKey } from './structure.js';
 
@@ -100,35 +102,13 @@ export interface InferredPlanOptions {
   depthCap?: number;
   /** Arrays written as child tables even when their elements are not objects. */
   explode: readonly (readonly string[])[];
+  /** `false`: arrays of objects not exploded stay JSON (the feed's `child_tables`). */
+  childTables: boolean;
   /** Names partitions and lineage take. */
   reserved: readonly string[];
   /** The feed's registered columns (its own table only). */
   registry: readonly FlatColumn[];
 }
-
-/** The longest dataset name a catalog takes: `[a-z][a-z0-9_]{0,62}`. */
-const MAX_DATASET = 63;
-
-/**
- * A child table's dataset: the parent's, `__`, and the array's keys below the parent joined
- * by `_` (`webhooks__pull_request_labels`, `webhooks__commits__files`). A name past 63
- * characters, or one a sibling took, keeps its first 54 and gets `_` and 8 hex digits of the
- * array's JSON path, so it stays stable across batches and apart from every other.
- */
-export const childDataset = (
-  parent: string,
-  keys: readonly string[],
-  path: string,
-  taken: Set<string>
-): string => {
-  let name = `${parent}__${keys.map(normalise).join('_')}`;
-  if (name.length > MAX_DATASET || taken.has(name)) {
-    const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
-    name = `${name.slice(0, MAX_DATASET - 9)}_${hash}`;
-  }
-  taken.add(name);
-  return name;
-};
 
 /** The registered column at a path (not a variant one). */
 const registeredAt = (registry: readonly FlatColumn[], path: string) =>
@@ -306,7 +286,7 @@ export const inferredPlan = (
     // table, one row per element or entry.
     const objects =
       (element.kind === 'struct' && element.fields.length > 0) || element.kind === 'keyed';
-    if (type.kind === 'list' && !objects && !explode) return asJson();
+    if (type.kind === 'list' && !(objects && options.childTables) && !explode) return asJson();
     if (registered) return asJson();
     if (type.kind === 'map') {
       const read = `MAP(VARCHAR, ${entries(table, keys, absolute, element, { list: `map_entries(${at.chain})` })})`;
@@ -453,32 +433,6 @@ export const inferredPlan = (
   return { read, side, table: settled };
 };
 
-/** The JSON kinds `json_type` names, by the variant column each goes to. */
-const KIND_GROUP: Record<string, VariantKind> = {
-  VARCHAR: 'text',
-  BIGINT: 'bigint',
-  UBIGINT: 'bigint',
-  DOUBLE: 'double',
-  BOOLEAN: 'bool',
-  OBJECT: 'json',
-  ARRAY: 'json',
-};
-const GROUP_TYPE: Record<VariantKind, FlatColumn['type']> = {
-  text: 'VARCHAR',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  bool: 'BOOLEAN',
-  json: 'JSON',
-};
-/** The groups a base column of a type takes; the others go to variant columns. */
-const TAKES: Record<string, readonly VariantKind[]> = {
-  VARCHAR: ['text'],
-  BIGINT: ['bigint'],
-  DOUBLE: ['bigint', 'double'],
-  BOOLEAN: ['bool'],
-  JSON: ['text', 'bigint', 'double', 'bool', 'json'],
-};
-
 /**
  * The columns a path read as JSON becomes once the kinds of its values are known: its own
  * column, of its registered type or else the first of text, double, integer, boolean, JSON
@@ -497,40 +451,25 @@ export const checkedColumns = (
 ): { columns: { column: FlatColumn; expression: string }[]; misfits: string[] } => {
   const present = new Set(kinds.map((kind) => KIND_GROUP[kind]));
   // In this order whatever order the batch saw them in, so the columns are too.
-  const order: VariantKind[] = ['text', 'double', 'bigint', 'bool', 'json'];
-  const groups = order.filter((group) => present.has(group));
+  const groups = GROUP_ORDER.filter((group) => present.has(group));
   const base: FlatColumn['type'] = leaf.registered?.type ?? GROUP_TYPE[groups[0] ?? 'text'];
-  const value = leaf.chain;
-  const kindOf = `json_type(${value})`;
   const columns: { column: FlatColumn; expression: string }[] = [];
   const misfits: string[] = [];
-  const place = (column: FlatColumn, taken: readonly VariantKind[]) => {
-    const kinds = Object.keys(KIND_GROUP).filter((kind) =>
-      taken.includes(KIND_GROUP[kind] as VariantKind)
-    );
-    const holds = `${kindOf} in (${kinds.map(quoteLiteral).join(', ')})`;
-    const text = `${value}::varchar`;
-    const typed =
-      column.type === 'VARCHAR'
-        ? `json_extract_string(${value}, '$')`
-        : column.type === 'JSON'
-          ? value
-          : typedValue(column.type, text);
-    columns.push({ column, expression: `(case when ${holds} then ${typed} end)` });
-    if (column.type !== 'VARCHAR' && column.type !== 'JSON') {
-      misfits.push(
-        `case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`
-      );
-    }
+  const place = (column: FlatColumn) => {
+    const { expression, misfit } = kindColumn(column, leaf.chain);
+    columns.push({ column, expression });
+    if (misfit) misfits.push(misfit);
   };
   const own = leaf.registered ?? { name: leaf.name, path: leaf.path, type: base };
-  const takes = isListOrMap(base) ? ['json' as const] : (TAKES[base] ?? []);
-  place(own, takes);
+  const takes = groupsTaken(own);
+  place(own);
   for (const group of groups.filter((g) => !takes.includes(g))) {
-    place(
-      { name: `${own.name}__v_${group}`, path: leaf.path, type: GROUP_TYPE[group], variant: group },
-      [group]
-    );
+    place({
+      name: `${own.name}__v_${group}`,
+      path: leaf.path,
+      type: GROUP_TYPE[group],
+      variant: group,
+    });
   }
   return { columns, misfits };
 };

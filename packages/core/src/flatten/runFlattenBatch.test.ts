@@ -317,13 +317,21 @@ describe('Function: runFlattenBatch (drift)', () => {
       recordsQuarantined: 0,
       keyPass: true,
     });
+    // id was a number in one file and text in the other: a column per kind
     expect(rows.filter((row) => row.late_x !== null)).toMatchObject([
-      { id: '2500', late_x: '7', _source_line: '2501' },
+      { id: null, id__v_bigint: '2500', late_x: '7', _source_line: '2501' },
     ]);
-    // user was an object in one file and text in the other: kept whole, as JSON, in both.
+    // user was an object in one file and text in the other: the text in user, the objects
+    // whole, as JSON, in user__v_json.
     const anonymous = rows.find((row) => row._source_key === 'raw/drift/odd.jsonl');
-    expect(anonymous).toMatchObject({ user: '"anonymous"', mode_2: 'ios', _source_line: '1' });
-    expect(JSON.parse(String(rows[0]?.user))).toEqual({ name: 'u0' });
+    expect(anonymous).toMatchObject({
+      id: 'a',
+      user: 'anonymous',
+      user__v_json: null,
+      mode_2: 'ios',
+      _source_line: '1',
+    });
+    expect(JSON.parse(String(rows[0]?.user__v_json))).toEqual({ name: 'u0' });
     expect(await partsOf(result)).toEqual([
       'silver/drift/year=2024/month=02/day=03/mode=web/part-drift-1-0.parquet',
       'silver/drift/year=2024/month=02/day=04/mode=ios/part-drift-1-0.parquet',
@@ -551,8 +559,14 @@ describe('Function: runFlattenBatch (drift)', () => {
 
     // Assess
     expect(result).toMatchObject({ rowsWritten: 3000, recordsQuarantined: 0 });
-    expect(rows.find((row) => row.id === '2997')).toMatchObject({ user: '"anonymous"' });
-    expect(JSON.parse(String(rows.find((row) => row.id === '5')?.user))).toEqual({ name: 'u5' });
+    // The sample holds line 2998: the text in user, the objects whole in user__v_json
+    expect(rows.find((row) => row.id === '2997')).toMatchObject({
+      user: 'anonymous',
+      user__v_json: null,
+    });
+    expect(JSON.parse(String(rows.find((row) => row.id === '5')?.user__v_json))).toEqual({
+      name: 'u5',
+    });
   });
 
   it('quarantines a file no reader can take as the object it was, with a sidecar naming why', async () => {

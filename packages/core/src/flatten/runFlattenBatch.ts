@@ -45,6 +45,7 @@ export const flattenOptionsOf = (feed: FeedConfig = feedSchema.parse({})): Flatt
   },
   leaveInPlace: feed.leave_in_place,
   explode: feed.explode.map((path) => path.split('.')),
+  childTables: feed.child_tables,
   keyPass: feed.key_pass,
 });
 

@@ -90,6 +90,8 @@ export interface FlattenBatchOptions {
   leaveInPlace: boolean;
   /** Arrays written as child tables, by their keys from the record's top (`explodedArrays`). */
   explode?: readonly (readonly string[])[];
+  /** `false`: arrays of objects stay JSON text unless exploded (default: child tables). */
+  childTables?: boolean;
   /** `always`: list every record's keys before writing, not only when one read cannot do. */
   keyPass?: FeedConfig['key_pass'];
   /**

@@ -1,6 +1,6 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { QualityFailedError } from '../errors/index.js';
-import { keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
+import { keysCollide, planBatch, readShapeOf, sampledKinds, structureOf } from './batchPlan.js';
 import { discoverStructure, fileNamedIn } from './discoverStructure.js';
 import { loadRecords } from './loadRecords.js';
 import { clearOutputs, fastGroups, fileGroup, maskRejected } from './stageBatch.js';
@@ -145,7 +145,13 @@ export const writeDiscovered = async (batch: StagedBatch): Promise<Written> => {
       structure = known;
       continue;
     }
-    const { columns, arrays } = planBatch(structure, batch);
+    const kinds = await sampledKinds(
+      engine,
+      { sample: batch.sample, longest: fileGroup(batch, 'newline_delimited').longestRecord ?? 0 },
+      structure,
+      options.maxDepth
+    );
+    const { columns, arrays } = planBatch(structure, batch, kinds);
     const groups = fastGroups(batch);
     await clearOutputs(batch, arrays);
     try {

@@ -6,8 +6,8 @@ import { DynamoDbLedger } from '../adapters/index.js';
 import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { readBatchManifest } from './batchManifest.js';
+import { childDataset } from './childTables.js';
 import type { FlatColumn } from './flattenPlan.js';
-import { childDataset } from './inferredPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions } from './types.js';
 

@@ -154,6 +154,7 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
     separator: options.separator,
     ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
     explode: options.explode ?? [],
+    childTables: options.childTables ?? true,
     reserved: planOptionsOf(options).reserved,
     registry: batch.registry,
   });

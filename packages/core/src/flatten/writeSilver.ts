@@ -1,6 +1,6 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
-import { hasField, planOptionsOf } from './batchPlan.js';
+import { hasField, kindsAt, mixedPaths, planOptionsOf } from './batchPlan.js';
 import { type ChildTable, childTable, type ExplodedArray } from './childTables.js';
 import { maximumObjectSize } from './constants.js';
 import { discoverStructure, type FileGroup } from './discoverStructure.js';
@@ -11,6 +11,7 @@ import {
   jsonAccess,
   jsonHoldsObject,
   normalise,
+  splitByKind,
   structAccess,
   structHoldsObject,
 } from './flattenPlan.js';
@@ -176,8 +177,18 @@ export const writeSilver = async (
       ],
       { maxDepth: options.maxDepth, known: 'NULL' }
     );
-    const table = childTable(array, element, planOptionsOf(options));
-    const record = table.wrap ? `json_object('value', _element)` : '_element';
+    const planned = childTable(array, element, planOptionsOf(options));
+    const record = planned.wrap ? `json_object('value', _element)` : '_element';
+    // Every element's kinds at its paths of mixed kinds: a column per kind.
+    const kinds = await kindsAt(
+      engine,
+      `select ${record} as json from (${elements})`,
+      mixedPaths(planned.wrap ? { value: element } : element, options.maxDepth)
+    );
+    const table = {
+      ...planned,
+      columns: splitByKind(planned.columns, kinds, [], options.separator),
+    };
     await copy(
       `select ${flattenSelect(table.columns, jsonAccess('_record'), new Set(), jsonHoldsObject('_record'))},
          _source_key, _source_line, _index, _batch_id${keys.map((key) => `, ${key}`).join('')}

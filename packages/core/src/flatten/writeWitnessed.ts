@@ -1,4 +1,11 @@
-import { hasField, keysCollide, planBatch, readShapeOf, structureOf } from './batchPlan.js';
+import {
+  hasField,
+  keysCollide,
+  planBatch,
+  readShapeOf,
+  sampledKinds,
+  structureOf,
+} from './batchPlan.js';
 import { DATA_ERROR } from './constants.js';
 import { discoverStructure, sampleStructure } from './discoverStructure.js';
 import { isTyped } from './flattenPlan.js';
@@ -58,7 +65,13 @@ export const writeWitnessed = async (batch: StagedBatch): Promise<Written | unde
     holdsUnreachableKey(structure)
   )
     return undefined;
-  const { columns, arrays } = planBatch(structure, batch);
+  const kinds = await sampledKinds(
+    engine,
+    { sample: batch.sample, longest: lineFiles.longestRecord ?? 0 },
+    structure,
+    options.maxDepth
+  );
+  const { columns, arrays } = planBatch(structure, batch, kinds);
   // A value that does not fit a new typed column fails the read, as the key pass would widen
   // the column; one that does not fit a registered column goes to `_variant`.
   const strict = new Set(

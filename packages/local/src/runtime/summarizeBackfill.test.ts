@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TIME_SCALE } from '../../../../test/support/runtime.js';
 import { type GeneratedBacklog, generateBacklog } from '../backlog/index.js';
@@ -12,6 +13,42 @@ const PREFIX = `raw/${FEED}/all_historical_files/`;
 let dir: string;
 let runtime: EmbeddedRuntime;
 let backlog: GeneratedBacklog;
+/** The elements of the historical records' `payload.items`: the rows of its child table. */
+let items = 0;
+
+/** The elements of `payload.items` in one generated object (none in a truncated gzip). */
+const itemsIn = async (key: string, gzip: boolean) => {
+  const body = Buffer.from((await runtime.store.get(key)) ?? new Uint8Array());
+  let text: string;
+  try {
+    text = (gzip ? gunzipSync(body) : body).toString('utf8');
+  } catch {
+    return 0;
+  }
+  const count = (chunk: string) => {
+    const value = JSON.parse(chunk) as { payload?: { items?: unknown[] } };
+    return (Array.isArray(value) ? value : [value]).reduce(
+      (n: number, record: { payload?: { items?: unknown[] } }) =>
+        n + (record.payload?.items?.length ?? 0),
+      0
+    );
+  };
+  try {
+    return text.trim() === '' ? 0 : count(text);
+  } catch {
+    // JSON Lines, a malformed line among them
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .reduce((n, line) => {
+        try {
+          return n + count(line);
+        } catch {
+          return n;
+        }
+      }, 0);
+  }
+};
 
 /** One backfill execution of the feed, summarised. */
 const backfillOnce = async (runId: string) => {
@@ -37,6 +74,9 @@ beforeAll(async () => {
     seed: 3,
     feeds: [FEED],
   });
+  for (const object of backlog.objects.filter((o) => o.key.startsWith(PREFIX))) {
+    items += await itemsIn(object.key, object.gzip);
+  }
 });
 
 afterAll(async () => {
@@ -77,6 +117,13 @@ describe('Function: summarizeBackfill', () => {
         rows: records,
         location: `silver/${FEED}/`,
         note: 'backfill, this run',
+      },
+      {
+        layer: 'silver',
+        dataset: `${FEED}__payload_items`,
+        rows: items,
+        location: `silver/${FEED}__payload_items/`,
+        note: 'backfill, this run: one row per array element',
       },
       {
         layer: 'quarantine',
