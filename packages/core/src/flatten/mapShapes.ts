@@ -21,6 +21,11 @@ export const NESTED_MAP_RARE_KEYS = 20;
  * names at thousands of paths, each too rare for {@link MAP_RARE_KEYS}).
  */
 export const MAP_COLUMNS = 2000;
+/**
+ * Columns a sample with no map-shaped object may plan before it is typed here and bounded to
+ * {@link MAP_COLUMNS} all the same: above any record type's (GitHub's webhooks: 3,263 leaf paths).
+ */
+const UNBOUNDED_COLUMNS = 2 * MAP_COLUMNS;
 /** The share of an object's instances a key must be in to stay a field of a map-shaped object. */
 const FIELD_SHARE = 0.5;
 
@@ -93,7 +98,14 @@ const holdsMap = (node: NodeClass): boolean =>
  */
 export const mapShapes = (records: readonly unknown[]): NodeClass | undefined => {
   const root = classify(records, false, true);
-  return root.object && [...root.object.fields.values()].some(holdsMap) ? root : undefined;
+  if (!root.object) return undefined;
+  if ([...root.object.fields.values()].some(holdsMap)) return root;
+  // A sample too wide for any plan is bounded here too, whatever its objects look like: one
+  // caniuse-db document (4.7 MB) holds about a million leaf paths, no key rare, and DuckDB's
+  // inference and the sampled plan each ran out of 1.9 GiB after six minutes.
+  const shape = newShape();
+  for (const record of records) observe(record, shape, root, { decimals: false }, true);
+  return columnsOf(shape) > UNBOUNDED_COLUMNS ? root : undefined;
 };
 
 /** What the values at one path were, over every record. */
@@ -200,12 +212,20 @@ const mapLikeness = (object: ObjectShape) => {
   return (object.fields.size * object.seen) / Math.max(held, 1);
 };
 
-/** The object below the record that looks most like a map, not one yet, of two fields or more. */
+/**
+ * The object below the record that looks most like a map, not one yet, of two fields or more;
+ * of objects that look alike (each key in every instance: one instance of each, as in a single
+ * document), the one planning the most columns.
+ */
 const widestObject = (shape: Shape, record: boolean): ObjectShape | undefined => {
   let widest: ObjectShape | undefined;
-  const score = mapLikeness;
+  const columns = (object: ObjectShape) => columnsOf({ kinds: new Set(), object });
+  const wider = (a: ObjectShape, b: ObjectShape) => {
+    const [x, y] = [mapLikeness(a), mapLikeness(b)];
+    return x > y * (1 + LIKENESS_TIE) || (x >= y / (1 + LIKENESS_TIE) && columns(a) > columns(b));
+  };
   const consider = (candidate: ObjectShape | undefined) => {
-    if (candidate && candidate.fields.size > 1 && (!widest || score(candidate) > score(widest)))
+    if (candidate && candidate.fields.size > 1 && (!widest || wider(candidate, widest)))
       widest = candidate;
   };
   if (shape.object && !record && !shape.object.keyed) consider(shape.object);
@@ -214,6 +234,9 @@ const widestObject = (shape: Shape, record: boolean): ObjectShape | undefined =>
   if (shape.object?.rest) consider(widestObject(shape.object.rest, false));
   return widest;
 };
+
+/** How close two objects' map-likeness is to count as alike. */
+const LIKENESS_TIE = 0.01;
 
 /** Turns a shape's widest objects into maps, one by one, until it plans {@link MAP_COLUMNS}. */
 const bound = (record: Shape) => {

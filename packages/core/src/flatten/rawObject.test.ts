@@ -177,6 +177,26 @@ describe('Function: inspectRawObject', () => {
       0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
     ]);
   });
+
+  it('samples a document of several MiB on one line, and at most 64 MiB of one file', async () => {
+    // Prepare: a 4.7 MB document (caniuse-db's data.json is one), and 20 lines of 5 MiB
+    const big = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(5 * 1024 ** 2) });
+    const one = join(dir, 'one-document.jsonl');
+    await writeFile(one, big(0));
+    const many = join(dir, 'many-documents.jsonl');
+    await writeFile(many, Array.from({ length: 20 }, (_, i) => big(i)).join('\n'));
+    const sample = { head: 100, everyBytes: 1, spread: 100 };
+
+    // Act
+    const single = await inspectRawObject(one, { gzip: false, plain: `${one}.plain`, sample });
+    const capped = await inspectRawObject(many, { gzip: false, plain: `${many}.plain`, sample });
+
+    // Assess
+    expect(single.sample.map((b) => (JSON.parse(b.toString()) as { i: number }).i)).toEqual([0]);
+    expect(capped.sample.map((b) => (JSON.parse(b.toString()) as { i: number }).i)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
+  });
 });
 
 describe('Function: maskLines', () => {

@@ -57,10 +57,13 @@ export interface SampleOptions {
  */
 const CHUNK_BYTES = 1 << 20;
 /**
- * The longest line a sample keeps: sampled lines stay in memory (about a thousand a batch), and
- * a batch whose sample misses a longer record's keys finds them in the key pass.
+ * The longest line a sample keeps, and the most a sample keeps of one object: sampled lines stay
+ * in memory (about a thousand a batch), and a batch whose sample misses a longer record's keys
+ * finds them in the key pass. A file of one large document is one line: at 4 MiB, a 4.7 MB
+ * caniuse-db document was never seen by the checks that bound a batch's columns.
  */
-const MAX_SAMPLED_LINE = 4 * 1024 ** 2;
+const MAX_SAMPLED_LINE = 16 * 1024 ** 2;
+const MAX_SAMPLED_BYTES = 64 * 1024 ** 2;
 const NEWLINE = Buffer.from('\n');
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a;
 
@@ -212,9 +215,15 @@ export const inspectRawObject = async (
    * `end`, or when no newline ends it in this chunk (`end` < 0), up to the next one or the end
    * of the file (`carry`), unless it outgrows {@link MAX_SAMPLED_LINE}.
    */
+  let sampledBytes = 0;
+  const keep = (line: Buffer) => {
+    sample.push(line);
+    sampledBytes += line.length;
+  };
   const sampled = (chunk: Buffer, offset: number, start: number, end: number) => {
     if (lines >= head && offset + start < sampleFrom) return;
-    if (end >= 0) sample.push(Buffer.from(chunk.subarray(start, end)));
+    if (sampledBytes >= MAX_SAMPLED_BYTES) return;
+    if (end >= 0) keep(Buffer.from(chunk.subarray(start, end)));
     else [open, openBytes] = [[Buffer.from(chunk.subarray(start))], chunk.length - start];
     if (lines >= head) sampleFrom = offset + start + everyBytes;
   };
@@ -226,7 +235,7 @@ export const inspectRawObject = async (
     if (openBytes > MAX_SAMPLED_LINE) open = undefined;
     else open.push(Buffer.from(part));
     if (end < 0 || !open) return;
-    sample.push(Buffer.concat(open));
+    keep(Buffer.concat(open));
     open = undefined;
   };
   const sawText = (byte: number) => {
@@ -285,7 +294,7 @@ export const inspectRawObject = async (
   if (notText) return unreadable(path, notText);
   if (lineHasText) endLine(offset);
   // The last line, with no newline after it.
-  if (open) sample.push(Buffer.concat(open));
+  if (open) keep(Buffer.concat(open));
   const layout = first === undefined ? 'empty' : first === 0x5b ? 'array' : 'lines';
   const isLines = layout === 'lines';
   const maxRecordBytes = options.maxRecordBytes ?? Number.POSITIVE_INFINITY;

@@ -144,4 +144,56 @@ describe('Function: runFlattenBatch (memory)', () => {
     // Assess
     expect(result).toMatchObject({ recordsRead: 200, rowsWritten: 200, recordsQuarantined: 0 });
   });
+
+  it('bounds a single document of 90,000 leaf paths, no key of it rare, to a plan of child tables', async () => {
+    // Prepare: one document as caniuse-db ships its data (4.7 MB, a million leaf paths): 150
+    // features, each with a support table of 10 browsers × 60 versions. No object’s keys are
+    // rare, so no map was found, and DuckDB's inference and the sampled plan ran out of memory
+    const versions = Array.from({ length: 60 }, (_, v) => `${v + 1}.0`);
+    const browsers = Array.from({ length: 10 }, (_, b) => `browser${b}`);
+    const document = {
+      updated: 1700000000,
+      data: Object.fromEntries(
+        Array.from({ length: 150 }, (_, f) => [
+          `feature-${f}`,
+          {
+            title: `Feature ${f}`,
+            stats: Object.fromEntries(
+              browsers.map((browser, b) => [
+                browser,
+                Object.fromEntries(
+                  versions.map((version, v) => [version, (f + b + v) % 3 ? 'y' : 'n'])
+                ),
+              ])
+            ),
+          },
+        ])
+      ),
+    };
+    const key = 'raw/caniuse/data.json';
+    const body = JSON.stringify(document, null, 1);
+    await lake.store.put(key, body);
+
+    // Act
+    const result = await flattenWithin('512MB', {
+      feed: 'caniuse',
+      objects: [{ key, size: body.length }],
+    });
+
+    // Assess: the record written, its feature map a child table, every plan within the bound
+    expect(result).toMatchObject({ recordsRead: 1, rowsWritten: 1, recordsQuarantined: 0 });
+    const schemas: string[] = [];
+    for await (const { key } of lake.store.list('_schemas/caniuse')) schemas.push(key);
+    const fragments = await Promise.all(
+      schemas
+        .filter((k) => k.includes('/fragments/'))
+        .map(
+          async (k) =>
+            JSON.parse(new TextDecoder().decode(await lake.store.get(k))) as { columns: unknown[] }
+        )
+    );
+    const columns = fragments.reduce((n, fragment) => n + fragment.columns.length, 0);
+    expect(fragments.length).toBeGreaterThan(1);
+    expect(columns).toBeLessThanOrEqual(2000);
+  });
 });
