@@ -18,17 +18,16 @@ import { flatName } from './event.js';
 
 /**
  * The FlattenBatch function's options (functions/flatten-batch.ts), except that raw objects stay
- * where they are, so every repetition reads the same input, and that the backlog's arrays of
- * objects (`payload.items`) stay JSON text (`child_tables: false`): the 9 TB backlog is bound by
- * speed, and a child table of its two-field items costs it more than half again its CPU
- * (bench/RESULTS.md, 2026-12-07, typed by default).
+ * where they are, so every repetition reads the same input. Arrays of objects become child
+ * tables, as by default and as config/strata.json has the backlog's feeds: the figures are what
+ * a deployment gets (the backlog's items as a child table cost 57% more CPU than kept as JSON with
+ * `child_tables: false`, bench/RESULTS.md).
  */
 export const FLATTEN_OPTIONS: FlattenBatchOptions = {
   separator: '_',
   maxDepth: 3,
   partition: { date: 'DATE', mode: 'MODE' },
   leaveInPlace: true,
-  childTables: false,
 };
 
 /**
