@@ -67,10 +67,15 @@ const classify = (values: readonly unknown[], belowMap: boolean, record = false)
   // The record itself is never a map: its keys are columns.
   const keyed =
     !record && (byKey.size > MAP_KEYS || rare >= (belowMap ? NESTED_MAP_RARE_KEYS : MAP_RARE_KEYS));
+  // A map keeps fields only when most of its keys are data: a map seen once (all its keys in
+  // every instance) has none.
+  const common = byKey.size - rare;
+  const entry = (values: readonly unknown[]) =>
+    keyed && (isRare(values) || objects.length < 2 || common * 10 > byKey.size);
   const fields = new Map<string, NodeClass>();
   const restValues: unknown[] = [];
   for (const [key, values] of byKey) {
-    if (keyed && isRare(values)) for (const value of values) restValues.push(value);
+    if (entry(values)) for (const value of values) restValues.push(value);
     else fields.set(key, classify(values, belowMap));
   }
   node.object = {

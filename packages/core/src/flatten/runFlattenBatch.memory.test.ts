@@ -64,6 +64,37 @@ describe('Function: runFlattenBatch (memory)', () => {
     });
   });
 
+  it('fails a map-shaped batch whose maps do not fit in memory with Strata.Terminal naming its tables', async () => {
+    // Prepare: 5 records of 50,000 names each, 12 MB of JSON, within 16 MB
+    const key = 'raw/big_map/map.jsonl';
+    const record = (r: number) => ({
+      DATE: '2024-01-02',
+      MODE: 'web',
+      id: r,
+      names: Object.fromEntries(
+        Array.from({ length: 50_000 }, (_, i) => [`name_${r}_${i}`, { label: `label ${i}`, n: i }])
+      ),
+    });
+    const body = `${[0, 1, 2, 3, 4].map((r) => JSON.stringify(record(r))).join('\n')}\n`;
+    await lake.store.put(key, body);
+
+    // Act
+    const error = await flattenWithin(
+      '16MB',
+      { feed: 'big_map', objects: [{ key, size: body.length }] },
+      { infer: 'always' }
+    ).then(
+      () => undefined,
+      (rejected: unknown) => rejected as Error
+    );
+
+    // Assess
+    expect(error?.name).toBe('Strata.Terminal');
+    expect(error?.message).toMatch(
+      /^flatten-batch big_map-1: (reading big_map's records for its \d+ planned columns in 2 table\(s\), its maps typed in Node|writing big_map(__names)?'s \d+ columns): out of memory: .*memory_limit of 15\.2 MiB/
+    );
+  });
+
   it('types a map-shaped batch, whose DuckDB inference would not fit in memory, as a key/value child table', async () => {
     // Prepare: 400 records, each naming 10 features of its own with a nested value: 4,000
     // distinct keys under `features`, each a path DuckDB's inference would hold at once

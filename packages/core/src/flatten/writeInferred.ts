@@ -161,6 +161,14 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
   try {
     return await writeTables(batch, plan, files, read, maps !== undefined);
   } catch (error) {
+    if (error instanceof TerminalError && /^out of memory/.test(error.message)) {
+      // Out of memory before a table's write (its side read, its kinds, a map's entries): the
+      // engine names the limit, and what needed it is known here.
+      const tables = countTables(plan.table);
+      throw new TerminalError(
+        `flatten-batch ${batch.batchId}: reading ${batch.feed}'s records for its ${tables.columns} planned columns in ${tables.count} table(s)${maps ? ', its maps typed in Node' : ''}: ${error.message}; cap the columns with the feed's max_depth, or give FlattenBatch more memory`
+      );
+    }
     // A key twice in one object, a value the inference did not see…: the other paths tell.
     if (!DATA_ERROR.test(error instanceof Error ? error.message : String(error))) throw error;
   }
@@ -169,6 +177,16 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
   await clearOutputs(batch, []);
   return undefined;
 };
+
+/** The tables of a plan, and the paths they plan columns for. */
+const countTables = (table: InferredTable): { count: number; columns: number } =>
+  table.children.reduce(
+    (sum, { table: child }) => {
+      const inner = countTables(child);
+      return { count: sum.count + inner.count, columns: sum.columns + inner.columns };
+    },
+    { count: 1, columns: table.native.length + table.checked.length }
+  );
 
 /** `relation` with each STRUCT its select reads taken apart first, level by level. */
 const withStages = (relation: string, stages: InferredTable['stages']) => {
