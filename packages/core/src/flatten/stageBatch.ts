@@ -119,7 +119,7 @@ export const stageBatch = async (
     // An array, or objects written over many lines, is read as JSON Lines, so it takes the
     // paths those take: read as an array, a wide one fell to the per-column path (129 webhook
     // payloads, 2,909 columns: past 1.1 GiB); read line by line, 832 package.json files (1.1
-    // MB) were sampled as nothing and ran out of 1.9 GiB in the sampled plan's 3,000 columns.
+    // MB) were sampled as nothing and ran out of 1.9 GiB in the sampled plan's 1,691 columns.
     const layout =
       info.layout === 'array' ? 'array' : info.suspect[0] === 1 ? 'objects' : undefined;
     if (layout) {
