@@ -223,21 +223,34 @@ const mapLikeness = (object: ObjectShape) => {
  * document), the one planning the most columns.
  */
 const widestObject = (shape: Shape, record: boolean): ObjectShape | undefined => {
-  let widest: ObjectShape | undefined;
-  const columns = (object: ObjectShape) => columnsOf({ kinds: new Set(), object });
+  // Columns of the objects compared on a tie, counted once per search: the same subtrees are
+  // compared again at every level above them.
+  const counted = new WeakMap<ObjectShape, number>();
+  const columns = (object: ObjectShape) => {
+    let n = counted.get(object);
+    if (n === undefined) {
+      n = columnsOf({ kinds: new Set(), object });
+      counted.set(object, n);
+    }
+    return n;
+  };
   const wider = (a: ObjectShape, b: ObjectShape) => {
     const [x, y] = [mapLikeness(a), mapLikeness(b)];
     return x > y * (1 + LIKENESS_TIE) || (x >= y / (1 + LIKENESS_TIE) && columns(a) > columns(b));
   };
-  const consider = (candidate: ObjectShape | undefined) => {
-    if (candidate && candidate.fields.size > 1 && (!widest || wider(candidate, widest)))
-      widest = candidate;
+  const search = (at: Shape, isRecord: boolean): ObjectShape | undefined => {
+    let widest: ObjectShape | undefined;
+    const consider = (candidate: ObjectShape | undefined) => {
+      if (candidate && candidate.fields.size > 1 && (!widest || wider(candidate, widest)))
+        widest = candidate;
+    };
+    if (at.object && !isRecord && !at.object.keyed) consider(at.object);
+    if (at.array) consider(search(at.array, false));
+    for (const field of at.object?.fields.values() ?? []) consider(search(field, false));
+    if (at.object?.rest) consider(search(at.object.rest, false));
+    return widest;
   };
-  if (shape.object && !record && !shape.object.keyed) consider(shape.object);
-  if (shape.array) consider(widestObject(shape.array, false));
-  for (const field of shape.object?.fields.values() ?? []) consider(widestObject(field, false));
-  if (shape.object?.rest) consider(widestObject(shape.object.rest, false));
-  return widest;
+  return search(shape, record);
 };
 
 /** How close two objects' map-likeness is to count as alike. */
