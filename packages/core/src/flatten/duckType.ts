@@ -72,8 +72,16 @@ export const parseDuckType = (text: string): DuckType => {
       const fields: [string, DuckType][] = [];
       skipSpace();
       while (text[at] !== ')') {
+        const start = at;
         const field = name();
-        fields.push([field, type()]);
+        // A STRUCT holding an empty key is printed with every field unnamed (`STRUCT(BIGINT,
+        // VARCHAR)` for `{"": 1, "f": "x"}`): its keys are lost, but not that one is empty,
+        // which keeps such an object whole (a named field's type follows a space).
+        if (text[at] === ' ') fields.push([field, type()]);
+        else {
+          at = start;
+          fields.push(['', type()]);
+        }
         skipSpace();
         if (text[at] === ',') at++;
         skipSpace();

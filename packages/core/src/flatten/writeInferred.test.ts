@@ -471,6 +471,61 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     ]);
   });
 
+  it('keeps an object holding a key no JSON path reaches whole, as JSON, and types the rest of the batch', async () => {
+    // Prepare: npm's `typesVersions` keyed by "*", an empty key, and an element holding a "*".
+    const records = [1, 2].map((n) => ({
+      ...DAY,
+      a: { b: { c: { d: n } } },
+      typesVersions: { '*': { '*': [`dist/${n}/*`] } },
+      odd: { '': n, f: 'x' },
+      files: [{ id: n, glob: { '*': n } }],
+    }));
+
+    // Act
+    const out = await flattenRecords('unreachable', records);
+    const found = await rows(
+      `select a_b_c_d::int as d, types_versions, odd from ${out.feed} order by _source_line`
+    );
+    const files = await rows(
+      `select id::int as id, "glob" from ${out.children.unreachable__files} order by _source_line`
+    );
+
+    // Assess: typed by inference (a leaf past the sampled depth), nothing lost
+    expect(out.result).toMatchObject({ keyPass: false, rowsWritten: 2, recordsQuarantined: 0 });
+    expect(out.columns).toEqual(
+      expect.arrayContaining([
+        { name: 'a_b_c_d', path: '$."a"."b"."c"."d"', type: 'BIGINT' },
+        { name: 'types_versions', path: '$."typesVersions"', type: 'JSON' },
+        { name: 'odd', path: '$."odd"', type: 'JSON' },
+      ])
+    );
+    expect(
+      found.map((row) => [
+        row.d,
+        JSON.parse(String(row.types_versions)),
+        JSON.parse(String(row.odd)),
+      ])
+    ).toEqual(records.map((r) => [r.a.b.c.d, r.typesVersions, r.odd]));
+    expect(files.map((row) => [row.id, JSON.parse(String(row.glob))])).toEqual(
+      records.map((r) => [r.files[0]?.id, r.files[0]?.glob])
+    );
+  });
+
+  it('leaves a batch with a top-level key no JSON path reaches to the key pass, which quarantines its records', async () => {
+    // Prepare
+    const records = [
+      { ...DAY, a: { b: { c: { d: 1 } } } },
+      { ...DAY, '*': { b: 1 } },
+      { ...DAY, '': 2 },
+    ];
+
+    // Act
+    const out = await flattenRecords('unreachable_top', records);
+
+    // Assess
+    expect(out.result).toMatchObject({ keyPass: true, rowsWritten: 1, recordsQuarantined: 2 });
+  });
+
   it('leaves a batch with a key twice in one object to the other paths, which quarantine that record', async () => {
     // Prepare
     const key = 'raw/twice/a.jsonl';

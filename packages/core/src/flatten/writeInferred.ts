@@ -31,23 +31,47 @@ export const NESTED_LINEAGE = ['_index', '_parent_index'] as const;
 /** DuckDB's errors that mean the inference or the typed read cannot take the batch. */
 const UNTAKEN = /^(Invalid Input|Conversion|Not implemented|Binder) Error/;
 
-/** Whether a type holds an object key no JSON path reaches, which the key pass quarantines. */
-const holdsUnreachable = (type: DuckType): boolean => {
+/** The type of a value kept whole, as JSON text. */
+const WHOLE: DuckType = { kind: 'scalar', name: 'JSON' };
+
+/**
+ * `type` with every object that holds a key no JSON path reaches (`""`, `*`, one with a NUL)
+ * read whole, as JSON, as the sampled plan keeps it (`flattenPlan`): its column's path could
+ * not name that key, and no later batch could read it by that path. The rest is typed as
+ * inferred: npm's `typesVersions: {"*": …}` in one package.json sent every batch holding it
+ * to the sampled plan, most of its other fields past `max_depth` left as JSON.
+ */
+const wholeWhereUnreachable = (type: DuckType): DuckType => {
   switch (type.kind) {
     case 'scalar':
-      return false;
+      return type;
     case 'list':
-      return holdsUnreachable(type.element);
+      return { ...type, element: wholeWhereUnreachable(type.element) };
     case 'map':
-      return holdsUnreachable(type.value);
-    case 'mixed':
-      return [type.object, type.array].some((t) => t !== undefined && holdsUnreachable(t));
-    default:
-      // A map's own keys are data, its entries' `_key`: only fields are paths.
-      return (
-        type.fields.some(([key, t]) => !isAddressable(key) || holdsUnreachable(t)) ||
-        (type.kind === 'keyed' && type.value !== undefined && holdsUnreachable(type.value))
+      // A map's own keys are data, its entries' `_key`: only its values may hold fields.
+      return { ...type, value: wholeWhereUnreachable(type.value) };
+    case 'mixed': {
+      // Its objects are typed as a keyed object, which has no JSON form of its own: the whole
+      // value is kept, whatever its kind.
+      const object = type.object && wholeWhereUnreachable(type.object);
+      if (object?.kind === 'scalar') return WHOLE;
+      return {
+        ...type,
+        ...(type.array ? { array: wholeWhereUnreachable(type.array) } : {}),
+      };
+    }
+    default: {
+      if (type.fields.some(([key]) => !isAddressable(key))) return WHOLE;
+      const fields = type.fields.map(
+        ([key, t]) => [key, wholeWhereUnreachable(t)] as [string, DuckType]
       );
+      if (type.kind === 'struct') return { kind: 'struct', fields };
+      return {
+        kind: 'keyed',
+        fields,
+        ...(type.value ? { value: wholeWhereUnreachable(type.value) } : {}),
+      };
+    }
   }
 };
 
@@ -117,8 +141,9 @@ interface TableSource {
  *
  * Taken when the sample is wide ({@link holdsWideRecords}) or the feed asks for it (`infer:
  * always`); none when the batch needs another path: a file goes line by line or is a JSON
- * array, the reader cannot take a file (a key twice, keys that differ only in case), or a key no
- * JSON path reaches.
+ * array, the reader cannot take a file (a key twice, keys that differ only in case), or a
+ * top-level key no JSON path reaches (its records go to quarantine). A deeper object holding
+ * such a key is kept whole as JSON, as the sampled plan keeps it.
  *
  * @param batch - the staged batch
  */
@@ -145,19 +170,27 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
         maps
       )
     : await inferRecord(engine, files, group.longestRecord ?? 0);
-  if (!record || !namesHold(record) || holdsUnreachable(record)) {
+  // A top-level key no JSON path reaches sends its records to quarantine, from the key pass.
+  if (!record || !namesHold(record) || !record.fields.every(([key]) => isAddressable(key))) {
     await unmaskLines(batch);
     return undefined;
   }
-  const plan = inferredPlan(record, {
-    feed: batch.feed,
-    separator: options.separator,
-    ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
-    explode: options.explode ?? [],
-    childTables: options.childTables ?? true,
-    reserved: planOptionsOf(options).reserved,
-    registry: batch.registry,
-  });
+  const fields = record.fields.map(([key, t]): [string, DuckType] => [
+    key,
+    wholeWhereUnreachable(t),
+  ]);
+  const plan = inferredPlan(
+    { kind: 'struct', fields },
+    {
+      feed: batch.feed,
+      separator: options.separator,
+      ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
+      explode: options.explode ?? [],
+      childTables: options.childTables ?? true,
+      reserved: planOptionsOf(options).reserved,
+      registry: batch.registry,
+    }
+  );
   try {
     return await writeTables(batch, plan, files, read, maps !== undefined);
   } catch (error) {
