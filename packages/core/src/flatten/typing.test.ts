@@ -9,6 +9,7 @@ import type { FlattenBatchOptions, LocalObject, RecordShape } from './types.js';
 import {
   datasetLeaves,
   SHAPE_KEY_CHARS,
+  TEXT_ROWS,
   TEXT_SAMPLE,
   typingReport,
   WIDEST_SHAPES,
@@ -257,6 +258,32 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
 
     // Assess
     expect(counted).toEqual({ typed: 0, json: leaves(values), variant: 0, estimated: false });
+  });
+
+  it('counts the text columns of one read, and a column whose values come later on its own', async () => {
+    // Prepare: a dense JSON column, and one whose only values lie past the rows read at once
+    const rows = TEXT_ROWS + 100;
+    const counted = await Workspace.use('typing-test', (ws) =>
+      DuckDbEngine.use({ threads: 1 }, async (engine) => {
+        const file = ws.path('text.parquet');
+        await engine.run(
+          `copy (select '[1, "two"]'::json as dense, case when i >= ${rows - 50} then '{"x": [true, null, "s"]}'::json end as late from range(${rows}) t(i)) to ${quoteLiteral(file)}`
+        );
+
+        // Act
+        return datasetLeaves(
+          engine,
+          [file],
+          [
+            { name: 'dense', path: '$."dense"', type: 'JSON' },
+            { name: 'late', path: '$."late"', type: 'JSON' },
+          ]
+        );
+      })
+    );
+
+    // Assess: two leaves in each dense value (extrapolated past the sample), two in each late one
+    expect(counted).toEqual({ typed: 0, json: 2 * rows + 2 * 50, variant: 0, estimated: true });
   });
 
   it("counts a column named key as leaves, and a MAP's keys as none", async () => {
