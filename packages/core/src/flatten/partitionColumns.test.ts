@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, startLocalLake } from '../../../../test/support/localLake.js';
 import { quoteLiteral } from '../config/index.js';
-import { DuckDbEngine } from '../engine/index.js';
+import { DuckDbEngine, Workspace } from '../engine/index.js';
 import { readBatchManifest } from './batchManifest.js';
+import { copySilver } from './partitionColumns.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions, PartitionFields } from './types.js';
 
@@ -130,4 +131,63 @@ describe('Function: partitionValues (through runFlattenBatch)', () => {
       expect(folders).toEqual({ 1: '', 2: '' });
     });
   }
+
+  for (const infer of ['never', 'always'] as const) {
+    it(`writes a batch whose rows are all in one partition in that partition's folder (infer: ${infer})`, async () => {
+      // Act
+      const folders = await foldersById(
+        `one_${infer}`,
+        [
+          { id: 1, DATE: '2024-05-03', MODE: 'web-app_2' },
+          { id: 2, DATE: '2024-05-03T10:00:00Z', MODE: 'web-app_2' },
+        ],
+        { date: 'DATE', mode: 'MODE' },
+        infer
+      );
+      const missing = await foldersById(
+        `one_missing_${infer}`,
+        [{ id: 1 }, { id: 2 }],
+        { date: 'DATE', mode: 'MODE' },
+        infer
+      );
+
+      // Assess
+      expect(folders).toEqual({
+        1: 'year=2024/month=05/day=03/mode=web-app_2/',
+        2: 'year=2024/month=05/day=03/mode=web-app_2/',
+      });
+      const none = `year=${NULL}/month=${NULL}/day=${NULL}/mode=${NULL}/`;
+      expect(missing).toEqual({ 1: none, 2: none });
+    });
+  }
+});
+
+describe('Function: copySilver', () => {
+  it('writes wide rows of one partition to its folder within memory a partitioned write does not fit in', async () => {
+    // Prepare: 500 text columns × 5,000 rows in one partition; DuckDB's partitioned write
+    // buffers them once more before its writer and needs more than 88 MB
+    const columns = Array.from({ length: 500 }, (_, c) => `'v' || (i % 97 + ${c}) as c${c}`);
+    const query = `select ${columns.join(', ')}, '2024' as year, 'web' as mode from range(5000) t(i)`;
+
+    // Act
+    const written = await Workspace.use('copy-silver-test', (ws) =>
+      DuckDbEngine.use({ threads: 1, memoryLimit: '88MB' }, async (engine) => {
+        await copySilver(engine, query, {
+          dir: ws.path('silver'),
+          batchId: 'b-1',
+          keys: ['year', 'mode'],
+          partition: { year: '2024', mode: 'web' },
+          options: ', dictionary_size_limit 1, string_dictionary_page_size_limit 1',
+        });
+        const file = ws.path('silver/year=2024/mode=web/part-b-1-0.parquet');
+        const [row] = await engine.all(
+          `select count(*)::int as n, (select count(*)::int from (describe select * from read_parquet(${quoteLiteral(file)}, hive_partitioning = false))) as columns from read_parquet(${quoteLiteral(file)})`
+        );
+        return row;
+      })
+    );
+
+    // Assess: every row, its columns without the partition's, as a partitioned write leaves them
+    expect(written).toEqual({ n: 5000, columns: 500 });
+  });
 });

@@ -286,11 +286,17 @@ const writeTables = async (
   );
   // The partitions the batch's rows fall in: DuckDB's partitioned write buffers each one's rows
   // column by column, so a wide table's memory grows with them (docs/wide-json.md).
-  const partitions = hiveKeys.length
-    ? await engine.scalarNumber(
-        `select count(*) from (select distinct ${hiveKeys.map((key) => `__strata_${key}`).join(', ')} from batch_side)`
+  // Rows all in one partition are written to its folder without a partitioned write (copySilver).
+  const [first] = hiveKeys.length
+    ? await engine.all(
+        `select count(*) over () as __strata_partitions, * from (select distinct ${hiveKeys.map((key) => `__strata_${key} as ${key}`).join(', ')} from batch_side) limit 1`
       )
-    : 1;
+    : [];
+  const partitions = Number(first?.__strata_partitions ?? 1);
+  const partition =
+    first && partitions === 1
+      ? Object.fromEntries(hiveKeys.map((key) => [key, String(first[key])]))
+      : undefined;
   const written: Written = { columns: [], children: [] };
   const sources: TableSource[] = [{ table: plan.table, relation: 'batch_side' }];
   const kept: string[] = [];
@@ -390,6 +396,7 @@ const writeTables = async (
         dir,
         batchId: batch.batchId,
         keys: hiveKeys,
+        ...(partition ? { partition } : {}),
         options: dictionaries,
       }).catch((error: unknown) => {
         if (!(error instanceof TerminalError && /^out of memory/.test(error.message))) throw error;
