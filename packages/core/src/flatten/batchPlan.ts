@@ -3,6 +3,7 @@ import type { DuckDbEngine } from '../engine/index.js';
 import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, maximumObjectSize, PARTITION_KEYS } from './constants.js';
 import { type FlatColumn, flattenPlan, splitByKind } from './flattenPlan.js';
+import { jsonKinds } from './jsonKinds.js';
 import {
   isObject,
   type JsonStructure,
@@ -90,17 +91,12 @@ export const kindsAt = async (
   values: string,
   paths: readonly string[]
 ): Promise<Map<string, string[]>> => {
-  if (paths.length === 0) return new Map();
-  const lists = paths.map((path) => {
-    const kind = `json_type(json, ${quoteLiteral(path)})`;
-    return `list(distinct ${kind}) filter (where ${kind} is not null)`;
-  });
-  const [row] = await engine.all(
-    `select ${lists.map((list, n) => `${list} as k${n}`).join(', ')} from (${values})`
+  const kinds = await jsonKinds(
+    engine,
+    `(${values})`,
+    paths.map((path) => `json_type(json, ${quoteLiteral(path)})`)
   );
-  return new Map(
-    paths.map((path, n) => [path, ((row?.[`k${n}`] as unknown[] | null) ?? []).map(String)])
-  );
+  return new Map(paths.map((path, n) => [path, kinds[n] ?? []]));
 };
 
 /**

@@ -12,6 +12,7 @@ import {
   nameColumns,
   selectItem,
 } from './inferredPlan.js';
+import { jsonKinds } from './jsonKinds.js';
 import { inferMapShaped, mapShapes } from './mapShapes.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
 import { sampledRecords } from './sampledRecords.js';
@@ -318,17 +319,15 @@ const writeTables = async (
         relation = `batch_child_${i}`;
         kept.push(relation);
       }
-      const kinds = table.checked.length
-        ? ((
-            await engine.all(
-              `select ${table.checked.map((leaf, n) => `list(distinct json_type(${leaf.chain})) filter (where ${leaf.chain} is not null) as k${n}`).join(', ')} from ${relation}`
-            )
-          )[0] ?? {})
-        : {};
+      const kinds = await jsonKinds(
+        engine,
+        relation,
+        table.checked.map((leaf) => `json_type(${leaf.chain})`)
+      );
       const misfits: string[] = [];
       const planned = [...table.native];
       for (const [n, leaf] of table.checked.entries()) {
-        const split = checkedColumns(leaf, ((kinds[`k${n}`] as string[] | null) ?? []).map(String));
+        const split = checkedColumns(leaf, kinds[n] ?? []);
         planned.push(...split.columns);
         misfits.push(...split.misfits);
       }
