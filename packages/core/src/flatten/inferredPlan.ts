@@ -35,6 +35,11 @@ export interface CheckedLeaf {
   name: string;
   /** The registered column at this path: its name and type are kept. */
   registered?: FlatColumn;
+  /**
+   * The type its own column takes whatever kinds the batch holds there, when not registered:
+   * the LIST type of a path of several kinds whose arrays are lists of one scalar kind.
+   */
+  own?: FlatColumn['type'];
 }
 
 /**
@@ -60,6 +65,12 @@ export interface InferredTable {
   wrap: boolean;
   /** Columns selected natively (plain field access), with their SQL. */
   native: { column: FlatColumn; expression: string }[];
+  /**
+   * Columns of the feed's table selected from the side read, as a child table's are from its
+   * rows: the fields and lists of its paths of several kinds, which its streamed read holds as
+   * JSON text (none in a child table).
+   */
+  sided: { column: FlatColumn; expression: string }[];
   /** Paths read as JSON, planned once their kinds are known ({@link checkedColumns}). */
   checked: CheckedLeaf[];
   /** The STRUCTs its select reads from columns of their own (the feed's table only). */
@@ -114,6 +125,25 @@ export interface InferredPlanOptions {
 const registeredAt = (registry: readonly FlatColumn[], path: string) =>
   registry.find((column) => column.path === path && !column.variant);
 
+/** Whether the registry keeps a path's objects as JSON text: in its own column or `__v_json`. */
+const keptAsJson = (registry: readonly FlatColumn[], path: string) =>
+  registry.some(
+    (column) =>
+      column.path === path &&
+      (column.variant === 'json' || (!column.variant && column.type === 'JSON'))
+  );
+
+/** The scalar type a value of this type is read natively as (a date or time as its text). */
+const nativeScalar = (type: DuckType): ScalarType | undefined => {
+  if (type.kind !== 'scalar') return undefined;
+  const name = TEXT_LIKE.test(type.name) ? 'VARCHAR' : type.name;
+  return NATIVE.has(name) ? (name as ScalarType) : undefined;
+};
+
+/** Whether values of this type are objects with fields (a table's rows, when in an array). */
+const isObjectType = (type: DuckType) =>
+  (type.kind === 'struct' && type.fields.length > 0) || type.kind === 'keyed';
+
 /**
  * The read types and tables of records DuckDB inferred as `record` (a STRUCT of the top-level
  * fields).
@@ -135,6 +165,7 @@ export const inferredPlan = (
     depth,
     wrap,
     native: [],
+    sided: [],
     checked: [],
     stages: [],
     prepared: [],
@@ -159,14 +190,21 @@ export const inferredPlan = (
     level: number;
     /** Prepared columns above its chain. */
     prep: number;
+    /**
+     * In the feed's table, a value only the side read holds typed (below a path of several
+     * kinds): its columns are selected from its chain, as a child table's are.
+     */
+    side?: boolean;
   }
+  /** Whether a value of the table is selected from the feed's streamed read. */
+  const streamed = (table: InferredTable, at: At) => table.path === '$' && !at.side;
   const field = (at: At, key: string): At => {
     const access = (from: string) => `struct_extract(${from}, ${quoteLiteral(key)})`;
-    return { chain: access(at.chain), staged: access(at.staged), level: at.level, prep: at.prep };
+    return { ...at, chain: access(at.chain), staged: access(at.staged) };
   };
   /** A STRUCT's own column (in the feed's table), from which its fields are references. */
   const staged = (table: InferredTable, at: At): At => {
-    if (table.path !== '$' || !at.staged.startsWith('struct_extract(')) return at;
+    if (!streamed(table, at) || !at.staged.startsWith('struct_extract(')) return at;
     const alias = `__strata_s${table.stages.length}`;
     table.stages.push({ alias, expression: at.staged, level: at.level + 1 });
     return { chain: at.chain, staged: quoteKey(alias), level: at.level + 1, prep: at.prep };
@@ -209,7 +247,10 @@ export const inferredPlan = (
     };
     const nativeColumn = (columnType: FlatColumn['type'], read: string) => {
       if (registered && registered.type !== columnType) return asJson();
-      table.native.push({ column: { name, path, type: columnType }, expression: at.staged });
+      (table.path === '$' && at.side ? table.sided : table.native).push({
+        column: { name, path, type: columnType },
+        expression: at.staged,
+      });
       return { read };
     };
     if (type.kind === 'scalar') {
@@ -222,7 +263,7 @@ export const inferredPlan = (
       // An object with no fields (always `{}`) is kept whole.
       if (type.fields.length === 0) return asJson();
       const own = staged(table, at);
-      if (table.path !== '$') {
+      if (!streamed(table, at)) {
         table.objects.push({
           value: at.chain,
           at: path,
@@ -242,50 +283,62 @@ export const inferredPlan = (
       };
     }
     if (type.kind === 'mixed') {
-      // The feed's own paths of several kinds are split from the side read, as DuckDB's JSON.
-      if (table.path === '$') return asJson();
-      // In a child table each kind is typed as it would be alone: objects flatten into columns,
-      // arrays are LIST columns or child tables, other kinds split into their column and
-      // variant columns.
+      // A path whose objects the registry keeps as JSON text stays so: a column's values do
+      // not move to other columns under its readers.
+      if (table.path === '$' && keptAsJson(registry, path)) return asJson();
+      // Each kind is typed as it would be alone: objects flatten into columns, arrays of
+      // objects are child tables. The other kinds are split into columns per kind, arrays of
+      // one scalar kind into a LIST column that is the path's own (`<name>`, its scalars in
+      // `<name>__v_<kind>`), so no two of its columns share a path and a name. In the feed's
+      // table they are all selected from the side read, which holds the path as JSON.
       const kind = `json_type(${at.chain})`;
       const only = (of: string) => `(case when ${kind} = '${of}' then ${at.chain} end)`;
-      if (type.scalars) {
+      const element = type.array?.kind === 'list' ? type.array.element : undefined;
+      const tabled =
+        type.array !== undefined &&
+        (exploded.has(jsonPath(absolute)) ||
+          (element !== undefined && isObjectType(element) && options.childTables));
+      const listed = !tabled && element && nativeScalar(element);
+      const apart = [...(type.object ? ['OBJECT'] : []), ...(tabled ? ['ARRAY'] : [])];
+      if (type.scalars || (type.array && !tabled)) {
         table.checked.push({
-          chain: `(case when ${kind} not in ('OBJECT', 'ARRAY') then ${at.chain} end)`,
+          chain: apart.length
+            ? `(case when ${kind} not in (${apart.map(quoteLiteral).join(', ')}) then ${at.chain} end)`
+            : at.chain,
           path,
           name,
+          ...(registered ? { registered } : {}),
+          ...(listed ? { own: `${listed}[]` as const } : {}),
         });
       }
+      const side = table.path === '$';
       if (type.object) {
-        const object = { ...at, chain: only('OBJECT'), staged: only('OBJECT') };
+        const object = { ...at, chain: only('OBJECT'), staged: only('OBJECT'), side };
         walk(table, type.object, keys, absolute, object, registry);
       }
-      if (type.array) {
+      if (tabled && type.array) {
         const listType = hold();
         const list = prepare(table, `json_transform(${only('ARRAY')}, ${listType})`, at);
-        const array = { chain: list.sql, staged: list.sql, level: 0, prep: list.stage.level };
-        settle(listType, walk(table, type.array, keys, absolute, array, registry).read);
+        const array = { chain: list.sql, staged: list.sql, level: 0, prep: list.stage.level, side };
+        // The path's own column, registered or not, holds its scalars: its arrays are a table.
+        const beside = registry.filter((column) => column.path !== path);
+        settle(listType, walk(table, type.array, keys, absolute, array, beside).read);
       }
       return { read: 'JSON', side: 'JSON' };
     }
     if (type.kind === 'keyed') return keyed(table, type, keys, absolute, at, registry);
     const element = type.kind === 'list' ? type.element : type.value;
-    const scalar = element.kind === 'scalar' ? element.name : undefined;
-    const elementType = scalar && TEXT_LIKE.test(scalar) ? 'VARCHAR' : scalar;
+    const elementType = nativeScalar(element);
     const explode = exploded.has(jsonPath(absolute));
-    if (type.kind === 'map' && elementType && NATIVE.has(elementType) && !explode) {
-      return nativeColumn(
-        `MAP(VARCHAR, ${elementType as ScalarType})`,
-        `MAP(VARCHAR, ${elementType})`
-      );
+    if (type.kind === 'map' && elementType && !explode) {
+      return nativeColumn(`MAP(VARCHAR, ${elementType})`, `MAP(VARCHAR, ${elementType})`);
     }
-    if (type.kind === 'list' && elementType && NATIVE.has(elementType) && !explode) {
-      return nativeColumn(`${elementType as ScalarType}[]`, `${elementType}[]`);
+    if (type.kind === 'list' && elementType && !explode) {
+      return nativeColumn(`${elementType}[]`, `${elementType}[]`);
     }
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
-    const objects =
-      (element.kind === 'struct' && element.fields.length > 0) || element.kind === 'keyed';
+    const objects = isObjectType(element);
     if (type.kind === 'list' && !(objects && options.childTables) && !explode) return asJson();
     if (registered) return asJson();
     if (type.kind === 'map') {
@@ -364,12 +417,13 @@ export const inferredPlan = (
     const structType = hold();
     const struct = prepare(table, `json_transform(${at.chain}, ${structType})`, at);
     const own = type.fields.length > 0 ? staged(table, at) : at;
+    const fromStream = streamed(table, at);
     const fieldAt = (key: string): At => {
       const chain = `struct_extract(${struct.sql}, ${quoteLiteral(key)})`;
       const prep = struct.stage.level;
-      return table.path === '$'
+      return fromStream
         ? { chain, staged: field(own, key).staged, level: own.level, prep }
-        : { chain, staged: chain, level: 0, prep };
+        : { ...at, chain, staged: chain, level: 0, prep };
     };
     const fields = type.fields.map(([key, child]) => ({
       key,
@@ -380,14 +434,13 @@ export const inferredPlan = (
       `STRUCT(${of.map((f) => `${quoteKey(f.key)} ${f.type}`).join(', ')})`;
     const read = struct_(fields.map((f) => ({ key: f.key, type: f.read })));
     // The feed's side chains read what the side read would hold; a child's, every field.
-    const chained =
-      table.path === '$'
-        ? fields.filter((f) => f.side !== undefined).map((f) => ({ key: f.key, type: f.side }))
-        : fields.map((f) => ({ key: f.key, type: f.read }));
+    const chained = fromStream
+      ? fields.filter((f) => f.side !== undefined).map((f) => ({ key: f.key, type: f.side }))
+      : fields.map((f) => ({ key: f.key, type: f.read }));
     if (chained.length > 0) settle(structType, struct_(chained));
     else table.prepared.splice(table.prepared.indexOf(struct.stage), 1);
     if (!type.value) {
-      if (table.path !== '$')
+      if (!fromStream)
         table.objects.push({
           value: at.chain,
           at: jsonPath(keys),
@@ -406,13 +459,13 @@ export const inferredPlan = (
     );
     const value = entries(table, keys, absolute, type.value, {
       list: list.sql,
-      told: table.path !== '$' || fields.length === 0,
-      beside: table.path === '$' ? [] : fields.map((f) => f.chain),
+      told: !fromStream || fields.length === 0,
+      beside: fromStream ? [] : fields.map((f) => f.chain),
     });
     settle(mapType, `MAP(VARCHAR, ${value})`);
     // Only the feed's own read takes the fields alone: the side read, a list's elements and a
     // map's values hold the object as JSON, its entries with it.
-    return { read: table.path === '$' && fields.length > 0 ? read : 'JSON', side: 'JSON' };
+    return { read: fromStream && fields.length > 0 ? read : 'JSON', side: 'JSON' };
   };
 
   const table: InferredTable = newTable(options.feed, '$', 0, false);
@@ -452,7 +505,8 @@ export const checkedColumns = (
   const present = new Set(kinds.map((kind) => KIND_GROUP[kind]));
   // In this order whatever order the batch saw them in, so the columns are too.
   const groups = GROUP_ORDER.filter((group) => present.has(group));
-  const base: FlatColumn['type'] = leaf.registered?.type ?? GROUP_TYPE[groups[0] ?? 'text'];
+  const base: FlatColumn['type'] =
+    leaf.registered?.type ?? leaf.own ?? GROUP_TYPE[groups[0] ?? 'text'];
   const columns: { column: FlatColumn; expression: string }[] = [];
   const misfits: string[] = [];
   const place = (column: FlatColumn) => {

@@ -376,6 +376,168 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     expect(json.filter((c) => typeof c === 'object' && c.type === 'JSON')).toEqual([]);
   });
 
+  it("types each kind of a record's field of several kinds: objects into columns, lists as a LIST column, arrays of objects as a child table", async () => {
+    // Prepare: package.json's shapes (npm): `repository` and `author` a string or an object,
+    // `keywords` a list or one string, `funding` a string, an object or a list of them; the
+    // dependencies' names (60 each, none shared) make the batch one typed in Node
+    const deps = (r: number) =>
+      Object.fromEntries(Array.from({ length: 60 }, (_, d) => [`dep${r}_${d}`, `^${d}.0.0`]));
+    const records = [
+      {
+        ...DAY,
+        dependencies: deps(1),
+        repository: 'github:a/b',
+        author: { name: 'Ann', email: 'ann@x.org' },
+        keywords: ['json', 'flat'],
+        funding: [
+          { type: 'github', url: 'https://g/a' },
+          { type: 'patreon', url: 'https://p/a' },
+        ],
+      },
+      {
+        ...DAY,
+        dependencies: deps(2),
+        repository: { type: 'git', url: 'git+https://x/b.git' },
+        author: 'Bob <bob@x.org>',
+        keywords: 'single',
+        funding: 'https://f/b',
+      },
+      {
+        ...DAY,
+        dependencies: deps(3),
+        repository: { type: 'git', url: 'https://x/c', directory: 'packages/c' },
+        keywords: [],
+        funding: { type: 'opencollective', url: 'https://o/c' },
+      },
+      { ...DAY, dependencies: deps(4), repository: {}, author: { name: 'Dee' }, funding: [] },
+    ];
+
+    // Act
+    const out = await flattenRecords('pkgs', records);
+    const found = await rows(
+      `select repository, repository_type, repository_url, repository_directory, author, author_name, author_email,
+         keywords, keywords__v_text, funding, funding_type, funding_url, _variant::varchar as v
+       from ${out.feed} order by _source_line`
+    );
+    const funding = await rows(
+      `select _source_line::int as line, _index::int as i, "type", url from ${out.children.pkgs__funding} order by 1, 2`
+    );
+
+    // Assess: one column per path and kind, nothing left as JSON text, nothing lost
+    expect(out.result).toMatchObject({ recordsRead: 4, rowsWritten: 4, recordsQuarantined: 0 });
+    const of = (top: string) => out.columns.filter((c) => c.path.startsWith(`$."${top}"`));
+    expect(of('repository')).toEqual(
+      expect.arrayContaining([
+        { name: 'repository', path: '$."repository"', type: 'VARCHAR' },
+        { name: 'repository_type', path: '$."repository"."type"', type: 'VARCHAR' },
+        { name: 'repository_url', path: '$."repository"."url"', type: 'VARCHAR' },
+        { name: 'repository_directory', path: '$."repository"."directory"', type: 'VARCHAR' },
+      ])
+    );
+    expect(of('repository')).toHaveLength(4);
+    expect(of('keywords')).toEqual([
+      { name: 'keywords', path: '$."keywords"', type: 'VARCHAR[]' },
+      { name: 'keywords__v_text', path: '$."keywords"', type: 'VARCHAR', variant: 'text' },
+    ]);
+    expect(out.columns.filter((c) => c.type === 'JSON')).toEqual([]);
+    expect(found.map(({ v, ...row }) => ({ ...row, v: v && JSON.parse(String(v)) }))).toEqual([
+      {
+        repository: 'github:a/b',
+        repository_type: null,
+        repository_url: null,
+        repository_directory: null,
+        author: null,
+        author_name: 'Ann',
+        author_email: 'ann@x.org',
+        keywords: ['json', 'flat'],
+        keywords__v_text: null,
+        funding: null,
+        funding_type: null,
+        funding_url: null,
+        v: null,
+      },
+      {
+        repository: null,
+        repository_type: 'git',
+        repository_url: 'git+https://x/b.git',
+        repository_directory: null,
+        author: 'Bob <bob@x.org>',
+        author_name: null,
+        author_email: null,
+        keywords: null,
+        keywords__v_text: 'single',
+        funding: 'https://f/b',
+        funding_type: null,
+        funding_url: null,
+        v: null,
+      },
+      {
+        repository: null,
+        repository_type: 'git',
+        repository_url: 'https://x/c',
+        repository_directory: 'packages/c',
+        author: null,
+        author_name: null,
+        author_email: null,
+        keywords: [],
+        keywords__v_text: null,
+        funding: null,
+        funding_type: 'opencollective',
+        funding_url: 'https://o/c',
+        v: null,
+      },
+      {
+        repository: null,
+        repository_type: null,
+        repository_url: null,
+        repository_directory: null,
+        author: null,
+        author_name: 'Dee',
+        author_email: null,
+        keywords: null,
+        keywords__v_text: null,
+        funding: null,
+        funding_type: null,
+        funding_url: null,
+        // An empty object or list is kept apart from a missing one, under its path.
+        v: [{ '$."funding"': [] }, { '$."repository"': {} }],
+      },
+    ]);
+    expect(funding).toEqual([
+      { line: 1, i: 1, type: 'github', url: 'https://g/a' },
+      { line: 1, i: 2, type: 'patreon', url: 'https://p/a' },
+    ]);
+  });
+
+  it("keeps a record's field of several kinds whose objects the registry holds as JSON in that column", async () => {
+    // Prepare: an earlier batch wrote `repository`'s objects to its `__v_json` variant column
+    const deps = (r: number) =>
+      Object.fromEntries(Array.from({ length: 60 }, (_, d) => [`dep${r}_${d}`, `^${d}.0.0`]));
+    const registry: FlatColumn[] = [
+      { name: 'repository', path: '$."repository"', type: 'VARCHAR' },
+      { name: 'repository__v_json', path: '$."repository"', type: 'JSON', variant: 'json' },
+    ];
+    const records = [1, 2, 3, 4].map((r) => ({
+      ...DAY,
+      dependencies: deps(r),
+      repository: r % 2 ? `github:a/${r}` : { type: 'git', url: `https://x/${r}` },
+    }));
+
+    // Act
+    const out = await flattenRecords('pkgs_kept', records, {}, registry);
+    const found = await rows(
+      `select repository, repository__v_json::varchar as j from ${out.feed} order by _source_line`
+    );
+
+    // Assess
+    expect(out.columns.filter((c) => c.path.startsWith('$."repository"'))).toEqual(registry);
+    expect(found.map((row) => [row.repository, row.j && JSON.parse(String(row.j))])).toEqual(
+      records.map((r) =>
+        typeof r.repository === 'string' ? [r.repository, null] : [null, r.repository]
+      )
+    );
+  });
+
   it('keeps every digit of an integer past 2^53 among decimals, in _variant', async () => {
     // Act
     const out = await flattenRecords('digits', [

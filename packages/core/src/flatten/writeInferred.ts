@@ -219,7 +219,7 @@ const countTables = (table: InferredTable): { count: number; columns: number } =
       const inner = countTables(child);
       return { count: sum.count + inner.count, columns: sum.columns + inner.columns };
     },
-    { count: 1, columns: table.native.length + table.checked.length }
+    { count: 1, columns: table.native.length + table.sided.length + table.checked.length }
   );
 
 /** `relation` with each STRUCT its select reads taken apart first, level by level. */
@@ -325,7 +325,7 @@ const writeTables = async (
         table.checked.map((leaf) => `json_type(${leaf.chain})`)
       );
       const misfits: string[] = [];
-      const planned = [...table.native];
+      const planned = [...table.native, ...table.sided];
       for (const [n, leaf] of table.checked.entries()) {
         const split = checkedColumns(leaf, kinds[n] ?? []);
         planned.push(...split.columns);
@@ -363,10 +363,11 @@ const writeTables = async (
       let from = child ? relation : withStages(records(readColumns), table.stages);
       let line = '__strata_line';
       if (!child && (split.length > 0 || misfits.length > 0)) {
-        // The feed's mixed paths are split from the side read, a narrow table, and joined to the
-        // streamed read by position (both read the same lines in the same order, which each
-        // row's file and line check): over the read's thousands of columns, those few
-        // expressions would cost DuckDB gigabytes of vectors.
+        // The feed's mixed paths are split (their objects' and arrays' columns selected) from
+        // the side read, a narrow table, and joined to the streamed read by position (both
+        // read the same lines in the same order, which each row's file and line check): over
+        // the read's thousands of columns, those few expressions would cost DuckDB gigabytes
+        // of vectors.
         const splits = [...split.map(({ expression }) => expression), variant];
         await engine.run(
           `create or replace temp table batch_split as select __strata_key as __strata_k, __strata_line as __strata_l, ${splits.map((expression, n) => `${expression} as __strata_c${n}`).join(', ')} from batch_side`
