@@ -145,6 +145,14 @@ const isObjectType = (type: DuckType) =>
   (type.kind === 'struct' && type.fields.length > 0) || type.kind === 'keyed';
 
 /**
+ * Whether an array's elements make a child table's rows: objects, or values of several kinds
+ * objects among them (npm's `contributors`: a name, or `{name, email}`), each typed as a mixed
+ * value in its row (`value`, `value_<field>`…).
+ */
+const holdsObjects = (element: DuckType) =>
+  isObjectType(element) || (element.kind === 'mixed' && element.object !== undefined);
+
+/**
  * The read types and tables of records DuckDB inferred as `record` (a STRUCT of the top-level
  * fields).
  *
@@ -297,7 +305,7 @@ export const inferredPlan = (
       const tabled =
         type.array !== undefined &&
         (exploded.has(jsonPath(absolute)) ||
-          (element !== undefined && isObjectType(element) && options.childTables));
+          (element !== undefined && holdsObjects(element) && options.childTables));
       const listed = !tabled && element && nativeScalar(element);
       const apart = [...(type.object ? ['OBJECT'] : []), ...(tabled ? ['ARRAY'] : [])];
       if (type.scalars || (type.array && !tabled)) {
@@ -339,7 +347,8 @@ export const inferredPlan = (
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
     const objects = isObjectType(element);
-    if (type.kind === 'list' && !(objects && options.childTables) && !explode) return asJson();
+    if (type.kind === 'list' && !(holdsObjects(element) && options.childTables) && !explode)
+      return asJson();
     if (registered) return asJson();
     if (type.kind === 'map') {
       const read = `MAP(VARCHAR, ${entries(table, keys, absolute, element, { list: `map_entries(${at.chain})` })})`;

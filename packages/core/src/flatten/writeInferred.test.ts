@@ -378,8 +378,9 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
 
   it("types each kind of a record's field of several kinds: objects into columns, lists as a LIST column, arrays of objects as a child table", async () => {
     // Prepare: package.json's shapes (npm): `repository` and `author` a string or an object,
-    // `keywords` a list or one string, `funding` a string, an object or a list of them; the
-    // dependencies' names (60 each, none shared) make the batch one typed in Node
+    // `keywords` a list or one string, `funding` a string, an object or a list of both,
+    // `contributors` a list of strings and objects; the dependencies' names (60 each, none
+    // shared) make the batch one typed in Node
     const deps = (r: number) =>
       Object.fromEntries(Array.from({ length: 60 }, (_, d) => [`dep${r}_${d}`, `^${d}.0.0`]));
     const records = [
@@ -389,10 +390,8 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
         repository: 'github:a/b',
         author: { name: 'Ann', email: 'ann@x.org' },
         keywords: ['json', 'flat'],
-        funding: [
-          { type: 'github', url: 'https://g/a' },
-          { type: 'patreon', url: 'https://p/a' },
-        ],
+        contributors: ['Cy <cy@x.org>', { name: 'Di', email: 'di@x.org' }],
+        funding: [{ type: 'github', url: 'https://g/a' }, 'https://p/a'],
       },
       {
         ...DAY,
@@ -407,6 +406,7 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
         dependencies: deps(3),
         repository: { type: 'git', url: 'https://x/c', directory: 'packages/c' },
         keywords: [],
+        contributors: [{ name: 'Ed' }],
         funding: { type: 'opencollective', url: 'https://o/c' },
       },
       { ...DAY, dependencies: deps(4), repository: {}, author: { name: 'Dee' }, funding: [] },
@@ -420,7 +420,10 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
        from ${out.feed} order by _source_line`
     );
     const funding = await rows(
-      `select _source_line::int as line, _index::int as i, "type", url from ${out.children.pkgs__funding} order by 1, 2`
+      `select _source_line::int as line, _index::int as i, "value", value_type, value_url from ${out.children.pkgs__funding} order by 1, 2`
+    );
+    const contributors = await rows(
+      `select _source_line::int as line, _index::int as i, "value", value_name, value_email from ${out.children.pkgs__contributors} order by 1, 2`
     );
 
     // Assess: one column per path and kind, nothing left as JSON text, nothing lost
@@ -504,8 +507,13 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       },
     ]);
     expect(funding).toEqual([
-      { line: 1, i: 1, type: 'github', url: 'https://g/a' },
-      { line: 1, i: 2, type: 'patreon', url: 'https://p/a' },
+      { line: 1, i: 1, value: null, value_type: 'github', value_url: 'https://g/a' },
+      { line: 1, i: 2, value: 'https://p/a', value_type: null, value_url: null },
+    ]);
+    expect(contributors).toEqual([
+      { line: 1, i: 1, value: 'Cy <cy@x.org>', value_name: null, value_email: null },
+      { line: 1, i: 2, value: null, value_name: 'Di', value_email: 'di@x.org' },
+      { line: 3, i: 1, value: null, value_name: 'Ed', value_email: null },
     ]);
   });
 
