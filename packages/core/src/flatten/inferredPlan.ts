@@ -307,8 +307,10 @@ export const inferredPlan = (
         (exploded.has(jsonPath(absolute)) ||
           (element !== undefined && holdsObjects(element) && options.childTables));
       const listed = !tabled && element && nativeScalar(element);
-      const apart = [...(type.object ? ['OBJECT'] : []), ...(tabled ? ['ARRAY'] : [])];
-      if (type.scalars || (type.array && !tabled)) {
+      // An object only ever `{}` has no field to type: it stays with the other kinds.
+      const object = type.object?.fields.length || type.object?.value ? type.object : undefined;
+      const apart = [...(object ? ['OBJECT'] : []), ...(tabled ? ['ARRAY'] : [])];
+      if (type.scalars || (type.array && !tabled) || (type.object && !object)) {
         table.checked.push({
           chain: apart.length
             ? `(case when ${kind} not in (${apart.map(quoteLiteral).join(', ')}) then ${at.chain} end)`
@@ -320,9 +322,9 @@ export const inferredPlan = (
         });
       }
       const side = table.path === '$';
-      if (type.object) {
-        const object = { ...at, chain: only('OBJECT'), staged: only('OBJECT'), side };
-        walk(table, type.object, keys, absolute, object, registry);
+      if (object) {
+        const objectAt = { ...at, chain: only('OBJECT'), staged: only('OBJECT'), side };
+        walk(table, object, keys, absolute, objectAt, registry);
       }
       if (tabled && type.array) {
         const listType = hold();

@@ -398,6 +398,7 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
         dependencies: deps(2),
         repository: { type: 'git', url: 'git+https://x/b.git' },
         author: 'Bob <bob@x.org>',
+        bin: 'cli.js',
         keywords: 'single',
         funding: 'https://f/b',
       },
@@ -409,7 +410,14 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
         contributors: [{ name: 'Ed' }],
         funding: { type: 'opencollective', url: 'https://o/c' },
       },
-      { ...DAY, dependencies: deps(4), repository: {}, author: { name: 'Dee' }, funding: [] },
+      {
+        ...DAY,
+        dependencies: deps(4),
+        repository: {},
+        author: { name: 'Dee' },
+        bin: {},
+        funding: [],
+      },
     ];
 
     // Act
@@ -442,7 +450,12 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       { name: 'keywords', path: '$."keywords"', type: 'VARCHAR[]' },
       { name: 'keywords__v_text', path: '$."keywords"', type: 'VARCHAR', variant: 'text' },
     ]);
-    expect(out.columns.filter((c) => c.type === 'JSON')).toEqual([]);
+    // An object only ever empty has no field to type: it is kept with the path's other kinds.
+    expect(of('bin')).toEqual([
+      { name: 'bin', path: '$."bin"', type: 'VARCHAR' },
+      { name: 'bin__v_json', path: '$."bin"', type: 'JSON', variant: 'json' },
+    ]);
+    expect(out.columns.filter((c) => c.type === 'JSON')).toEqual([of('bin')[1]]);
     expect(found.map(({ v, ...row }) => ({ ...row, v: v && JSON.parse(String(v)) }))).toEqual([
       {
         repository: 'github:a/b',
