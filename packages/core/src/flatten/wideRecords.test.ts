@@ -24,4 +24,18 @@ describe('Function: holdsWideRecords', () => {
     expect(holdsWideRecords([array])).toBe(false);
     expect(holdsWideRecords([])).toBe(false);
   });
+
+  it('tells apart keys that read like paths, arrays and the prototype from the paths they mimic', () => {
+    // Prepare: each pair is two leaf paths, not one
+    const pairs = (n: number) => [
+      { [`k${n}`]: { b: 1 }, [`k${n}.b`]: 1 },
+      { [`l${n}`]: [1], [`l${n}[]`]: 1 },
+      JSON.parse(`{"m${n}": {"__proto__": 1, "toString": 2}}`) as unknown,
+    ];
+    const records = Array.from({ length: WIDE_LEAVES / 2 }, (_, n) => pairs(n)).flat();
+
+    // Act, Assess: 3 pairs of 2 paths a round, half as many rounds as the bound
+    expect(holdsWideRecords(records.slice(0, 3 * 16))).toBe(false);
+    expect(holdsWideRecords(records.slice(0, 3 * 17))).toBe(true);
+  });
 });
