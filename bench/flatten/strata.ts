@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { quoteIdentifier, quoteLiteral } from '@strata/core/config';
+import { feedSchema, quoteIdentifier, quoteLiteral } from '@strata/core/config';
 import { DuckDbEngine, type DuckDbEngineOptions } from '@strata/core/engine';
 import {
   type FlatColumn,
   type FlattenBatchInput,
   type FlattenBatchOptions,
   type FlattenBatchResult,
+  flattenOptionsOf,
   jsonPath,
   readBatchManifest,
   runFlattenBatch,
@@ -17,16 +18,14 @@ import type { Ledger, ObjectStore } from '@strata/core/ports';
 import { flatName } from './event.js';
 
 /**
- * The FlattenBatch function's options (functions/flatten-batch.ts), except that raw objects stay
- * where they are, so every repetition reads the same input. Arrays of objects become child
- * tables, as by default and as config/strata.json has the backlog's feeds: the figures are what
- * a deployment gets (the backlog's items as a child table cost 57% more CPU than kept as JSON with
- * `child_tables: false`, bench/RESULTS.md).
+ * The FlattenBatch function's options for a feed that sets only its partition fields (none of
+ * `max_depth`, `child_tables`, `infer`), except that raw objects stay where they are, so every
+ * repetition reads the same input. The figures are what such a deployment gets: objects
+ * flattened at any depth, arrays of objects as child tables (the backlog's items as a child
+ * table cost 57% more CPU than kept as JSON with `child_tables: false`, bench/RESULTS.md).
  */
 export const FLATTEN_OPTIONS: FlattenBatchOptions = {
-  separator: '_',
-  maxDepth: 3,
-  partition: { date: 'DATE', mode: 'MODE' },
+  ...flattenOptionsOf(feedSchema.parse({ partition: { date: 'DATE', mode: 'MODE' } })),
   leaveInPlace: true,
 };
 

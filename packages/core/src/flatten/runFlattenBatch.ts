@@ -23,10 +23,12 @@ import { writeWitnessed } from './writeWitnessed.js';
 
 /**
  * How deep a batch planned from its sample flattens objects when the feed sets no `max_depth`:
- * that plan's cost grows with its columns ({@link flattenSelect}), while a wide batch is typed
- * at any depth from DuckDB's inference ({@link writeInferred}).
+ * at any depth, as a wide batch is typed ({@link writeInferred}). That plan's cost grows with
+ * its columns ({@link flattenSelect}), not their depth, and a sample that takes it holds fewer
+ * than `WIDE_LEAVES` leaf paths unless the feed turns inference off (`infer: never`). A path the
+ * registry holds as one JSON column (a feed flattened to 3 before) stays one.
  */
-const SAMPLED_MAX_DEPTH = 3;
+const SAMPLED_MAX_DEPTH = Number.POSITIVE_INFINITY;
 
 /**
  * A feed's configuration as runFlattenBatch takes it; a feed with none gets the defaults.

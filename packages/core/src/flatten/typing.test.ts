@@ -186,6 +186,57 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     }
   );
 
+  it("flattens a narrow feed's objects at any depth when the feed sets no max_depth", async () => {
+    // Prepare: a narrow record whose deepest objects are four and six levels down (the
+    // backlog's user.address.geo stayed one JSON column at the default depth of 3)
+    const records = Array.from({ length: 20 }, (_, i) => ({
+      id: i,
+      user: { address: { geo: { lat: 52.5 + i, lon: 13.4 } } },
+      a: { b: { c: { d: { e: { f: `deep-${i}` } } } } },
+    }));
+
+    // Act
+    const result = await flatten('deep', records, flattenOptionsOf(feedSchema.parse({})));
+
+    // Assess: every leaf typed, none in JSON text
+    const { columns } = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(result.schemaKey))
+    ) as { columns: FlatColumn[] };
+    expect(columns).toContainEqual(
+      expect.objectContaining({ name: 'user_address_geo_lat', type: 'DOUBLE' })
+    );
+    expect(columns).toContainEqual(
+      expect.objectContaining({ name: 'a_b_c_d_e_f', path: '$."a"."b"."c"."d"."e"."f"' })
+    );
+    expect(result.typing?.leaves).toMatchObject({ typed: 4 * 20, json: 0 });
+  });
+
+  it('keeps an object a registry holds as one JSON column whole, as the feed flattened it before', async () => {
+    // Prepare: the feed's registry from when narrow batches stopped at depth 3
+    const registry: FlatColumn[] = [
+      { name: 'id', path: '$."id"', type: 'BIGINT' },
+      { name: 'user_address_geo', path: '$."user"."address"."geo"', type: 'JSON' },
+    ];
+    const records = [{ id: 1, user: { address: { geo: { lat: 52.5, lon: 13.4 } } } }];
+
+    // Act
+    const result = await flatten(
+      'registered_deep',
+      records,
+      flattenOptionsOf(feedSchema.parse({})),
+      registry
+    );
+
+    // Assess
+    const { columns } = JSON.parse(
+      new TextDecoder().decode(await lake.store.get(result.schemaKey))
+    ) as { columns: FlatColumn[] };
+    expect(columns.map((column) => [column.name, column.type])).toEqual([
+      ['id', 'BIGINT'],
+      ['user_address_geo', 'JSON'],
+    ]);
+  });
+
   it('extrapolates the leaves in JSON text past the values it counts, and says so', async () => {
     // Prepare: more records than the values counted, each with three leaves in JSON text
     const records = Array.from({ length: TEXT_SAMPLE + 500 }, (_, i) => ({
