@@ -1,4 +1,4 @@
-import { join, relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import { quoteLiteral } from '../config/index.js';
 import { BadInputError, QualityFailedError } from '../errors/index.js';
 import { eachLimited } from '../lake/index.js';
@@ -10,23 +10,30 @@ import { partitionKeys } from './partitionColumns.js';
 import type { BatchManifest, FlattenBatchResult, StagedBatch, Written } from './types.js';
 import { batchTyping } from './typing.js';
 
-/** The Parquet files DuckDB wrote under `dir`, their keys under the dataset's silver prefix. */
-const partsOf = async (batch: StagedBatch, dir: string, dataset: string) => {
+/**
+ * The Parquet files DuckDB wrote under each of `dirs` (the feed's `silver`, a child table's
+ * `silver-<n>`), their keys under each dataset's silver prefix, in one listing of them all: a
+ * listing per table cost a batch of 41 child tables some 40–70 ms.
+ */
+const partsOf = async (batch: StagedBatch, dirs: readonly { dir: string; dataset: string }[]) => {
   const parts = await batch.engine
     .all(
-      `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(join(dir, '**', '*.parquet'))}) order by 1`
+      `select file_name as file, num_rows as n from parquet_file_metadata(${quoteLiteral(`${batch.out}*/**/*.parquet`)}) order by 1`
     )
     // No file at all: a batch with no rows (a real failure shows in the count check).
     .catch(() => []);
-  const files = parts.map((part) => ({
-    file: String(part.file),
-    key: `${FlattenLayout.silverPrefix(dataset)}${relative(dir, String(part.file)).split('\\').join('/')}`,
-  }));
-  return {
-    files,
-    outputs: files.map((file) => file.key),
-    rows: parts.reduce((total, part) => total + Number(part.n), 0),
-  };
+  return dirs.map(({ dir, dataset }) => {
+    const own = parts.filter((part) => String(part.file).startsWith(`${dir}${sep}`));
+    const files = own.map((part) => ({
+      file: String(part.file),
+      key: `${FlattenLayout.silverPrefix(dataset)}${relative(dir, String(part.file)).split('\\').join('/')}`,
+    }));
+    return {
+      files,
+      outputs: files.map((file) => file.key),
+      rows: own.reduce((total, part) => total + Number(part.n), 0),
+    };
+  });
 };
 
 /** A raw object to move to raw-processed/, and whether an attempt this one retries may have. */
@@ -56,21 +63,27 @@ export const commitBatch = async (
   keyPass: boolean
 ): Promise<FlattenBatchResult> => {
   const { engine, store, ledger, feed, batchId, objects, now } = batch;
-  const feedParts = await partsOf(batch, batch.out, feed);
+  const parts = await partsOf(batch, [
+    { dir: batch.out, dataset: feed },
+    ...written.children.map(({ table }, i) => ({
+      dir: `${batch.out}-${i}`,
+      dataset: table.dataset,
+    })),
+  ]);
+  const feedParts = parts[0] as (typeof parts)[number];
+  const childParts = parts.slice(1);
   const rowsWritten = feedParts.rows;
   const children: FlattenBatchResult['children'] = [];
-  const childParts: Awaited<ReturnType<typeof partsOf>>[] = [];
   for (const [i, { table: child, elements }] of written.children.entries()) {
-    const parts = await partsOf(batch, `${batch.out}-${i}`, child.dataset);
-    if (parts.rows !== elements) {
+    const own = childParts[i] as (typeof parts)[number];
+    if (own.rows !== elements) {
       throw new QualityFailedError(
-        `flatten-batch ${batchId}: ${child.path} holds ${elements} elements but ${child.dataset} got ${parts.rows} rows`
+        `flatten-batch ${batchId}: ${child.path} holds ${elements} elements but ${child.dataset} got ${own.rows} rows`
       );
     }
-    childParts.push(parts);
     children.push({
       dataset: child.dataset,
-      rowsWritten: parts.rows,
+      rowsWritten: own.rows,
       schemaKey: FlattenLayout.schemaFragment(child.dataset, batchId),
     });
   }

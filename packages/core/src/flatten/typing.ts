@@ -84,6 +84,28 @@ const textLeaves = async (
   return found;
 };
 
+/** Each Parquet file's non-null values by column chunk path (`a, b` for a nested one). */
+type Footers = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+/**
+ * The non-null values of every column chunk of Parquet files, from their footers, in one query:
+ * a query per dataset cost a batch of 41 child tables some 40–80 ms.
+ */
+const footerValues = async (engine: DuckDbEngine, files: readonly string[]): Promise<Footers> => {
+  const footers = new Map<string, Map<string, number>>();
+  if (files.length === 0) return footers;
+  const rows = await engine.all(
+    `select file_name as file, path_in_schema as path, sum(num_values - coalesce(stats_null_count, num_values))::bigint as n
+     from parquet_metadata([${files.map(quoteLiteral).join(', ')}]) group by 1, 2`
+  );
+  for (const { file, path, n } of rows) {
+    const paths = footers.get(String(file)) ?? new Map<string, number>();
+    paths.set(String(path), Number(n));
+    footers.set(String(file), paths);
+  }
+  return footers;
+};
+
 /** Leaves a dataset's Parquet holds, by where they are, and whether JSON's were extrapolated. */
 type DatasetLeaves = Omit<LeafCounts, 'child'> & { estimated: boolean };
 
@@ -101,34 +123,37 @@ const NONE: DatasetLeaves = { typed: 0, json: 0, variant: 0, estimated: false };
  * @param engine - DuckDB
  * @param files - the dataset's Parquet parts on local disk
  * @param columns - its columns as the batch planned them
+ * @param footers - its files' footers, read with other datasets' ({@link batchTyping})
  */
 export const datasetLeaves = async (
   engine: DuckDbEngine,
   files: readonly string[],
-  columns: readonly FlatColumn[]
+  columns: readonly FlatColumn[],
+  footers?: Footers
 ): Promise<DatasetLeaves> => {
   if (files.length === 0) return NONE;
   const list = `[${files.map(quoteLiteral).join(', ')}]`;
   const types = new Map(columns.map((column) => [column.name, column.type]));
   const counts = { ...NONE };
-  const chunks = await engine.all(
-    `select path_in_schema as path, sum(num_values - coalesce(stats_null_count, num_values))::bigint as n
-     from parquet_metadata(${list}) group by 1`
-  );
+  const read = footers ?? (await footerValues(engine, files));
+  const chunks = new Map<string, number>();
+  for (const file of files) {
+    for (const [path, n] of read.get(file) ?? []) chunks.set(path, (chunks.get(path) ?? 0) + n);
+  }
   /** JSON columns and `_variant`, with their non-null values. */
   const text = new Map<string, number>();
-  for (const { path, n } of chunks) {
-    const parts = String(path).split(', ');
+  for (const [path, n] of chunks) {
+    const parts = path.split(', ');
     const name = parts[0] ?? '';
     if (name === '_variant' || types.get(name) === 'JSON') {
-      if (Number(n) > 0) text.set(name, Number(n));
+      if (n > 0) text.set(name, n);
       continue;
     }
     // A MAP's keys (`m, key_value, key`) were the object's keys; its values are the leaves. A
     // column named `key` holds leaves.
     if (name === '_key' || !types.has(name) || (parts.length > 1 && parts.at(-1) === 'key'))
       continue;
-    counts.typed += Number(n);
+    counts.typed += n;
   }
   if (text.size === 0) return counts;
   const found = await textLeaves(engine, list, text);
@@ -157,8 +182,12 @@ export const batchTyping = async (
 ): Promise<BatchTyping> => {
   const leaves: LeafCounts = { typed: 0, child: 0, json: 0, variant: 0 };
   let estimated = false;
+  const footers = await footerValues(
+    engine,
+    datasets.flatMap(({ files }) => files)
+  );
   for (const [i, { files, columns }] of datasets.entries()) {
-    const found = await datasetLeaves(engine, files, columns);
+    const found = await datasetLeaves(engine, files, columns, footers);
     leaves[i === 0 ? 'typed' : 'child'] += found.typed;
     leaves.json += found.json;
     leaves.variant += found.variant;
