@@ -403,6 +403,26 @@ describe('Function: widestShapes', () => {
       `${long.slice(0, SHAPE_KEY_CHARS - 1)}…`,
     ]);
   });
+
+  it('counts each leaf path of a shape once over its records, whatever its keys hold', () => {
+    // Prepare: one shape in two records; a path that is an object in one and a scalar in the
+    // other, array elements as one path, keys that look like paths
+    const records = [
+      { a: { b: 1 }, c: [1, { d: 2 }, { d: 3 }], 'c[]': true, 'a.b': null },
+      { a: 3, c: [], 'c[]': false, 'a.b': 'x' },
+    ];
+
+    // Act
+    const [shape] = widestShapes([
+      sampled(
+        'raw/f/a',
+        records.map((r) => JSON.stringify(r))
+      ),
+    ]);
+
+    // Assess: a.b, c[], c[].d, the key c[], a and the key a.b; the first record holds 5 leaves
+    expect(shape).toMatchObject({ leafPaths: 6, leaves: 5, sampled: 2 });
+  });
 });
 
 describe('Function: typingReport', () => {
