@@ -69,8 +69,9 @@ export const formatReport = (
     '',
     'ratio = Strata throughput ÷ baseline throughput, both measured in the same run:',
     '1.00× means as fast as the baseline, 0.50× means half its throughput (twice its time).',
-    'peak RSS = process.resourceUsage().maxRSS of the process that ran the timed work (Strata and',
-    'baseline, local S3 included); a workload’s setup, if it has one, runs in a process of its own.',
+    'peak RSS = process.resourceUsage().maxRSS of the process that ran the timed work; the flatten',
+    'workloads take it after Strata’s runs, before their baselines, and run local S3 and the ledger in',
+    'a process of their own. A workload’s setup, if it has one, runs in a process of its own too.',
   ].join('\n');
 
 /** The results a previous run left at {@link RESULTS_PATH}, if any. */
