@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { DuckType } from './duckType.js';
 import { MAP_KEYS } from './structure.js';
+import { WIDE_LEAVES } from './wideRecords.js';
 
 /*
  * Objects whose keys are data (feature names, ids, versions, locales), found in the sample
@@ -28,6 +29,21 @@ export const MAP_COLUMNS = 2000;
 const UNBOUNDED_COLUMNS = 2 * MAP_COLUMNS;
 /** The share of an object's instances a key must be in to stay a field of a map-shaped object. */
 const FIELD_SHARE = 0.5;
+/**
+ * Distinct keys from which an object whose instances each hold few of them is a map: keyed by
+ * codes (world-countries' `currencies`, 162 ISO codes, 1.1 in a record), far too few to be
+ * rare {@link MAP_RARE_KEYS} times. Also {@link WIDE_LEAVES}: a sample holding such an object
+ * has as many leaf paths, and the inferred path, not the sampled plan, takes it.
+ */
+export const SPARSE_MAP_KEYS = WIDE_LEAVES;
+/**
+ * How many times the keys one instance holds on average an object's distinct keys must be for
+ * {@link SPARSE_MAP_KEYS} to make it a map. A record type's optional fields are held by a good
+ * share of its instances (GitHub's webhook objects: at most 7× for objects of 20 keys or more,
+ * 31× for `changes`' 37 field names); at 10×, four keys in five are in fewer than half of the
+ * instances.
+ */
+export const SPARSE_LIKENESS = 10;
 
 /**
  * How the objects at one path are read: `keyed` objects keep the keys in `fields` as fields and
@@ -46,6 +62,17 @@ interface NodeClass {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/**
+ * Distinct keys over the keys one instance holds on average: 1 for a record type whose fields
+ * are in every instance, the instances' count for names each in one instance.
+ *
+ * @param distinct - the distinct keys of an object's instances
+ * @param instances - the instances
+ * @param held - the keys they hold, summed
+ */
+const likeness = (distinct: number, instances: number, held: number) =>
+  (distinct * instances) / Math.max(held, 1);
+
 /** Classes the values found at one path, given every one the sample holds there. */
 const classify = (values: readonly unknown[], belowMap: boolean, record = false): NodeClass => {
   const objects = values.filter(isRecord);
@@ -63,10 +90,17 @@ const classify = (values: readonly unknown[], belowMap: boolean, record = false)
     }
   }
   const isRare = (values: readonly unknown[]) => values.length < FIELD_SHARE * objects.length;
-  const rare = [...byKey.values()].filter(isRare).length;
+  let [rare, held] = [0, 0];
+  for (const values of byKey.values()) {
+    if (isRare(values)) rare++;
+    held += values.length;
+  }
+  const sparse =
+    byKey.size >= SPARSE_MAP_KEYS && likeness(byKey.size, objects.length, held) >= SPARSE_LIKENESS;
   // The record itself is never a map: its keys are columns.
   const keyed =
-    !record && (byKey.size > MAP_KEYS || rare >= (belowMap ? NESTED_MAP_RARE_KEYS : MAP_RARE_KEYS));
+    !record &&
+    (byKey.size > MAP_KEYS || rare >= (belowMap ? NESTED_MAP_RARE_KEYS : MAP_RARE_KEYS) || sparse);
   // A map keeps fields only when most of its keys are data: a map seen once (all its keys in
   // every instance) has none.
   const common = byKey.size - rare;
@@ -95,7 +129,9 @@ const holdsMap = (node: NodeClass): boolean =>
 /**
  * The classes of a sample's records when some object below the record is map-shaped: more than
  * {@link MAP_KEYS} distinct keys, or {@link MAP_RARE_KEYS} keys each in fewer than half of the
- * sampled objects at its path (below such a map, {@link NESTED_MAP_RARE_KEYS}); none otherwise,
+ * sampled objects at its path (below such a map, {@link NESTED_MAP_RARE_KEYS}), or
+ * {@link SPARSE_MAP_KEYS} distinct keys and more, {@link SPARSE_LIKENESS} times the keys an
+ * instance holds on average or more (keyed by codes, a few in each); none otherwise,
  * and DuckDB's inference types the batch. Keys in at least half of a map-shaped object's
  * instances stay its fields (BCD's `__compat` beside its feature names).
  *
@@ -214,7 +250,7 @@ const columnsOf = (shape: Shape): number => {
 const mapLikeness = (object: ObjectShape) => {
   let held = 0;
   for (const n of object.counts.values()) held += n;
-  return (object.fields.size * object.seen) / Math.max(held, 1);
+  return likeness(object.fields.size, object.seen, held);
 };
 
 /**

@@ -282,6 +282,53 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     ]);
   });
 
+  it('writes objects keyed by codes, a few of 150 in each record, as maps by default, not a column per code', async () => {
+    // Prepare: world-countries' shape: `currencies` and `languages` keyed by ISO codes, one to
+    // three a record, beside fields every record holds
+    const code = (n: number) => `C${String(n % 150).padStart(3, '0')}`;
+    const records = Array.from({ length: 250 }, (_, n) => ({
+      ...DAY,
+      cca3: `K${n}`,
+      currencies: Object.fromEntries(
+        Array.from({ length: 1 + (n % 3) }, (_, k) => [
+          code(n + 50 * k),
+          { name: `n${n}`, symbol: '¤' },
+        ])
+      ),
+      languages: { [code(n)]: `l${n}` },
+    }));
+
+    // Act
+    const out = await flattenRecords('codes', records, { infer: undefined });
+    const currencies = out.children.codes__currencies as string;
+    const entries = await rows(
+      `select _source_line::int as line, _key, value_name, value_symbol from ${currencies} where _source_line <= 3 order by 1, _index`
+    );
+    const languages = await rows(
+      `select map_extract_value(languages, 'C001') as l from ${out.feed} where _source_line = 2`
+    );
+
+    // Assess
+    expect(out.columns.map((c) => [c.name, c.type])).toEqual([
+      ['date', 'VARCHAR'],
+      ['mode_2', 'VARCHAR'],
+      ['cca3', 'VARCHAR'],
+      ['languages', 'MAP(VARCHAR, VARCHAR)'],
+    ]);
+    expect(entries).toEqual([
+      { line: 1, _key: 'C000', value_name: 'n0', value_symbol: '¤' },
+      { line: 2, _key: 'C001', value_name: 'n1', value_symbol: '¤' },
+      { line: 2, _key: 'C051', value_name: 'n1', value_symbol: '¤' },
+      { line: 3, _key: 'C002', value_name: 'n2', value_symbol: '¤' },
+      { line: 3, _key: 'C052', value_name: 'n2', value_symbol: '¤' },
+      { line: 3, _key: 'C102', value_name: 'n2', value_symbol: '¤' },
+    ]);
+    expect(languages).toEqual([{ l: 'l1' }]);
+    expect(out.result.children).toEqual([
+      expect.objectContaining({ dataset: 'codes__currencies', rowsWritten: 499 }),
+    ]);
+  });
+
   it('types a tree of names (MDN browser-compat data’s shape) as nested key/value child tables, its common keys as fields', async () => {
     // Prepare: BCD's shape, reproduced (@mdn/browser-compat-data, CC0): each record's `feature`
     // holds its `__compat` and features named by data, 300 names in all, each with its own
