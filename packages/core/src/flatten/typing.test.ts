@@ -237,6 +237,25 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     ]);
   });
 
+  it("types the arrays of objects inside a narrow feed's child rows as child tables of their own", async () => {
+    // Prepare: orders whose lines are arrays of objects: the sampled plan kept each order's
+    // lines as JSON text in the orders child table (one level of child tables)
+    const records = Array.from({ length: 20 }, (_, i) => ({
+      id: i,
+      orders: [{ no: i, lines: [{ sku: `s${i}`, qty: 1 }] }],
+    }));
+
+    // Act
+    const result = await flatten('nested_narrow', records, flattenOptionsOf(feedSchema.parse({})));
+
+    // Assess: every leaf typed, the lines in a child table of the orders'
+    expect(result.typing?.leaves).toMatchObject({ typed: 20, child: 60, json: 0, variant: 0 });
+    expect(result.children.map((child) => child.dataset)).toEqual([
+      'nested_narrow__orders',
+      'nested_narrow__orders__lines',
+    ]);
+  });
+
   it('extrapolates the leaves in JSON text past the values it counts, and says so', async () => {
     // Prepare: more records than the values counted, each with three leaves in JSON text
     const records = Array.from({ length: TEXT_SAMPLE + 500 }, (_, i) => ({

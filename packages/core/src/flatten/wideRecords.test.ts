@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsWideRecords, WIDE_LEAVES } from './wideRecords.js';
+import { holdsWideRecords, outgrowsSampledPlan, WIDE_LEAVES } from './wideRecords.js';
 
 /** A record of `paths` leaf paths: an id and a nested object of numbered fields. */
 const record = (paths: number) => ({
@@ -37,5 +37,19 @@ describe('Function: holdsWideRecords', () => {
     // Act, Assess: 3 pairs of 2 paths a round, half as many rounds as the bound
     expect(holdsWideRecords(records.slice(0, 3 * 16))).toBe(false);
     expect(holdsWideRecords(records.slice(0, 3 * 17))).toBe(true);
+  });
+});
+
+describe('Function: outgrowsSampledPlan', () => {
+  it('finds arrays of objects inside the elements of arrays of objects, at any depth', () => {
+    // Act, Assess: what the sampled plan keeps as JSON text...
+    expect(outgrowsSampledPlan([{ orders: [{ lines: [{ sku: 'a' }] }] }])).toBe(true);
+    expect(outgrowsSampledPlan([{ a: [{ b: { c: [{ d: 1 }] } }] }])).toBe(true);
+    // ...and what it types itself
+    expect(outgrowsSampledPlan([{ items: [{ sku: 'a', tags: ['x'] }] }, { items: [] }])).toBe(
+      false
+    );
+    expect(outgrowsSampledPlan([{ a: { b: [{ c: 1 }] } }, { shape: [[{ x: 1 }]] }])).toBe(false);
+    expect(outgrowsSampledPlan([{ author: 'Ann' }, { author: { name: 'Bo' } }])).toBe(false);
   });
 });

@@ -52,3 +52,32 @@ interface PathNode {
   element?: PathNode;
   leaf?: boolean;
 }
+
+/**
+ * Whether records hold what the plan FlattenBatch makes from a narrow sample keeps as JSON text
+ * and DuckDB's inference types: an array of objects inside an array's elements (a child
+ * table's own child table; the sampled plan makes one level of them). FlattenBatch asks it of a
+ * narrow sample to type such a batch by inference all the same.
+ *
+ * @example
+ * outgrowsSampledPlan([{ orders: [{ lines: [{ sku: 'a' }] }] }]); // true
+ * outgrowsSampledPlan([{ items: [{ sku: 'a', tags: ['x'] }] }]); // false
+ *
+ * @param records - parsed records
+ */
+export const outgrowsSampledPlan = (records: Iterable<unknown>): boolean => {
+  /** Whether `value`, below `elements` arrays of objects, holds an array of objects. */
+  const outgrows = (value: unknown, elements: number): boolean => {
+    if (Array.isArray(value)) {
+      const holdsObjects = value.some(isPlainObject);
+      if (holdsObjects && elements > 0) return true;
+      return value.some((item) => outgrows(item, holdsObjects ? elements + 1 : elements));
+    }
+    return isPlainObject(value) && Object.values(value).some((child) => outgrows(child, elements));
+  };
+  for (const record of records) if (outgrows(record, 0)) return true;
+  return false;
+};
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);

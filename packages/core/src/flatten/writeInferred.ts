@@ -20,7 +20,7 @@ import { clearOutputs, fileGroup } from './stageBatch.js';
 import { isAddressable, quoteKey } from './structure.js';
 import { maskSuspectLines, unmaskLines } from './suspectLines.js';
 import type { StagedBatch, Written } from './types.js';
-import { holdsWideRecords } from './wideRecords.js';
+import { holdsWideRecords, outgrowsSampledPlan } from './wideRecords.js';
 import { fileLines } from './writeSilver.js';
 
 /** Columns from which a table is written without string dictionaries (see `writeTables`). */
@@ -140,8 +140,8 @@ interface TableSource {
  * non-scalars become child tables (nested ones too), arrays of scalars LIST columns, maps of
  * scalars MAP columns.
  *
- * Taken when the sample is wide ({@link holdsWideRecords}) or the feed asks for it (`infer:
- * always`); none when the batch needs another path: a file goes line by line or is a JSON
+ * Taken when the sample is wide ({@link holdsWideRecords}), holds what the sampled plan would
+ * keep as JSON text ({@link outgrowsSampledPlan}), or the feed asks for it (`infer: always`); none when the batch needs another path: a file goes line by line or is a JSON
  * array, the reader cannot take a file (a key twice, keys that differ only in case), or a
  * top-level key no JSON path reaches (its records go to quarantine). A deeper object holding
  * such a key is kept whole as JSON, as the sampled plan keeps it.
@@ -158,7 +158,8 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
   if (group.paths.length === 0) return undefined;
   // Counted over the lines staging kept, so a narrow batch pays a millisecond, not an inference.
   const sample = [...sampledRecords(objects)].map(({ record }) => record);
-  if (mode === 'wide' && !holdsWideRecords(sample)) return undefined;
+  if (mode === 'wide' && !holdsWideRecords(sample) && !outgrowsSampledPlan(sample))
+    return undefined;
   const maps = mapShapes(sample);
   await maskSuspectLines(batch);
   const read = batch.objects.filter((o) => o.path === 'fast');
