@@ -304,8 +304,12 @@ const bound = (record: Shape) => {
   }
 };
 
-/** Whether two keys would name one STRUCT field: DuckDB's field names ignore case. */
-const clash = (keys: Iterable<string>) => {
+/**
+ * Whether two keys would name one STRUCT field: DuckDB's field names ignore case.
+ *
+ * @param keys - an object's keys
+ */
+export const clash = (keys: Iterable<string>) => {
   const lower = new Set<string>();
   for (const key of keys) {
     if (lower.has(key.toLowerCase())) return true;

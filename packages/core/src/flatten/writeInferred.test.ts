@@ -133,7 +133,7 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     // Act
     const out = await flattenRecords('mixed', records);
     const found = await rows(
-      `select "at", at__v_bigint::int as at__v_bigint, v, v__v_double, v__v_bigint::int as v__v_bigint, v__v_bool, v__v_json::varchar as v__v_json, _variant from ${out.feed} order by _source_line`
+      `select "at", at__v_bigint::int as at__v_bigint, v, v__v_double, v__v_bigint::int as v__v_bigint, v__v_bool, v_x::varchar as v_x, _variant from ${out.feed} order by _source_line`
     );
 
     // Assess
@@ -142,8 +142,9 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       { name: 'v__v_double', path: '$."v"', type: 'DOUBLE', variant: 'double' },
       { name: 'v__v_bigint', path: '$."v"', type: 'BIGINT', variant: 'bigint' },
       { name: 'v__v_bool', path: '$."v"', type: 'BOOLEAN', variant: 'bool' },
-      { name: 'v__v_json', path: '$."v"', type: 'JSON', variant: 'json' },
     ]);
+    // Its object's field is a column of its own, a list of integers kept as JSON text
+    expect(out.columns).toContainEqual({ name: 'v_x', path: '$."v"."x"', type: 'JSON' });
     const none = {
       at: null,
       at__v_bigint: null,
@@ -151,14 +152,14 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       v__v_double: null,
       v__v_bigint: null,
       v__v_bool: null,
-      v__v_json: null,
+      v_x: null,
       _variant: null,
     };
     expect(found).toEqual([
       { ...none, at: '2019-05-15T15:19:25Z', v: 'text' },
       { ...none, at__v_bigint: 1557933565, v__v_double: 1.5 },
       { ...none, v__v_bool: true },
-      { ...none, v__v_json: '{"x":[1,2]}' },
+      { ...none, v_x: '[1,2]' },
       { ...none, v__v_bigint: 12 },
     ]);
   });
@@ -604,6 +605,87 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
         typeof r.repository === 'string' ? [r.repository, null] : [null, r.repository]
       )
     );
+  });
+
+  it("types the objects and arrays of a record's field of several kinds that DuckDB's inference reads as JSON", async () => {
+    // Prepare: npm's package.json shapes in a batch DuckDB's inference types (no map in it);
+    // `odd`'s objects hold keys that differ only in case, which no STRUCT holds apart
+    const records = [
+      {
+        ...DAY,
+        repository: 'github:a/b',
+        keywords: ['json', 'flat'],
+        funding: [{ type: 'github', url: 'https://g/a' }],
+        odd: 'x',
+      },
+      {
+        ...DAY,
+        repository: { type: 'git', url: 'https://x/b', n: 5 },
+        keywords: 'single',
+        funding: 'https://f/b',
+        odd: { Id: 1, id: 2 },
+      },
+      { ...DAY, repository: { type: 'git', url: 'https://x/c', n: 2.5 }, keywords: [] },
+    ];
+
+    // Act
+    const out = await flattenRecords('pkgs_inferred', records);
+    const found = await rows(
+      `select repository, repository_type, repository_url, repository_n, keywords, keywords__v_text, funding, odd, odd__v_json::varchar as odd_json
+       from ${out.feed} order by _source_line`
+    );
+    const funding = await rows(
+      `select _source_line::int as line, _index::int as i, "type", url from ${out.children.pkgs_inferred__funding}`
+    );
+
+    // Assess: each kind in its columns, the clashing keys' objects kept whole
+    expect(out.result).toMatchObject({ keyPass: false, rowsWritten: 3, recordsQuarantined: 0 });
+    expect(out.columns.filter((c) => /^\$\."(repository|keywords|odd)"/.test(c.path))).toEqual(
+      expect.arrayContaining([
+        { name: 'repository', path: '$."repository"', type: 'VARCHAR' },
+        { name: 'repository_type', path: '$."repository"."type"', type: 'VARCHAR' },
+        { name: 'repository_n', path: '$."repository"."n"', type: 'DOUBLE' },
+        { name: 'keywords', path: '$."keywords"', type: 'VARCHAR[]' },
+        { name: 'keywords__v_text', path: '$."keywords"', type: 'VARCHAR', variant: 'text' },
+        { name: 'odd__v_json', path: '$."odd"', type: 'JSON', variant: 'json' },
+      ])
+    );
+    expect(found).toEqual([
+      {
+        repository: 'github:a/b',
+        repository_type: null,
+        repository_url: null,
+        repository_n: null,
+        keywords: ['json', 'flat'],
+        keywords__v_text: null,
+        funding: null,
+        odd: 'x',
+        odd_json: null,
+      },
+      {
+        repository: null,
+        repository_type: 'git',
+        repository_url: 'https://x/b',
+        repository_n: 5,
+        keywords: null,
+        keywords__v_text: 'single',
+        funding: 'https://f/b',
+        odd: null,
+        odd_json: '{"Id":1,"id":2}',
+      },
+      {
+        repository: null,
+        repository_type: 'git',
+        repository_url: 'https://x/c',
+        repository_n: 2.5,
+        keywords: [],
+        keywords__v_text: null,
+        funding: null,
+        odd: null,
+        odd_json: null,
+      },
+    ]);
+    expect(funding).toEqual([{ line: 1, i: 1, type: 'github', url: 'https://g/a' }]);
   });
 
   it('keeps every digit of an integer past 2^53 among decimals, in _variant', async () => {

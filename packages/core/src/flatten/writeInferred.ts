@@ -14,6 +14,7 @@ import {
 } from './inferredPlan.js';
 import { jsonKinds } from './jsonKinds.js';
 import { inferMapShaped, mapShapes } from './mapShapes.js';
+import { withMixedKinds } from './mixedKinds.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
 import { sampledRecords } from './sampledRecords.js';
 import { clearOutputs, fileGroup } from './stageBatch.js';
@@ -166,17 +167,28 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
   const files = `[${read.map((o) => quoteLiteral(o.read)).join(', ')}]`;
   // DuckDB's inference holds every path at once, a map's keys' too: a batch whose sample
   // holds maps is typed in Node, its maps' values merged.
-  const record = maps
+  const inferred = maps
     ? await inferMapShaped(
         read.map((o) => o.read),
         maps
       )
     : await inferRecord(engine, files, group.longestRecord ?? 0);
   // A top-level key no JSON path reaches sends its records to quarantine, from the key pass.
-  if (!record || !namesHold(record) || !record.fields.every(([key]) => isAddressable(key))) {
+  if (!inferred || !namesHold(inferred) || !inferred.fields.every(([key]) => isAddressable(key))) {
     await unmaskLines(batch);
     return undefined;
   }
+  // DuckDB's inference reads a path of several kinds as JSON: the structure of its objects and
+  // arrays is asked of every record where the sample shows some (Node's typing knows it).
+  const record = maps
+    ? inferred
+    : await withMixedKinds(
+        engine,
+        { files, longest: group.longestRecord ?? 0 },
+        inferred,
+        sample,
+        options.depthCap
+      );
   const fields = record.fields.map(([key, t]): [string, DuckType] => [
     key,
     wholeWhereUnreachable(t),
