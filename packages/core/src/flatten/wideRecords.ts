@@ -14,7 +14,7 @@ export const WIDE_LEAVES = 100;
  */
 export const holdsWideRecords = (records: Iterable<unknown>): boolean => {
   // Paths as a tree of keys, walked along each record: spelling every leaf's path out as text
-  // cost a narrow batch's thousand sampled lines ~90 ms.
+  // cost a narrow batch's ~1,300 sampled lines 13 ms, the tree 1–2 ms.
   const root: PathNode = {};
   let leaves = 0;
   const wide = (value: unknown, node: PathNode): boolean => {
