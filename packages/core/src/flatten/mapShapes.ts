@@ -326,7 +326,7 @@ const JSON_TYPE: DuckType = { kind: 'scalar', name: 'JSON' };
  * ones `keyed`, and a map's values that are objects beside other kinds `mixed`. Undefined
  * where DuckDB cannot name two fields apart.
  */
-const typeOf = (shape: Shape): DuckType | undefined => {
+const typeOf = (shape: Shape, record = false): DuckType | undefined => {
   const kinds = [
     ...shape.kinds,
     ...(shape.object ? ['object'] : []),
@@ -354,7 +354,9 @@ const typeOf = (shape: Shape): DuckType | undefined => {
   }
   const object = shape.object;
   if (!object) return JSON_TYPE;
-  if (clash(object.fields.keys())) return undefined;
+  // Keys that differ only in case (CLDR's date skeletons `Hm` beside `hm`) cannot be fields of
+  // one STRUCT: below the record they are a map's entries, whose keys keep their case.
+  if (clash(object.fields.keys())) return record ? undefined : typeOf(entriesOnly(object));
   const fields: [string, DuckType][] = [];
   for (const [key, field] of object.fields) {
     const type = typeOf(field);
@@ -369,6 +371,21 @@ const typeOf = (shape: Shape): DuckType | undefined => {
     return { kind: 'map', key: { kind: 'scalar', name: 'VARCHAR' }, value };
   return { kind: 'keyed', fields, value };
 };
+
+/** The shape of a map-shaped object that holds every key as an entry, its fields' values merged. */
+const entriesOnly = (object: ObjectShape): Shape => ({
+  kinds: new Set(),
+  object: {
+    keyed: true,
+    fields: new Map(),
+    rest: [...object.fields.values()].reduce(
+      (merged, field) => mergeShapes(merged, structuredClone(field)),
+      structuredClone(object.rest ?? newShape())
+    ),
+    seen: object.seen,
+    counts: new Map(),
+  },
+});
 
 /** An object type read from JSON text: a STRUCT is a keyed object with no entries. */
 const asKeyed = (type: DuckType): Extract<DuckType, { kind: 'keyed' }> =>
@@ -418,6 +435,6 @@ export const inferMapShaped = async (
     }
   }
   bound(shape);
-  const type = typeOf(shape);
+  const type = typeOf(shape, true);
   return type?.kind === 'struct' ? type : undefined;
 };

@@ -330,6 +330,32 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     ]);
   });
 
+  it('types objects whose keys differ only in case (CLDR’s date skeletons) as maps, not the whole batch by the key pass', async () => {
+    // Prepare: CLDR's shape (cldr-dates-modern, Unicode licence): each record keyed by its
+    // locale, one of 150, its skeletons `Hm` beside `hm`, which no STRUCT can name apart
+    const records = Array.from({ length: 150 }, (_, n) => ({
+      ...DAY,
+      main: {
+        [`loc${n}`]: {
+          identity: { language: `l${n}` },
+          formats: { Hm: `HH:mm ${n}`, hm: `h:mm a ${n}`, Ehm: `E h:mm a ${n}` },
+        },
+      },
+    }));
+
+    // Act
+    const out = await flattenRecords('skeletons', records, { infer: undefined });
+    const main = out.children.skeletons__main as string;
+    const formats = await rows(
+      `select _key, map_extract_value(value_formats, 'Hm') as upper, map_extract_value(value_formats, 'hm') as lower from ${main} where _key = 'loc7'`
+    );
+
+    // Assess: every skeleton kept, its case too, and the batch read once
+    expect(out.columns.find((c) => c.name.startsWith('main'))).toBeUndefined();
+    expect(formats).toEqual([{ _key: 'loc7', upper: 'HH:mm 7', lower: 'h:mm a 7' }]);
+    expect(out.result.keyPass).toBe(false);
+  });
+
   it('types a tree of names (MDN browser-compat data’s shape) as nested key/value child tables, its common keys as fields', async () => {
     // Prepare: BCD's shape, reproduced (@mdn/browser-compat-data, CC0): each record's `feature`
     // holds its `__compat` and features named by data, 300 names in all, each with its own
