@@ -64,6 +64,33 @@ describe('Function: runFlattenBatch (memory)', () => {
     });
   });
 
+  it('reads wide records DuckDB’s reader cannot take (keys that differ only in case) from one parse a row, within 400 MB', async () => {
+    // Prepare: Lighthouse's message catalogs' shape, 20 of 90 KB: 400 message ids, two of which
+    // differ only in case, so every line goes line by line and is read from its JSON text
+    const key = 'raw/catalogs/locales.jsonl';
+    const record = (r: number) => ({
+      DATE: '2024-01-02',
+      MODE: 'web',
+      ...Object.fromEntries(
+        Array.from({ length: 400 }, (_, i) => [
+          i === 0 ? 'FullScreen' : i === 1 ? 'Fullscreen' : `core/audits/a${i}.js | title`,
+          { message: `${r}:${'m'.repeat(200)}` },
+        ])
+      ),
+    });
+    const body = `${Array.from({ length: 20 }, (_, r) => JSON.stringify(record(r))).join('\n')}\n`;
+    await lake.store.put(key, body);
+
+    // Act
+    const result = await flattenWithin('400MB', {
+      feed: 'catalogs',
+      objects: [{ key, size: body.length }],
+    });
+
+    // Assess
+    expect(result).toMatchObject({ rowsWritten: 20, recordsQuarantined: 0 });
+  });
+
   it('fails a map-shaped batch whose maps do not fit in memory with Strata.Terminal naming its tables', async () => {
     // Prepare: 5 records of 50,000 names each, 12 MB of JSON, within 16 MB
     const key = 'raw/big_map/map.jsonl';

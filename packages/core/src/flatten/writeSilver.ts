@@ -10,6 +10,8 @@ import {
   flattenSelect,
   jsonAccess,
   jsonHoldsObject,
+  LISTED_PATHS,
+  listedJsonAccess,
   normalise,
   splitByKind,
   structAccess,
@@ -46,6 +48,21 @@ export const fileLines = (objects: readonly LocalObject[], file: string, row: st
     masked: objects.some((o) => o.masked.length > 0)
       ? `where not list_contains([${objects.map((o) => `[${o.masked.join(', ')}]::bigint[]`).join(', ')}][${file}], ${line})`
       : '',
+  };
+};
+
+/**
+ * How a select reads `columns` out of the JSON column `record` of `relation`: path by path, or
+ * from one parse a row where they are {@link LISTED_PATHS} or more ({@link listedJsonAccess}).
+ */
+const fromJson = (record: string, columns: readonly FlatColumn[], relation: string) => {
+  if (columns.length < LISTED_PATHS) {
+    return { access: jsonAccess(record), holdsObject: jsonHoldsObject(record), relation };
+  }
+  const listed = listedJsonAccess(record, '__strata_listed', columns);
+  return {
+    ...listed,
+    relation: `(select *, ${listed.extract} as __strata_listed from ${relation})`,
   };
 };
 
@@ -129,11 +146,12 @@ export const writeSilver = async (
       from (select *, row_number() over () as ${quoteIdentifier(rowColumn)} from ${files})
       ${masked}`;
   });
+  const slow = fromJson('record', columns, 'slow_records');
   branches.push(`
-      select ${flattenSelect(columns, jsonAccess('record'), new Set(), jsonHoldsObject('record'))},
+      select ${flattenSelect(columns, slow.access, new Set(), slow.holdsObject)},
         source_key as _source_key, line_no as _source_line,
         ${lineage(jsonRecordValue('record'))}${arrayColumns(jsonAccess('record'))}
-      from slow_records`);
+      from ${slow.relation}`);
   const rows = branches.join(' union all ');
   // A partitioned COPY buffers this many rows across partitions before it writes (524,288 by
   // default), outside DuckDB's memory limit: a lower mark keeps a large batch's RSS bounded.
@@ -189,10 +207,15 @@ export const writeSilver = async (
       ...planned,
       columns: splitByKind(planned.columns, kinds, [], options.separator),
     };
+    const read = fromJson(
+      '_record',
+      table.columns,
+      `(select *, ${record} as _record from (${elements}))`
+    );
     await copy(
-      `select ${flattenSelect(table.columns, jsonAccess('_record'), new Set(), jsonHoldsObject('_record'))},
+      `select ${flattenSelect(table.columns, read.access, new Set(), read.holdsObject)},
          _source_key, _source_line, _index, _batch_id${keys.map((key) => `, ${key}`).join('')}
-       from (select *, ${record} as _record from (${elements}))`,
+       from ${read.relation}`,
       `${plan.out}-${i}`
     );
     children.push({
