@@ -43,10 +43,16 @@ export const childDataset = (
   path: string,
   taken: Set<string>
 ): string => {
-  let name = `${parent}__${keys.map(normalise).join('_')}`;
-  if (name.length > MAX_DATASET || taken.has(name)) {
-    const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
-    name = `${name.slice(0, MAX_DATASET - 9)}_${hash}`;
+  const base = `${parent}__${keys.map(normalise).join('_')}`;
+  let name = base;
+  // A map's entries and an array's elements at one path (values of both kinds) share the path:
+  // the second hash is of the path and a count.
+  for (let n = 0; name.length > MAX_DATASET || taken.has(name); n++) {
+    const hash = createHash('sha256')
+      .update(n === 0 ? path : `${path}#${n}`)
+      .digest('hex')
+      .slice(0, 8);
+    name = `${base.slice(0, MAX_DATASET - 9)}_${hash}`;
   }
   taken.add(name);
   return name;

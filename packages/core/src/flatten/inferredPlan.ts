@@ -111,6 +111,11 @@ export interface InferredPlanOptions {
   separator: string;
   /** Objects, arrays and maps this deep stay one JSON column (`max_depth`, when configured). */
   depthCap?: number;
+  /**
+   * Child tables are made this deep at most (their `depth`; -1: none): arrays of objects and
+   * maps of objects below stay JSON text ({@link tableDepthWithin}).
+   */
+  tableDepth?: number;
   /** Arrays written as child tables even when their elements are not objects. */
   explode: readonly (readonly string[])[];
   /** `false`: arrays of objects not exploded stay JSON (the feed's `child_tables`). */
@@ -244,6 +249,10 @@ export const inferredPlan = (
     const name = keys.map(normalise).join(options.separator);
     const registered = registeredAt(registry, path);
     const capped = options.depthCap !== undefined && absolute.length >= options.depthCap;
+    // Whether a child table of this table may be made (its depth within `tableDepth`).
+    const nests =
+      options.tableDepth === undefined ||
+      table.depth + (table.path === '$' ? 0 : 1) <= options.tableDepth;
     const asJson = () => {
       table.checked.push({
         chain: at.chain,
@@ -304,6 +313,7 @@ export const inferredPlan = (
       const element = type.array?.kind === 'list' ? type.array.element : undefined;
       const tabled =
         type.array !== undefined &&
+        nests &&
         (exploded.has(jsonPath(absolute)) ||
           (element !== undefined && holdsObjects(element) && options.childTables));
       const listed = !tabled && element && nativeScalar(element);
@@ -336,7 +346,9 @@ export const inferredPlan = (
       }
       return { read: 'JSON', side: 'JSON' };
     }
-    if (type.kind === 'keyed') return keyed(table, type, keys, absolute, at, registry);
+    if (type.kind === 'keyed') {
+      return nests || !type.value ? keyed(table, type, keys, absolute, at, registry) : asJson();
+    }
     const element = type.kind === 'list' ? type.element : type.value;
     const elementType = nativeScalar(element);
     const explode = exploded.has(jsonPath(absolute));
@@ -348,10 +360,15 @@ export const inferredPlan = (
     }
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
-    const objects = isObjectType(element);
+    const depth = table.depth + (table.path === '$' ? 0 : 1);
+    // An element that is a map-shaped object whose entries may not be a table of their own is
+    // its row's one `value`, kept whole.
+    const objects =
+      isObjectType(element) &&
+      !(element.kind === 'keyed' && element.value && (options.tableDepth ?? depth + 1) <= depth);
     if (type.kind === 'list' && !(holdsObjects(element) && options.childTables) && !explode)
       return asJson();
-    if (registered) return asJson();
+    if (registered || !nests) return asJson();
     if (type.kind === 'map') {
       const read = `MAP(VARCHAR, ${entries(table, keys, absolute, element, { list: `map_entries(${at.chain})` })})`;
       return { read, side: read };
@@ -360,7 +377,7 @@ export const inferredPlan = (
     const child: InferredTable = newTable(
       childDataset(table.dataset, keys, childPath, datasets),
       childPath,
-      table.depth + (table.path === '$' ? 0 : 1),
+      depth,
       !objects
     );
     table.children.push({ table: child, list: at.chain, at: path, empty: '[]' });
@@ -495,6 +512,39 @@ export const inferredPlan = (
     )
   ) as InferredTable;
   return { read, side, table: settled };
+};
+
+/**
+ * Child tables a batch makes at most: each is a dataset of its own, with a line in FlattenBatch's
+ * result (Step Functions fails a state over 256 KiB, about 1,100 of them) and a schema, folder
+ * and catalog table. Recursive records nest arrays of objects without end: 593 JavaScript syntax
+ * trees (acorn and esprima parsed by acorn, depth 30) planned 1,367 tables and overflowed the
+ * result. Real feeds plan far fewer: GitHub's webhooks 41, AWS's API models 82, MDN's
+ * browser-compat data 108, GitHub's OpenAPI 117.
+ */
+export const MAX_CHILD_TABLES = 250;
+
+/**
+ * The deepest child tables may be made so a plan makes at most {@link MAX_CHILD_TABLES} of them
+ * (shallow ones first: a tree's top levels are its tables, its deeper arrays JSON text); none
+ * when it makes no more than that.
+ *
+ * @param table - the feed's table, as planned with no `tableDepth`
+ */
+export const tableDepthWithin = (table: InferredTable): number | undefined => {
+  const depths: number[] = [];
+  const collect = (at: InferredTable) => {
+    for (const { table: child } of at.children) {
+      depths.push(child.depth);
+      collect(child);
+    }
+  };
+  collect(table);
+  if (depths.length <= MAX_CHILD_TABLES) return undefined;
+  depths.sort((a, b) => a - b);
+  // The deepest level whose tables, with every shallower one, are within the bound.
+  const last = depths[MAX_CHILD_TABLES] as number;
+  return last - 1;
 };
 
 /**

@@ -7,7 +7,14 @@ import { quoteLiteral } from '../config/index.js';
 import { DuckDbEngine } from '../engine/index.js';
 import { readBatchManifest } from './batchManifest.js';
 import { childDataset } from './childTables.js';
+import type { DuckType } from './duckType.js';
 import type { FlatColumn } from './flattenPlan.js';
+import {
+  type InferredTable,
+  inferredPlan,
+  MAX_CHILD_TABLES,
+  tableDepthWithin,
+} from './inferredPlan.js';
 import { runFlattenBatch } from './runFlattenBatch.js';
 import type { FlattenBatchOptions } from './types.js';
 
@@ -924,5 +931,63 @@ describe('Function: childDataset', () => {
     expect(cut).toHaveLength(63);
     expect(cut).toMatch(/^[a-z][a-z0-9_]*$/);
     expect(childDataset('hooks', long, '$."a"."b"[*]', new Set())).toBe(cut);
+  });
+
+  it('names apart two tables of one path (a map’s entries and an array’s elements there)', () => {
+    // Prepare
+    const taken = new Set<string>();
+    const long = ['a_very_long_key_name_that_goes_on', 'and_on_and_on_past_the_limit'];
+
+    // Act
+    const entries = childDataset('hooks', long, '$."a"."b"[*]', taken);
+    const elements = childDataset('hooks', long, '$."a"."b"[*]', taken);
+
+    // Assess
+    expect(elements).not.toBe(entries);
+    expect(elements).toHaveLength(63);
+  });
+});
+
+describe('Function: tableDepthWithin', () => {
+  it('bounds a recursive record’s child tables to MAX_CHILD_TABLES, its shallow arrays first', () => {
+    // Prepare: a syntax tree's shape, each node holding two arrays of nodes, 8 levels deep
+    const node = (levels: number): DuckType => ({
+      kind: 'struct',
+      fields: [
+        ['type', { kind: 'scalar', name: 'VARCHAR' }],
+        ...(levels > 0
+          ? (['body', 'args'].map((key) => [key, { kind: 'list', element: node(levels - 1) }]) as [
+              string,
+              DuckType,
+            ][])
+          : []),
+      ],
+    });
+    const record = node(8) as Extract<DuckType, { kind: 'struct' }>;
+    const options = {
+      feed: 'ast',
+      separator: '_',
+      explode: [],
+      childTables: true,
+      reserved: [],
+      registry: [],
+    };
+    const tables = (table: InferredTable): InferredTable[] =>
+      table.children.flatMap(({ table: child }) => [child, ...tables(child)]);
+
+    // Act
+    const unbounded = inferredPlan(record, options);
+    const depth = tableDepthWithin(unbounded.table);
+    const bounded = inferredPlan(record, { ...options, tableDepth: depth as number });
+
+    // Assess: 2 + 4 + … + 256 tables unbounded; levels of 2 … 64 (126) within 250, the arrays
+    // of the level below JSON text in their tables
+    expect(tables(unbounded.table)).toHaveLength(510);
+    expect(tables(bounded.table)).toHaveLength(126);
+    expect(tables(bounded.table).length).toBeLessThanOrEqual(MAX_CHILD_TABLES);
+    const deepest = tables(bounded.table).filter((table) => table.children.length === 0);
+    expect(deepest).toHaveLength(64);
+    expect(deepest[0]?.checked.map((leaf) => leaf.name)).toEqual(['body', 'args']);
+    expect(tableDepthWithin(bounded.table)).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import {
   inferredPlan,
   nameColumns,
   selectItem,
+  tableDepthWithin,
 } from './inferredPlan.js';
 import { jsonKinds } from './jsonKinds.js';
 import { inferMapShaped, mapShapes } from './mapShapes.js';
@@ -193,18 +194,20 @@ export const writeInferred = async (batch: StagedBatch): Promise<Written | undef
     key,
     wholeWhereUnreachable(t),
   ]);
-  const plan = inferredPlan(
-    { kind: 'struct', fields },
-    {
-      feed: batch.feed,
-      separator: options.separator,
-      ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
-      explode: options.explode ?? [],
-      childTables: options.childTables ?? true,
-      reserved: planOptionsOf(options).reserved,
-      registry: batch.registry,
-    }
-  );
+  const planOptions = {
+    feed: batch.feed,
+    separator: options.separator,
+    ...(options.depthCap !== undefined ? { depthCap: options.depthCap } : {}),
+    explode: options.explode ?? [],
+    childTables: options.childTables ?? true,
+    reserved: planOptionsOf(options).reserved,
+    registry: batch.registry,
+  };
+  const typed = { kind: 'struct' as const, fields };
+  const unbounded = inferredPlan(typed, planOptions);
+  const tableDepth = tableDepthWithin(unbounded.table);
+  const plan =
+    tableDepth === undefined ? unbounded : inferredPlan(typed, { ...planOptions, tableDepth });
   try {
     return await writeTables(batch, plan, files, read, maps !== undefined);
   } catch (error) {
