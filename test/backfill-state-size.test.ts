@@ -3,6 +3,7 @@ import { placeholdersOf, renderAsl } from '@strata/core/asl';
 import {
   type FlattenBatchInput,
   type FlattenBatchResult,
+  MAX_CHILD_TABLES,
   SHAPE_KEY_CHARS,
   WIDEST_SHAPES,
 } from '@strata/core/flatten';
@@ -20,6 +21,12 @@ const OBJECTS = 2_000_000;
 const FEED = 'clicks';
 
 let lake: LocalLake;
+
+/** As many child tables as a batch makes, each of the longest name a catalog takes. */
+const CHILD_DATASETS = Array.from(
+  { length: MAX_CHILD_TABLES },
+  (_, n) => `${FEED}__${'c'.repeat(63 - FEED.length - 2 - 9)}_${String(n).padStart(8, '0')}`
+);
 
 beforeAll(async () => {
   lake = await startLocalLake('strata-lake');
@@ -62,7 +69,11 @@ const flattenBatch: LocalFunction = async (event) => {
     manifestKey: `_backfill/${feed}/batches/${batchId}.json`,
     schemaKey: `_schemas/${feed}/fragments/${batchId}.json`,
     adopted: [],
-    children: [],
+    children: CHILD_DATASETS.map((dataset) => ({
+      dataset,
+      rowsWritten: 1e9,
+      schemaKey: `_schemas/${dataset}/fragments/${batchId}.json`,
+    })),
     keyPass: false,
     // As wide as a batch's typing gets: its widest shapes, each naming a dozen long keys.
     typing: {
@@ -97,7 +108,12 @@ const reconcile: LocalFunction = async (event) => {
     recordsQuarantined: 0,
     schemaKey: `_schemas/${feed}/schema.json`,
     table: { name: feed, change: 'updated' },
-    children: [],
+    children: CHILD_DATASETS.map((dataset) => ({
+      dataset,
+      rowsWritten: 1e12,
+      schemaKey: `_schemas/${dataset}/schema.json`,
+      table: { name: dataset, change: 'updated' },
+    })),
     reportKey: `_backfill/${feed}/${runId}/report.json`,
     typingKey: `_backfill/${feed}/${runId}/typing.json`,
   };

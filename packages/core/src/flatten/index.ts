@@ -20,6 +20,7 @@ export {
   flattenSelect,
   withCurrentPaths,
 } from './flattenPlan.js';
+export { MAX_CHILD_TABLES } from './inferredPlan.js';
 export { type LoadedRecords, loadRecords, type RawFormat } from './loadRecords.js';
 export { type FlattenBatchDeps, flattenOptionsOf, runFlattenBatch } from './runFlattenBatch.js';
 export { jsonPath, mergeStructures } from './structure.js';

@@ -516,13 +516,14 @@ export const inferredPlan = (
 
 /**
  * Child tables a batch makes at most: each is a dataset of its own, with a line in FlattenBatch's
- * result (Step Functions fails a state over 256 KiB, about 1,100 of them) and a schema, folder
- * and catalog table. Recursive records nest arrays of objects without end: 593 JavaScript syntax
+ * and Reconcile's results (Step Functions fails a state over 256 KiB; at 150 of the longest
+ * names both stay under the 64 KiB the state-size test holds them to) and a schema, folder and
+ * catalog table. Recursive records nest arrays of objects without end: 593 JavaScript syntax
  * trees (acorn and esprima parsed by acorn, depth 30) planned 1,367 tables and overflowed the
- * result. Real feeds plan far fewer: GitHub's webhooks 41, AWS's API models 82, MDN's
+ * result. Real feeds plan fewer: GitHub's webhooks 41, AWS's API models 82, MDN's
  * browser-compat data 108, GitHub's OpenAPI 117.
  */
-export const MAX_CHILD_TABLES = 250;
+export const MAX_CHILD_TABLES = 150;
 
 /**
  * The deepest child tables may be made so a plan makes at most {@link MAX_CHILD_TABLES} of them

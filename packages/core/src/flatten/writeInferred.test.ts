@@ -980,7 +980,7 @@ describe('Function: tableDepthWithin', () => {
     const depth = tableDepthWithin(unbounded.table);
     const bounded = inferredPlan(record, { ...options, tableDepth: depth as number });
 
-    // Assess: 2 + 4 + … + 256 tables unbounded; levels of 2 … 64 (126) within 250, the arrays
+    // Assess: 2 + 4 + … + 256 tables unbounded; levels of 2 … 64 (126) within 150, the arrays
     // of the level below JSON text in their tables
     expect(tables(unbounded.table)).toHaveLength(510);
     expect(tables(bounded.table)).toHaveLength(126);
