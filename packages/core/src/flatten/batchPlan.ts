@@ -2,8 +2,8 @@ import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, maximumObjectSize, PARTITION_KEYS } from './constants.js';
+import { distinctValues } from './distinctValues.js';
 import { type FlatColumn, flattenPlan, splitByKind } from './flattenPlan.js';
-import { jsonKinds } from './jsonKinds.js';
 import {
   isObject,
   type JsonStructure,
@@ -91,7 +91,7 @@ export const kindsAt = async (
   values: string,
   paths: readonly string[]
 ): Promise<Map<string, string[]>> => {
-  const kinds = await jsonKinds(
+  const kinds = await distinctValues(
     engine,
     `(${values})`,
     paths.map((path) => `json_type(json, ${quoteLiteral(path)})`)

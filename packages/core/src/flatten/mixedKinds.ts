@@ -2,6 +2,7 @@ import { quoteLiteral } from '../config/index.js';
 import type { DuckDbEngine } from '../engine/index.js';
 import { TerminalError } from '../errors/index.js';
 import { DATA_ERROR, maximumObjectSize } from './constants.js';
+import { distinctValues } from './distinctValues.js';
 import type { DuckType } from './duckType.js';
 import { clash } from './mapShapes.js';
 import { isObject, type JsonStructure, jsonPath, mergeStructures, quoteKey } from './structure.js';
@@ -10,8 +11,9 @@ import { isObject, type JsonStructure, jsonPath, mergeStructures, quoteKey } fro
  * DuckDB's inference reads a path whose values are of several kinds as `JSON`, whatever they
  * are: npm's `repository` (a string, or `{type, url}`) tells nothing of its objects' fields,
  * and they stayed JSON text. Where the sample shows objects or arrays at such a path, one query
- * over the batch merges the structures of all of them (`json_structure`, distinct ones), and
- * the path is typed kind by kind, as a batch typed in Node types it (`mixed`).
+ * over the batch finds the distinct structures of all of them (`json_structure`, grouped for
+ * every path at once: `distinctValues`), merged in Node, and the path is typed kind by kind, as
+ * a batch typed in Node types it (`mixed`).
  */
 
 /** Keys past which an object at such a path stays JSON: DuckDB's map inference's threshold. */
@@ -69,9 +71,13 @@ const typeOfStructure = (node: JsonStructure): DuckType | undefined => {
   return { kind: 'struct', fields };
 };
 
-/** The kinds one path's values took: their objects' and arrays' merged structure, and scalars. */
-const mixedType = (structures: readonly string[], scalars: boolean): DuckType | undefined => {
+/**
+ * The kinds one path's values took, from their distinct structures: their objects' and arrays'
+ * merged, and whether it holds scalars (a scalar's structure is its type's name).
+ */
+const mixedType = (structures: readonly string[]): DuckType | undefined => {
   const parsed = structures.map((text) => JSON.parse(text) as JsonStructure);
+  const scalars = parsed.some((node) => typeof node === 'string' && node !== 'NULL');
   const merged = (nodes: JsonStructure[]) =>
     nodes.length > 0 ? typeOfStructure(nodes.reduce(mergeStructures)) : undefined;
   const objects = parsed.filter((node) => isObject(node));
@@ -134,29 +140,24 @@ export const withMixedKinds = async (
     rest.length
       ? `json_extract(${quoteKey(top as string)}, ${quoteLiteral(jsonPath(rest))})`
       : quoteKey(top as string);
-  const items = paths.map((keys, n) => {
-    const v = value(keys);
-    return `list(distinct json_structure(${v})) filter (where json_type(${v}) in ('OBJECT', 'ARRAY')) as s${n}, coalesce(bool_or(json_type(${v}) not in ('OBJECT', 'ARRAY', 'NULL')), false) as k${n}`;
-  });
+  // One JSON function a path: its scalars' structures are their types' names, a few at most.
+  const values = paths.map((keys) => `json_structure(${value(keys)})::varchar`);
   const tops = [...new Set(paths.map((keys) => keys[0] as string))];
   const columns = `{${tops.map((key) => `${quoteLiteral(key)}: 'JSON'`).join(', ')}}`;
-  const rows = await engine
-    .all(
-      `select ${items.join(', ')} from read_json(${read.files}, format = 'newline_delimited', records = true, columns = ${columns}, ${maximumObjectSize(read.longest)})`
-    )
-    .catch((error: unknown) => {
-      // The paths stay JSON, split per kind, as before: nothing is lost.
-      if (error instanceof TerminalError && /^out of memory/.test(error.message)) return [];
-      if (DATA_ERROR.test(error instanceof Error ? error.message : String(error))) return [];
-      throw error;
-    });
-  const row = rows[0];
-  if (!row) return record;
+  const found = await distinctValues(
+    engine,
+    `read_json(${read.files}, format = 'newline_delimited', records = true, columns = ${columns}, ${maximumObjectSize(read.longest)})`,
+    values
+  ).catch((error: unknown) => {
+    // The paths stay JSON, split per kind, as before: nothing is lost.
+    if (error instanceof TerminalError && /^out of memory/.test(error.message)) return [];
+    if (DATA_ERROR.test(error instanceof Error ? error.message : String(error))) return [];
+    throw error;
+  });
   let typed: DuckType = record;
-  for (const [n, keys] of paths.entries()) {
-    const structures = ((row[`s${n}`] as unknown[] | null) ?? []).map(String);
-    const type = mixedType(structures, row[`k${n}`] === true);
-    if (type) typed = replaceAt(typed, keys, type);
+  for (const [n, structures] of found.entries()) {
+    const type = mixedType(structures);
+    if (type) typed = replaceAt(typed, paths[n] as string[], type);
   }
   return typed as Struct;
 };

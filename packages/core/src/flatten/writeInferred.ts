@@ -4,6 +4,7 @@ import { TerminalError } from '../errors/index.js';
 import { planOptionsOf } from './batchPlan.js';
 import type { ChildTable } from './childTables.js';
 import { DATA_ERROR, maximumObjectSize } from './constants.js';
+import { distinctValues } from './distinctValues.js';
 import { type DuckType, parseDuckType } from './duckType.js';
 import {
   checkedColumns,
@@ -13,7 +14,6 @@ import {
   selectItem,
   tableDepthWithin,
 } from './inferredPlan.js';
-import { jsonKinds } from './jsonKinds.js';
 import { inferMapShaped, mapShapes } from './mapShapes.js';
 import { withMixedKinds } from './mixedKinds.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
@@ -335,7 +335,7 @@ const writeTables = async (
         relation = `batch_child_${i}`;
         kept.push(relation);
       }
-      const kinds = await jsonKinds(
+      const kinds = await distinctValues(
         engine,
         relation,
         table.checked.map((leaf) => `json_type(${leaf.chain})`)
