@@ -41,19 +41,22 @@ afterAll(async () => {
   await lake?.stop();
 });
 
-/** Flattens records (as JSON Lines) of a feed of their own, with a registry if given. */
+/**
+ * Flattens records (as JSON Lines, a file each if `perFile`) of a feed of their own, with a
+ * registry if given.
+ */
 const flattenRecords = async (
   feed: string,
   records: readonly unknown[],
   options: Partial<FlattenBatchOptions> = {},
-  registry?: FlatColumn[]
+  registry?: FlatColumn[],
+  perFile = false
 ) => {
-  const key = `raw/${feed}/a.jsonl`;
   // A string is a line as written (a number JavaScript would round).
-  await lake.store.put(
-    key,
-    records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')
-  );
+  const lines = records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+  const bodies = perFile ? lines : [lines.join('\n')];
+  const keys = bodies.map((_, i) => `raw/${feed}/${String(i).padStart(3, '0')}.jsonl`);
+  for (const [i, key] of keys.entries()) await lake.store.put(key, bodies[i] as string);
   const registryKey = registry ? `_schemas/${feed}/registry-copy.json` : undefined;
   if (registryKey) await lake.store.put(registryKey, JSON.stringify({ columns: registry }));
   const result = await DuckDbEngine.use({}, (engine) =>
@@ -61,7 +64,7 @@ const flattenRecords = async (
       {
         feed,
         batchId: `${feed}-1`,
-        objects: [{ key, size: 1 }],
+        objects: keys.map((key) => ({ key, size: 1 })),
         ...(registryKey ? { registryKey } : {}),
       },
       { store: lake.store, engine, ledger, options: { ...OPTIONS, ...options } }
@@ -887,6 +890,29 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     // Assess
     expect([result.recordsRead, result.rowsWritten, result.recordsQuarantined]).toEqual([2, 1, 1]);
     expect(result.keyPass).toBe(true);
+  });
+  it("types a batch of many files by every file's records, not DuckDB's first 32", async () => {
+    // Prepare: 40 files of a record each; the last brings a key and a kind the others lack
+    const records = Array.from({ length: 40 }, (_, i) =>
+      i === 39 ? { ...DAY, n: 39, late: 'kept' } : { ...DAY, n: `t${i}` }
+    );
+
+    // Act
+    const out = await flattenRecords('many_files', records, {}, undefined, true);
+    const found = await rows(
+      `select n, n__v_bigint::int as n__v_bigint, late from ${out.feed} where _source_key like '%039.jsonl'`
+    );
+
+    // Assess: DuckDB's inference sampled 32 files, and the read dropped the key it was not
+    // given, and read the number as text
+    expect(out.result).toMatchObject({ rowsWritten: 40, recordsQuarantined: 0, keyPass: false });
+    expect(out.columns).toContainEqual({
+      name: 'n__v_bigint',
+      path: '$."n"',
+      type: 'BIGINT',
+      variant: 'bigint',
+    });
+    expect(found).toEqual([{ n: null, n__v_bigint: 39, late: 'kept' }]);
   });
 });
 

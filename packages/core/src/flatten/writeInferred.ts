@@ -79,8 +79,10 @@ const wholeWhereUnreachable = (type: DuckType): DuckType => {
 };
 
 /**
- * The record type DuckDB infers over files, every record seen; none when it cannot (a line
- * that holds no object, a key twice, keys that differ only in case).
+ * The record type DuckDB infers over files, every record of every file seen (DuckDB samples
+ * 32 files by default: the read, given the types of the first 32, dropped a key only later
+ * files held and read their numbers as text); none when it cannot (a line that holds no
+ * object, a key twice, keys that differ only in case).
  */
 const inferRecord = async (
   engine: DuckDbEngine,
@@ -89,7 +91,7 @@ const inferRecord = async (
 ): Promise<Extract<DuckType, { kind: 'struct' }> | undefined> => {
   const rows = await engine
     .all(
-      `describe select * from read_json(${files}, format = 'newline_delimited', records = true, sample_size = -1, field_appearance_threshold = 0, ${maximumObjectSize(longest)})`
+      `describe select * from read_json(${files}, format = 'newline_delimited', records = true, sample_size = -1, maximum_sample_files = -1, field_appearance_threshold = 0, ${maximumObjectSize(longest)})`
     )
     .catch((error: unknown) => {
       if (UNTAKEN.test(error instanceof Error ? error.message : String(error))) return undefined;
