@@ -294,9 +294,9 @@ describe('Function: runFlattenBatch (drift)', () => {
     return { result, rows };
   };
 
-  it('keeps a field first seen late in a large file, and a scalar where other records hold an object', async () => {
-    // Prepare: the late key is past the sampled head
-    const big = Array.from({ length: 3000 }, (_, i) =>
+  /** 3,000 records of a large file, a key first seen in record 2,501 (past the sampled head). */
+  const lateKeyFile = () =>
+    Array.from({ length: 3000 }, (_, i) =>
       JSON.stringify({
         id: i,
         DATE: '2024-02-03',
@@ -305,12 +305,18 @@ describe('Function: runFlattenBatch (drift)', () => {
         ...(i === 2500 ? { late: { x: 7 } } : {}),
       })
     ).join('\n');
-    const odd = `${JSON.stringify({ id: 'a', DATE: '2024-02-04', MODE: 'ios', user: 'anonymous' })}\n`;
+
+  it('keeps a field first seen late in a large file, and a field of another kind in the next file', async () => {
+    // Prepare: the late key is past the sampled head
+    const odd = `${JSON.stringify({ id: 'a', DATE: '2024-02-04', MODE: 'ios', user: { name: 'anonymous' } })}\n`;
 
     // Act
-    const { result, rows } = await flattenDrift('drift-1', { 'big.jsonl': big, 'odd.jsonl': odd });
+    const { result, rows } = await flattenDrift('drift-1', {
+      'big.jsonl': lateKeyFile(),
+      'odd.jsonl': odd,
+    });
 
-    // Assess
+    // Assess: the sampled plan's read refused the late key; the key pass wrote it
     expect(result).toMatchObject({
       recordsRead: 3001,
       rowsWritten: 3001,
@@ -321,21 +327,80 @@ describe('Function: runFlattenBatch (drift)', () => {
     expect(rows.filter((row) => row.late_x !== null)).toMatchObject([
       { id: null, id__v_bigint: '2500', late_x: '7', _source_line: '2501' },
     ]);
-    // user was an object in one file and text in the other: the text in user, the objects
-    // whole, as JSON, in user__v_json.
-    const anonymous = rows.find((row) => row._source_key === 'raw/drift/odd.jsonl');
-    expect(anonymous).toMatchObject({
+    expect(rows.find((row) => row._source_key === 'raw/drift/odd.jsonl')).toMatchObject({
       id: 'a',
-      user: 'anonymous',
-      user__v_json: null,
+      user_name: 'anonymous',
       mode_2: 'ios',
       _source_line: '1',
     });
-    expect(JSON.parse(String(rows[0]?.user__v_json))).toEqual({ name: 'u0' });
     expect(await partsOf(result)).toEqual([
       'silver/drift/year=2024/month=02/day=03/mode=web/part-drift-1-0.parquet',
       'silver/drift/year=2024/month=02/day=04/mode=ios/part-drift-1-0.parquet',
     ]);
+  });
+
+  it('types the objects of a field that is text in another file, and a field first seen late, by inference', async () => {
+    // Prepare: user is an object in one file and text in the other (npm's author)
+    const odd = `${JSON.stringify({ id: 'a', DATE: '2024-02-04', MODE: 'ios', user: 'anonymous' })}\n`;
+
+    // Act
+    const { result, rows } = await flattenDrift('drift-3', {
+      'big-3.jsonl': lateKeyFile(),
+      'odd-3.jsonl': odd,
+    });
+
+    // Assess: DuckDB's inference read every record, the late key too, with no key pass
+    expect(result).toMatchObject({
+      recordsRead: 3001,
+      rowsWritten: 3001,
+      recordsQuarantined: 0,
+      keyPass: false,
+    });
+    expect(rows.filter((row) => row.late_x !== null)).toMatchObject([
+      { id: null, id__v_bigint: '2500', late_x: '7', _source_line: '2501' },
+    ]);
+    // The text in user, the objects' fields in their columns (the sampled plan kept the
+    // objects whole, as JSON, in user__v_json)
+    expect(rows.find((row) => row._source_key === 'raw/drift/odd-3.jsonl')).toMatchObject({
+      id: 'a',
+      user: 'anonymous',
+      user_name: null,
+      mode_2: 'ios',
+      _source_line: '1',
+    });
+    expect(rows[0]).toMatchObject({ user: null, user_name: 'u0' });
+    expect(rows.some((row) => 'user__v_json' in row)).toBe(false);
+    expect(await partsOf(result)).toEqual([
+      'silver/drift/year=2024/month=02/day=03/mode=web/part-drift-3-0.parquet',
+      'silver/drift/year=2024/month=02/day=04/mode=ios/part-drift-3-0.parquet',
+    ]);
+  });
+
+  it('keeps writing the objects of a field of several kinds to the JSON column the registry holds them in', async () => {
+    // Prepare: an earlier batch's sampled plan kept user's objects whole in user__v_json
+    const registry = {
+      columns: [
+        { name: 'user', path: '$."user"', type: 'VARCHAR' as const },
+        { name: 'user__v_json', path: '$."user"', type: 'JSON' as const, variant: 'json' as const },
+      ],
+    };
+    const body = [
+      { id: 1, DATE: '2024-02-05', user: 'anonymous' },
+      { id: 2, DATE: '2024-02-05', user: { name: 'u2' } },
+    ]
+      .map((record) => JSON.stringify(record))
+      .join('\n');
+
+    // Act
+    const { result, rows } = await flattenDrift('drift-4', { 'kept.jsonl': body }, registry);
+
+    // Assess: no column changes type, none is added for the objects' fields
+    expect(result).toMatchObject({ rowsWritten: 2, recordsQuarantined: 0 });
+    expect(rows.map(({ user, user__v_json }) => [user, user__v_json])).toEqual([
+      ['anonymous', null],
+      [null, '{"name":"u2"}'],
+    ]);
+    expect(rows.some((row) => 'user_name' in row)).toBe(false);
   });
 
   /** The batch's quarantined lines, as Reconcile and an engineer read them. */
@@ -559,14 +624,12 @@ describe('Function: runFlattenBatch (drift)', () => {
 
     // Assess
     expect(result).toMatchObject({ rowsWritten: 3000, recordsQuarantined: 0 });
-    // The sample holds line 2998: the text in user, the objects whole in user__v_json
+    // The sample holds line 2998: the text in user, the objects' fields in their columns
     expect(rows.find((row) => row.id === '2997')).toMatchObject({
       user: 'anonymous',
-      user__v_json: null,
+      user_name: null,
     });
-    expect(JSON.parse(String(rows.find((row) => row.id === '5')?.user__v_json))).toEqual({
-      name: 'u5',
-    });
+    expect(rows.find((row) => row.id === '5')).toMatchObject({ user: null, user_name: 'u5' });
   });
 
   it('quarantines a file no reader can take as the object it was, with a sidecar naming why', async () => {

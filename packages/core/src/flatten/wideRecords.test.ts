@@ -50,6 +50,19 @@ describe('Function: outgrowsSampledPlan', () => {
       false
     );
     expect(outgrowsSampledPlan([{ a: { b: [{ c: 1 }] } }, { shape: [[{ x: 1 }]] }])).toBe(false);
-    expect(outgrowsSampledPlan([{ author: 'Ann' }, { author: { name: 'Bo' } }])).toBe(false);
+  });
+
+  it('finds a path through objects that holds objects in some records and scalars in others', () => {
+    // Act, Assess: npm's author, in either order, at any depth...
+    expect(outgrowsSampledPlan([{ author: 'Ann' }, { author: { name: 'Bo' } }])).toBe(true);
+    expect(outgrowsSampledPlan([{ p: { author: { name: 'Bo' } } }, { p: { author: 5 } }])).toBe(
+      true
+    );
+    // ...but not nulls or empty objects (kept as they are on both paths), arrays beside
+    // scalars (not this rule's), or objects among an array's scalars (JSON text on both paths)
+    expect(outgrowsSampledPlan([{ author: null }, { author: { name: 'Bo' } }])).toBe(false);
+    expect(outgrowsSampledPlan([{ bin: 'cli.js' }, { bin: {} }])).toBe(false);
+    expect(outgrowsSampledPlan([{ keywords: 'a' }, { keywords: ['a'] }])).toBe(false);
+    expect(outgrowsSampledPlan([{ contributors: ['Cy', { name: 'Di' }] }])).toBe(false);
   });
 });

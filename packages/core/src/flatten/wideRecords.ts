@@ -26,11 +26,15 @@ export const holdsWideRecords = (records: Iterable<unknown>): boolean => {
 /**
  * Whether records hold what the plan FlattenBatch makes from a narrow sample keeps as JSON text
  * and DuckDB's inference types: an array of objects inside an array's elements (a child
- * table's own child table; the sampled plan makes one level of them). FlattenBatch asks it of a
- * narrow sample to type such a batch by inference all the same.
+ * table's own child table; the sampled plan makes one level of them), or a path through
+ * objects that holds objects in some records and scalars in others (npm's `author`: a string,
+ * or `{name, email}`; the sampled plan keeps the objects whole in `author__v_json`, the
+ * inference types them as `author_name`, `author_email`, `withMixedKinds`). FlattenBatch asks
+ * it of a narrow sample to type such a batch by inference all the same.
  *
  * @example
  * outgrowsSampledPlan([{ orders: [{ lines: [{ sku: 'a' }] }] }]); // true
+ * outgrowsSampledPlan([{ author: 'Ann' }, { author: { name: 'Bo' } }]); // true
  * outgrowsSampledPlan([{ items: [{ sku: 'a', tags: ['x'] }] }]); // false
  *
  * @param records - parsed records
@@ -45,7 +49,24 @@ export const outgrowsSampledPlan = (records: Iterable<unknown>): boolean => {
     }
     return isPlainObject(value) && Object.values(value).some((child) => outgrows(child, elements));
   };
-  for (const record of records) if (outgrows(record, 0)) return true;
+  const root: PathNode = {};
+  for (const record of records) {
+    if (outgrows(record, 0)) return true;
+    walkPaths(record, root, () => false);
+  }
+  return mixesObjectsAndScalars(root);
+};
+
+/**
+ * Whether a path reached through objects alone held both objects (of a key or more) and
+ * scalars: the inference types the objects of such paths (`withMixedKinds`), not of paths
+ * inside arrays.
+ */
+const mixesObjectsAndScalars = (node: PathNode): boolean => {
+  for (const child of node.keys?.values() ?? []) {
+    if (child.leaf && (child.keys?.size ?? 0) > 0) return true;
+    if (mixesObjectsAndScalars(child)) return true;
+  }
   return false;
 };
 
