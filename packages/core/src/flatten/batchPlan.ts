@@ -4,6 +4,7 @@ import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, maximumObjectSize, PARTITION_KEYS } from './constants.js';
 import { distinctValues } from './distinctValues.js';
 import { type FlatColumn, flattenPlan, splitByKind } from './flattenPlan.js';
+import { holdsMixedList, valueKind } from './listTypes.js';
 import {
   isObject,
   type JsonStructure,
@@ -68,19 +69,24 @@ const withRegistry = (
 };
 
 /**
- * The JSON paths of the leaves of mixed kinds (`JSON` in the structure) that become columns.
+ * The JSON paths of the leaves of mixed kinds that become columns: `JSON` in the structure, or
+ * arrays holding it (lists of several depths at one path: GeoJSON's Polygons and
+ * MultiPolygons).
  *
  * @param structure - records' keys and kinds
  * @param maxDepth - the flattening depth
  */
 export const mixedPaths = (structure: JsonStructure, maxDepth: number): string[] =>
   leafPaths(structure, maxDepth)
-    .filter((keys) => structureAt(structure, keys) === 'JSON')
+    .filter((keys) => {
+      const node = structureAt(structure, keys) ?? 'NULL';
+      return node === 'JSON' || holdsMixedList(node);
+    })
     .map(jsonPath);
 
 /**
- * The `json_type`s the values at `paths` take in a relation's JSON values: one query, for
- * {@link splitByKind}.
+ * The kinds (`valueKind`: `json_type`'s, a list of one scalar kind its LIST type) the values at
+ * `paths` take in a relation's JSON values: one query, for {@link splitByKind}.
  *
  * @param engine - the engine
  * @param values - a query whose column `json` holds the records (or elements)
@@ -94,7 +100,7 @@ export const kindsAt = async (
   const kinds = await distinctValues(
     engine,
     `(${values})`,
-    paths.map((path) => `json_type(json, ${quoteLiteral(path)})`)
+    paths.map((path) => valueKind(`json_extract(json, ${quoteLiteral(path)})`))
   );
   return new Map(paths.map((path, n) => [path, kinds[n] ?? []]));
 };

@@ -104,6 +104,54 @@ describe('Function: flattenSelect', () => {
 });
 
 describe('Function: flattenPlan (arrays of scalars)', () => {
+  it('types lists of lists of one scalar kind as nested LIST columns, integers and doubles as DOUBLE', async () => {
+    // Prepare: GeoJSON's bbox and a Polygon's rings; an integer a double cannot hold, a string
+    // among numbers and a ring one level too deep do not fit
+    const records = [
+      '{"n":1,"bbox":[-10,2.5,10,3],"rings":[[[1,2.5],[3,4]]],"ids":[[1],[2,3]]}',
+      '{"n":2,"bbox":[1,9007199254740993],"rings":[[["5",1]]],"ids":[[]]}',
+      '{"n":3,"bbox":[0.1],"rings":[[[[1,2]]]],"ids":[[-4],null]}',
+    ];
+
+    // Act
+    const { columns, rows } = await flatten(3, undefined, undefined, records.slice(0, 1));
+    const all = await flatten(3, columns, undefined, records);
+
+    // Assess
+    expect(columns.map((column) => [column.name, column.type])).toEqual([
+      ['n', 'BIGINT'],
+      ['bbox', 'DOUBLE[]'],
+      ['rings', 'DOUBLE[][][]'],
+      ['ids', 'BIGINT[][]'],
+    ]);
+    expect(rows.map((row) => [row.bbox, row.rings])).toEqual([
+      [
+        [-10, 2.5, 10, 3],
+        [
+          [
+            [1, 2.5],
+            [3, 4],
+          ],
+        ],
+      ],
+    ]);
+    expect(all.rows.map((row) => [row.bbox, row.rings, row.ids, row._variant])).toEqual([
+      [
+        [-10, 2.5, 10, 3],
+        [
+          [
+            [1, 2.5],
+            [3, 4],
+          ],
+        ],
+        [['1'], ['2', '3']],
+        null,
+      ],
+      [null, null, [[]], '[{"bbox":[1,9007199254740993]},{"rings":[[["5",1]]]}]'],
+      [[0.1], null, [['-4'], null], '[{"rings":[[[[1,2]]]]}]'],
+    ]);
+  });
+
   it('types an array of one kind as a LIST, keeping one that does not read back as written in _variant', async () => {
     // Prepare: `1.5`, `1e2` and an integer past BIGINT are no BIGINT as written, though a
     // BIGINT[] would take the first two
@@ -118,13 +166,20 @@ describe('Function: flattenPlan (arrays of scalars)', () => {
     // Act
     const { columns, rows } = await flatten(3, undefined, undefined, records);
 
-    // Assess
+    // Assess: integers and doubles make a DOUBLE list, but for the integer past 2^53
     expect(columns.map((column) => [column.name, column.type])).toEqual([
       ['n', 'BIGINT'],
-      ['ns', 'JSON'],
+      ['ns', 'DOUBLE[]'],
       ['ss', 'VARCHAR[]'],
     ]);
     expect(rows.map((row) => row.ss)).toEqual([['a', null], [], null, null, null]);
+    expect(rows.map((row) => [row.ns, row._variant])).toEqual([
+      [[1, 2], null],
+      [[1.5], null],
+      [[100], null],
+      [[], null],
+      [null, '[{"ns":[9223372036854775808]}]'],
+    ]);
     const typed = await flatten(
       3,
       [

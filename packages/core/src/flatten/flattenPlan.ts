@@ -2,6 +2,14 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
 import type { CatalogColumnType, ScalarColumnType } from '../ports/index.js';
 import {
+  doubleListValue,
+  fitsDouble,
+  listShape,
+  listType,
+  listTypeOf,
+  valueKind,
+} from './listTypes.js';
+import {
   holdsUnreachableKey,
   isAddressable,
   isObject,
@@ -14,8 +22,12 @@ import {
 /** A scalar column type. */
 export type ScalarType = ScalarColumnType;
 
-/** The kind of a variant column `<name>__v_<kind>`: values of another kind than its path's column. */
-export type VariantKind = 'text' | 'bigint' | 'double' | 'bool' | 'json';
+/**
+ * The kind of a variant column `<name>__v_<kind>`: values of another kind than its path's
+ * column; `list<n>` holds lists of one scalar kind `n` deep (GeoJSON's MultiPolygon beside
+ * Polygons is `coordinates__v_list4`).
+ */
+export type VariantKind = 'text' | 'bigint' | 'double' | 'bool' | 'json' | `list${number}`;
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {
@@ -65,19 +77,6 @@ const LEAF: Record<string, FlatColumn['type']> = {
   JSON: 'JSON',
 };
 
-/**
- * The LIST type an array whose elements all have one kind is written as (`VARCHAR[]`,
- * `BIGINT[]`, `BOOLEAN[]`), as the inferred path writes it; none for an array of doubles (a
- * list of them would not read back as written), of objects or arrays, of mixed kinds, or only
- * ever empty.
- */
-const LIST: Record<string, FlatColumn['type']> = {
-  UBIGINT: 'BIGINT[]',
-  BIGINT: 'BIGINT[]',
-  BOOLEAN: 'BOOLEAN[]',
-  VARCHAR: 'VARCHAR[]',
-};
-
 /** Lower snake case: letters, digits, underscores. */
 export const normalise = (key: string): string =>
   key
@@ -96,8 +95,8 @@ export const safeColumnName = (name: string) =>
 /**
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.
  *
- * Nested objects become `a_b_c` columns down to `maxDepth`; an array of scalars of one kind a
- * LIST column ({@link LIST}); other arrays, deeper subtrees and fields whose types conflict
+ * Nested objects become `a_b_c` columns down to `maxDepth`; an array of scalars of one kind, at
+ * any depth, a LIST column (`listTypeOf`); other arrays, deeper subtrees and fields whose types conflict
  * across records stay JSON, so no value is dropped or coerced to null (a value that does not
  * fit its column's type is kept in `_variant`). Names that collide after normalising get a
  * numeric suffix in path order.
@@ -125,12 +124,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
       for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
       return;
     }
-    const element = Array.isArray(node) ? node[0] : undefined;
-    const type = Array.isArray(node)
-      ? typeof element === 'string'
-        ? LIST[element]
-        : undefined
-      : LEAF[node];
+    const type = Array.isArray(node) ? listTypeOf(node) : LEAF[node];
     columns.push({ name, path, type: type ?? 'JSON' });
   };
   if (isObject(structure)) {
@@ -150,7 +144,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
   });
 };
 
-/** The JSON kinds `json_type` names, by the variant column each goes to. */
+/** The JSON kinds `json_type` names, by the variant column each goes to (lists: {@link kindGroups}). */
 export const KIND_GROUP: Record<string, VariantKind> = {
   VARCHAR: 'text',
   BIGINT: 'bigint',
@@ -160,7 +154,7 @@ export const KIND_GROUP: Record<string, VariantKind> = {
   OBJECT: 'json',
   ARRAY: 'json',
 };
-export const GROUP_TYPE: Record<VariantKind, FlatColumn['type']> = {
+const SCALAR_GROUP_TYPE: Record<string, FlatColumn['type']> = {
   text: 'VARCHAR',
   bigint: 'BIGINT',
   double: 'DOUBLE',
@@ -175,21 +169,125 @@ const TAKES: Record<string, readonly VariantKind[]> = {
   BOOLEAN: ['bool'],
   JSON: ['text', 'bigint', 'double', 'bool', 'json'],
 };
-/** The order a path's kinds take columns in: its own column is the first present. */
-export const GROUP_ORDER: readonly VariantKind[] = ['text', 'double', 'bigint', 'bool', 'json'];
+/** The list elements of one depth in the order the depth's column takes the first present. */
+const ELEMENT_ORDER = ['VARCHAR', 'DOUBLE', 'BIGINT', 'BOOLEAN'] as const;
 
-/** The groups a column of a path split by kind takes: a variant column its own. */
-export const groupsTaken = (column: FlatColumn): readonly VariantKind[] =>
-  column.variant
-    ? [column.variant]
-    : isListOrMap(column.type)
-      ? ['json']
-      : (TAKES[column.type] ?? []);
+/**
+ * Which column each kind of a path's values goes to: `json_type`'s kinds by
+ * {@link KIND_GROUP}, lists of one scalar kind (`valueKind`) by their depth, `list<n>`, whose
+ * column is a LIST of the first element of text, double, integer, boolean present there
+ * (integers and doubles together: DOUBLE). A list whose element that column does not hold
+ * (integers beside text at one depth), and every list where `listsApart` is false (the
+ * registry keeps the path's arrays as JSON: its values do not move under readers), goes with
+ * the path's JSON values.
+ *
+ * @param kinds - the kinds seen at the path
+ * @param listsApart - whether lists get columns of their own
+ * @returns each kind's group, and each list group's type
+ */
+export const kindGroups = (
+  kinds: readonly string[],
+  listsApart = true
+): { group: Map<string, VariantKind>; types: Map<VariantKind, FlatColumn['type']> } => {
+  const group = new Map<string, VariantKind>();
+  const types = new Map<VariantKind, FlatColumn['type']>();
+  const lists = kinds.flatMap((kind) => {
+    const shape = listsApart ? listShape(kind) : undefined;
+    return shape ? [{ kind, ...shape }] : [];
+  });
+  for (const depth of new Set(lists.map((list) => list.depth))) {
+    const here = new Set(lists.filter((l) => l.depth === depth).map((l) => l.element));
+    const element = ELEMENT_ORDER.find((e) => here.has(e)) ?? 'VARCHAR';
+    types.set(`list${depth}`, listType({ element, depth }));
+  }
+  for (const kind of kinds) {
+    const shape = listsApart ? listShape(kind) : undefined;
+    const type = shape && types.get(`list${shape.depth}`);
+    group.set(
+      kind,
+      shape && type && listKindsOf(type).includes(kind)
+        ? `list${shape.depth}`
+        : (KIND_GROUP[kind] ?? 'json')
+    );
+  }
+  return { group, types };
+};
 
-/** The `json_type`s a column of a path split by kind takes. */
+/** A group's column type: a list group's from {@link kindGroups}. */
+export const groupType = (
+  group: VariantKind,
+  types: ReadonlyMap<VariantKind, FlatColumn['type']>
+): FlatColumn['type'] => SCALAR_GROUP_TYPE[group] ?? types.get(group) ?? 'JSON';
+
+/**
+ * The order a path's groups take columns in: its own column is the first present. Lists come
+ * first, shallowest first, as where the path's arrays are lists of one kind (`keywords`
+ * `VARCHAR[]` beside `keywords__v_text`, `inferredPlan`); then text, double, integer, boolean,
+ * JSON.
+ */
+export const orderGroups = (groups: Iterable<VariantKind>): VariantKind[] => {
+  const rank = (group: VariantKind) =>
+    group.startsWith('list')
+      ? Number(group.slice(4)) / 1000
+      : ['text', 'double', 'bigint', 'bool', 'json'].indexOf(group) + 1;
+  return [...new Set(groups)].sort((a, b) => rank(a) - rank(b));
+};
+
+/** The list kinds (`valueKind`) a LIST column holds: its depth's, of elements it holds. */
+const listKindsOf = (type: string): string[] => {
+  const shape = listShape(type);
+  if (!shape) return [];
+  const elements = shape.element === 'DOUBLE' ? (['BIGINT', 'DOUBLE'] as const) : [shape.element];
+  return elements.map((element) => listType({ element, depth: shape.depth }));
+};
+
+/**
+ * The groups a column of a path split by kind takes: a variant column its own, a path's own
+ * LIST column its depth's lists and the path's other arrays and objects (those that are no
+ * such list go to `_variant`, as in a LIST column of a path of one kind).
+ */
+export const groupsTaken = (column: FlatColumn): readonly VariantKind[] => {
+  if (column.variant) return [column.variant];
+  const shape = listShape(column.type);
+  if (shape) return [`list${shape.depth}`, 'json'];
+  return isListOrMap(column.type) ? ['json'] : (TAKES[column.type] ?? []);
+};
+
+/** The `json_type`s a column of a path split by kind takes (lists of one kind aside). */
 const kindsTaken = (columns: readonly FlatColumn[]): string[] => {
   const groups = new Set(columns.flatMap(groupsTaken));
   return Object.keys(KIND_GROUP).filter((kind) => groups.has(KIND_GROUP[kind] as VariantKind));
+};
+
+/** The list kinds the LIST columns among a path's columns take. */
+const listKindsTaken = (columns: readonly FlatColumn[]) =>
+  columns.flatMap((column) => listKindsOf(column.type));
+
+/**
+ * Whether a column of a path split by kind takes the path's value, in SQL. Where a LIST column
+ * is among the path's columns, arrays are told apart by their `valueKind`: a LIST column takes
+ * its depth's lists, and a column taking JSON arrays takes those no LIST column there takes.
+ *
+ * @param column - the column
+ * @param value - the path's value, as JSON, in SQL
+ * @param siblings - all the path's columns, `column` among them
+ */
+const holdsValue = (column: FlatColumn, value: string, siblings: readonly FlatColumn[]) => {
+  const kinds = kindsTaken([column]);
+  const lists = listKindsTaken(siblings);
+  if (lists.length === 0) return `json_type(${value}) in (${kinds.map(quoteLiteral).join(', ')})`;
+  const own = listKindsOf(column.type);
+  const scalar = kinds.filter((kind) => kind !== 'ARRAY');
+  const holds = [
+    ...(scalar.length ? [`json_type(${value}) in (${scalar.map(quoteLiteral).join(', ')})`] : []),
+    ...(own.length ? [`${valueKind(value)} in (${own.map(quoteLiteral).join(', ')})`] : []),
+    ...(kinds.includes('ARRAY')
+      ? [
+          `(json_type(${value}) = 'ARRAY' and ${valueKind(value)} not in (${lists.map(quoteLiteral).join(', ')}))`,
+        ]
+      : []),
+  ];
+  return `(${holds.join(' or ') || 'false'})`;
 };
 
 /**
@@ -199,12 +297,14 @@ const kindsTaken = (columns: readonly FlatColumn[]): string[] => {
  *
  * @param column - the column
  * @param value - the path's value, as JSON, in SQL
+ * @param siblings - all the path's columns (default: `column` alone)
  */
 export const kindColumn = (
   column: FlatColumn,
-  value: string
+  value: string,
+  siblings: readonly FlatColumn[] = [column]
 ): { expression: string; misfit?: string } => {
-  const holds = `json_type(${value}) in (${kindsTaken([column]).map(quoteLiteral).join(', ')})`;
+  const holds = holdsValue(column, value, siblings);
   const typed =
     column.type === 'VARCHAR'
       ? `json_extract_string(${value}, '$')`
@@ -244,15 +344,16 @@ export const splitByKind = (
   const registered = new Set(registry.filter((c) => !c.variant).map((c) => c.path));
   const split = new Set(registry.filter((c) => c.variant).map((c) => c.path));
   return columns.flatMap((column) => {
-    const present = new Set((kinds.get(column.path) ?? []).map((kind) => KIND_GROUP[kind]));
-    const groups = GROUP_ORDER.filter((group) => present.has(group));
+    const seen = kinds.get(column.path) ?? [];
+    const { group, types } = kindGroups(seen, !keptAsJson(registry, column.path));
+    const groups = orderGroups(seen.map((kind) => group.get(kind) as VariantKind));
     // A path registered as one column stays one, its misfits in `_variant`, as before.
     if (groups.length < 2 || (registered.has(column.path) && !split.has(column.path))) {
       return [column];
     }
     const own = registered.has(column.path)
       ? column
-      : { ...column, type: GROUP_TYPE[groups[0] as VariantKind] };
+      : { ...column, type: groupType(groups[0] as VariantKind, types) };
     const takes = groupsTaken(own);
     const variants = groups
       .filter((group) => !takes.includes(group))
@@ -263,11 +364,19 @@ export const splitByKind = (
         let name = base;
         for (let n = 2; taken.has(name); n++) name = `${base}${separator}${n}`;
         taken.add(name);
-        return { name, path: column.path, type: GROUP_TYPE[group], variant: group };
+        return { name, path: column.path, type: groupType(group, types), variant: group };
       });
     return [own, ...variants];
   });
 };
+
+/** Whether the registry keeps a path's values as JSON text: in its own column or `__v_json`. */
+export const keptAsJson = (registry: readonly FlatColumn[], path: string) =>
+  registry.some(
+    (column) =>
+      column.path === path &&
+      (column.variant === 'json' || (!column.variant && column.type === 'JSON'))
+  );
 
 /** A column typed BIGINT, DOUBLE or BOOLEAN: its values are read as JSON text, kind and all. */
 export const isTyped = (column: FlatColumn) => column.type !== 'JSON' && column.type !== 'VARCHAR';
@@ -338,9 +447,6 @@ export const structAccess: ColumnAccess = (column) => {
   return isTyped(column) ? `${value}::varchar` : value;
 };
 
-/** The largest integer every smaller one of which a DOUBLE holds exactly: 2^53. */
-const EXACT_DOUBLE_INTEGER = 2 ** 53;
-
 /** Whether a record holds an object (not null, not missing) at a JSON path, in SQL. */
 export type ObjectPresence = (path: string) => string;
 
@@ -385,12 +491,15 @@ const typed = (column: FlatColumn, value: string): string =>
 
 /**
  * {@link typed} for a type: a LIST or MAP takes a JSON value only when it reads back as the same
- * JSON (`[1.5]` is no BIGINT[]).
+ * JSON (`[1.5]` is no BIGINT[]); a DOUBLE list when it is a list of numbers at its depth that a
+ * double holds as written (`doubleListValue`: `[10, -2.5]` reads back as `[10.0, -2.5]`).
  *
  * @param type - the column's type (not VARCHAR or JSON)
  * @param value - the value's JSON text
  */
 export const typedValue = (type: FlatColumn['type'], value: string): string => {
+  const list = listShape(type);
+  if (list?.element === 'DOUBLE') return doubleListValue(list, value);
   if (isListOrMap(type)) {
     const cast = `try_cast(${value}::json as ${type})`;
     return `(case when to_json(${cast})::varchar = json(${value})::varchar then ${cast} end)`;
@@ -400,9 +509,7 @@ export const typedValue = (type: FlatColumn['type'], value: string): string => {
   if (type === 'BIGINT') {
     return `(case when try_cast(${value} as bigint)::varchar = ${value} then try_cast(${value} as bigint) end)`;
   }
-  // Texts of fewer than 16 characters hold no integer past 2^53: most values skip the regex.
-  const exact = `(length(${value}) < 16 or not regexp_full_match(${value}, '-?[0-9]+') or abs(try_cast(${value} as hugeint)) <= ${EXACT_DOUBLE_INTEGER})`;
-  return `(case when isfinite(try_cast(${value} as double)) and ${exact} then try_cast(${value} as double) end)`;
+  return `(case when ${fitsDouble(value)} then try_cast(${value} as double) end)`;
 };
 
 /**
@@ -429,8 +536,9 @@ export const flattenSelect = (
   for (const column of columns) split.get(column.path)?.push(column);
   const misfits: string[] = [];
   const selected = columns.map((column) => {
-    if (split.has(column.path)) {
-      const { expression, misfit } = kindColumn(column, access({ ...column, type: 'JSON' }));
+    const held = split.get(column.path);
+    if (held) {
+      const { expression, misfit } = kindColumn(column, access({ ...column, type: 'JSON' }), held);
       if (misfit) misfits.push(misfit);
       return `${expression} as ${quoteIdentifier(column.name)}`;
     }
@@ -447,9 +555,11 @@ export const flattenSelect = (
   for (const [path, held] of split) {
     const own = held.find((column) => !column.variant) ?? (held[0] as FlatColumn);
     const value = access({ ...own, path, type: 'JSON' });
-    misfits.push(
-      `case when json_type(${value}) not in (${[...kindsTaken(held), 'NULL'].map(quoteLiteral).join(', ')}) then json_object(${quoteLiteral(own.name)}, ${value}) end`
-    );
+    const none =
+      listKindsTaken(held).length === 0
+        ? `json_type(${value}) not in (${[...kindsTaken(held), 'NULL'].map(quoteLiteral).join(', ')})`
+        : `json_type(${value}) <> 'NULL' and not (${held.map((c) => holdsValue(c, value, held)).join(' or ')})`;
+    misfits.push(`case when ${none} then json_object(${quoteLiteral(own.name)}, ${value}) end`);
   }
   misfits.push(
     ...columns

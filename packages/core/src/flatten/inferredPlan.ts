@@ -3,15 +3,18 @@ import { childDataset } from './childTables.js';
 import type { DuckType } from './duckType.js';
 import {
   type FlatColumn,
-  GROUP_ORDER,
-  GROUP_TYPE,
   groupsTaken,
-  KIND_GROUP,
+  groupType,
+  keptAsJson,
   kindColumn,
+  kindGroups,
   normalise,
+  orderGroups,
   type ScalarType,
   safeColumnName,
+  type VariantKind,
 } from './flattenPlan.js';
+import { listType } from './listTypes.js';
 import { jsonPath, quoteKey } from './structure.js';
 
 /*
@@ -37,9 +40,12 @@ export interface CheckedLeaf {
   registered?: FlatColumn;
   /**
    * The type its own column takes whatever kinds the batch holds there, when not registered:
-   * the LIST type of a path of several kinds whose arrays are lists of one scalar kind.
+   * the LIST type of a path of several kinds whose arrays are lists of one scalar kind, or of
+   * a path of DOUBLE lists (read as JSON: DuckDB's reader would round an integer past 2^53).
    */
   own?: FlatColumn['type'];
+  /** The registry keeps the path's values as JSON: its lists get no LIST columns. */
+  listsAsJson?: boolean;
 }
 
 /**
@@ -130,19 +136,28 @@ export interface InferredPlanOptions {
 const registeredAt = (registry: readonly FlatColumn[], path: string) =>
   registry.find((column) => column.path === path && !column.variant);
 
-/** Whether the registry keeps a path's objects as JSON text: in its own column or `__v_json`. */
-const keptAsJson = (registry: readonly FlatColumn[], path: string) =>
-  registry.some(
-    (column) =>
-      column.path === path &&
-      (column.variant === 'json' || (!column.variant && column.type === 'JSON'))
-  );
-
 /** The scalar type a value of this type is read natively as (a date or time as its text). */
 const nativeScalar = (type: DuckType): ScalarType | undefined => {
   if (type.kind !== 'scalar') return undefined;
   const name = TEXT_LIKE.test(type.name) ? 'VARCHAR' : type.name;
   return NATIVE.has(name) ? (name as ScalarType) : undefined;
+};
+
+/**
+ * The LIST type values of a list type are written as: its innermost scalar at its depth, read
+ * natively (`native`) when the reader types it losslessly, or a DOUBLE list read as JSON and
+ * checked; none for lists of objects, maps or mixed kinds (`JSON[][]`: several depths).
+ */
+const listOf = (type: DuckType): { type: FlatColumn['type']; native: boolean } | undefined => {
+  let depth = 0;
+  let inner = type;
+  for (; inner.kind === 'list'; depth++) inner = inner.element;
+  if (depth === 0) return undefined;
+  const native = nativeScalar(inner);
+  if (native) return { type: listType({ element: native, depth }), native: true };
+  return inner.kind === 'scalar' && inner.name === 'DOUBLE'
+    ? { type: listType({ element: 'DOUBLE', depth }), native: false }
+    : undefined;
 };
 
 /** Whether values of this type are objects with fields (a table's rows, when in an array). */
@@ -253,12 +268,15 @@ export const inferredPlan = (
     const nests =
       options.tableDepth === undefined ||
       table.depth + (table.path === '$' ? 0 : 1) <= options.tableDepth;
-    const asJson = () => {
+    const lists = keptAsJson(registry, path) ? { listsAsJson: true } : {};
+    const asJson = (own?: FlatColumn['type']) => {
       table.checked.push({
         chain: at.chain,
         path,
         name,
         ...(registered ? { registered } : {}),
+        ...(own ? { own } : {}),
+        ...lists,
       });
       return { read: 'JSON', side: 'JSON' };
     };
@@ -316,7 +334,7 @@ export const inferredPlan = (
         nests &&
         (exploded.has(jsonPath(absolute)) ||
           (element !== undefined && holdsObjects(element) && options.childTables));
-      const listed = !tabled && element && nativeScalar(element);
+      const listed = !tabled && type.array && listOf(type.array)?.type;
       // An object only ever `{}` has no field to type: it stays with the other kinds.
       const object = type.object?.fields.length || type.object?.value ? type.object : undefined;
       const apart = [...(object ? ['OBJECT'] : []), ...(tabled ? ['ARRAY'] : [])];
@@ -328,7 +346,8 @@ export const inferredPlan = (
           path,
           name,
           ...(registered ? { registered } : {}),
-          ...(listed ? { own: `${listed}[]` as const } : {}),
+          ...(listed ? { own: listed } : {}),
+          ...lists,
         });
       }
       const side = table.path === '$';
@@ -355,9 +374,9 @@ export const inferredPlan = (
     if (type.kind === 'map' && elementType && !explode) {
       return nativeColumn(`MAP(VARCHAR, ${elementType})`, `MAP(VARCHAR, ${elementType})`);
     }
-    if (type.kind === 'list' && elementType && !explode) {
-      return nativeColumn(`${elementType}[]`, `${elementType}[]`);
-    }
+    const list = type.kind === 'list' && !explode ? listOf(type) : undefined;
+    if (list?.native) return nativeColumn(list.type, list.type);
+    if (list) return asJson(list.type);
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
     const depth = table.depth + (table.path === '$' ? 0 : 1);
@@ -564,28 +583,32 @@ export const checkedColumns = (
   leaf: CheckedLeaf,
   kinds: readonly string[]
 ): { columns: { column: FlatColumn; expression: string }[]; misfits: string[] } => {
-  const present = new Set(kinds.map((kind) => KIND_GROUP[kind]));
+  const { group, types } = kindGroups(kinds, !leaf.listsAsJson);
   // In this order whatever order the batch saw them in, so the columns are too.
-  const groups = GROUP_ORDER.filter((group) => present.has(group));
+  const groups = orderGroups(kinds.map((kind) => group.get(kind) as VariantKind));
   const base: FlatColumn['type'] =
-    leaf.registered?.type ?? leaf.own ?? GROUP_TYPE[groups[0] ?? 'text'];
-  const columns: { column: FlatColumn; expression: string }[] = [];
-  const misfits: string[] = [];
-  const place = (column: FlatColumn) => {
-    const { expression, misfit } = kindColumn(column, leaf.chain);
-    columns.push({ column, expression });
-    if (misfit) misfits.push(misfit);
-  };
+    leaf.registered?.type ?? leaf.own ?? groupType(groups[0] ?? 'text', types);
   const own = leaf.registered ?? { name: leaf.name, path: leaf.path, type: base };
   const takes = groupsTaken(own);
-  place(own);
-  for (const group of groups.filter((g) => !takes.includes(g))) {
-    place({
-      name: `${own.name}__v_${group}`,
-      path: leaf.path,
-      type: GROUP_TYPE[group],
-      variant: group,
-    });
+  const path = [
+    own,
+    ...groups
+      .filter((g) => !takes.includes(g))
+      .map(
+        (g): FlatColumn => ({
+          name: `${own.name}__v_${g}`,
+          path: leaf.path,
+          type: groupType(g, types),
+          variant: g,
+        })
+      ),
+  ];
+  const columns: { column: FlatColumn; expression: string }[] = [];
+  const misfits: string[] = [];
+  for (const column of path) {
+    const { expression, misfit } = kindColumn(column, leaf.chain, path);
+    columns.push({ column, expression });
+    if (misfit) misfits.push(misfit);
   }
   return { columns, misfits };
 };

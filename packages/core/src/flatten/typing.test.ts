@@ -129,12 +129,11 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
     // Act
     const result = await flatten('emojibase', records, { maxDepth: 3, partition: {} });
 
-    // Assess: JSON text holds only the lists among emoticons and tones, in their variant
-    // columns (all 1,949 records: 98.4% of the leaves typed)
+    // Assess: the lists among emoticons and tones are LIST columns, their scalars in variant
+    // columns (all 1,949 records: 98.4% of the leaves typed when the lists were JSON text)
     const counts = result.typing?.leaves;
     expect(counts && total(counts)).toBe(leaves(records));
-    const lists = records.flatMap((r) => [r.emoticon, ...(r.skins ?? []).map((s) => s.tone)]);
-    expect(counts?.json).toBe(leaves(lists.filter(Array.isArray)));
+    expect(counts?.json).toBe(0);
     expect(counts?.variant).toBe(0);
     expect(result.rowsWritten + result.recordsQuarantined).toBe(records.length);
     expect(result.recordsQuarantined).toBe(0);
@@ -143,8 +142,8 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
       columns.filter((c) => ['tags', 'emoticon', 'skins'].includes(c.path.slice(3, -1)))
     ).toEqual([
       { name: 'tags', path: '$."tags"', type: 'VARCHAR[]' },
-      { name: 'emoticon', path: '$."emoticon"', type: 'VARCHAR' },
-      { name: 'emoticon__v_json', path: '$."emoticon"', type: 'JSON', variant: 'json' },
+      { name: 'emoticon', path: '$."emoticon"', type: 'VARCHAR[]' },
+      { name: 'emoticon__v_text', path: '$."emoticon"', type: 'VARCHAR', variant: 'text' },
     ]);
     const skins = records.reduce((n, r) => n + (r.skins?.length ?? 0), 0);
     expect(result.children.map((c) => [c.dataset, c.rowsWritten])).toEqual([
@@ -154,8 +153,8 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
       (c) => c.path === '$."tone"'
     );
     expect(tone.map((c) => [c.name, c.type])).toEqual([
-      ['tone', 'BIGINT'],
-      ['tone__v_json', 'JSON'],
+      ['tone', 'BIGINT[]'],
+      ['tone__v_bigint', 'BIGINT'],
     ]);
   });
 
@@ -379,6 +378,28 @@ describe('Function: batchTyping (through runFlattenBatch)', () => {
 
     // Assess: `key`'s one value and the map's two values
     expect(counted).toEqual({ typed: 3, json: 0, variant: 0, estimated: false });
+  });
+
+  it('counts every number inside nested LIST columns as a leaf, and empty or null lists as none', async () => {
+    // Prepare: GeoJSON's Polygon rings, one with a null point and an empty ring
+    const counted = await Workspace.use('typing-test', (ws) =>
+      DuckDbEngine.use({ threads: 1 }, async (engine) => {
+        const file = ws.path('rings.parquet');
+        await engine.run(
+          `copy (select * from (values ([[[1.5, 2], [3, null]], []]::double[][][]), (null), ([null, [[4, 5]]])) t(rings)) to ${quoteLiteral(file)}`
+        );
+
+        // Act
+        return datasetLeaves(
+          engine,
+          [file],
+          [{ name: 'rings', path: '$."rings"', type: 'DOUBLE[][][]' }]
+        );
+      })
+    );
+
+    // Assess: 1.5, 2, 3, 4 and 5
+    expect(counted).toEqual({ typed: 5, json: 0, variant: 0, estimated: false });
   });
 
   it('names the widest sampled record shape first', async () => {

@@ -153,8 +153,8 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       { name: 'v__v_bigint', path: '$."v"', type: 'BIGINT', variant: 'bigint' },
       { name: 'v__v_bool', path: '$."v"', type: 'BOOLEAN', variant: 'bool' },
     ]);
-    // Its object's field is a column of its own, a list of integers kept as JSON text
-    expect(out.columns).toContainEqual({ name: 'v_x', path: '$."v"."x"', type: 'JSON' });
+    // Its object's field is a column of its own, a list of integers read as JSON and typed
+    expect(out.columns).toContainEqual({ name: 'v_x', path: '$."v"."x"', type: 'BIGINT[]' });
     const none = {
       at: null,
       at__v_bigint: null,
@@ -169,7 +169,7 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
       { ...none, at: '2019-05-15T15:19:25Z', v: 'text' },
       { ...none, at__v_bigint: 1557933565, v__v_double: 1.5 },
       { ...none, v__v_bool: true },
-      { ...none, v_x: '[1,2]' },
+      { ...none, v_x: '[1, 2]' },
       { ...none, v__v_bigint: 12 },
     ]);
   });
@@ -914,6 +914,126 @@ describe('Function: runFlattenBatch (typed from inference)', () => {
     });
     expect(found).toEqual([{ n: null, n__v_bigint: 39, late: 'kept' }]);
   });
+});
+
+/**
+ * World-countries' `latlng` (integers and doubles), a list holding an integer a double cannot
+ * hold, and GeoJSON's coordinates: Polygons (three lists deep) and MultiPolygons (four) at one
+ * path. A string is a line as written (JavaScript would round 9007199254740993).
+ */
+const LISTS = [
+  {
+    ...DAY,
+    latlng: [10, -2.5],
+    big: [1.5],
+    coords: [
+      [
+        [1, 2.5],
+        [3, 4],
+      ],
+    ],
+  },
+  `{"DATE": "2024-05-03", "MODE": "web", "latlng": [-90, 0], "big": [1.5, 9007199254740993], "coords": [[[[5, 6.5]], [[7, 8]]]]}`,
+  { ...DAY, latlng: [0.5, 1], big: [], coords: [[[-1, 0]]] },
+];
+
+/** The three ways a batch is typed: its sample's plan, DuckDB's inference, and Node's (maps). */
+const LIST_PATHS = [
+  ['the sampled plan', { infer: 'never' }, []],
+  ["DuckDB's inference", { infer: 'always' }, []],
+  // An object of more than 1,000 keys makes a map: the batch is typed in Node.
+  [
+    'Node (a batch holding a map)',
+    { infer: 'always' },
+    [{ ...DAY, names: Object.fromEntries(Array.from({ length: 1001 }, (_, k) => [`k${k}`, 'x'])) }],
+  ],
+] as const;
+
+describe('Function: runFlattenBatch (lists of numbers, lists of lists)', () => {
+  it.each(LIST_PATHS)(
+    'types lists of integers and doubles as DOUBLE lists and lists of several depths as a column per depth, through %s',
+    async (_, options, extra) => {
+      // Act
+      const feed = `lists_${options.infer}_${extra.length}`;
+      const out = await flattenRecords(feed, [...LISTS, ...extra], options);
+      const found = await rows(
+        `select latlng, big, coords, coords__v_list4, _variant::varchar as v from ${out.feed} where _source_line <= 3 order by _source_line`
+      );
+
+      // Assess: every number typed but the integer past 2^53, whose list is kept as written
+      expect(out.result).toMatchObject({ rowsWritten: 3 + extra.length, recordsQuarantined: 0 });
+      expect(out.columns.filter((c) => /^\$\."(latlng|big|coords)"$/.test(c.path))).toEqual([
+        { name: 'latlng', path: '$."latlng"', type: 'DOUBLE[]' },
+        { name: 'big', path: '$."big"', type: 'DOUBLE[]' },
+        { name: 'coords', path: '$."coords"', type: 'DOUBLE[][][]' },
+        {
+          name: 'coords__v_list4',
+          path: '$."coords"',
+          type: 'DOUBLE[][][][]',
+          variant: 'list4',
+        },
+      ]);
+      expect(found).toEqual([
+        {
+          latlng: [10, -2.5],
+          big: [1.5],
+          coords: [
+            [
+              [1, 2.5],
+              [3, 4],
+            ],
+          ],
+          coords__v_list4: null,
+          v: null,
+        },
+        {
+          latlng: [-90, 0],
+          big: null,
+          coords: null,
+          coords__v_list4: [[[[5, 6.5]], [[7, 8]]]],
+          v: '[{"big":[1.5,9007199254740993]}]',
+        },
+        { latlng: [0.5, 1], big: [], coords: [[[-1, 0]]], coords__v_list4: null, v: null },
+      ]);
+      expect(out.result.typing?.leaves).toMatchObject({ json: 0, variant: 2 });
+    }
+  );
+
+  it.each(LIST_PATHS)(
+    'keeps lists the registry holds as JSON columns in them, through %s',
+    async (_, options, extra) => {
+      // Prepare: an earlier run kept these paths as JSON text
+      const registry: FlatColumn[] = [
+        { name: 'latlng', path: '$."latlng"', type: 'JSON' },
+        { name: 'coords', path: '$."coords"', type: 'JSON' },
+      ];
+
+      // Act
+      const feed = `lists_kept_${options.infer}_${extra.length}`;
+      const out = await flattenRecords(feed, [...LISTS, ...extra], options, registry);
+      const found = await rows(
+        `select latlng::varchar as latlng, coords::varchar as coords from ${out.feed} where _source_line <= 3 order by _source_line`
+      );
+
+      // Assess
+      expect(out.columns.filter((c) => /^\$\."(latlng|coords)"$/.test(c.path))).toEqual(registry);
+      expect(
+        found.map((row) => [row.latlng, row.coords].map((v) => JSON.parse(String(v))))
+      ).toEqual([
+        [
+          [10, -2.5],
+          [
+            [
+              [1, 2.5],
+              [3, 4],
+            ],
+          ],
+        ],
+        [[-90, 0], [[[[5, 6.5]], [[7, 8]]]]],
+        [[0.5, 1], [[[-1, 0]]]],
+      ]);
+    }
+  );
 });
 
 describe('Function: runFlattenBatch (when a batch is typed from inference)', () => {

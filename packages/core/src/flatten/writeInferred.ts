@@ -14,6 +14,7 @@ import {
   selectItem,
   tableDepthWithin,
 } from './inferredPlan.js';
+import { valueKind } from './listTypes.js';
 import { inferMapShaped, mapShapes } from './mapShapes.js';
 import { withMixedKinds } from './mixedKinds.js';
 import { copySilver, partitionKeys, partitionValues, typedValue } from './partitionColumns.js';
@@ -340,7 +341,7 @@ const writeTables = async (
       const kinds = await distinctValues(
         engine,
         relation,
-        table.checked.map((leaf) => `json_type(${leaf.chain})`)
+        table.checked.map((leaf) => valueKind(leaf.chain))
       );
       const misfits: string[] = [];
       const planned = [...table.native, ...table.sided];

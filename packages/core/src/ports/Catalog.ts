@@ -8,14 +8,21 @@ export type ScalarColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR';
 export type TypedColumnType = 'INTEGER' | 'DATE' | 'TIMESTAMP' | `DECIMAL(${number},${number})`;
 
 /**
+ * A LIST of a scalar, or of lists of one at any depth (`DOUBLE[][][]`: GeoJSON's Polygon).
+ * TypeScript cannot spell a repetition of any length, so the depth is checked where a type is
+ * made (`listShape` in the flatten module).
+ */
+export type ListColumnType = `${ScalarColumnType}[]${string}`;
+
+/**
  * A column's type as the pipeline writes it: a scalar, a typed warehouse column, JSON text, a
- * LIST of a scalar, or a MAP from text to a scalar.
+ * LIST of a scalar (nested too), or a MAP from text to a scalar.
  */
 export type CatalogColumnType =
   | ScalarColumnType
   | TypedColumnType
   | 'JSON'
-  | `${ScalarColumnType}[]`
+  | ListColumnType
   | `MAP(VARCHAR, ${ScalarColumnType})`;
 
 /** One data column of a dataset. */

@@ -4,6 +4,7 @@ export type {
   CatalogColumnType,
   CatalogPartitionKey,
   CatalogTable,
+  ListColumnType,
   ScalarColumnType,
   TableDefinition,
   TypedColumnType,
