@@ -2,6 +2,7 @@ import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
 import type { CatalogColumnType, ScalarColumnType } from '../ports/index.js';
 import {
+  bindOnce,
   doubleListValue,
   fitsDouble,
   listShape,
@@ -271,24 +272,45 @@ const listKindsTaken = (columns: readonly FlatColumn[]) =>
  * @param column - the column
  * @param value - the path's value, as JSON, in SQL
  * @param siblings - all the path's columns, `column` among them
+ * @param kind - the value's `valueKind`, where a LIST column is among them ({@link overKind})
  */
-const holdsValue = (column: FlatColumn, value: string, siblings: readonly FlatColumn[]) => {
+const holdsValue = (
+  column: FlatColumn,
+  value: string,
+  siblings: readonly FlatColumn[],
+  kind = valueKind(value)
+) => {
   const kinds = kindsTaken([column]);
   const lists = listKindsTaken(siblings);
   if (lists.length === 0) return `json_type(${value}) in (${kinds.map(quoteLiteral).join(', ')})`;
   const own = listKindsOf(column.type);
-  const scalar = kinds.filter((kind) => kind !== 'ARRAY');
+  const scalar = kinds.filter((k) => k !== 'ARRAY');
   const holds = [
     ...(scalar.length ? [`json_type(${value}) in (${scalar.map(quoteLiteral).join(', ')})`] : []),
-    ...(own.length ? [`${valueKind(value)} in (${own.map(quoteLiteral).join(', ')})`] : []),
+    ...(own.length ? [`${kind} in (${own.map(quoteLiteral).join(', ')})`] : []),
     ...(kinds.includes('ARRAY')
       ? [
-          `(json_type(${value}) = 'ARRAY' and ${valueKind(value)} not in (${lists.map(quoteLiteral).join(', ')}))`,
+          `(json_type(${value}) = 'ARRAY' and ${kind} not in (${lists.map(quoteLiteral).join(', ')}))`,
         ]
       : []),
   ];
   return `(${holds.join(' or ') || 'false'})`;
 };
+
+/**
+ * `body` over a path's value and its `valueKind`, each computed once where a LIST column is
+ * among the path's columns (`bindOnce`); over the value as it is otherwise, its kind unused.
+ */
+const overKind = (
+  value: string,
+  siblings: readonly FlatColumn[],
+  body: (value: string, kind?: string) => string
+) =>
+  listKindsTaken(siblings).length === 0
+    ? body(value)
+    : bindOnce(value, '__strata_v', (bound) =>
+        bindOnce(valueKind(bound), '__strata_k', (kind) => body(bound, kind))
+      );
 
 /**
  * One column of a path split by kind (its own column and its variant columns `<name>__v_<kind>`)
@@ -304,18 +326,26 @@ export const kindColumn = (
   value: string,
   siblings: readonly FlatColumn[] = [column]
 ): { expression: string; misfit?: string } => {
-  const holds = holdsValue(column, value, siblings);
-  const typed =
-    column.type === 'VARCHAR'
-      ? `json_extract_string(${value}, '$')`
-      : column.type === 'JSON'
-        ? value
-        : typedValue(column.type, `${value}::varchar`);
+  const parts = (bound: string, kind?: string) => ({
+    holds: holdsValue(column, bound, siblings, kind),
+    typed:
+      column.type === 'VARCHAR'
+        ? `json_extract_string(${bound}, '$')`
+        : column.type === 'JSON'
+          ? bound
+          : typedValue(column.type, `${bound}::varchar`),
+  });
   return {
-    expression: `(case when ${holds} then ${typed} end)`,
+    expression: overKind(value, siblings, (bound, kind) => {
+      const { holds, typed } = parts(bound, kind);
+      return `(case when ${holds} then ${typed} end)`;
+    }),
     ...(column.type !== 'VARCHAR' && column.type !== 'JSON'
       ? {
-          misfit: `case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${value}) end`,
+          misfit: overKind(value, siblings, (bound, kind) => {
+            const { holds, typed } = parts(bound, kind);
+            return `(case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${bound}) end)`;
+          }),
         }
       : {}),
   };
@@ -555,11 +585,15 @@ export const flattenSelect = (
   for (const [path, held] of split) {
     const own = held.find((column) => !column.variant) ?? (held[0] as FlatColumn);
     const value = access({ ...own, path, type: 'JSON' });
-    const none =
-      listKindsTaken(held).length === 0
-        ? `json_type(${value}) not in (${[...kindsTaken(held), 'NULL'].map(quoteLiteral).join(', ')})`
-        : `json_type(${value}) <> 'NULL' and not (${held.map((c) => holdsValue(c, value, held)).join(' or ')})`;
-    misfits.push(`case when ${none} then json_object(${quoteLiteral(own.name)}, ${value}) end`);
+    misfits.push(
+      overKind(value, held, (bound, kind) => {
+        const none =
+          kind === undefined
+            ? `json_type(${bound}) not in (${[...kindsTaken(held), 'NULL'].map(quoteLiteral).join(', ')})`
+            : `json_type(${bound}) <> 'NULL' and not (${held.map((c) => holdsValue(c, bound, held, kind)).join(' or ')})`;
+        return `(case when ${none} then json_object(${quoteLiteral(own.name)}, ${bound}) end)`;
+      })
+    );
   }
   misfits.push(
     ...columns

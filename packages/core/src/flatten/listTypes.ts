@@ -73,6 +73,18 @@ export const holdsMixedList = (node: JsonStructure): boolean => {
 };
 
 /**
+ * `body` over a value computed once, in SQL: DuckDB has no `let`, and an expression that
+ * names a JSON value ten times extracts and parses it ten times, each copy held at once (a
+ * GeoJSON feature's MultiPolygon is megabytes). A lambda's argument is computed once.
+ *
+ * @param value - the value in SQL
+ * @param name - the name `body` refers to it by (unique among nested bindings)
+ * @param body - the expression over it
+ */
+export const bindOnce = (value: string, name: string, body: (bound: string) => string) =>
+  `list_transform([${value}], ${name} -> ${body(name)})[1]`;
+
+/**
  * A value's list kind in SQL: its LIST type when it is an array of one scalar kind at one
  * depth (`DOUBLE[][][]`, `BIGINT[]`; integers past BIGINT are `BIGINT`, and do not fit it),
  * else NULL (not an array, an array of objects, of mixed kinds or depths, or holding no scalar).
@@ -80,10 +92,13 @@ export const holdsMixedList = (node: JsonStructure): boolean => {
  *
  * @param value - a JSON value in SQL
  */
-export const listKind = (value: string) => {
-  const structure = `json_structure(${value})::varchar`;
-  return `(case when json_type(${value}) = 'ARRAY' and regexp_full_match(${structure}, '\\[+"(U?BIGINT|HUGEINT|DOUBLE|VARCHAR|BOOLEAN)"\\]+') then replace(regexp_replace(regexp_replace(${structure}, '"(U|HUGE)BIGINT"|"HUGEINT"', '"BIGINT"'), '^(\\[+)"([A-Z]+)".*$', '\\2\\1'), '[', '[]') end)`;
-};
+export const listKind = (value: string) =>
+  bindOnce(
+    `json_structure(${value})::varchar`,
+    '__strata_s',
+    (structure) =>
+      `(case when regexp_full_match(${structure}, '\\[+"(U?BIGINT|HUGEINT|DOUBLE|VARCHAR|BOOLEAN)"\\]+') then replace(regexp_replace(regexp_replace(${structure}, '"(U|HUGE)BIGINT"|"HUGEINT"', '"BIGINT"'), '^(\\[+)"([A-Z]+)".*$', '\\2\\1'), '[', '[]') end)`
+  );
 
 /**
  * A value's kind in SQL, as `json_type` names it, but an array of one scalar kind at one depth
@@ -120,8 +135,9 @@ export const doubleListValue = (shape: ListShape, value: string) => {
     ...['UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE'].map((leaf) => nested(leaf, shape.depth)),
     ...Array.from({ length: shape.depth }, (_, n) => nested('NULL', n + 1)),
   ];
-  const numbers = `json_extract(${value}::json, '$${'[*]'.repeat(shape.depth)}')`;
-  const exact = `coalesce(list_bool_and(list_transform(${numbers}, __strata_n -> __strata_n::varchar = 'null' or ${fitsDouble('__strata_n::varchar')})), true)`;
-  const cast = `try_cast(${value}::json as ${listType(shape)})`;
-  return `(case when json_structure(${value}::json)::varchar in (${structures.map((s) => `'${s}'`).join(', ')}) and ${exact} then ${cast} end)`;
+  return bindOnce(`${value}::json`, '__strata_l', (list) => {
+    const numbers = `json_extract(${list}, '$${'[*]'.repeat(shape.depth)}')`;
+    const exact = `coalesce(list_bool_and(list_transform(${numbers}, __strata_n -> __strata_n::varchar = 'null' or ${fitsDouble('__strata_n::varchar')})), true)`;
+    return `(case when json_structure(${list})::varchar in (${structures.map((s) => `'${s}'`).join(', ')}) and ${exact} then try_cast(${list} as ${listType(shape)}) end)`;
+  });
 };
