@@ -3,6 +3,7 @@ import { BadInputError } from '../errors/index.js';
 import type { CatalogColumnType, ScalarColumnType } from '../ports/index.js';
 import {
   bindOnce,
+  doubleListFits,
   doubleListValue,
   fitsDouble,
   listShape,
@@ -326,26 +327,24 @@ export const kindColumn = (
   value: string,
   siblings: readonly FlatColumn[] = [column]
 ): { expression: string; misfit?: string } => {
-  const parts = (bound: string, kind?: string) => ({
-    holds: holdsValue(column, bound, siblings, kind),
-    typed:
-      column.type === 'VARCHAR'
-        ? `json_extract_string(${bound}, '$')`
-        : column.type === 'JSON'
-          ? bound
-          : typedValue(column.type, `${bound}::varchar`),
-  });
   return {
     expression: overKind(value, siblings, (bound, kind) => {
-      const { holds, typed } = parts(bound, kind);
-      return `(case when ${holds} then ${typed} end)`;
+      const typed =
+        column.type === 'VARCHAR'
+          ? `json_extract_string(${bound}, '$')`
+          : column.type === 'JSON'
+            ? bound
+            : typedValue(column.type, `${bound}::varchar`);
+      return `(case when ${holdsValue(column, bound, siblings, kind)} then ${typed} end)`;
     }),
     ...(column.type !== 'VARCHAR' && column.type !== 'JSON'
       ? {
-          misfit: overKind(value, siblings, (bound, kind) => {
-            const { holds, typed } = parts(bound, kind);
-            return `(case when ${holds} and ${typed} is null then json_object(${quoteLiteral(column.name)}, ${bound}) end)`;
-          }),
+          misfit: overKind(
+            value,
+            siblings,
+            (bound, kind) =>
+              `(case when ${holdsValue(column, bound, siblings, kind)} and not ${fitsValue(column.type, `${bound}::varchar`)} then json_object(${quoteLiteral(column.name)}, ${bound}) end)`
+          ),
         }
       : {}),
   };
@@ -520,6 +519,20 @@ const typed = (column: FlatColumn, value: string): string =>
   isTyped(column) ? typedValue(column.type, value) : value;
 
 /**
+ * Whether a typed column takes a value's JSON text ({@link typedValue} is not null), in SQL: a
+ * DOUBLE list's without building the list, which a misfit check does not need.
+ *
+ * @param type - the column's type (not VARCHAR or JSON)
+ * @param value - the value's JSON text
+ */
+export const fitsValue = (type: FlatColumn['type'], value: string): string => {
+  const list = listShape(type);
+  return list?.element === 'DOUBLE'
+    ? doubleListFits(list, value)
+    : `${typedValue(type, value)} is not null`;
+};
+
+/**
  * {@link typed} for a type: a LIST or MAP takes a JSON value only when it reads back as the same
  * JSON (`[1.5]` is no BIGINT[]); a DOUBLE list when it is a list of numbers at its depth that a
  * double holds as written (`doubleListValue`: `[10, -2.5]` reads back as `[10.0, -2.5]`).
@@ -600,7 +613,7 @@ export const flattenSelect = (
       .filter((column) => isTyped(column) && !strict.has(column.path) && !split.has(column.path))
       .map((column) => {
         const value = access(column);
-        return `case when ${value} is not null and ${typed(column, value)} is null then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
+        return `case when ${value} is not null and not ${fitsValue(column.type, value)} then json_object(${quoteLiteral(column.name)}, ${value}::json) end`;
       })
   );
   // An object flattened into columns that holds none of their values (`{}`) would read as one

@@ -119,25 +119,47 @@ export const valueKind = (value: string) => `coalesce(${listKind(value)}, json_t
 export const fitsDouble = (value: string) =>
   `(isfinite(try_cast(${value} as double)) and (length(${value}) < 16 or not regexp_full_match(${value}, '-?[0-9]+') or abs(try_cast(${value} as hugeint)) <= ${2 ** 53}))`;
 
-/**
- * A DOUBLE list's value from its JSON text, or null where the text is no list of numbers at
- * the list's depth (a string `"5"` would cast to 5) or holds a number a double does not hold
- * as written ({@link fitsDouble}). The structure is checked with `json_structure`, empty and
- * null lists fitting any depth; the numbers one by one, from `$[*]…`.
- *
- * @param shape - the list's depth (its element is DOUBLE)
- * @param value - the value's JSON text in SQL
- */
-export const doubleListValue = (shape: ListShape, value: string) => {
+/** Whether a DOUBLE list holds a list's JSON value as written, in SQL ({@link doubleListValue}). */
+const holdsDoubles = (shape: ListShape, list: string) => {
   const nested = (leaf: string, depth: number) =>
     `${'['.repeat(depth)}"${leaf}"${']'.repeat(depth)}`;
   const structures = [
     ...['UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE'].map((leaf) => nested(leaf, shape.depth)),
     ...Array.from({ length: shape.depth }, (_, n) => nested('NULL', n + 1)),
   ];
-  return bindOnce(`${value}::json`, '__strata_l', (list) => {
-    const numbers = `json_extract(${list}, '$${'[*]'.repeat(shape.depth)}')`;
-    const exact = `coalesce(list_bool_and(list_transform(${numbers}, __strata_n -> __strata_n::varchar = 'null' or ${fitsDouble('__strata_n::varchar')})), true)`;
-    return `(case when json_structure(${list})::varchar in (${structures.map((s) => `'${s}'`).join(', ')}) and ${exact} then try_cast(${list} as ${listType(shape)}) end)`;
-  });
+  // Only an integer of 16 digits or more, or an exponent of three, can be a number a double
+  // does not hold as written: one pattern over the text spares the other lists the check
+  // number by number.
+  const suspect = `regexp_matches(${list}::varchar, '[\\[,\\s]-?[0-9]{16,}[\\],\\s]|[eE][+-]?[0-9]{3}')`;
+  const numbers = `json_extract(${list}, '$${'[*]'.repeat(shape.depth)}')`;
+  const exact = `(not ${suspect} or coalesce(list_bool_and(list_transform(${numbers}, __strata_n -> __strata_n::varchar = 'null' or ${fitsDouble('__strata_n::varchar')})), true))`;
+  return `(json_structure(${list})::varchar in (${structures.map((s) => `'${s}'`).join(', ')}) and ${exact})`;
 };
+
+/**
+ * Whether a DOUBLE list takes a value's JSON text as written, in SQL: what a misfit check
+ * needs, without the list {@link doubleListValue} builds.
+ *
+ * @param shape - the list's depth (its element is DOUBLE)
+ * @param value - the value's JSON text in SQL
+ */
+export const doubleListFits = (shape: ListShape, value: string) =>
+  bindOnce(`${value}::json`, '__strata_l', (list) => holdsDoubles(shape, list));
+
+/**
+ * A DOUBLE list's value from its JSON text, or null where the text is no list of numbers at
+ * the list's depth (a string `"5"` would cast to 5) or holds a number a double does not hold
+ * as written ({@link fitsDouble}). The structure is checked with `json_structure`, empty and
+ * null lists fitting any depth; the numbers one by one, from `$[*]…`, where the text holds one
+ * that may not fit.
+ *
+ * @param shape - the list's depth (its element is DOUBLE)
+ * @param value - the value's JSON text in SQL
+ */
+export const doubleListValue = (shape: ListShape, value: string) =>
+  bindOnce(
+    `${value}::json`,
+    '__strata_l',
+    (list) =>
+      `(case when ${holdsDoubles(shape, list)} then try_cast(${list} as ${listType(shape)}) end)`
+  );
