@@ -98,9 +98,9 @@ export const safeColumnName = (name: string) =>
  * The columns a merged JSON structure (DuckDB's `json_group_structure`) flattens into.
  *
  * Nested objects become `a_b_c` columns down to `maxDepth`; an array of scalars of one kind, at
- * any depth, a LIST column (`listTypeOf`); other arrays, deeper subtrees and fields whose types conflict
- * across records stay JSON, so no value is dropped or coerced to null (a value that does not
- * fit its column's type is kept in `_variant`). Names that collide after normalising get a
+ * any depth, a LIST column (`listTypeOf`); other arrays, deeper subtrees and fields whose types
+ * conflict across records stay JSON, so no value is dropped or coerced to null (a value that
+ * does not fit its column's type is kept in `_variant`). Names that collide after normalising get a
  * numeric suffix in path order.
  *
  * @param structure - the merged structure, parsed
@@ -146,7 +146,7 @@ export const flattenPlan = (structure: JsonStructure, options: FlattenOptions): 
   });
 };
 
-/** The JSON kinds `json_type` names, by the variant column each goes to (lists: {@link kindGroups}). */
+/** `json_type`'s kinds, by the variant column each goes to (lists: {@link kindGroups}). */
 export const KIND_GROUP: Record<string, VariantKind> = {
   VARCHAR: 'text',
   BIGINT: 'bigint',

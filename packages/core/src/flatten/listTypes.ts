@@ -93,12 +93,13 @@ export const bindOnce = (value: string, name: string, body: (bound: string) => s
  * @param value - a JSON value in SQL
  */
 export const listKind = (value: string) =>
-  bindOnce(
+  // An object's structure is as large as the object: only an array's is asked for.
+  `(case when json_type(${value}) = 'ARRAY' then ${bindOnce(
     `json_structure(${value})::varchar`,
     '__strata_s',
     (structure) =>
       `(case when regexp_full_match(${structure}, '\\[+"(U?BIGINT|HUGEINT|DOUBLE|VARCHAR|BOOLEAN)"\\]+') then replace(regexp_replace(regexp_replace(${structure}, '"(U|HUGE)BIGINT"|"HUGEINT"', '"BIGINT"'), '^(\\[+)"([A-Z]+)".*$', '\\2\\1'), '[', '[]') end)`
-  );
+  )} end)`;
 
 /**
  * A value's kind in SQL, as `json_type` names it, but an array of one scalar kind at one depth
