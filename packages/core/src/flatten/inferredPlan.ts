@@ -4,16 +4,14 @@ import type { DuckType } from './duckType.js';
 import {
   type FlatColumn,
   groupsTaken,
-  groupType,
   keptAsJson,
   kindColumn,
-  kindGroups,
   normalise,
-  orderGroups,
   type ScalarType,
   safeColumnName,
   type VariantKind,
 } from './flattenPlan.js';
+import { groupType, kindGroups, orderGroups } from './kindGroups.js';
 import { listType } from './listTypes.js';
 import { jsonPath, quoteKey } from './structure.js';
 
