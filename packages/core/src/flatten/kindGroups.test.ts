@@ -14,13 +14,13 @@ describe('Function: kindGroups', () => {
     ]);
     const groups = orderGroups(group.values());
 
-    // Assess: lists first, shallowest first, the path's own column the first
-    expect(groups).toEqual(['list1', 'list3', 'list4', 'text', 'json']);
+    // Assess: scalars first, then lists shallowest first; the path's own column the first
+    expect(groups).toEqual(['text', 'list1', 'list3', 'list4', 'json']);
     expect(groups.map((g) => groupType(g, types))).toEqual([
+      'VARCHAR',
       'DOUBLE[]',
       'DOUBLE[][][]',
       'DOUBLE[][][][]',
-      'VARCHAR',
       'JSON',
     ]);
   });

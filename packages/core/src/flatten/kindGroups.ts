@@ -76,16 +76,16 @@ export const groupType = (
 ): FlatColumn['type'] => SCALAR_GROUP_TYPE[group] ?? types.get(group) ?? 'JSON';
 
 /**
- * The order a path's groups take columns in: its own column is the first present. Lists come
- * first, shallowest first, as where the path's arrays are lists of one kind (`keywords`
- * `VARCHAR[]` beside `keywords__v_text`, `inferredPlan`); then text, double, integer, boolean,
- * JSON.
+ * The order a path's groups take columns in: its own column is the first present, of text,
+ * double, integer, boolean, lists (shallowest first), JSON. Scalars go first as before lists
+ * had columns, so no path's own column changes type: a child table's columns are planned
+ * without its registry, and a column that did would no longer match its earlier files.
  */
 export const orderGroups = (groups: Iterable<VariantKind>): VariantKind[] => {
   const rank = (group: VariantKind) =>
     group.startsWith('list')
-      ? Number(group.slice(4)) / 1000
-      : ['text', 'double', 'bigint', 'bool', 'json'].indexOf(group) + 1;
+      ? 5 + Number(group.slice(4)) / 1000
+      : ['text', 'double', 'bigint', 'bool', '', 'json'].indexOf(group) + 1;
   return [...new Set(groups)].sort((a, b) => rank(a) - rank(b));
 };
 
