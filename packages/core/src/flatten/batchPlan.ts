@@ -4,7 +4,7 @@ import { type ExplodedArray, explodedArrays } from './childTables.js';
 import { LINEAGE, maximumObjectSize, PARTITION_KEYS } from './constants.js';
 import { distinctValues } from './distinctValues.js';
 import { type FlatColumn, flattenPlan, splitByKind } from './flattenPlan.js';
-import { holdsMixedList, valueKind } from './listTypes.js';
+import { holdsMixedList, valueKindAt } from './listTypes.js';
 import {
   isObject,
   type JsonStructure,
@@ -100,7 +100,7 @@ export const kindsAt = async (
   const kinds = await distinctValues(
     engine,
     `(${values})`,
-    paths.map((path) => valueKind(`json_extract(json, ${quoteLiteral(path)})`))
+    paths.map((path) => valueKindAt('json', quoteLiteral(path)))
   );
   return new Map(paths.map((path, n) => [path, kinds[n] ?? []]));
 };

@@ -44,6 +44,11 @@ export interface CheckedLeaf {
   own?: FlatColumn['type'];
   /** The registry keeps the path's values as JSON: its lists get no LIST columns. */
   listsAsJson?: boolean;
+  /**
+   * Its values hold no list of scalars (its inferred type says so): `json_type` tells their
+   * kinds, and no `json_structure` is asked of an array of objects, as large as the array.
+   */
+  noLists?: boolean;
 }
 
 /**
@@ -158,6 +163,14 @@ const listOf = (type: DuckType): { type: FlatColumn['type']; native: boolean } |
     : undefined;
 };
 
+/** Whether values of this type may be lists of scalars (`JSON` may be anything). */
+const mayListScalars = (type: DuckType): boolean =>
+  type.kind === 'scalar'
+    ? type.name === 'JSON'
+    : type.kind === 'list'
+      ? type.element.kind === 'scalar' || mayListScalars(type.element)
+      : type.kind === 'mixed' && type.array !== undefined;
+
 /** Whether values of this type are objects with fields (a table's rows, when in an array). */
 const isObjectType = (type: DuckType) =>
   (type.kind === 'struct' && type.fields.length > 0) || type.kind === 'keyed';
@@ -266,7 +279,10 @@ export const inferredPlan = (
     const nests =
       options.tableDepth === undefined ||
       table.depth + (table.path === '$' ? 0 : 1) <= options.tableDepth;
-    const lists = keptAsJson(registry, path) ? { listsAsJson: true } : {};
+    const lists = {
+      ...(keptAsJson(registry, path) ? { listsAsJson: true } : {}),
+      ...(mayListScalars(type) ? {} : { noLists: true }),
+    };
     const asJson = (own?: FlatColumn['type']) => {
       table.checked.push({
         chain: at.chain,
@@ -346,6 +362,7 @@ export const inferredPlan = (
           ...(registered ? { registered } : {}),
           ...(listed ? { own: listed } : {}),
           ...lists,
+          ...(tabled ? { noLists: true } : {}),
         });
       }
       const side = table.path === '$';

@@ -111,6 +111,17 @@ export const listKind = (value: string) =>
 export const valueKind = (value: string) => `coalesce(${listKind(value)}, json_type(${value}))`;
 
 /**
+ * The {@link valueKind} of the value at a JSON path of a record, in SQL, extracting only
+ * arrays: a copy of every object at the path (an API model's `shapes`, megabytes each) would
+ * be held for the whole chunk of records.
+ *
+ * @param record - a JSON record in SQL
+ * @param path - a JSON path into it, as an SQL string literal
+ */
+export const valueKindAt = (record: string, path: string) =>
+  `(case when json_type(${record}, ${path}) = 'ARRAY' then coalesce(${listKind(`json_extract(${record}, ${path})`)}, 'ARRAY') else json_type(${record}, ${path}) end)`;
+
+/**
  * Whether a DOUBLE column holds a number's JSON text as written: a finite number, and of
  * integers only those up to 2^53 (9223372036854775807 would read back as 9.223372036854776e18).
  * Texts of fewer than 16 characters hold no integer past 2^53: most values skip the regex.

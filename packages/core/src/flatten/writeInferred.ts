@@ -341,7 +341,9 @@ const writeTables = async (
       const kinds = await distinctValues(
         engine,
         relation,
-        table.checked.map((leaf) => valueKind(leaf.chain))
+        table.checked.map((leaf) =>
+          leaf.noLists ? `json_type(${leaf.chain})` : valueKind(leaf.chain)
+        )
       );
       const misfits: string[] = [];
       const planned = [...table.native, ...table.sided];
