@@ -1,7 +1,14 @@
 import { quoteIdentifier, quoteLiteral } from '../config/index.js';
 import { BadInputError } from '../errors/index.js';
 import type { CatalogColumnType, ScalarColumnType } from '../ports/index.js';
-import { groupType, KIND_GROUP, kindGroups, listKindsOf, orderGroups } from './kindGroups.js';
+import {
+  groupType,
+  KIND_GROUP,
+  kindGroups,
+  listKindsOf,
+  orderGroups,
+  type VariantKind,
+} from './kindGroups.js';
 import {
   bindOnce,
   doubleListFits,
@@ -24,12 +31,7 @@ import {
 /** A scalar column type. */
 export type ScalarType = ScalarColumnType;
 
-/**
- * The kind of a variant column `<name>__v_<kind>`: values of another kind than its path's
- * column; `list<n>` holds lists of one scalar kind `n` deep (GeoJSON's MultiPolygon beside
- * Polygons is `coordinates__v_list4`).
- */
-export type VariantKind = 'text' | 'bigint' | 'double' | 'bool' | 'json' | `list${number}`;
+export type { VariantKind } from './kindGroups.js';
 
 /** One output column: where its value lives in the record and how it is typed. */
 export interface FlatColumn {

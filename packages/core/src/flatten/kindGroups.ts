@@ -1,4 +1,4 @@
-import type { FlatColumn, VariantKind } from './flattenPlan.js';
+import type { CatalogColumnType } from '../ports/index.js';
 import { listShape, listType } from './listTypes.js';
 
 /*
@@ -6,6 +6,13 @@ import { listShape, listType } from './listTypes.js';
  * (`splitByKind`, `checkedColumns`): a column per `json_type` group, and one per depth of lists
  * of one scalar kind.
  */
+
+/**
+ * The kind of a variant column `<name>__v_<kind>`: values of another kind than its path's
+ * column; `list<n>` holds lists of one scalar kind `n` deep (GeoJSON's MultiPolygon beside
+ * Polygons is `coordinates__v_list4`).
+ */
+export type VariantKind = 'text' | 'bigint' | 'double' | 'bool' | 'json' | `list${number}`;
 
 /** `json_type`'s kinds, by the variant column each goes to (lists: {@link kindGroups}). */
 export const KIND_GROUP: Record<string, VariantKind> = {
@@ -18,7 +25,7 @@ export const KIND_GROUP: Record<string, VariantKind> = {
   ARRAY: 'json',
 };
 /** The type of a scalar group's column. */
-const SCALAR_GROUP_TYPE: Record<string, FlatColumn['type']> = {
+const SCALAR_GROUP_TYPE: Record<string, CatalogColumnType> = {
   text: 'VARCHAR',
   bigint: 'BIGINT',
   double: 'DOUBLE',
@@ -44,9 +51,9 @@ const ELEMENT_ORDER = ['VARCHAR', 'DOUBLE', 'BIGINT', 'BOOLEAN'] as const;
 export const kindGroups = (
   kinds: readonly string[],
   listsApart = true
-): { group: Map<string, VariantKind>; types: Map<VariantKind, FlatColumn['type']> } => {
+): { group: Map<string, VariantKind>; types: Map<VariantKind, CatalogColumnType> } => {
   const group = new Map<string, VariantKind>();
-  const types = new Map<VariantKind, FlatColumn['type']>();
+  const types = new Map<VariantKind, CatalogColumnType>();
   const lists = kinds.flatMap((kind) => {
     const shape = listsApart ? listShape(kind) : undefined;
     return shape ? [{ kind, ...shape }] : [];
@@ -72,8 +79,8 @@ export const kindGroups = (
 /** A group's column type: a list group's from {@link kindGroups}. */
 export const groupType = (
   group: VariantKind,
-  types: ReadonlyMap<VariantKind, FlatColumn['type']>
-): FlatColumn['type'] => SCALAR_GROUP_TYPE[group] ?? types.get(group) ?? 'JSON';
+  types: ReadonlyMap<VariantKind, CatalogColumnType>
+): CatalogColumnType => SCALAR_GROUP_TYPE[group] ?? types.get(group) ?? 'JSON';
 
 /**
  * The order a path's groups take columns in: its own column is the first present, of text,
