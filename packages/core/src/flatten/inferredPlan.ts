@@ -212,6 +212,11 @@ export const inferredPlan = (
     children: [],
   });
 
+  /** The `depth` of a child table of `table`: the feed's children are 0, as the feed is. */
+  const childDepth = (table: InferredTable) => table.depth + (table.path === '$' ? 0 : 1);
+  /** Whether a child table of this depth may be made (within `tableDepth`). */
+  const within = (depth: number) => options.tableDepth === undefined || depth <= options.tableDepth;
+
   // The type a `json_transform` reads an object as is known once the walk below it has
   // planned its fields: its SQL holds a token until then, replaced when the plan is done. A
   // token holds a NUL, which no key a column is planned from holds (`isAddressable`).
@@ -275,10 +280,8 @@ export const inferredPlan = (
     const name = keys.map(normalise).join(options.separator);
     const registered = registeredAt(registry, path);
     const capped = options.depthCap !== undefined && absolute.length >= options.depthCap;
-    // Whether a child table of this table may be made (its depth within `tableDepth`).
-    const nests =
-      options.tableDepth === undefined ||
-      table.depth + (table.path === '$' ? 0 : 1) <= options.tableDepth;
+    const depth = childDepth(table);
+    const nests = within(depth);
     const lists = {
       ...(keptAsJson(registry, path) ? { listsAsJson: true } : {}),
       ...(mayListScalars(type) ? {} : { noLists: true }),
@@ -394,12 +397,10 @@ export const inferredPlan = (
     if (list) return asJson(list.type);
     // Arrays of objects (and of anything when configured), and maps of non-scalars: a child
     // table, one row per element or entry.
-    const depth = table.depth + (table.path === '$' ? 0 : 1);
     // An element that is a map-shaped object whose entries may not be a table of their own is
     // its row's one `value`, kept whole.
     const objects =
-      isObjectType(element) &&
-      !(element.kind === 'keyed' && element.value && (options.tableDepth ?? depth + 1) <= depth);
+      isObjectType(element) && !(element.kind === 'keyed' && element.value && !within(depth + 1));
     if (type.kind === 'list' && !(holdsObjects(element) && options.childTables) && !explode)
       return asJson();
     if (registered || !nests) return asJson();
@@ -435,7 +436,7 @@ export const inferredPlan = (
     const child: InferredTable = newTable(
       childDataset(table.dataset, keys, childPath, datasets),
       childPath,
-      table.depth + (table.path === '$' ? 0 : 1),
+      childDepth(table),
       false
     );
     table.children.push({
